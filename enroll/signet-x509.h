@@ -1,0 +1,69 @@
+/* signet-x509.h: certificates, certificate files and certificate requests.
+ *
+ * Owns: parsing certificate files as CAs and their portals hand them out
+ * (PEM, DER, .cer/.crt, PKCS#7 .p7b/.p7c, PEM bundles with the chain),
+ * describing certificates (subject, issuer, serial, validity), parsing a
+ * subject ("CN=…,O=…,C=…" or "/CN=…/O=…"), and building a PKCS#10 request
+ * signed with a given EVP_PKEY (which may live on a token).
+ * May call: common/, OpenSSL, GLib. Never PKCS#11, never D-Bus.
+ * Parsers here take outside input: they are bounded and fuzzed.
+ */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+G_BEGIN_DECLS
+
+#define SIGNET_ENROLL_ERROR (signet_enroll_error_quark ())
+GQuark signet_enroll_error_quark (void);
+
+typedef enum
+{
+  SIGNET_ENROLL_ERROR_FAILED,
+  SIGNET_ENROLL_ERROR_BAD_INPUT,   /* a file or response that is not what it should be */
+  SIGNET_ENROLL_ERROR_BAD_SUBJECT, /* a subject that cannot be parsed */
+} SignetEnrollError;
+
+/* Largest certificate file accepted (a chain of a few certificates is ~10 KiB). */
+#define SIGNET_CERTFILE_MAX (1024 * 1024)
+
+/* Reads every certificate in @data: PEM (CERTIFICATE, X509 CERTIFICATE,
+ * TRUSTED CERTIFICATE, PKCS7 blocks, any number, text around them ignored),
+ * DER X.509, DER PKCS#7 (signed-data, certs-only), or base64 of either
+ * without PEM armour. Returns a GPtrArray of X509* (freed with X509_free) in
+ * file order, never empty; BAD_INPUT with a message saying what the file
+ * looked like and what is expected otherwise. */
+GPtrArray *signet_certfile_parse (const guint8 *data, gsize len, GError **error);
+
+/* TRUE if @cert is a CA certificate (basicConstraints CA:TRUE), or is
+ * self-signed. */
+gboolean signet_x509_is_ca (X509 *cert);
+
+/* RFC 2253-like one-line form: "CN=Jan Kowalski,O=Example,C=PL". */
+char *signet_x509_name_to_string (const X509_NAME *name);
+/* Serial number as lower-case hex. */
+char *signet_x509_serial_to_string (X509 *cert);
+/* ISO 8601 UTC: "2027-11-21T13:37:00Z". */
+char *signet_asn1_time_to_iso8601 (const ASN1_TIME *time);
+/* Whole days from @now (NULL: the current time) to notAfter, negative once
+ * expired. */
+gint64 signet_x509_days_left (X509 *cert, GDateTime *now);
+/* TRUE if @cert holds @key's public key. */
+gboolean signet_x509_matches_key (X509 *cert, EVP_PKEY *key);
+
+/* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514 order as
+ * written, '\' escapes) or OpenSSL's "/CN=Jan Kowalski/O=Example/C=PL".
+ * Attribute names OpenSSL knows (CN, O, OU, C, L, ST, serialNumber,
+ * emailAddress, givenName, surname, title, …) or dotted OIDs. UTF-8 values. */
+X509_NAME *signet_subject_parse (const char *subject, GError **error);
+
+/* A PKCS#10 request for @subject with @public_key (NULL: @signer's public
+ * part), signed with @signer (SHA-256; RSA PKCS#1 v1.5 or ECDSA), as PEM.
+ * @signer may be bound to a token key (libp11). The signature is checked
+ * with the public key before the request is returned. */
+char *signet_csr_build_pem (EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject,
+                            GError **error);
+
+G_END_DECLS

@@ -1,0 +1,21 @@
+# tests/: unit and integration tests, test rigs. Every test program and
+# script prints TAP and runs under automake's TAP driver; each makes its own
+# throwaway SoftHSM2 token, XDG directories and session bus.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LOG_COMPILER =
+SH_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_COMPILER = $(SHELL)
+TEST_EXTENSIONS = .sh
+AM_TESTS_ENVIRONMENT = \
+	export top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)'; \
+	export SOFTHSM2_MODULE='$(SOFTHSM2_MODULE)' SOFTHSM2_UTIL='$(SOFTHSM2_UTIL)'; \
+	export PKCS11_TOOL='$(PKCS11_TOOL)' DBUS_DAEMON='$(DBUS_DAEMON)'; \
+	export SIGNET_SHIM_MODULE='$(abs_top_builddir)/tests/p11shim/.libs/signet-p11shim.so'; \
+	export G_DEBUG=fatal-warnings G_SLICE=always-malloc; \
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;
+EXTRA_DIST += tests/lib.sh
+
+include tests/p11shim/local.mk
+include tests/pkcs11/local.mk
+include tests/enroll/local.mk
+include tests/agent/local.mk
