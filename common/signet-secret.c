@@ -20,77 +20,77 @@ struct _SignetSecret
 };
 
 static SignetSecret *
-secret_alloc (void)
+secret_alloc(void)
 {
-  SignetSecret *s = g_malloc0 (sizeof *s);
+  SignetSecret *s = g_malloc0(sizeof *s);
 
   /* Best effort: an unprivileged process may exceed RLIMIT_MEMLOCK. The buffer
    * is wiped on free either way. */
-  s->locked = mlock (s, sizeof *s) == 0;
+  s->locked = mlock(s, sizeof *s) == 0;
 #ifdef MADV_DONTDUMP
   {
     /* Exclude the whole pages holding the secret from core dumps. */
-    long page = sysconf (_SC_PAGESIZE);
-    guintptr start = (guintptr) s & ~((guintptr) page - 1);
-    guintptr end = ((guintptr) s + sizeof *s + page - 1) & ~((guintptr) page - 1);
-    (void) madvise ((void *) start, end - start, MADV_DONTDUMP);
+    long page = sysconf(_SC_PAGESIZE);
+    guintptr start = (guintptr)s & ~((guintptr)page - 1);
+    guintptr end = ((guintptr)s + sizeof *s + page - 1) & ~((guintptr)page - 1);
+    (void)madvise((void *)start, end - start, MADV_DONTDUMP);
   }
 #endif
   return s;
 }
 
 SignetSecret *
-signet_secret_new (const void *data, gsize len)
+signet_secret_new(const void *data, gsize len)
 {
   SignetSecret *s;
 
-  g_return_val_if_fail (len <= SIGNET_SECRET_MAX, NULL);
-  s = secret_alloc ();
+  g_return_val_if_fail(len <= SIGNET_SECRET_MAX, NULL);
+  s = secret_alloc();
   if (len > 0)
-    memcpy (s->data, data, len);
+    memcpy(s->data, data, len);
   s->len = len;
   return s;
 }
 
 void
-signet_secret_free (SignetSecret *secret)
+signet_secret_free(SignetSecret *secret)
 {
   if (secret == NULL)
     return;
-  explicit_bzero (secret, sizeof *secret);
+  explicit_bzero(secret, sizeof *secret);
   /* Pages stay excluded from dumps: other heap data there is harmless. */
-  munlock (secret, sizeof *secret);
-  g_free (secret);
+  munlock(secret, sizeof *secret);
+  g_free(secret);
 }
 
 const guint8 *
-signet_secret_get_data (const SignetSecret *secret)
+signet_secret_get_data(const SignetSecret *secret)
 {
-  g_return_val_if_fail (secret != NULL, NULL);
+  g_return_val_if_fail(secret != NULL, NULL);
   return secret->data;
 }
 
 gsize
-signet_secret_get_len (const SignetSecret *secret)
+signet_secret_get_len(const SignetSecret *secret)
 {
-  g_return_val_if_fail (secret != NULL, 0);
+  g_return_val_if_fail(secret != NULL, 0);
   return secret->len;
 }
 
 gboolean
-signet_secret_equal (const SignetSecret *a, const SignetSecret *b)
+signet_secret_equal(const SignetSecret *a, const SignetSecret *b)
 {
   guint8 diff = 0;
 
-  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+  g_return_val_if_fail(a != NULL && b != NULL, FALSE);
   /* Constant time over the buffer, whatever the lengths. */
   for (gsize i = 0; i < SIGNET_SECRET_MAX; i++)
     diff |= a->data[i] ^ b->data[i];
-  return (diff | (guint8) (a->len != b->len)) == 0;
+  return (diff | (guint8)(a->len != b->len)) == 0;
 }
 
 static void
-strip_newline (SignetSecret *s)
+strip_newline(SignetSecret *s)
 {
   if (s->len > 0 && s->data[s->len - 1] == '\n')
     s->data[--s->len] = 0;
@@ -99,83 +99,74 @@ strip_newline (SignetSecret *s)
 }
 
 SignetSecret *
-signet_secret_read_fd (int fd, GError **error)
+signet_secret_read_fd(int fd, GError **error)
 {
-  g_autoptr (SignetSecret) s = secret_alloc ();
+  g_autoptr(SignetSecret) s = secret_alloc();
 
   /* One byte at a time so that nothing past the first line is consumed: the
    * same descriptor may carry further secrets. */
-  for (;;)
-    {
-      guint8 c;
-      ssize_t n = read (fd, &c, 1);
+  for (;;) {
+    guint8 c;
+    ssize_t n = read(fd, &c, 1);
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not read the secret from file descriptor %d: %s", fd,
-                       g_strerror (saved));
-          return NULL;
-        }
-      if (n == 0 || c == '\n')
-        break;
-      if (s->len == SIGNET_SECRET_MAX)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                       "The secret on file descriptor %d is longer than %d bytes", fd,
-                       SIGNET_SECRET_MAX);
-          return NULL;
-        }
-      s->data[s->len++] = c;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+      g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                  "Could not read the secret from file descriptor %d: %s", fd, g_strerror(saved));
+      return NULL;
     }
-  strip_newline (s);
-  return g_steal_pointer (&s);
+    if (n == 0 || c == '\n')
+      break;
+    if (s->len == SIGNET_SECRET_MAX) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                  "The secret on file descriptor %d is longer than %d bytes", fd,
+                  SIGNET_SECRET_MAX);
+      return NULL;
+    }
+    s->data[s->len++] = c;
+  }
+  strip_newline(s);
+  return g_steal_pointer(&s);
 }
 
 SignetSecret *
-signet_secret_read_tty (const char *prompt, GError **error)
+signet_secret_read_tty(const char *prompt, GError **error)
 {
-  g_autoptr (SignetSecret) s = NULL;
+  g_autoptr(SignetSecret) s = NULL;
   struct termios old, noecho;
-  int fd = open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   gboolean restored;
   GError *local = NULL;
 
-  if (fd < 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "No terminal to ask on; pass the secret on a file descriptor instead");
-      return NULL;
-    }
-  if (tcgetattr (fd, &old) != 0)
-    {
-      close (fd);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "No terminal to ask on; pass the secret on a file descriptor instead");
-      return NULL;
-    }
+  if (fd < 0) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                "No terminal to ask on; pass the secret on a file descriptor instead");
+    return NULL;
+  }
+  if (tcgetattr(fd, &old) != 0) {
+    close(fd);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                "No terminal to ask on; pass the secret on a file descriptor instead");
+    return NULL;
+  }
   noecho = old;
-  noecho.c_lflag &= ~(tcflag_t) (ECHO | ECHONL);
+  noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
   noecho.c_lflag |= ICANON;
-  if (write (fd, prompt, strlen (prompt)) < 0)
-    { /* The prompt is a courtesy; reading still works. */
-    }
-  (void) tcsetattr (fd, TCSAFLUSH, &noecho);
-  s = signet_secret_read_fd (fd, &local);
-  restored = tcsetattr (fd, TCSAFLUSH, &old) == 0;
-  if (write (fd, "\n", 1) < 0)
-    {
-    }
-  close (fd);
+  if (write(fd, prompt, strlen(prompt)) < 0) { /* The prompt is a courtesy; reading still works. */
+  }
+  (void)tcsetattr(fd, TCSAFLUSH, &noecho);
+  s = signet_secret_read_fd(fd, &local);
+  restored = tcsetattr(fd, TCSAFLUSH, &old) == 0;
+  if (write(fd, "\n", 1) < 0) {
+  }
+  close(fd);
   if (!restored)
-    g_debug ("could not restore the terminal's echo");
-  if (s == NULL)
-    {
-      g_propagate_error (error, local);
-      return NULL;
-    }
-  return g_steal_pointer (&s);
+    g_debug("could not restore the terminal's echo");
+  if (s == NULL) {
+    g_propagate_error(error, local);
+    return NULL;
+  }
+  return g_steal_pointer(&s);
 }

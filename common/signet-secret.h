@@ -18,20 +18,20 @@ G_BEGIN_DECLS
 
 typedef struct _SignetSecret SignetSecret;
 
-SignetSecret *signet_secret_new (const void *data, gsize len);
-void signet_secret_free (SignetSecret *secret);
-const guint8 *signet_secret_get_data (const SignetSecret *secret);
-gsize signet_secret_get_len (const SignetSecret *secret);
-gboolean signet_secret_equal (const SignetSecret *a, const SignetSecret *b);
+SignetSecret *signet_secret_new(const void *data, gsize len);
+void signet_secret_free(SignetSecret *secret);
+const guint8 *signet_secret_get_data(const SignetSecret *secret);
+gsize signet_secret_get_len(const SignetSecret *secret);
+gboolean signet_secret_equal(const SignetSecret *a, const SignetSecret *b);
 
 /* Reads one secret from @fd: up to the first newline or end of file, at most
  * SIGNET_SECRET_MAX bytes. A trailing "\r\n" or "\n" is not part of it. */
-SignetSecret *signet_secret_read_fd (int fd, GError **error);
+SignetSecret *signet_secret_read_fd(int fd, GError **error);
 
 /* Asks on the controlling terminal (/dev/tty) with echo off. Fails with
  * G_IO_ERROR_NOT_FOUND when there is no terminal. */
-SignetSecret *signet_secret_read_tty (const char *prompt, GError **error);
+SignetSecret *signet_secret_read_tty(const char *prompt, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetSecret, signet_secret_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetSecret, signet_secret_free)
 
 G_END_DECLS

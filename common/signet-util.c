@@ -6,54 +6,52 @@
 #include <string.h>
 
 char *
-signet_hex_encode (const guint8 *data, gsize len)
+signet_hex_encode(const guint8 *data, gsize len)
 {
   static const char digits[] = "0123456789abcdef";
-  char *out = g_malloc (len * 2 + 1);
+  char *out = g_malloc(len * 2 + 1);
 
-  for (gsize i = 0; i < len; i++)
-    {
-      out[2 * i] = digits[data[i] >> 4];
-      out[2 * i + 1] = digits[data[i] & 0xf];
-    }
+  for (gsize i = 0; i < len; i++) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 0xf];
+  }
   out[len * 2] = '\0';
   return out;
 }
 
 GBytes *
-signet_hex_decode (const char *hex)
+signet_hex_decode(const char *hex)
 {
-  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autoptr(GByteArray) out = g_byte_array_new();
 
-  g_return_val_if_fail (hex != NULL, NULL);
-  while (*hex != '\0')
-    {
-      int hi, lo;
-      guint8 b;
+  g_return_val_if_fail(hex != NULL, NULL);
+  while (*hex != '\0') {
+    int hi, lo;
+    guint8 b;
 
-      if (*hex == ':' && out->len > 0 && hex[1] != '\0')
-        hex++;
-      hi = g_ascii_xdigit_value (hex[0]);
-      lo = hi < 0 ? -1 : g_ascii_xdigit_value (hex[1]);
-      if (hi < 0 || lo < 0)
-        return NULL;
-      b = (guint8) (hi << 4 | lo);
-      g_byte_array_append (out, &b, 1);
-      hex += 2;
-    }
+    if (*hex == ':' && out->len > 0 && hex[1] != '\0')
+      hex++;
+    hi = g_ascii_xdigit_value(hex[0]);
+    lo = hi < 0 ? -1 : g_ascii_xdigit_value(hex[1]);
+    if (hi < 0 || lo < 0)
+      return NULL;
+    b = (guint8)(hi << 4 | lo);
+    g_byte_array_append(out, &b, 1);
+    hex += 2;
+  }
   if (out->len == 0)
     return NULL;
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  return g_byte_array_free_to_bytes(g_steal_pointer(&out));
 }
 
 char *
-signet_padded_to_string (const guint8 *field, gsize len)
+signet_padded_to_string(const guint8 *field, gsize len)
 {
   gsize end = len;
 
   while (end > 0 && (field[end - 1] == ' ' || field[end - 1] == '\0'))
     end--;
-  if (!g_utf8_validate ((const char *) field, (gssize) end, NULL))
-    return g_utf8_make_valid ((const char *) field, (gssize) end);
-  return g_strndup ((const char *) field, end);
+  if (!g_utf8_validate((const char *)field, (gssize)end, NULL))
+    return g_utf8_make_valid((const char *)field, (gssize)end);
+  return g_strndup((const char *)field, end);
 }

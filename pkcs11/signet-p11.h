@@ -26,8 +26,8 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_P11_ERROR (signet_p11_error_quark ())
-GQuark signet_p11_error_quark (void);
+#define SIGNET_P11_ERROR (signet_p11_error_quark())
+GQuark signet_p11_error_quark(void);
 
 /* Codes a caller can act on. Messages carry the raw CKR_ name and say what
  * the user can do next. Registered as D-Bus errors by the agent. */
@@ -63,23 +63,23 @@ typedef enum
 } SignetP11KeyType;
 
 /* "rsa:2048", "rsa:3072", "rsa:4096", "ec:p256", "ec:p384". */
-gboolean signet_p11_key_type_parse (const char *name, SignetP11KeyType *out_type, GError **error);
-const char *signet_p11_key_type_to_string (SignetP11KeyType type);
+gboolean signet_p11_key_type_parse(const char *name, SignetP11KeyType *out_type, GError **error);
+const char *signet_p11_key_type_to_string(SignetP11KeyType type);
 
 /* ---- unblock methods (TOKENS.md) ---------------------------------------- */
 
 typedef enum
 {
-  SIGNET_P11_UNBLOCK_UNKNOWN,            /* we do not know how: refuse, never guess */
-  SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN,  /* C_Login(CKU_SO, puk) + C_InitPIN(new): SoftHSM2 */
-  SIGNET_P11_UNBLOCK_SET_PIN_UNLOGGED,   /* C_SetPIN(puk, new) logged out: OpenSC with
-                                            user_pin_unblock_style = set_pin_in_unlogged_session */
-  SIGNET_P11_UNBLOCK_YKCS11,             /* C_SetPIN("puk:<PUK>", "pin:<new>"): Yubico ykcs11 */
+  SIGNET_P11_UNBLOCK_UNKNOWN,           /* we do not know how: refuse, never guess */
+  SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN, /* C_Login(CKU_SO, puk) + C_InitPIN(new): SoftHSM2 */
+  SIGNET_P11_UNBLOCK_SET_PIN_UNLOGGED,  /* C_SetPIN(puk, new) logged out: OpenSC with
+                                           user_pin_unblock_style = set_pin_in_unlogged_session */
+  SIGNET_P11_UNBLOCK_YKCS11,            /* C_SetPIN("puk:<PUK>", "pin:<new>"): Yubico ykcs11 */
 } SignetP11UnblockMethod;
 
-gboolean signet_p11_unblock_method_parse (const char *name, SignetP11UnblockMethod *out_method,
-                                          GError **error);
-const char *signet_p11_unblock_method_to_string (SignetP11UnblockMethod method);
+gboolean signet_p11_unblock_method_parse(const char *name, SignetP11UnblockMethod *out_method,
+                                         GError **error);
+const char *signet_p11_unblock_method_to_string(SignetP11UnblockMethod method);
 
 /* ---- context: the loaded modules ---------------------------------------- */
 
@@ -89,30 +89,29 @@ typedef struct _SignetP11Context SignetP11Context;
  * would: modules with "disable-in: p11-kit-proxy" are left out) when NULL.
  * @unblock_override: the unblock method to use for every token, or
  * SIGNET_P11_UNBLOCK_UNKNOWN to choose per module (TOKENS.md). */
-SignetP11Context *signet_p11_context_new (const char *module_path,
-                                          SignetP11UnblockMethod unblock_override,
-                                          GError **error);
-void signet_p11_context_free (SignetP11Context *ctx);
+SignetP11Context *signet_p11_context_new(const char *module_path,
+                                         SignetP11UnblockMethod unblock_override, GError **error);
+void signet_p11_context_free(SignetP11Context *ctx);
 
 /* ---- tokens ------------------------------------------------------------- */
 
 typedef struct
 {
-  gboolean count_low;  /* CKF_USER_PIN_COUNT_LOW / CKF_SO_PIN_COUNT_LOW */
-  gboolean final_try;  /* ..._FINAL_TRY: one more wrong try locks it */
-  gboolean locked;     /* ..._LOCKED */
+  gboolean count_low; /* CKF_USER_PIN_COUNT_LOW / CKF_SO_PIN_COUNT_LOW */
+  gboolean final_try; /* ..._FINAL_TRY: one more wrong try locks it */
+  gboolean locked;    /* ..._LOCKED */
   gboolean to_be_changed;
 } SignetP11PinState;
 
 typedef struct
 {
   /* where it is */
-  char *module_name;        /* p11-kit's name for the module, or the file's basename */
+  char *module_name; /* p11-kit's name for the module, or the file's basename */
   char *module_path;
   char *library_description;
   char *library_manufacturer;
   CK_SLOT_ID slot_id;
-  char *slot_description;   /* the reader, for OpenSC */
+  char *slot_description; /* the reader, for OpenSC */
   char *slot_manufacturer;
   gboolean removable;
   /* what it is */
@@ -120,8 +119,8 @@ typedef struct
   char *manufacturer;
   char *model;
   char *serial;
-  char *uri;                /* pkcs11:model=…;manufacturer=…;serial=…;token=… */
-  CK_FLAGS flags;           /* raw CK_TOKEN_INFO flags, as last read */
+  char *uri;      /* pkcs11:model=…;manufacturer=…;serial=…;token=… */
+  CK_FLAGS flags; /* raw CK_TOKEN_INFO flags, as last read */
   SignetP11PinState user_pin;
   SignetP11PinState so_pin; /* the PUK's state where the module reports it */
   gboolean login_required;
@@ -139,20 +138,23 @@ typedef struct
   guint module_index;
 } SignetP11Token;
 
-void signet_p11_token_free (SignetP11Token *token);
-SignetP11Token *signet_p11_token_copy (const SignetP11Token *token);
+void signet_p11_token_free(SignetP11Token *token);
+SignetP11Token *signet_p11_token_copy(const SignetP11Token *token);
 
 /* Every token present now, in module then slot order. */
-GPtrArray *signet_p11_context_list_tokens (SignetP11Context *ctx, GError **error);
+GPtrArray *signet_p11_context_list_tokens(SignetP11Context *ctx, GError **error);
 
 /* @spec is a PKCS#11 URI ("pkcs11:…", token attributes only are matched),
  * a serial number or a label. Exactly one token must match. */
-SignetP11Token *signet_p11_context_find_token (SignetP11Context *ctx, const char *spec,
-                                               GError **error);
+SignetP11Token *signet_p11_context_find_token(SignetP11Context *ctx, const char *spec,
+                                              GError **error);
+
+/* The key types @token can generate ("rsa:2048", …), from its mechanisms. */
+GStrv signet_p11_token_key_types(const SignetP11Token *token);
 
 /* Can @token generate @type? NOT_SUPPORTED with what it can do otherwise. */
-gboolean signet_p11_token_check_key_type (const SignetP11Token *token, SignetP11KeyType type,
-                                          GError **error);
+gboolean signet_p11_token_check_key_type(const SignetP11Token *token, SignetP11KeyType type,
+                                         GError **error);
 
 /* ---- sessions ----------------------------------------------------------- */
 
@@ -160,41 +162,41 @@ typedef struct _SignetP11Session SignetP11Session;
 
 /* A read-write session on @token's slot. The token must still be the same
  * one (its serial is checked). */
-SignetP11Session *signet_p11_session_open (SignetP11Context *ctx, const SignetP11Token *token,
-                                           GError **error);
-void signet_p11_session_free (SignetP11Session *session);
+SignetP11Session *signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token,
+                                          GError **error);
+void signet_p11_session_free(SignetP11Session *session);
 
 /* The token as last read by this session (refreshed after a failed login). */
-const SignetP11Token *signet_p11_session_get_token (SignetP11Session *session);
+const SignetP11Token *signet_p11_session_get_token(SignetP11Session *session);
 
 /* Re-reads the token's info and flags. */
-gboolean signet_p11_session_refresh_token (SignetP11Session *session, GError **error);
+gboolean signet_p11_session_refresh_token(SignetP11Session *session, GError **error);
 
 /* Logs the user in with @pin, once. Refuses to send the PIN when the token
  * is at FINAL_TRY and @confirm_final_try is FALSE (SIGNET_P11_ERROR_FINAL_TRY).
  * On failure the token flags are read again and the message says what they
  * are now. A token with a protected authentication path gets a NULL PIN. */
-gboolean signet_p11_session_login (SignetP11Session *session, const SignetSecret *pin,
-                                   gboolean confirm_final_try, GError **error);
+gboolean signet_p11_session_login(SignetP11Session *session, const SignetSecret *pin,
+                                  gboolean confirm_final_try, GError **error);
 
 /* ---- objects ------------------------------------------------------------ */
 
 typedef struct
 {
-  GBytes *id;          /* CKA_ID */
+  GBytes *id; /* CKA_ID */
   char *label;
-  gboolean authority;  /* CKA_CERTIFICATE_CATEGORY = authority, or a CA certificate */
+  gboolean authority; /* CKA_CERTIFICATE_CATEGORY = authority, or a CA certificate */
   X509 *cert;
   CK_OBJECT_HANDLE handle;
 } SignetP11Certificate;
 
-void signet_p11_certificate_free (SignetP11Certificate *cert);
+void signet_p11_certificate_free(SignetP11Certificate *cert);
 
 typedef struct
 {
-  GBytes *id;          /* CKA_ID shared by the pair (and its certificate) */
+  GBytes *id; /* CKA_ID shared by the pair (and its certificate) */
   char *label;
-  char *key_type;      /* "rsa:2048", "ec:p256", …, or "rsa:1024" etc. as found */
+  char *key_type; /* "rsa:2048", "ec:p256", …, or "rsa:1024" etc. as found */
   gboolean has_private;
   gboolean has_public;
   gboolean has_certificate;
@@ -205,77 +207,72 @@ typedef struct
   gboolean never_extractable;
 } SignetP11KeyPair;
 
-void signet_p11_key_pair_free (SignetP11KeyPair *key);
+void signet_p11_key_pair_free(SignetP11KeyPair *key);
 
 /* Certificates on the token (SignetP11Certificate). */
-GPtrArray *signet_p11_session_list_certificates (SignetP11Session *session, GError **error);
+GPtrArray *signet_p11_session_list_certificates(SignetP11Session *session, GError **error);
 /* Key pairs on the token grouped by CKA_ID (SignetP11KeyPair). Private keys
  * are seen only after login; a public key or certificate alone still lists. */
-GPtrArray *signet_p11_session_list_key_pairs (SignetP11Session *session, GError **error);
+GPtrArray *signet_p11_session_list_key_pairs(SignetP11Session *session, GError **error);
 
 /* Generates a key pair on the token: private key CKA_TOKEN, CKA_PRIVATE,
  * CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_SIGN; public key CKA_TOKEN,
  * CKA_VERIFY; both with a fresh random CKA_ID, returned in @out_id.
  * Needs a logged-in session. */
-gboolean signet_p11_session_generate_key_pair (SignetP11Session *session, SignetP11KeyType type,
-                                               const char *label, GBytes **out_id,
-                                               GError **error);
+gboolean signet_p11_session_generate_key_pair(SignetP11Session *session, SignetP11KeyType type,
+                                              const char *label, GBytes **out_id, GError **error);
 
 /* The public key of the pair @id, from its public key object, or its
  * certificate when the public object is gone. */
-EVP_PKEY *signet_p11_session_get_public_key (SignetP11Session *session, GBytes *id,
-                                             GError **error);
+EVP_PKEY *signet_p11_session_get_public_key(SignetP11Session *session, GBytes *id, GError **error);
 
 /* The private key @id bound to OpenSSL through libp11: signing with it runs
  * on the token. Needs a logged-in session; valid while @session lives. */
-EVP_PKEY *signet_p11_session_get_private_key (SignetP11Session *session, GBytes *id,
-                                              GError **error);
+EVP_PKEY *signet_p11_session_get_private_key(SignetP11Session *session, GBytes *id, GError **error);
 
 /* The CKA_ID of the key pair whose public key is @cert's, or NO_MATCHING_KEY.
  * Looks at public key objects and, when logged in, private keys. */
-gboolean signet_p11_session_find_key_for_certificate (SignetP11Session *session, X509 *cert,
-                                                      GBytes **out_id, GError **error);
+gboolean signet_p11_session_find_key_for_certificate(SignetP11Session *session, X509 *cert,
+                                                     GBytes **out_id, GError **error);
 
 /* TRUE if a certificate object with the same DER is on the token already. */
-gboolean signet_p11_session_has_certificate (SignetP11Session *session, X509 *cert,
-                                             GError **error);
+gboolean signet_p11_session_has_certificate(SignetP11Session *session, X509 *cert, GError **error);
 
 /* Writes @cert as a certificate object: under @id for a leaf (the key's
  * CKA_ID), with CKA_CERTIFICATE_CATEGORY authority for a CA certificate
  * (@authority TRUE, @id may be NULL: then an id is made from the subject key
  * identifier or a hash of the certificate). Needs a logged-in session. */
-gboolean signet_p11_session_store_certificate (SignetP11Session *session, X509 *cert,
-                                               GBytes *id, const char *label, gboolean authority,
-                                               GError **error);
+gboolean signet_p11_session_store_certificate(SignetP11Session *session, X509 *cert, GBytes *id,
+                                              const char *label, gboolean authority,
+                                              GError **error);
 
 /* Deletes the private key, public key and certificates with CKA_ID @id.
  * NO_SUCH_OBJECT if there is none. Needs a logged-in session. */
-gboolean signet_p11_session_delete_key_pair (SignetP11Session *session, GBytes *id,
-                                             GError **error);
+gboolean signet_p11_session_delete_key_pair(SignetP11Session *session, GBytes *id, GError **error);
 
 /* ---- PIN management ----------------------------------------------------- */
 
 /* Changes the user PIN from @old_pin to @new_pin (C_SetPIN in a logged-out
  * session). @new_pin is checked against the token's length limits first. */
-gboolean signet_p11_session_change_pin (SignetP11Session *session, const SignetSecret *old_pin,
-                                        const SignetSecret *new_pin, gboolean confirm_final_try,
-                                        GError **error);
+gboolean signet_p11_session_change_pin(SignetP11Session *session, const SignetSecret *old_pin,
+                                       const SignetSecret *new_pin, gboolean confirm_final_try,
+                                       GError **error);
 
 /* Unblocks the user PIN with @puk and sets @new_pin, by the token's unblock
  * method: one attempt, never a second method with the same PUK. A wrong PUK
  * is PUK_INCORRECT, a blocked one PUK_LOCKED. */
-gboolean signet_p11_session_unblock_pin (SignetP11Session *session, const SignetSecret *puk,
-                                         const SignetSecret *new_pin, GError **error);
+gboolean signet_p11_session_unblock_pin(SignetP11Session *session, const SignetSecret *puk,
+                                        const SignetSecret *new_pin, GError **error);
 
 /* ---- helpers ------------------------------------------------------------ */
 
 /* "CKR_PIN_INCORRECT" for CKR_PIN_INCORRECT, "CKR_0x…" when unknown. */
-const char *signet_p11_rv_name (CK_RV rv);
+const char *signet_p11_rv_name(CK_RV rv);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetP11Context, signet_p11_context_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetP11Token, signet_p11_token_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetP11Session, signet_p11_session_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetP11Certificate, signet_p11_certificate_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SignetP11KeyPair, signet_p11_key_pair_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetP11Context, signet_p11_context_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetP11Token, signet_p11_token_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetP11Session, signet_p11_session_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetP11Certificate, signet_p11_certificate_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetP11KeyPair, signet_p11_key_pair_free)
 
 G_END_DECLS

@@ -1,0 +1,140 @@
+/* signet-p11-context.c: loading PKCS#11 modules through p11-kit, and
+ * libp11's view of the same modules for binding keys to OpenSSL. */
+#include "config.h"
+
+#include "pkcs11/signet-p11-private.h"
+
+#include <p11-kit/p11-kit.h>
+#include <string.h>
+
+static void
+module_entry_free(SignetP11ModuleEntry *m)
+{
+  if (m == NULL)
+    return;
+  if (m->libp11 != NULL) {
+    if (m->libp11_slots != NULL)
+      PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+    /* libp11 would C_Finalize the module that p11-kit still holds: only
+     * free its context. The module is finalized once, by p11-kit, below. */
+    PKCS11_CTX_free(m->libp11);
+  }
+  g_mutex_clear(&m->libp11_lock);
+  g_free(m->name);
+  g_free(m->path);
+  g_free(m);
+}
+
+static SignetP11ModuleEntry *
+module_entry_new(CK_FUNCTION_LIST_PTR funcs, const char *fallback_path)
+{
+  SignetP11ModuleEntry *m = g_new0(SignetP11ModuleEntry, 1);
+  char *name = p11_kit_module_get_name(funcs);
+  char *path = p11_kit_module_get_filename(funcs);
+
+  g_mutex_init(&m->libp11_lock);
+  m->funcs = funcs;
+  m->path = path != NULL ? g_strdup(path) : g_strdup(fallback_path);
+  m->name = name != NULL ? g_strdup(name) : g_path_get_basename(m->path ? m->path : "module");
+  free(name);
+  free(path);
+  if (funcs->C_GetInfo(&m->info) != CKR_OK)
+    memset(&m->info, 0, sizeof m->info);
+  return m;
+}
+
+static gboolean
+disabled_for_proxy(CK_FUNCTION_LIST_PTR funcs)
+{
+  char *disable_in = p11_kit_config_option(funcs, "disable-in");
+  gboolean disabled = FALSE;
+
+  if (disable_in != NULL) {
+    g_auto(GStrv) names = g_strsplit_set(disable_in, ", \t", -1);
+    disabled = g_strv_contains((const char *const *)names, "p11-kit-proxy");
+    free(disable_in);
+  }
+  return disabled;
+}
+
+SignetP11Context *
+signet_p11_context_new(const char *module_path, SignetP11UnblockMethod unblock_override,
+                       GError **error)
+{
+  g_autoptr(SignetP11Context) ctx = g_new0(SignetP11Context, 1);
+
+  ctx->modules = g_ptr_array_new_with_free_func((GDestroyNotify)module_entry_free);
+  ctx->unblock_override = unblock_override;
+
+  if (module_path != NULL) {
+    CK_FUNCTION_LIST_PTR funcs;
+    CK_RV rv;
+
+    if (!g_file_test(module_path, G_FILE_TEST_EXISTS)) {
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
+                  "The PKCS#11 module \"%s\" does not exist: check the module= line "
+                  "of signet.conf",
+                  module_path);
+      return NULL;
+    }
+    funcs = p11_kit_module_load(module_path, 0);
+    if (funcs == NULL) {
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
+                  "Could not load the PKCS#11 module \"%s\": %s", module_path,
+                  p11_kit_message() ? p11_kit_message() : "unknown error");
+      return NULL;
+    }
+    rv = p11_kit_module_initialize(funcs);
+    if (rv != CKR_OK) {
+      p11_kit_module_release(funcs);
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
+                  "The PKCS#11 module \"%s\" failed to start (%s)", module_path,
+                  signet_p11_rv_name(rv));
+      return NULL;
+    }
+    g_ptr_array_add(ctx->modules, module_entry_new(funcs, module_path));
+    ((SignetP11ModuleEntry *)g_ptr_array_index(ctx->modules, 0))->initialized = TRUE;
+    return g_steal_pointer(&ctx);
+  }
+
+  /* Every module registered with p11-kit, as its proxy would load them. */
+  ctx->p11kit_modules = p11_kit_modules_load_and_initialize(0);
+  if (ctx->p11kit_modules == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
+                "Could not load the PKCS#11 modules registered with p11-kit: %s",
+                p11_kit_message() ? p11_kit_message() : "unknown error");
+    return NULL;
+  }
+  for (CK_FUNCTION_LIST_PTR *m = ctx->p11kit_modules; *m != NULL; m++) {
+    if (disabled_for_proxy(*m))
+      continue;
+    g_ptr_array_add(ctx->modules, module_entry_new(*m, NULL));
+  }
+  if (ctx->modules->len == 0)
+    g_debug("no PKCS#11 module is registered with p11-kit");
+  return g_steal_pointer(&ctx);
+}
+
+void
+signet_p11_context_free(SignetP11Context *ctx)
+{
+  if (ctx == NULL)
+    return;
+  if (ctx->p11kit_modules != NULL) {
+    g_ptr_array_unref(ctx->modules);
+    p11_kit_modules_finalize_and_release(ctx->p11kit_modules);
+  } else {
+    for (guint i = 0; i < ctx->modules->len; i++) {
+      SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, i);
+      CK_FUNCTION_LIST_PTR funcs = m->funcs;
+
+      if (m->initialized)
+        p11_kit_module_finalize(funcs);
+      g_ptr_array_index(ctx->modules, i) = NULL;
+      module_entry_free(m);
+      p11_kit_module_release(funcs);
+    }
+    g_ptr_array_unref(ctx->modules);
+  }
+  g_free(ctx);
+}

@@ -1,0 +1,187 @@
+/* signet-p11-keys.c: generating key pairs on the token, and binding an
+ * on-token private key to OpenSSL through libp11. */
+#include "config.h"
+
+#include "pkcs11/signet-p11-private.h"
+
+#include <openssl/rand.h>
+#include <string.h>
+
+/* DER of the named curves' OIDs (ECParameters). */
+static const guint8 oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const guint8 oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+
+#define KEY_ID_LEN 20
+
+gboolean
+signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label,
+                                     GBytes **out_id, GError **error)
+{
+  guint8 id[KEY_ID_LEN];
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ULONG bits = 0;
+  CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
+  const guint8 *ec_params = NULL;
+  gsize ec_params_len = 0;
+  const char *lbl = label != NULL ? label : "";
+  CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+  CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+  CK_RV rv;
+
+  if (!signet_p11_token_check_key_type(s->token, type, error))
+    return FALSE;
+  switch (type) {
+    case SIGNET_P11_KEY_RSA_2048:
+      bits = 2048;
+      break;
+    case SIGNET_P11_KEY_RSA_3072:
+      bits = 3072;
+      break;
+    case SIGNET_P11_KEY_RSA_4096:
+      bits = 4096;
+      break;
+    case SIGNET_P11_KEY_EC_P256:
+      ec_params = oid_p256;
+      ec_params_len = sizeof oid_p256;
+      break;
+    case SIGNET_P11_KEY_EC_P384:
+      ec_params = oid_p384;
+      ec_params_len = sizeof oid_p384;
+      break;
+    default:
+      g_return_val_if_reached(FALSE);
+  }
+
+  /* A fresh CKA_ID, shared by both keys and later the certificate. */
+  if (RAND_bytes(id, sizeof id) != 1) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "Could not make a key id (no randomness)");
+    return FALSE;
+  }
+
+  {
+    CK_ATTRIBUTE pub_rsa[] = {
+      { CKA_TOKEN, &yes, sizeof yes },
+      { CKA_PRIVATE, &no, sizeof no },
+      { CKA_VERIFY, &yes, sizeof yes },
+      { CKA_ENCRYPT, &no, sizeof no },
+      { CKA_WRAP, &no, sizeof no },
+      { CKA_LABEL, (void *)lbl, strlen(lbl) },
+      { CKA_ID, id, sizeof id },
+      { CKA_MODULUS_BITS, &bits, sizeof bits },
+      { CKA_PUBLIC_EXPONENT, exponent, sizeof exponent },
+    };
+    CK_ATTRIBUTE pub_ec[] = {
+      { CKA_TOKEN, &yes, sizeof yes },  { CKA_PRIVATE, &no, sizeof no },
+      { CKA_VERIFY, &yes, sizeof yes }, { CKA_LABEL, (void *)lbl, strlen(lbl) },
+      { CKA_ID, id, sizeof id },        { CKA_EC_PARAMS, (void *)ec_params, ec_params_len },
+    };
+    CK_ATTRIBUTE priv_tmpl[] = {
+      { CKA_TOKEN, &yes, sizeof yes },         { CKA_PRIVATE, &yes, sizeof yes },
+      { CKA_SENSITIVE, &yes, sizeof yes },     { CKA_EXTRACTABLE, &no, sizeof no },
+      { CKA_SIGN, &yes, sizeof yes },          { CKA_DECRYPT, &no, sizeof no },
+      { CKA_UNWRAP, &no, sizeof no },          { CKA_DERIVE, &no, sizeof no },
+      { CKA_LABEL, (void *)lbl, strlen(lbl) }, { CKA_ID, id, sizeof id },
+    };
+    gboolean ec = ec_params != NULL;
+
+    if (ec)
+      mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+    rv = s->f->C_GenerateKeyPair(s->handle, &mech, ec ? pub_ec : pub_rsa,
+                                 ec ? G_N_ELEMENTS(pub_ec) : G_N_ELEMENTS(pub_rsa), priv_tmpl,
+                                 G_N_ELEMENTS(priv_tmpl), &pub, &priv);
+  }
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv, "Could not generate the key pair on the token");
+    return FALSE;
+  }
+  /* Check what the token made: a module may ignore parts of a template. */
+  if (!signet_p11_get_bool(s, priv, CKA_SENSITIVE, FALSE)
+      || signet_p11_get_bool(s, priv, CKA_EXTRACTABLE, TRUE)) {
+    (void)s->f->C_DestroyObject(s->handle, priv);
+    (void)s->f->C_DestroyObject(s->handle, pub);
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
+                "The token made a private key that is not sensitive or that can be "
+                "extracted; it was deleted. Use another token or module");
+    return FALSE;
+  }
+  *out_id = g_bytes_new(id, sizeof id);
+  return TRUE;
+}
+
+/* libp11's slot for our token, from a fresh enumeration. Called with the
+ * module's libp11 lock held. */
+static PKCS11_SLOT *
+libp11_slot(SignetP11ModuleEntry *m, const SignetP11Token *token, GError **error)
+{
+  if (m->libp11 == NULL) {
+    m->libp11 = PKCS11_CTX_new();
+    /* The module is initialised already (by p11-kit): libp11 accepts
+     * CKR_CRYPTOKI_ALREADY_INITIALIZED, and the login of our session is
+     * shared by every session of this process. libp11 never sees a PIN. */
+    if (m->libp11 == NULL || m->path == NULL || PKCS11_CTX_load(m->libp11, m->path) != 0) {
+      g_clear_pointer(&m->libp11, PKCS11_CTX_free);
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
+                  "libp11 could not load the PKCS#11 module \"%s\"", m->path ? m->path : m->name);
+      return NULL;
+    }
+  }
+  if (m->libp11_slots != NULL) {
+    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+    m->libp11_slots = NULL;
+    m->libp11_nslots = 0;
+  }
+  if (PKCS11_enumerate_slots(m->libp11, &m->libp11_slots, &m->libp11_nslots) != 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
+                "libp11 could not list the module's slots");
+    return NULL;
+  }
+  for (unsigned int i = 0; i < m->libp11_nslots; i++) {
+    PKCS11_SLOT *slot = &m->libp11_slots[i];
+    if (slot->token != NULL && slot->token->initialized
+        && PKCS11_get_slotid_from_slot(slot) == token->slot_id
+        && g_strcmp0(slot->token->serialnr, token->serial) == 0)
+      return slot;
+  }
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
+              "Token \"%s\" is no longer present", token->label);
+  return NULL;
+}
+
+EVP_PKEY *
+signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **error)
+{
+  SignetP11ModuleEntry *m = s->module;
+  PKCS11_SLOT *slot;
+  PKCS11_KEY *keys = NULL;
+  unsigned int n = 0;
+  EVP_PKEY *pkey = NULL;
+  gsize id_len;
+  const guint8 *id_data = g_bytes_get_data(id, &id_len);
+
+  if (!s->logged_in && s->token->login_required) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "Internal error: the private key is used before logging in");
+    return NULL;
+  }
+  g_mutex_lock(&m->libp11_lock);
+  slot = libp11_slot(m, s->token, error);
+  if (slot == NULL)
+    goto out;
+  if (PKCS11_enumerate_keys(slot->token, &keys, &n) != 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "libp11 could not list the token's keys");
+    goto out;
+  }
+  for (unsigned int i = 0; i < n; i++)
+    if (keys[i].isPrivate && keys[i].id_len == id_len && memcmp(keys[i].id, id_data, id_len) == 0) {
+      pkey = PKCS11_get_private_key(&keys[i]);
+      break;
+    }
+  if (pkey == NULL)
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "The token has no usable private key with this id");
+out:
+  g_mutex_unlock(&m->libp11_lock);
+  return pkey;
+}

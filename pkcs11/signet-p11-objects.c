@@ -1,0 +1,613 @@
+/* signet-p11-objects.c: certificates and keys on a token: listing, reading
+ * public keys, matching a certificate to its key, writing certificates,
+ * deleting a key pair. Keys are found by CKA_ID, never by label. */
+#include "config.h"
+
+#include "pkcs11/signet-p11-private.h"
+#include "common/signet-util.h"
+
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
+
+/* Largest attribute read from a token (a certificate is a few KiB). */
+#define MAX_ATTRIBUTE (256 * 1024)
+
+GBytes *
+signet_p11_get_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type)
+{
+  CK_ATTRIBUTE attr = { type, NULL, 0 };
+  guint8 *buf;
+
+  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK
+      || attr.ulValueLen == (CK_ULONG)-1 || attr.ulValueLen > MAX_ATTRIBUTE)
+    return NULL;
+  buf = g_malloc(attr.ulValueLen ? attr.ulValueLen : 1);
+  attr.pValue = buf;
+  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK) {
+    g_free(buf);
+    return NULL;
+  }
+  return g_bytes_new_take(buf, attr.ulValueLen);
+}
+
+gboolean
+signet_p11_get_bool(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                    gboolean fallback)
+{
+  CK_BBOOL value = CK_FALSE;
+  CK_ATTRIBUTE attr = { type, &value, sizeof value };
+
+  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK)
+    return fallback;
+  return value == CK_TRUE;
+}
+
+static CK_ULONG
+get_ulong(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, CK_ULONG fallback)
+{
+  CK_ULONG value = 0;
+  CK_ATTRIBUTE attr = { type, &value, sizeof value };
+
+  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK)
+    return fallback;
+  return value;
+}
+
+GArray *
+signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count, GError **error)
+{
+  g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  CK_RV rv = s->f->C_FindObjectsInit(s->handle, tmpl, count);
+
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv, "Could not search the token");
+    return NULL;
+  }
+  for (;;) {
+    CK_OBJECT_HANDLE batch[64];
+    CK_ULONG n = 0;
+
+    rv = s->f->C_FindObjects(s->handle, batch, G_N_ELEMENTS(batch), &n);
+    if (rv != CKR_OK || n == 0)
+      break;
+    g_array_append_vals(found, batch, n);
+  }
+  (void)s->f->C_FindObjectsFinal(s->handle);
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv, "Could not search the token");
+    return NULL;
+  }
+  return g_steal_pointer(&found);
+}
+
+static GArray *
+find_class(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id, GError **error)
+{
+  CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &klass, sizeof klass } };
+  CK_ULONG n = 1;
+
+  if (id != NULL) {
+    gsize len;
+    tmpl[1].type = CKA_ID;
+    tmpl[1].pValue = (void *)g_bytes_get_data(id, &len);
+    tmpl[1].ulValueLen = len;
+    n = 2;
+  }
+  return signet_p11_find_objects(s, tmpl, n, error);
+}
+
+/* ---- public keys -------------------------------------------------------- */
+
+static EVP_PKEY *
+rsa_public_key(GBytes *modulus, GBytes *exponent)
+{
+  g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new();
+  g_autoptr(BIGNUM) n
+      = BN_bin2bn(g_bytes_get_data(modulus, NULL), (int)g_bytes_get_size(modulus), NULL);
+  g_autoptr(BIGNUM) e
+      = BN_bin2bn(g_bytes_get_data(exponent, NULL), (int)g_bytes_get_size(exponent), NULL);
+  g_autoptr(EVP_PKEY_CTX) pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+  OSSL_PARAM *params;
+  EVP_PKEY *pkey = NULL;
+
+  if (bld == NULL || n == NULL || e == NULL || pctx == NULL)
+    return NULL;
+  if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+      || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+    return NULL;
+  params = OSSL_PARAM_BLD_to_param(bld);
+  if (params == NULL)
+    return NULL;
+  if (EVP_PKEY_fromdata_init(pctx) <= 0
+      || EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+    pkey = NULL;
+  OSSL_PARAM_free(params);
+  return pkey;
+}
+
+/* The curve's NID from DER ECParameters (a named curve OID). */
+static int
+ec_params_nid(GBytes *params)
+{
+  const unsigned char *p = g_bytes_get_data(params, NULL);
+  g_autoptr(ASN1_OBJECT) oid = d2i_ASN1_OBJECT(NULL, &p, (long)g_bytes_get_size(params));
+
+  return oid != NULL ? OBJ_obj2nid(oid) : NID_undef;
+}
+
+static EVP_PKEY *
+ec_public_key(GBytes *params, GBytes *point)
+{
+  int nid = ec_params_nid(params);
+  const unsigned char *p = g_bytes_get_data(point, NULL);
+  gsize len = g_bytes_get_size(point);
+  g_autoptr(ASN1_OCTET_STRING) wrapped = NULL;
+  g_autoptr(OSSL_PARAM_BLD) bld = OSSL_PARAM_BLD_new();
+  g_autoptr(EVP_PKEY_CTX) pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+  OSSL_PARAM *ossl_params;
+  EVP_PKEY *pkey = NULL;
+
+  if (nid == NID_undef || bld == NULL || pctx == NULL || len == 0)
+    return NULL;
+  /* CKA_EC_POINT is a DER OCTET STRING holding the point; some modules give
+   * the bare point. */
+  if (p[0] == 0x04 && len > 2) {
+    const unsigned char *q = p;
+    wrapped = d2i_ASN1_OCTET_STRING(NULL, &q, (long)len);
+    if (wrapped != NULL && q == p + len) {
+      p = ASN1_STRING_get0_data(wrapped);
+      len = (gsize)ASN1_STRING_length(wrapped);
+    }
+  }
+  if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0)
+      || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, p, len))
+    return NULL;
+  ossl_params = OSSL_PARAM_BLD_to_param(bld);
+  if (ossl_params == NULL)
+    return NULL;
+  if (EVP_PKEY_fromdata_init(pctx) <= 0
+      || EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, ossl_params) <= 0)
+    pkey = NULL;
+  OSSL_PARAM_free(ossl_params);
+  return pkey;
+}
+
+EVP_PKEY *
+signet_p11_object_public_key(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  CK_KEY_TYPE type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+
+  if (type == CKK_RSA) {
+    g_autoptr(GBytes) n = signet_p11_get_attribute(s, obj, CKA_MODULUS);
+    g_autoptr(GBytes) e = signet_p11_get_attribute(s, obj, CKA_PUBLIC_EXPONENT);
+    return n && e ? rsa_public_key(n, e) : NULL;
+  }
+  if (type == CKK_EC) {
+    g_autoptr(GBytes) params = signet_p11_get_attribute(s, obj, CKA_EC_PARAMS);
+    g_autoptr(GBytes) point = signet_p11_get_attribute(s, obj, CKA_EC_POINT);
+    return params && point ? ec_public_key(params, point) : NULL;
+  }
+  return NULL;
+}
+
+static char *
+key_type_string(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  CK_KEY_TYPE type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+
+  if (type == CKK_RSA) {
+    CK_ULONG bits = get_ulong(s, obj, CKA_MODULUS_BITS, 0);
+    if (bits == 0) {
+      g_autoptr(GBytes) n = signet_p11_get_attribute(s, obj, CKA_MODULUS);
+      bits = n ? g_bytes_get_size(n) * 8 : 0;
+    }
+    return bits ? g_strdup_printf("rsa:%lu", (unsigned long)bits) : g_strdup("rsa");
+  }
+  if (type == CKK_EC) {
+    g_autoptr(GBytes) params = signet_p11_get_attribute(s, obj, CKA_EC_PARAMS);
+    int nid = params ? ec_params_nid(params) : NID_undef;
+    switch (nid) {
+      case NID_X9_62_prime256v1:
+        return g_strdup("ec:p256");
+      case NID_secp384r1:
+        return g_strdup("ec:p384");
+      case NID_secp521r1:
+        return g_strdup("ec:p521");
+      case NID_undef:
+        return g_strdup("ec");
+      default:
+        return g_strdup_printf("ec:%s", OBJ_nid2sn(nid));
+    }
+  }
+  return g_strdup_printf("0x%lx", (unsigned long)type);
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+void
+signet_p11_certificate_free(SignetP11Certificate *c)
+{
+  if (c == NULL)
+    return;
+  g_clear_pointer(&c->id, g_bytes_unref);
+  g_free(c->label);
+  X509_free(c->cert);
+  g_free(c);
+}
+
+void
+signet_p11_key_pair_free(SignetP11KeyPair *k)
+{
+  if (k == NULL)
+    return;
+  g_clear_pointer(&k->id, g_bytes_unref);
+  g_free(k->label);
+  g_free(k->key_type);
+  g_free(k);
+}
+
+static char *
+get_label(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  g_autoptr(GBytes) label = signet_p11_get_attribute(s, obj, CKA_LABEL);
+  if (label == NULL)
+    return g_strdup("");
+  return signet_padded_to_string(g_bytes_get_data(label, NULL), g_bytes_get_size(label));
+}
+
+static GBytes *
+get_id(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  GBytes *id = signet_p11_get_attribute(s, obj, CKA_ID);
+  return id != NULL ? id : g_bytes_new(NULL, 0);
+}
+
+GPtrArray *
+signet_p11_session_list_certificates(SignetP11Session *s, GError **error)
+{
+  g_autoptr(GPtrArray) certs
+      = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
+  g_autoptr(GArray) handles = find_class(s, CKO_CERTIFICATE, NULL, error);
+
+  if (handles == NULL)
+    return NULL;
+  for (guint i = 0; i < handles->len; i++) {
+    CK_OBJECT_HANDLE h = g_array_index(handles, CK_OBJECT_HANDLE, i);
+    g_autoptr(GBytes) value = NULL;
+    const unsigned char *p;
+    SignetP11Certificate *c;
+    X509 *x;
+
+    if (get_ulong(s, h, CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
+      continue;
+    value = signet_p11_get_attribute(s, h, CKA_VALUE);
+    if (value == NULL)
+      continue;
+    p = g_bytes_get_data(value, NULL);
+    x = d2i_X509(NULL, &p, (long)g_bytes_get_size(value));
+    if (x == NULL) {
+      g_debug("certificate object %lu does not parse", (unsigned long)h);
+      continue;
+    }
+    c = g_new0(SignetP11Certificate, 1);
+    c->cert = x;
+    c->handle = h;
+    c->id = get_id(s, h);
+    c->label = get_label(s, h);
+    c->authority = get_ulong(s, h, CKA_CERTIFICATE_CATEGORY, 0) == 2 || X509_check_ca(x) > 0;
+    g_ptr_array_add(certs, c);
+  }
+  return g_steal_pointer(&certs);
+}
+
+static SignetP11KeyPair *
+pair_for_id(GPtrArray *pairs, GBytes *id)
+{
+  SignetP11KeyPair *k;
+
+  for (guint i = 0; i < pairs->len; i++) {
+    k = g_ptr_array_index(pairs, i);
+    if (g_bytes_equal(k->id, id))
+      return k;
+  }
+  k = g_new0(SignetP11KeyPair, 1);
+  k->id = g_bytes_ref(id);
+  g_ptr_array_add(pairs, k);
+  return k;
+}
+
+GPtrArray *
+signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
+{
+  g_autoptr(GPtrArray) pairs
+      = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_key_pair_free);
+  static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY };
+  g_autoptr(GPtrArray) certs = NULL;
+
+  for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
+    g_autoptr(GArray) handles = find_class(s, classes[c], NULL, error);
+
+    if (handles == NULL)
+      return NULL;
+    for (guint i = 0; i < handles->len; i++) {
+      CK_OBJECT_HANDLE h = g_array_index(handles, CK_OBJECT_HANDLE, i);
+      g_autoptr(GBytes) id = get_id(s, h);
+      SignetP11KeyPair *k = pair_for_id(pairs, id);
+
+      if (k->label == NULL || *k->label == '\0') {
+        g_free(k->label);
+        k->label = get_label(s, h);
+      }
+      if (k->key_type == NULL)
+        k->key_type = key_type_string(s, h);
+      if (classes[c] == CKO_PRIVATE_KEY) {
+        k->has_private = TRUE;
+        k->sensitive = signet_p11_get_bool(s, h, CKA_SENSITIVE, FALSE);
+        k->extractable = signet_p11_get_bool(s, h, CKA_EXTRACTABLE, TRUE);
+        k->always_sensitive = signet_p11_get_bool(s, h, CKA_ALWAYS_SENSITIVE, FALSE);
+        k->never_extractable = signet_p11_get_bool(s, h, CKA_NEVER_EXTRACTABLE, FALSE);
+      } else
+        k->has_public = TRUE;
+    }
+  }
+  certs = signet_p11_session_list_certificates(s, error);
+  if (certs == NULL)
+    return NULL;
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    for (guint j = 0; j < pairs->len; j++) {
+      SignetP11KeyPair *k = g_ptr_array_index(pairs, j);
+      if (g_bytes_get_size(k->id) > 0 && g_bytes_equal(k->id, c->id))
+        k->has_certificate = TRUE;
+    }
+  }
+  return g_steal_pointer(&pairs);
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+EVP_PKEY *
+signet_p11_session_get_public_key(SignetP11Session *s, GBytes *id, GError **error)
+{
+  g_autoptr(GArray) handles = find_class(s, CKO_PUBLIC_KEY, id, error);
+  g_autoptr(GPtrArray) certs = NULL;
+
+  if (handles == NULL)
+    return NULL;
+  for (guint i = 0; i < handles->len; i++) {
+    EVP_PKEY *k = signet_p11_object_public_key(s, g_array_index(handles, CK_OBJECT_HANDLE, i));
+    if (k != NULL)
+      return k;
+  }
+  /* No public key object: the certificate holds it too. */
+  certs = signet_p11_session_list_certificates(s, error);
+  if (certs == NULL)
+    return NULL;
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    if (g_bytes_equal(c->id, id)) {
+      EVP_PKEY *k = X509_get_pubkey(c->cert);
+      if (k != NULL)
+        return k;
+    }
+  }
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+              "The token has no public key with this id");
+  return NULL;
+}
+
+gboolean
+signet_p11_session_find_key_for_certificate(SignetP11Session *s, X509 *cert, GBytes **out_id,
+                                            GError **error)
+{
+  EVP_PKEY *want = X509_get0_pubkey(cert);
+  static const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+
+  if (want == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+                "The certificate's public key cannot be read");
+    return FALSE;
+  }
+  for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
+    g_autoptr(GArray) handles = find_class(s, classes[c], NULL, error);
+
+    if (handles == NULL)
+      return FALSE;
+    for (guint i = 0; i < handles->len; i++) {
+      CK_OBJECT_HANDLE h = g_array_index(handles, CK_OBJECT_HANDLE, i);
+      g_autoptr(EVP_PKEY) have = signet_p11_object_public_key(s, h);
+
+      if (have != NULL && EVP_PKEY_eq(have, want) == 1) {
+        g_autoptr(GBytes) id = get_id(s, h);
+        if (g_bytes_get_size(id) == 0)
+          continue; /* a key without CKA_ID cannot be paired */
+        *out_id = g_steal_pointer(&id);
+        return TRUE;
+      }
+    }
+  }
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+              "No key on token \"%s\" matches this certificate; nothing was written. Import "
+              "the certificate your CA issued for a request made on this token",
+              s->token->label);
+  return FALSE;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static GBytes *
+cert_der(X509 *cert)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509(cert, &der);
+  GBytes *b;
+
+  if (len <= 0)
+    return NULL;
+  b = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  return b;
+}
+
+gboolean
+signet_p11_session_has_certificate(SignetP11Session *s, X509 *cert, GError **error)
+{
+  g_autoptr(GBytes) der = cert_der(cert);
+  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+  CK_ATTRIBUTE tmpl[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_VALUE, (void *)g_bytes_get_data(der, NULL), g_bytes_get_size(der) },
+  };
+  g_autoptr(GArray) found = NULL;
+
+  if (der == NULL)
+    return FALSE;
+  found = signet_p11_find_objects(s, tmpl, G_N_ELEMENTS(tmpl), error);
+  return found != NULL && found->len > 0;
+}
+
+static GBytes *
+name_der(const X509_NAME *name)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509_NAME(name, &der);
+  GBytes *b;
+
+  if (len <= 0)
+    return g_bytes_new(NULL, 0);
+  b = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  return b;
+}
+
+static GBytes *
+authority_id(X509 *cert)
+{
+  const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(cert);
+  unsigned char md[SHA_DIGEST_LENGTH];
+  g_autoptr(GBytes) der = NULL;
+
+  if (skid != NULL && ASN1_STRING_length(skid) > 0)
+    return g_bytes_new(ASN1_STRING_get0_data(skid), (gsize)ASN1_STRING_length(skid));
+  der = cert_der(cert);
+  SHA1(g_bytes_get_data(der, NULL), g_bytes_get_size(der), md);
+  return g_bytes_new(md, sizeof md);
+}
+
+gboolean
+signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id, const char *label,
+                                     gboolean authority, GError **error)
+{
+  g_autoptr(GBytes) der = cert_der(cert);
+  g_autoptr(GBytes) subject = name_der(X509_get_subject_name(cert));
+  g_autoptr(GBytes) issuer = name_der(X509_get_issuer_name(cert));
+  g_autoptr(GBytes) the_id = id ? g_bytes_ref(id) : authority_id(cert);
+  g_autoptr(GBytes) serial = NULL;
+  g_autoptr(GBytes) readback = NULL;
+  unsigned char *serial_der = NULL;
+  int serial_len;
+  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE ctype = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ULONG category = authority ? 2 : 1;
+  CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+  const char *lbl = label != NULL ? label : "";
+  CK_RV rv;
+
+  if (der == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "The certificate cannot be encoded");
+    return FALSE;
+  }
+  serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial_der);
+  serial = g_bytes_new(serial_der, serial_len > 0 ? (gsize)serial_len : 0);
+  OPENSSL_free(serial_der);
+
+  {
+    CK_ATTRIBUTE tmpl[] = {
+      { CKA_CLASS, &klass, sizeof klass },
+      { CKA_CERTIFICATE_TYPE, &ctype, sizeof ctype },
+      { CKA_TOKEN, &yes, sizeof yes },
+      { CKA_PRIVATE, &no, sizeof no },
+      { CKA_LABEL, (void *)lbl, strlen(lbl) },
+      { CKA_ID, (void *)g_bytes_get_data(the_id, NULL), g_bytes_get_size(the_id) },
+      { CKA_SUBJECT, (void *)g_bytes_get_data(subject, NULL), g_bytes_get_size(subject) },
+      { CKA_ISSUER, (void *)g_bytes_get_data(issuer, NULL), g_bytes_get_size(issuer) },
+      { CKA_SERIAL_NUMBER, (void *)g_bytes_get_data(serial, NULL), g_bytes_get_size(serial) },
+      { CKA_VALUE, (void *)g_bytes_get_data(der, NULL), g_bytes_get_size(der) },
+      /* last, so that it can be dropped for modules that do not know it */
+      { CKA_CERTIFICATE_CATEGORY, &category, sizeof category },
+    };
+    CK_ULONG n = G_N_ELEMENTS(tmpl);
+
+    rv = s->f->C_CreateObject(s->handle, tmpl, n, &obj);
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID)
+      rv = s->f->C_CreateObject(s->handle, tmpl, n - 1, &obj);
+  }
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv, "Could not write the certificate to the token");
+    return FALSE;
+  }
+  /* Read it back: what is on the token must be what we meant to store. */
+  readback = signet_p11_get_attribute(s, obj, CKA_VALUE);
+  if (readback == NULL || !g_bytes_equal(readback, der)) {
+    (void)s->f->C_DestroyObject(s->handle, obj);
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "The certificate read back from the token differs from the one written; "
+                "it was removed again");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+signet_p11_session_delete_key_pair(SignetP11Session *s, GBytes *id, GError **error)
+{
+  /* Certificate first, then the public key, and the private key last: a
+   * failure part-way leaves the key that matters. */
+  static const CK_OBJECT_CLASS order[] = { CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+  guint total = 0;
+
+  if (id == NULL || g_bytes_get_size(id) == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT, "No key id given");
+    return FALSE;
+  }
+  for (gsize c = 0; c < G_N_ELEMENTS(order); c++) {
+    GArray *h = find_class(s, order[c], id, error);
+    if (h == NULL)
+      return FALSE;
+    total += h->len;
+    g_ptr_array_add(found, h);
+  }
+  if (total == 0
+      || ((GArray *)g_ptr_array_index(found, 1))->len + ((GArray *)g_ptr_array_index(found, 2))->len
+             == 0) {
+    g_autofree char *hex = signet_hex_encode(g_bytes_get_data(id, NULL), g_bytes_get_size(id));
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "Token \"%s\" has no key with id %s (signet status lists the keys)",
+                s->token->label, hex);
+    return FALSE;
+  }
+  for (guint c = 0; c < found->len; c++) {
+    GArray *h = g_ptr_array_index(found, c);
+    for (guint i = 0; i < h->len; i++) {
+      CK_RV rv = s->f->C_DestroyObject(s->handle, g_array_index(h, CK_OBJECT_HANDLE, i));
+      if (rv != CKR_OK) {
+        signet_p11_set_error(error, rv, "Could not delete the key pair");
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}

@@ -1,0 +1,74 @@
+/* signet-p11-private.h: structures shared by the files of pkcs11/ only. */
+#pragma once
+
+#include <libp11.h>
+
+#include "pkcs11/signet-p11.h"
+
+typedef struct
+{
+  CK_FUNCTION_LIST_PTR funcs; /* as p11-kit handed it */
+  char *name;
+  char *path; /* the module file, for libp11 */
+  CK_INFO info;
+  gboolean initialized; /* we called C_Initialize (and must finalize) */
+  /* libp11's view of the same module, loaded on first use to bind keys */
+  GMutex libp11_lock;
+  PKCS11_CTX *libp11;
+  PKCS11_SLOT *libp11_slots;
+  unsigned int libp11_nslots;
+} SignetP11ModuleEntry;
+
+struct _SignetP11Context
+{
+  GPtrArray *modules;                   /* SignetP11ModuleEntry* */
+  CK_FUNCTION_LIST_PTR *p11kit_modules; /* p11_kit_modules_load() result, or NULL */
+  SignetP11UnblockMethod unblock_override;
+};
+
+struct _SignetP11Session
+{
+  SignetP11Context *ctx;
+  SignetP11ModuleEntry *module;
+  CK_FUNCTION_LIST_PTR f;
+  CK_SESSION_HANDLE handle;
+  SignetP11Token *token;
+  gboolean logged_in;
+};
+
+/* Sets @error from @rv for the operation @what ("Could not generate the key"),
+ * choosing the code a caller can act on. */
+void signet_p11_set_error(GError **error, CK_RV rv, const char *what);
+/* The SignetP11Error code for @rv. */
+SignetP11Error signet_p11_error_code_for_rv(CK_RV rv);
+gboolean signet_p11_rv_is_removal(CK_RV rv);
+
+/* Fills a SignetP11Token for @slot of @module; NULL with @error when the slot
+ * has no token or the token is gone. */
+SignetP11Token *signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot,
+                                      GError **error);
+/* Describes the PIN state for a message: "one try left", … or NULL. */
+char *signet_p11_describe_pin_state(const SignetP11PinState *state);
+
+/* Reads one attribute of @obj into a new GBytes, or NULL if absent/unreadable. */
+GBytes *signet_p11_get_attribute(SignetP11Session *session, CK_OBJECT_HANDLE obj,
+                                 CK_ATTRIBUTE_TYPE type);
+gboolean signet_p11_get_bool(SignetP11Session *session, CK_OBJECT_HANDLE obj,
+                             CK_ATTRIBUTE_TYPE type, gboolean fallback);
+/* Finds every object matching @tmpl. */
+GArray *signet_p11_find_objects(SignetP11Session *session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                                GError **error);
+
+/* Refuses to send a secret to a locked PIN/PUK, or at FINAL_TRY unless
+ * @confirmed. */
+gboolean signet_p11_check_final_try(SignetP11Session *session, CK_USER_TYPE who, gboolean confirmed,
+                                    GError **error);
+/* C_Login as @who (CKU_USER or CKU_SO) with @secret, once. */
+gboolean signet_p11_session_login_as(SignetP11Session *session, CK_USER_TYPE who,
+                                     const SignetSecret *secret, gboolean confirm_final_try,
+                                     GError **error);
+/* The error for a refused PIN (@puk FALSE) or PUK, after re-reading the flags. */
+void signet_p11_session_set_pin_error(SignetP11Session *session, CK_RV rv, gboolean puk,
+                                      GError **error);
+/* The public key of object @obj (a public key, or an RSA private key). */
+EVP_PKEY *signet_p11_object_public_key(SignetP11Session *session, CK_OBJECT_HANDLE obj);
