@@ -1,0 +1,459 @@
+/* test-p11.c: the token layer on a fresh SoftHSM2 token per test. */
+#include "config.h"
+
+#include "pkcs11/signet-p11.h"
+
+#include <glib/gstdio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIN    "123456"
+#define SO_PIN "12345678"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
+
+typedef struct
+{
+  char *dir;
+  SignetP11Context *ctx;
+  SignetP11Token *token;
+} Fixture;
+
+static const char *
+softhsm_module(void)
+{
+  const char *m = g_getenv("SOFTHSM2_MODULE");
+  return m != NULL && *m != '\0' ? m : "/usr/lib/softhsm/libsofthsm2.so";
+}
+
+static void
+init_token(Fixture *f, const char *label)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status = 0;
+  const char *util = g_getenv("SOFTHSM2_UTIL");
+  const char *argv[] = { util && *util ? util : "softhsm2-util",
+                         "--init-token",
+                         "--free",
+                         "--label",
+                         label,
+                         "--pin",
+                         PIN,
+                         "--so-pin",
+                         SO_PIN,
+                         NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+               &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(status, ==, 0);
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *conf = NULL, *tokens = NULL, *text = NULL;
+
+  f->dir = g_dir_make_tmp("signet-p11-XXXXXX", &error);
+  g_assert_no_error(error);
+  tokens = g_build_filename(f->dir, "tokens", NULL);
+  g_assert_cmpint(g_mkdir(tokens, 0700), ==, 0);
+  conf = g_build_filename(f->dir, "softhsm2.conf", NULL);
+  text = g_strdup_printf("directories.tokendir = %s\nobjectstore.backend = file\n"
+                         "log.level = ERROR\n",
+                         tokens);
+  g_file_set_contents(conf, text, -1, &error);
+  g_assert_no_error(error);
+  g_setenv("SOFTHSM2_CONF", conf, TRUE);
+  init_token(f, "Signet Test");
+  if (data != NULL)
+    init_token(f, data); /* a second token */
+
+  f->ctx = signet_p11_context_new(softhsm_module(), SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_no_error(error);
+  {
+    g_autoptr(GPtrArray) list = signet_p11_context_list_tokens(f->ctx, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(list->len, >=, 1);
+    f->token = signet_p11_token_copy(g_ptr_array_index(list, 0));
+  }
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+
+  signet_p11_token_free(f->token);
+  signet_p11_context_free(f->ctx);
+  g_assert_cmpint(system(cmd), ==, 0);
+  g_free(f->dir);
+}
+
+static SignetSecret *
+secret(const char *s)
+{
+  return signet_secret_new(s, strlen(s));
+}
+
+static SignetP11Session *
+logged_in_session(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) pin = secret(PIN);
+  SignetP11Session *s = signet_p11_session_open(f->ctx, f->token, &error);
+
+  g_assert_no_error(error);
+  signet_p11_session_login(s, pin, FALSE, &error);
+  g_assert_no_error(error);
+  return s;
+}
+
+static void
+test_list(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) tokens = signet_p11_context_list_tokens(f->ctx, &error);
+  g_auto(GStrv) types = NULL;
+  SignetP11Token *t;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(tokens->len, ==, 1); /* the free slot is not listed */
+  t = g_ptr_array_index(tokens, 0);
+  g_assert_cmpstr(t->label, ==, "Signet Test");
+  g_assert_cmpstr(t->manufacturer, ==, "SoftHSM project");
+  g_assert_cmpuint(strlen(t->serial), >, 0);
+  g_assert_true(g_str_has_prefix(t->uri, "pkcs11:"));
+  g_assert_nonnull(strstr(t->uri, "token=Signet%20Test"));
+  g_assert_false(t->user_pin.locked);
+  g_assert_false(t->user_pin.final_try);
+  g_assert_cmpint(t->unblock_method, ==, SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN);
+  g_assert_cmpuint(t->min_pin_len, ==, 4);
+  types = signet_p11_token_key_types(t);
+  g_assert_true(g_strv_contains((const char *const *)types, "rsa:2048"));
+  g_assert_true(g_strv_contains((const char *const *)types, "rsa:4096"));
+  g_assert_true(g_strv_contains((const char *const *)types, "ec:p256"));
+  g_assert_true(g_strv_contains((const char *const *)types, "ec:p384"));
+}
+
+static void
+test_find(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Token) by_serial = NULL, by_uri = NULL, none = NULL, ambiguous = NULL;
+  g_autoptr(SignetP11Token) bad_uri = NULL, by_label = NULL;
+  g_autofree char *uri = g_strdup_printf("pkcs11:serial=%s;id=%%01;type=private", f->token->serial);
+
+  by_serial = signet_p11_context_find_token(f->ctx, f->token->serial, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(by_serial->label, ==, "Signet Test");
+  by_uri = signet_p11_context_find_token(f->ctx, uri, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(by_uri->serial, ==, f->token->serial);
+  g_clear_pointer(&by_uri, signet_p11_token_free);
+  by_uri = signet_p11_context_find_token(f->ctx, f->token->uri, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(by_uri->serial, ==, f->token->serial);
+
+  none = signet_p11_context_find_token(f->ctx, "No Such Token", &error);
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
+  g_assert_null(none);
+  g_clear_error(&error);
+  none = signet_p11_context_find_token(f->ctx, "pkcs11:token=Other", &error);
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
+  g_clear_error(&error);
+  bad_uri = signet_p11_context_find_token(f->ctx, "pkcs11:token=%zz", &error);
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
+  g_assert_nonnull(strstr(error->message, "not a valid PKCS#11 URI"));
+  g_clear_error(&error);
+
+  if (data != NULL) {
+    /* Two tokens share the label: the label is ambiguous, a serial is not. */
+    ambiguous = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_AMBIGUOUS_TOKEN);
+    g_assert_null(ambiguous);
+    g_clear_error(&error);
+    by_label = signet_p11_context_find_token(f->ctx, "pkcs11:token=Signet%20Test", &error);
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_AMBIGUOUS_TOKEN);
+    g_assert_null(by_label);
+  }
+}
+
+static void
+test_login(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) wrong = secret("000000");
+  g_autoptr(SignetSecret) right = secret(PIN);
+  g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+
+  g_assert_no_error(error);
+  g_assert_false(signet_p11_session_login(s, wrong, FALSE, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
+  g_assert_nonnull(strstr(error->message, "CKR_PIN_INCORRECT"));
+  g_assert_nonnull(strstr(error->message, "not retried"));
+  g_clear_error(&error);
+  g_assert_true(signet_p11_session_login(s, right, FALSE, &error));
+  g_assert_no_error(error);
+}
+
+static X509 *
+make_cert(EVP_PKEY *subject_key, EVP_PKEY *ca_key, const char *cn, gboolean ca, int days)
+{
+  X509 *x = X509_new();
+  X509_NAME *name = X509_NAME_new();
+
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), g_random_int_range(1, G_MAXINT32));
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+  X509_set_subject_name(x, name);
+  X509_set_issuer_name(x, name);
+  X509_NAME_free(name);
+  X509_set_pubkey(x, subject_key);
+  if (ca) {
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "CA:TRUE");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  g_assert_cmpint(X509_sign(x, ca_key, EVP_sha256()), >, 0);
+  return x;
+}
+
+static void
+check_generate(Fixture *f, SignetP11KeyType type, const char *expect)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Session) s = logged_in_session(f);
+  g_autoptr(GBytes) id = NULL, found_id = NULL;
+  g_autoptr(GPtrArray) pairs = NULL, certs = NULL;
+  g_autoptr(EVP_PKEY) pub = NULL, priv = NULL, ca_key = NULL;
+  g_autoptr(X509) cert = NULL, other = NULL;
+  g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+  unsigned char sig[1024];
+  size_t siglen = sizeof sig;
+  SignetP11KeyPair *k;
+
+  g_assert_true(signet_p11_session_generate_key_pair(s, type, "test key", &id, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_bytes_get_size(id), ==, 20);
+
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  k = g_ptr_array_index(pairs, 0);
+  g_assert_true(g_bytes_equal(k->id, id));
+  g_assert_cmpstr(k->key_type, ==, expect);
+  g_assert_cmpstr(k->label, ==, "test key");
+  g_assert_true(k->has_private);
+  g_assert_true(k->has_public);
+  g_assert_false(k->has_certificate);
+  g_assert_true(k->sensitive);
+  g_assert_false(k->extractable);
+
+  /* The private key signs on the token through libp11; the token's public
+   * key verifies it. */
+  pub = signet_p11_session_get_public_key(s, id, &error);
+  g_assert_no_error(error);
+  priv = signet_p11_session_get_private_key(s, id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv), ==, 1);
+  g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"signet", 6), ==, 1);
+  EVP_MD_CTX_reset(md);
+  g_assert_cmpint(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub), ==, 1);
+  g_assert_cmpint(EVP_DigestVerify(md, sig, siglen, (const unsigned char *)"signet", 6), ==, 1);
+
+  /* A certificate for that key finds it and is stored under its CKA_ID. */
+  ca_key = EVP_EC_gen("P-256");
+  cert = make_cert(pub, ca_key, "Holder", FALSE, 30);
+  g_assert_true(signet_p11_session_find_key_for_certificate(s, cert, &found_id, &error));
+  g_assert_no_error(error);
+  g_assert_true(g_bytes_equal(found_id, id));
+  g_assert_false(signet_p11_session_has_certificate(s, cert, NULL));
+  g_assert_true(signet_p11_session_store_certificate(s, cert, id, "test key", FALSE, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_has_certificate(s, cert, NULL));
+  certs = signet_p11_session_list_certificates(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(certs->len, ==, 1);
+  g_assert_true(g_bytes_equal(((SignetP11Certificate *)g_ptr_array_index(certs, 0))->id, id));
+  g_assert_false(((SignetP11Certificate *)g_ptr_array_index(certs, 0))->authority);
+
+  /* A certificate for another key matches nothing. */
+  other = make_cert(ca_key, ca_key, "Other", TRUE, 30);
+  g_clear_pointer(&found_id, g_bytes_unref);
+  g_assert_false(signet_p11_session_find_key_for_certificate(s, other, &found_id, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY);
+  g_assert_null(found_id);
+  g_clear_error(&error);
+  /* A CA certificate is stored as an authority object. */
+  g_assert_true(signet_p11_session_store_certificate(s, other, NULL, "CA", TRUE, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&certs, g_ptr_array_unref);
+  certs = signet_p11_session_list_certificates(s, &error);
+  g_assert_cmpuint(certs->len, ==, 2);
+
+  /* Deleting the pair takes its certificate, not the CA's. */
+  g_clear_pointer(&priv, EVP_PKEY_free);
+  g_assert_true(signet_p11_session_delete_key_pair(s, id, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&pairs, g_ptr_array_unref);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  for (guint i = 0; i < pairs->len; i++)
+    g_assert_false(g_bytes_equal(((SignetP11KeyPair *)g_ptr_array_index(pairs, i))->id, id));
+  g_clear_pointer(&certs, g_ptr_array_unref);
+  certs = signet_p11_session_list_certificates(s, &error);
+  g_assert_cmpuint(certs->len, ==, 1);
+  g_assert_true(((SignetP11Certificate *)g_ptr_array_index(certs, 0))->authority);
+  g_assert_false(signet_p11_session_delete_key_pair(s, id, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT);
+}
+
+static void
+test_generate_rsa(Fixture *f, gconstpointer data)
+{
+  check_generate(f, SIGNET_P11_KEY_RSA_2048, "rsa:2048");
+}
+
+static void
+test_generate_p256(Fixture *f, gconstpointer data)
+{
+  check_generate(f, SIGNET_P11_KEY_EC_P256, "ec:p256");
+}
+
+static void
+test_generate_p384(Fixture *f, gconstpointer data)
+{
+  check_generate(f, SIGNET_P11_KEY_EC_P384, "ec:p384");
+}
+
+static void
+test_key_type_parse(void)
+{
+  g_autoptr(GError) error = NULL;
+  SignetP11KeyType t;
+
+  g_assert_true(signet_p11_key_type_parse("ec:p384", &t, &error));
+  g_assert_cmpint(t, ==, SIGNET_P11_KEY_EC_P384);
+  g_assert_cmpstr(signet_p11_key_type_to_string(SIGNET_P11_KEY_RSA_3072), ==, "rsa:3072");
+  g_assert_false(signet_p11_key_type_parse("rsa:1024", &t, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED);
+}
+
+static void
+test_change_pin(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) old = secret(PIN), wrong = secret("999999");
+  g_autoptr(SignetSecret) shrt = secret("12"), fresh = secret("654321");
+  g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+  g_autoptr(SignetP11Session) s2 = NULL;
+
+  g_assert_false(signet_p11_session_change_pin(s, wrong, fresh, FALSE, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
+  g_clear_error(&error);
+  g_assert_false(signet_p11_session_change_pin(s, old, shrt, FALSE, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID);
+  g_assert_nonnull(strstr(error->message, "at least 4"));
+  g_clear_error(&error);
+  g_assert_true(signet_p11_session_change_pin(s, old, fresh, FALSE, &error));
+  g_assert_no_error(error);
+
+  s2 = signet_p11_session_open(f->ctx, f->token, &error);
+  g_assert_false(signet_p11_session_login(s2, old, FALSE, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
+  g_clear_error(&error);
+  g_assert_true(signet_p11_session_login(s2, fresh, FALSE, &error));
+  g_assert_no_error(error);
+}
+
+static void
+test_unblock(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) puk = secret(SO_PIN), wrong = secret("00000000");
+  g_autoptr(SignetSecret) fresh = secret("24682468");
+  g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+  g_autoptr(SignetP11Session) s2 = NULL, s3 = NULL;
+
+  g_assert_false(signet_p11_session_unblock_pin(s, wrong, fresh, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_INCORRECT);
+  g_assert_nonnull(strstr(error->message, "Wrong PUK"));
+  g_clear_error(&error);
+
+  s2 = signet_p11_session_open(f->ctx, f->token, &error);
+  g_assert_true(signet_p11_session_unblock_pin(s2, puk, fresh, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&s2, signet_p11_session_free);
+
+  s3 = signet_p11_session_open(f->ctx, f->token, &error);
+  g_assert_true(signet_p11_session_login(s3, fresh, FALSE, &error));
+  g_assert_no_error(error);
+}
+
+static void
+test_bad_module(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Context) ctx
+      = signet_p11_context_new("/nonexistent/module.so", SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_null(ctx);
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE);
+  g_assert_nonnull(strstr(error->message, "/nonexistent/module.so"));
+}
+
+/* Without a module= setting, every module registered with p11-kit is
+ * loaded, as its proxy would: SoftHSM2's registration finds our token. */
+static void
+test_p11kit_default(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Context) ctx = NULL;
+  g_autoptr(SignetP11Token) t = NULL;
+
+  if (!g_file_test("/usr/share/p11-kit/modules/softhsm2.module", G_FILE_TEST_EXISTS)) {
+    g_test_skip("SoftHSM2 is not registered with p11-kit");
+    return;
+  }
+  ctx = signet_p11_context_new(NULL, SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_no_error(error);
+  t = signet_p11_context_find_token(ctx, f->token->serial, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(t->module_name, ==, "softhsm2");
+  g_assert_cmpstr(t->label, ==, "Signet Test");
+}
+
+int
+main(int argc, char **argv)
+{
+  const char *m;
+
+  g_test_init(&argc, &argv, NULL);
+  m = softhsm_module();
+  if (!g_file_test(m, G_FILE_TEST_EXISTS)) {
+    g_printerr("SoftHSM2 is not installed (%s): apt-get install softhsm2\n", m);
+    return 77;
+  }
+#define ADD(name, fn, data) g_test_add(name, Fixture, data, fixture_setup, fn, fixture_teardown)
+  g_test_add_func("/p11/key-type-parse", test_key_type_parse);
+  g_test_add_func("/p11/bad-module", test_bad_module);
+  ADD("/p11/list", test_list, NULL);
+  ADD("/p11/find", test_find, NULL);
+  ADD("/p11/find-ambiguous", test_find, "Signet Test");
+  ADD("/p11/login", test_login, NULL);
+  ADD("/p11/p11kit-default", test_p11kit_default, NULL);
+  ADD("/p11/generate/rsa-2048", test_generate_rsa, NULL);
+  ADD("/p11/generate/ec-p256", test_generate_p256, NULL);
+  ADD("/p11/generate/ec-p384", test_generate_p384, NULL);
+  ADD("/p11/change-pin", test_change_pin, NULL);
+  ADD("/p11/unblock", test_unblock, NULL);
+  return g_test_run();
+}
