@@ -1,1 +1,12 @@
-# placeholder: filled by the owner of tests/p11shim/
+# tests/p11shim/: a PKCS#11 interposer that SoftHSM2 sits behind and that
+# models a smart card (PIN/PUK tries, lock, token flags) and injects faults.
+# Test rig only: built for `make check`, never installed. See README.md.
+# May call: libc, libdl and the module it forwards to; it links nothing else.
+check_LTLIBRARIES += tests/p11shim/signet-p11shim.la
+tests_p11shim_signet_p11shim_la_SOURCES = tests/p11shim/signet-p11shim.c
+tests_p11shim_signet_p11shim_la_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+tests_p11shim_signet_p11shim_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_p11shim_signet_p11shim_la_LIBADD = -ldl
+
+EXTRA_DIST += tests/p11shim/README.md
+signet_format_sources += $(tests_p11shim_signet_p11shim_la_SOURCES)
