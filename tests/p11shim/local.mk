@@ -8,5 +8,13 @@ tests_p11shim_signet_p11shim_la_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_p11shim_signet_p11shim_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_p11shim_signet_p11shim_la_LIBADD = -ldl
 
+check_PROGRAMS += tests/p11shim/test-p11shim
+TESTS += tests/p11shim/test-p11shim
+tests_p11shim_test_p11shim_SOURCES = tests/p11shim/test-p11shim.c
+tests_p11shim_test_p11shim_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-p11shim\"
+tests_p11shim_test_p11shim_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(P11KIT_CFLAGS)
+tests_p11shim_test_p11shim_LDADD = $(GLIB_LIBS) -ldl
+
 EXTRA_DIST += tests/p11shim/README.md
-signet_format_sources += $(tests_p11shim_signet_p11shim_la_SOURCES)
+signet_format_sources += $(tests_p11shim_signet_p11shim_la_SOURCES) \
+	$(tests_p11shim_test_p11shim_SOURCES)
