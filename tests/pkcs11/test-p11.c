@@ -439,8 +439,9 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   m = softhsm_module();
   if (!g_file_test(m, G_FILE_TEST_EXISTS)) {
-    g_printerr("SoftHSM2 is not installed (%s): apt-get install softhsm2\n", m);
-    return 77;
+    /* Under automake's TAP driver a skip is a plan of 0, not exit 77. */
+    g_print("1..0 # SKIP SoftHSM2 is not installed (%s): apt-get install softhsm2\n", m);
+    return 0;
   }
 #define ADD(name, fn, data) g_test_add(name, Fixture, data, fixture_setup, fn, fixture_teardown)
   g_test_add_func("/p11/key-type-parse", test_key_type_parse);
