@@ -1,1 +1,63 @@
-# placeholder: filled by the owner of agent/
+# agent/: the resident agent signetd. Exports io.signet.Agent1 on the session
+# bus and runs every token operation (pkcs11/) and certificate step (enroll/).
+# May call: pkcs11/, enroll/, common/, GLib/GIO, OpenSSL, p11-kit.
+
+# --- D-Bus interface: C generated from the XML, shared by agent and CLI -----
+agent_dbus_generated = agent/signet-dbus-generated.c agent/signet-dbus-generated.h
+agent/signet-dbus-generated.c: agent/io.signet.Agent1.xml
+	$(AM_V_GEN)$(MKDIR_P) agent && \
+	$(GDBUS_CODEGEN) --interface-prefix io.signet. --c-namespace Signet \
+	  --c-generate-autocleanup all --glib-min-required 2.74 \
+	  --generate-c-code agent/signet-dbus-generated $(srcdir)/agent/io.signet.Agent1.xml
+agent/signet-dbus-generated.h: agent/signet-dbus-generated.c
+	@test -f $@ || { rm -f agent/signet-dbus-generated.c; $(MAKE) $(AM_MAKEFLAGS) agent/signet-dbus-generated.c; }
+BUILT_SOURCES += $(agent_dbus_generated)
+CLEANFILES += $(agent_dbus_generated)
+
+noinst_LTLIBRARIES += agent/libsignet-dbus.la
+nodist_agent_libsignet_dbus_la_SOURCES = $(agent_dbus_generated)
+agent_libsignet_dbus_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-dbus\"
+# Generated code: keep the warnings that matter, not the style ones.
+agent_libsignet_dbus_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-prototypes -Wno-shadow
+agent_libsignet_dbus_la_LIBADD = $(GLIB_LIBS)
+
+# --- the agent's modules (a library so that tests link them too) -----------
+noinst_LTLIBRARIES += agent/libsignet-agent.la
+agent_libsignet_agent_la_SOURCES = \
+	agent/signet-agent.c agent/signet-agent.h \
+	agent/signet-config.c agent/signet-config.h \
+	agent/signet-errors.c agent/signet-errors.h \
+	agent/signet-opensc.c agent/signet-opensc.h \
+	agent/signet-token-dict.c agent/signet-token-dict.h
+agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\"
+agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \
+	$(LIBP11_CFLAGS)
+agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)
+# Also when a target is made on its own (BUILT_SOURCES is for all/check/install):
+$(agent_libsignet_agent_la_OBJECTS): $(agent_dbus_generated)
+agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
+# Programs that use it link these too (convenience libraries are not nested):
+agent_signet_ldadd = agent/libsignet-agent.la agent/libsignet-dbus.la \
+	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS)
+
+libexec_PROGRAMS += agent/signetd
+agent_signetd_SOURCES = agent/signetd.c
+agent_signetd_CPPFLAGS = $(agent_signet_cppflags)
+agent_signetd_CFLAGS = $(agent_signet_cflags)
+agent_signetd_LDADD = $(agent_signet_ldadd)
+
+# --- D-Bus activation and the interface description ------------------------
+# Substituted at make time so that @libexecdir@ is fully expanded.
+agent/io.signet.Agent.service: agent/io.signet.Agent.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) agent && \
+	sed -e 's|@libexecdir[@]|$(libexecdir)|g' $(srcdir)/agent/io.signet.Agent.service.in >$@.tmp && \
+	mv $@.tmp $@
+dbusservicedir = $(DBUS_SESSION_SERVICES_DIR)
+dbusservice_DATA = agent/io.signet.Agent.service
+dbusinterfacedir = $(datadir)/dbus-1/interfaces
+dist_dbusinterface_DATA = agent/io.signet.Agent1.xml
+CLEANFILES += agent/io.signet.Agent.service
+EXTRA_DIST += agent/io.signet.Agent.service.in
+
+signet_format_sources += $(agent_libsignet_agent_la_SOURCES) $(agent_signetd_SOURCES)

@@ -1,0 +1,1128 @@
+/* signet-agent.c: see signet-agent.h.
+ *
+ * Every method goes through one pipeline (Op):
+ *   handler (main thread)  checks the arguments, copies secrets into
+ *                          SignetSecret buffers and wipes the message's copy;
+ *   resolve (worker)       finds the token the caller named;
+ *   claim (main thread)    exclusive operations mark the token busy, or fail
+ *                          with Busy if it already is;
+ *   run (worker)           opens a session, logs in once, does the work;
+ *   finish (main thread)   releases the token, answers, wipes the secrets.
+ * Read-only operations resolve and run in one worker and claim nothing.
+ */
+#include "config.h"
+
+#include "agent/signet-agent.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include <p11-kit/uri.h>
+#include <string.h>
+
+#include "agent/signet-dbus-generated.h"
+#include "agent/signet-errors.h"
+#include "agent/signet-token-dict.h"
+#include "common/signet-secret.h"
+#include "common/signet-util.h"
+#include "enroll/signet-x509.h"
+
+/* Local names for OpenSSL types so that g_autoptr works without clashing
+ * with a cleanup function another header may define for the real names. */
+typedef EVP_PKEY AgentPkey;
+typedef X509_STORE AgentX509Store;
+typedef X509_STORE_CTX AgentX509StoreCtx;
+typedef P11KitUri AgentP11Uri;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentPkey, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentX509Store, X509_STORE_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentX509StoreCtx, X509_STORE_CTX_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentP11Uri, p11_kit_uri_free)
+
+struct _SignetAgent
+{
+  GObject parent_instance;
+
+  SignetP11Context *ctx; /* NULL when the modules could not be loaded */
+  GError *ctx_error;
+  SignetAgent1 *skeleton;
+  GHashTable *busy; /* token key → what runs on it; main thread only */
+  guint n_running;
+};
+
+G_DEFINE_TYPE(SignetAgent, signet_agent, G_TYPE_OBJECT)
+
+/* ---- operations --------------------------------------------------------- */
+
+typedef enum
+{
+  OP_LIST_TOKENS,
+  OP_GET_STATUS,
+  OP_GENERATE_KEY,
+  OP_CREATE_REQUEST,
+  OP_IMPORT_CERTIFICATE,
+  OP_DELETE_KEY,
+  OP_CHANGE_PIN,
+  OP_UNBLOCK_PIN,
+} OpKind;
+
+typedef struct
+{
+  OpKind kind;
+  const char *what; /* for the Busy message: "generating a key" */
+  gboolean exclusive;
+  SignetAgent *agent;
+  GDBusMethodInvocation *invocation;
+
+  char *token_spec;
+  SignetP11Token *token; /* resolved */
+  char *busy_key;        /* set while this operation holds the token */
+
+  /* arguments, as they apply */
+  SignetP11KeyType key_type;
+  char *subject;
+  char *label;
+  GBytes *key_id;
+  GBytes *data;
+  gboolean confirm_final_try;
+  SignetSecret *pin; /* PIN, or the old PIN for ChangePin */
+  SignetSecret *puk;
+  SignetSecret *new_pin;
+} Op;
+
+static void
+op_free(Op *op)
+{
+  g_clear_object(&op->agent);
+  g_clear_object(&op->invocation);
+  g_free(op->token_spec);
+  g_clear_pointer(&op->token, signet_p11_token_free);
+  g_free(op->busy_key);
+  g_free(op->subject);
+  g_free(op->label);
+  g_clear_pointer(&op->key_id, g_bytes_unref);
+  g_clear_pointer(&op->data, g_bytes_unref);
+  g_clear_pointer(&op->pin, signet_secret_free);
+  g_clear_pointer(&op->puk, signet_secret_free);
+  g_clear_pointer(&op->new_pin, signet_secret_free);
+  g_free(op);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Op, op_free)
+
+static Op *
+op_new(SignetAgent *agent, GDBusMethodInvocation *invocation, OpKind kind, const char *what,
+       gboolean exclusive, const char *token_spec)
+{
+  Op *op = g_new0(Op, 1);
+
+  op->kind = kind;
+  op->what = what;
+  op->exclusive = exclusive;
+  op->agent = g_object_ref(agent);
+  op->invocation = g_object_ref(invocation);
+  op->token_spec = g_strdup(token_spec);
+  return op;
+}
+
+/* How users name a token in messages: its label, else its serial. */
+static const char *
+token_name(const SignetP11Token *token)
+{
+  if (token->label != NULL && *token->label != '\0')
+    return token->label;
+  return token->serial != NULL ? token->serial : "";
+}
+
+static char *
+token_busy_key(const SignetP11Token *token)
+{
+  return g_strdup_printf("%s\n%lu\n%s\n%s", token->module_path ? token->module_path : "",
+                         (unsigned long)token->slot_id, token->serial ? token->serial : "",
+                         token->label ? token->label : "");
+}
+
+/* ---- argument checks (main thread) -------------------------------------- */
+
+/* Copies a secret out of the message into a SignetSecret and wipes the
+ * message's copy of the bytes (the GVariant is ours: a byte array inside a
+ * received message, and zeroing bytes changes no framing). */
+static SignetSecret *
+take_secret(GVariant *value, const char *what, GError **error)
+{
+  gsize len = 0;
+  guint8 *bytes;
+  SignetSecret *secret = NULL;
+
+  if (value == NULL || !g_variant_is_of_type(value, G_VARIANT_TYPE_BYTESTRING)) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "The %s must be a byte array", what);
+    return NULL;
+  }
+  bytes = (guint8 *)g_variant_get_fixed_array(value, &len, 1);
+  if (len > SIGNET_SECRET_MAX)
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "The %s is longer than %d bytes", what, SIGNET_SECRET_MAX);
+  else if (len > 0 && memchr(bytes, 0, len) != NULL)
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "The %s contains a NUL byte; give it without one", what);
+  else
+    secret = signet_secret_new(bytes, len);
+  if (bytes != NULL && len > 0)
+    explicit_bzero(bytes, len);
+  return secret;
+}
+
+/* options: only the keys in @allowed ("label", "confirm-final-try"). */
+static gboolean
+parse_options(GVariant *options, const char *const *allowed, Op *op, GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init(&iter, options);
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+    if (allowed == NULL || !g_strv_contains(allowed, key)) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS, "Unknown option '%s'",
+                  key);
+      g_variant_unref(value);
+      return FALSE;
+    }
+    if (g_str_equal(key, "label")) {
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'label' must be a string");
+        g_variant_unref(value);
+        return FALSE;
+      }
+      g_free(op->label);
+      op->label = g_variant_dup_string(value, NULL);
+      if (*op->label == '\0')
+        g_clear_pointer(&op->label, g_free);
+    } else if (g_str_equal(key, "confirm-final-try")) {
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'confirm-final-try' must be a boolean");
+        g_variant_unref(value);
+        return FALSE;
+      }
+      op->confirm_final_try = g_variant_get_boolean(value);
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+check_token_arg(const char *token, GError **error)
+{
+  if (token == NULL || *token == '\0') {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "No token given: name one by PKCS#11 URI, serial number or label");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_key_type(const char *name, SignetP11KeyType *out_type, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (!signet_p11_key_type_parse(name, out_type, &local)) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Unknown key type '%s'; use rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384",
+                name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* key_id: hex (an optional ':' between bytes) or a PKCS#11 URI with id=. */
+static GBytes *
+parse_key_id(const char *text, GError **error)
+{
+  GBytes *id = NULL;
+
+  if (g_str_has_prefix(text, "pkcs11:")) {
+    g_autoptr(AgentP11Uri) uri = p11_kit_uri_new();
+    CK_ATTRIBUTE_PTR attr;
+
+    if (p11_kit_uri_parse(text, P11_KIT_URI_FOR_OBJECT, uri) == P11_KIT_URI_OK
+        && (attr = p11_kit_uri_get_attribute(uri, CKA_ID)) != NULL && attr->ulValueLen > 0
+        && attr->ulValueLen != (CK_ULONG)-1)
+      id = g_bytes_new(attr->pValue, attr->ulValueLen);
+  } else {
+    id = signet_hex_decode(text);
+    if (id != NULL && g_bytes_get_size(id) == 0)
+      g_clear_pointer(&id, g_bytes_unref);
+  }
+  if (id == NULL)
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "'%s' is not a key id: give the key's CKA_ID in hex (as signet status shows "
+                "it) or a PKCS#11 URI with id=",
+                text);
+  return id;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* The raw CKR_ name in a token-layer message, if any. */
+static char *
+find_ckr_name(const char *message)
+{
+  const char *p = strstr(message, "CKR_");
+  gsize n = 0;
+
+  if (p == NULL)
+    return NULL;
+  while (g_ascii_isalnum(p[n]) || p[n] == '_')
+    n++;
+  return g_strndup(p, n);
+}
+
+/* Rewrites a refused PIN's message with what the token reports now, in the
+ * words the user needs ("Wrong PIN. The token reports one try left: …"). */
+static void
+explain_pin_error(GError *error, const SignetP11Token *token)
+{
+  g_autofree char *ckr = NULL;
+  g_autofree char *message = NULL;
+  const char *state;
+
+  if (error == NULL || error->domain != SIGNET_P11_ERROR || token == NULL)
+    return;
+  ckr = find_ckr_name(error->message);
+  if (error->code == SIGNET_P11_ERROR_PIN_INCORRECT && ckr != NULL) {
+    if (token->user_pin.locked)
+      state = "The token reports the PIN is now locked: unblock it with the PUK (signet pin "
+              "unblock).";
+    else if (token->user_pin.final_try)
+      state = "The token reports one try left: the next wrong PIN locks it.";
+    else if (token->user_pin.count_low)
+      state = "The token reports fewer tries left than the maximum; check the PIN before "
+              "trying again.";
+    else
+      state = "The token reports no warning (it does not say how many tries are left).";
+    message = g_strdup_printf("Wrong PIN for token '%s'. %s The PIN was not retried (%s).",
+                              token_name(token), state, ckr);
+  } else if (error->code == SIGNET_P11_ERROR_PIN_LOCKED)
+    message = g_strdup_printf("The PIN of token '%s' is locked. Unblock it with the PUK: "
+                              "signet pin unblock '%s'%s%s%s",
+                              token_name(token), token_name(token), ckr ? " (" : "", ckr ? ckr : "",
+                              ckr ? ")" : "");
+  else if (error->code == SIGNET_P11_ERROR_PUK_INCORRECT && ckr != NULL) {
+    if (token->so_pin.locked)
+      state = "The token reports the PUK is now locked.";
+    else if (token->so_pin.final_try)
+      state = "The token reports one PUK try left: the next wrong PUK locks it for good.";
+    else if (token->so_pin.count_low)
+      state = "The token reports fewer PUK tries left than the maximum.";
+    else
+      state = "The token reports no warning (it does not say how many tries are left).";
+    message = g_strdup_printf("Wrong PUK for token '%s'. %s The PUK was not retried and the "
+                              "PIN is still blocked (%s).",
+                              token_name(token), state, ckr);
+  }
+  if (message != NULL) {
+    g_free(error->message);
+    error->message = g_steal_pointer(&message);
+  }
+}
+
+/* ---- workers (any thread) ------------------------------------------------ */
+
+static SignetP11Session *
+open_session(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = NULL;
+
+  session = signet_p11_session_open(op->agent->ctx, op->token, error);
+  if (session == NULL)
+    return NULL;
+  /* Act on the flags as they are now, not as they were when resolved. */
+  if (!signet_p11_session_refresh_token(session, error))
+    return NULL;
+  return g_steal_pointer(&session);
+}
+
+/* Sends @pin once. An empty PIN is only for a token with a PIN pad. */
+static gboolean
+login(Op *op, SignetP11Session *session, GError **error)
+{
+  const SignetP11Token *token = signet_p11_session_get_token(session);
+  gboolean empty = op->pin == NULL || signet_secret_get_len(op->pin) == 0;
+  g_autoptr(GError) local = NULL;
+
+  if (empty && !token->protected_auth_path) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "No PIN given for token '%s': an empty PIN is only for a reader with a PIN "
+                "pad",
+                token_name(token));
+    return FALSE;
+  }
+  if (!signet_p11_session_login(session, empty ? NULL : op->pin, op->confirm_final_try, &local)) {
+    explain_pin_error(local, signet_p11_session_get_token(session));
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+  }
+  /* Used once: do not keep it for the rest of the operation. */
+  g_clear_pointer(&op->pin, signet_secret_free);
+  return TRUE;
+}
+
+static GVariant *
+run_list_tokens(Op *op, GError **error)
+{
+  g_autoptr(GPtrArray) tokens = signet_p11_context_list_tokens(op->agent->ctx, error);
+  GVariantBuilder b;
+
+  if (tokens == NULL)
+    return NULL;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+  for (guint i = 0; i < tokens->len; i++)
+    g_variant_builder_add_value(&b, signet_token_dict_new(g_ptr_array_index(tokens, i)));
+  return g_variant_new("(aa{sv})", &b);
+}
+
+static GVariant *
+run_get_status(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(GPtrArray) keys = NULL;
+
+  if (session == NULL)
+    return NULL;
+  certs = signet_p11_session_list_certificates(session, error);
+  if (certs == NULL)
+    return NULL;
+  keys = signet_p11_session_list_key_pairs(session, error);
+  if (keys == NULL)
+    return NULL;
+  return g_variant_new("(@a{sv})", signet_token_dict_new_status(
+                                       signet_p11_session_get_token(session), certs, keys, NULL));
+}
+
+/* The label and type the token reports for the new pair @id. */
+static GVariant *
+new_key_dict(SignetP11Session *session, GBytes *id, Op *op)
+{
+  g_autoptr(GPtrArray) keys = signet_p11_session_list_key_pairs(session, NULL);
+
+  for (guint i = 0; keys != NULL && i < keys->len; i++) {
+    const SignetP11KeyPair *k = g_ptr_array_index(keys, i);
+    if (k->id != NULL && g_bytes_equal(k->id, id))
+      return signet_token_dict_new_key_short(id, k->label, k->key_type);
+  }
+  return signet_token_dict_new_key_short(id, op->label,
+                                         signet_p11_key_type_to_string(op->key_type));
+}
+
+static GVariant *
+run_generate_key(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GBytes) id = NULL;
+  g_autofree char *hex = NULL;
+
+  if (session == NULL)
+    return NULL;
+  if (!signet_p11_token_check_key_type(signet_p11_session_get_token(session), op->key_type, error))
+    return NULL;
+  if (!login(op, session, error))
+    return NULL;
+  if (!signet_p11_session_generate_key_pair(session, op->key_type, op->label, &id, error))
+    return NULL;
+  hex = signet_token_dict_id_to_hex(id);
+  g_message("generated a %s key pair with id %s on token '%s'",
+            signet_p11_key_type_to_string(op->key_type), hex, token_name(op->token));
+  return g_variant_new("(@a{sv})", new_key_dict(session, id, op));
+}
+
+/* Builds the request with the new key; on failure the caller deletes it. */
+static char *
+build_request(Op *op, SignetP11Session *session, GBytes *id, GError **error)
+{
+  g_autoptr(AgentPkey) public_key = NULL;
+  g_autoptr(AgentPkey) private_key = NULL;
+
+  public_key = signet_p11_session_get_public_key(session, id, error);
+  if (public_key == NULL)
+    return NULL;
+  private_key = signet_p11_session_get_private_key(session, id, error);
+  if (private_key == NULL)
+    return NULL;
+  return signet_csr_build_pem(private_key, public_key, op->subject, error);
+}
+
+static GVariant *
+run_create_request(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GBytes) id = NULL;
+  g_autofree char *pem = NULL;
+  g_autofree char *hex = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (session == NULL)
+    return NULL;
+  if (!signet_p11_token_check_key_type(signet_p11_session_get_token(session), op->key_type, error))
+    return NULL;
+  if (!login(op, session, error))
+    return NULL;
+  if (!signet_p11_session_generate_key_pair(session, op->key_type, op->label, &id, error))
+    return NULL;
+  hex = signet_token_dict_id_to_hex(id);
+
+  pem = build_request(op, session, id, &local);
+  if (pem == NULL) {
+    g_autoptr(GError) delete_error = NULL;
+
+    /* Leave nothing orphaned: the key exists only for this request. */
+    if (signet_p11_session_delete_key_pair(session, id, &delete_error))
+      g_message("request for token '%s' failed; deleted the new key pair %s again",
+                token_name(op->token), hex);
+    else
+      g_warning("request for token '%s' failed, and the new key pair %s could not be "
+                "deleted: %s",
+                token_name(op->token), hex, delete_error->message);
+    g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                               "Could not build the request; the new key was %s: ",
+                               delete_error == NULL ? "deleted again" : "left on the token");
+    return NULL;
+  }
+  g_message("generated a %s key pair with id %s and a request for \"%s\" on token '%s'",
+            signet_p11_key_type_to_string(op->key_type), hex, op->subject, token_name(op->token));
+  return g_variant_new("(s@a{sv})", pem, new_key_dict(session, id, op));
+}
+
+/* Does @leaf verify against the other certificates of the file, taken as
+ * trusted (a partial chain is enough)? @out_reason says why not. */
+static gboolean
+verify_chain(X509 *leaf, GPtrArray *certs, char **out_reason)
+{
+  g_autoptr(AgentX509Store) store = X509_STORE_new();
+  g_autoptr(AgentX509StoreCtx) ctx = X509_STORE_CTX_new();
+  guint n_ca = 0;
+
+  if (store == NULL || ctx == NULL) {
+    *out_reason = g_strdup("out of memory");
+    return FALSE;
+  }
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+    if (c != leaf && X509_cmp(c, leaf) != 0 && X509_STORE_add_cert(store, c) == 1)
+      n_ca++;
+  }
+  if (n_ca == 0) {
+    *out_reason = g_strdup("the file holds no CA certificate to verify it with");
+    return FALSE;
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+  if (X509_STORE_CTX_init(ctx, store, leaf, NULL) != 1) {
+    *out_reason = g_strdup("could not set up the verification");
+    ERR_clear_error();
+    return FALSE;
+  }
+  if (X509_verify_cert(ctx) == 1)
+    return TRUE;
+  *out_reason = g_strdup(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+  ERR_clear_error();
+  return FALSE;
+}
+
+/* The certificate of the file whose public key is a key pair's on the
+ * token: end-entity certificates first, then CA or self-signed ones. */
+static gboolean
+find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes **out_id,
+          GError **error)
+{
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < certs->len; i++) {
+      X509 *c = g_ptr_array_index(certs, i);
+      g_autoptr(GError) local = NULL;
+      GBytes *id = NULL;
+
+      if (signet_x509_is_ca(c) != (pass == 1))
+        continue;
+      if (signet_p11_session_find_key_for_certificate(session, c, &id, &local)) {
+        *out_leaf = c;
+        *out_id = id;
+        return TRUE;
+      }
+      if (!g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+      }
+    }
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+              "No key on the token matches this certificate; nothing was written. Import the "
+              "certificate issued for a request made on this token.");
+  return FALSE;
+}
+
+static GVariant *
+run_import_certificate(Op *op, GError **error)
+{
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(SignetP11Session) session = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *hex = NULL;
+  g_autofree char *subject = NULL;
+  g_autofree char *issuer = NULL;
+  g_autofree char *serial = NULL;
+  g_autofree char *not_after = NULL;
+  g_autofree char *chain_error = NULL;
+  X509 *leaf = NULL;
+  gboolean present, verified;
+  guint32 chain_stored = 0, chain_present = 0;
+  GVariantBuilder b;
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data(op->data, &len);
+
+  /* Parse before touching the token: a bad file costs no PIN. */
+  certs = signet_certfile_parse(data, len, error);
+  if (certs == NULL)
+    return NULL;
+
+  session = open_session(op, error);
+  if (session == NULL)
+    return NULL;
+  if (!login(op, session, error))
+    return NULL;
+  if (!find_leaf(session, certs, &leaf, &id, error))
+    return NULL;
+
+  verified = verify_chain(leaf, certs, &chain_error);
+  present = signet_p11_session_has_certificate(session, leaf, &local);
+  if (local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  hex = signet_token_dict_id_to_hex(id);
+  if (!present) {
+    if (!signet_p11_session_store_certificate(session, leaf, id, op->label, FALSE, error))
+      return NULL;
+    g_message("stored a certificate under key %s on token '%s'", hex, token_name(op->token));
+  }
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+    gboolean there;
+
+    if (c == leaf || X509_cmp(c, leaf) == 0)
+      continue;
+    if (!signet_x509_is_ca(c)) {
+      g_debug("certificate %u of the file is neither the leaf nor a CA; not stored", i);
+      continue;
+    }
+    there = signet_p11_session_has_certificate(session, c, &local);
+    if (local != NULL) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                 "The certificate was %s, but the chain could not be "
+                                 "stored: ",
+                                 present ? "already on the token" : "stored");
+      return NULL;
+    }
+    if (there) {
+      chain_present++;
+      continue;
+    }
+    if (!signet_p11_session_store_certificate(session, c, NULL, NULL, TRUE, &local)) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                 "The certificate was %s, but the chain could not be "
+                                 "stored: ",
+                                 present ? "already on the token" : "stored");
+      return NULL;
+    }
+    chain_stored++;
+  }
+
+  subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
+  issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
+  serial = signet_x509_serial_to_string(leaf);
+  not_after = signet_asn1_time_to_iso8601(X509_get0_notAfter(leaf));
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(hex));
+  g_variant_builder_add(&b, "{sv}", "subject", g_variant_new_string(subject ? subject : ""));
+  g_variant_builder_add(&b, "{sv}", "issuer", g_variant_new_string(issuer ? issuer : ""));
+  g_variant_builder_add(&b, "{sv}", "serial", g_variant_new_string(serial ? serial : ""));
+  g_variant_builder_add(&b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
+  g_variant_builder_add(&b, "{sv}", "days_left",
+                        g_variant_new_int64(signet_x509_days_left(leaf, NULL)));
+  g_variant_builder_add(&b, "{sv}", "already_present", g_variant_new_boolean(present));
+  g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(chain_stored));
+  g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(chain_present));
+  g_variant_builder_add(&b, "{sv}", "chain_verified", g_variant_new_boolean(verified));
+  if (!verified)
+    g_variant_builder_add(&b, "{sv}", "chain_error", g_variant_new_string(chain_error));
+  return g_variant_new("(a{sv})", &b);
+}
+
+static GVariant *
+run_delete_key(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autofree char *hex = signet_token_dict_id_to_hex(op->key_id);
+
+  if (session == NULL)
+    return NULL;
+  if (!login(op, session, error))
+    return NULL;
+  if (!signet_p11_session_delete_key_pair(session, op->key_id, error))
+    return NULL;
+  g_message("deleted key pair %s on token '%s'", hex, token_name(op->token));
+  return g_variant_new("()");
+}
+
+/* The new PIN against the token's limits, before anything is sent. */
+static gboolean
+check_new_pin(const SignetP11Token *token, const SignetSecret *new_pin, GError **error)
+{
+  gsize len = signet_secret_get_len(new_pin);
+
+  if (len == 0 && token->protected_auth_path)
+    return TRUE;
+  if (len == 0 || (token->min_pin_len > 0 && len < token->min_pin_len)
+      || (token->max_pin_len > 0 && len > token->max_pin_len)) {
+    if (token->max_pin_len > 0 && token->max_pin_len < G_MAXUINT32)
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID,
+                  "The new PIN has %" G_GSIZE_FORMAT " characters; token '%s' takes %lu to "
+                  "%lu. Nothing was changed: choose a PIN of that length.",
+                  len, token_name(token), token->min_pin_len, token->max_pin_len);
+    else
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID,
+                  "The new PIN has %" G_GSIZE_FORMAT " characters; token '%s' takes at "
+                  "least %lu. Nothing was changed: choose a longer PIN.",
+                  len, token_name(token), MAX(token->min_pin_len, 1));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GVariant *
+run_change_pin(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GError) local = NULL;
+  const SignetP11Token *token;
+
+  if (session == NULL)
+    return NULL;
+  token = signet_p11_session_get_token(session);
+  if (!check_new_pin(token, op->new_pin, error))
+    return NULL;
+  if (signet_secret_get_len(op->pin) == 0 && !token->protected_auth_path) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "No current PIN given for token '%s'", token_name(token));
+    return NULL;
+  }
+  if (!signet_p11_session_change_pin(session, op->pin, op->new_pin, op->confirm_final_try,
+                                     &local)) {
+    explain_pin_error(local, signet_p11_session_get_token(session));
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  g_message("changed the PIN of token '%s'", token_name(op->token));
+  return g_variant_new("()");
+}
+
+static GVariant *
+run_unblock_pin(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GError) local = NULL;
+  const SignetP11Token *token;
+
+  if (session == NULL)
+    return NULL;
+  token = signet_p11_session_get_token(session);
+  if (!check_new_pin(token, op->new_pin, error))
+    return NULL;
+  if (signet_secret_get_len(op->puk) == 0 && !token->protected_auth_path) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "No PUK given for token '%s'", token_name(token));
+    return NULL;
+  }
+  if (!signet_p11_session_unblock_pin(session, op->puk, op->new_pin, &local)) {
+    explain_pin_error(local, signet_p11_session_get_token(session));
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  g_message("unblocked the PIN of token '%s' with the PUK (%s)", token_name(op->token),
+            signet_p11_unblock_method_to_string(token->unblock_method));
+  return g_variant_new("()");
+}
+
+static GVariant *
+op_run(Op *op, GError **error)
+{
+  switch (op->kind) {
+    case OP_LIST_TOKENS:
+      return run_list_tokens(op, error);
+    case OP_GET_STATUS:
+      return run_get_status(op, error);
+    case OP_GENERATE_KEY:
+      return run_generate_key(op, error);
+    case OP_CREATE_REQUEST:
+      return run_create_request(op, error);
+    case OP_IMPORT_CERTIFICATE:
+      return run_import_certificate(op, error);
+    case OP_DELETE_KEY:
+      return run_delete_key(op, error);
+    case OP_CHANGE_PIN:
+      return run_change_pin(op, error);
+    case OP_UNBLOCK_PIN:
+      return run_unblock_pin(op, error);
+  }
+  g_assert_not_reached();
+}
+
+/* Worker: resolve the token (unless already resolved), then run unless the
+ * operation must first claim the token on the main thread. */
+static void
+op_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Op *op = task_data;
+  GError *error = NULL;
+  GVariant *reply;
+
+  if (op->kind != OP_LIST_TOKENS && op->token == NULL) {
+    op->token = signet_p11_context_find_token(op->agent->ctx, op->token_spec, &error);
+    if (op->token == NULL) {
+      g_task_return_error(task, error);
+      return;
+    }
+    if (op->exclusive) {
+      /* Back to the main thread to claim the token. */
+      g_task_return_pointer(task, NULL, NULL);
+      return;
+    }
+  }
+  reply = op_run(op, &error);
+  if (reply == NULL)
+    g_task_return_error(task, error);
+  else
+    g_task_return_pointer(task, g_variant_ref_sink(reply), (GDestroyNotify)g_variant_unref);
+}
+
+static void op_start(Op *op);
+
+static void
+op_release(Op *op)
+{
+  if (op->busy_key != NULL) {
+    g_hash_table_remove(op->agent->busy, op->busy_key);
+    g_clear_pointer(&op->busy_key, g_free);
+  }
+}
+
+static void
+op_answer_error(Op *op, GError *error)
+{
+  const char *method = g_dbus_method_invocation_get_method_name(op->invocation);
+
+  g_debug("%s failed: %s: %s", method, signet_errors_dbus_name(error), error->message);
+  signet_errors_return(op->invocation, error);
+}
+
+static void
+on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(Op) op = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_task_propagate_pointer(G_TASK(result), &error);
+  SignetAgent *agent = op->agent;
+
+  if (error != NULL) {
+    op_release(op);
+    op_answer_error(op, error);
+    agent->n_running--;
+    return;
+  }
+  if (reply != NULL) {
+    op_release(op);
+    g_dbus_method_invocation_return_value(op->invocation, reply);
+    agent->n_running--;
+    return;
+  }
+
+  /* Resolved an exclusive operation: claim its token. */
+  {
+    g_autofree char *key = token_busy_key(op->token);
+    const char *running = g_hash_table_lookup(agent->busy, key);
+
+    if (running != NULL) {
+      g_autoptr(GError) busy = g_error_new(
+          SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_BUSY,
+          "Token '%s' is busy with another operation (%s); try again when it finishes",
+          token_name(op->token), running);
+      op_answer_error(op, busy);
+      agent->n_running--;
+      return;
+    }
+    g_hash_table_insert(agent->busy, g_strdup(key), (gpointer)op->what);
+    op->busy_key = g_steal_pointer(&key);
+  }
+  agent->n_running--; /* op_start counts it again */
+  op_start(g_steal_pointer(&op));
+}
+
+static void
+op_start(Op *op)
+{
+  g_autoptr(GTask) task = g_task_new(op->agent, NULL, on_op_done_cb, op);
+
+  op->agent->n_running++;
+  g_task_set_source_tag(task, op_start);
+  g_task_set_name(task, op->what);
+  /* The callback owns @op; the task only borrows it. */
+  g_task_set_task_data(task, op, NULL);
+  g_task_run_in_thread(task, op_thread);
+}
+
+/* Starts @op, or answers the error why it cannot start. */
+static void
+op_submit(Op *op, GError *error)
+{
+  if (error == NULL && op->agent->ctx == NULL)
+    error = g_error_copy(op->agent->ctx_error);
+  if (error != NULL) {
+    op_answer_error(op, error);
+    g_error_free(error);
+    op_free(op);
+    return;
+  }
+  op_start(op);
+}
+
+/* ---- method handlers (main thread) -------------------------------------- */
+
+static const char *const options_label_confirm[] = { "label", "confirm-final-try", NULL };
+static const char *const options_confirm[] = { "confirm-final-try", NULL };
+
+static gboolean
+on_handle_list_tokens_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                         SignetAgent *agent)
+{
+  op_submit(op_new(agent, invocation, OP_LIST_TOKENS, "listing tokens", FALSE, NULL), NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_get_token_status_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                              const char *token, SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_GET_STATUS, "reading its status", FALSE, token);
+  GError *error = NULL;
+
+  (void)check_token_arg(token, &error);
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_generate_key_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                          const char *token, const char *key_type, GVariant *pin, GVariant *options,
+                          SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_GENERATE_KEY, "generating a key", TRUE, token);
+  GError *error = NULL;
+
+  op->pin = take_secret(pin, "PIN", &error);
+  if (op->pin != NULL && check_token_arg(token, &error)
+      && parse_key_type(key_type, &op->key_type, &error))
+    (void)parse_options(options, options_label_confirm, op, &error);
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_create_request_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                            const char *token, const char *subject, const char *key_type,
+                            GVariant *pin, GVariant *options, SignetAgent *agent)
+{
+  Op *op
+      = op_new(agent, invocation, OP_CREATE_REQUEST, "generating a key for a request", TRUE, token);
+  GError *error = NULL;
+
+  op->pin = take_secret(pin, "PIN", &error);
+  if (op->pin != NULL && check_token_arg(token, &error)
+      && parse_key_type(key_type, &op->key_type, &error)
+      && parse_options(options, options_label_confirm, op, &error)) {
+    /* The subject must parse before anything is generated. */
+    X509_NAME *name = signet_subject_parse(subject, &error);
+
+    if (name != NULL) {
+      X509_NAME_free(name);
+      op->subject = g_strdup(subject);
+    }
+  }
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_import_certificate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                                const char *token, GVariant *data, GVariant *pin, GVariant *options,
+                                SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_IMPORT_CERTIFICATE, "importing a certificate", TRUE, token);
+  GError *error = NULL;
+  gsize len = 0;
+  const guint8 *bytes = g_variant_get_fixed_array(data, &len, 1);
+
+  op->pin = take_secret(pin, "PIN", &error);
+  if (op->pin != NULL && check_token_arg(token, &error)
+      && parse_options(options, options_label_confirm, op, &error)) {
+    if (len == 0)
+      g_set_error(&error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                  "The certificate file is empty");
+    else if (len > SIGNET_CERTFILE_MAX)
+      g_set_error(&error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                  "The certificate file has %" G_GSIZE_FORMAT
+                  " bytes; a certificate with its chain has a few KiB (at most %d accepted)",
+                  len, SIGNET_CERTFILE_MAX);
+    else
+      op->data = g_bytes_new(bytes, len);
+  }
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_delete_key_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                        const char *token, const char *key_id, GVariant *pin, GVariant *options,
+                        SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_DELETE_KEY, "deleting a key", TRUE, token);
+  GError *error = NULL;
+
+  op->pin = take_secret(pin, "PIN", &error);
+  if (op->pin != NULL && check_token_arg(token, &error)
+      && parse_options(options, options_confirm, op, &error))
+    op->key_id = parse_key_id(key_id, &error);
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_change_pin_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                        const char *token, GVariant *old_pin, GVariant *new_pin, GVariant *options,
+                        SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_CHANGE_PIN, "changing the PIN", TRUE, token);
+  GError *error = NULL;
+
+  op->pin = take_secret(old_pin, "current PIN", &error);
+  op->new_pin = take_secret(new_pin, "new PIN", error != NULL ? NULL : &error);
+  if (op->pin != NULL && op->new_pin != NULL && check_token_arg(token, &error))
+    (void)parse_options(options, options_confirm, op, &error);
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_unblock_pin_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                         const char *token, GVariant *puk, GVariant *new_pin, GVariant *options,
+                         SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_UNBLOCK_PIN, "unblocking the PIN", TRUE, token);
+  GError *error = NULL;
+
+  op->puk = take_secret(puk, "PUK", &error);
+  op->new_pin = take_secret(new_pin, "new PIN", error != NULL ? NULL : &error);
+  if (op->puk != NULL && op->new_pin != NULL && check_token_arg(token, &error))
+    (void)parse_options(options, NULL, op, &error);
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- the object --------------------------------------------------------- */
+
+static void
+signet_agent_finalize(GObject *object)
+{
+  SignetAgent *agent = SIGNET_AGENT(object);
+
+  signet_agent_unexport(agent);
+  g_clear_object(&agent->skeleton);
+  g_clear_pointer(&agent->busy, g_hash_table_unref);
+  g_clear_pointer(&agent->ctx, signet_p11_context_free);
+  g_clear_error(&agent->ctx_error);
+  G_OBJECT_CLASS(signet_agent_parent_class)->finalize(object);
+}
+
+static void
+signet_agent_class_init(SignetAgentClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = signet_agent_finalize;
+}
+
+static void
+signet_agent_init(SignetAgent *agent)
+{
+  agent->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+SignetAgent *
+signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
+{
+  SignetAgent *agent = g_object_new(SIGNET_TYPE_AGENT, NULL);
+
+  g_return_val_if_fail(ctx != NULL || ctx_error != NULL, NULL);
+  agent->ctx = ctx;
+  agent->ctx_error = ctx_error;
+  agent->skeleton = signet_agent1_skeleton_new();
+  signet_agent1_set_version(agent->skeleton, PACKAGE_VERSION);
+  /* Answers come from workers' completions, in the main context. */
+  g_dbus_interface_skeleton_set_flags(G_DBUS_INTERFACE_SKELETON(agent->skeleton),
+                                      G_DBUS_INTERFACE_SKELETON_FLAGS_NONE);
+  g_signal_connect(agent->skeleton, "handle-list-tokens", G_CALLBACK(on_handle_list_tokens_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-get-token-status",
+                   G_CALLBACK(on_handle_get_token_status_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-generate-key", G_CALLBACK(on_handle_generate_key_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-create-request",
+                   G_CALLBACK(on_handle_create_request_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-import-certificate",
+                   G_CALLBACK(on_handle_import_certificate_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-delete-key", G_CALLBACK(on_handle_delete_key_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-change-pin", G_CALLBACK(on_handle_change_pin_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-unblock-pin", G_CALLBACK(on_handle_unblock_pin_cb),
+                   agent);
+  return agent;
+}
+
+gboolean
+signet_agent_export(SignetAgent *agent, GDBusConnection *connection, GError **error)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), FALSE);
+  return g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(agent->skeleton), connection,
+                                          SIGNET_AGENT_OBJECT_PATH, error);
+}
+
+void
+signet_agent_unexport(SignetAgent *agent)
+{
+  GDBusInterfaceSkeleton *skeleton;
+
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  if (agent->skeleton == NULL)
+    return;
+  skeleton = G_DBUS_INTERFACE_SKELETON(agent->skeleton);
+  if (g_dbus_interface_skeleton_get_connection(skeleton) != NULL)
+    g_dbus_interface_skeleton_unexport(skeleton);
+}
+
+guint
+signet_agent_get_n_running(SignetAgent *agent)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), 0);
+  return agent->n_running;
+}

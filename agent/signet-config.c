@@ -1,0 +1,94 @@
+/* signet-config.c: see signet-config.h. */
+#include "config.h"
+
+#include "agent/signet-config.h"
+
+#include "agent/signet-errors.h"
+
+#define GROUP_PKCS11 "pkcs11"
+
+char *
+signet_config_default_path(void)
+{
+  return g_build_filename(g_get_user_config_dir(), "signet", "signet.conf", NULL);
+}
+
+void
+signet_config_free(SignetConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free(config->path);
+  g_free(config->module_path);
+  g_free(config);
+}
+
+static gboolean
+read_pkcs11_group(SignetConfig *config, GKeyFile *kf, GError **error)
+{
+  g_auto(GStrv) keys = NULL;
+  g_autofree char *module = NULL;
+  g_autofree char *method = NULL;
+
+  if (!g_key_file_has_group(kf, GROUP_PKCS11))
+    return TRUE;
+
+  keys = g_key_file_get_keys(kf, GROUP_PKCS11, NULL, NULL);
+  for (gsize i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (g_strcmp0(keys[i], "module") != 0 && g_strcmp0(keys[i], "unblock-method") != 0)
+      g_message("%s: ignoring unknown key \"%s\" in [" GROUP_PKCS11 "]", config->path, keys[i]);
+
+  module = g_key_file_get_string(kf, GROUP_PKCS11, "module", NULL);
+  if (module != NULL)
+    g_strstrip(module);
+  if (module != NULL && *module != '\0')
+    config->module_path = g_steal_pointer(&module);
+
+  method = g_key_file_get_string(kf, GROUP_PKCS11, "unblock-method", NULL);
+  if (method != NULL)
+    g_strstrip(method);
+  if (method != NULL && *method != '\0') {
+    SignetP11UnblockMethod m = SIGNET_P11_UNBLOCK_UNKNOWN;
+
+    if (!signet_p11_unblock_method_parse(method, &m, NULL) || m == SIGNET_P11_UNBLOCK_UNKNOWN) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                  "%s: unknown unblock-method \"%s\" in [" GROUP_PKCS11
+                  "]; use so-login-init-pin, set-pin-unlogged or ykcs11, or remove the "
+                  "line to let the agent choose per module",
+                  config->path, method);
+      return FALSE;
+    }
+    config->unblock_method = m;
+  }
+  return TRUE;
+}
+
+SignetConfig *
+signet_config_load(const char *path, GError **error)
+{
+  g_autoptr(SignetConfig) config = g_new0(SignetConfig, 1);
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_autoptr(GError) local = NULL;
+  g_auto(GStrv) groups = NULL;
+
+  config->path = path != NULL ? g_strdup(path) : signet_config_default_path();
+  config->unblock_method = SIGNET_P11_UNBLOCK_UNKNOWN;
+
+  if (!g_key_file_load_from_file(kf, config->path, G_KEY_FILE_NONE, &local)) {
+    if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      return g_steal_pointer(&config);
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Could not read the configuration file %s: %s", config->path, local->message);
+    return NULL;
+  }
+  config->loaded = TRUE;
+
+  groups = g_key_file_get_groups(kf, NULL);
+  for (gsize i = 0; groups[i] != NULL; i++)
+    if (g_strcmp0(groups[i], GROUP_PKCS11) != 0)
+      g_debug("%s: group [%s] is not the agent's; left alone", config->path, groups[i]);
+
+  if (!read_pkcs11_group(config, kf, error))
+    return NULL;
+  return g_steal_pointer(&config);
+}

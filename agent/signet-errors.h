@@ -1,0 +1,34 @@
+/* signet-errors.h: the agent's error domain, and every layer's errors as
+ * io.signet.Error.* D-Bus names (one name per code, docs/dbus-api.md).
+ *
+ * Owns: SIGNET_AGENT_ERROR; the GError → D-Bus name table.
+ * May call: GLib/GIO, pkcs11/ and enroll/ (their error quarks only).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SIGNET_AGENT_ERROR (signet_agent_error_quark())
+GQuark signet_agent_error_quark(void);
+
+typedef enum
+{
+  SIGNET_AGENT_ERROR_FAILED,       /* io.signet.Error.Failed */
+  SIGNET_AGENT_ERROR_BUSY,         /* io.signet.Error.Busy: another operation runs on the token */
+  SIGNET_AGENT_ERROR_INVALID_ARGS, /* io.signet.Error.InvalidArgs */
+} SignetAgentError;
+
+/* Registers SIGNET_AGENT_ERROR, SIGNET_P11_ERROR and SIGNET_ENROLL_ERROR
+ * as D-Bus errors, so that clients get the same domains back. Idempotent. */
+void signet_errors_register(void);
+
+/* The io.signet.Error.* name for @error. Codes that share a name (every
+ * layer's FAILED) all map to io.signet.Error.Failed, as does any other domain. */
+const char *signet_errors_dbus_name(const GError *error);
+
+/* Returns @error on @invocation under its io.signet.Error.* name. */
+void signet_errors_return(GDBusMethodInvocation *invocation, const GError *error);
+
+G_END_DECLS

@@ -1,0 +1,37 @@
+/* signet-token-dict.h: the a{sv} dictionaries of the D-Bus API (token, PIN
+ * and PUK state, certificate, key), exactly as docs/dbus-api.md lists them.
+ *
+ * Owns: the mapping from pkcs11/ structures to dictionaries.
+ * May call: GLib, pkcs11/ (types), enroll/ (describing certificates), common/.
+ * Every function returns a floating GVariant of type a{sv}.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pkcs11/signet-p11.h"
+
+G_BEGIN_DECLS
+
+/* A ListTokens entry. */
+GVariant *signet_token_dict_new(const SignetP11Token *token);
+
+/* GetTokenStatus: the token entry plus "certificates" and "keys".
+ * @certs: SignetP11Certificate; @keys: SignetP11KeyPair; @now: NULL for now. */
+GVariant *signet_token_dict_new_status(const SignetP11Token *token, GPtrArray *certs,
+                                       GPtrArray *keys, GDateTime *now);
+
+/* A "certificates" entry. @has_key: a key pair with the same CKA_ID exists. */
+GVariant *signet_token_dict_certificate(const SignetP11Certificate *cert, gboolean has_key,
+                                        GDateTime *now);
+
+/* A "keys" entry (the full form). */
+GVariant *signet_token_dict_key(const SignetP11KeyPair *key);
+
+/* The short key dictionary GenerateKey and CreateRequest return: id, label, type. */
+GVariant *signet_token_dict_new_key_short(GBytes *id, const char *label, const char *type);
+
+/* Lower-case hex of a CKA_ID ("" for NULL). */
+char *signet_token_dict_id_to_hex(GBytes *id);
+
+G_END_DECLS

@@ -1,0 +1,177 @@
+/* signetd.c: the agent's main(): options, configuration, OpenSC setting,
+ * token context, the bus name io.signet.Agent and the main loop.
+ *
+ * Runs in the foreground on the session bus DBUS_SESSION_BUS_ADDRESS names,
+ * until SIGTERM or SIGINT, or until another process takes the name or the
+ * bus goes away. Operations still running then are let finish first.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agent/signet-agent.h"
+#include "agent/signet-config.h"
+#include "agent/signet-errors.h"
+#include "agent/signet-opensc.h"
+
+typedef struct
+{
+  GMainLoop *loop;
+  SignetAgent *agent;
+  gboolean acquired;
+  int exit_status;
+} Daemon;
+
+static gboolean
+on_signal_cb(gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  g_message("signal received; stopping");
+  g_main_loop_quit(d->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_bus_acquired_cb(GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Daemon *d = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!signet_agent_export(d->agent, connection, &error)) {
+    g_printerr("signetd: could not export %s: %s\n", SIGNET_AGENT_OBJECT_PATH, error->message);
+    d->exit_status = EXIT_FAILURE;
+    g_main_loop_quit(d->loop);
+  }
+}
+
+static void
+on_name_acquired_cb(GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  d->acquired = TRUE;
+  g_debug("owns %s on the session bus", name);
+}
+
+static void
+on_name_lost_cb(GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  if (connection == NULL)
+    g_printerr("signetd: could not connect to the session bus (is DBUS_SESSION_BUS_ADDRESS "
+               "set?)\n");
+  else if (!d->acquired)
+    g_printerr("signetd: the name %s is owned by another process (another signetd?)\n", name);
+  else
+    g_message("lost the name %s; stopping", name);
+  if (!d->acquired || connection == NULL)
+    d->exit_status = EXIT_FAILURE;
+  g_main_loop_quit(d->loop);
+}
+
+static GLogWriterOutput
+log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  gboolean verbose = GPOINTER_TO_INT(user_data);
+
+  if (!verbose && (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0)
+    return G_LOG_WRITER_HANDLED;
+  if (g_log_writer_is_journald(fileno(stderr)))
+    return g_log_writer_journald(level, fields, n_fields, NULL);
+  return g_log_writer_standard_streams(level, fields, n_fields, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+  gboolean verbose = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) options = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = NULL;
+  g_autoptr(GError) ctx_error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  SignetP11Context *ctx;
+  Daemon d = { 0 };
+  guint owner_id, sigterm_id, sigint_id;
+
+  setlocale(LC_ALL, "");
+  options = g_option_context_new(NULL);
+  g_option_context_set_summary(
+      options, "The Signet agent: token operations over D-Bus as " SIGNET_AGENT_BUS_NAME
+               " on the session bus.");
+  g_option_context_add_main_entries(options, entries, NULL);
+  if (!g_option_context_parse(options, &argc, &argv, &error)) {
+    g_printerr("signetd: %s (see signetd --help)\n", error->message);
+    return 2;
+  }
+  if (version) {
+    g_print("signetd %s\n", PACKAGE_VERSION);
+    return 0;
+  }
+  if (argc > 1) {
+    g_printerr("signetd: unexpected argument '%s' (see signetd --help)\n", argv[1]);
+    return 2;
+  }
+  g_log_set_writer_func(log_writer, GINT_TO_POINTER(verbose), NULL);
+  /* A dead client socket must not kill the agent. */
+  signal(SIGPIPE, SIG_IGN);
+
+  config = signet_config_load(NULL, &error);
+  if (config == NULL) {
+    g_printerr("signetd: %s\n", error->message);
+    return 1;
+  }
+  g_debug("configuration %s%s; module %s; unblock method %s", config->path,
+          config->loaded ? "" : " (absent: defaults)",
+          config->module_path ? config->module_path : "(every p11-kit module)",
+          config->unblock_method == SIGNET_P11_UNBLOCK_UNKNOWN
+              ? "per module"
+              : signet_p11_unblock_method_to_string(config->unblock_method));
+
+  /* Before any module is loaded, and before any thread exists (setenv). */
+  if (!signet_opensc_prepare(NULL, NULL, NULL, &error)) {
+    g_printerr("signetd: %s\n", error->message);
+    return 1;
+  }
+
+  signet_errors_register();
+  ctx = signet_p11_context_new(config->module_path, config->unblock_method, &ctx_error);
+  if (ctx == NULL)
+    g_warning("could not load the PKCS#11 modules: %s", ctx_error->message);
+
+  loop = g_main_loop_new(NULL, FALSE);
+  d.loop = loop;
+  d.agent = signet_agent_new(ctx, ctx == NULL ? g_steal_pointer(&ctx_error) : NULL);
+  d.exit_status = EXIT_SUCCESS;
+
+  sigterm_id = g_unix_signal_add(SIGTERM, on_signal_cb, &d);
+  sigint_id = g_unix_signal_add(SIGINT, on_signal_cb, &d);
+  owner_id = g_bus_own_name(G_BUS_TYPE_SESSION, SIGNET_AGENT_BUS_NAME,
+                            G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, on_bus_acquired_cb,
+                            on_name_acquired_cb, on_name_lost_cb, &d, NULL);
+
+  g_main_loop_run(loop);
+
+  signet_agent_unexport(d.agent);
+  g_bus_unown_name(owner_id);
+  if (signet_agent_get_n_running(d.agent) > 0)
+    g_message("waiting for %u operation(s) to finish", signet_agent_get_n_running(d.agent));
+  while (signet_agent_get_n_running(d.agent) > 0)
+    g_main_context_iteration(NULL, TRUE);
+  g_source_remove(sigterm_id);
+  g_source_remove(sigint_id);
+  g_clear_object(&d.agent);
+  return d.exit_status;
+}
