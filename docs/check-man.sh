@@ -1,0 +1,86 @@
+#!/bin/sh
+# docs/check-man.sh: the man pages render without warnings (groff -ww, man
+# --warnings), and they document what the programs and the D-Bus interface
+# have: every CLI command, option and exit status, every agent option, every
+# D-Bus method and error name. TAP; run by make check.
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+. "$top_srcdir/tests/lib.sh"
+
+docs=$top_srcdir/docs
+command -v groff >/dev/null 2>&1 || skip_all "groff is not installed (apt-get install groff-base)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-man.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# no_warnings FILE: FILE is empty, else it is shown and the check fails.
+no_warnings() {
+	if [ -s "$1" ]; then sed 's/^/# /' "$1"; return 1; fi
+}
+
+for page in signet.1 signetd.8; do
+	src=$docs/$page
+	check "$page exists" test -s "$src"
+	LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$src" >"$tmp/groff.err" 2>&1
+	check "$page: groff -man -ww reports no warning" no_warnings "$tmp/groff.err"
+	if command -v man >/dev/null 2>&1; then
+		LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l -Tutf8 "$src" >/dev/null 2>"$tmp/man.err"
+		check "$page: man --warnings reports no warning" no_warnings "$tmp/man.err"
+	fi
+	# Plain text for the checks below (\- renders as "-").
+	LC_ALL=C groff -man -Tascii -P-c -P-b -P-u "$src" 2>/dev/null >"$tmp/$page.txt"
+done
+
+# has PAGE TEXT: the rendered PAGE mentions TEXT (a fixed string).
+has() { grep -q -F -e "$2" "$tmp/$1.txt"; }
+
+for c in "signet list" "signet status" "signet keygen" "signet csr" "signet import" \
+	"signet pin change" "signet pin unblock" "signet --version" "signet --help"; do
+	check "signet.1 documents \"$c\"" has signet.1 "$c"
+done
+for o in --json --type --label --subject --out --pin-fd --puk-fd --new-pin-fd \
+	--confirm-final-try rsa:2048 rsa:3072 rsa:4096 ec:p256 ec:p384; do
+	check "signet.1 documents $o" has signet.1 "$o"
+done
+for n in 0 1 2 3 4 5 6; do
+	check "signet.1 documents exit status $n" grep -q -E "^ {7}$n( |$)" "$tmp/signet.1.txt"
+done
+for o in --verbose --version signet.conf unblock-method opensc.conf OPENSC_CONF \
+	SIGTERM io.signet.Agent.service; do
+	check "signetd.8 documents $o" has signetd.8 "$o"
+done
+
+# Options the built programs really have (their --help) are documented.
+for prog in cli/signet agent/signetd; do
+	bin=$top_builddir/$prog
+	[ -x "$bin" ] || continue
+	case $prog in cli/*) page=signet.1 ;; *) page=signetd.8 ;; esac
+	{
+		"$bin" --help 2>&1
+		if [ "$prog" = cli/signet ]; then
+			for c in list status keygen csr import "pin change" "pin unblock"; do
+				# shellcheck disable=SC2086
+				"$bin" $c --help 2>&1
+			done
+		fi
+	} | grep -o -E -e '--[a-z][a-z0-9-]+' | sort -u >"$tmp/opts"
+	while read -r o; do
+		case $o in --help-*) continue ;; esac
+		check "$page documents $o from $prog --help" has "$page" "$o"
+	done <"$tmp/opts"
+done
+
+# The D-Bus reference names every method and error.
+xml=$top_srcdir/agent/io.signet.Agent1.xml
+api=$docs/dbus-api.md
+for m in $(sed -n 's/.*<method name="\([A-Za-z]*\)".*/\1/p' "$xml"); do
+	check "dbus-api.md documents method $m" grep -q -E "^#+ .*\\b$m\\b" "$api"
+done
+for e in Failed Module NoSuchToken AmbiguousToken PinIncorrect PinLocked PinInvalid \
+	PukIncorrect PukLocked TokenRemoved NotSupported NoMatchingKey NoSuchObject TokenFull \
+	ReadOnly FinalTry Busy InvalidArgs BadInput BadSubject; do
+	check "dbus-api.md documents io.signet.Error.$e" grep -q -F "io.signet.Error.$e\`" "$api"
+	check "signet.1 maps io.signet.Error.$e" has signet.1 "io.signet.Error.$e"
+done
+
+tap_done
