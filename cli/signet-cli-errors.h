@@ -1,0 +1,49 @@
+/* signet-cli-errors.h: how the CLI reports a failure: exit codes from the
+ * io.signet.Error.* names, the one "signet: MESSAGE" line on stderr, and
+ * the {"error": …} JSON document.
+ *
+ * Owns: the name → exit code table. May call: GLib/GIO, json-glib.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes of every command (the CLI contract). */
+enum
+{
+  SIGNET_EXIT_OK = 0,
+  SIGNET_EXIT_FAILURE = 1,
+  SIGNET_EXIT_USAGE = 2,
+  SIGNET_EXIT_WRONG_SECRET = 3, /* wrong PIN or PUK */
+  SIGNET_EXIT_LOCKED = 4,       /* PIN or PUK locked */
+  SIGNET_EXIT_NO_TOKEN = 5,     /* no such token, or token removed */
+  SIGNET_EXIT_BUSY = 6,         /* token busy with another operation */
+};
+
+#define SIGNET_CLI_ERROR (signet_cli_error_quark())
+GQuark signet_cli_error_quark(void);
+
+/* The CLI's own failures, before or instead of asking the agent. Each code
+ * is reported under the io.signet.Error.* name it stands for. */
+typedef enum
+{
+  SIGNET_CLI_ERROR_FAILED,        /* io.signet.Error.Failed */
+  SIGNET_CLI_ERROR_USAGE,         /* io.signet.Error.InvalidArgs, exit 2 */
+  SIGNET_CLI_ERROR_PIN_LOCKED,    /* io.signet.Error.PinLocked */
+  SIGNET_CLI_ERROR_PUK_LOCKED,    /* io.signet.Error.PukLocked */
+  SIGNET_CLI_ERROR_FINAL_TRY,     /* io.signet.Error.FinalTry */
+  SIGNET_CLI_ERROR_BAD_INPUT,     /* io.signet.Error.BadInput */
+  SIGNET_CLI_ERROR_NOT_SUPPORTED, /* io.signet.Error.NotSupported */
+} SignetCliError;
+
+/* The exit code for an io.signet.Error.* name (1 for any other name). */
+int signet_cli_exit_code_for_name(const char *name);
+
+/* Reports @error (a D-Bus error from the agent, a CLI error, or any other)
+ * and returns the exit code: "signet: MESSAGE" on stderr, and with @json
+ * also {"error":{"name":…,"message":…}} on stdout. */
+int signet_cli_report_error(const GError *error, gboolean json);
+
+G_END_DECLS

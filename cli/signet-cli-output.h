@@ -1,0 +1,31 @@
+/* signet-cli-output.h: what the CLI prints on success.
+ *
+ * Owns: the human-readable forms of the agent's dictionaries and their JSON
+ * form (the same keys, pretty-printed, one document on stdout).
+ * May call: GLib, json-glib.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Pretty-prints @node as one JSON document on stdout. */
+void signet_cli_print_json(JsonNode *node);
+/* The JSON form of a D-Bus value (a{sv} → object, aa{sv} → array, …). */
+void signet_cli_print_variant_json(GVariant *value);
+
+/* "locked", "one try left", … from a "pin" or "puk" dictionary. */
+char *signet_cli_describe_secret_state(GVariant *state, gboolean is_puk);
+
+/* One line for a ListTokens entry. */
+void signet_cli_print_token_line(GVariant *token);
+/* The readable block for a GetTokenStatus answer. */
+void signet_cli_print_status(GVariant *status);
+/* A GenerateKey / CreateRequest key dictionary. */
+void signet_cli_print_new_key(GVariant *key, const char *token);
+/* An ImportCertificate result. */
+void signet_cli_print_import(GVariant *result, const char *token);
+
+G_END_DECLS

@@ -1,0 +1,105 @@
+/* signet-cli-secret.c: see signet-cli-secret.h. */
+#include "config.h"
+
+#include "cli/signet-cli-secret.h"
+
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/signet-cli-errors.h"
+
+gboolean
+signet_cli_have_terminal(void)
+{
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0)
+    return FALSE;
+  close(fd);
+  return TRUE;
+}
+
+SignetSecret *
+signet_cli_read_secret(int fd, const char *fd_option, const char *prompt, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  SignetSecret *secret;
+
+  if (fd >= 0) {
+    secret = signet_secret_read_fd(fd, &local);
+    if (secret == NULL)
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE, "%s", local->message);
+    return secret;
+  }
+  secret = signet_secret_read_tty(prompt, &local);
+  if (secret == NULL) {
+    if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                  "No terminal to ask on; pass it on a file descriptor with %s N", fd_option);
+    else
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "%s", local->message);
+  }
+  return secret;
+}
+
+SignetSecret *
+signet_cli_read_new_pin(int fd, GError **error)
+{
+  g_autoptr(SignetSecret) first = NULL;
+  g_autoptr(SignetSecret) second = NULL;
+
+  if (fd >= 0)
+    return signet_cli_read_secret(fd, "--new-pin-fd", NULL, error);
+  first = signet_cli_read_secret(-1, "--new-pin-fd", "New PIN: ", error);
+  if (first == NULL)
+    return NULL;
+  second = signet_cli_read_secret(-1, "--new-pin-fd", "New PIN again: ", error);
+  if (second == NULL)
+    return NULL;
+  if (!signet_secret_equal(first, second)) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                "The two new PINs differ; nothing was sent to the token. Try again");
+    return NULL;
+  }
+  return g_steal_pointer(&first);
+}
+
+gboolean
+signet_cli_confirm(const char *question, GError **error)
+{
+  char answer[16] = { 0 };
+  gsize len = 0;
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+  if (fd < 0) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "No terminal to ask for confirmation on; pass --confirm-final-try");
+    return FALSE;
+  }
+  if (write(fd, question, strlen(question)) < 0 || write(fd, ": ", 2) < 0) {
+    /* Asking is a courtesy; the answer still decides. */
+  }
+  for (;;) {
+    char c;
+    ssize_t n = read(fd, &c, 1);
+
+    if (n <= 0 || c == '\n')
+      break;
+    if (len < sizeof answer - 1)
+      answer[len++] = c;
+  }
+  close(fd);
+  g_strstrip(answer);
+  return g_ascii_strcasecmp(answer, "yes") == 0;
+}
+
+GVariant *
+signet_cli_secret_to_variant(SignetSecret *secret)
+{
+  g_return_val_if_fail(secret != NULL, NULL);
+  return g_variant_new_from_data(G_VARIANT_TYPE_BYTESTRING, signet_secret_get_data(secret),
+                                 signet_secret_get_len(secret), TRUE,
+                                 (GDestroyNotify)signet_secret_free, secret);
+}

@@ -1,0 +1,37 @@
+/* signet-cli-secret.h: getting PINs and PUKs from the user, and asking for
+ * confirmation at the final try.
+ *
+ * Owns: the choice between a file descriptor (--pin-fd N …) and the
+ * terminal, and turning a secret into the "ay" the agent takes.
+ * May call: common/ (secret buffers), GLib.
+ * Secrets never come from argv or the environment.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "common/signet-secret.h"
+
+G_BEGIN_DECLS
+
+/* Reads one secret from @fd (>= 0), else asks on the terminal with @prompt.
+ * With neither, a usage error that names @fd_option ("--pin-fd"). */
+SignetSecret *signet_cli_read_secret(int fd, const char *fd_option, const char *prompt,
+                                     GError **error);
+
+/* A new PIN: one line from @fd (>= 0), else asked twice on the terminal;
+ * two different answers are an error (and nothing is sent). */
+SignetSecret *signet_cli_read_new_pin(int fd, GError **error);
+
+/* Asks @question on the terminal; TRUE only if the answer is "yes". Fails
+ * (usage error) when there is no terminal. */
+gboolean signet_cli_confirm(const char *question, GError **error);
+
+/* Is there a terminal to ask on? */
+gboolean signet_cli_have_terminal(void);
+
+/* The "ay" for @secret (taken): the GVariant points at the secret's buffer
+ * and wipes and frees it when the value is dropped. */
+GVariant *signet_cli_secret_to_variant(SignetSecret *secret);
+
+G_END_DECLS

@@ -1,0 +1,726 @@
+/* signet.c: the command line. Talks only D-Bus to the agent (signetd),
+ * through the generated io.signet.Agent1 proxy; no PKCS#11 here.
+ *
+ *   signet list
+ *   signet status TOKEN
+ *   signet keygen TOKEN --type T [--label L]
+ *   signet csr TOKEN --subject SUBJECT [--type T] [--label L] [--out FILE]
+ *   signet import TOKEN FILE
+ *   signet pin change TOKEN
+ *   signet pin unblock TOKEN
+ *
+ * Every command takes --json; exit codes are in cli/signet-cli-errors.h.
+ * Before a PIN is asked for, the token's status is read: a locked PIN is
+ * reported at once, and at the final try the user confirms first.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/signet-dbus-generated.h"
+#include "cli/signet-cli-errors.h"
+#include "cli/signet-cli-output.h"
+#include "cli/signet-cli-secret.h"
+
+#define AGENT_BUS_NAME    "io.signet.Agent"
+#define AGENT_OBJECT_PATH "/io/signet/Agent"
+
+/* Timeouts (ms). Key generation on a card takes up to ~25 s for RSA and
+ * must never be timed out as if it had hung. */
+#define TIMEOUT_READ   120000
+#define TIMEOUT_WRITE  600000
+#define TIMEOUT_KEYGEN G_MAXINT
+
+#define CERTFILE_MAX (1024 * 1024)
+
+static const char *const key_types[]
+    = { "rsa:2048", "rsa:3072", "rsa:4096", "ec:p256", "ec:p384", NULL };
+
+typedef enum
+{
+  OPT_PIN = 1 << 0,
+  OPT_PUK = 1 << 1,
+  OPT_NEW_PIN = 1 << 2,
+  OPT_CONFIRM = 1 << 3,
+  OPT_TYPE = 1 << 4,
+  OPT_LABEL = 1 << 5,
+  OPT_SUBJECT = 1 << 6,
+  OPT_OUT = 1 << 7,
+} OptionSet;
+
+typedef struct
+{
+  gboolean json;
+  int pin_fd;
+  int puk_fd;
+  int new_pin_fd;
+  gboolean confirm_final_try;
+  char *type;
+  char *label;
+  char *subject;
+  char *out;
+  SignetAgent1 *proxy;
+} Cli;
+
+typedef struct
+{
+  const char *name; /* "list", "pin change" */
+  const char *params;
+  const char *summary;
+  guint n_args;
+  OptionSet options;
+  gboolean (*run)(Cli *cli, char **args, GError **error);
+} Command;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static gboolean
+connect_agent(Cli *cli, GError **error)
+{
+  cli->proxy = signet_agent1_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION,
+                                                    G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                                        | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                                    AGENT_BUS_NAME, AGENT_OBJECT_PATH, NULL, error);
+  if (cli->proxy == NULL) {
+    g_prefix_error(error, "Could not connect to the session bus: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Errors of the bus itself (the agent not running, no reply) get a hint;
+ * the agent's own io.signet.Error.* answers speak for themselves. */
+static gboolean
+agent_failed(GError **error)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *message = NULL;
+
+  if (error == NULL || *error == NULL)
+    return FALSE;
+  name = g_dbus_error_get_remote_error(*error);
+  if (name != NULL && !g_str_has_prefix(name, "io.signet.Error.")) {
+    g_dbus_error_strip_remote_error(*error);
+    message = g_strdup_printf("Could not reach the Signet agent (signetd) on the session bus: "
+                              "%s",
+                              (*error)->message);
+    g_clear_error(error);
+    /* Keep the name for the JSON document. */
+    *error = g_dbus_error_new_for_dbus_error(name, message);
+  }
+  return FALSE;
+}
+
+static GVariant *
+empty_options(void)
+{
+  return g_variant_new("a{sv}", NULL);
+}
+
+static GVariant *
+get_status(Cli *cli, const char *token, GError **error)
+{
+  GVariant *status = NULL;
+
+  if (!signet_agent1_call_get_token_status_sync(cli->proxy, token, G_DBUS_CALL_FLAGS_NONE,
+                                                TIMEOUT_READ, &status, NULL, error)) {
+    agent_failed(error);
+    return NULL;
+  }
+  return status;
+}
+
+static const char *
+status_label(GVariant *status, const char *fallback)
+{
+  const char *label = NULL;
+
+  if (g_variant_lookup(status, "label", "&s", &label) && *label != '\0')
+    return label;
+  return fallback;
+}
+
+static gboolean
+state_flag(GVariant *status, const char *which, const char *flag)
+{
+  g_autoptr(GVariant) state = g_variant_lookup_value(status, which, G_VARIANT_TYPE_VARDICT);
+  gboolean value = FALSE;
+
+  if (state != NULL)
+    (void)g_variant_lookup(state, flag, "b", &value);
+  return value;
+}
+
+static gboolean
+check_pin_not_locked(GVariant *status, const char *token, GError **error)
+{
+  if (!state_flag(status, "pin", "locked"))
+    return TRUE;
+  g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_PIN_LOCKED,
+              "The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s",
+              status_label(status, token), token);
+  return FALSE;
+}
+
+/* At the final try: on a terminal ask; from a file descriptor the agent
+ * refuses unless --confirm-final-try was given. */
+static gboolean
+confirm_final_try(Cli *cli, GVariant *status, const char *which, int fd, GError **error)
+{
+  g_autofree char *question = NULL;
+  const char *what = g_str_equal(which, "puk") ? "PUK" : "PIN";
+
+  if (!state_flag(status, which, "final_try") || cli->confirm_final_try || fd >= 0)
+    return TRUE;
+  question = g_strdup_printf("One try left: a wrong %s now locks token '%s'. Type 'yes' to "
+                             "continue",
+                             what, status_label(status, ""));
+  if (!signet_cli_confirm(question, error)) {
+    if (error != NULL && *error == NULL)
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FINAL_TRY,
+                  "Cancelled: no %s was sent to the token", what);
+    return FALSE;
+  }
+  cli->confirm_final_try = TRUE;
+  return TRUE;
+}
+
+/* Reads the status, then the PIN the operation needs (unless locked). */
+static SignetSecret *
+obtain_pin(Cli *cli, const char *token, GVariant *status, GError **error)
+{
+  g_autofree char *prompt = NULL;
+
+  if (!check_pin_not_locked(status, token, error))
+    return NULL;
+  if (!confirm_final_try(cli, status, "pin", cli->pin_fd, error))
+    return NULL;
+  if (state_flag(status, "pin", "pin_pad") && cli->pin_fd < 0) {
+    g_printerr("Enter the PIN on the reader's PIN pad.\n");
+    return signet_secret_new("", 0);
+  }
+  prompt = g_strdup_printf("PIN for token '%s': ", status_label(status, token));
+  return signet_cli_read_secret(cli->pin_fd, "--pin-fd", prompt, error);
+}
+
+static GVariant *
+write_options(Cli *cli, gboolean with_label)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  if (with_label && cli->label != NULL)
+    g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
+  if (cli->confirm_final_try)
+    g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  return g_variant_builder_end(&b);
+}
+
+static gboolean
+check_key_type(const char *type, GError **error)
+{
+  if (type != NULL && g_strv_contains(key_types, type))
+    return TRUE;
+  g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+              "Unknown key type '%s'; use rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384",
+              type ? type : "");
+  return FALSE;
+}
+
+/* The PIN and PUK state after a change, for --json. */
+static void
+print_secret_states(Cli *cli, const char *token)
+{
+  g_autoptr(GVariant) status = get_status(cli, token, NULL);
+  g_autoptr(GVariant) pin = NULL;
+  g_autoptr(GVariant) puk = NULL;
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  if (status != NULL) {
+    pin = g_variant_lookup_value(status, "pin", G_VARIANT_TYPE_VARDICT);
+    puk = g_variant_lookup_value(status, "puk", G_VARIANT_TYPE_VARDICT);
+    if (pin != NULL)
+      g_variant_builder_add(&b, "{sv}", "pin", pin);
+    if (puk != NULL)
+      g_variant_builder_add(&b, "{sv}", "puk", puk);
+  }
+  {
+    g_autoptr(GVariant) dict = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(dict);
+  }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static gboolean
+cmd_list(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) tokens = NULL;
+  gsize n;
+
+  if (!signet_agent1_call_list_tokens_sync(cli->proxy, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ,
+                                           &tokens, NULL, error))
+    return agent_failed(error);
+  if (cli->json) {
+    signet_cli_print_variant_json(tokens);
+    return TRUE;
+  }
+  n = g_variant_n_children(tokens);
+  if (n == 0)
+    g_print("No token found. Plug in a token, or check the PKCS#11 module in signet.conf.\n");
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) t = g_variant_get_child_value(tokens, i);
+    signet_cli_print_token_line(t);
+  }
+  return TRUE;
+}
+
+static gboolean
+cmd_status(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) status = get_status(cli, args[0], error);
+
+  if (status == NULL)
+    return FALSE;
+  if (cli->json)
+    signet_cli_print_variant_json(status);
+  else
+    signet_cli_print_status(status);
+  return TRUE;
+}
+
+static gboolean
+cmd_keygen(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) key = NULL;
+  SignetSecret *pin;
+
+  if (cli->type == NULL) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "Say which key to generate with --type (rsa:2048, rsa:3072, rsa:4096, ec:p256 "
+                "or ec:p384)");
+    return FALSE;
+  }
+  if (!check_key_type(cli->type, error))
+    return FALSE;
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  pin = obtain_pin(cli, token, status, error);
+  if (pin == NULL)
+    return FALSE;
+  if (!cli->json && isatty(STDERR_FILENO))
+    g_printerr("Generating a %s key pair on token '%s'; on a card this can take a minute…\n",
+               cli->type, status_label(status, token));
+  if (!signet_agent1_call_generate_key_sync(
+          cli->proxy, token, cli->type, signet_cli_secret_to_variant(pin), write_options(cli, TRUE),
+          G_DBUS_CALL_FLAGS_NONE, TIMEOUT_KEYGEN, &key, NULL, error))
+    return agent_failed(error);
+  if (cli->json)
+    signet_cli_print_variant_json(key);
+  else
+    signet_cli_print_new_key(key, status_label(status, token));
+  return TRUE;
+}
+
+static gboolean
+cmd_csr(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  const char *type = cli->type != NULL ? cli->type : "rsa:2048";
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) key = NULL;
+  g_autofree char *pem = NULL;
+  g_autoptr(GError) write_error = NULL;
+  SignetSecret *pin;
+
+  if (cli->subject == NULL || *cli->subject == '\0') {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "Give the request's subject with --subject, e.g. "
+                "--subject 'CN=Jan Kowalski,O=Example,C=PL'");
+    return FALSE;
+  }
+  if (!check_key_type(type, error))
+    return FALSE;
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  pin = obtain_pin(cli, token, status, error);
+  if (pin == NULL)
+    return FALSE;
+  if (!cli->json && isatty(STDERR_FILENO))
+    g_printerr("Generating a %s key pair on token '%s' and the request; on a card this can take "
+               "a minute…\n",
+               type, status_label(status, token));
+  if (!signet_agent1_call_create_request_sync(cli->proxy, token, cli->subject, type,
+                                              signet_cli_secret_to_variant(pin),
+                                              write_options(cli, TRUE), G_DBUS_CALL_FLAGS_NONE,
+                                              TIMEOUT_KEYGEN, &pem, &key, NULL, error))
+    return agent_failed(error);
+
+  if (cli->out != NULL && !g_file_set_contents(cli->out, pem, -1, &write_error)) {
+    /* The key is on the token now: never lose its request. */
+    g_print("%s", pem);
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                "Could not write the request to %s (%s); it is printed on standard output "
+                "instead",
+                cli->out, write_error->message);
+    return FALSE;
+  }
+  if (cli->json) {
+    GVariantBuilder b;
+    g_autoptr(GVariant) doc = NULL;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "request_pem", g_variant_new_string(pem));
+    g_variant_builder_add(&b, "{sv}", "key", key);
+    doc = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(doc);
+  } else if (cli->out != NULL) {
+    signet_cli_print_new_key(key, status_label(status, token));
+    g_print("Wrote the request to %s.\n", cli->out);
+  } else
+    g_print("%s", pem);
+  return TRUE;
+}
+
+static gboolean
+cmd_import(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  const char *file = args[1];
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) read_error = NULL;
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) result = NULL;
+  gsize len = 0;
+  SignetSecret *pin;
+
+  /* Read the file before the PIN: a missing file costs nothing. */
+  if (!g_file_get_contents(file, &contents, &len, &read_error)) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                "Could not read the certificate file: %s", read_error->message);
+    return FALSE;
+  }
+  if (len == 0 || len > CERTFILE_MAX) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                "'%s' has %" G_GSIZE_FORMAT " bytes: not a certificate file (PEM, DER or "
+                "PKCS#7 of at most 1 MiB)",
+                file, len);
+    return FALSE;
+  }
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  pin = obtain_pin(cli, token, status, error);
+  if (pin == NULL)
+    return FALSE;
+  if (!signet_agent1_call_import_certificate_sync(
+          cli->proxy, token,
+          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, contents, len, sizeof(guint8)),
+          signet_cli_secret_to_variant(pin), write_options(cli, TRUE), G_DBUS_CALL_FLAGS_NONE,
+          TIMEOUT_WRITE, &result, NULL, error))
+    return agent_failed(error);
+  if (cli->json)
+    signet_cli_print_variant_json(result);
+  else
+    signet_cli_print_import(result, status_label(status, token));
+  return TRUE;
+}
+
+static gboolean
+cmd_pin_change(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(SignetSecret) old_pin = NULL;
+  g_autoptr(SignetSecret) new_pin = NULL;
+  g_autofree char *prompt = NULL;
+
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  if (!check_pin_not_locked(status, token, error))
+    return FALSE;
+  if (!confirm_final_try(cli, status, "pin", cli->pin_fd, error))
+    return FALSE;
+  prompt = g_strdup_printf("Current PIN for token '%s': ", status_label(status, token));
+  old_pin = signet_cli_read_secret(cli->pin_fd, "--pin-fd", prompt, error);
+  if (old_pin == NULL)
+    return FALSE;
+  new_pin = signet_cli_read_new_pin(cli->new_pin_fd, error);
+  if (new_pin == NULL)
+    return FALSE;
+  if (!signet_agent1_call_change_pin_sync(
+          cli->proxy, token, signet_cli_secret_to_variant(g_steal_pointer(&old_pin)),
+          signet_cli_secret_to_variant(g_steal_pointer(&new_pin)), write_options(cli, FALSE),
+          G_DBUS_CALL_FLAGS_NONE, TIMEOUT_WRITE, NULL, error))
+    return agent_failed(error);
+  if (cli->json)
+    print_secret_states(cli, token);
+  else
+    g_print("Changed the PIN of token '%s'.\n", status_label(status, token));
+  return TRUE;
+}
+
+static gboolean
+cmd_pin_unblock(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) pin_state = NULL;
+  g_autoptr(GVariant) puk_state = NULL;
+  g_autoptr(SignetSecret) puk = NULL;
+  g_autoptr(SignetSecret) new_pin = NULL;
+  g_autofree char *pin_text = NULL;
+  g_autofree char *puk_text = NULL;
+  g_autofree char *prompt = NULL;
+  const char *method = NULL;
+  const char *label;
+
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  label = status_label(status, token);
+  pin_state = g_variant_lookup_value(status, "pin", G_VARIANT_TYPE_VARDICT);
+  puk_state = g_variant_lookup_value(status, "puk", G_VARIANT_TYPE_VARDICT);
+  pin_text = signet_cli_describe_secret_state(pin_state, FALSE);
+  puk_text = signet_cli_describe_secret_state(puk_state, TRUE);
+  g_printerr("Token '%s': PIN %s; PUK %s (as the module reports them).\n", label, pin_text,
+             puk_text);
+
+  if (state_flag(status, "puk", "locked")) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_PUK_LOCKED,
+                "The PUK of token '%s' is locked: the PIN cannot be unblocked any more. Ask "
+                "the token's issuer for a new token",
+                label);
+    return FALSE;
+  }
+  if (g_variant_lookup(status, "unblock_method", "&s", &method) && g_str_equal(method, "unknown")) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_NOT_SUPPORTED,
+                "Signet does not know how this token's module unblocks a PIN, and will not "
+                "guess (a wrong guess costs a PUK try). Set unblock-method in signet.conf");
+    return FALSE;
+  }
+  if (state_flag(status, "puk", "final_try") && !cli->confirm_final_try) {
+    if (cli->puk_fd >= 0) {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FINAL_TRY,
+                  "Token '%s' has one PUK try left: a wrong PUK now locks it for good. "
+                  "Nothing was sent; pass --confirm-final-try to go on",
+                  label);
+      return FALSE;
+    }
+    if (!confirm_final_try(cli, status, "puk", -1, error))
+      return FALSE;
+  }
+  prompt = g_strdup_printf("PUK for token '%s': ", label);
+  puk = signet_cli_read_secret(cli->puk_fd, "--puk-fd", prompt, error);
+  if (puk == NULL)
+    return FALSE;
+  new_pin = signet_cli_read_new_pin(cli->new_pin_fd, error);
+  if (new_pin == NULL)
+    return FALSE;
+  if (!signet_agent1_call_unblock_pin_sync(
+          cli->proxy, token, signet_cli_secret_to_variant(g_steal_pointer(&puk)),
+          signet_cli_secret_to_variant(g_steal_pointer(&new_pin)), empty_options(),
+          G_DBUS_CALL_FLAGS_NONE, TIMEOUT_WRITE, NULL, error))
+    return agent_failed(error);
+  if (cli->json)
+    print_secret_states(cli, token);
+  else
+    g_print("Unblocked the PIN of token '%s'; the new PIN is set.\n", label);
+  return TRUE;
+}
+
+static const Command commands[] = {
+  { "list", "", "List the tokens present.", 0, 0, cmd_list },
+  { "status", "TOKEN", "Show a token's PIN state, certificates and keys.", 1, 0, cmd_status },
+  { "keygen", "TOKEN", "Generate a key pair on the token.", 1,
+    OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL, cmd_keygen },
+  { "csr", "TOKEN",
+    "Generate a fresh key pair on the token and write a certificate request (PEM) for it.", 1,
+    OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL | OPT_SUBJECT | OPT_OUT, cmd_csr },
+  { "import", "TOKEN FILE",
+    "Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
+    ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle).",
+    2, OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_import },
+  { "pin change", "TOKEN", "Change the PIN.", 1, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
+    cmd_pin_change },
+  { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1,
+    OPT_PUK | OPT_NEW_PIN | OPT_CONFIRM, cmd_pin_unblock },
+};
+
+/* ---- main --------------------------------------------------------------- */
+
+static void
+print_main_help(FILE *out)
+{
+  fprintf(out, "Usage:\n  signet COMMAND [OPTION…]\n\n"
+               "Signet: e-signature tokens and smart cards, through the Signet agent.\n\n"
+               "Commands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+    g_autofree char *usage = g_strdup_printf("%s %s", commands[i].name, commands[i].params);
+    fprintf(out, "  %-22s %s\n", usage, commands[i].summary);
+  }
+  fprintf(out, "\nTOKEN is a PKCS#11 URI, a serial number or a label.\n"
+               "Every command takes --json; see signet COMMAND --help.\n"
+               "Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK "
+               "locked,\n5 no such token or token removed, 6 token busy.\n");
+}
+
+static const Command *
+find_command(int argc, char **argv, int *out_consumed)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+    g_auto(GStrv) words = g_strsplit(commands[i].name, " ", -1);
+    guint n = g_strv_length(words);
+    gboolean match = (guint)argc > n;
+
+    for (guint w = 0; match && w < n; w++)
+      match = g_str_equal(argv[1 + w], words[w]);
+    if (match) {
+      *out_consumed = (int)n;
+      return &commands[i];
+    }
+  }
+  return NULL;
+}
+
+static GOptionEntry *
+command_entries(const Command *command, Cli *cli)
+{
+  GArray *a = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
+  const GOptionEntry all[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, "Print one JSON document", NULL },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &cli->type,
+      "Key type: rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384", "TYPE" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &cli->label, "Label of the new objects", "LABEL" },
+    { "subject", 0, 0, G_OPTION_ARG_STRING, &cli->subject,
+      "Subject, e.g. 'CN=Jan Kowalski,O=Example,C=PL'", "SUBJECT" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cli->out, "Write the request to FILE", "FILE" },
+    { "pin-fd", 0, 0, G_OPTION_ARG_INT, &cli->pin_fd,
+      "Read the (current) PIN from file descriptor N", "N" },
+    { "puk-fd", 0, 0, G_OPTION_ARG_INT, &cli->puk_fd, "Read the PUK from file descriptor N", "N" },
+    { "new-pin-fd", 0, 0, G_OPTION_ARG_INT, &cli->new_pin_fd,
+      "Read the new PIN from file descriptor N", "N" },
+    { "confirm-final-try", 0, 0, G_OPTION_ARG_NONE, &cli->confirm_final_try,
+      "Send the secret even if the token has one try left", NULL },
+  };
+  const OptionSet need[] = { 0,       OPT_TYPE, OPT_LABEL,   OPT_SUBJECT, OPT_OUT,
+                             OPT_PIN, OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
+    if (need[i] == 0 || (command->options & need[i]) != 0)
+      g_array_append_val(a, all[i]);
+  return (GOptionEntry *)g_array_free(a, FALSE);
+}
+
+static gboolean
+wants_json(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    if (g_str_equal(argv[i], "--"))
+      break;
+    if (g_str_equal(argv[i], "--json"))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static int usage_error(gboolean json, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static int
+usage_error(gboolean json, const char *format, ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start(args, format);
+  message = g_strdup_vprintf(format, args);
+  va_end(args);
+  error = g_error_new_literal(SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE, message);
+  return signet_cli_report_error(error, json);
+}
+
+int
+main(int argc, char **argv)
+{
+  Cli cli = { .pin_fd = -1, .puk_fd = -1, .new_pin_fd = -1 };
+  const Command *command;
+  int consumed = 0;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autofree GOptionEntry *entries = NULL;
+  g_autofree char *params = NULL;
+  g_autofree char *prgname = NULL;
+  g_auto(GStrv) args = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean json = wants_json(argc, argv);
+  int status;
+
+  setlocale(LC_ALL, "");
+  if (argc < 2) {
+    print_main_help(stderr);
+    return SIGNET_EXIT_USAGE;
+  }
+  if (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h")
+      || g_str_equal(argv[1], "help")) {
+    print_main_help(stdout);
+    return SIGNET_EXIT_OK;
+  }
+  if (g_str_equal(argv[1], "--version")) {
+    g_print("signet %s\n", PACKAGE_VERSION);
+    return SIGNET_EXIT_OK;
+  }
+  command = find_command(argc, argv, &consumed);
+  if (command == NULL) {
+    if (g_str_equal(argv[1], "pin"))
+      return usage_error(json, "Say 'signet pin change TOKEN' or 'signet pin unblock TOKEN'");
+    return usage_error(json, "Unknown command '%s' (see signet --help)", argv[1]);
+  }
+
+  /* Parse "signet CMD [args…]" as its own program. */
+  prgname = g_strdup_printf("signet %s", command->name);
+  g_set_prgname(prgname);
+  args = g_new0(char *, argc - consumed + 1);
+  args[0] = g_strdup(prgname);
+  for (int i = 1 + consumed; i < argc; i++)
+    args[i - consumed] = g_strdup(argv[i]);
+
+  entries = command_entries(command, &cli);
+  context = g_option_context_new(command->params);
+  g_option_context_set_summary(context, command->summary);
+  g_option_context_set_description(context, "TOKEN is a PKCS#11 URI, a serial number or a label. "
+                                            "Secrets come from the terminal or the --*-fd options, "
+                                            "never from the command line.");
+  g_option_context_add_main_entries(context, entries, NULL);
+  if (!g_option_context_parse_strv(context, &args, &error))
+    return usage_error(json, "%s (see %s --help)", error->message, prgname);
+  if (g_strv_length(args) - 1 != command->n_args)
+    return usage_error(json, "%s takes %s%s (see %s --help)", prgname,
+                       command->n_args ? "" : "no argument", command->n_args ? command->params : "",
+                       prgname);
+  for (guint i = 1; args[i] != NULL; i++)
+    if (*args[i] == '\0')
+      return usage_error(json, "An empty %s was given", i == 1 ? "TOKEN" : "FILE");
+
+  if (!connect_agent(&cli, &error) || !command->run(&cli, args + 1, &error))
+    status = signet_cli_report_error(error, cli.json || json);
+  else
+    status = SIGNET_EXIT_OK;
+
+  g_clear_object(&cli.proxy);
+  g_free(cli.type);
+  g_free(cli.label);
+  g_free(cli.subject);
+  g_free(cli.out);
+  return status;
+}
