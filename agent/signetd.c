@@ -76,13 +76,23 @@ on_name_lost_cb(GDBusConnection *connection, const char *name, gpointer user_dat
   g_main_loop_quit(d->loop);
 }
 
+/* --verbose shows the debug messages of Signet's own domains; other
+ * libraries' follow G_MESSAGES_DEBUG as usual. */
 static GLogWriterOutput
 log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   gboolean verbose = GPOINTER_TO_INT(user_data);
 
-  if (!verbose && (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0)
-    return G_LOG_WRITER_HANDLED;
+  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0) {
+    const char *domain = NULL;
+
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
+        domain = fields[i].value;
+    if (!(verbose && domain != NULL && g_str_has_prefix(domain, "signet"))
+        && g_log_writer_default_would_drop(level, domain))
+      return G_LOG_WRITER_HANDLED;
+  }
   if (g_log_writer_is_journald(fileno(stderr)))
     return g_log_writer_journald(level, fields, n_fields, NULL);
   return g_log_writer_standard_streams(level, fields, n_fields, NULL);
