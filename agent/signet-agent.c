@@ -149,7 +149,7 @@ token_busy_key(const SignetP11Token *token)
 static SignetSecret *
 take_secret(GVariant *value, const char *what, GError **error)
 {
-  gsize len = 0;
+  gsize len = 0, full;
   guint8 *bytes;
   SignetSecret *secret = NULL;
 
@@ -159,6 +159,11 @@ take_secret(GVariant *value, const char *what, GError **error)
     return NULL;
   }
   bytes = (guint8 *)g_variant_get_fixed_array(value, &len, 1);
+  full = len;
+  /* A GVariant bytestring (g_variant_new_bytestring, gdbus's b'…') ends in
+   * one NUL that is not part of the secret. */
+  if (len > 0 && bytes[len - 1] == 0)
+    len--;
   if (len > SIGNET_SECRET_MAX)
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                 "The %s is longer than %d bytes", what, SIGNET_SECRET_MAX);
@@ -167,8 +172,8 @@ take_secret(GVariant *value, const char *what, GError **error)
                 "The %s contains a NUL byte; give it without one", what);
   else
     secret = signet_secret_new(bytes, len);
-  if (bytes != NULL && len > 0)
-    explicit_bzero(bytes, len);
+  if (bytes != NULL && full > 0)
+    explicit_bzero(bytes, full);
   return secret;
 }
 

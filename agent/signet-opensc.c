@@ -78,6 +78,7 @@ signet_opensc_prepare(const char *runtime_dir, const char *system_conf, char **o
       return FALSE;
     }
     g_debug("no OpenSC configuration at %s; writing only our block", source);
+    g_clear_error(&local);
   } else {
     g_string_append_printf(text, "\n# The system's configuration, from %s:\n", source);
     g_string_append(text, system_text);

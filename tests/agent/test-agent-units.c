@@ -1,0 +1,316 @@
+/* test-agent-units: the agent's modules that need no token: the OpenSC
+ * configuration file (signet-opensc), the configuration file
+ * (signet-config) and the D-Bus error names (signet-errors). */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/signet-config.h"
+#include "agent/signet-errors.h"
+#include "agent/signet-opensc.h"
+#include "enroll/signet-x509.h"
+#include "pkcs11/signet-p11.h"
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+remove_tree(const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree char *child = g_build_filename(path, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+      remove_tree(child);
+    else
+      g_remove(child);
+  }
+  g_rmdir(path);
+}
+
+static void
+fixture_set_up(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp("signet-agent-units-XXXXXX", &error);
+  g_assert_no_error(error);
+  g_unsetenv("OPENSC_CONF");
+}
+
+static void
+fixture_tear_down(Fixture *fx, gconstpointer data)
+{
+  remove_tree(fx->dir);
+  g_free(fx->dir);
+  g_unsetenv("OPENSC_CONF");
+}
+
+static char *
+write_file(Fixture *fx, const char *name, const char *text)
+{
+  char *path = g_build_filename(fx->dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents(path, text, -1, &error);
+  g_assert_no_error(error);
+  return path;
+}
+
+static char *
+read_file(const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents(path, &text, NULL, &error);
+  g_assert_no_error(error);
+  return text;
+}
+
+static guint
+file_mode(const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint(g_stat(path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+/* ---- signet-opensc ------------------------------------------------------ */
+
+#define SYSTEM_CONF "app default {\n  debug = 0;\n  framework pkcs15 { }\n}\n"
+
+static void
+test_opensc_system_default(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *system = write_file(fx, "system-opensc.conf", SYSTEM_CONF);
+  g_autofree char *runtime = g_build_filename(fx->dir, "run", NULL);
+  g_autofree char *dir = g_build_filename(runtime, "signet", NULL);
+  g_autofree char *expected = g_build_filename(dir, "opensc.conf", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *block;
+
+  g_assert_true(signet_opensc_prepare(runtime, system, &path, &error));
+  g_assert_no_error(error);
+  g_assert_cmpstr(path, ==, expected);
+  g_assert_cmpstr(g_getenv("OPENSC_CONF"), ==, expected);
+  g_assert_cmphex(file_mode(path), ==, 0600);
+  g_assert_cmphex(file_mode(dir), ==, 0700);
+
+  text = read_file(path);
+  block = strstr(text, SIGNET_OPENSC_BLOCK);
+  g_assert_nonnull(block);
+  /* Our block first, then the system's config, whole. */
+  g_assert_nonnull(strstr(block + strlen(SIGNET_OPENSC_BLOCK), SYSTEM_CONF));
+  g_assert_true(g_str_has_suffix(text, SYSTEM_CONF));
+}
+
+static void
+test_opensc_follows_opensc_conf(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *user = write_file(fx, "user-opensc.conf", "app default { debug = 3; }\n");
+  g_autofree char *system = write_file(fx, "system-opensc.conf", SYSTEM_CONF);
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_setenv("OPENSC_CONF", user, TRUE);
+  g_assert_true(signet_opensc_prepare(fx->dir, system, &path, &error));
+  g_assert_no_error(error);
+  text = read_file(path);
+  /* The file OPENSC_CONF named is the system part, not the default one. */
+  g_assert_nonnull(strstr(text, "debug = 3;"));
+  g_assert_null(strstr(text, "framework pkcs15"));
+  g_assert_cmpstr(g_getenv("OPENSC_CONF"), ==, path);
+
+  /* Inherited by a second start: left as it is, not appended to itself. */
+  g_clear_pointer(&path, g_free);
+  g_assert_true(signet_opensc_prepare(fx->dir, system, &path, &error));
+  g_assert_no_error(error);
+  again = read_file(path);
+  g_assert_cmpstr(again, ==, text);
+}
+
+static void
+test_opensc_no_system_conf(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *missing = g_build_filename(fx->dir, "absent.conf", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(signet_opensc_prepare(fx->dir, missing, &path, &error));
+  g_assert_no_error(error);
+  text = read_file(path);
+  g_assert_nonnull(strstr(text, SIGNET_OPENSC_BLOCK));
+}
+
+static void
+test_opensc_private_dir(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename(fx->dir, "signet", NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* An existing directory that others could read is made private. */
+  g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+  g_assert_cmpint(g_chmod(dir, 0755), ==, 0);
+  g_assert_true(signet_opensc_prepare(fx->dir, "/nonexistent/opensc.conf", &path, &error));
+  g_assert_no_error(error);
+  g_assert_cmphex(file_mode(dir), ==, 0700);
+  g_assert_cmphex(file_mode(path), ==, 0600);
+}
+
+/* ---- signet-config ------------------------------------------------------ */
+
+static void
+test_config_absent(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename(fx->dir, "none.conf", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = signet_config_load(path, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(config);
+  g_assert_false(config->loaded);
+  g_assert_null(config->module_path);
+  g_assert_cmpint(config->unblock_method, ==, SIGNET_P11_UNBLOCK_UNKNOWN);
+}
+
+static void
+test_config_values(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = write_file(fx, "signet.conf",
+                                     "# CA profiles live here too\n"
+                                     "[profile example]\nprotocol=est\n\n"
+                                     "[pkcs11]\nmodule = /opt/module.so \n"
+                                     "unblock-method=set-pin-unlogged\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = signet_config_load(path, &error);
+
+  g_assert_no_error(error);
+  g_assert_true(config->loaded);
+  g_assert_cmpstr(config->module_path, ==, "/opt/module.so");
+  g_assert_cmpint(config->unblock_method, ==, SIGNET_P11_UNBLOCK_SET_PIN_UNLOGGED);
+}
+
+static void
+test_config_empty_values(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = write_file(fx, "signet.conf", "[pkcs11]\nmodule=\nunblock-method=\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = signet_config_load(path, &error);
+
+  g_assert_no_error(error);
+  g_assert_null(config->module_path);
+  g_assert_cmpint(config->unblock_method, ==, SIGNET_P11_UNBLOCK_UNKNOWN);
+}
+
+static void
+test_config_bad_unblock_method(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path
+      = write_file(fx, "signet.conf", "[pkcs11]\nunblock-method=try-everything\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = signet_config_load(path, &error);
+
+  g_assert_null(config);
+  g_assert_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS);
+  /* Names the file and the value, and says what is accepted. */
+  g_assert_nonnull(strstr(error->message, path));
+  g_assert_nonnull(strstr(error->message, "\"try-everything\""));
+  g_assert_nonnull(strstr(error->message, "so-login-init-pin"));
+}
+
+static void
+test_config_malformed(Fixture *fx, gconstpointer data)
+{
+  g_autofree char *path = write_file(fx, "signet.conf", "this is not a key file\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConfig) config = signet_config_load(path, &error);
+
+  g_assert_null(config);
+  g_assert_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS);
+  g_assert_nonnull(strstr(error->message, path));
+}
+
+/* ---- signet-errors ------------------------------------------------------ */
+
+static void
+test_error_names(void)
+{
+  static const struct
+  {
+    GQuark (*domain)(void);
+    int code;
+    const char *name;
+  } cases[] = {
+    { signet_agent_error_quark, SIGNET_AGENT_ERROR_BUSY, "io.signet.Error.Busy" },
+    { signet_agent_error_quark, SIGNET_AGENT_ERROR_INVALID_ARGS, "io.signet.Error.InvalidArgs" },
+    { signet_agent_error_quark, SIGNET_AGENT_ERROR_FAILED, "io.signet.Error.Failed" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_FAILED, "io.signet.Error.Failed" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_MODULE, "io.signet.Error.Module" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_NO_SUCH_TOKEN, "io.signet.Error.NoSuchToken" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_AMBIGUOUS_TOKEN, "io.signet.Error.AmbiguousToken" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_PIN_INCORRECT, "io.signet.Error.PinIncorrect" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_PIN_LOCKED, "io.signet.Error.PinLocked" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_PIN_INVALID, "io.signet.Error.PinInvalid" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_PUK_INCORRECT, "io.signet.Error.PukIncorrect" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_PUK_LOCKED, "io.signet.Error.PukLocked" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_TOKEN_REMOVED, "io.signet.Error.TokenRemoved" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_NOT_SUPPORTED, "io.signet.Error.NotSupported" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_NO_MATCHING_KEY, "io.signet.Error.NoMatchingKey" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_NO_SUCH_OBJECT, "io.signet.Error.NoSuchObject" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_TOKEN_FULL, "io.signet.Error.TokenFull" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_READ_ONLY, "io.signet.Error.ReadOnly" },
+    { signet_p11_error_quark, SIGNET_P11_ERROR_FINAL_TRY, "io.signet.Error.FinalTry" },
+    { signet_enroll_error_quark, SIGNET_ENROLL_ERROR_FAILED, "io.signet.Error.Failed" },
+    { signet_enroll_error_quark, SIGNET_ENROLL_ERROR_BAD_INPUT, "io.signet.Error.BadInput" },
+    { signet_enroll_error_quark, SIGNET_ENROLL_ERROR_BAD_SUBJECT, "io.signet.Error.BadSubject" },
+    { g_io_error_quark, G_IO_ERROR_FAILED, "io.signet.Error.Failed" },
+  };
+
+  signet_errors_register();
+  signet_errors_register(); /* idempotent */
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) e = g_error_new_literal(cases[i].domain(), cases[i].code, "x");
+    g_autoptr(GError) back = NULL;
+
+    g_assert_cmpstr(signet_errors_dbus_name(e), ==, cases[i].name);
+    /* A client gets the same domain and code back, except for the names
+     * several codes share. */
+    back = g_dbus_error_new_for_dbus_error(cases[i].name, "x");
+    if (!g_str_equal(cases[i].name, "io.signet.Error.Failed"))
+      g_assert_error(back, cases[i].domain(), cases[i].code);
+  }
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+#define FX(path, fn) g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  FX("/agent/opensc/system-default", test_opensc_system_default);
+  FX("/agent/opensc/follows-OPENSC_CONF", test_opensc_follows_opensc_conf);
+  FX("/agent/opensc/no-system-conf", test_opensc_no_system_conf);
+  FX("/agent/opensc/private-dir", test_opensc_private_dir);
+  FX("/agent/config/absent", test_config_absent);
+  FX("/agent/config/values", test_config_values);
+  FX("/agent/config/empty-values", test_config_empty_values);
+  FX("/agent/config/bad-unblock-method", test_config_bad_unblock_method);
+  FX("/agent/config/malformed", test_config_malformed);
+#undef FX
+  g_test_add_func("/agent/errors/names", test_error_names);
+  return g_test_run();
+}

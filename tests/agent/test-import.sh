@@ -1,0 +1,140 @@
+#!/bin/sh
+# The manual CA flow on a fresh SoftHSM2 token: csr → signed by a throwaway
+# CA with `openssl x509 -req` → import as PEM, DER, PKCS#7 with the chain and
+# PEM bundle → status. And what must write nothing: a certificate for no key
+# on the token, a file that is no certificate, a subject that does not parse.
+. "${top_srcdir:?}/tests/agent/agent-lib.sh"
+rig_setup
+ca_init || { echo "Bail out! could not make the test CA"; exit 1; }
+
+# csr_for NAME TYPE: a request made on the token, signed by the CA.
+csr_for() {
+  run signet csr "$TOKEN_LABEL" --subject "CN=$1,O=Example,C=PL" --type "$2" \
+    --out "$RIG/$1.csr" --pin-fd 3 3<<EOF
+$PIN
+EOF
+  check_rc "csr for $1 ($2) succeeds" 0
+  check "csr for $1: a valid request with that subject" \
+    sh -c "openssl req -in '$RIG/$1.csr' -noout -verify -subject 2>&1 | grep -q 'CN *= *$1'"
+  ca_sign "$RIG/$1.csr" "$RIG/$1.pem" || not_ok "the CA signs the request for $1"
+}
+
+objects() { p11_objects all; }
+
+# --- PEM, alone -------------------------------------------------------------
+before=$(objects)
+run signet csr "$TOKEN_LABEL" --subject "/CN=Jan Kowalski/O=Example/C=PL" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "csr --json (slash form, default type) succeeds" 0
+jcheck "csr --json: the request and the key" \
+  "$RIG/out" '(d["request_pem"].startswith("-----BEGIN CERTIFICATE REQUEST-----") and d["key"]["type"] == "rsa:2048")'
+jq_ "$RIG/out" 'd["request_pem"]' >"$RIG/jan.csr"
+id_jan=$(jq_ "$RIG/out" 'd["key"]["id"]')
+check "csr made exactly one key pair" test "$(objects)" -eq $((before + 2))
+ca_sign "$RIG/jan.csr" "$RIG/jan.pem"
+
+run signet import "$TOKEN_LABEL" "$RIG/jan.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "import PEM succeeds" 0
+check "import: stored under the request's key" test "$(jq_ "$RIG/out" 'd["id"]')" = "$id_jan"
+jcheck "import: subject, days left, nothing of a chain" \
+  "$RIG/out" '("CN=Jan Kowalski" in d["subject"] and 360 <= d["days_left"] <= 365 and d["chain_stored"] == 0 and d["already_present"] == False)'
+jcheck "import: a leaf alone is reported as not verified" \
+  "$RIG/out" '(d["chain_verified"] == False and len(d["chain_error"]) > 0)'
+
+run signet import "$TOKEN_LABEL" "$RIG/jan.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "importing the same certificate again succeeds" 0
+check "… and says it was already there" test "$(jq_ "$RIG/out" 'd["already_present"]')" = true
+check "… without writing a second copy" test "$(p11_objects cert)" -eq 1
+
+# --- DER ----------------------------------------------------------------------
+csr_for der-holder ec:p256
+openssl x509 -in "$RIG/der-holder.pem" -outform DER -out "$RIG/der-holder.cer"
+run signet import "$TOKEN_LABEL" "$RIG/der-holder.cer" --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "import DER (.cer) succeeds" 0
+check "import DER: says where it went" grep -q "Stored the certificate on token '$TOKEN_LABEL' under key" "$RIG/out"
+
+# --- PKCS#7 with the chain (DER .p7b) -------------------------------------------
+csr_for p7-holder ec:p384
+openssl crl2pkcs7 -nocrl -certfile "$RIG/p7-holder.pem" -certfile "$RIG/ca/int.pem" \
+  -certfile "$RIG/ca/root.pem" -outform DER -out "$RIG/p7-holder.p7b"
+run signet import "$TOKEN_LABEL" "$RIG/p7-holder.p7b" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "import PKCS#7 with the chain succeeds" 0
+check "import PKCS#7: two CA certificates stored" test "$(jq_ "$RIG/out" 'd["chain_stored"]')" = 2
+check "import PKCS#7: the chain verifies" test "$(jq_ "$RIG/out" 'd["chain_verified"]')" = true
+
+# --- PEM bundle: leaf + chain already on the token --------------------------------
+csr_for bundle-holder rsa:2048
+cat "$RIG/bundle-holder.pem" "$RIG/ca/int.pem" "$RIG/ca/root.pem" >"$RIG/bundle.pem"
+run signet import "$TOKEN_LABEL" "$RIG/bundle.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "import PEM bundle succeeds" 0
+check "import bundle: the CA certificates were there already" \
+  test "$(jq_ "$RIG/out" '[d["chain_stored"], d["chain_present"]]')" = '[0, 2]'
+check "import bundle: verified" test "$(jq_ "$RIG/out" 'd["chain_verified"]')" = true
+
+# --- status -------------------------------------------------------------------
+run signet status "$TOKEN_LABEL" --json
+check_rc "status after the imports" 0
+check "status: four leaf certificates and two CA certificates" \
+  test "$(jq_ "$RIG/out" '[sum(1 for c in d["certificates"] if not c["authority"]), sum(1 for c in d["certificates"] if c["authority"])]')" = '[4, 2]'
+jcheck "status: Jan's certificate with its key, days left and dates" \
+  "$RIG/out" '[c for c in d["certificates"] if c["id"] == "'"$id_jan"'" and c["has_key"] and not c["expired"] and 360 <= c["days_left"] <= 365 and c["not_after"].endswith("Z") and "Signet Test Issuing CA" in c["issuer"]]'
+jcheck "status: the issuing CA is an authority" \
+  "$RIG/out" '[c for c in d["certificates"] if c["authority"] and "CN=Signet Test Issuing CA" in c["subject"]]'
+jcheck "status: keys show they have a certificate" \
+  "$RIG/out" '[k for k in d["keys"] if k["id"] == "'"$id_jan"'" and k["has_certificate"]]'
+run signet status "$TOKEN_LABEL"
+check "status (text): certificates with not-after and days left" \
+  grep -Eq 'not after +[0-9T:-]+Z \([0-9]+ days left\)' "$RIG/out"
+check "status (text): the CA certificate" grep -q 'CA certificate: .*Signet Test Root CA' "$RIG/out"
+
+# --- what must write nothing ------------------------------------------------------
+# A certificate for a key that is not on the token.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/other.key" \
+  -out "$RIG/other.csr" -subj "/CN=Somebody Else" 2>/dev/null
+ca_sign "$RIG/other.csr" "$RIG/other.pem"
+cat "$RIG/other.pem" "$RIG/ca/int.pem" >"$RIG/other-chain.pem"
+before=$(objects)
+run signet import "$TOKEN_LABEL" "$RIG/other-chain.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "a certificate for no key on the token is refused (exit 1)" 1
+check "… as NoMatchingKey" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.NoMatchingKey
+check_err "… saying nothing was written and what to do" "nothing was written.*Import the certificate issued for a request made on this token"
+check "… and nothing was written (pkcs11-tool)" test "$(objects)" -eq "$before"
+
+printf 'this is not a certificate\n' >"$RIG/garbage.crt"
+run signet import "$TOKEN_LABEL" "$RIG/garbage.crt" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "a file that is no certificate is refused (exit 1)" 1
+check "… as BadInput" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.BadInput
+head -c 300 "$RIG/jan.pem" >"$RIG/truncated.pem"
+run signet import "$TOKEN_LABEL" "$RIG/truncated.pem" --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "a truncated PEM file is refused (exit 1)" 1
+check "… and nothing was written (pkcs11-tool)" test "$(objects)" -eq "$before"
+run signet import "$TOKEN_LABEL" "$RIG/does-not-exist.pem" --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "a missing file is refused (exit 1)" 1
+
+run signet csr "$TOKEN_LABEL" --subject "CN=Jan,XYZ=1" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "a subject that does not parse is refused (exit 1)" 1
+check "… as BadSubject" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.BadSubject
+check "… before any key was generated (pkcs11-tool)" test "$(objects)" -eq "$before"
+
+tap_done
