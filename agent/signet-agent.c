@@ -488,7 +488,7 @@ run_create_request(Op *op, GError **error)
       g_message("request for token '%s' failed; deleted the new key pair %s again",
                 token_name(op->token), hex);
     else
-      g_warning("request for token '%s' failed, and the new key pair %s could not be "
+      g_message("request for token '%s' failed, and the new key pair %s could not be "
                 "deleted: %s",
                 token_name(op->token), hex, delete_error->message);
     g_propagate_prefixed_error(error, g_steal_pointer(&local),
@@ -869,6 +869,9 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
     g_hash_table_insert(agent->busy, g_strdup(key), (gpointer)op->what);
+    g_debug("%s: token '%s' is now busy (%s)",
+            g_dbus_method_invocation_get_method_name(op->invocation), token_name(op->token),
+            op->what);
     op->busy_key = g_steal_pointer(&key);
   }
   agent->n_running--; /* op_start counts it again */

@@ -159,7 +159,7 @@ main(int argc, char **argv)
   signet_errors_register();
   ctx = signet_p11_context_new(config->module_path, config->unblock_method, &ctx_error);
   if (ctx == NULL)
-    g_warning("could not load the PKCS#11 modules: %s", ctx_error->message);
+    g_message("could not load the PKCS#11 modules: %s", ctx_error->message);
 
   loop = g_main_loop_new(NULL, FALSE);
   d.loop = loop;

@@ -11,6 +11,7 @@
 #   jcheck DESC FILE EXPR a TAP line: a Python expression over the JSON is true
 #   p11_objects CLASS     count objects on the token (pkcs11-tool, SoftHSM2 directly)
 #   shim_tries            the shim's "USER SO" tries left for the token
+#   wait_busy N           until the agent log shows N operations that claimed a token
 
 . "${top_srcdir:?}/tests/lib.sh"
 
@@ -99,6 +100,18 @@ agent_stop() {
   AGENT_STATUS=$?
   AGENT_PID=
   return "$AGENT_STATUS"
+}
+
+# busy_count: how many operations have claimed a token so far (agent log).
+busy_count() { grep -c ': token .* is now busy (' "$RIG/agent.log"; }
+# wait_busy N: until N operations have claimed a token (at most 20 s).
+wait_busy() {
+  i=0
+  while [ "$(busy_count)" -lt "$1" ] && [ $i -lt 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  [ "$(busy_count)" -ge "$1" ]
 }
 
 agent_alive() { [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null; }

@@ -101,6 +101,16 @@ check "… mode 0600 in a 0700 directory" \
   test "$(stat -c %a "$f") $(stat -c %a "$XDG_RUNTIME_DIR/signet")" = "600 700"
 check "… with the unblock style" grep -q 'user_pin_unblock_style = set_pin_in_unlogged_session;' "$f"
 
+# --- signetd itself -----------------------------------------------------------
+run "$SIGNETD" --version
+check "signetd --version" sh -c "[ $rc -eq 0 ] && grep -q '^signetd [0-9]' '$RIG/out'"
+run "$SIGNETD" --bogus
+check "signetd with an unknown option exits 2" test "$rc" -eq 2
+run "$SIGNETD"
+check "a second signetd on the same bus exits non-zero" test "$rc" -ne 0
+check_err "… saying the name is taken" "owned by another process"
+check "the first agent still runs" agent_alive
+
 # --- SIGTERM --------------------------------------------------------------
 agent_stop
 check "the agent exits 0 on SIGTERM" test "$AGENT_STATUS" -eq 0

@@ -33,11 +33,12 @@ check "nothing was half-made: one key pair on the token (pkcs11-tool)" \
 
 # --- busy ---------------------------------------------------------------------
 echo 'C_GenerateKeyPair delay 4000' >"$FAULT"
+n=$(busy_count)
 "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256 --pin-fd 3 >"$RIG/bg.out" 2>"$RIG/bg.err" 3<<EOF &
 $PIN
 EOF
 bg=$!
-sleep 1.5
+check "the first key generation is under way" wait_busy $((n + 1))
 keygen --json
 check_rc "a second operation on a busy token exits 6" 6
 check "… as Busy" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.Busy
@@ -66,5 +67,20 @@ check_err "… saying the new key was deleted again" "deleted again"
 check "… and the new key pair is gone (pkcs11-tool)" test "$(p11_objects all)" -eq "$before"
 rm -f "$FAULT"
 
-check "the agent is still running at the end" agent_alive
+check "the agent is still running" agent_alive
+
+# --- SIGTERM during an operation: the operation finishes first ----------------
+echo 'C_GenerateKeyPair delay 2000' >"$FAULT"
+n=$(busy_count)
+"$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256 --json --pin-fd 3 >"$RIG/bg.out" 2>"$RIG/bg.err" 3<<EOF &
+$PIN
+EOF
+bg=$!
+wait_busy $((n + 1)) || not_ok "the key generation did not start"
+agent_stop
+check "SIGTERM during key generation: the agent exits 0" test "$AGENT_STATUS" -eq 0
+wait "$bg"
+check "… after answering the key generation" test $? -eq 0
+check "… with the new key" test "$(jq_ "$RIG/bg.out" 'd["type"]')" = ec:p256
+rm -f "$FAULT"
 tap_done
