@@ -23,6 +23,7 @@ typedef struct
 {
   GMainLoop *loop;
   SignetAgent *agent;
+  GDBusConnection *connection; /* to flush the last answers before exiting */
   gboolean acquired;
   int exit_status;
 } Daemon;
@@ -43,6 +44,7 @@ on_bus_acquired_cb(GDBusConnection *connection, const char *name, gpointer user_
   Daemon *d = user_data;
   g_autoptr(GError) error = NULL;
 
+  g_set_object(&d->connection, connection);
   if (!signet_agent_export(d->agent, connection, &error)) {
     g_printerr("signetd: could not export %s: %s\n", SIGNET_AGENT_OBJECT_PATH, error->message);
     d->exit_status = EXIT_FAILURE;
@@ -134,6 +136,8 @@ main(int argc, char **argv)
     g_printerr("signetd: unexpected argument '%s' (see signetd --help)\n", argv[1]);
     return 2;
   }
+  /* Every log line on stderr, unbuffered: journald or the caller's file. */
+  g_log_writer_default_set_use_stderr(TRUE);
   g_log_set_writer_func(log_writer, GINT_TO_POINTER(verbose), NULL);
   /* A dead client socket must not kill the agent. */
   signal(SIGPIPE, SIG_IGN);
@@ -180,6 +184,10 @@ main(int argc, char **argv)
     g_message("waiting for %u operation(s) to finish", signet_agent_get_n_running(d.agent));
   while (signet_agent_get_n_running(d.agent) > 0)
     g_main_context_iteration(NULL, TRUE);
+  /* Answers are queued to GDBus's worker thread: send them before exiting. */
+  if (d.connection != NULL && !g_dbus_connection_is_closed(d.connection))
+    (void)g_dbus_connection_flush_sync(d.connection, NULL, NULL);
+  g_clear_object(&d.connection);
   g_source_remove(sigterm_id);
   g_source_remove(sigint_id);
   g_clear_object(&d.agent);

@@ -46,7 +46,7 @@ rig_teardown() {
   if [ -n "${RIG:-}" ] && [ -d "$RIG" ]; then
     if [ "$status" -ne 0 ] || [ "${tap_fail:-0}" -ne 0 ]; then
       echo "# agent log ($RIG/agent.log):"
-      sed 's/^/#   /' "$RIG/agent.log" 2>/dev/null | tail -n 40
+      awk '{ print "#   " $0 }' "$RIG/agent.log" 2>/dev/null | tail -n 40
     fi
     if [ -n "${SIGNET_KEEP_RIG:-}" ]; then
       echo "# rig kept in $RIG"
@@ -88,7 +88,7 @@ agent_start() {
   AGENT_PID=$!
   if ! gdbus wait --session --timeout 20 io.signet.Agent; then
     echo "Bail out! signetd did not take its bus name"
-    sed 's/^/# /' "$RIG/agent.log"
+    awk '{ print "# " $0 }' "$RIG/agent.log"
     exit 1
   fi
 }
@@ -193,8 +193,8 @@ sys.exit(0 if eval(sys.argv[2].strip()) else 1)
   else
     not_ok "$1"
     echo "#   $3"
-    head -c 600 "$2" | sed 's/^/#   /'
-    sed 's/^/#   /' "$RIG/jcheck.err" | tail -n 3
+    head -c 600 "$2" | awk '{ print "#   " $0 }'
+    awk '{ print "#   " $0 }' "$RIG/jcheck.err" | tail -n 3
   fi
 }
 
@@ -204,7 +204,7 @@ check_rc() {
     ok "$1"
   else
     not_ok "$1 (exit $rc, expected $2)"
-    sed 's/^/#   /' "$RIG/err" "$RIG/out" | head -n 20
+    awk '{ print "#   " $0 }' "$RIG/err" "$RIG/out" | head -n 20
   fi
 }
 
@@ -212,7 +212,7 @@ check_rc() {
 check_err() {
   if grep -Eq -- "$2" "$RIG/err"; then ok "$1"; else
     not_ok "$1"
-    sed 's/^/#   stderr: /' "$RIG/err" | head -n 10
+    awk '{ print "#   stderr: " $0 }' "$RIG/err" | head -n 10
   fi
 }
 

@@ -14,7 +14,7 @@ call() { # call METHOD ARGS…: stdout in $RIG/out, stderr in $RIG/err, status i
 check_name() { # check_name DESCRIPTION NAME: the last call failed with NAME
   if [ "$rc" -ne 0 ] && grep -q "GDBus.Error:$2:" "$RIG/err"; then ok "$1"; else
     not_ok "$1"
-    sed 's/^/#   /' "$RIG/err" "$RIG/out" | head -n 5
+    awk '{ print "#   " $0 }' "$RIG/err" "$RIG/out" | head -n 5
   fi
 }
 
