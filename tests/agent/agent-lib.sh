@@ -18,8 +18,8 @@
 PIN=123456
 SO_PIN=12345678
 TOKEN_LABEL=signet-test
-SIGNETD="$top_builddir/agent/signetd"
-SIGNET="$top_builddir/cli/signet"
+: "${SIGNETD:=$top_builddir/agent/signetd}"
+: "${SIGNET:=$top_builddir/cli/signet}"
 PYTHON=$(command -v /usr/bin/python3 || command -v python3 || true)
 
 rig_require() {
