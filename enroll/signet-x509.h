@@ -16,8 +16,8 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_ENROLL_ERROR (signet_enroll_error_quark ())
-GQuark signet_enroll_error_quark (void);
+#define SIGNET_ENROLL_ERROR (signet_enroll_error_quark())
+GQuark signet_enroll_error_quark(void);
 
 typedef enum
 {
@@ -28,6 +28,8 @@ typedef enum
 
 /* Largest certificate file accepted (a chain of a few certificates is ~10 KiB). */
 #define SIGNET_CERTFILE_MAX (1024 * 1024)
+/* Most certificates accepted in one file (after removing duplicates). */
+#define SIGNET_CERTFILE_MAX_CERTS 64
 
 /* Reads every certificate in @data: PEM (CERTIFICATE, X509 CERTIFICATE,
  * TRUSTED CERTIFICATE, PKCS7 blocks, any number, text around them ignored),
@@ -35,35 +37,36 @@ typedef enum
  * without PEM armour. Returns a GPtrArray of X509* (freed with X509_free) in
  * file order, never empty; BAD_INPUT with a message saying what the file
  * looked like and what is expected otherwise. */
-GPtrArray *signet_certfile_parse (const guint8 *data, gsize len, GError **error);
+GPtrArray *signet_certfile_parse(const guint8 *data, gsize len, GError **error);
 
 /* TRUE if @cert is a CA certificate (basicConstraints CA:TRUE), or is
  * self-signed. */
-gboolean signet_x509_is_ca (X509 *cert);
+gboolean signet_x509_is_ca(X509 *cert);
 
 /* RFC 2253-like one-line form: "CN=Jan Kowalski,O=Example,C=PL". */
-char *signet_x509_name_to_string (const X509_NAME *name);
+char *signet_x509_name_to_string(const X509_NAME *name);
 /* Serial number as lower-case hex. */
-char *signet_x509_serial_to_string (X509 *cert);
-/* ISO 8601 UTC: "2027-11-21T13:37:00Z". */
-char *signet_asn1_time_to_iso8601 (const ASN1_TIME *time);
+char *signet_x509_serial_to_string(X509 *cert);
+/* ISO 8601 UTC: "2027-11-21T13:37:00Z"; NULL if @time is malformed. */
+char *signet_asn1_time_to_iso8601(const ASN1_TIME *time);
 /* Whole days from @now (NULL: the current time) to notAfter, negative once
- * expired. */
-gint64 signet_x509_days_left (X509 *cert, GDateTime *now);
+ * expired: floor ((notAfter - now) / 86400 s). G_MININT32 if notAfter is
+ * malformed (long expired, as far as a caller is concerned). */
+gint64 signet_x509_days_left(X509 *cert, GDateTime *now);
 /* TRUE if @cert holds @key's public key. */
-gboolean signet_x509_matches_key (X509 *cert, EVP_PKEY *key);
+gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
 
 /* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514 order as
  * written, '\' escapes) or OpenSSL's "/CN=Jan Kowalski/O=Example/C=PL".
  * Attribute names OpenSSL knows (CN, O, OU, C, L, ST, serialNumber,
  * emailAddress, givenName, surname, title, …) or dotted OIDs. UTF-8 values. */
-X509_NAME *signet_subject_parse (const char *subject, GError **error);
+X509_NAME *signet_subject_parse(const char *subject, GError **error);
 
 /* A PKCS#10 request for @subject with @public_key (NULL: @signer's public
  * part), signed with @signer (SHA-256; RSA PKCS#1 v1.5 or ECDSA), as PEM.
  * @signer may be bound to a token key (libp11). The signature is checked
  * with the public key before the request is returned. */
-char *signet_csr_build_pem (EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject,
-                            GError **error);
+char *signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject,
+                           GError **error);
 
 G_END_DECLS

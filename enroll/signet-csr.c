@@ -1,0 +1,85 @@
+/* signet-csr.c: the PKCS#10 certificate request. See signet_csr_build_pem()
+ * in signet-x509.h.
+ *
+ * The signer may be an EVP_PKEY that libp11 binds to a key on a token (a
+ * legacy RSA_METHOD / EC_KEY_METHOD key), so signing goes through the classic
+ * EVP_DigestSignInit (ctx, NULL, EVP_sha256 (), NULL, key) path, which
+ * OpenSSL 3 routes to such keys, and never through provider-only calls.
+ */
+#include "config.h"
+
+#include "enroll/signet-x509.h"
+#include "enroll/signet-enroll-private.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+static void
+set_openssl_error(GError **error, const char *what)
+{
+  g_autofree char *reason = signet_openssl_error_text();
+
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "%s (OpenSSL: %s)", what,
+              reason);
+}
+
+char *
+signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject, GError **error)
+{
+  g_autoptr(X509_NAME) name = NULL;
+  g_autoptr(X509_REQ) req = NULL;
+  g_autoptr(EVP_MD_CTX) md_ctx = NULL;
+  g_autoptr(BIO) bio = NULL;
+  EVP_PKEY *key;
+  char *pem = NULL;
+  long pem_len;
+
+  g_return_val_if_fail(signer != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  key = public_key != NULL ? public_key : signer;
+  name = signet_subject_parse(subject, error);
+  if (name == NULL)
+    return NULL;
+
+  ERR_clear_error();
+  req = X509_REQ_new();
+  if (req == NULL || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name)
+      || !X509_REQ_set_pubkey(req, key)) {
+    set_openssl_error(error, "Cannot build the certificate request");
+    return NULL;
+  }
+
+  md_ctx = EVP_MD_CTX_new();
+  if (md_ctx == NULL || EVP_DigestSignInit(md_ctx, NULL, EVP_sha256(), NULL, signer) != 1) {
+    set_openssl_error(error, "Cannot sign the certificate request with this key (RSA or EC "
+                             "keys sign with SHA-256)");
+    return NULL;
+  }
+  if (X509_REQ_sign_ctx(req, md_ctx) <= 0) {
+    set_openssl_error(error, "Signing the certificate request failed");
+    return NULL;
+  }
+
+  /* A token that signs wrongly, or a public key that is not the signer's,
+   * must not reach the CA. */
+  if (X509_REQ_verify(req, key) != 1) {
+    set_openssl_error(error, "The signature on the certificate request does not verify with "
+                             "its public key: the signing key and the public key do not "
+                             "match, or the token signed wrongly");
+    return NULL;
+  }
+
+  bio = BIO_new(BIO_s_mem());
+  if (bio == NULL || !PEM_write_bio_X509_REQ(bio, req)) {
+    set_openssl_error(error, "Cannot write the certificate request as PEM");
+    return NULL;
+  }
+  pem_len = BIO_get_mem_data(bio, &pem);
+  if (pem_len <= 0 || pem == NULL) {
+    set_openssl_error(error, "Cannot write the certificate request as PEM");
+    return NULL;
+  }
+  ERR_clear_error();
+  return g_strndup(pem, (gsize)pem_len);
+}
