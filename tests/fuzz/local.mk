@@ -1,0 +1,67 @@
+# tests/fuzz/: libFuzzer harnesses for the parsers of outside input.
+#
+# `make check` runs each harness over its seed corpus (tests/fuzz/corpus/NAME/)
+# and every prefix of each seed, through fuzz-main.c: a regression test.
+# `make fuzz` builds real libFuzzer binaries with clang (apt-get install
+# clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
+# under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
+# directory as crash-*; add a minimized one to the corpus with its fix).
+fuzz_harnesses = certfile subject
+
+check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject
+TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject
+
+tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_certfile_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-certfile\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/certfile\"
+tests_fuzz_fuzz_certfile_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_certfile_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
+
+tests_fuzz_fuzz_subject_SOURCES = tests/fuzz/fuzz-subject.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_subject_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-subject\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/subject\"
+tests_fuzz_fuzz_subject_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_subject_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
+
+signet_format_sources += tests/fuzz/fuzz.h tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-subject.c
+EXTRA_DIST += tests/fuzz/corpus
+
+# libFuzzer builds: the harness and the library sources it reaches, all
+# instrumented, with AddressSanitizer and UBSan.
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+FUZZ_TIME = 60
+fuzz_lib_sources = $(filter %.c,$(enroll_libsignet_enroll_la_SOURCES) \
+	$(common_libsignet_common_la_SOURCES))
+
+fuzz:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	  echo "make fuzz needs clang with libFuzzer: apt-get install clang"; exit 1; fi
+	@$(MKDIR_P) tests/fuzz
+	@for h in $(fuzz_harnesses); do \
+	  echo "  FUZZCC   tests/fuzz/fuzz-$$h-libfuzzer"; \
+	  $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) $(AM_CPPFLAGS) \
+	    $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
+	    -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
+	    $(addprefix $(srcdir)/,$(fuzz_lib_sources)) $(GLIB_LIBS) $(OPENSSL_LIBS) || exit 1; \
+	done
+	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), or e.g."
+	@echo "  mkdir -p work && tests/fuzz/fuzz-certfile-libfuzzer -max_total_time=60 work $(srcdir)/tests/fuzz/corpus/certfile"
+
+fuzz-run: fuzz
+	@for h in $(fuzz_harnesses); do \
+	  $(MKDIR_P) tests/fuzz/work-$$h || exit 1; \
+	  echo "  FUZZ     $$h for $(FUZZ_TIME) s"; \
+	  tests/fuzz/fuzz-$$h-libfuzzer -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    tests/fuzz/work-$$h $(srcdir)/tests/fuzz/corpus/$$h || exit 1; \
+	done
+
+clean-local: clean-fuzz
+clean-fuzz:
+	-rm -rf tests/fuzz/work-certfile tests/fuzz/work-subject
+	-rm -f tests/fuzz/fuzz-certfile-libfuzzer tests/fuzz/fuzz-subject-libfuzzer
+
+.PHONY: fuzz fuzz-run clean-fuzz
