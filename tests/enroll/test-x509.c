@@ -576,7 +576,7 @@ static void
 test_certfile_csr(void)
 {
   g_autoptr(GBytes) pem = make_csr_pem();
-  g_autoptr(BIO) bio = BIO_new_mem_buf(g_bytes_get_data(pem, NULL), -1);
+  g_autoptr(BIO) bio = BIO_new_mem_buf(g_bytes_get_data(pem, NULL), (int)g_bytes_get_size(pem));
   g_autoptr(X509_REQ) req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
   unsigned char *der = NULL;
   int len = i2d_X509_REQ(req, &der);
