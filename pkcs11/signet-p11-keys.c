@@ -126,22 +126,31 @@ libp11_slot(SignetP11ModuleEntry *m, const SignetP11Token *token, GError **error
       return NULL;
     }
   }
-  if (m->libp11_slots != NULL) {
-    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
-    m->libp11_slots = NULL;
-    m->libp11_nslots = 0;
-  }
-  if (PKCS11_enumerate_slots(m->libp11, &m->libp11_slots, &m->libp11_nslots) != 0) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
-                "libp11 could not list the module's slots");
-    return NULL;
-  }
-  for (unsigned int i = 0; i < m->libp11_nslots; i++) {
-    PKCS11_SLOT *slot = &m->libp11_slots[i];
-    if (slot->token != NULL && slot->token->initialized
-        && PKCS11_get_slotid_from_slot(slot) == token->slot_id
-        && g_strcmp0(slot->token->serialnr, token->serial) == 0)
-      return slot;
+  /* libp11 keeps its slots (and their session pools) for the life of the
+   * context: enumerating them again makes it close every session of the
+   * process on the slot (C_CloseAllSessions), ours included. Enumerate once,
+   * and again only when the token is not found (replaced or reinserted). */
+  for (int pass = 0; pass < 2; pass++) {
+    if (m->libp11_slots == NULL || pass == 1) {
+      if (m->libp11_slots != NULL) {
+        PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+        m->libp11_slots = NULL;
+        m->libp11_nslots = 0;
+      }
+      if (PKCS11_enumerate_slots(m->libp11, &m->libp11_slots, &m->libp11_nslots) != 0) {
+        g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
+                    "libp11 could not list the module's slots");
+        return NULL;
+      }
+      pass = 1;
+    }
+    for (unsigned int i = 0; i < m->libp11_nslots; i++) {
+      PKCS11_SLOT *slot = &m->libp11_slots[i];
+      if (slot->token != NULL && slot->token->initialized
+          && PKCS11_get_slotid_from_slot(slot) == token->slot_id
+          && g_strcmp0(slot->token->serialnr, token->serial) == 0)
+        return slot;
+    }
   }
   g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
               "Token \"%s\" is no longer present", token->label);

@@ -410,6 +410,26 @@ test_bad_module(void)
   g_assert_nonnull(strstr(error->message, "/nonexistent/module.so"));
 }
 
+/* Each operation logs in on its own session; libp11's view of the token
+ * must see keys generated after its first use. */
+static void
+test_private_key_twice(Fixture *f, gconstpointer data)
+{
+  for (int round = 0; round < 3; round++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SignetP11Session) s = logged_in_session(f);
+    g_autoptr(GBytes) id = NULL;
+    g_autoptr(EVP_PKEY) priv = NULL;
+
+    g_assert_true(signet_p11_session_generate_key_pair(
+        s, round == 1 ? SIGNET_P11_KEY_EC_P256 : SIGNET_P11_KEY_RSA_2048, "k", &id, &error));
+    g_assert_no_error(error);
+    priv = signet_p11_session_get_private_key(s, id, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(priv);
+  }
+}
+
 /* Without a module= setting, every module registered with p11-kit is
  * loaded, as its proxy would: SoftHSM2's registration finds our token. */
 static void
@@ -450,6 +470,7 @@ main(int argc, char **argv)
   ADD("/p11/find", test_find, NULL);
   ADD("/p11/find-ambiguous", test_find, "Signet Test");
   ADD("/p11/login", test_login, NULL);
+  ADD("/p11/private-key-twice", test_private_key_twice, NULL);
   ADD("/p11/p11kit-default", test_p11kit_default, NULL);
   ADD("/p11/generate/rsa-2048", test_generate_rsa, NULL);
   ADD("/p11/generate/ec-p256", test_generate_p256, NULL);
