@@ -578,6 +578,34 @@ other_message(const Found *found, char **out_owned)
   }
 }
 
+/* Text that some Windows editors save as UTF-16 (with a byte order mark),
+ * as UTF-8; NULL if @data is not that. */
+static char *
+utf16_to_utf8(const guint8 *data, gsize len, gsize *out_len)
+{
+  gboolean le = data[0] == 0xff && data[1] == 0xfe;
+  gsize n = (len - 2) / 2;
+  g_autofree gunichar2 *units = NULL;
+  glong written = 0;
+  char *utf8;
+
+  if (len < 4 || len % 2 != 0 || !(le || (data[0] == 0xfe && data[1] == 0xff)))
+    return NULL;
+  units = g_new(gunichar2, n);
+  for (gsize i = 0; i < n; i++) {
+    const guint8 *unit = data + 2 + 2 * i;
+
+    units[i] = le ? (gunichar2)(unit[0] | unit[1] << 8) : (gunichar2)(unit[0] << 8 | unit[1]);
+  }
+  utf8 = g_utf16_to_utf8(units, (glong)n, NULL, &written, NULL);
+  if (utf8 == NULL || written <= 0) {
+    g_free(utf8);
+    return NULL;
+  }
+  *out_len = (gsize)written;
+  return utf8;
+}
+
 GPtrArray *
 signet_certfile_parse(const guint8 *data, gsize len, GError **error)
 {
@@ -585,6 +613,8 @@ signet_certfile_parse(const guint8 *data, gsize len, GError **error)
   Found found = { certs, OTHER_NONE, NULL };
   Outcome outcome;
   GError *local_error = NULL;
+  g_autofree char *utf8 = NULL;
+  gsize utf8_len = 0;
 
   g_return_val_if_fail(data != NULL || len == 0, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -600,6 +630,12 @@ signet_certfile_parse(const guint8 *data, gsize len, GError **error)
                 " bytes) for a certificate file: expected at most %d bytes",
                 len, SIGNET_CERTFILE_MAX);
     return NULL;
+  }
+
+  if (len >= 4 && data[0] >= 0xfe && data[1] >= 0xfe
+      && (utf8 = utf16_to_utf8(data, len, &utf8_len)) != NULL) {
+    data = (const guint8 *)utf8;
+    len = utf8_len;
   }
 
   ERR_clear_error();

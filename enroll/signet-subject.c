@@ -96,6 +96,10 @@ quote_part(const char *raw, gsize len)
 {
   g_autofree char *part = g_strndup(raw, len);
 
+  /* Nothing that a terminal would act on goes into a message. */
+  for (char *c = part; *c != '\0'; c++)
+    if ((guchar)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   g_strstrip(part);
   if (g_utf8_strlen(part, -1) > 60) {
     g_autofree char *cut = g_utf8_substring(part, 0, 60);

@@ -458,6 +458,35 @@ test_certfile_pem_names(void)
   assert_certs(certs_trusted, &chain.root, 1);
 }
 
+/* PEM saved as UTF-16 by a Windows editor, either byte order. */
+static void
+test_certfile_utf16(void)
+{
+  g_autoptr(GBytes) pem = cert_pem(chain.leaf);
+  gsize len = g_bytes_get_size(pem);
+  const guint8 *text8 = g_bytes_get_data(pem, NULL);
+  g_autofree guint8 *le = g_malloc(2 + 2 * len);
+  g_autofree guint8 *be = g_malloc(2 + 2 * len);
+  g_autoptr(GBytes) le_bytes = NULL, be_bytes = NULL, odd = NULL;
+  g_autoptr(GPtrArray) certs_le = NULL, certs_be = NULL;
+
+  le[0] = 0xff, le[1] = 0xfe, be[0] = 0xfe, be[1] = 0xff;
+  for (gsize i = 0; i < len; i++) {
+    le[2 + 2 * i] = text8[i], le[3 + 2 * i] = 0;
+    be[2 + 2 * i] = 0, be[3 + 2 * i] = text8[i];
+  }
+  le_bytes = g_bytes_new(le, 2 + 2 * len);
+  be_bytes = g_bytes_new(be, 2 + 2 * len);
+  certs_le = parse_ok(le_bytes);
+  certs_be = parse_ok(be_bytes);
+  assert_certs(certs_le, &chain.leaf, 1);
+  assert_certs(certs_be, &chain.leaf, 1);
+
+  /* An odd length is not UTF-16: no crash, a plain refusal. */
+  odd = g_bytes_new(le, 2 + 2 * len - 1);
+  assert_bad_input(odd, "Not a certificate");
+}
+
 static void
 test_certfile_mixed(void)
 {
@@ -1040,6 +1069,7 @@ test_subject_bad(void)
   assert_bad_subject("CN=a/O=b", "Unescaped '='");
   assert_bad_subject("CN=a\\00b", "NUL");
   assert_bad_subject("CN=a\\0Ab", "control character");
+  assert_bad_subject("CN=a\x1b[31mb", "'CN=a?[31mb' contains a control character");
   assert_bad_subject("CN=\xff", "not valid UTF-8");
   assert_bad_subject("CN=a\\FFb", "not valid UTF-8");
   assert_bad_subject(many->str, "more than 64 attributes");
@@ -1233,6 +1263,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/certfile/pkcs7-pem", test_certfile_pkcs7_pem);
   g_test_add_func("/enroll/certfile/pkcs7-openssl", test_certfile_pkcs7_openssl);
   g_test_add_func("/enroll/certfile/pem-names", test_certfile_pem_names);
+  g_test_add_func("/enroll/certfile/utf16", test_certfile_utf16);
   g_test_add_func("/enroll/certfile/mixed", test_certfile_mixed);
   g_test_add_func("/enroll/certfile/base64", test_certfile_base64);
   g_test_add_func("/enroll/certfile/cert-and-key", test_certfile_cert_and_key);
