@@ -756,8 +756,10 @@ run_unblock_pin(Op *op, GError **error)
     g_propagate_error(error, g_steal_pointer(&local));
     return NULL;
   }
-  g_message("unblocked the PIN of token '%s' with the PUK (%s)", token_name(op->token),
-            signet_p11_unblock_method_to_string(token->unblock_method));
+  /* The session re-read the token: @token is stale now. */
+  g_message(
+      "unblocked the PIN of token '%s' with the PUK (%s)", token_name(op->token),
+      signet_p11_unblock_method_to_string(signet_p11_session_get_token(session)->unblock_method));
   return g_variant_new("()");
 }
 
