@@ -226,8 +226,10 @@ p11_objects() {
     --list-objects $args 2>/dev/null | grep -Ec '^(Private Key|Public Key|Certificate|Data) Object'
 }
 
+# (A token the shim has not counted yet has all its tries: "3 10".)
 shim_tries() {
-  awk -v s="$SERIAL" '$1 == s { print $2, $3 }' "$SIGNET_SHIM_STATE/pins" 2>/dev/null
+  t=$(awk -v s="$SERIAL" '$1 == s { print $2, $3 }' "$SIGNET_SHIM_STATE/pins" 2>/dev/null)
+  echo "${t:-3 10}"
 }
 
 # A throwaway CA: root and intermediate (EC P-256), in $RIG/ca.

@@ -17,7 +17,8 @@ agent_integration_tests = \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
 	tests/agent/test-faults.sh \
-	tests/agent/test-dbus.sh
+	tests/agent/test-dbus.sh \
+	tests/agent/test-tty.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
 signet_format_sources += $(tests_agent_test_agent_units_SOURCES)
