@@ -319,8 +319,12 @@ parse_part(Parser *parser, const char **pp, X509_NAME *name, gboolean join, GErr
     return FALSE;
   if (!check_value(parser, nid, type, value, error))
     return FALSE;
+  /* "/C=PL/O=Ex/CN=Jan" is in ASN.1 order, as openssl -subj writes it;
+   * "CN=Jan,O=Ex,C=PL" is RFC 4514: its last RDN comes first in the
+   * certificate, so it reads back exactly as it was written. */
   if (!X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8, (const unsigned char *)value->str,
-                                  (int)value->len, -1, join ? -1 : 0)) {
+                                  (int)value->len, parser->slash ? -1 : 0,
+                                  join ? (parser->slash ? -1 : 1) : 0)) {
     const ASN1_STRING_TABLE *table = nid != NID_undef ? ASN1_STRING_TABLE_get(nid) : NULL;
     g_autofree char *reason = signet_openssl_error_text();
     g_autofree char *quoted = quote_part(parser->raw, parser->raw_len);

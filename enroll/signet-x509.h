@@ -56,8 +56,10 @@ gint64 signet_x509_days_left(X509 *cert, GDateTime *now);
 /* TRUE if @cert holds @key's public key. */
 gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
 
-/* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514 order as
- * written, '\' escapes) or OpenSSL's "/CN=Jan Kowalski/O=Example/C=PL".
+/* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514: the last RDN
+ * written is the first in the certificate, so the name prints back as
+ * written; '\' escapes) or OpenSSL's "/C=PL/O=Example/CN=Jan Kowalski"
+ * (ASN.1 order, as openssl -subj).
  * Attribute names OpenSSL knows (CN, O, OU, C, L, ST, serialNumber,
  * emailAddress, givenName, surname, title, …) or dotted OIDs. UTF-8 values. */
 X509_NAME *signet_subject_parse(const char *subject, GError **error);

@@ -931,10 +931,21 @@ assert_subject(const char *subject, const Entry *expected)
   g_autoptr(X509_NAME) name = signet_subject_parse(subject, &error);
   int n = 0;
 
+  /* The slash form is in ASN.1 order; the comma form is RFC 4514, whose
+   * last RDN is the first in the certificate. @expected is in string order. */
+  const char *p = subject;
+  gboolean slash;
+  int count, max_set;
+
+  while (g_ascii_isspace(*p))
+    p++;
+  slash = *p == '/';
   g_assert_no_error(error);
   g_assert_nonnull(name);
+  count = X509_NAME_entry_count(name);
+  max_set = count > 0 ? X509_NAME_ENTRY_set(X509_NAME_get_entry(name, count - 1)) : 0;
   for (; expected[n].sn != NULL; n++) {
-    X509_NAME_ENTRY *entry = X509_NAME_get_entry(name, n);
+    X509_NAME_ENTRY *entry = X509_NAME_get_entry(name, slash ? n : count - 1 - n);
     unsigned char *utf8 = NULL;
     int len, nid;
     char oid[80];
@@ -952,7 +963,8 @@ assert_subject(const char *subject, const Entry *expected)
     g_assert_cmpstr((const char *)utf8, ==, expected[n].value);
     g_assert_cmpint((int)strlen((const char *)utf8), ==, len);
     OPENSSL_free(utf8);
-    g_assert_cmpint(X509_NAME_ENTRY_set(entry), ==, expected[n].set);
+    g_assert_cmpint(X509_NAME_ENTRY_set(entry), ==,
+                    slash ? expected[n].set : max_set - expected[n].set);
   }
   g_assert_cmpint(X509_NAME_entry_count(name), ==, n);
 }
