@@ -32,6 +32,9 @@ signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token, GErr
   s->token = g_steal_pointer(&now);
   rv = s->f->C_OpenSession(token->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                            &s->handle);
+  /* A write-protected token still reads: writes then fail as READ_ONLY. */
+  if (rv == CKR_TOKEN_WRITE_PROTECTED)
+    rv = s->f->C_OpenSession(token->slot_id, CKF_SERIAL_SESSION, NULL, NULL, &s->handle);
   if (rv != CKR_OK) {
     s->handle = CK_INVALID_HANDLE;
     signet_p11_set_error(error, rv, "Could not open a session with the token");

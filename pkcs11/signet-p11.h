@@ -160,13 +160,16 @@ gboolean signet_p11_token_check_key_type(const SignetP11Token *token, SignetP11K
 
 typedef struct _SignetP11Session SignetP11Session;
 
-/* A read-write session on @token's slot. The token must still be the same
- * one (its serial is checked). */
+/* A read-write session on @token's slot (read-only when the token is
+ * write-protected). The token must still be the same one (its serial is
+ * checked). */
 SignetP11Session *signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token,
                                           GError **error);
 void signet_p11_session_free(SignetP11Session *session);
 
-/* The token as last read by this session (refreshed after a failed login). */
+/* The token as last read by this session (refreshed after a failed login).
+ * The pointer is valid until the next call on @session that may read the
+ * token again (login, PIN change, unblock, refresh): copy what you keep. */
 const SignetP11Token *signet_p11_session_get_token(SignetP11Session *session);
 
 /* Re-reads the token's info and flags. */
