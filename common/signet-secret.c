@@ -98,8 +98,19 @@ strip_newline(SignetSecret *s)
     s->data[--s->len] = 0;
 }
 
+/* Set by the signal handlers of signet_secret_read_tty(). */
+static volatile sig_atomic_t tty_signal;
+
+static SignetSecret *read_line(int fd, gboolean interruptible, GError **error);
+
 SignetSecret *
 signet_secret_read_fd(int fd, GError **error)
+{
+  return read_line(fd, FALSE, error);
+}
+
+static SignetSecret *
+read_line(int fd, gboolean interruptible, GError **error)
 {
   g_autoptr(SignetSecret) s = secret_alloc();
 
@@ -109,6 +120,10 @@ signet_secret_read_fd(int fd, GError **error)
     guint8 c;
     ssize_t n = read(fd, &c, 1);
 
+    if (n < 0 && errno == EINTR && interruptible && tty_signal != 0) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Interrupted");
+      return NULL;
+    }
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -131,11 +146,20 @@ signet_secret_read_fd(int fd, GError **error)
   return g_steal_pointer(&s);
 }
 
+static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void
+on_tty_signal(int signo)
+{
+  tty_signal = signo;
+}
+
 SignetSecret *
 signet_secret_read_tty(const char *prompt, GError **error)
 {
   g_autoptr(SignetSecret) s = NULL;
   struct termios old, noecho;
+  struct sigaction saved[G_N_ELEMENTS(tty_signals)];
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   gboolean restored;
   GError *local = NULL;
@@ -156,12 +180,30 @@ signet_secret_read_tty(const char *prompt, GError **error)
   noecho.c_lflag |= ICANON;
   if (write(fd, prompt, strlen(prompt)) < 0) { /* The prompt is a courtesy; reading still works. */
   }
+  /* A signal while echo is off (Ctrl-C at the prompt) must not leave the
+   * terminal without echo: catch it, restore the terminal, then deliver it
+   * with its old disposition. No SA_RESTART, so read() returns EINTR. */
+  tty_signal = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS(tty_signals); i++) {
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_tty_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(tty_signals[i], &sa, &saved[i]);
+  }
   (void)tcsetattr(fd, TCSAFLUSH, &noecho);
-  s = signet_secret_read_fd(fd, &local);
+  s = read_line(fd, TRUE, &local);
   restored = tcsetattr(fd, TCSAFLUSH, &old) == 0;
   if (write(fd, "\n", 1) < 0) {
   }
   close(fd);
+  for (gsize i = 0; i < G_N_ELEMENTS(tty_signals); i++)
+    sigaction(tty_signals[i], &saved[i], NULL);
+  if (tty_signal != 0) {
+    g_clear_error(&local);
+    raise(tty_signal);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Interrupted");
+    return NULL;
+  }
   if (!restored)
     g_debug("could not restore the terminal's echo");
   if (s == NULL) {

@@ -56,6 +56,17 @@ for line in steps.splitlines():
             while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
                 time.sleep(0.02)
         os.write(fd, arg.encode() + b"\n")
+    elif kind == "interrupt":
+        # Ctrl-C at a secret prompt; then report whether echo came back.
+        deadline = time.time() + 20
+        while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
+            time.sleep(0.02)
+        os.write(fd, b"\x03")
+        _, status = os.waitpid(pid, 0)
+        echo = termios.tcgetattr(fd)[3] & termios.ECHO
+        print("# echo after interrupt: " + ("on" if echo else "off"))
+        print("# killed by signal %d" % (os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0))
+        sys.exit(0)
 while read(20):
     pass
 sys.stdout.write(buf.decode(errors="replace"))
@@ -71,6 +82,13 @@ secret $PIN" "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256
 check "keygen asks for the PIN on the terminal and succeeds" test "$rc" -eq 0
 check "… the PIN was not echoed" sh -c "! grep -q '$PIN' '$RIG/tty'"
 check "… and says what it made" grep -q "Generated a key pair" "$RIG/tty"
+
+# --- Ctrl-C at the PIN prompt --------------------------------------------------
+tty_run "expect PIN for token '$TOKEN_LABEL': 
+interrupt" "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256
+check "Ctrl-C at the PIN prompt: the terminal's echo is back" grep -q "echo after interrupt: on" "$RIG/tty"
+check "… and the CLI died of SIGINT, as a program should" grep -q "killed by signal 2" "$RIG/tty"
+check "… and nothing was sent to the token (tries unchanged)" test "$(tries)" = 3
 
 # --- a new PIN twice -----------------------------------------------------------
 tty_run "expect Current PIN for token
