@@ -15,6 +15,7 @@ AM_TESTS_ENVIRONMENT = \
 	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;
 EXTRA_DIST += tests/lib.sh
 
+include tests/testutil/local.mk
 include tests/p11shim/local.mk
 include tests/pkcs11/local.mk
 include tests/enroll/local.mk

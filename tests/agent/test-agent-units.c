@@ -13,27 +13,12 @@
 #include "agent/signet-opensc.h"
 #include "enroll/signet-x509.h"
 #include "pkcs11/signet-p11.h"
+#include "tests/testutil/signet-test-util.h"
 
 typedef struct
 {
   char *dir;
 } Fixture;
-
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_remove(child);
-  }
-  g_rmdir(path);
-}
 
 static void
 fixture_set_up(Fixture *fx, gconstpointer data)
@@ -48,7 +33,7 @@ fixture_set_up(Fixture *fx, gconstpointer data)
 static void
 fixture_tear_down(Fixture *fx, gconstpointer data)
 {
-  remove_tree(fx->dir);
+  signet_test_remove_tree(fx->dir);
   g_free(fx->dir);
   g_unsetenv("OPENSC_CONF");
 }

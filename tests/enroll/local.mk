@@ -5,7 +5,7 @@ TESTS += tests/enroll/test-x509
 tests_enroll_test_x509_SOURCES = tests/enroll/test-x509.c
 tests_enroll_test_x509_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-x509\"
 tests_enroll_test_x509_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
-tests_enroll_test_x509_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
+tests_enroll_test_x509_LDADD = tests/testutil/libsignet-testutil.la enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
 signet_format_sources += $(tests_enroll_test_x509_SOURCES)
 
 # signet_csr_build_pem() with a signer libp11 binds to a SoftHSM2 key.
@@ -14,7 +14,7 @@ TESTS += tests/enroll/test-csr-token
 tests_enroll_test_csr_token_SOURCES = tests/enroll/test-csr-token.c
 tests_enroll_test_csr_token_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-csr-token\"
 tests_enroll_test_csr_token_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBP11_CFLAGS)
-tests_enroll_test_csr_token_LDADD = enroll/libsignet-enroll.la $(LIBP11_LIBS) $(GLIB_LIBS) \
+tests_enroll_test_csr_token_LDADD = tests/testutil/libsignet-testutil.la enroll/libsignet-enroll.la $(LIBP11_LIBS) $(GLIB_LIBS) \
 	$(OPENSSL_LIBS)
 signet_format_sources += $(tests_enroll_test_csr_token_SOURCES)
 

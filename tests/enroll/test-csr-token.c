@@ -8,6 +8,7 @@
 
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
+#include "tests/testutil/signet-test-util.h"
 
 #include <glib/gstdio.h>
 #include <libp11.h>
@@ -162,8 +163,6 @@ static gboolean
 setup(void)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *tokens = NULL, *conf = NULL, *conf_text = NULL;
-  const char *util = tool("SOFTHSM2_UTIL", "softhsm2-util");
   const char *p11tool = tool("PKCS11_TOOL", "pkcs11-tool");
   g_autofree char *p11tool_path = NULL;
   PKCS11_SLOT *slot;
@@ -180,21 +179,9 @@ setup(void)
     return FALSE;
   }
 
-  token.dir = g_dir_make_tmp("signet-test-csr-token-XXXXXX", &error);
-  g_assert_no_error(error);
-  tokens = g_build_filename(token.dir, "tokens", NULL);
-  g_assert_cmpint(g_mkdir(tokens, 0700), ==, 0);
-  conf = g_build_filename(token.dir, "softhsm2.conf", NULL);
-  conf_text = g_strdup_printf("directories.tokendir = %s\nobjectstore.backend = file\n"
-                              "log.level = ERROR\n",
-                              tokens);
-  g_file_set_contents(conf, conf_text, -1, &error);
-  g_assert_no_error(error);
-  g_setenv("SOFTHSM2_CONF", conf, TRUE);
+  token.dir = signet_test_softhsm_dir("signet-test-csr-token");
 
   {
-    const char *init[] = { util, "--init-token", "--free", "--label", "Enroll Test", "--pin",
-                           PIN,  "--so-pin",     SO_PIN,   NULL };
     const char *rsa[]
         = { p11tool,      "--module", token.module, "--login", "--pin",   PIN,   "--keypairgen",
             "--key-type", "rsa:2048", "--id",       "01",      "--label", "rsa", NULL };
@@ -206,7 +193,7 @@ setup(void)
             "--keypairgen", "--key-type", "EC:prime256v1", "--id",    "03",    "--label",
             "ec2",          NULL };
 
-    run(init);
+    signet_test_softhsm_init_token("Enroll Test", PIN, SO_PIN);
     run(rsa);
     run(ec);
     run(ec2);
@@ -229,18 +216,13 @@ setup(void)
 static void
 teardown(void)
 {
-  g_autofree char *cmd = NULL;
-
   if (token.ctx != NULL) {
     PKCS11_release_all_slots(token.ctx, token.slots, token.nslots);
     PKCS11_CTX_unload(token.ctx);
     PKCS11_CTX_free(token.ctx);
   }
   if (token.dir != NULL) {
-    const char *argv[] = { "rm", "-rf", token.dir, NULL };
-
-    g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
-                 NULL);
+    signet_test_remove_tree(token.dir);
     g_free(token.dir);
   }
 }

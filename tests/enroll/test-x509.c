@@ -9,6 +9,7 @@
 
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
+#include "tests/testutil/signet-test-util.h"
 
 #include <glib/gstdio.h>
 #include <openssl/ec.h>
@@ -1240,23 +1241,6 @@ make_chain(void)
   chain.openssl = g_find_program_in_path("openssl");
 }
 
-static void
-remove_tree(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  while ((name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-
-    g_unlink(child);
-  }
-  g_dir_close(dir);
-  g_rmdir(path);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1305,7 +1289,7 @@ main(int argc, char **argv)
 
   ret = g_test_run();
 
-  remove_tree(chain.tmpdir);
+  signet_test_remove_tree(chain.tmpdir);
   g_free(chain.tmpdir);
   g_free(chain.openssl);
   X509_free(chain.root);

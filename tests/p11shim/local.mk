@@ -13,7 +13,7 @@ TESTS += tests/p11shim/test-p11shim
 tests_p11shim_test_p11shim_SOURCES = tests/p11shim/test-p11shim.c
 tests_p11shim_test_p11shim_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-p11shim\"
 tests_p11shim_test_p11shim_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(P11KIT_CFLAGS)
-tests_p11shim_test_p11shim_LDADD = $(GLIB_LIBS) -ldl
+tests_p11shim_test_p11shim_LDADD = tests/testutil/libsignet-testutil.la $(GLIB_LIBS) -ldl
 
 EXTRA_DIST += tests/p11shim/README.md
 signet_format_sources += $(tests_p11shim_signet_p11shim_la_SOURCES) \

@@ -2,6 +2,7 @@
  * Checks the card model (PIN/SO PIN tries, flags, lock, unblock, persistence)
  * and the injected faults (token pulled, delay, one-shot error). */
 #include "config.h"
+#include "tests/testutil/signet-test-util.h"
 
 #include <dlfcn.h>
 #include <glib.h>
@@ -25,21 +26,6 @@ typedef struct
   CK_SLOT_ID slot; /* the token labelled "L" */
   char serial[17];
 } Fixture;
-
-static void
-remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_remove(child);
-  }
-  g_rmdir(path);
-}
 
 static char *
 state_file(Fixture *fx, const char *name)
@@ -79,32 +65,11 @@ find_token(Fixture *fx)
 static void
 setup(Fixture *fx, gconstpointer user_data)
 {
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  fx->dir = g_dir_make_tmp("test-p11shim-XXXXXX", &error);
-  g_assert_no_error(error);
+  fx->dir = signet_test_softhsm_dir("test-p11shim");
   fx->state_dir = g_build_filename(fx->dir, "state", NULL);
-  g_autofree char *tokens = g_build_filename(fx->dir, "tokens", NULL);
-  g_autofree char *conf = g_build_filename(fx->dir, "softhsm2.conf", NULL);
-  g_autofree char *conf_text = g_strdup_printf("directories.tokendir = %s\n"
-                                               "objectstore.backend = file\n"
-                                               "log.level = ERROR\n",
-                                               tokens);
-  g_assert_cmpint(g_mkdir(tokens, 0700), ==, 0);
   g_assert_cmpint(g_mkdir(fx->state_dir, 0700), ==, 0);
-  g_file_set_contents(conf, conf_text, -1, &error);
-  g_assert_no_error(error);
-  g_setenv("SOFTHSM2_CONF", conf, TRUE);
-
   /* Test-only PINs of a throwaway token; TESTING.md's recipe. */
-  const char *argv[] = { softhsm_util, "--init-token", "--free",   "--label", "L",
-                         "--pin",      USER_PIN,       "--so-pin", SO_PIN,    NULL };
-  g_autofree char *err_out = NULL;
-  g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err_out,
-               &status, &error);
-  g_assert_no_error(error);
-  g_spawn_check_wait_status(status, &error);
-  g_assert_no_error(error);
+  signet_test_softhsm_init_token("L", USER_PIN, SO_PIN);
 
   if (user_data != NULL)
     g_unsetenv("SIGNET_SHIM_STATE");
@@ -119,7 +84,7 @@ static void
 teardown(Fixture *fx, gconstpointer user_data)
 {
   g_assert_cmphex(p11->C_Finalize(NULL), ==, CKR_OK);
-  remove_tree(fx->dir);
+  signet_test_remove_tree(fx->dir);
   g_free(fx->dir);
   g_free(fx->state_dir);
 }

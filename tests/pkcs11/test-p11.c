@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "pkcs11/signet-p11.h"
+#include "tests/testutil/signet-test-util.h"
 
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
@@ -32,49 +33,14 @@ softhsm_module(void)
 }
 
 static void
-init_token(Fixture *f, const char *label)
-{
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
-  const char *util = g_getenv("SOFTHSM2_UTIL");
-  const char *argv[] = { util && *util ? util : "softhsm2-util",
-                         "--init-token",
-                         "--free",
-                         "--label",
-                         label,
-                         "--pin",
-                         PIN,
-                         "--so-pin",
-                         SO_PIN,
-                         NULL };
-  g_autoptr(GError) error = NULL;
-
-  g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
-               &error);
-  g_assert_no_error(error);
-  g_assert_cmpint(status, ==, 0);
-}
-
-static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *conf = NULL, *tokens = NULL, *text = NULL;
 
-  f->dir = g_dir_make_tmp("signet-p11-XXXXXX", &error);
-  g_assert_no_error(error);
-  tokens = g_build_filename(f->dir, "tokens", NULL);
-  g_assert_cmpint(g_mkdir(tokens, 0700), ==, 0);
-  conf = g_build_filename(f->dir, "softhsm2.conf", NULL);
-  text = g_strdup_printf("directories.tokendir = %s\nobjectstore.backend = file\n"
-                         "log.level = ERROR\n",
-                         tokens);
-  g_file_set_contents(conf, text, -1, &error);
-  g_assert_no_error(error);
-  g_setenv("SOFTHSM2_CONF", conf, TRUE);
-  init_token(f, "Signet Test");
+  f->dir = signet_test_softhsm_dir("signet-p11");
+  signet_test_softhsm_init_token("Signet Test", PIN, SO_PIN);
   if (data != NULL)
-    init_token(f, data); /* a second token */
+    signet_test_softhsm_init_token(data, PIN, SO_PIN); /* a second token */
 
   f->ctx = signet_p11_context_new(softhsm_module(), SIGNET_P11_UNBLOCK_UNKNOWN, &error);
   g_assert_no_error(error);
@@ -89,11 +55,9 @@ fixture_setup(Fixture *f, gconstpointer data)
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-
   signet_p11_token_free(f->token);
   signet_p11_context_free(f->ctx);
-  g_assert_cmpint(system(cmd), ==, 0);
+  signet_test_remove_tree(f->dir);
   g_free(f->dir);
 }
 
