@@ -32,15 +32,22 @@ signet_token_dict_id_to_hex(GBytes *id)
   return signet_hex_encode(data, len);
 }
 
+/* The flags a PIN and the PUK share: what the module reports. */
+static void
+add_pin_flags(GVariantBuilder *b, const SignetP11PinState *state)
+{
+  add(b, "count_low", g_variant_new_boolean(state->count_low));
+  add(b, "final_try", g_variant_new_boolean(state->final_try));
+  add(b, "locked", g_variant_new_boolean(state->locked));
+}
+
 static GVariant *
 pin_dict(const SignetP11Token *token)
 {
   GVariantBuilder b;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  add(&b, "count_low", g_variant_new_boolean(token->user_pin.count_low));
-  add(&b, "final_try", g_variant_new_boolean(token->user_pin.final_try));
-  add(&b, "locked", g_variant_new_boolean(token->user_pin.locked));
+  add_pin_flags(&b, &token->user_pin);
   add(&b, "to_be_changed", g_variant_new_boolean(token->user_pin.to_be_changed));
   add(&b, "min_length", g_variant_new_uint32((guint32)MIN(token->min_pin_len, G_MAXUINT32)));
   add(&b, "max_length", g_variant_new_uint32((guint32)MIN(token->max_pin_len, G_MAXUINT32)));
@@ -55,9 +62,7 @@ puk_dict(const SignetP11Token *token)
   GVariantBuilder b;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  add(&b, "count_low", g_variant_new_boolean(token->so_pin.count_low));
-  add(&b, "final_try", g_variant_new_boolean(token->so_pin.final_try));
-  add(&b, "locked", g_variant_new_boolean(token->so_pin.locked));
+  add_pin_flags(&b, &token->so_pin);
   add(&b, "source", str(PIN_SOURCE));
   return g_variant_builder_end(&b);
 }

@@ -77,6 +77,26 @@ signet_p11_session_refresh_token(SignetP11Session *s, GError **error)
   return TRUE;
 }
 
+/* The PIN or PUK of the session's token is locked; @rv is the module's
+ * answer when it said so (CKR_OK when the flags did). */
+static void
+set_locked_error(SignetP11Session *s, CK_USER_TYPE who, CK_RV rv, GError **error)
+{
+  g_autofree char *code
+      = rv != CKR_OK ? g_strdup_printf(" (%s)", signet_p11_rv_name(rv)) : g_strdup("");
+
+  if (who == CKU_SO)
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_LOCKED,
+                "The PUK of token \"%s\" is locked%s: the PIN cannot be unblocked any more; "
+                "ask your CA or the token's issuer for a new token",
+                s->token->label, code);
+  else
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_LOCKED,
+                "The PIN of token \"%s\" is locked%s: unblock it with the PUK "
+                "(signet pin unblock)",
+                s->token->label, code);
+}
+
 /* After a failed PIN or PUK: read the flags again (never assume: some drivers
  * answer a wrong PIN with CKR_GENERAL_ERROR) and say what they are. */
 static void
@@ -97,16 +117,7 @@ set_pin_error(SignetP11Session *s, CK_RV rv, CK_USER_TYPE who, GError **error)
   described = refreshed ? signet_p11_describe_pin_state(state) : NULL;
 
   if (rv == CKR_PIN_LOCKED || (refreshed && state->locked)) {
-    if (who == CKU_SO)
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_LOCKED,
-                  "The PUK of token \"%s\" is locked (%s): the PIN cannot be unblocked "
-                  "any more; ask your CA or the token's issuer for a new token",
-                  s->token->label, signet_p11_rv_name(rv));
-    else
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_LOCKED,
-                  "The PIN of token \"%s\" is locked (%s): unblock it with the PUK "
-                  "(signet pin unblock)",
-                  s->token->label, signet_p11_rv_name(rv));
+    set_locked_error(s, who, rv, error);
     return;
   }
   if (rv == CKR_PIN_INCORRECT) {
@@ -143,16 +154,7 @@ signet_p11_check_final_try(SignetP11Session *s, CK_USER_TYPE who, gboolean confi
   const SignetP11PinState *state = who == CKU_SO ? &s->token->so_pin : &s->token->user_pin;
 
   if (state->locked) {
-    if (who == CKU_SO)
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_LOCKED,
-                  "The PUK of token \"%s\" is locked: the PIN cannot be unblocked any more; "
-                  "ask your CA or the token's issuer for a new token",
-                  s->token->label);
-    else
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_LOCKED,
-                  "The PIN of token \"%s\" is locked: unblock it with the PUK "
-                  "(signet pin unblock)",
-                  s->token->label);
+    set_locked_error(s, who, CKR_OK, error);
     return FALSE;
   }
   if (state->final_try && !confirmed) {
