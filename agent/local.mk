@@ -31,7 +31,7 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-token-dict.c agent/signet-token-dict.h
 agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\"
 agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \
-	$(LIBP11_CFLAGS)
+	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS)
 agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)
 # Also when a target is made on its own (BUILT_SOURCES is for all/check/install):
 $(agent_libsignet_agent_la_OBJECTS): $(agent_dbus_generated)
@@ -39,7 +39,7 @@ agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
 # Programs that use it link these too (convenience libraries are not nested):
 agent_signet_ldadd = agent/libsignet-agent.la agent/libsignet-dbus.la \
 	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
-	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS)
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(LIBCURL_LIBS) $(PCSCLITE_LIBS)
 
 libexec_PROGRAMS += agent/signetd
 agent_signetd_SOURCES = agent/signetd.c
@@ -47,17 +47,11 @@ agent_signetd_CPPFLAGS = $(agent_signet_cppflags)
 agent_signetd_CFLAGS = $(agent_signet_cflags)
 agent_signetd_LDADD = $(agent_signet_ldadd)
 
-# --- D-Bus activation and the interface description ------------------------
-# Substituted at make time so that @libexecdir@ is fully expanded.
-agent/io.signet.Agent.service: agent/io.signet.Agent.service.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) agent && \
-	sed -e 's|@libexecdir[@]|$(libexecdir)|g' $(srcdir)/agent/io.signet.Agent.service.in >$@.tmp && \
-	mv $@.tmp $@
-dbusservicedir = $(DBUS_SESSION_SERVICES_DIR)
-dbusservice_DATA = agent/io.signet.Agent.service
+# --- the D-Bus interface description (activation files: udev/local.mk) ----
 dbusinterfacedir = $(datadir)/dbus-1/interfaces
 dist_dbusinterface_DATA = agent/io.signet.Agent1.xml
-CLEANFILES += agent/io.signet.Agent.service
-EXTRA_DIST += agent/io.signet.Agent.service.in
+
+# --- hotplug (PC/SC monitor): its own fragment --------------------------------
+include agent/hotplug.mk
 
 signet_format_sources += $(agent_libsignet_agent_la_SOURCES) $(agent_signetd_SOURCES)

@@ -1136,3 +1136,17 @@ signet_agent_get_n_running(SignetAgent *agent)
   g_return_val_if_fail(SIGNET_IS_AGENT(agent), 0);
   return agent->n_running;
 }
+
+SignetAgent1 *
+signet_agent_get_skeleton(SignetAgent *agent)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
+  return agent->skeleton;
+}
+
+SignetP11Context *
+signet_agent_get_context(SignetAgent *agent)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
+  return agent->ctx;
+}

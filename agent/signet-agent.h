@@ -39,4 +39,11 @@ void signet_agent_unexport(SignetAgent *agent);
 /* Operations started and not answered yet: the context must outlive them. */
 guint signet_agent_get_n_running(SignetAgent *agent);
 
+/* The exported skeleton (for other parts of the agent to emit signals and
+ * answer their own methods, e.g. hotplug), and the token context (NULL when
+ * the modules could not be loaded). Owned by @agent. */
+struct _SignetAgent1;
+struct _SignetAgent1 *signet_agent_get_skeleton(SignetAgent *agent);
+SignetP11Context *signet_agent_get_context(SignetAgent *agent);
+
 G_END_DECLS

@@ -5,6 +5,7 @@ bin_PROGRAMS += cli/signet
 cli_signet_SOURCES = \
 	cli/signet.c \
 	cli/signet-cli-errors.c cli/signet-cli-errors.h \
+	cli/signet-cli-monitor.c cli/signet-cli-monitor.h \
 	cli/signet-cli-output.c cli/signet-cli-output.h \
 	cli/signet-cli-secret.c cli/signet-cli-secret.h
 cli_signet_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-cli\"

@@ -8,6 +8,7 @@
  *   signet import TOKEN FILE
  *   signet pin change TOKEN
  *   signet pin unblock TOKEN
+ *   signet monitor
  *
  * Every command takes --json; exit codes are in cli/signet-cli-errors.h.
  * Before a PIN is asked for, the token's status is read: a locked PIN is
@@ -24,6 +25,7 @@
 
 #include "agent/signet-dbus-generated.h"
 #include "cli/signet-cli-errors.h"
+#include "cli/signet-cli-monitor.h"
 #include "cli/signet-cli-output.h"
 #include "cli/signet-cli-secret.h"
 
@@ -540,6 +542,12 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+static gboolean
+cmd_monitor(Cli *cli, char **args, GError **error)
+{
+  return signet_cli_monitor(cli->proxy, cli->json, error);
+}
+
 static const Command commands[] = {
   { "list", "", "List the tokens present.", 0, 0, cmd_list },
   { "status", "TOKEN", "Show a token's PIN state, certificates and keys.", 1, 0, cmd_status },
@@ -556,6 +564,8 @@ static const Command commands[] = {
     cmd_pin_change },
   { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1,
     OPT_PUK | OPT_NEW_PIN | OPT_CONFIRM, cmd_pin_unblock },
+  { "monitor", "", "Print reader and token events as they happen, until interrupted.", 0, 0,
+    cmd_monitor },
 };
 
 /* ---- main --------------------------------------------------------------- */

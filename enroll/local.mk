@@ -10,6 +10,9 @@ enroll_libsignet_enroll_la_SOURCES = \
 	enroll/signet-subject.c \
 	enroll/signet-csr.c
 enroll_libsignet_enroll_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-enroll\"
-enroll_libsignet_enroll_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
-enroll_libsignet_enroll_la_LIBADD = common/libsignet-common.la $(GLIB_LIBS) $(OPENSSL_LIBS)
+enroll_libsignet_enroll_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+enroll_libsignet_enroll_la_LIBADD = common/libsignet-common.la $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+# The CA connector (HTTP, EST) and the CA profiles: their own fragments.
+include enroll/est.mk
+include enroll/profile.mk
 signet_format_sources += $(enroll_libsignet_enroll_la_SOURCES)

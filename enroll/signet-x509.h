@@ -24,6 +24,18 @@ typedef enum
   SIGNET_ENROLL_ERROR_FAILED,
   SIGNET_ENROLL_ERROR_BAD_INPUT,   /* a file or response that is not what it should be */
   SIGNET_ENROLL_ERROR_BAD_SUBJECT, /* a subject that cannot be parsed */
+  /* Talking to a CA (signet-est.h); each message says what to do next. */
+  SIGNET_ENROLL_ERROR_RESOLVE,       /* the CA's host name does not resolve (DNS) */
+  SIGNET_ENROLL_ERROR_CONNECT,       /* no connection (refused, unreachable, proxy) */
+  SIGNET_ENROLL_ERROR_TLS,           /* TLS failed: certificate not trusted, wrong host name, ... */
+  SIGNET_ENROLL_ERROR_TIMEOUT,       /* the CA did not answer in time */
+  SIGNET_ENROLL_ERROR_CODE_REJECTED, /* unknown or already used activation code (401) */
+  SIGNET_ENROLL_ERROR_CODE_EXPIRED,  /* activation code expired: ask the CA for a new one */
+  SIGNET_ENROLL_ERROR_REFUSED,       /* request refused by the CA (400/403, with its text) */
+  SIGNET_ENROLL_ERROR_UNAVAILABLE,   /* CA unavailable (5xx): try again later */
+  SIGNET_ENROLL_ERROR_BAD_RESPONSE,  /* response not understood (or truncated, or 404) */
+  SIGNET_ENROLL_ERROR_PROFILE,       /* no such CA profile, or a broken one */
+  SIGNET_ENROLL_ERROR_CERT_MISMATCH, /* issued certificate: another key, or no chain to the CA */
 } SignetEnrollError;
 
 /* Largest certificate file accepted (a chain of a few certificates is ~10 KiB). */

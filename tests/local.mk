@@ -20,3 +20,6 @@ include tests/p11shim/local.mk
 include tests/pkcs11/local.mk
 include tests/enroll/local.mk
 include tests/agent/local.mk
+include tests/ca/local.mk
+include tests/hotplug/local.mk
+include tests/udev/local.mk

@@ -21,3 +21,7 @@ signet_format_sources += $(tests_enroll_test_csr_token_SOURCES)
 # The fuzzers of enroll/'s parsers (tests/local.mk could include this
 # directly; until then it comes in with the enroll tests).
 include tests/fuzz/local.mk
+
+# The EST client against the test CA, and the CA profiles: own fragments.
+include tests/enroll/est.mk
+include tests/enroll/profile.mk

@@ -1,0 +1,3 @@
+# agent/hotplug.mk: the PC/SC monitor and hotplug signals of the agent
+# (included from agent/local.mk). Sources are added to the agent's library:
+#   agent_libsignet_agent_la_SOURCES += agent/signet-monitor.c ...

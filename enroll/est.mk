@@ -1,0 +1,3 @@
+# enroll/est.mk: HTTPS to a CA and the EST client (signet-est.h), included
+# from enroll/local.mk:
+#   enroll_libsignet_enroll_la_SOURCES += enroll/signet-est.h enroll/signet-http.c ...

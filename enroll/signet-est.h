@@ -1,0 +1,105 @@
+/* signet-est.h: an EST client (RFC 7030) over libcurl.
+ *
+ * Owns: HTTPS to a CA (signet-http.c: timeouts, proxies from the
+ * environment, User-Agent "Signet/VERSION", TLS always verified against the
+ * given trust anchors or the system store, host name checked, no option to
+ * turn verification off; failures as SIGNET_ENROLL_ERROR_RESOLVE / CONNECT /
+ * TLS / TIMEOUT / ... with a message a holder understands), and the EST
+ * operations /cacerts, /csrattrs, /simpleenroll (HTTP Basic) and
+ * /simplereenroll (TLS client authentication with a certificate and its
+ * key, which may be an on-token EVP_PKEY from libp11).
+ * May call: common/, OpenSSL, libcurl, GLib. Never PKCS#11, never D-Bus.
+ *
+ * Threads: a SignetEst is used by one thread at a time; every call blocks
+ * (the agent calls it from a GTask worker).
+ *
+ * HTTP status → error (the CA's text, when it sent one, is in the message):
+ *   200 → result; 202 + Retry-After → SIGNET_EST_PENDING (not an error);
+ *   400, 403 → REFUSED; 401 on /simpleenroll → CODE_REJECTED, or
+ *   CODE_EXPIRED when the CA's text says the code expired; 401 on
+ *   /simplereenroll → REFUSED (current certificate not accepted);
+ *   404 → BAD_RESPONSE (no EST service at that URL: check the profile);
+ *   5xx → UNAVAILABLE; a body that is not what RFC 7030 says, or cut short
+ *   → BAD_RESPONSE.
+ */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/signet-secret.h"
+#include "enroll/signet-x509.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  /* EST base URL, https only: "https://host[:port]/.well-known/est[/label]";
+   * the operation names are appended ("/cacerts", ...). */
+  const char *url;
+  /* PEM file of the CA certificates that may sign the server's TLS
+   * certificate; NULL: the system store. */
+  const char *trust_anchors;
+  guint connect_timeout; /* seconds; 0: 15 */
+  guint timeout;         /* seconds for a whole request; 0: 120 */
+} SignetEstConfig;
+
+typedef struct _SignetEst SignetEst;
+
+/* Checks @config (an https URL, a readable trust anchor file); copies it. */
+SignetEst *signet_est_new(const SignetEstConfig *config, GError **error);
+void signet_est_free(SignetEst *est);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEst, signet_est_free)
+
+/* HTTP Basic credentials for /csrattrs and /simpleenroll. @password is
+ * copied into locked memory, wiped with @est. */
+void signet_est_set_basic_auth(SignetEst *est, const char *username, const SignetSecret *password);
+
+/* TLS client authentication for /simplereenroll: @cert and its private key
+ * @key (an on-token key through libp11 works: the key never leaves the
+ * token; RSA and EC; TLS 1.2 and 1.3). References are taken. */
+gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key,
+                                        GError **error);
+
+/* /cacerts: the CA certificates (base64 PKCS#7 certs-only), as X509*,
+ * never empty. */
+GPtrArray *signet_est_get_cacerts(SignetEst *est, GError **error);
+
+/* /csrattrs. The subject the CA wants, when it says: CsrAttrs holding
+ * Attribute entries whose type is a name attribute (CN, O, C, serialNumber,
+ * ...) with one string value each, in the order given; Signet's convention,
+ * documented in docs/internals/enroll.md. Bare OIDs are listed in @oids.
+ * 204 or 404: no attributes (not an error). */
+typedef struct
+{
+  char *subject; /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none */
+  GStrv oids;    /* other OIDs the CA asked for (dotted), maybe empty */
+} SignetEstCsrAttrs;
+void signet_est_csr_attrs_free(SignetEstCsrAttrs *attrs);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEstCsrAttrs, signet_est_csr_attrs_free)
+SignetEstCsrAttrs *signet_est_get_csr_attrs(SignetEst *est, GError **error);
+
+typedef enum
+{
+  SIGNET_EST_ISSUED,  /* certs holds the certificate(s) */
+  SIGNET_EST_PENDING, /* 202: ask again at retry_at with the same request */
+} SignetEstStatus;
+
+typedef struct
+{
+  SignetEstStatus status;
+  GPtrArray *certs;   /* ISSUED: X509*, as the CA sent them (leaf among them) */
+  GDateTime *retry_at; /* PENDING: when to ask again (UTC) */
+  char *message;      /* the CA's text, if any */
+} SignetEstResult;
+void signet_est_result_free(SignetEstResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEstResult, signet_est_result_free)
+
+/* /simpleenroll with @csr_pem (a PEM PKCS#10; sent as base64 DER,
+ * application/pkcs10). Uses the Basic credentials. */
+SignetEstResult *signet_est_simple_enroll(SignetEst *est, const char *csr_pem, GError **error);
+/* /simplereenroll: the same, authenticated with the client identity. */
+SignetEstResult *signet_est_simple_reenroll(SignetEst *est, const char *csr_pem, GError **error);
+
+G_END_DECLS

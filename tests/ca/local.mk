@@ -1,0 +1,1 @@
+# tests/ca: the EST test CA (signet-test-ca) and its own tests.

@@ -1,0 +1,1 @@
+# tests/enroll/profile.mk: tests of the CA profile loader.

@@ -1,0 +1,1 @@
+# tests/hotplug: PC/SC hotplug tests with pcscd and the vsmartcard virtual reader.
