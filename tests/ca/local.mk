@@ -1,1 +1,2 @@
 # tests/ca: the EST test CA (signet-test-ca) and its own tests.
+EXTRA_DIST += tests/ca/signet-test-ca
