@@ -16,7 +16,6 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509_vfy.h>
 #include <p11-kit/uri.h>
 #include <string.h>
 
@@ -30,12 +29,8 @@
 /* Local names for OpenSSL types so that g_autoptr works without clashing
  * with a cleanup function another header may define for the real names. */
 typedef EVP_PKEY AgentPkey;
-typedef X509_STORE AgentX509Store;
-typedef X509_STORE_CTX AgentX509StoreCtx;
 typedef P11KitUri AgentP11Uri;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentPkey, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentX509Store, X509_STORE_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentX509StoreCtx, X509_STORE_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentP11Uri, p11_kit_uri_free)
 
 struct _SignetAgent
@@ -501,38 +496,16 @@ run_create_request(Op *op, GError **error)
   return g_variant_new("(s@a{sv})", pem, new_key_dict(session, id, op));
 }
 
-/* Does @leaf verify against the other certificates of the file, taken as
- * trusted (a partial chain is enough)? @out_reason says why not. */
+/* Does @leaf verify against the other certificates of the file? @out_reason
+ * says why not. */
 static gboolean
 verify_chain(X509 *leaf, GPtrArray *certs, char **out_reason)
 {
-  g_autoptr(AgentX509Store) store = X509_STORE_new();
-  g_autoptr(AgentX509StoreCtx) ctx = X509_STORE_CTX_new();
-  guint n_ca = 0;
+  g_autoptr(GError) local = NULL;
 
-  if (store == NULL || ctx == NULL) {
-    *out_reason = g_strdup("out of memory");
-    return FALSE;
-  }
-  for (guint i = 0; i < certs->len; i++) {
-    X509 *c = g_ptr_array_index(certs, i);
-    if (c != leaf && X509_cmp(c, leaf) != 0 && X509_STORE_add_cert(store, c) == 1)
-      n_ca++;
-  }
-  if (n_ca == 0) {
-    *out_reason = g_strdup("the file holds no CA certificate to verify it with");
-    return FALSE;
-  }
-  X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-  if (X509_STORE_CTX_init(ctx, store, leaf, NULL) != 1) {
-    *out_reason = g_strdup("could not set up the verification");
-    ERR_clear_error();
-    return FALSE;
-  }
-  if (X509_verify_cert(ctx) == 1)
+  if (signet_x509_verify_chain(leaf, certs, NULL, &local))
     return TRUE;
-  *out_reason = g_strdup(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-  ERR_clear_error();
+  *out_reason = g_strdup(local->message);
   return FALSE;
 }
 

@@ -20,6 +20,7 @@ static const ErrorName agent_names[] = {
   { SIGNET_AGENT_ERROR_FAILED, PREFIX "Failed" },
   { SIGNET_AGENT_ERROR_BUSY, PREFIX "Busy" },
   { SIGNET_AGENT_ERROR_INVALID_ARGS, PREFIX "InvalidArgs" },
+  { SIGNET_AGENT_ERROR_PENDING, PREFIX "Pending" },
 };
 
 static const ErrorName p11_names[] = {
@@ -45,6 +46,17 @@ static const ErrorName enroll_names[] = {
   { SIGNET_ENROLL_ERROR_FAILED, PREFIX "Failed" },
   { SIGNET_ENROLL_ERROR_BAD_INPUT, PREFIX "BadInput" },
   { SIGNET_ENROLL_ERROR_BAD_SUBJECT, PREFIX "BadSubject" },
+  { SIGNET_ENROLL_ERROR_RESOLVE, PREFIX "CaNotFound" },
+  { SIGNET_ENROLL_ERROR_CONNECT, PREFIX "CaUnreachable" },
+  { SIGNET_ENROLL_ERROR_TLS, PREFIX "CaNotTrusted" },
+  { SIGNET_ENROLL_ERROR_TIMEOUT, PREFIX "CaTimeout" },
+  { SIGNET_ENROLL_ERROR_CODE_REJECTED, PREFIX "CodeRejected" },
+  { SIGNET_ENROLL_ERROR_CODE_EXPIRED, PREFIX "CodeExpired" },
+  { SIGNET_ENROLL_ERROR_REFUSED, PREFIX "CaRefused" },
+  { SIGNET_ENROLL_ERROR_UNAVAILABLE, PREFIX "CaUnavailable" },
+  { SIGNET_ENROLL_ERROR_BAD_RESPONSE, PREFIX "CaResponse" },
+  { SIGNET_ENROLL_ERROR_PROFILE, PREFIX "Profile" },
+  { SIGNET_ENROLL_ERROR_CERT_MISMATCH, PREFIX "CertificateMismatch" },
 };
 
 static const char *

@@ -157,3 +157,69 @@ signet_x509_matches_key(X509 *cert, EVP_PKEY *key)
   ERR_pop_to_mark();
   return match;
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE, X509_STORE_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE_CTX, X509_STORE_CTX_free)
+typedef STACK_OF(X509) X509Stack;
+static void
+x509_stack_free(X509Stack *stack)
+{
+  sk_X509_free(stack);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509Stack, x509_stack_free)
+
+gboolean
+signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **error)
+{
+  g_autoptr(X509_STORE) store = X509_STORE_new();
+  g_autoptr(X509_STORE_CTX) ctx = X509_STORE_CTX_new();
+  g_autoptr(X509Stack) untrusted = sk_X509_new_null();
+  guint n_ca = 0, n_roots = 0;
+  int err;
+
+  g_return_val_if_fail(leaf != NULL && certs != NULL, FALSE);
+  if (store == NULL || ctx == NULL || untrusted == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "Out of memory");
+    return FALSE;
+  }
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < certs->len; i++) {
+      X509 *c = g_ptr_array_index(certs, i);
+      gboolean root;
+
+      if (c == leaf || X509_cmp(c, leaf) == 0 || !signet_x509_is_ca(c))
+        continue;
+      ERR_set_mark();
+      root = X509_self_signed(c, 0) == 1;
+      ERR_pop_to_mark();
+      if (pass == 0) {
+        n_ca++;
+        n_roots += root ? 1 : 0;
+      } else if (root || n_roots == 0)
+        X509_STORE_add_cert(store, c);
+      else
+        sk_X509_push(untrusted, c);
+    }
+  if (n_ca == 0) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                        "there is no CA certificate to verify the certificate with");
+    return FALSE;
+  }
+  if (n_roots == 0)
+    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+  if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+    ERR_clear_error();
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                        "Could not set up the certificate verification");
+    return FALSE;
+  }
+  if (now != NULL)
+    X509_STORE_CTX_set_time(ctx, 0, (time_t)g_date_time_to_unix(now));
+  if (X509_verify_cert(ctx) == 1)
+    return TRUE;
+  err = X509_STORE_CTX_get_error(ctx);
+  ERR_clear_error();
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH, "%s",
+              X509_verify_cert_error_string(err));
+  return FALSE;
+}

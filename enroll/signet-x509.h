@@ -65,6 +65,15 @@ char *signet_asn1_time_to_iso8601(const ASN1_TIME *time);
  * expired: floor ((notAfter - now) / 86400 s). G_MININT32 if notAfter is
  * malformed (long expired, as far as a caller is concerned). */
 gint64 signet_x509_days_left(X509 *cert, GDateTime *now);
+/* Does @leaf verify up to the CA certificates in @certs (other entries,
+ * equal to @leaf, are skipped)? Self-signed CA certificates among them are
+ * the trust anchors and the others intermediates; with no self-signed one,
+ * the CA certificates are trusted as they are (a partial chain is enough).
+ * @now: NULL for the current time. FALSE with CERT_MISMATCH saying why
+ * (no CA certificate given, or OpenSSL's reason: "unable to get local
+ * issuer certificate", "certificate has expired", …). */
+gboolean signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **error);
+
 /* TRUE if @cert holds @key's public key. */
 gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
 
