@@ -25,6 +25,11 @@ static const struct
   { PREFIX "NoSuchToken", SIGNET_EXIT_NO_TOKEN },
   { PREFIX "TokenRemoved", SIGNET_EXIT_NO_TOKEN },
   { PREFIX "Busy", SIGNET_EXIT_BUSY },
+  { PREFIX "Pending", SIGNET_EXIT_PENDING },
+  { PREFIX "CaNotFound", SIGNET_EXIT_CA_UNAVAILABLE },
+  { PREFIX "CaUnreachable", SIGNET_EXIT_CA_UNAVAILABLE },
+  { PREFIX "CaTimeout", SIGNET_EXIT_CA_UNAVAILABLE },
+  { PREFIX "CaUnavailable", SIGNET_EXIT_CA_UNAVAILABLE },
 };
 
 int

@@ -16,10 +16,12 @@ enum
   SIGNET_EXIT_OK = 0,
   SIGNET_EXIT_FAILURE = 1,
   SIGNET_EXIT_USAGE = 2,
-  SIGNET_EXIT_WRONG_SECRET = 3, /* wrong PIN or PUK */
-  SIGNET_EXIT_LOCKED = 4,       /* PIN or PUK locked */
-  SIGNET_EXIT_NO_TOKEN = 5,     /* no such token, or token removed */
-  SIGNET_EXIT_BUSY = 6,         /* token busy with another operation */
+  SIGNET_EXIT_WRONG_SECRET = 3,   /* wrong PIN or PUK */
+  SIGNET_EXIT_LOCKED = 4,         /* PIN or PUK locked */
+  SIGNET_EXIT_NO_TOKEN = 5,       /* no such token, or token removed */
+  SIGNET_EXIT_BUSY = 6,           /* token busy with another operation */
+  SIGNET_EXIT_PENDING = 7,        /* the CA issues later: run the same command again then */
+  SIGNET_EXIT_CA_UNAVAILABLE = 8, /* the CA cannot be reached or is unavailable: try later */
 };
 
 #define SIGNET_CLI_ERROR (signet_cli_error_quark())

@@ -66,19 +66,17 @@ signet_cli_read_new_pin(int fd, GError **error)
   return g_steal_pointer(&first);
 }
 
-gboolean
-signet_cli_confirm(const char *question, GError **error)
+char *
+signet_cli_ask_line(const char *prompt, gsize max, GError **error)
 {
-  char answer[16] = { 0 };
-  gsize len = 0;
+  g_autoptr(GString) answer = g_string_new(NULL);
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 
   if (fd < 0) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "No terminal to ask for confirmation on; pass --confirm-final-try");
-    return FALSE;
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No terminal to ask on");
+    return NULL;
   }
-  if (write(fd, question, strlen(question)) < 0 || write(fd, ": ", 2) < 0) {
+  if (write(fd, prompt, strlen(prompt)) < 0) {
     /* Asking is a courtesy; the answer still decides. */
   }
   for (;;) {
@@ -87,11 +85,25 @@ signet_cli_confirm(const char *question, GError **error)
 
     if (n <= 0 || c == '\n')
       break;
-    if (len < sizeof answer - 1)
-      answer[len++] = c;
+    if (answer->len < max)
+      g_string_append_c(answer, c);
   }
   close(fd);
-  g_strstrip(answer);
+  g_strstrip(answer->str);
+  return g_strdup(answer->str);
+}
+
+gboolean
+signet_cli_confirm(const char *question, GError **error)
+{
+  g_autofree char *prompt = g_strconcat(question, ": ", NULL);
+  g_autofree char *answer = signet_cli_ask_line(prompt, 16, NULL);
+
+  if (answer == NULL) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "No terminal to ask for confirmation on; pass --confirm-final-try");
+    return FALSE;
+  }
   return g_ascii_strcasecmp(answer, "yes") == 0;
 }
 

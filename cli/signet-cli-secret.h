@@ -27,6 +27,11 @@ SignetSecret *signet_cli_read_new_pin(int fd, GError **error);
  * (usage error) when there is no terminal. */
 gboolean signet_cli_confirm(const char *question, GError **error);
 
+/* Asks @prompt on the terminal (with echo: not for secrets) and returns the
+ * answer without surrounding blanks, at most @max bytes kept. G_IO_ERROR_NOT_FOUND
+ * when there is no terminal. */
+char *signet_cli_ask_line(const char *prompt, gsize max, GError **error);
+
 /* Is there a terminal to ask on? */
 gboolean signet_cli_have_terminal(void);
 

@@ -9,6 +9,9 @@
  *   signet pin change TOKEN
  *   signet pin unblock TOKEN
  *   signet monitor
+ *   signet activate TOKEN --profile NAME [--reference REF]
+ *   signet profile list
+ *   signet profile show NAME
  *
  * Every command takes --json; exit codes are in cli/signet-cli-errors.h.
  * Before a PIN is asked for, the token's status is read: a locked PIN is
@@ -53,6 +56,9 @@ typedef enum
   OPT_LABEL = 1 << 5,
   OPT_SUBJECT = 1 << 6,
   OPT_OUT = 1 << 7,
+  OPT_PROFILE = 1 << 8,
+  OPT_REFERENCE = 1 << 9,
+  OPT_CODE = 1 << 10,
 } OptionSet;
 
 typedef struct
@@ -66,6 +72,9 @@ typedef struct
   char *label;
   char *subject;
   char *out;
+  char *profile;
+  char *reference;
+  int code_fd;
   SignetAgent1 *proxy;
 } Cli;
 
@@ -548,6 +557,318 @@ cmd_monitor(Cli *cli, char **args, GError **error)
   return signet_cli_monitor(cli->proxy, cli->json, error);
 }
 
+/* ---- CA profiles and activation ----------------------------------------- */
+
+static GVariant *
+get_profile(Cli *cli, const char *name, GError **error)
+{
+  GVariant *profile = NULL;
+
+  if (!signet_agent1_call_get_profile_sync(cli->proxy, name, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ,
+                                           &profile, NULL, error)) {
+    agent_failed(error);
+    return NULL;
+  }
+  return profile;
+}
+
+static const char *
+dict_string(GVariant *dict, const char *key)
+{
+  const char *value = NULL;
+
+  if (dict == NULL || !g_variant_lookup(dict, key, "&s", &value))
+    return "";
+  return value;
+}
+
+static gboolean
+cmd_profile_list(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) profiles = NULL;
+  g_autoptr(GVariant) problems = NULL;
+  gsize n, n_problems;
+
+  if (!signet_agent1_call_list_profiles_sync(cli->proxy, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ,
+                                             &profiles, &problems, NULL, error))
+    return agent_failed(error);
+  n = g_variant_n_children(profiles);
+  n_problems = g_variant_n_children(problems);
+  for (gsize i = 0; i < n_problems; i++) {
+    g_autoptr(GVariant) p = g_variant_get_child_value(problems, i);
+    guint32 line = 0;
+
+    (void)g_variant_lookup(p, "line", "u", &line);
+    if (line > 0)
+      g_printerr("signet: warning: %s:%u: %s\n", dict_string(p, "file"), line,
+                 dict_string(p, "message"));
+    else
+      g_printerr("signet: warning: %s: %s\n", dict_string(p, "file"), dict_string(p, "message"));
+  }
+  if (cli->json) {
+    GVariantBuilder b;
+    g_autoptr(GVariant) doc = NULL;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "profiles", profiles);
+    g_variant_builder_add(&b, "{sv}", "problems", problems);
+    doc = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(doc);
+    return TRUE;
+  }
+  if (n == 0) {
+    g_print("No CA profiles. A CA's profile file goes in %s/signet/profiles.d/ "
+            "(or /etc/signet/profiles.d/).\n",
+            g_get_user_config_dir());
+    return TRUE;
+  }
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) p = g_variant_get_child_value(profiles, i);
+
+    g_print("%-20s %-5s %-8s %s\n", dict_string(p, "name"), dict_string(p, "protocol"),
+            dict_string(p, "key_type"), dict_string(p, "display_name"));
+  }
+  return TRUE;
+}
+
+static gboolean
+cmd_profile_show(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) p = get_profile(cli, args[0], error);
+  gboolean from_ca = FALSE;
+  guint32 connect_timeout = 0, timeout = 0;
+
+  if (p == NULL)
+    return FALSE;
+  if (cli->json) {
+    signet_cli_print_variant_json(p);
+    return TRUE;
+  }
+  (void)g_variant_lookup(p, "subject_from_ca", "b", &from_ca);
+  (void)g_variant_lookup(p, "connect_timeout", "u", &connect_timeout);
+  (void)g_variant_lookup(p, "timeout", "u", &timeout);
+  g_print("Profile:        %s (%s)\n", dict_string(p, "name"), dict_string(p, "display_name"));
+  g_print("File:           %s\n", dict_string(p, "file"));
+  g_print("Protocol:       %s\n", dict_string(p, "protocol"));
+  g_print("URL:            %s\n", dict_string(p, "url"));
+  g_print("Trust anchors:  %s\n", *dict_string(p, "trust_anchors") != '\0'
+                                      ? dict_string(p, "trust_anchors")
+                                      : "the system's certificate store");
+  g_print("Key type:       %s\n", dict_string(p, "key_type"));
+  g_print("Subject:        %s\n",
+          from_ca ? "asked from the CA (EST csrattrs)" : dict_string(p, "subject"));
+  g_print("Renewal:        %s key\n", dict_string(p, "renewal_key"));
+  g_print("Labels:         key '%s', certificate '%s', chain '%s'\n", dict_string(p, "key_label"),
+          dict_string(p, "certificate_label"), dict_string(p, "chain_label"));
+  g_print("Activation:     %s as user name '%s'; %s as password\n",
+          dict_string(p, "reference_prompt"), dict_string(p, "username"),
+          dict_string(p, "code_prompt"));
+  g_print("Timeouts:       connect %u s, whole request %u s\n", connect_timeout, timeout);
+  return TRUE;
+}
+
+/* The unfinished activation of @profile on the token (a dictionary of the
+ * status's "activations"), or NULL. */
+static GVariant *
+find_activation(GVariant *status, const char *profile)
+{
+  g_autoptr(GVariant) list
+      = g_variant_lookup_value(status, "activations", G_VARIANT_TYPE("aa{sv}"));
+  gsize n = list != NULL ? g_variant_n_children(list) : 0;
+
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) a = g_variant_get_child_value(list, i);
+
+    if (g_str_equal(dict_string(a, "profile"), profile))
+      return g_steal_pointer(&a);
+  }
+  return NULL;
+}
+
+typedef struct
+{
+  Cli *cli;
+  GMainLoop *loop;
+  char *request_id;
+  GVariant *result;
+  GError *error;
+} Activation;
+
+static void
+on_progress_cb(GDBusConnection *connection, const char *sender, const char *path, const char *iface,
+               const char *signal, GVariant *parameters, gpointer user_data)
+{
+  Activation *act = user_data;
+  const char *request_id, *operation, *step;
+  g_autoptr(GVariant) details = NULL;
+
+  if (!g_variant_is_of_type(parameters, G_VARIANT_TYPE("(sssa{sv})")))
+    return;
+  g_variant_get(parameters, "(&s&s&s@a{sv})", &request_id, &operation, &step, &details);
+  if (!g_str_equal(request_id, act->request_id))
+    return;
+  if (act->cli->json) {
+    GVariantBuilder b;
+    g_autoptr(GVariant) doc = NULL;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "event", g_variant_new_string("progress"));
+    g_variant_builder_add(&b, "{sv}", "step", g_variant_new_string(step));
+    g_variant_builder_add(&b, "{sv}", "message",
+                          g_variant_new_string(dict_string(details, "message")));
+    doc = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(doc);
+  } else
+    g_print("- %s\n", dict_string(details, "message"));
+  fflush(stdout);
+}
+
+static void
+on_activate_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Activation *act = user_data;
+
+  if (!signet_agent1_call_activate_finish(SIGNET_AGENT1(source), &act->result, result, &act->error))
+    agent_failed(&act->error);
+  g_main_loop_quit(act->loop);
+}
+
+static void
+print_activated(GVariant *r)
+{
+  gint64 days = 0;
+  guint32 stored = 0, present = 0;
+
+  (void)g_variant_lookup(r, "days_left", "x", &days);
+  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
+  (void)g_variant_lookup(r, "chain_present", "u", &present);
+  g_print("\nActivated token '%s' with a certificate from %s:\n",
+          *dict_string(r, "token_label") ? dict_string(r, "token_label")
+                                         : dict_string(r, "token_serial"),
+          dict_string(r, "profile"));
+  g_print("  Subject:   %s\n", dict_string(r, "subject"));
+  g_print("  Issuer:    %s\n", dict_string(r, "issuer"));
+  g_print("  Serial:    %s\n", dict_string(r, "serial"));
+  g_print("  Valid:     %s to %s (%" G_GINT64_FORMAT " days left)\n", dict_string(r, "not_before"),
+          dict_string(r, "not_after"), days);
+  g_print("  Key id:    %s\n", dict_string(r, "id"));
+  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
+}
+
+static gboolean
+cmd_activate(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  g_autoptr(GVariant) profile = NULL;
+  g_autoptr(GVariant) status = NULL;
+  g_autofree char *reference = NULL;
+  g_autoptr(SignetSecret) code = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree char *request_id = NULL;
+  g_autoptr(GVariant) unfinished = NULL;
+  const char *stage;
+  SignetSecret *pin;
+  Activation act = { .cli = cli };
+  GDBusConnection *connection;
+  GVariantBuilder options;
+  guint subscription;
+
+  if (cli->profile == NULL || *cli->profile == '\0') {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "Name your CA's profile with --profile NAME (signet profile list shows them)");
+    return FALSE;
+  }
+  profile = get_profile(cli, cli->profile, error);
+  if (profile == NULL)
+    return FALSE;
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  unfinished = find_activation(status, cli->profile);
+  stage = unfinished != NULL ? dict_string(unfinished, "stage") : "";
+
+  if (g_str_equal(stage, "issued")) {
+    if (!cli->json)
+      g_print("The CA issued a certificate for this token earlier that is not on it yet; "
+              "writing it now (no activation code needed).\n");
+    reference = g_strdup(cli->reference ? cli->reference : "");
+    code = signet_secret_new("", 0);
+  } else {
+    if (g_str_equal(stage, "pending") && !cli->json)
+      g_print("The CA asked to be asked again after %s; sending the same request again.\n",
+              dict_string(unfinished, "retry_at"));
+    if (cli->reference != NULL)
+      reference = g_strdup(cli->reference);
+    else {
+      g_autofree char *prompt = g_strdup_printf("%s: ", dict_string(profile, "reference_prompt"));
+      g_autoptr(GError) local = NULL;
+
+      reference = signet_cli_ask_line(prompt, 256, &local);
+      if (reference == NULL) {
+        g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                    "No terminal to ask for the %s on; give it with --reference REF",
+                    dict_string(profile, "reference_prompt"));
+        return FALSE;
+      }
+    }
+    if (*reference == '\0') {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE, "No %s given",
+                  dict_string(profile, "reference_prompt"));
+      return FALSE;
+    }
+    {
+      g_autofree char *prompt = g_strdup_printf("%s: ", dict_string(profile, "code_prompt"));
+      code = signet_cli_read_secret(cli->code_fd, "--code-fd", prompt, error);
+      if (code == NULL)
+        return FALSE;
+    }
+  }
+  pin = obtain_pin(cli, token, status, error);
+  if (pin == NULL)
+    return FALSE;
+
+  /* Progress signals first, then the call: no step is missed. */
+  request_id = g_uuid_string_random();
+  act.request_id = request_id;
+  loop = g_main_loop_new(NULL, FALSE);
+  act.loop = loop;
+  connection = g_dbus_proxy_get_connection(G_DBUS_PROXY(cli->proxy));
+  subscription = g_dbus_connection_signal_subscribe(
+      connection, NULL, "io.signet.Agent1", "Progress", AGENT_OBJECT_PATH, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_progress_cb, &act, NULL);
+  g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&options, "{sv}", "request-id", g_variant_new_string(request_id));
+  if (cli->label != NULL)
+    g_variant_builder_add(&options, "{sv}", "label", g_variant_new_string(cli->label));
+  if (cli->confirm_final_try)
+    g_variant_builder_add(&options, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  signet_agent1_call_activate(cli->proxy, token, cli->profile, reference,
+                              signet_cli_secret_to_variant(g_steal_pointer(&code)),
+                              signet_cli_secret_to_variant(pin), g_variant_builder_end(&options),
+                              G_DBUS_CALL_FLAGS_NONE, TIMEOUT_KEYGEN, NULL, on_activate_done_cb,
+                              &act);
+  g_main_loop_run(loop);
+  g_dbus_connection_signal_unsubscribe(connection, subscription);
+
+  if (act.error != NULL) {
+    g_propagate_error(error, act.error);
+    return FALSE;
+  }
+  if (cli->json) {
+    GVariantBuilder b;
+    g_autoptr(GVariant) doc = NULL;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "event", g_variant_new_string("activated"));
+    g_variant_builder_add(&b, "{sv}", "certificate", act.result);
+    doc = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(doc);
+  } else
+    print_activated(act.result);
+  g_variant_unref(act.result);
+  return TRUE;
+}
+
 static const Command commands[] = {
   { "list", "", "List the tokens present.", 0, 0, cmd_list },
   { "status", "TOKEN", "Show a token's PIN state, certificates and keys.", 1, 0, cmd_status },
@@ -566,6 +887,12 @@ static const Command commands[] = {
     OPT_PUK | OPT_NEW_PIN | OPT_CONFIRM, cmd_pin_unblock },
   { "monitor", "", "Print reader and token events as they happen, until interrupted.", 0, 0,
     cmd_monitor },
+  { "activate", "TOKEN",
+    "Activate the token through a CA: key generated on the token, certificate and chain "
+    "written to it.",
+    1, OPT_PROFILE | OPT_REFERENCE | OPT_CODE | OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_activate },
+  { "profile list", "", "List the CA profiles installed.", 0, 0, cmd_profile_list },
+  { "profile show", "NAME", "Show a CA profile's settings.", 1, 0, cmd_profile_show },
 };
 
 /* ---- main --------------------------------------------------------------- */
@@ -583,7 +910,8 @@ print_main_help(FILE *out)
   fprintf(out, "\nTOKEN is a PKCS#11 URI, a serial number or a label.\n"
                "Every command takes --json; see signet COMMAND --help.\n"
                "Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK "
-               "locked,\n5 no such token or token removed, 6 token busy.\n");
+               "locked,\n5 no such token or token removed, 6 token busy, 7 the CA issues later "
+               "(run again),\n8 the CA cannot be reached or is unavailable (try later).\n");
 }
 
 static const Command *
@@ -623,9 +951,15 @@ command_entries(const Command *command, Cli *cli)
       "Read the new PIN from file descriptor N", "N" },
     { "confirm-final-try", 0, 0, G_OPTION_ARG_NONE, &cli->confirm_final_try,
       "Send the secret even if the token has one try left", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_STRING, &cli->profile, "The CA profile to use", "NAME" },
+    { "reference", 0, 0, G_OPTION_ARG_STRING, &cli->reference,
+      "The reference number the CA sent (asked if absent)", "REF" },
+    { "code-fd", 0, 0, G_OPTION_ARG_INT, &cli->code_fd,
+      "Read the activation code from file descriptor N", "N" },
   };
-  const OptionSet need[] = { 0,       OPT_TYPE, OPT_LABEL,   OPT_SUBJECT, OPT_OUT,
-                             OPT_PIN, OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM };
+  const OptionSet need[]
+      = { 0,       OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT, OPT_OUT,       OPT_PIN,
+          OPT_PUK, OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE, OPT_REFERENCE, OPT_CODE };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)
@@ -664,7 +998,7 @@ usage_error(gboolean json, const char *format, ...)
 int
 main(int argc, char **argv)
 {
-  Cli cli = { .pin_fd = -1, .puk_fd = -1, .new_pin_fd = -1 };
+  Cli cli = { .pin_fd = -1, .puk_fd = -1, .new_pin_fd = -1, .code_fd = -1 };
   const Command *command;
   int consumed = 0;
   g_autoptr(GOptionContext) context = NULL;
@@ -694,6 +1028,8 @@ main(int argc, char **argv)
   if (command == NULL) {
     if (g_str_equal(argv[1], "pin"))
       return usage_error(json, "Say 'signet pin change TOKEN' or 'signet pin unblock TOKEN'");
+    if (g_str_equal(argv[1], "profile"))
+      return usage_error(json, "Say 'signet profile list' or 'signet profile show NAME'");
     return usage_error(json, "Unknown command '%s' (see signet --help)", argv[1]);
   }
 
@@ -719,8 +1055,11 @@ main(int argc, char **argv)
                        command->n_args ? "" : "no argument", command->n_args ? command->params : "",
                        prgname);
   for (guint i = 1; args[i] != NULL; i++)
-    if (*args[i] == '\0')
-      return usage_error(json, "An empty %s was given", i == 1 ? "TOKEN" : "FILE");
+    if (*args[i] == '\0') {
+      g_auto(GStrv) names = g_strsplit(command->params, " ", -1);
+      return usage_error(json, "An empty %s was given",
+                         i <= g_strv_length(names) ? names[i - 1] : "argument");
+    }
 
   if (!connect_agent(&cli, &error) || !command->run(&cli, args + 1, &error))
     status = signet_cli_report_error(error, cli.json || json);
@@ -732,5 +1071,7 @@ main(int argc, char **argv)
   g_free(cli.label);
   g_free(cli.subject);
   g_free(cli.out);
+  g_free(cli.profile);
+  g_free(cli.reference);
   return status;
 }
