@@ -1,0 +1,864 @@
+/* signet-est.c: the EST client (RFC 7030). See signet-est.h; the HTTP
+ * status mapping and the CsrAttrs convention are in docs/internals/est.md.
+ *
+ * Everything a CA sends is outside input: bodies are at most
+ * SIGNET_HTTP_BODY_MAX bytes (signet-http.c), the CsrAttrs parser is bounded
+ * and fuzzable (signet_est_csr_attrs_parse()), and the CA's text goes into
+ * messages only as one printable line of at most CA_TEXT_MAX characters.
+ */
+#include "config.h"
+
+#include "enroll/signet-est.h"
+#include "enroll/signet-http.h"
+#include "enroll/signet-enroll-private.h"
+
+#include <curl/curl.h>
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <string.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_ATTRIBUTE, X509_ATTRIBUTE_free)
+
+/* Defaults of SignetEstConfig, seconds. */
+#define DEFAULT_CONNECT_TIMEOUT 15
+#define DEFAULT_TIMEOUT         120
+/* Retry-After: when missing or unreadable, and the bounds of what we keep. */
+#define RETRY_AFTER_DEFAULT 60
+#define RETRY_AFTER_MIN     1
+#define RETRY_AFTER_MAX     (7 * 24 * 3600)
+/* The CA's text in a message: characters of its first line. */
+#define CA_TEXT_MAX 200
+/* CsrAttrs: base64 body, entries, bytes of one value. */
+#define CSRATTRS_BODY_MAX    (64 * 1024)
+#define CSRATTRS_ENTRIES_MAX 128
+#define CSRATTRS_SUBJECT_MAX 64
+#define CSRATTRS_VALUE_MAX   1024
+
+struct _SignetEst
+{
+  char *url; /* without a trailing '/' */
+  char *host;
+  char *trust_anchors;
+  guint connect_timeout;
+  guint timeout;
+  guint tls_max_version;
+  char *username;
+  SignetSecret *password;
+  X509 *client_cert;
+  EVP_PKEY *client_key;
+};
+
+typedef enum
+{
+  OP_CACERTS,
+  OP_CSRATTRS,
+  OP_ENROLL,
+  OP_REENROLL,
+} Operation;
+
+static const char *const op_paths[]
+    = { "/cacerts", "/csrattrs", "/simpleenroll", "/simplereenroll" };
+
+/* ---- SignetEst --------------------------------------------------------- */
+
+SignetEst *
+signet_est_new(const SignetEstConfig *config, GError **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(SignetEst) est = NULL;
+  const char *host;
+
+  g_return_val_if_fail(config != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (config->url == NULL || *config->url == '\0') {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                        "The CA profile has no URL: add e.g. "
+                        "url = https://ca.example/.well-known/est");
+    return NULL;
+  }
+  uri = g_uri_parse(config->url, G_URI_FLAGS_NONE, &local);
+  if (uri == NULL || g_ascii_strcasecmp(g_uri_get_scheme(uri), "https") != 0) {
+    g_autofree char *shown = g_strndup(config->url, 200);
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA's URL '%s' is not an https:// URL: Signet talks to a CA over verified "
+                "TLS only; ask your CA for the right profile",
+                shown);
+    return NULL;
+  }
+  host = g_uri_get_host(uri);
+  if (host == NULL || *host == '\0' || g_uri_get_userinfo(uri) != NULL
+      || g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL) {
+    g_autofree char *shown = g_strndup(config->url, 200);
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA's URL '%s' must be https://HOST[:PORT]/PATH, with no user name, query "
+                "or fragment: ask your CA for the right profile",
+                shown);
+    return NULL;
+  }
+  if (config->trust_anchors != NULL) {
+    g_autofree char *contents = NULL;
+    g_autoptr(GPtrArray) certs = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(config->trust_anchors, &contents, &len, &local)) {
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                  "The CA profile's trust anchor file cannot be read: %s", local->message);
+      return NULL;
+    }
+    certs = len <= SIGNET_CERTFILE_MAX
+                ? signet_certfile_parse((const guint8 *)contents, len, &local)
+                : NULL;
+    if (certs == NULL || strstr(contents, "-----BEGIN ") == NULL) {
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                  "The CA profile's trust anchor file %s is not a PEM file of certificates%s%s",
+                  config->trust_anchors, local != NULL ? ": " : "",
+                  local != NULL ? local->message : "");
+      return NULL;
+    }
+  }
+
+  est = g_new0(SignetEst, 1);
+  est->url = g_strdup(config->url);
+  while (g_str_has_suffix(est->url, "/"))
+    est->url[strlen(est->url) - 1] = '\0';
+  est->host = g_strdup(host);
+  est->trust_anchors = g_strdup(config->trust_anchors);
+  est->connect_timeout
+      = config->connect_timeout != 0 ? config->connect_timeout : DEFAULT_CONNECT_TIMEOUT;
+  est->timeout = config->timeout != 0 ? config->timeout : DEFAULT_TIMEOUT;
+  return g_steal_pointer(&est);
+}
+
+void
+signet_est_free(SignetEst *est)
+{
+  if (est == NULL)
+    return;
+  g_free(est->url);
+  g_free(est->host);
+  g_free(est->trust_anchors);
+  g_free(est->username);
+  signet_secret_free(est->password);
+  X509_free(est->client_cert);
+  EVP_PKEY_free(est->client_key);
+  g_free(est);
+}
+
+void
+signet_est_set_basic_auth(SignetEst *est, const char *username, const SignetSecret *password)
+{
+  g_return_if_fail(est != NULL);
+
+  g_clear_pointer(&est->username, g_free);
+  g_clear_pointer(&est->password, signet_secret_free);
+  if (username == NULL || password == NULL)
+    return;
+  est->username = g_strdup(username);
+  est->password
+      = signet_secret_new(signet_secret_get_data(password), signet_secret_get_len(password));
+}
+
+gboolean
+signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key, GError **error)
+{
+  g_return_val_if_fail(est != NULL, FALSE);
+  g_return_val_if_fail(cert != NULL && key != NULL, FALSE);
+
+  ERR_clear_error();
+  if (X509_check_private_key(cert, key) != 1) {
+    g_autofree char *reason = signet_openssl_error_text();
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                "The certificate to renew with does not belong to its key (%s)", reason);
+    return FALSE;
+  }
+  X509_up_ref(cert);
+  EVP_PKEY_up_ref(key);
+  X509_free(est->client_cert);
+  EVP_PKEY_free(est->client_key);
+  est->client_cert = cert;
+  est->client_key = key;
+  return TRUE;
+}
+
+void
+signet_est_set_tls_max_version(SignetEst *est, guint version)
+{
+  g_return_if_fail(est != NULL);
+  g_return_if_fail(version == 0 || version == 12 || version == 13);
+  est->tls_max_version = version;
+}
+
+void
+signet_est_csr_attrs_free(SignetEstCsrAttrs *attrs)
+{
+  if (attrs == NULL)
+    return;
+  g_free(attrs->subject);
+  g_strfreev(attrs->oids);
+  g_free(attrs);
+}
+
+void
+signet_est_result_free(SignetEstResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer(&result->certs, g_ptr_array_unref);
+  g_clear_pointer(&result->retry_at, g_date_time_unref);
+  g_free(result->message);
+  g_free(result);
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static SignetHttpResponse *
+est_request(SignetEst *est, Operation op, GBytes *body, GError **error)
+{
+  static const char *const pkcs10_headers[]
+      = { "Content-Type: application/pkcs10", "Content-Transfer-Encoding: base64", NULL };
+  g_autofree char *url = g_strconcat(est->url, op_paths[op], NULL);
+  SignetHttpRequest request = {
+    .method = body != NULL ? "POST" : "GET",
+    .url = url,
+    .trust_anchors = est->trust_anchors,
+    .connect_timeout = est->connect_timeout,
+    .timeout = est->timeout,
+    .body = body,
+    .headers = body != NULL ? pkcs10_headers : NULL,
+    .tls_max_version = est->tls_max_version,
+  };
+
+  if ((op == OP_CSRATTRS || op == OP_ENROLL) && est->password != NULL) {
+    request.username = est->username;
+    request.password = est->password;
+  }
+  if (op == OP_REENROLL) {
+    request.client_cert = est->client_cert;
+    request.client_key = est->client_key;
+  }
+  return signet_http_request(&request, error);
+}
+
+/* Tags out of an HTML page, so that its text can be read. */
+static char *
+strip_tags(const char *text)
+{
+  GString *out = g_string_new(NULL);
+  gboolean in_tag = FALSE;
+
+  for (const char *p = text; *p != '\0'; p++) {
+    if (*p == '<')
+      in_tag = TRUE;
+    else if (*p == '>' && in_tag) {
+      in_tag = FALSE;
+      g_string_append_c(out, '\n');
+    } else if (!in_tag)
+      g_string_append_c(out, *p);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* The CA's text: the first non-empty line of a textual answer, printable,
+ * at most CA_TEXT_MAX characters; NULL if there is none. */
+static char *
+ca_text(const SignetHttpResponse *response)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data(response->body, &len);
+  g_autofree char *text = NULL;
+  g_autofree char *valid = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *type = response->content_type;
+
+  if (len == 0)
+    return NULL;
+  /* A binary answer (PKCS#7, ASN.1) has no text for a holder. */
+  if (type != NULL && !g_str_has_prefix(type, "text/") && strstr(type, "json") == NULL
+      && strstr(type, "html") == NULL)
+    return NULL;
+  text = g_strndup(data, MIN(len, (gsize)16384));
+  if (type != NULL && strstr(type, "html") != NULL) {
+    char *stripped = strip_tags(text);
+
+    g_free(text);
+    text = stripped;
+  }
+  valid = g_utf8_make_valid(text, -1);
+  lines = g_strsplit_set(valid, "\r\n", -1);
+  for (char **line = lines; *line != NULL; line++) {
+    GString *out;
+    gsize count = 0;
+
+    g_strstrip(*line);
+    if (**line == '\0')
+      continue;
+    out = g_string_new(NULL);
+    for (const char *p = *line; *p != '\0'; p = g_utf8_next_char(p)) {
+      gunichar c = g_utf8_get_char(p);
+
+      if (count++ == CA_TEXT_MAX) {
+        g_string_append(out, "…");
+        break;
+      }
+      g_string_append_unichar(out, g_unichar_isprint(c) ? c : '?');
+    }
+    return g_string_free(out, FALSE);
+  }
+  return NULL;
+}
+
+/* " The CA said: “TEXT”." or "". */
+static char *
+ca_said(const char *text)
+{
+  return text != NULL ? g_strdup_printf(" The CA said: “%s”.", text) : g_strdup("");
+}
+
+/* An HTTP status other than the expected ones, as the contract in
+ * signet-est.h says. */
+static void
+set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *response, GError **error)
+{
+  long status = response->status;
+  g_autofree char *text = ca_text(response);
+  g_autofree char *said = ca_said(text);
+
+  if (status == 401 && (op == OP_ENROLL || op == OP_CSRATTRS) && est->password != NULL) {
+    g_autofree char *lower = text != NULL ? g_utf8_strdown(text, -1) : NULL;
+
+    if (lower != NULL && strstr(lower, "expired") != NULL)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_EXPIRED,
+                  "The activation code has expired. Ask your CA for a new one.%s", said);
+    else
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED,
+                  "The CA did not accept the reference number and activation code (unknown or "
+                  "already used). Check them, or ask your CA for a new activation code.%s",
+                  said);
+    return;
+  }
+  if (status == 401 && op == OP_REENROLL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                "The CA did not accept the current certificate for renewal (HTTP 401). If it "
+                "has expired or was revoked, activate the token again with a new activation "
+                "code from your CA.%s",
+                said);
+    return;
+  }
+  if (status == 400 || status == 401 || status == 403) {
+    if (text != NULL)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                  "The CA refused the request: %s (HTTP %ld)", text, status);
+    else
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                  "The CA refused the request (HTTP %ld) without saying why: ask your CA", status);
+    return;
+  }
+  if (status == 404) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "There is no EST service at %s%s (HTTP 404): check the profile's URL, or ask "
+                "your CA for the right profile",
+                est->url, op_paths[op]);
+    return;
+  }
+  if (status >= 500 || status == 429) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_UNAVAILABLE,
+                "The CA is unavailable (HTTP %ld). Try again later.%s", status, said);
+    return;
+  }
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+              "The CA answered %s with HTTP %ld, which is not what an EST server says: check "
+              "the profile's URL, or ask your CA.%s",
+              op_paths[op], status, said);
+}
+
+/* Certificates from an answer (base64 PKCS#7 certs-only, RFC 7030 4.1.3
+ * and 4.2.3; any certificate file format is taken). */
+static GPtrArray *
+parse_certs(const SignetHttpResponse *response, Operation op, GError **error)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data(response->body, &len);
+  g_autoptr(GError) local = NULL;
+  GPtrArray *certs;
+
+  /* Loosely: EST says application/pkcs7-mime, but what counts is the body. */
+  if (response->content_type != NULL && strstr(response->content_type, "pkcs7") == NULL)
+    g_debug("%s: Content-Type %s, not application/pkcs7-mime", op_paths[op],
+            response->content_type);
+  certs = len > 0 ? signet_certfile_parse(data, len, &local) : NULL;
+  if (certs == NULL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "The CA's answer to %s is not the certificates EST sends (%s%s%s): check the "
+                "profile's URL, or ask your CA",
+                op_paths[op], local != NULL ? local->message : "an empty answer",
+                response->content_type != NULL ? ", Content-Type " : "",
+                response->content_type != NULL ? response->content_type : "");
+    return NULL;
+  }
+  return certs;
+}
+
+GPtrArray *
+signet_est_get_cacerts(SignetEst *est, GError **error)
+{
+  g_autoptr(SignetHttpResponse) response = NULL;
+
+  g_return_val_if_fail(est != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  response = est_request(est, OP_CACERTS, NULL, error);
+  if (response == NULL)
+    return NULL;
+  if (response->status != 200) {
+    set_status_error(est, OP_CACERTS, response, error);
+    return NULL;
+  }
+  return parse_certs(response, OP_CACERTS, error);
+}
+
+/* ---- /csrattrs ------------------------------------------------------------ */
+
+static gboolean
+fail_csrattrs(GError **error, const char *what)
+{
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+              "The CA's answer to /csrattrs is not what EST sends (%s): ask your CA, or set the "
+              "subject in the profile",
+              what);
+  return FALSE;
+}
+
+/* Attribute types that go into a subject: X.520's (2.5.4.*), and the name
+ * attributes from elsewhere that subjects use. */
+static gboolean
+is_name_attribute(const ASN1_OBJECT *obj)
+{
+  static const unsigned char id_at[] = { 0x55, 0x04 }; /* 2.5.4 */
+  int nid = OBJ_obj2nid(obj);
+  size_t len = OBJ_length(obj);
+  const unsigned char *data = OBJ_get0_data(obj);
+
+  if (nid == NID_pkcs9_emailAddress || nid == NID_domainComponent || nid == NID_userId)
+    return TRUE;
+  return len > sizeof id_at && data != NULL && memcmp(data, id_at, sizeof id_at) == 0;
+}
+
+/* The name signet_subject_parse() reads back for @obj. */
+static char *
+attribute_name(const ASN1_OBJECT *obj)
+{
+  static const int named[] = {
+    NID_commonName,
+    NID_surname,
+    NID_serialNumber,
+    NID_countryName,
+    NID_localityName,
+    NID_stateOrProvinceName,
+    NID_streetAddress,
+    NID_organizationName,
+    NID_organizationalUnitName,
+    NID_title,
+    NID_description,
+    NID_businessCategory,
+    NID_postalCode,
+    NID_name,
+    NID_givenName,
+    NID_initials,
+    NID_generationQualifier,
+    NID_dnQualifier,
+    NID_pseudonym,
+    NID_organizationIdentifier,
+    NID_domainComponent,
+    NID_userId,
+    NID_pkcs9_emailAddress,
+  };
+  int nid = OBJ_obj2nid(obj);
+  char buf[128];
+
+  for (gsize i = 0; i < G_N_ELEMENTS(named); i++)
+    if (named[i] == nid)
+      return g_strdup(OBJ_nid2sn(nid));
+  if (OBJ_obj2txt(buf, sizeof buf, obj, 1) <= 0 || strlen(buf) >= sizeof buf - 1)
+    return NULL;
+  return g_strdup(buf);
+}
+
+/* Appends @value with RFC 4514 escapes (and '=', which
+ * signet_subject_parse() wants escaped too). */
+static void
+append_escaped(GString *out, const char *value)
+{
+  gsize len = strlen(value);
+
+  for (gsize i = 0; i < len; i++) {
+    char c = value[i];
+
+    if (strchr(",+\"\\<>;=", c) != NULL || (i == 0 && (c == ' ' || c == '#'))
+        || (i == len - 1 && c == ' '))
+      g_string_append_c(out, '\\');
+    g_string_append_c(out, c);
+  }
+}
+
+static gboolean
+is_string_type(int type)
+{
+  switch (type) {
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_BMPSTRING:
+    case V_ASN1_UNIVERSALSTRING:
+    case V_ASN1_VISIBLESTRING:
+    case V_ASN1_NUMERICSTRING:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+static void
+add_oid(GPtrArray *oids, const ASN1_OBJECT *obj)
+{
+  char buf[128];
+
+  if (OBJ_obj2txt(buf, sizeof buf, obj, 1) <= 0 || strlen(buf) >= sizeof buf - 1)
+    return;
+  for (guint i = 0; i < oids->len; i++)
+    if (g_str_equal(oids->pdata[i], buf))
+      return;
+  g_ptr_array_add(oids, g_strdup(buf));
+}
+
+/* One Attribute that names a subject RDN: added to @name and, escaped, to
+ * @rdns. FALSE (not an error) if it is not one. */
+static gboolean
+add_subject_attribute(X509_ATTRIBUTE *attr, X509_NAME *name, GPtrArray *rdns, GError **error,
+                      gboolean *failed)
+{
+  ASN1_OBJECT *obj = X509_ATTRIBUTE_get0_object(attr);
+  ASN1_TYPE *value;
+  g_autofree unsigned char *utf8 = NULL;
+  g_autofree char *type_name = NULL;
+  GString *rdn;
+  int utf8_len;
+
+  *failed = FALSE;
+  if (!is_name_attribute(obj) || X509_ATTRIBUTE_count(attr) != 1)
+    return FALSE;
+  value = X509_ATTRIBUTE_get0_type(attr, 0);
+  if (value == NULL || !is_string_type(value->type))
+    return FALSE;
+  type_name = attribute_name(obj);
+  if (type_name == NULL)
+    return FALSE;
+  utf8_len = ASN1_STRING_to_UTF8(&utf8, value->value.asn1_string);
+  if (utf8_len < 0) {
+    ERR_clear_error();
+    *failed = TRUE;
+    return fail_csrattrs(error, "a subject attribute's value is not a valid string");
+  }
+  if (utf8_len == 0 || utf8_len > CSRATTRS_VALUE_MAX) {
+    *failed = TRUE;
+    return fail_csrattrs(error, "a subject attribute's value is empty or too long");
+  }
+  for (int i = 0; i < utf8_len; i++)
+    if (utf8[i] < 0x20 || utf8[i] == 0x7f) {
+      *failed = TRUE;
+      return fail_csrattrs(error, "a subject attribute's value holds a control character");
+    }
+  if (!X509_NAME_add_entry_by_OBJ(name, obj, value->type, value->value.asn1_string->data,
+                                  value->value.asn1_string->length, -1, 0)) {
+    g_autofree char *reason = signet_openssl_error_text();
+    g_autofree char *what = g_strdup_printf("the value of %s: %s", type_name, reason);
+
+    *failed = TRUE;
+    return fail_csrattrs(error, what);
+  }
+  rdn = g_string_new(type_name);
+  g_string_append_c(rdn, '=');
+  append_escaped(rdn, (const char *)utf8);
+  g_ptr_array_add(rdns, g_string_free(rdn, FALSE));
+  return TRUE;
+}
+
+SignetEstCsrAttrs *
+signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error)
+{
+  g_autoptr(GString) b64 = g_string_new(NULL);
+  g_autofree guchar *der = NULL;
+  gsize der_len = 0;
+  const unsigned char *p;
+  STACK_OF(ASN1_TYPE) *seq = NULL;
+  g_autoptr(X509_NAME) name = X509_NAME_new();
+  g_autoptr(GPtrArray) rdns = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) oids = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(SignetEstCsrAttrs) attrs = g_new0(SignetEstCsrAttrs, 1);
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail(body != NULL || len == 0, NULL);
+
+  if (len > CSRATTRS_BODY_MAX) {
+    fail_csrattrs(error, "far too long");
+    return NULL;
+  }
+  /* Base64 with any whitespace (RFC 7030 4.5.2: base64 of the DER). */
+  for (gsize i = 0; i < len; i++) {
+    guchar c = body[i];
+
+    if (g_ascii_isspace(c))
+      continue;
+    if (!g_ascii_isalnum(c) && c != '+' && c != '/' && c != '=') {
+      fail_csrattrs(error, "not base64");
+      return NULL;
+    }
+    if (b64->len > 0 && b64->str[b64->len - 1] == '=' && c != '=') {
+      fail_csrattrs(error, "base64 that goes on after its end");
+      return NULL;
+    }
+    g_string_append_c(b64, (char)c);
+  }
+  if (b64->len % 4 != 0) {
+    fail_csrattrs(error, "base64 of a wrong length");
+    return NULL;
+  }
+  if (b64->len > 0) {
+    der = g_base64_decode(b64->str, &der_len);
+    if (der_len == 0) {
+      fail_csrattrs(error, "not base64");
+      return NULL;
+    }
+  }
+
+  if (der_len > 0) {
+    ERR_clear_error();
+    p = der;
+    seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)der_len);
+    if (seq == NULL || p != der + der_len) {
+      fail_csrattrs(error, seq == NULL ? "not a DER SEQUENCE" : "data after the SEQUENCE");
+      goto out;
+    }
+    if (sk_ASN1_TYPE_num(seq) > CSRATTRS_ENTRIES_MAX) {
+      fail_csrattrs(error, "too many entries");
+      goto out;
+    }
+    for (int i = 0; i < sk_ASN1_TYPE_num(seq); i++) {
+      ASN1_TYPE *item = sk_ASN1_TYPE_value(seq, i);
+      g_autoptr(X509_ATTRIBUTE) attr = NULL;
+      const unsigned char *q;
+      gboolean failed = FALSE;
+
+      if (item->type == V_ASN1_OBJECT) {
+        add_oid(oids, item->value.object);
+        continue;
+      }
+      if (item->type != V_ASN1_SEQUENCE) {
+        fail_csrattrs(error, "an entry that is neither an OID nor an attribute");
+        goto out;
+      }
+      /* An ASN1_TYPE SEQUENCE holds its whole DER encoding. */
+      q = item->value.sequence->data;
+      attr = d2i_X509_ATTRIBUTE(NULL, &q, item->value.sequence->length);
+      if (attr == NULL || q != item->value.sequence->data + item->value.sequence->length) {
+        fail_csrattrs(error, "an attribute that does not parse");
+        goto out;
+      }
+      if (add_subject_attribute(attr, name, rdns, error, &failed)) {
+        if (rdns->len > CSRATTRS_SUBJECT_MAX) {
+          fail_csrattrs(error, "too many subject attributes");
+          goto out;
+        }
+        continue;
+      }
+      if (failed)
+        goto out;
+      add_oid(oids, X509_ATTRIBUTE_get0_object(attr));
+    }
+  }
+
+  if (rdns->len > 0) {
+    /* RFC 4514 writes the last RDN first. */
+    GString *subject = g_string_new(NULL);
+    g_autoptr(X509_NAME) back = NULL;
+    g_autoptr(GError) local = NULL;
+
+    for (guint i = rdns->len; i > 0; i--) {
+      if (subject->len > 0)
+        g_string_append_c(subject, ',');
+      g_string_append(subject, rdns->pdata[i - 1]);
+    }
+    attrs->subject = g_string_free(subject, FALSE);
+    /* What we hand out must read back as the CA asked. */
+    back = signet_subject_parse(attrs->subject, &local);
+    if (back == NULL || X509_NAME_cmp(back, name) != 0) {
+      g_autofree char *what
+          = g_strdup_printf("a subject Signet cannot write back: %s",
+                            local != NULL ? local->message : "it reads back differently");
+
+      fail_csrattrs(error, what);
+      goto out;
+    }
+  }
+  g_ptr_array_add(oids, NULL);
+  attrs->oids = (GStrv)g_ptr_array_free(g_steal_pointer(&oids), FALSE);
+  ok = TRUE;
+
+out:
+  ERR_clear_error();
+  sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+  return ok ? g_steal_pointer(&attrs) : NULL;
+}
+
+SignetEstCsrAttrs *
+signet_est_get_csr_attrs(SignetEst *est, GError **error)
+{
+  g_autoptr(SignetHttpResponse) response = NULL;
+  gsize len = 0;
+  const guint8 *data;
+
+  g_return_val_if_fail(est != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  response = est_request(est, OP_CSRATTRS, NULL, error);
+  if (response == NULL)
+    return NULL;
+  if (response->status == 204 || response->status == 404) {
+    SignetEstCsrAttrs *attrs = g_new0(SignetEstCsrAttrs, 1);
+
+    attrs->oids = g_new0(char *, 1);
+    return attrs;
+  }
+  if (response->status != 200) {
+    set_status_error(est, OP_CSRATTRS, response, error);
+    return NULL;
+  }
+  data = g_bytes_get_data(response->body, &len);
+  return signet_est_csr_attrs_parse(data, len, error);
+}
+
+/* ---- /simpleenroll, /simplereenroll --------------------------------------- */
+
+/* Seconds from now that a Retry-After value (delta-seconds or an HTTP
+ * date) asks for, within [RETRY_AFTER_MIN, RETRY_AFTER_MAX]. */
+static gint64
+retry_after_seconds(const char *value)
+{
+  gint64 seconds = RETRY_AFTER_DEFAULT;
+  guint64 number = 0;
+
+  if (value == NULL || *value == '\0')
+    return RETRY_AFTER_DEFAULT;
+  if (g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &number, NULL))
+    seconds = (gint64)MIN(number, (guint64)RETRY_AFTER_MAX);
+  else {
+    time_t when = curl_getdate(value, NULL);
+
+    if (when == -1)
+      return RETRY_AFTER_DEFAULT;
+    seconds = (gint64)when - g_get_real_time() / G_USEC_PER_SEC;
+  }
+  return CLAMP(seconds, RETRY_AFTER_MIN, RETRY_AFTER_MAX);
+}
+
+static SignetEstResult *
+enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
+{
+  g_autoptr(BIO) bio = NULL;
+  g_autoptr(X509_REQ) req = NULL;
+  g_autoptr(SignetHttpResponse) response = NULL;
+  g_autoptr(SignetEstResult) result = NULL;
+  g_autofree unsigned char *der = NULL;
+  g_autofree char *b64 = NULL;
+  GString *wrapped;
+  g_autoptr(GBytes) body = NULL;
+  int der_len;
+  gsize b64_len;
+
+  ERR_clear_error();
+  bio = BIO_new_mem_buf(csr_pem, -1);
+  req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+  if (req == NULL) {
+    g_autofree char *reason = signet_openssl_error_text();
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                "The certificate request is not a PEM PKCS#10 request (%s)", reason);
+    return NULL;
+  }
+  der_len = i2d_X509_REQ(req, &der);
+  if (der_len <= 0) {
+    g_autofree char *reason = signet_openssl_error_text();
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                "The certificate request cannot be encoded (%s)", reason);
+    return NULL;
+  }
+  /* Base64 in lines of 64 characters (RFC 7030 4.2.1; RFC 2045 wants at
+   * most 76). */
+  b64 = g_base64_encode(der, (gsize)der_len);
+  b64_len = strlen(b64);
+  wrapped = g_string_sized_new(b64_len + b64_len / 64 + 2);
+  for (gsize i = 0; i < b64_len; i += 64) {
+    g_string_append_len(wrapped, b64 + i, (gssize)MIN((gsize)64, b64_len - i));
+    g_string_append(wrapped, "\r\n");
+  }
+  body = g_string_free_to_bytes(wrapped);
+
+  response = est_request(est, op, body, error);
+  if (response == NULL)
+    return NULL;
+
+  result = g_new0(SignetEstResult, 1);
+  if (response->status == 200) {
+    result->status = SIGNET_EST_ISSUED;
+    result->certs = parse_certs(response, op, error);
+    if (result->certs == NULL)
+      return NULL;
+    return g_steal_pointer(&result);
+  }
+  if (response->status == 202) {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    gint64 seconds = retry_after_seconds(response->retry_after);
+
+    result->status = SIGNET_EST_PENDING;
+    result->retry_at = g_date_time_add_seconds(now, (gdouble)seconds);
+    result->message = ca_text(response);
+    g_debug("%s: pending, Retry-After %s: in %" G_GINT64_FORMAT " s", op_paths[op],
+            response->retry_after != NULL ? response->retry_after : "(none)", seconds);
+    return g_steal_pointer(&result);
+  }
+  set_status_error(est, op, response, error);
+  return NULL;
+}
+
+SignetEstResult *
+signet_est_simple_enroll(SignetEst *est, const char *csr_pem, GError **error)
+{
+  g_return_val_if_fail(est != NULL && csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return enroll(est, OP_ENROLL, csr_pem, error);
+}
+
+SignetEstResult *
+signet_est_simple_reenroll(SignetEst *est, const char *csr_pem, GError **error)
+{
+  g_return_val_if_fail(est != NULL && csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (est->client_cert == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                        "Renewal is authenticated with the current certificate and its key, and "
+                        "none was given: renew a token that holds a valid certificate, or "
+                        "activate it again with a new activation code");
+    return NULL;
+  }
+  return enroll(est, OP_REENROLL, csr_pem, error);
+}

@@ -1,0 +1,495 @@
+/* signet-http.c: see signet-http.h. */
+#include "config.h"
+
+#include "enroll/signet-http.h"
+#include "enroll/signet-x509.h"
+#include "enroll/signet-enroll-private.h"
+
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CURL, curl_easy_cleanup)
+
+/* Longest header value kept (Retry-After is a date at most). */
+#define HEADER_VALUE_MAX 256
+/* Longest piece of outside text (a URL, curl's detail) put in a message. */
+#define MESSAGE_PART_MAX 200
+
+/* ---- locked memory for the Authorization header ------------------------ */
+
+typedef struct
+{
+  gsize size;
+  gboolean locked;
+  char *data;
+} LockedBuf;
+
+static LockedBuf *
+locked_buf_new(gsize size)
+{
+  LockedBuf *buf = g_new0(LockedBuf, 1);
+
+  buf->size = size;
+  buf->data = g_malloc0(size);
+  /* Best effort, as SignetSecret: wiped on free either way. */
+  buf->locked = mlock(buf->data, size) == 0;
+#ifdef MADV_DONTDUMP
+  {
+    long page = sysconf(_SC_PAGESIZE);
+    guintptr start = (guintptr)buf->data & ~((guintptr)page - 1);
+    guintptr end = ((guintptr)buf->data + size + page - 1) & ~((guintptr)page - 1);
+
+    (void)madvise((void *)start, end - start, MADV_DONTDUMP);
+  }
+#endif
+  return buf;
+}
+
+static void
+locked_buf_free(LockedBuf *buf)
+{
+  if (buf == NULL)
+    return;
+  explicit_bzero(buf->data, buf->size);
+  if (buf->locked)
+    munlock(buf->data, buf->size);
+  g_free(buf->data);
+  g_free(buf);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LockedBuf, locked_buf_free)
+
+/* "Authorization: Basic base64(user:password)", NUL-terminated, built in
+ * locked memory without a plain-text copy of the password anywhere. */
+static LockedBuf *
+basic_auth_header(const char *username, const SignetSecret *password)
+{
+  static const char prefix[] = "Authorization: Basic ";
+  gsize user_len = strlen(username);
+  gsize pass_len = signet_secret_get_len(password);
+  /* g_base64_encode_step() needs (len / 3 + 1) * 4 + 4 per call, close 5. */
+  gsize size = sizeof prefix + (user_len / 3 + 1) * 4 + 4 + (1 / 3 + 1) * 4 + 4
+               + (pass_len / 3 + 1) * 4 + 4 + 5;
+  LockedBuf *buf = locked_buf_new(size);
+  char *out = buf->data;
+  int state = 0, save = 0;
+
+  memcpy(out, prefix, sizeof prefix - 1);
+  out += sizeof prefix - 1;
+  out += g_base64_encode_step((const guchar *)username, user_len, FALSE, out, &state, &save);
+  out += g_base64_encode_step((const guchar *)":", 1, FALSE, out, &state, &save);
+  out += g_base64_encode_step(signet_secret_get_data(password), pass_len, FALSE, out, &state,
+                              &save);
+  out += g_base64_encode_close(FALSE, out, &state, &save);
+  *out = '\0';
+  g_assert((gsize)(out - buf->data) < size);
+  /* g_base64_encode_step() keeps up to two input bytes in @save. */
+  explicit_bzero(&save, sizeof save);
+  return buf;
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+static gpointer
+global_init(gpointer data)
+{
+  return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
+}
+
+/* Outside text for a message: valid UTF-8, printable characters only, at
+ * most @max characters. */
+static char *
+printable(const char *text, gsize max)
+{
+  g_autofree char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+  GString *out = g_string_new(NULL);
+  gsize count = 0;
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
+
+    if (count++ == max) {
+      g_string_append(out, "…");
+      break;
+    }
+    if (g_unichar_isprint(c) || c == ' ')
+      g_string_append_unichar(out, c);
+    else
+      g_string_append_c(out, '?');
+  }
+  return g_string_free(out, FALSE);
+}
+
+char *
+signet_http_url_host(const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+  const char *host = uri != NULL ? g_uri_get_host(uri) : NULL;
+
+  return host != NULL && *host != '\0' ? g_strdup(host) : NULL;
+}
+
+void
+signet_http_response_free(SignetHttpResponse *response)
+{
+  if (response == NULL)
+    return;
+  g_bytes_unref(response->body);
+  g_free(response->content_type);
+  g_free(response->retry_after);
+  g_free(response);
+}
+
+/* ---- one transfer ---------------------------------------------------- */
+
+typedef struct
+{
+  GByteArray *body;
+  gboolean too_large;
+  char *retry_after;
+  /* TLS client authentication */
+  X509 *client_cert;
+  EVP_PKEY *client_key;
+  char *client_error; /* why the client identity could not be used */
+} Transfer;
+
+static size_t
+on_write_cb(char *data, size_t size, size_t nmemb, void *user_data)
+{
+  Transfer *t = user_data;
+  gsize len = size * nmemb;
+
+  if (len > SIGNET_HTTP_BODY_MAX || t->body->len + len > SIGNET_HTTP_BODY_MAX) {
+    t->too_large = TRUE;
+    return 0;
+  }
+  g_byte_array_append(t->body, (const guint8 *)data, (guint)len);
+  return len;
+}
+
+static size_t
+on_header_cb(char *data, size_t size, size_t nmemb, void *user_data)
+{
+  Transfer *t = user_data;
+  gsize len = size * nmemb;
+  static const char name[] = "retry-after:";
+
+  /* A new answer (after "100 Continue", or a proxy's CONNECT): only the
+   * headers of the final one count. */
+  if (len >= 5 && g_ascii_strncasecmp(data, "HTTP/", 5) == 0)
+    g_clear_pointer(&t->retry_after, g_free);
+  else if (len > sizeof name - 1 && g_ascii_strncasecmp(data, name, sizeof name - 1) == 0) {
+    g_autofree char *value = g_strndup(data + sizeof name - 1, len - (sizeof name - 1));
+
+    g_strstrip(value);
+    g_free(t->retry_after);
+    t->retry_after = printable(value, HEADER_VALUE_MAX);
+  }
+  return len;
+}
+
+/* curl calls this with its SSL_CTX before each TLS handshake. */
+static CURLcode
+on_ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *user_data)
+{
+  Transfer *t = user_data;
+  SSL_CTX *ctx = ssl_ctx;
+
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate(ctx, t->client_cert) != 1
+      || SSL_CTX_use_PrivateKey(ctx, t->client_key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    g_free(t->client_error);
+    t->client_error = signet_openssl_error_text();
+    return CURLE_SSL_CERTPROBLEM;
+  }
+  return CURLE_OK;
+}
+
+static gboolean
+is_verification_error(CURLcode code)
+{
+  return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE
+         || code == CURLE_SSL_ISSUER_ERROR || code == CURLE_SSL_PINNEDPUBKEYNOTMATCH
+         || code == CURLE_SSL_INVALIDCERTSTATUS;
+}
+
+/* A transport failure as a message a holder can act on. */
+static void
+set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf,
+                   const SignetHttpRequest *request, const Transfer *t)
+{
+  g_autofree char *host = signet_http_url_host(request->url);
+  g_autofree char *detail
+      = printable(errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code), MESSAGE_PART_MAX);
+  curl_off_t connect_time = 0;
+
+  if (host == NULL)
+    host = g_strdup(request->url);
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_RESOLVE,
+                  "Cannot find the CA's server %s: check your network connection or the "
+                  "profile's URL",
+                  host);
+      return;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_RESOLVE,
+                  "Cannot find the proxy server on the way to the CA (%s): check your network "
+                  "connection or the proxy setting (https_proxy)",
+                  detail);
+      return;
+    case CURLE_COULDNT_CONNECT:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                  "Cannot connect to the CA's server %s (%s): check your network connection "
+                  "and proxy setting, or try again later if the CA is down",
+                  host, detail);
+      return;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                  "The connection to the CA's server %s broke (%s): check your network "
+                  "connection and try again",
+                  host, detail);
+      return;
+    case CURLE_OPERATION_TIMEDOUT:
+      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+      if (connect_time == 0)
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
+                    "The CA's server %s did not accept a connection within %u s: check your "
+                    "network connection, or try again later",
+                    host, request->connect_timeout);
+      else
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
+                    "The CA did not answer within %u s: try again later", request->timeout);
+      return;
+    case CURLE_SSL_CERTPROBLEM:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                  "The current certificate and its key could not be used to log in to the CA's "
+                  "server at %s (%s)",
+                  host, t->client_error != NULL ? t->client_error : detail);
+      return;
+    case CURLE_PARTIAL_FILE:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                  "The CA's answer was cut short (%s): try again", detail);
+      return;
+    case CURLE_GOT_NOTHING:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                  "The CA's server %s closed the connection without answering: try again later",
+                  host);
+      return;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+      if (code == CURLE_FILESIZE_EXCEEDED || t->too_large) {
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                    "The answer from %s is larger than %d KiB, far more than a CA sends: check "
+                    "the profile's URL",
+                    host, SIGNET_HTTP_BODY_MAX / 1024);
+        return;
+      }
+      break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                  "The server at %s did not answer as an HTTPS server does (%s): check the "
+                  "profile's URL",
+                  host, detail);
+      return;
+    default:
+      break;
+  }
+  if (is_verification_error(code)) {
+    if (request->trust_anchors != NULL)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                  "The CA's server at %s could not be verified (%s): the profile's trust "
+                  "anchors (%s) do not match this server — do not continue on an untrusted "
+                  "connection; ask your CA for the right profile",
+                  host, detail, request->trust_anchors);
+    else
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                  "The CA's server at %s could not be verified (%s): no certificate authority "
+                  "this system trusts vouches for it — do not continue on an untrusted "
+                  "connection; ask your CA for the right profile",
+                  host, detail);
+    return;
+  }
+  if (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_SSL_CIPHER
+      || code == CURLE_SSL_ENGINE_INITFAILED || code == CURLE_USE_SSL_FAILED
+      || code == CURLE_SSL_SHUTDOWN_FAILED) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "A secure connection to the CA's server at %s could not be set up (%s): do not "
+                "continue on an untrusted connection; check the profile's URL or ask your CA",
+                host, detail);
+    return;
+  }
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+              "Talking to the CA's server %s failed (%s; curl error %d)", host, detail, (int)code);
+}
+
+/* Options that must be set; a libcurl without them cannot be used safely. */
+#define SETOPT(curl, option, value)                                                                \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    CURLcode setopt_rc = curl_easy_setopt(curl, option, value);                                    \
+    if (setopt_rc != CURLE_OK) {                                                                   \
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,                          \
+                  "libcurl refused the option %s (%s): it may be too old or built without "        \
+                  "OpenSSL",                                                                       \
+                  #option, curl_easy_strerror(setopt_rc));                                         \
+      goto out;                                                                                    \
+    }                                                                                              \
+  }                                                                                                \
+  G_STMT_END
+
+SignetHttpResponse *
+signet_http_request(const SignetHttpRequest *request, GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_autoptr(CURL) curl = NULL;
+  g_autoptr(LockedBuf) auth = NULL;
+  struct curl_slist *headers = NULL;
+  struct curl_slist auth_node = { 0 };
+  struct curl_slist *first = NULL;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  Transfer t = { 0 };
+  SignetHttpResponse *response = NULL;
+  CURLcode rc;
+  long ssl_version = CURL_SSLVERSION_TLSv1_2;
+  long status = 0;
+  char *content_type = NULL;
+
+  g_return_val_if_fail(request != NULL && request->url != NULL, NULL);
+  g_return_val_if_fail((request->username == NULL) == (request->password == NULL), NULL);
+  g_return_val_if_fail((request->client_cert == NULL) == (request->client_key == NULL), NULL);
+
+  if (GPOINTER_TO_INT(g_once(&once, global_init, NULL)) != CURLE_OK) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                        "libcurl could not be initialised");
+    return NULL;
+  }
+  curl = curl_easy_init();
+  if (curl == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                        "libcurl could not be initialised (out of memory?)");
+    return NULL;
+  }
+  t.body = g_byte_array_new();
+  t.client_cert = request->client_cert;
+  t.client_key = request->client_key;
+
+  /* Headers: the caller's, no "Expect: 100-continue", and the credentials
+   * in a list node of our own pointing at locked memory, so that
+   * curl_slist_append() makes no copy of them. */
+  headers = curl_slist_append(NULL, "Expect:");
+  for (const char *const *h = request->headers; h != NULL && *h != NULL; h++)
+    headers = curl_slist_append(headers, *h);
+  first = headers;
+  if (request->password != NULL) {
+    auth = basic_auth_header(request->username, request->password);
+    auth_node.data = auth->data;
+    auth_node.next = headers;
+    first = &auth_node;
+  }
+
+  SETOPT(curl, CURLOPT_URL, request->url);
+  SETOPT(curl, CURLOPT_NOSIGNAL, 1L);
+  SETOPT(curl, CURLOPT_ERRORBUFFER, errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+  SETOPT(curl, CURLOPT_PROTOCOLS_STR, "https");
+  SETOPT(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+  SETOPT(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+  SETOPT(curl, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+  SETOPT(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(curl, CURLOPT_USERAGENT, "Signet/" PACKAGE_VERSION);
+  SETOPT(curl, CURLOPT_CONNECTTIMEOUT, (long)request->connect_timeout);
+  SETOPT(curl, CURLOPT_TIMEOUT, (long)request->timeout);
+  /* TLS: always verified, peer and host name; nothing turns it off. */
+  SETOPT(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  SETOPT(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (request->trust_anchors != NULL) {
+    /* The profile's anchors only: not the system's directory as well. */
+    SETOPT(curl, CURLOPT_CAINFO, request->trust_anchors);
+    SETOPT(curl, CURLOPT_CAPATH, NULL);
+  }
+  if (request->tls_max_version == 12)
+    ssl_version |= CURL_SSLVERSION_MAX_TLSv1_2;
+  else if (request->tls_max_version == 13)
+    ssl_version |= CURL_SSLVERSION_MAX_TLSv1_3;
+  SETOPT(curl, CURLOPT_SSLVERSION, ssl_version);
+  if (request->client_cert != NULL) {
+    SETOPT(curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx_cb);
+    SETOPT(curl, CURLOPT_SSL_CTX_DATA, &t);
+  }
+  SETOPT(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SIGNET_HTTP_BODY_MAX);
+  SETOPT(curl, CURLOPT_WRITEFUNCTION, on_write_cb);
+  SETOPT(curl, CURLOPT_WRITEDATA, &t);
+  SETOPT(curl, CURLOPT_HEADERFUNCTION, on_header_cb);
+  SETOPT(curl, CURLOPT_HEADERDATA, &t);
+  SETOPT(curl, CURLOPT_HTTPHEADER, first);
+  if (g_strcmp0(request->method, "POST") == 0) {
+    gsize len = 0;
+    const void *data = request->body != NULL ? g_bytes_get_data(request->body, &len) : "";
+
+    SETOPT(curl, CURLOPT_POST, 1L);
+    SETOPT(curl, CURLOPT_POSTFIELDS, data);
+    SETOPT(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  } else {
+    SETOPT(curl, CURLOPT_HTTPGET, 1L);
+  }
+
+  g_debug("%s %s", request->method, request->url);
+  ERR_clear_error();
+  rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK) {
+    set_transfer_error(error, curl, rc, errbuf, request, &t);
+    g_debug("%s %s: curl error %d (%s)", request->method, request->url, (int)rc, errbuf);
+    ERR_clear_error();
+    goto out;
+  }
+  ERR_clear_error();
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  g_debug("%s %s: HTTP %ld, %u bytes", request->method, request->url, status, t.body->len);
+  if (status >= 300 && status < 400) {
+    char *location = NULL;
+    g_autofree char *host = signet_http_url_host(request->url);
+    g_autofree char *where = NULL;
+
+    curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+    where = printable(location != NULL ? location : "(nowhere)", MESSAGE_PART_MAX);
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "The CA's server %s answered with a redirect (HTTP %ld) to %s, which Signet does "
+                "not follow: check the profile's URL, or ask your CA for the right profile",
+                host != NULL ? host : request->url, status, where);
+    goto out;
+  }
+  if (status < 100 || status > 599) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "The CA's server answered with an impossible HTTP status (%ld)", status);
+    goto out;
+  }
+
+  response = g_new0(SignetHttpResponse, 1);
+  response->status = status;
+  response->body = g_byte_array_free_to_bytes(g_steal_pointer(&t.body));
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
+  if (content_type != NULL)
+    response->content_type = printable(content_type, HEADER_VALUE_MAX);
+  response->retry_after = g_steal_pointer(&t.retry_after);
+
+out:
+  /* The handle first: it points at the headers. Then only our list:
+   * auth_node lives on the stack, its data in @auth (wiped on return). */
+  g_clear_pointer(&curl, curl_easy_cleanup);
+  curl_slist_free_all(headers);
+  if (t.body != NULL)
+    g_byte_array_unref(t.body);
+  g_free(t.retry_after);
+  g_free(t.client_error);
+  return response;
+}

@@ -1,0 +1,85 @@
+/* signet-http.h: one HTTPS request to a CA, over libcurl. Private to enroll/
+ * (and its tests): the EST client (signet-est.c) is its only caller.
+ *
+ * Owns: libcurl's global state (initialised once), one easy handle per
+ * request; TLS always verified (peer and host name) against the given trust
+ * anchors or the system store, https only, redirects never followed (a 3xx
+ * is BAD_RESPONSE naming where it pointed), proxies from the environment
+ * (libcurl reads https_proxy / no_proxy itself), the User-Agent
+ * "Signet/VERSION", connect and total timeouts, answers of at most
+ * SIGNET_HTTP_BODY_MAX bytes; HTTP Basic credentials built in locked memory;
+ * TLS client authentication with a certificate and an EVP_PKEY that may
+ * live on a token (set in curl's SSL_CTX); transport failures as
+ * SIGNET_ENROLL_ERROR_RESOLVE / CONNECT / TLS / TIMEOUT / BAD_RESPONSE with
+ * a message saying what failed and what to do. HTTP statuses are the
+ * caller's to interpret (only 3xx is an error here).
+ * May call: common/, OpenSSL, libcurl, GLib. Never logs a credential.
+ */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/signet-secret.h"
+#include "enroll/signet-est.h"
+
+G_BEGIN_DECLS
+
+/* Largest answer accepted from a CA. */
+#define SIGNET_HTTP_BODY_MAX (1024 * 1024)
+
+typedef struct
+{
+  const char *method;        /* "GET" or "POST" */
+  const char *url;           /* https://… (checked by the caller) */
+  const char *trust_anchors; /* PEM file, or NULL: the system store */
+  guint connect_timeout;     /* seconds, > 0 */
+  guint timeout;             /* seconds, > 0 */
+  /* POST: the body and the headers that describe it, e.g.
+   * "Content-Type: application/pkcs10" (NULL-terminated; may be NULL). */
+  GBytes *body;
+  const char *const *headers;
+  /* HTTP Basic: both or neither. */
+  const char *username;
+  const SignetSecret *password;
+  /* TLS client authentication: both or neither. */
+  X509 *client_cert;
+  EVP_PKEY *client_key;
+  /* Highest TLS version offered: 0 (TLS 1.3), 12 or 13. Never below 1.2. */
+  guint tls_max_version;
+} SignetHttpRequest;
+
+typedef struct
+{
+  long status;        /* HTTP status of the final answer */
+  GBytes *body;       /* never NULL, maybe empty */
+  char *content_type; /* NULL if none */
+  char *retry_after;  /* the Retry-After header's value, NULL if none */
+} SignetHttpResponse;
+
+void signet_http_response_free(SignetHttpResponse *response);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)
+
+/* Sends @request and returns the answer, whatever its HTTP status but 3xx.
+ * Transport failures: RESOLVE, CONNECT, TLS, TIMEOUT, BAD_RESPONSE (cut
+ * short, too large, a redirect), FAILED (anything else). */
+SignetHttpResponse *signet_http_request(const SignetHttpRequest *request, GError **error);
+
+/* The host part of an https URL (for messages), or NULL. */
+char *signet_http_url_host(const char *url);
+
+/* ---- EST internals, for tests/enroll and fuzzing --------------------- */
+
+/* The body of a /csrattrs answer (base64 of a DER CsrAttrs, RFC 7030
+ * 4.5.2; whitespace allowed) as signet_est_get_csr_attrs() returns it;
+ * BAD_RESPONSE if it is not one. Bounded; takes any bytes (fuzzed). */
+SignetEstCsrAttrs *signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error);
+
+/* Test-only knob: the highest TLS version the EST client offers (12 or
+ * 13; 0: the default, 1.3). tests/enroll/test-est.c uses it to run TLS
+ * client authentication with on-token keys over both TLS 1.2 and 1.3;
+ * nothing else sets it. */
+void signet_est_set_tls_max_version(SignetEst *est, guint version);
+
+G_END_DECLS
