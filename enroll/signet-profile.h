@@ -79,15 +79,18 @@ typedef struct
 void signet_profile_free(SignetProfile *profile);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetProfile, signet_profile_free)
 
-const char *signet_protocol_to_string(SignetProtocol protocol);     /* "est" */
+const char *signet_protocol_to_string(SignetProtocol protocol);    /* "est" */
 const char *signet_renewal_key_to_string(SignetRenewalKey policy); /* "new", "same" */
 
 typedef struct
 {
   char *file;
-  guint line; /* 1-based; 0 when it concerns the whole file */
-  char *message;
+  guint line;    /* 1-based; 0 when it concerns the whole file */
+  char *message; /* without "FILE:LINE: ": show "%s:%u: %s" (or "%s: %s") */
 } SignetProfileProblem;
+
+void signet_profile_problem_free(SignetProfileProblem *problem);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetProfileProblem, signet_profile_problem_free)
 
 typedef struct
 {
@@ -109,8 +112,9 @@ GStrv signet_profile_dirs(void);
 SignetProfileSet *signet_profiles_load(const char *const *dirs);
 
 /* One file. On failure, SIGNET_ENROLL_ERROR_PROFILE "FILE:LINE: what is
- * wrong"; @problems (may be NULL) collects the warnings of a file that
- * loads. */
+ * wrong" (the first mistake); @problems (may be NULL; frees its elements
+ * with signet_profile_problem_free) collects, in line order, the warnings
+ * of a file that loads, and every mistake and warning of one that does not. */
 SignetProfile *signet_profile_load_file(const char *path, GPtrArray *problems, GError **error);
 
 /* The profile named @name in @set, or NULL. */
