@@ -19,11 +19,14 @@
 #include <p11-kit/uri.h>
 #include <string.h>
 
+#include "agent/signet-activate.h"
+#include "agent/signet-activation-record.h"
 #include "agent/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-secret.h"
 #include "common/signet-util.h"
+#include "enroll/signet-profile.h"
 #include "enroll/signet-x509.h"
 
 /* Local names for OpenSSL types so that g_autoptr works without clashing
@@ -40,6 +43,7 @@ struct _SignetAgent
   SignetP11Context *ctx; /* NULL when the modules could not be loaded */
   GError *ctx_error;
   SignetAgent1 *skeleton;
+  char *state_dir;  /* activation records */
   GHashTable *busy; /* token key → what runs on it; main thread only */
   guint n_running;
 };
@@ -58,6 +62,7 @@ typedef enum
   OP_DELETE_KEY,
   OP_CHANGE_PIN,
   OP_UNBLOCK_PIN,
+  OP_ACTIVATE,
 } OpKind;
 
 typedef struct
@@ -82,6 +87,12 @@ typedef struct
   SignetSecret *pin; /* PIN, or the old PIN for ChangePin */
   SignetSecret *puk;
   SignetSecret *new_pin;
+  /* Activate */
+  SignetProfileSet *profiles;
+  const SignetProfile *profile; /* in @profiles */
+  char *reference;
+  SignetSecret *code;
+  char *request_id;
 } Op;
 
 static void
@@ -99,6 +110,10 @@ op_free(Op *op)
   g_clear_pointer(&op->pin, signet_secret_free);
   g_clear_pointer(&op->puk, signet_secret_free);
   g_clear_pointer(&op->new_pin, signet_secret_free);
+  g_clear_pointer(&op->profiles, signet_profile_set_free);
+  g_free(op->reference);
+  g_clear_pointer(&op->code, signet_secret_free);
+  g_free(op->request_id);
   g_free(op);
 }
 
@@ -207,6 +222,15 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
         return FALSE;
       }
       op->confirm_final_try = g_variant_get_boolean(value);
+    } else if (g_str_equal(key, "request-id")) {
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'request-id' must be a string");
+        g_variant_unref(value);
+        return FALSE;
+      }
+      g_free(op->request_id);
+      op->request_id = g_variant_dup_string(value, NULL);
     }
   }
   return TRUE;
@@ -384,6 +408,47 @@ run_list_tokens(Op *op, GError **error)
   return g_variant_new("(aa{sv})", &b);
 }
 
+/* @status plus "activations": the unfinished activations of the token. */
+static GVariant *
+add_activations(SignetAgent *agent, GVariant *status)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink(status);
+  g_autoptr(GPtrArray) records = NULL;
+  const char *serial = NULL;
+  GVariantBuilder b, list;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init(&iter, owned);
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+    if (g_str_equal(key, "serial") && g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+      serial = g_variant_get_string(value, NULL);
+    g_variant_builder_add(&b, "{sv}", key, value);
+  }
+  g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+  records = signet_activation_records_for_token(agent->state_dir, serial ? serial : "");
+  for (guint i = 0; serial != NULL && *serial != '\0' && i < records->len; i++) {
+    const SignetActivationRecord *r = g_ptr_array_index(records, i);
+    g_autofree char *id = signet_token_dict_id_to_hex(r->key_id);
+    GVariantBuilder e;
+
+    g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&e, "{sv}", "profile", g_variant_new_string(r->profile));
+    g_variant_builder_add(&e, "{sv}", "stage",
+                          g_variant_new_string(signet_activation_stage_to_string(r->stage)));
+    g_variant_builder_add(&e, "{sv}", "id", g_variant_new_string(id));
+    if (r->retry_at != NULL) {
+      g_autofree char *when = g_date_time_format_iso8601(r->retry_at);
+      g_variant_builder_add(&e, "{sv}", "retry_at", g_variant_new_string(when));
+    }
+    g_variant_builder_add_value(&list, g_variant_builder_end(&e));
+  }
+  g_variant_builder_add(&b, "{sv}", "activations", g_variant_builder_end(&list));
+  return g_variant_builder_end(&b);
+}
+
 static GVariant *
 run_get_status(Op *op, GError **error)
 {
@@ -399,8 +464,10 @@ run_get_status(Op *op, GError **error)
   keys = signet_p11_session_list_key_pairs(session, error);
   if (keys == NULL)
     return NULL;
-  return g_variant_new("(@a{sv})", signet_token_dict_new_status(
-                                       signet_p11_session_get_token(session), certs, keys, NULL));
+  return g_variant_new(
+      "(@a{sv})",
+      add_activations(op->agent, signet_token_dict_new_status(signet_p11_session_get_token(session),
+                                                              certs, keys, NULL)));
 }
 
 /* The label and type the token reports for the new pair @id. */
@@ -736,6 +803,82 @@ run_unblock_pin(Op *op, GError **error)
   return g_variant_new("()");
 }
 
+typedef struct
+{
+  SignetAgent *agent;
+  char *request_id;
+  char *step;
+  GVariant *details;
+} ProgressEvent;
+
+static gboolean
+emit_progress_cb(gpointer user_data)
+{
+  ProgressEvent *e = user_data;
+
+  signet_agent1_emit_progress(e->agent->skeleton, e->request_id, "activate", e->step, e->details);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_event_free(gpointer data)
+{
+  ProgressEvent *e = data;
+
+  g_object_unref(e->agent);
+  g_free(e->request_id);
+  g_free(e->step);
+  g_variant_unref(e->details);
+  g_free(e);
+}
+
+/* From the worker: the signal goes out on the main thread, in order. */
+static void
+activate_progress(gpointer data, const char *step, GVariant *details)
+{
+  Op *op = data;
+  ProgressEvent *e = g_new0(ProgressEvent, 1);
+
+  e->agent = g_object_ref(op->agent);
+  e->request_id = g_strdup(op->request_id ? op->request_id : "");
+  e->step = g_strdup(step);
+  e->details = g_variant_ref_sink(details);
+  g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, emit_progress_cb, e, progress_event_free);
+}
+
+static gboolean
+activate_login(gpointer data, SignetP11Session *session, GError **error)
+{
+  return login(data, session, error);
+}
+
+static GVariant *
+run_activate(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  SignetActivation activation = {
+    .profile = op->profile,
+    .reference = op->reference,
+    .code = op->code,
+    .label = op->label,
+    .state_dir = op->agent->state_dir,
+    .login = activate_login,
+    .progress = activate_progress,
+    .data = op,
+  };
+  GVariant *result;
+
+  if (session == NULL)
+    return NULL;
+  activation.session = session;
+  result = signet_activation_run(&activation, error);
+  /* The code is used (or refused) once: do not keep it. */
+  g_clear_pointer(&op->code, signet_secret_free);
+  if (result == NULL)
+    return NULL;
+  return g_variant_new("(@a{sv})", result);
+}
+
 static GVariant *
 op_run(Op *op, GError **error)
 {
@@ -756,6 +899,8 @@ op_run(Op *op, GError **error)
       return run_change_pin(op, error);
     case OP_UNBLOCK_PIN:
       return run_unblock_pin(op, error);
+    case OP_ACTIVATE:
+      return run_activate(op, error);
   }
   g_assert_not_reached();
 }
@@ -1023,6 +1168,128 @@ on_handle_unblock_pin_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static const char *const options_activate[] = { "request-id", "label", "confirm-final-try", NULL };
+
+/* The profile dictionary of ListProfiles and GetProfile (docs/dbus-api.md). */
+static GVariant *
+profile_dict(const SignetProfile *p)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(p->name));
+  g_variant_builder_add(&b, "{sv}", "display_name", g_variant_new_string(p->display_name));
+  g_variant_builder_add(&b, "{sv}", "file", g_variant_new_string(p->file ? p->file : ""));
+  g_variant_builder_add(&b, "{sv}", "protocol",
+                        g_variant_new_string(signet_protocol_to_string(p->protocol)));
+  g_variant_builder_add(&b, "{sv}", "url", g_variant_new_string(p->url));
+  g_variant_builder_add(&b, "{sv}", "trust_anchors",
+                        g_variant_new_string(p->trust_anchors ? p->trust_anchors : ""));
+  g_variant_builder_add(&b, "{sv}", "key_type", g_variant_new_string(p->key_type));
+  g_variant_builder_add(&b, "{sv}", "subject", g_variant_new_string(p->subject ? p->subject : ""));
+  g_variant_builder_add(&b, "{sv}", "subject_from_ca", g_variant_new_boolean(p->subject_from_ca));
+  g_variant_builder_add(&b, "{sv}", "renewal_key",
+                        g_variant_new_string(signet_renewal_key_to_string(p->renewal_key)));
+  g_variant_builder_add(&b, "{sv}", "key_label", g_variant_new_string(p->key_label));
+  g_variant_builder_add(&b, "{sv}", "certificate_label",
+                        g_variant_new_string(p->certificate_label));
+  g_variant_builder_add(&b, "{sv}", "chain_label", g_variant_new_string(p->chain_label));
+  g_variant_builder_add(&b, "{sv}", "username", g_variant_new_string(p->username));
+  g_variant_builder_add(&b, "{sv}", "reference_prompt", g_variant_new_string(p->reference_prompt));
+  g_variant_builder_add(&b, "{sv}", "code_prompt", g_variant_new_string(p->code_prompt));
+  g_variant_builder_add(&b, "{sv}", "connect_timeout", g_variant_new_uint32(p->connect_timeout));
+  g_variant_builder_add(&b, "{sv}", "timeout", g_variant_new_uint32(p->timeout));
+  return g_variant_builder_end(&b);
+}
+
+static gboolean
+on_handle_list_profiles_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                           SignetAgent *agent)
+{
+  g_autoptr(SignetProfileSet) set = signet_profiles_load(NULL);
+  GVariantBuilder profiles, problems;
+
+  g_variant_builder_init(&profiles, G_VARIANT_TYPE("aa{sv}"));
+  for (guint i = 0; i < set->profiles->len; i++)
+    g_variant_builder_add_value(&profiles, profile_dict(g_ptr_array_index(set->profiles, i)));
+  g_variant_builder_init(&problems, G_VARIANT_TYPE("aa{sv}"));
+  for (guint i = 0; i < set->problems->len; i++) {
+    const SignetProfileProblem *p = g_ptr_array_index(set->problems, i);
+    GVariantBuilder e;
+
+    g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&e, "{sv}", "file", g_variant_new_string(p->file));
+    g_variant_builder_add(&e, "{sv}", "line", g_variant_new_uint32(p->line));
+    g_variant_builder_add(&e, "{sv}", "message", g_variant_new_string(p->message));
+    g_variant_builder_add_value(&problems, g_variant_builder_end(&e));
+  }
+  signet_agent1_complete_list_profiles(skeleton, invocation, g_variant_builder_end(&profiles),
+                                       g_variant_builder_end(&problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* The profile @name of @set, or an error that says what to do. */
+static const SignetProfile *
+lookup_profile(SignetProfileSet *set, const char *name, GError **error)
+{
+  const SignetProfile *profile = signet_profile_set_lookup(set, name);
+  g_autoptr(GString) why = NULL;
+  g_autofree char *suffix = g_strdup_printf("/%s.conf", name);
+
+  if (profile != NULL)
+    return profile;
+  why = g_string_new(NULL);
+  for (guint i = 0; i < set->problems->len; i++) {
+    const SignetProfileProblem *p = g_ptr_array_index(set->problems, i);
+    if (g_str_has_suffix(p->file, suffix))
+      g_string_append_printf(why, " %s", p->message);
+  }
+  if (why->len > 0)
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA profile '%s' is broken:%s", name, why->str);
+  else
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "There is no CA profile named '%s'. 'signet profile list' shows the profiles "
+                "installed; your CA's profile goes in %s/signet/profiles.d/",
+                name, g_get_user_config_dir());
+  return NULL;
+}
+
+static gboolean
+on_handle_get_profile_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                         const char *name, SignetAgent *agent)
+{
+  g_autoptr(SignetProfileSet) set = signet_profiles_load(NULL);
+  g_autoptr(GError) error = NULL;
+  const SignetProfile *profile = lookup_profile(set, name, &error);
+
+  if (profile == NULL)
+    signet_errors_return(invocation, error);
+  else
+    signet_agent1_complete_get_profile(skeleton, invocation, profile_dict(profile));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_activate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation, const char *token,
+                      const char *profile, const char *reference, GVariant *code, GVariant *pin,
+                      GVariant *options, SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_ACTIVATE, "activating it", TRUE, token);
+  GError *error = NULL;
+
+  op->code = take_secret(code, "activation code", &error);
+  op->pin = take_secret(pin, "PIN", error != NULL ? NULL : &error);
+  if (op->code != NULL && op->pin != NULL && check_token_arg(token, &error)
+      && parse_options(options, options_activate, op, &error)) {
+    op->profiles = signet_profiles_load(NULL);
+    op->profile = lookup_profile(op->profiles, profile, &error);
+    op->reference = g_strdup(reference);
+  }
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- the object --------------------------------------------------------- */
 
 static void
@@ -1033,6 +1300,7 @@ signet_agent_finalize(GObject *object)
   signet_agent_unexport(agent);
   g_clear_object(&agent->skeleton);
   g_clear_pointer(&agent->busy, g_hash_table_unref);
+  g_free(agent->state_dir);
   g_clear_pointer(&agent->ctx, signet_p11_context_free);
   g_clear_error(&agent->ctx_error);
   G_OBJECT_CLASS(signet_agent_parent_class)->finalize(object);
@@ -1048,6 +1316,7 @@ static void
 signet_agent_init(SignetAgent *agent)
 {
   agent->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  agent->state_dir = signet_activation_dir();
 }
 
 SignetAgent *
@@ -1079,6 +1348,11 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
                    agent);
   g_signal_connect(agent->skeleton, "handle-unblock-pin", G_CALLBACK(on_handle_unblock_pin_cb),
                    agent);
+  g_signal_connect(agent->skeleton, "handle-list-profiles", G_CALLBACK(on_handle_list_profiles_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-get-profile", G_CALLBACK(on_handle_get_profile_cb),
+                   agent);
+  g_signal_connect(agent->skeleton, "handle-activate", G_CALLBACK(on_handle_activate_cb), agent);
   return agent;
 }
 

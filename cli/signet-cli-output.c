@@ -5,13 +5,21 @@
 
 #include <stdio.h>
 
+static gboolean json_lines;
+
+void
+signet_cli_set_json_lines(gboolean lines)
+{
+  json_lines = lines;
+}
+
 void
 signet_cli_print_json(JsonNode *node)
 {
   g_autoptr(JsonGenerator) gen = json_generator_new();
   g_autofree char *text = NULL;
 
-  json_generator_set_pretty(gen, TRUE);
+  json_generator_set_pretty(gen, !json_lines);
   json_generator_set_indent(gen, 2);
   json_generator_set_root(gen, node);
   text = json_generator_to_data(gen, NULL);

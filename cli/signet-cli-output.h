@@ -13,6 +13,10 @@ G_BEGIN_DECLS
 
 /* Pretty-prints @node as one JSON document on stdout. */
 void signet_cli_print_json(JsonNode *node);
+
+/* From now on every JSON document (results and errors) is printed on one
+ * line: for commands that print a stream of events (JSON Lines). */
+void signet_cli_set_json_lines(gboolean lines);
 /* The JSON form of a D-Bus value (a{sv} → object, aa{sv} → array, …). */
 void signet_cli_print_variant_json(GVariant *value);
 

@@ -773,6 +773,8 @@ cmd_activate(Cli *cli, char **args, GError **error)
   GVariantBuilder options;
   guint subscription;
 
+  /* Progress events, the result and any error: one JSON object per line. */
+  signet_cli_set_json_lines(TRUE);
   if (cli->profile == NULL || *cli->profile == '\0') {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
                 "Name your CA's profile with --profile NAME (signet profile list shows them)");

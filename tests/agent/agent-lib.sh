@@ -12,6 +12,12 @@
 #   p11_objects CLASS     count objects on the token (pkcs11-tool, SoftHSM2 directly)
 #   shim_tries            the shim's "USER SO" tries left for the token
 #   wait_busy N           until the agent log shows N operations that claimed a token
+#   est_ca_start          the EST test CA on a free port, its profile installed
+#                         as "signet-test" ($ESTCA_DIR, $ESTCA_PID); est_ca_stop
+#   estca CMD ARGS…       tests/ca/signet-test-ca CMD --dir $ESTCA_DIR ARGS…
+#   est_code [ARGS…]      a fresh code: sets $REF and $CODE
+#   activate [ARGS…]      signet activate on the rig's token with profile
+#                         ${PROFILE:-signet-test}, $REF, $CODE (fd 3), $PIN (fd 4)
 
 . "${top_srcdir:?}/tests/lib.sh"
 
@@ -36,6 +42,10 @@ rig_require() {
 
 rig_teardown() {
   local status=$?
+  if [ -n "${ESTCA_PID:-}" ]; then
+    kill -TERM "$ESTCA_PID" 2>/dev/null
+    wait "$ESTCA_PID" 2>/dev/null
+  fi
   if [ -n "${AGENT_PID:-}" ]; then
     kill -TERM "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
@@ -253,4 +263,55 @@ ca_init() {
 ca_sign() {
   openssl x509 -req -in "$1" -CA "$RIG/ca/int.pem" -CAkey "$RIG/ca/int.key" -CAcreateserial \
     -days "${3:-365}" -extfile "$RIG/ca/leaf.ext" -out "$2" 2>/dev/null
+}
+
+# --- the EST test CA (tests/ca/signet-test-ca) --------------------------------
+ESTCA_PROG="$top_srcdir/tests/ca/signet-test-ca"
+
+estca() {
+  local cmd=$1
+  shift
+  "$ESTCA_PROG" "$cmd" --dir "$ESTCA_DIR" "$@"
+}
+
+est_ca_start() {
+  local i=0
+  ESTCA_DIR="$RIG/estca"
+  : >"$RIG/estca.out"
+  "$ESTCA_PROG" serve --dir "$ESTCA_DIR" --port "${1:-0}" >"$RIG/estca.out" 2>>"$RIG/estca.log" &
+  ESTCA_PID=$!
+  until grep -q '^listening on' "$RIG/estca.out"; do
+    if ! kill -0 "$ESTCA_PID" 2>/dev/null || [ $i -ge 300 ]; then
+      echo "Bail out! signet-test-ca did not start"
+      awk '{ print "# " $0 }' "$RIG/estca.log"
+      exit 1
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  mkdir -p "$XDG_CONFIG_HOME/signet/profiles.d"
+  cp "$ESTCA_DIR/profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-test.conf"
+}
+
+est_ca_stop() {
+  [ -n "${ESTCA_PID:-}" ] || return 0
+  kill -TERM "$ESTCA_PID" 2>/dev/null
+  wait "$ESTCA_PID" 2>/dev/null
+  ESTCA_PID=
+}
+
+est_code() {
+  local out
+  out=$(estca new-code "$@") || { echo "Bail out! signet-test-ca new-code failed"; exit 1; }
+  REF=$(printf '%s\n' "$out" | sed -n 1p)
+  CODE=$(printf '%s\n' "$out" | sed -n 2p)
+}
+
+activate() {
+  run signet activate "$TOKEN_LABEL" --profile "${PROFILE:-signet-test}" --reference "$REF" \
+    --code-fd 3 --pin-fd 4 "$@" 3<<EOF 4<<EOF2
+$CODE
+EOF
+$PIN
+EOF2
 }

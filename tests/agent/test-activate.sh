@@ -1,0 +1,174 @@
+#!/bin/sh
+# Activation through the EST test CA (tests/ca/signet-test-ca), on a fresh
+# SoftHSM2 token behind the test shim: profiles listed and shown, one
+# command from a fresh token to a verified certificate with its chain, and
+# each failure leaving the token as it was (objects counted with
+# pkcs11-tool) with a message that says what to do next: a code used twice,
+# an expired code, a certificate for another key, CA errors and timeouts, a
+# wrong trust anchor, the CA down. A 202 answer keeps key and request until
+# the next try; a certificate that could not be written is kept and written
+# by the next try without the code.
+. "${top_srcdir:?}/tests/agent/agent-lib.sh"
+rig_setup --shim
+est_ca_start
+PROFILES="$XDG_CONFIG_HOME/signet/profiles.d"
+
+objects() { p11_objects all; }
+# A JSON-lines output: the last line is the result or the error.
+last_json() { tail -n 1 "$RIG/out" >"$RIG/last.json"; }
+
+# --- profiles -----------------------------------------------------------------
+printf '[profile]\nprotocol = est\nurl = http://insecure.example/est\n' >"$PROFILES/broken.conf"
+run signet profile list
+check_rc "profile list succeeds although one profile file is broken" 0
+check "profile list shows the test CA's profile" grep -q '^signet-test .*Signet Test CA' "$RIG/out"
+check_err "the broken profile is reported with its file and line" 'broken\.conf:3: .*url'
+run signet profile list --json
+jcheck "profile list --json: profiles and problems" "$RIG/out" \
+  '[p["name"] for p in d["profiles"]] == ["signet-test"] and any(p["line"] == 3 and p["file"].endswith("/broken.conf") and p["message"].startswith("url:") for p in d["problems"])'
+run signet profile show signet-test --json
+jcheck "profile show --json: the settings" "$RIG/out" \
+  'd["protocol"] == "est" and d["key_type"] == "ec:p256" and d["subject_from_ca"] and d["url"].startswith("https://127.0.0.1:")'
+run signet profile show signet-test
+check "profile show: text" grep -q '^Subject: *asked from the CA' "$RIG/out"
+run signet profile show nosuch
+check_rc "profile show of an unknown profile fails" 1
+check_err "… and says where profiles go" "no CA profile named 'nosuch'.*profiles\.d"
+rm -f "$PROFILES/broken.conf"
+
+# --- the main job -------------------------------------------------------------
+before=$(objects)
+est_code --subject "CN=Jan Kowalski,O=Example,C=PL"
+activate --json
+check_rc "activate with a fresh code succeeds" 0
+last_json
+jcheck "activate --json: the certificate issued" "$RIG/last.json" \
+  'd["event"] == "activated" and d["certificate"]["subject"] == "CN=Jan Kowalski,O=Example,C=PL" and d["certificate"]["issuer"].startswith("CN=Signet Test Issuing CA") and d["certificate"]["chain_stored"] == 2 and d["certificate"]["days_left"] >= 364'
+steps=$("$PYTHON" -c '
+import json, sys
+print(" ".join(json.loads(l)["step"] for l in open(sys.argv[1]) if json.loads(l).get("event") == "progress"))' "$RIG/out")
+check_eq "activate --json: a progress event per step, in order" \
+  "check-token ca-certificates subject login generate-key request enroll verify store done" "$steps"
+check_eq "the token holds the new key pair, the certificate and the chain" \
+  "$((before + 5))" "$(objects)"
+id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+"$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object --type cert \
+  --id "$id" -o "$RIG/leaf.der" >/dev/null 2>&1
+check "the certificate on the token verifies to the CA's root (openssl)" \
+  sh -c "openssl verify -CAfile '$ESTCA_DIR/root.pem' -untrusted '$ESTCA_DIR/issuing.pem' '$RIG/leaf.der' >/dev/null"
+run signet status "$TOKEN_LABEL" --json
+jcheck "status: the certificate with its key, nothing left unfinished" "$RIG/out" \
+  'any(c["subject"] == "CN=Jan Kowalski,O=Example,C=PL" and c["has_key"] for c in d["certificates"]) and d["activations"] == []'
+
+# --- failures leave the token as it was ----------------------------------------
+before=$(objects)
+activate
+check_rc "the same code again is refused" 1
+check_err "… as unknown or already used" 'unknown or already used'
+check_eq "… and nothing is left on the token" "$before" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… nor in the state directory" "$RIG/out" 'd["activations"] == []'
+
+est_code
+estca clock +16d >/dev/null
+activate
+check_rc "an expired code is refused" 1
+check_err "… saying to ask the CA for a new one" 'expired.*[Aa]sk your CA for a new one'
+check_eq "… and nothing is written" "$before" "$(objects)"
+estca clock now >/dev/null
+
+est_code
+estca mode wrong-key >/dev/null
+activate
+check_rc "a certificate for another key is refused" 1
+check_err "… as such" 'another key'
+check_eq "… and nothing is written (the new key is deleted again)" "$before" "$(objects)"
+
+for m in http-500:CaUnavailable:8 http-503:CaUnavailable:8 http-403:CaRefused:1 truncated:CaResponse:1; do
+  mode=${m%%:*} rest=${m#*:}
+  name=${rest%%:*} code=${rest#*:}
+  est_code
+  estca mode "$mode" >/dev/null
+  activate --json
+  check_rc "CA answer $mode: exit $code" "$code"
+  last_json
+  jcheck "… io.signet.Error.$name" "$RIG/last.json" "d['error']['name'] == 'io.signet.Error.$name'"
+  check_eq "… and nothing is written" "$before" "$(objects)"
+done
+estca mode normal >/dev/null
+
+# A CA that does not answer in time (the profile allows 2 s).
+sed 's/^\[labels\]/[network]\nconnect-timeout = 2\ntimeout = 2\n\n[labels]/' "$ESTCA_DIR/profile.conf" >"$PROFILES/slow.conf"
+est_code
+estca mode slow:20 >/dev/null
+start=$(date +%s)
+PROFILE=slow activate
+took=$(($(date +%s) - start))
+check_rc "a CA that does not answer in time: exit 8 (try later)" 8
+check_err "… says the CA did not answer" 'did not answer'
+check "… within the profile's timeout (took ${took}s)" test "$took" -lt 10
+check_eq "… and nothing is written" "$before" "$(objects)"
+estca mode normal >/dev/null
+rm -f "$PROFILES/slow.conf"
+
+# TLS verified against the profile's trust anchors only.
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/other.key" \
+  -out "$RIG/other.pem" -days 30 -subj "/CN=Some Other Root" 2>/dev/null
+sed "s|^trust-anchors *=.*|trust-anchors = $RIG/other.pem|" "$ESTCA_DIR/profile.conf" >"$PROFILES/wrongroot.conf"
+est_code
+PROFILE=wrongroot activate --json
+check_rc "a server the trust anchors do not vouch for is refused" 1
+last_json
+jcheck "… as io.signet.Error.CaNotTrusted" "$RIG/last.json" \
+  'd["error"]["name"] == "io.signet.Error.CaNotTrusted"'
+check_eq "… before anything is written" "$before" "$(objects)"
+rm -f "$PROFILES/wrongroot.conf"
+
+# --- 202 Accepted: the key and the request wait for the next try ---------------
+est_code
+estca mode deferred:2 >/dev/null
+activate
+check_rc "a deferred answer: exit 7 (the CA issues later)" 7
+check_err "… saying when to run it again" 'will issue the certificate later: run the same activation again after'
+check_eq "… the new key pair stays on the token" "$((before + 2))" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and status shows the activation pending" "$RIG/out" \
+  'len(d["activations"]) == 1 and d["activations"][0]["stage"] == "pending" and d["activations"][0]["retry_at"]'
+sleep 2
+activate
+check_rc "after the time the CA gave, the same activation completes" 0
+check "… saying it sent the same request again" grep -q 'sending the same request again' "$RIG/out"
+check_eq "… with one key pair, its certificate (the chain was there)" "$((before + 3))" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing left unfinished" "$RIG/out" 'd["activations"] == []'
+estca mode normal >/dev/null
+
+# --- the certificate could not be written: kept, written on the next try -------
+before=$(objects)
+est_code
+echo 'C_CreateObject error CKR_DEVICE_MEMORY' >"$SIGNET_SHIM_STATE/fault"
+activate
+check_rc "the token refuses to store the certificate: the activation fails" 1
+check_err "… saying the certificate is kept and how to finish" 'could not be written to the token.*kept in .*run the same activation again'
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status shows it issued, waiting to be written" "$RIG/out" \
+  'len(d["activations"]) == 1 and d["activations"][0]["stage"] == "issued"'
+CODE=not-needed-any-more
+activate
+check_rc "the next activation writes the kept certificate, without the code" 0
+check "… saying so" grep -q 'no activation code needed' "$RIG/out"
+check_eq "… the key pair and its certificate are on the token" "$((before + 3))" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing is left unfinished" "$RIG/out" 'd["activations"] == []'
+
+# --- the CA is down --------------------------------------------------------------
+est_code
+est_ca_stop
+before=$(objects)
+activate
+check_rc "the CA is down: exit 8 (try later)" 8
+check_err "… says the CA could not be reached" '[Cc]ould not connect|cannot connect|connection|reach'
+check_eq "… and nothing is written" "$before" "$(objects)"
+check "the agent is still running" agent_alive
+
+tap_done
