@@ -8,3 +8,5 @@ enroll_libsignet_enroll_la_SOURCES += \
 	enroll/signet-est.c
 signet_format_sources += enroll/signet-est.h enroll/signet-http.h enroll/signet-http.c \
 	enroll/signet-est.c
+# Its internals note (docs/local.mk lists the others).
+EXTRA_DIST += docs/internals/est.md

@@ -314,11 +314,11 @@ ca_text(const SignetHttpResponse *response)
   return NULL;
 }
 
-/* " The CA said: “TEXT”." or "". */
+/* " The CA said: \"TEXT\"." or "". */
 static char *
 ca_said(const char *text)
 {
-  return text != NULL ? g_strdup_printf(" The CA said: “%s”.", text) : g_strdup("");
+  return text != NULL ? g_strdup_printf(" The CA said: \"%s\".", text) : g_strdup("");
 }
 
 /* An HTTP status other than the expected ones, as the contract in

@@ -216,6 +216,29 @@ is_verification_error(CURLcode code)
          || code == CURLE_SSL_INVALIDCERTSTATUS;
 }
 
+/* TRUE if the server ended the handshake over our client certificate (a
+ * TLS alert; in TLS 1.3 it arrives after the client's handshake is done,
+ * as a read error). */
+static gboolean
+is_client_certificate_alert(const char *detail)
+{
+  static const char *const alerts[] = {
+    "alert unknown ca",
+    "alert bad certificate",
+    "alert certificate required",
+    "alert certificate expired",
+    "alert certificate revoked",
+    "alert certificate unknown",
+    "alert unsupported certificate",
+    "alert access denied",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(alerts); i++)
+    if (strstr(detail, alerts[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 /* A transport failure as a message a holder can act on. */
 static void
 set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf,
@@ -228,6 +251,17 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
 
   if (host == NULL)
     host = g_strdup(request->url);
+  if (request->client_cert != NULL
+      && (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR)
+      && is_client_certificate_alert(detail)) {
+    /* As a 401 on /simplereenroll: the current certificate is not accepted. */
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                "The CA's server at %s did not accept the current certificate (%s). If it has "
+                "expired or was revoked, activate the token again with a new activation code "
+                "from your CA.",
+                host, detail);
+    return;
+  }
   switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_RESOLVE,

@@ -63,7 +63,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)
 
 /* Sends @request and returns the answer, whatever its HTTP status but 3xx.
  * Transport failures: RESOLVE, CONNECT, TLS, TIMEOUT, BAD_RESPONSE (cut
- * short, too large, a redirect), FAILED (anything else). */
+ * short, too large, a redirect), REFUSED (a TLS alert over the client
+ * certificate: the same as a 401 on /simplereenroll), FAILED (anything
+ * else). */
 SignetHttpResponse *signet_http_request(const SignetHttpRequest *request, GError **error);
 
 /* The host part of an https URL (for messages), or NULL. */
