@@ -35,14 +35,16 @@ done
 has() { grep -q -F -e "$2" "$tmp/$1.txt"; }
 
 for c in "signet list" "signet status" "signet keygen" "signet csr" "signet import" \
-	"signet pin change" "signet pin unblock" "signet --version" "signet --help"; do
+	"signet pin change" "signet pin unblock" "signet activate" "signet profile list" \
+	"signet profile show" "signet --version" "signet --help"; do
 	check "signet.1 documents \"$c\"" has signet.1 "$c"
 done
 for o in --json --type --label --subject --out --pin-fd --puk-fd --new-pin-fd \
-	--confirm-final-try rsa:2048 rsa:3072 rsa:4096 ec:p256 ec:p384; do
+	--confirm-final-try --profile --reference --code-fd rsa:2048 rsa:3072 rsa:4096 ec:p256 \
+	ec:p384; do
 	check "signet.1 documents $o" has signet.1 "$o"
 done
-for n in 0 1 2 3 4 5 6; do
+for n in 0 1 2 3 4 5 6 7 8; do
 	check "signet.1 documents exit status $n" grep -q -E "^ {7}$n( |$)" "$tmp/signet.1.txt"
 done
 for o in --verbose --version signet.conf unblock-method opensc.conf OPENSC_CONF \
@@ -58,7 +60,8 @@ for prog in cli/signet agent/signetd; do
 	{
 		"$bin" --help 2>&1
 		if [ "$prog" = cli/signet ]; then
-			for c in list status keygen csr import "pin change" "pin unblock"; do
+			for c in list status keygen csr import "pin change" "pin unblock" activate \
+				"profile list" "profile show"; do
 				# shellcheck disable=SC2086
 				"$bin" $c --help 2>&1
 			done
@@ -79,7 +82,9 @@ for m in $(sed -n 's/.*<method name="\([A-Za-z]*\)".*/\1/p' "$xml"); do
 done
 for e in Failed Module NoSuchToken AmbiguousToken PinIncorrect PinLocked PinInvalid \
 	PukIncorrect PukLocked TokenRemoved NotSupported NoMatchingKey NoSuchObject TokenFull \
-	ReadOnly FinalTry Busy InvalidArgs BadInput BadSubject; do
+	ReadOnly FinalTry Busy InvalidArgs BadInput BadSubject Pending Profile CaNotFound \
+	CaUnreachable CaNotTrusted CaTimeout CodeRejected CodeExpired CaRefused CaUnavailable \
+	CaResponse CertificateMismatch; do
 	check "dbus-api.md documents io.signet.Error.$e" grep -q -F "io.signet.Error.$e\`" "$api"
 	check "signet.1 maps io.signet.Error.$e" has signet.1 "io.signet.Error.$e"
 done
