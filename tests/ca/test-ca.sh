@@ -92,10 +92,10 @@ check "serve writes a port number other than 0" test "${PORT:-0}" -gt 0
 check "serve creates the root and the issuing CA" test -s "$D/root.pem" -a -s "$D/issuing.pem"
 check "profile.conf: url" grep -qx "url=$URL" "$D/profile.conf"
 check "profile.conf: trust anchors, absolute" grep -qx "trust-anchors=$D/root.pem" "$D/profile.conf"
-for line in '\[profile\]' 'display-name=Signet Test CA' 'protocol=est' 'key-type=ec:p256' \
-  'subject=ask-ca' 'renewal-key=new' '\[labels\]' 'key=Signet test signature' \
+for line in '[profile]' 'display-name=Signet Test CA' 'protocol=est' 'key-type=ec:p256' \
+  'subject=ask-ca' 'renewal-key=new' '[labels]' 'key=Signet test signature' \
   'certificate=Signet test signature' 'chain=Signet Test CA'; do
-  check "profile.conf: $line" grep -qx "$line" "$D/profile.conf"
+  check "profile.conf: $line" grep -qFx "$line" "$D/profile.conf"
 done
 check "the root is the documented self-signed CA" \
   test "$(subject_of "$D/root.pem")" = "CN=Signet Test Root CA,O=Signet Test"
@@ -253,6 +253,12 @@ check "simplereenroll with the same key over TLS 1.2: 200" test "$ST" = 200
 reenroll "$T/r1.b64"
 check "simplereenroll without a client certificate: 401" test "$ST" = 401
 check "... saying a certificate is required" body_has "a valid client certificate issued by this CA is required"
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+  -keyout "$T/self.key" -subj "$SUBJ" -out "$T/self.pem" 2>/dev/null
+reenroll "$T/r1.b64" --cert "$T/self.pem" --key "$T/self.key"
+check "simplereenroll with a certificate from elsewhere: 401" test "$ST" = 401
+check "... saying a certificate of this CA is required" \
+  body_has "a valid client certificate issued by this CA is required"
 csr r3 "/CN=Somebody Else"
 reenroll "$T/r3.b64" --cert "$T/e1.pem" --key "$T/e1.key"
 check "simplereenroll for another subject: 403" test "$ST" = 403
