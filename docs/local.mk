@@ -6,6 +6,7 @@ EXTRA_DIST += \
 	docs/internals/enroll.md \
 	docs/internals/agent.md \
 	docs/internals/secrets.md \
+	docs/internals/activation.md \
 	docs/check-man.sh \
 	script/deps
 
