@@ -2,8 +2,11 @@
  * token context, the bus name io.signet.Agent and the main loop.
  *
  * Runs in the foreground on the session bus DBUS_SESSION_BUS_ADDRESS names,
- * until SIGTERM or SIGINT, or until another process takes the name or the
- * bus goes away. Operations still running then are let finish first.
+ * until SIGTERM or SIGINT, until another process takes the name or the bus
+ * goes away, or until it has been idle for the idle timeout (--idle-timeout,
+ * or idle-timeout= in the [agent] group of signet.conf; 0: never; see
+ * signet-hotplug.h for what idle means). Operations still running then are
+ * let finish first. D-Bus activation starts it again on demand.
  */
 #include "config.h"
 
@@ -17,12 +20,14 @@
 #include "agent/signet-agent.h"
 #include "agent/signet-config.h"
 #include "agent/signet-errors.h"
+#include "agent/signet-hotplug.h"
 #include "agent/signet-opensc.h"
 
 typedef struct
 {
   GMainLoop *loop;
   SignetAgent *agent;
+  SignetHotplug *hotplug;
   GDBusConnection *connection; /* to flush the last answers before exiting */
   gboolean acquired;
   int exit_status;
@@ -59,6 +64,8 @@ on_name_acquired_cb(GDBusConnection *connection, const char *name, gpointer user
 
   d->acquired = TRUE;
   g_debug("owns %s on the session bus", name);
+  /* Signals go out from now on: clients match on the name. */
+  signet_hotplug_start(d->hotplug);
 }
 
 static void
@@ -76,6 +83,48 @@ on_name_lost_cb(GDBusConnection *connection, const char *name, gpointer user_dat
   if (!d->acquired || connection == NULL)
     d->exit_status = EXIT_FAILURE;
   g_main_loop_quit(d->loop);
+}
+
+static gboolean
+on_idle_cb(gpointer user_data)
+{
+  Daemon *d = user_data;
+
+  g_main_loop_quit(d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+#define DEFAULT_IDLE_TIMEOUT 600
+#define GROUP_AGENT          "agent"
+#define KEY_IDLE_TIMEOUT     "idle-timeout"
+
+/* idle-timeout= in the [agent] group (signet-config.c reads only
+ * [pkcs11]): seconds, 0 for never; absent: the default. */
+static gboolean
+read_idle_timeout(const SignetConfig *config, guint *out_seconds, GError **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_autoptr(GError) local = NULL;
+  g_autofree char *value = NULL;
+  guint64 n;
+
+  if (!config->loaded)
+    return TRUE;
+  if (!g_key_file_load_from_file(kf, config->path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  value = g_key_file_get_value(kf, GROUP_AGENT, KEY_IDLE_TIMEOUT, &local);
+  if (value == NULL)
+    return TRUE;
+  g_strstrip(value);
+  if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT / 1000, &n, NULL)) {
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                "%s: " KEY_IDLE_TIMEOUT "=\"%s\" in [" GROUP_AGENT
+                "] is not a number of seconds (0 for never)",
+                config->path, value);
+    return FALSE;
+  }
+  *out_seconds = (guint)n;
+  return TRUE;
 }
 
 /* --verbose shows the debug messages of Signet's own domains; other
@@ -104,8 +153,13 @@ int
 main(int argc, char **argv)
 {
   gboolean verbose = FALSE, version = FALSE;
+  gint idle_option = -1;
+  guint idle_timeout = DEFAULT_IDLE_TIMEOUT;
   GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_option,
+      "Exit after SECONDS idle: no card, no client watching, no call (default 600; 0: never)",
+      "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -136,6 +190,10 @@ main(int argc, char **argv)
     g_printerr("signetd: unexpected argument '%s' (see signetd --help)\n", argv[1]);
     return 2;
   }
+  if (idle_option < -1 || idle_option > (gint)(G_MAXUINT / 1000)) {
+    g_printerr("signetd: --idle-timeout takes a number of seconds, 0 for never\n");
+    return 2;
+  }
   /* Every log line on stderr, unbuffered: journald or the caller's file. */
   g_log_writer_default_set_use_stderr(TRUE);
   g_log_set_writer_func(log_writer, GINT_TO_POINTER(verbose), NULL);
@@ -153,6 +211,16 @@ main(int argc, char **argv)
           config->unblock_method == SIGNET_P11_UNBLOCK_UNKNOWN
               ? "per module"
               : signet_p11_unblock_method_to_string(config->unblock_method));
+  if (!read_idle_timeout(config, &idle_timeout, &error)) {
+    g_printerr("signetd: %s\n", error->message);
+    return 1;
+  }
+  if (idle_option >= 0)
+    idle_timeout = (guint)idle_option;
+  if (idle_timeout > 0)
+    g_debug("idle timeout %u s", idle_timeout);
+  else
+    g_debug("no idle timeout: runs until stopped");
 
   /* Before any module is loaded, and before any thread exists (setenv). */
   if (!signet_opensc_prepare(NULL, NULL, NULL, &error)) {
@@ -169,6 +237,8 @@ main(int argc, char **argv)
   d.loop = loop;
   d.agent = signet_agent_new(ctx, ctx == NULL ? g_steal_pointer(&ctx_error) : NULL);
   d.exit_status = EXIT_SUCCESS;
+  d.hotplug = signet_hotplug_new(d.agent);
+  signet_hotplug_set_idle_timeout(d.hotplug, idle_timeout, on_idle_cb, &d);
 
   sigterm_id = g_unix_signal_add(SIGTERM, on_signal_cb, &d);
   sigint_id = g_unix_signal_add(SIGINT, on_signal_cb, &d);
@@ -178,6 +248,8 @@ main(int argc, char **argv)
 
   g_main_loop_run(loop);
 
+  /* No more events: the PC/SC worker is cancelled and joined. */
+  g_clear_pointer(&d.hotplug, signet_hotplug_free);
   signet_agent_unexport(d.agent);
   g_bus_unown_name(owner_id);
   if (signet_agent_get_n_running(d.agent) > 0)
