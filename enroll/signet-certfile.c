@@ -13,6 +13,11 @@
  *     parse (a damaged block fails the file: a half-imported chain is worse
  *     than a clear error). Blocks that are not certificates are skipped when
  *     the file holds certificates too (a key next to its certificate).
+ *     A block OpenSSL's reader refuses is read once more forgiving nothing
+ *     but whitespace, as text copied from a web page or an e-mail arrives:
+ *     line breaks lost or turned into spaces, lines indented, blank lines,
+ *     CR line ends. A CERTIFICATE block that holds PKCS#7 (Microsoft AD CS
+ *     portals save the chain so) is read as PKCS#7.
  *  3. Binary that starts like DER but does not fit: truncated or damaged DER.
  *  4. Base64 without armour (EST answers so): decoded, then as 1.
  */
@@ -30,6 +35,8 @@
 #define MAX_PEM_BLOCKS 256
 
 #define EXPECTED "expected PEM, DER or PKCS#7 (.p7b) data"
+
+static gboolean is_base64_char(guint8 c);
 
 /* What the file held besides certificates, for the message when it holds
  * none; a higher rank wins (a private key is the thing to point out). */
@@ -296,16 +303,43 @@ find_bytes(const guint8 *data, gsize len, const char *needle)
   return NULL;
 }
 
-/* TRUE if the line at @line is a complete "-----BEGIN NAME-----" line. */
+/* Where the "-----" that closes the BEGIN line at @line is, NULL if the line
+ * has none after a name. */
+static const guint8 *
+begin_line_close(const guint8 *line, gsize len)
+{
+  const guint8 *end = memchr(line, '\n', len);
+  gsize n = end != NULL ? (gsize)(end - line) : len;
+  gsize skip = strlen("-----BEGIN ");
+  const guint8 *close;
+
+  if (n <= skip)
+    return NULL;
+  close = find_bytes(line + skip, n - skip, "-----");
+  return close != NULL && close > line + skip ? close : NULL;
+}
+
+/* TRUE if the line at @line is a complete "-----BEGIN NAME-----" line (the
+ * base64 may follow on the same line). */
 static gboolean
 begin_line_complete(const guint8 *line, gsize len)
 {
+  return begin_line_close(line, len) != NULL;
+}
+
+/* TRUE if the line at @line is "-----BEGIN NAME-----" and nothing else, as
+ * OpenSSL's reader wants it (it skips any other line and would read the
+ * next block in this one's place). */
+static gboolean
+begin_line_alone(const guint8 *line, gsize len)
+{
+  const guint8 *close = begin_line_close(line, len);
   const guint8 *end = memchr(line, '\n', len);
   gsize n = end != NULL ? (gsize)(end - line) : len;
 
   while (n > 0 && g_ascii_isspace(line[n - 1]))
     n--;
-  return n > strlen("-----BEGIN -----") && memcmp(line + n - 5, "-----", 5) == 0;
+  return close != NULL && close + 5 == line + n;
 }
 
 static gboolean
@@ -350,6 +384,20 @@ take_pem_block(Found *found, guint block, const char *name, const guint8 *body, 
     if (cert == NULL) {
       g_autofree char *reason = signet_openssl_error_text();
 
+      /* PKCS#7 in CERTIFICATE armour: what Microsoft AD CS's web enrollment
+       * saves as a "Base 64 encoded" certificate chain (.p7b). */
+      if (!g_str_equal(name, "TRUSTED CERTIFICATE")) {
+        GError *pkcs7_error = NULL;
+        Outcome outcome = parse_pkcs7(body, (gsize)MAX(body_len, 0), found, &pkcs7_error);
+
+        ERR_clear_error();
+        if (outcome == RECOGNIZED)
+          return TRUE;
+        if (outcome == DAMAGED) {
+          g_propagate_error(error, pkcs7_error);
+          return FALSE;
+        }
+      }
       return pem_block_damaged(block, name, reason, error);
     }
     if (p != body + body_len)
@@ -388,6 +436,98 @@ take_pem_block(Found *found, guint block, const char *name, const guint8 *body, 
   return TRUE;
 }
 
+/* The block at @begin read forgiving whitespace only: anywhere in the body
+ * (line breaks lost, turned into spaces, indented lines, blank lines, CR
+ * line ends); the body must be base64 (no RFC 1421 headers) and the END
+ * line must name the same type. Returns the length read, 0 if the block
+ * is not that; the name and body are OpenSSL allocations, as from
+ * PEM_read_bio(). */
+static gsize
+read_pem_lenient(const guint8 *begin, gsize avail, char **out_name, unsigned char **out_body,
+                 long *out_len)
+{
+  const guint8 *name_start = begin + strlen("-----BEGIN ");
+  const guint8 *close = begin_line_close(begin, avail);
+  const guint8 *body_start, *end;
+  g_autofree char *name = NULL;
+  g_autofree char *end_line = NULL;
+  g_autofree guint8 *text = NULL;
+  unsigned char *body;
+  gsize n = 0, padding = 0;
+  int decoded;
+
+  if (close == NULL || close - name_start > 80)
+    return 0;
+  for (const guint8 *p = name_start; p < close; p++)
+    if (*p < 0x20 || *p > 0x7e)
+      return 0;
+  name = g_strndup((const char *)name_start, (gsize)(close - name_start));
+  body_start = close + 5;
+  end_line = g_strdup_printf("-----END %s-----", name);
+  end = find_bytes(body_start, avail - (gsize)(body_start - begin), end_line);
+  if (end == NULL)
+    return 0;
+  text = g_malloc((gsize)(end - body_start) + 1);
+  for (const guint8 *p = body_start; p < end; p++) {
+    if (g_ascii_isspace(*p))
+      continue;
+    if (*p == '=' && padding < 2 && n > 0)
+      padding++;
+    else if (!is_base64_char(*p) || padding > 0)
+      return 0;
+    text[n++] = *p;
+  }
+  if (n == 0 || n % 4 != 0 || n > G_MAXINT)
+    return 0;
+  body = OPENSSL_malloc(n / 4 * 3);
+  if (body == NULL)
+    return 0;
+  decoded = EVP_DecodeBlock(body, text, (int)n);
+  ERR_clear_error();
+  if (decoded < 0 || (gsize)decoded < padding) {
+    OPENSSL_clear_free(body, n / 4 * 3);
+    return 0;
+  }
+  *out_name = OPENSSL_strdup(name);
+  *out_body = body;
+  *out_len = decoded - (int)padding;
+  return (gsize)(end - begin) + strlen(end_line);
+}
+
+/* TRUE if only blanks (or a byte order mark) precede @off on its line. */
+static gboolean
+at_line_start(const guint8 *data, gsize off)
+{
+  while (off > 0 && data[off - 1] != '\n') {
+    guint8 c = data[off - 1];
+
+    if (!g_ascii_isspace(c) && c != 0xef && c != 0xbb && c != 0xbf)
+      return FALSE;
+    off--;
+  }
+  return TRUE;
+}
+
+/* TRUE if the "-----BEGIN " at @begin has no END line after it, or one on
+ * the same line. */
+static gboolean
+prose_mention(const guint8 *begin, gsize avail)
+{
+  const guint8 *newline = memchr(begin, '\n', avail);
+  const guint8 *end = find_bytes(begin, avail, "-----END ");
+
+  return end == NULL || (newline != NULL && end < newline);
+}
+
+/* The body may be a private key: wipe it. */
+static void
+free_pem_block(char *name, char *header, unsigned char *body, long body_len)
+{
+  OPENSSL_clear_free(body, body_len > 0 ? (size_t)body_len : 0);
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+}
+
 static Outcome
 parse_pem(const guint8 *data, gsize len, Found *found, GError **error)
 {
@@ -398,10 +538,11 @@ parse_pem(const guint8 *data, gsize len, Found *found, GError **error)
   while ((begin = find_bytes(data + pos, len - pos, "-----BEGIN ")) != NULL) {
     gsize off = (gsize)(begin - data);
     g_autoptr(BIO) bio = NULL;
+    g_autofree char *reason = NULL;
     char *name = NULL, *header = NULL;
     unsigned char *body = NULL;
     long body_len = 0;
-    gboolean ok;
+    GError *local_error = NULL;
     gsize consumed;
 
     block++;
@@ -418,30 +559,60 @@ parse_pem(const guint8 *data, gsize len, Found *found, GError **error)
       pem_block_damaged(block, NULL, "its BEGIN line is incomplete", error);
       return DAMAGED;
     }
-    bio = BIO_new_mem_buf(begin, (int)(len - off));
-    if (bio == NULL) {
-      g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "Out of memory");
-      return DAMAGED;
-    }
-    if (!PEM_read_bio(bio, &name, &header, &body, &body_len)) {
-      g_autofree char *reason = signet_openssl_error_text();
+    if (begin_line_alone(begin, len - off)) {
+      bio = BIO_new_mem_buf(begin, (int)(len - off));
+      if (bio == NULL) {
+        g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                            "Out of memory");
+        return DAMAGED;
+      }
+      if (PEM_read_bio(bio, &name, &header, &body, &body_len)) {
+        gboolean ok = take_pem_block(found, block, name, body, body_len, &local_error);
 
-      if (find_bytes(begin, len - off, "-----END ") == NULL)
-        pem_block_damaged(block, NULL, "it has no END line: the file is cut short", error);
+        consumed = (len - off) - (gsize)BIO_pending(bio);
+        free_pem_block(name, header, body, body_len);
+        if (ok) {
+          pos = off + MAX(consumed, strlen("-----BEGIN "));
+          continue;
+        }
+      } else
+        reason = signet_openssl_error_text();
+    }
+
+    /* Once more, forgiving whitespace. */
+    consumed = read_pem_lenient(begin, len - off, &name, &body, &body_len);
+    if (consumed > 0) {
+      GError *retry_error = NULL;
+      gboolean ok = take_pem_block(found, block, name, body, body_len, &retry_error);
+
+      free_pem_block(name, NULL, body, body_len);
+      if (ok) {
+        g_clear_error(&local_error);
+        pos = off + consumed;
+        continue;
+      }
+      /* The first reader's complaint, if it had one, is the one to show. */
+      if (local_error == NULL)
+        local_error = retry_error;
       else
-        pem_block_damaged(block, NULL, reason, error);
-      return DAMAGED;
+        g_error_free(retry_error);
     }
-    consumed = (len - off) - (gsize)BIO_pending(bio);
-    pos = off + MAX(consumed, strlen("-----BEGIN "));
-
-    ok = take_pem_block(found, block, name, body, body_len, error);
-    /* The body may be a private key: wipe it. */
-    OPENSSL_clear_free(body, body_len > 0 ? (size_t)body_len : 0);
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    if (!ok)
-      return DAMAGED;
+    /* Prose that names the armour ("paste everything from -----BEGIN
+     * CERTIFICATE----- to -----END CERTIFICATE-----") is text around the
+     * blocks; a block spread over lines after other text is damaged. */
+    if (!at_line_start(data, off) && prose_mention(begin, len - off)) {
+      g_clear_error(&local_error);
+      block--;
+      pos = off + strlen("-----BEGIN ");
+      continue;
+    }
+    if (local_error != NULL)
+      g_propagate_error(error, local_error);
+    else if (find_bytes(begin, len - off, "-----END ") == NULL)
+      pem_block_damaged(block, NULL, "it has no END line: the file is cut short", error);
+    else
+      pem_block_damaged(block, NULL, reason != NULL ? reason : "no END line that matches", error);
+    return DAMAGED;
   }
   return block > 0 ? RECOGNIZED : NOT_RECOGNIZED;
 }

@@ -365,6 +365,112 @@ test_certfile_bundle_crlf(void)
   assert_certs(certs, expected, 2);
 }
 
+/* PEM text of @der as a portal or a copy and paste leaves it: armour @name,
+ * base64 lines of @width characters (0: one line) ending in @eol, each line
+ * of the body after @indent. */
+static GBytes *
+pem_text(GBytes *der, const char *name, guint width, const char *eol, const char *indent)
+{
+  g_autofree char *b64 = g_base64_encode(g_bytes_get_data(der, NULL), g_bytes_get_size(der));
+  GString *out = g_string_new(NULL);
+  gsize n = strlen(b64);
+
+  g_string_append_printf(out, "-----BEGIN %s-----%s", name, eol);
+  for (gsize i = 0; i<n; i += width> 0 ? width : n)
+    g_string_append_printf(out, "%s%.*s%s", indent, (int)(width > 0 ? width : n), b64 + i, eol);
+  g_string_append_printf(out, "-----END %s-----\n", name);
+  return g_string_free_to_bytes(out);
+}
+
+/* What CA portals and copying from their pages hand out, beyond plain PEM. */
+static void
+test_certfile_portal_forms(void)
+{
+  X509 *bag[] = { chain.leaf, chain.inter, chain.root };
+  X509 *leaf_only[] = { chain.leaf };
+  X509 *leaf_root[] = { chain.leaf, chain.root };
+  g_autoptr(GBytes) leaf_der = cert_der(chain.leaf);
+  g_autoptr(GBytes) root_pem = cert_pem(chain.root);
+  g_autoptr(GBytes) p7_der = pkcs7_der(bag, 3, NULL);
+  struct
+  {
+    const char *what;
+    GBytes *data;
+    X509 **expected;
+    gsize n;
+  } good[] = {
+    /* Microsoft AD CS web enrollment: "Base 64 encoded" chain, a .p7b whose
+     * PKCS#7 is armoured as CERTIFICATE. */
+    { "PKCS#7 in CERTIFICATE armour", pem_text(p7_der, "CERTIFICATE", 64, "\r\n", ""), bag, 3 },
+    /* Pasted from a web form: the line breaks lost, or turned into spaces. */
+    { "one line", pem_text(leaf_der, "CERTIFICATE", 0, "", ""), leaf_only, 1 },
+    { "spaces for line breaks", pem_text(leaf_der, "CERTIFICATE", 64, " ", ""), leaf_only, 1 },
+    /* From an e-mail or a web page: indented, a blank line, CR line ends. */
+    { "indented", pem_text(leaf_der, "CERTIFICATE", 64, "\n", "    "), leaf_only, 1 },
+    { "CR line ends", pem_text(leaf_der, "CERTIFICATE", 76, "\r", ""), leaf_only, 1 },
+    { "tabs", pem_text(leaf_der, "CERTIFICATE", 64, "\n\t", ""), leaf_only, 1 },
+    { "short lines, blank lines", pem_text(leaf_der, "CERTIFICATE", 16, "\n\n", ""), leaf_only, 1 },
+    { "PKCS #7 SIGNED DATA on one line", pem_text(p7_der, "PKCS #7 SIGNED DATA", 0, "", ""), bag,
+      3 },
+  };
+  g_autoptr(GBytes) one_line = pem_text(leaf_der, "CERTIFICATE", 0, "", "");
+  /* OpenSSL's reader skips a line it does not take as a BEGIN line and
+   * would have read the root in the leaf's place. */
+  g_autoptr(GBytes) one_line_then_root = concat(one_line, root_pem, NULL);
+  g_autoptr(GBytes) prose
+      = text("Paste everything from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- "
+             "into the form. Your certificate:\n");
+  g_autoptr(GBytes) prose_then_leaf = concat(prose, one_line, root_pem, NULL);
+  g_autoptr(GBytes) quoted = NULL, bad_char = NULL, header = NULL, prose_only = NULL;
+  g_autoptr(GString) damaged = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+    g_autoptr(GPtrArray) certs = NULL;
+
+    g_test_message("%s", good[i].what);
+    certs = parse_ok(good[i].data);
+    assert_certs(certs, good[i].expected, good[i].n);
+    g_bytes_unref(good[i].data);
+  }
+  {
+    g_autoptr(GPtrArray) certs = parse_ok(one_line_then_root);
+
+    assert_certs(certs, leaf_root, 2);
+  }
+  {
+    g_autoptr(GPtrArray) certs = parse_ok(prose_then_leaf);
+
+    assert_certs(certs, leaf_root, 2);
+  }
+
+  /* Only whitespace is forgiven. */
+  quoted = pem_text(leaf_der, "CERTIFICATE", 64, "\n", "> ");
+  assert_bad_input(quoted, "PEM block 1 is damaged");
+  damaged = g_string_new_len(g_bytes_get_data(one_line, NULL), g_bytes_get_size(one_line));
+  damaged->str[60] = '!';
+  bad_char = text(damaged->str);
+  assert_bad_input(bad_char, "PEM block 1 is damaged");
+  header = text("-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nMIIB\n"
+                "-----END CERTIFICATE-----\n");
+  assert_bad_input(header, "PEM block 1 (\"CERTIFICATE\") is damaged");
+  /* A PKCS#7 that is no certificate in CERTIFICATE armour stays damaged. */
+  {
+    g_autoptr(GBytes) crl_der = NULL;
+    g_autoptr(GBytes) crl_pem = NULL;
+    unsigned char *der = NULL;
+    int len = i2d_X509_CRL(chain.crl, &der);
+
+    g_assert_cmpint(len, >, 0);
+    crl_der = g_bytes_new(der, (gsize)len);
+    OPENSSL_free(der);
+    crl_pem = pem_text(crl_der, "CERTIFICATE", 64, "\n", "");
+    assert_bad_input(crl_pem, "PEM block 1 (\"CERTIFICATE\") is damaged");
+  }
+  /* A mention of the armour alone is text. */
+  prose_only = text("Save the part from -----BEGIN CERTIFICATE----- on.\n");
+  assert_bad_input(prose_only, "text without a PEM block");
+}
+
 static void
 test_certfile_duplicates(void)
 {
@@ -1254,6 +1360,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/certfile/der-concatenated", test_certfile_der_concatenated);
   g_test_add_func("/enroll/certfile/bundle", test_certfile_bundle);
   g_test_add_func("/enroll/certfile/bundle-crlf", test_certfile_bundle_crlf);
+  g_test_add_func("/enroll/certfile/portal-forms", test_certfile_portal_forms);
   g_test_add_func("/enroll/certfile/duplicates", test_certfile_duplicates);
   g_test_add_func("/enroll/certfile/pkcs7-der", test_certfile_pkcs7_der);
   g_test_add_func("/enroll/certfile/pkcs7-pem", test_certfile_pkcs7_pem);
