@@ -14,6 +14,7 @@ agent_integration_tests = \
 	tests/agent/test-basics.sh \
 	tests/agent/test-keygen.sh \
 	tests/agent/test-import.sh \
+	tests/agent/test-portal.sh \
 	tests/agent/test-activate.sh \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
