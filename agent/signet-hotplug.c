@@ -25,6 +25,7 @@ typedef struct
   SignetReaderState *state;
   guint generation; /* the card's: a read's result is for the card it started with */
   Pkcs11State pkcs11;
+  gboolean held; /* a probe found the card held by another program */
   char *label;
   char *serial;
   char *uri;
@@ -66,8 +67,9 @@ struct _SignetHotplug
   gpointer idle_data;
 };
 
-static void reconcile(SignetHotplug *hp);
 static void update_idle(SignetHotplug *hp);
+static void tell_in_use_changed(SignetHotplug *hp, Reader *r, gboolean was_in_use, gint64 seen);
+static void answer_list_readers(SignetHotplug *hp, GDBusMethodInvocation *invocation);
 
 /* ---- the matching rule ------------------------------------------------------ */
 
@@ -140,10 +142,20 @@ find_state(const SignetReaderSnapshot *s, const char *name)
   return NULL;
 }
 
-static const char *
-state_name(const SignetReaderState *st)
+/* Held by another program: pcsc-lite says so (SCARD_STATE_EXCLUSIVE, seen
+ * at events only), or our own probe found it (signet-monitor.h). */
+static gboolean
+reader_in_use(const Reader *r)
 {
-  if (st->exclusive)
+  return r->state->present && (r->state->exclusive || r->held);
+}
+
+static const char *
+state_name(const Reader *r)
+{
+  const SignetReaderState *st = r->state;
+
+  if (reader_in_use(r))
     return "in-use";
   if (!st->present)
     return "empty";
@@ -173,10 +185,10 @@ reader_dict(const Reader *r)
 
   g_variant_dict_init(&d, NULL);
   g_variant_dict_insert(&d, "reader", "s", st->name);
-  g_variant_dict_insert(&d, "state", "s", state_name(st));
+  g_variant_dict_insert(&d, "state", "s", state_name(r));
   g_variant_dict_insert(&d, "card_present", "b", st->present);
-  g_variant_dict_insert(&d, "in_use", "b", st->exclusive);
-  if (st->exclusive)
+  g_variant_dict_insert(&d, "in_use", "b", reader_in_use(r));
+  if (reader_in_use(r))
     g_variant_dict_insert(&d, "message", "s", "reader in use by another program");
   else if (st->present && st->mute)
     g_variant_dict_insert(&d, "message", "s", "the card does not answer");
@@ -236,6 +248,7 @@ typedef struct
   char *reader;
   guint generation;
   gint64 seen;
+  gboolean held; /* result: the probe found the card held */
 } ReadJob;
 
 static void
@@ -252,6 +265,12 @@ read_token_thread(GTask *task, gpointer source, gpointer data, GCancellable *can
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) tokens = NULL;
 
+  /* Held by another program: PKCS#11 could not read it either. */
+  if (signet_monitor_probe_reader(job->reader) == SIGNET_READER_PROBE_IN_USE) {
+    job->held = TRUE;
+    g_task_return_pointer(task, NULL, NULL);
+    return;
+  }
   /* The slot list is read afresh: OpenSC looks at its readers again then. */
   tokens = signet_p11_context_list_tokens(job->ctx, &error);
   if (tokens == NULL) {
@@ -290,6 +309,7 @@ on_read_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   }
   reader_clear_token(r);
+  r->held = job->held;
   if (token != NULL) {
     r->pkcs11 = PKCS11_TOKEN;
     r->label = g_strdup(token->label);
@@ -298,7 +318,9 @@ on_read_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     r->module = g_strdup(token->module_name);
   } else {
     r->pkcs11 = PKCS11_NONE;
-    if (error != NULL)
+    if (job->held)
+      g_debug("hotplug: the card in \"%s\" is held by another program", job->reader);
+    else if (error != NULL)
       g_debug("hotplug: no token read in \"%s\": %s", job->reader, error->message);
     else
       g_debug("hotplug: no PKCS#11 module knows the card in \"%s\"", job->reader);
@@ -333,6 +355,114 @@ start_read(SignetHotplug *hp, Reader *r, gint64 seen)
   g_task_run_in_thread(task, read_token_thread);
 }
 
+/* ---- ListReaders: asks whether cards are held ------------------------------ */
+
+typedef struct
+{
+  char *reader;
+  guint generation;
+  SignetReaderProbe result;
+} Probe;
+
+static void
+probe_free(Probe *p)
+{
+  g_free(p->reader);
+  g_free(p);
+}
+
+typedef struct
+{
+  GPtrArray *probes; /* Probe */
+  GDBusMethodInvocation *invocation;
+} ProbeJob;
+
+static void
+probe_job_free(ProbeJob *job)
+{
+  g_ptr_array_unref(job->probes);
+  g_free(job);
+}
+
+static void
+probe_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  ProbeJob *job = data;
+
+  for (guint i = 0; i < job->probes->len; i++) {
+    Probe *p = g_ptr_array_index(job->probes, i);
+    p->result = signet_monitor_probe_reader(p->reader);
+  }
+  g_task_return_boolean(task, TRUE);
+}
+
+static void
+on_probes_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = G_TASK(result);
+  SignetHotplug *hp = user_data;
+  ProbeJob *job = g_task_get_task_data(task);
+
+  hp->n_reads--;
+  if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
+    g_dbus_method_invocation_return_dbus_error(job->invocation, "io.signet.Error.Failed",
+                                               "The agent is stopping");
+    return;
+  }
+  for (guint i = 0; i < job->probes->len; i++) {
+    Probe *p = g_ptr_array_index(job->probes, i);
+    Reader *r = find_reader(hp, p->reader);
+    gboolean was_in_use;
+
+    if (r == NULL || r->generation != p->generation || !r->state->present)
+      continue;
+    was_in_use = reader_in_use(r);
+    if (p->result == SIGNET_READER_PROBE_IN_USE) {
+      r->held = TRUE;
+    } else if (p->result == SIGNET_READER_PROBE_FREE) {
+      r->held = FALSE;
+      r->state->exclusive = FALSE;
+    }
+    if (was_in_use != reader_in_use(r))
+      tell_in_use_changed(hp, r, was_in_use, g_get_monotonic_time());
+  }
+  answer_list_readers(hp, job->invocation);
+  update_idle(hp);
+}
+
+/* Probes the readers with a card (held by another program?), tells what
+ * changed, then answers. */
+static void
+list_readers(SignetHotplug *hp, GDBusMethodInvocation *invocation)
+{
+  ProbeJob *job = g_new0(ProbeJob, 1);
+  g_autoptr(GTask) task = NULL;
+
+  job->probes = g_ptr_array_new_with_free_func((GDestroyNotify)probe_free);
+  job->invocation = invocation;
+  for (guint i = 0; i < hp->readers->len; i++) {
+    Reader *r = g_ptr_array_index(hp->readers, i);
+    Probe *p;
+
+    if (!r->state->present)
+      continue;
+    p = g_new0(Probe, 1);
+    p->reader = g_strdup(r->state->name);
+    p->generation = r->generation;
+    g_ptr_array_add(job->probes, p);
+  }
+  if (job->probes->len == 0) {
+    probe_job_free(job);
+    answer_list_readers(hp, invocation);
+    return;
+  }
+  hp->n_reads++;
+  task = g_task_new(NULL, hp->cancellable, on_probes_done_cb, hp);
+  g_task_set_source_tag(task, list_readers);
+  g_task_set_task_data(task, job, (GDestroyNotify)probe_job_free);
+  g_task_run_in_thread(task, probe_thread);
+}
+
 /* ---- from snapshots to events --------------------------------------------- */
 
 static void
@@ -351,6 +481,7 @@ tell_token_removed(SignetHotplug *hp, Reader *r, gint64 seen)
 {
   r->state->present = FALSE;
   r->state->mute = FALSE;
+  r->held = FALSE;
   r->generation++;
   emit(hp, EVENT_TOKEN_REMOVED, r, seen);
   g_clear_pointer(&r->state->atr, g_bytes_unref);
@@ -364,6 +495,7 @@ tell_token_added(SignetHotplug *hp, Reader *r, const SignetReaderState *st, gint
   signet_reader_state_free(r->state);
   r->state = signet_reader_state_copy(st);
   r->generation++;
+  r->held = FALSE;
   reader_clear_token(r);
   /* Told at once with the reader and the ATR: reading the token can take
    * seconds (OpenSC tries its drivers), TokenChanged follows with it. */
@@ -371,6 +503,22 @@ tell_token_added(SignetHotplug *hp, Reader *r, const SignetReaderState *st, gint
   emit(hp, EVENT_TOKEN_ADDED, r, seen);
   if (r->pkcs11 == PKCS11_READING)
     start_read(hp, r, seen);
+}
+
+/* The card's state changed (held, released, mute): TokenChanged; released
+ * before its token could be read, it is read now. */
+static void
+tell_in_use_changed(SignetHotplug *hp, Reader *r, gboolean was_in_use, gint64 seen)
+{
+  gboolean released = was_in_use && !reader_in_use(r);
+
+  if (released && r->serial == NULL && r->pkcs11 != PKCS11_READING && can_read(hp, r->state)) {
+    r->pkcs11 = PKCS11_READING;
+    emit(hp, EVENT_TOKEN_CHANGED, r, seen);
+    start_read(hp, r, seen);
+  } else {
+    emit(hp, EVENT_TOKEN_CHANGED, r, seen);
+  }
 }
 
 /* Tells clients the difference between what they were told and the
@@ -417,19 +565,17 @@ reconcile(SignetHotplug *hp)
       tell_token_added(hp, r, st, want->time);
       continue;
     }
-    if (r->state->present && (r->state->exclusive != st->exclusive || r->state->mute != st->mute)) {
-      gboolean released = r->state->exclusive && !st->exclusive;
+    if (r->state->present && st->present
+        && (r->state->exclusive != st->exclusive || r->state->mute != st->mute)) {
+      gboolean was_in_use = reader_in_use(r);
+      gboolean was_mute = r->state->mute;
 
       signet_reader_state_free(r->state);
       r->state = signet_reader_state_copy(st);
-      /* Released by the program that held it: the token can be read now. */
-      if (released && r->serial == NULL && r->pkcs11 != PKCS11_READING && can_read(hp, st)) {
-        r->pkcs11 = PKCS11_READING;
-        emit(hp, EVENT_TOKEN_CHANGED, r, want->time);
-        start_read(hp, r, want->time);
-      } else {
-        emit(hp, EVENT_TOKEN_CHANGED, r, want->time);
-      }
+      /* pcsc-lite's word is newer than our probe's. */
+      r->held = FALSE;
+      if (was_in_use != reader_in_use(r) || was_mute != r->state->mute)
+        tell_in_use_changed(hp, r, was_in_use, want->time);
       continue;
     }
     if (!signet_reader_state_equal(r->state, st)) {
@@ -442,7 +588,7 @@ reconcile(SignetHotplug *hp)
   if (!hp->ready) {
     hp->ready = TRUE;
     for (guint i = 0; i < hp->pending_list_calls->len; i++)
-      answer_list_readers(hp, g_ptr_array_index(hp->pending_list_calls, i));
+      list_readers(hp, g_ptr_array_index(hp->pending_list_calls, i));
     g_ptr_array_set_size(hp->pending_list_calls, 0);
   }
   update_idle(hp);
@@ -539,7 +685,7 @@ on_handle_list_readers_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocat
   if (!hp->ready)
     g_ptr_array_add(hp->pending_list_calls, invocation);
   else
-    answer_list_readers(hp, invocation);
+    list_readers(hp, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -442,6 +442,39 @@ worker(gpointer data)
   return NULL;
 }
 
+/* ---- probing a reader -------------------------------------------------------- */
+
+SignetReaderProbe
+signet_monitor_probe_reader(const char *reader)
+{
+  SCARDCONTEXT ctx;
+  SCARDHANDLE card;
+  DWORD protocol;
+  LONG rv;
+
+  /* A context per thread, as pcsc-lite wants. */
+  rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+  if (rv != SCARD_S_SUCCESS)
+    return SIGNET_READER_PROBE_FAILED;
+  rv = SCardConnect(ctx, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card,
+                    &protocol);
+  if (rv == SCARD_S_SUCCESS)
+    SCardDisconnect(card, SCARD_LEAVE_CARD);
+  SCardReleaseContext(ctx);
+  g_debug("PC/SC: probing \"%s\": %s", reader, signet_monitor_rv_name(rv));
+  switch (rv) {
+    case SCARD_S_SUCCESS:
+      return SIGNET_READER_PROBE_FREE;
+    case SCARD_E_SHARING_VIOLATION:
+      return SIGNET_READER_PROBE_IN_USE;
+    case SCARD_E_NO_SMARTCARD:
+    case SCARD_W_REMOVED_CARD:
+      return SIGNET_READER_PROBE_NO_CARD;
+    default:
+      return SIGNET_READER_PROBE_FAILED;
+  }
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 SignetMonitor *

@@ -64,6 +64,21 @@ SignetMonitor *signet_monitor_new(SignetMonitorFunc func, gpointer user_data);
 /* Stops the worker (SCardCancel) and waits for it. NULL is ignored. */
 void signet_monitor_free(SignetMonitor *monitor);
 
+/* Is the card in @reader held by another program? pcsc-lite does not wake a
+ * waiting SCardGetStatusChange when a program connects to or leaves a card
+ * (SCARD_STATE_EXCLUSIVE is only seen at the next card or reader event), so
+ * the agent asks: a shared connection, left at once (SCARD_LEAVE_CARD).
+ * Blocks briefly: call from a worker. */
+typedef enum
+{
+  SIGNET_READER_PROBE_FREE,    /* a shared connection worked */
+  SIGNET_READER_PROBE_IN_USE,  /* SCARD_E_SHARING_VIOLATION: held exclusively */
+  SIGNET_READER_PROBE_NO_CARD, /* no card (any more) */
+  SIGNET_READER_PROBE_FAILED,  /* anything else (pcscd gone, mute card): unknown */
+} SignetReaderProbe;
+
+SignetReaderProbe signet_monitor_probe_reader(const char *reader);
+
 /* "SCARD_E_NO_SERVICE" for SCARD_E_NO_SERVICE, "SCARD_0x…" when unknown. */
 const char *signet_monitor_rv_name(long rv);
 

@@ -161,7 +161,8 @@ signet_cli_monitor(SignetAgent1 *proxy, gboolean json, GError **error)
                                            G_DBUS_SIGNAL_FLAGS_NONE, on_agent_signal_cb, &m, NULL);
   if (!signet_agent1_call_watch_tokens_sync(proxy, G_DBUS_CALL_FLAGS_NONE, -1, NULL, error)) {
     g_dbus_connection_signal_unsubscribe(connection, subscription);
-    g_dbus_error_strip_remote_error(*error);
+    if (error != NULL && *error != NULL)
+      g_dbus_error_strip_remote_error(*error);
     g_prefix_error(error, "Could not reach the Signet agent (signetd) on the session bus: ");
     return FALSE;
   }
