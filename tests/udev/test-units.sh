@@ -68,7 +68,7 @@ check_eq "unit: Type" dbus "$(unit_get Type "$UNIT")"
 check_eq "unit: BusName" io.signet.Agent "$(unit_get BusName "$UNIT")"
 check_eq "unit: Restart" on-failure "$(unit_get Restart "$UNIT")"
 check_eq "unit: Documentation" "man:signetd(8)" "$(unit_get Documentation "$UNIT")"
-for kv in PrivateUsers=yes NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes \
+for kv in PrivateUsers=yes NoNewPrivileges=yes ProtectSystem=strict ProtectHome=read-only PrivateTmp=yes \
   PrivateDevices=yes LockPersonality=yes MemoryDenyWriteExecute=yes RestrictRealtime=yes \
   RestrictSUIDSGID=yes RestrictNamespaces=yes SystemCallArchitectures=native \
   RuntimeDirectory=signet RuntimeDirectoryMode=0700 UMask=0077; do
