@@ -337,7 +337,13 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
       break;
   }
   if (is_verification_error(code)) {
-    if (request->trust_anchors != NULL)
+    if (strstr(detail, "host name") != NULL || strstr(detail, "hostname") != NULL)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                  "The CA's server at %s could not be verified (%s): its certificate is for "
+                  "another name — do not continue on an untrusted connection; check the "
+                  "profile's URL, or ask your CA for the right profile",
+                  host, detail);
+    else if (request->trust_anchors != NULL)
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
                   "The CA's server at %s could not be verified (%s): the profile's trust "
                   "anchors (%s) do not match this server — do not continue on an untrusted "

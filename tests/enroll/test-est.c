@@ -622,6 +622,8 @@ test_host_name_checked(void)
    * a success. */
   g_assert_true(g_error_matches(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS)
                 || g_error_matches(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT));
+  if (error->code == SIGNET_ENROLL_ERROR_TLS)
+    g_assert_nonnull(strstr(error->message, "for another name"));
 }
 
 static void
