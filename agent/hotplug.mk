@@ -5,3 +5,4 @@ agent_hotplug_sources = \
 	agent/signet-monitor.c agent/signet-monitor.h \
 	agent/signet-hotplug.c agent/signet-hotplug.h
 agent_libsignet_agent_la_SOURCES += $(agent_hotplug_sources)
+EXTRA_DIST += docs/internals/hotplug.md
