@@ -17,6 +17,9 @@
 # `systemd --user` as the unprivileged user nobody; everything is undone at
 # the end. Needs systemd, dbus-user-session (dbus.socket for the user
 # manager), python3, gdbus (libglib2.0-bin), softhsm2, util-linux.
+# Debugging: SIGNET_SANDBOX_LOG=FILE keeps the user manager's output,
+# SIGNET_SANDBOX_LOG_LEVEL=debug makes it say more.
+# shellcheck source=tests/lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 # --- outside: check what is needed, then run this script in a namespace -----

@@ -8,6 +8,7 @@
 #  - the D-Bus service file names the agent's bus name, its program and the unit;
 #  - `make install DESTDIR=...` puts all three where configure said.
 # Needs: systemd-analyze, udevadm, python3; root (as CI) for `udevadm test`.
+# shellcheck source=tests/lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 PY=${SIGNET_PYTHON3:-/usr/bin/python3}
@@ -167,7 +168,7 @@ udev_test() {
 }
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1 || [ ! -e /sys/class/net/lo ]; then
   if [ "${CI:-}" = true ]; then not_ok "udevadm test: needs root, unshare and /sys (CI runs as root)"; else
-    for i in 1 2 3 4; do ok "udevadm test # SKIP needs root, unshare and /sys/class/net/lo"; done
+    for _ in 1 2 3 4; do ok "udevadm test # SKIP needs root, unshare and /sys/class/net/lo"; done
   fi
 else
   if udev_test add 'ENV{ID_SMARTCARD_READER}="1"' &&
@@ -213,9 +214,10 @@ else
   check "installed: the D-Bus file's Exec is an executable" test -x "$dest$exec_path"
   check "installed: the unit's ExecStart is the same program" \
     test "$(unit_get ExecStart "$UNIT")" = "$exec_path"
+  untargets=$(echo "$targets" | sed 's/install-/uninstall-/g')
   # shellcheck disable=SC2086
   env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS $SIGNET_MAKE -s -C "$top_builddir" DESTDIR="$dest" \
-    $(echo "$targets" | sed 's/install-/uninstall-/g') >"$tmp/uninstall.out" 2>&1
+    $untargets >"$tmp/uninstall.out" 2>&1
   check "make uninstall removes them" test -z "$(find "$dest" -type f)"
 fi
 
