@@ -36,7 +36,7 @@ has() { grep -q -F -e "$2" "$tmp/$1.txt"; }
 
 for c in "signet list" "signet status" "signet keygen" "signet csr" "signet import" \
 	"signet pin change" "signet pin unblock" "signet activate" "signet profile list" \
-	"signet profile show" "signet --version" "signet --help"; do
+	"signet profile show" "signet monitor" "signet --version" "signet --help"; do
 	check "signet.1 documents \"$c\"" has signet.1 "$c"
 done
 for o in --json --type --label --subject --out --pin-fd --puk-fd --new-pin-fd \
@@ -47,8 +47,8 @@ done
 for n in 0 1 2 3 4 5 6 7 8; do
 	check "signet.1 documents exit status $n" grep -q -E "^ {7}$n( |$)" "$tmp/signet.1.txt"
 done
-for o in --verbose --version signet.conf unblock-method opensc.conf OPENSC_CONF \
-	SIGTERM io.signet.Agent.service; do
+for o in --verbose --version --idle-timeout idle-timeout signet.conf unblock-method opensc.conf \
+	OPENSC_CONF SIGTERM io.signet.Agent.service signetd.service 90-signet.rules; do
 	check "signetd.8 documents $o" has signetd.8 "$o"
 done
 
@@ -61,7 +61,7 @@ for prog in cli/signet agent/signetd; do
 		"$bin" --help 2>&1
 		if [ "$prog" = cli/signet ]; then
 			for c in list status keygen csr import "pin change" "pin unblock" activate \
-				"profile list" "profile show"; do
+				"profile list" "profile show" monitor; do
 				# shellcheck disable=SC2086
 				"$bin" $c --help 2>&1
 			done

@@ -6,10 +6,10 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject
+fuzz_harnesses = certfile subject csrattrs
 
-check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject
-TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject
+check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs
+TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -25,8 +25,16 @@ tests_fuzz_fuzz_subject_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-subject\
 tests_fuzz_fuzz_subject_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_subject_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
 
+tests_fuzz_fuzz_csrattrs_SOURCES = tests/fuzz/fuzz-csrattrs.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_csrattrs_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-csrattrs\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/csrattrs\"
+tests_fuzz_fuzz_csrattrs_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_csrattrs_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS) \
+	$(LIBCURL_LIBS)
+
 signet_format_sources += tests/fuzz/fuzz.h tests/fuzz/fuzz-main.c \
-	tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-subject.c
+	tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-subject.c tests/fuzz/fuzz-csrattrs.c
 EXTRA_DIST += tests/fuzz/corpus
 
 # libFuzzer builds: the harness and the library sources it reaches, all
@@ -45,8 +53,9 @@ fuzz:
 	  echo "  FUZZCC   tests/fuzz/fuzz-$$h-libfuzzer"; \
 	  $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) $(AM_CPPFLAGS) \
 	    $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
-	    -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
-	    $(addprefix $(srcdir)/,$(fuzz_lib_sources)) $(GLIB_LIBS) $(OPENSSL_LIBS) || exit 1; \
+	    $(LIBCURL_CFLAGS) -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
+	    $(addprefix $(srcdir)/,$(fuzz_lib_sources)) $(GLIB_LIBS) $(OPENSSL_LIBS) \
+	    $(LIBCURL_LIBS) || exit 1; \
 	done
 	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), or e.g."
 	@echo "  mkdir -p work && tests/fuzz/fuzz-certfile-libfuzzer -max_total_time=60 work $(srcdir)/tests/fuzz/corpus/certfile"
@@ -61,7 +70,7 @@ fuzz-run: fuzz
 
 clean-local: clean-fuzz
 clean-fuzz:
-	-rm -rf tests/fuzz/work-certfile tests/fuzz/work-subject
-	-rm -f tests/fuzz/fuzz-certfile-libfuzzer tests/fuzz/fuzz-subject-libfuzzer
+	-rm -rf $(addprefix tests/fuzz/work-,$(fuzz_harnesses))
+	-rm -f $(addsuffix -libfuzzer,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 
 .PHONY: fuzz fuzz-run clean-fuzz
