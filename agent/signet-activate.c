@@ -257,11 +257,6 @@ static GVariant *
 describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
 {
   g_autofree char *hex = signet_token_dict_id_to_hex(run->new_id);
-  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
-  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
-  g_autofree char *serial = signet_x509_serial_to_string(leaf);
-  g_autofree char *not_before = signet_asn1_time_to_iso8601(X509_get0_notBefore(leaf));
-  g_autofree char *not_after = signet_asn1_time_to_iso8601(X509_get0_notAfter(leaf));
   GVariantBuilder b;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
@@ -269,14 +264,7 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
   g_variant_builder_add(&b, "{sv}", "token_serial", g_variant_new_string(run->serial));
   g_variant_builder_add(&b, "{sv}", "token_label", g_variant_new_string(run->name));
   g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(hex));
-  g_variant_builder_add(&b, "{sv}", "subject", g_variant_new_string(subject ? subject : ""));
-  g_variant_builder_add(&b, "{sv}", "issuer", g_variant_new_string(issuer ? issuer : ""));
-  g_variant_builder_add(&b, "{sv}", "serial", g_variant_new_string(serial ? serial : ""));
-  g_variant_builder_add(&b, "{sv}", "not_before",
-                        g_variant_new_string(not_before ? not_before : ""));
-  g_variant_builder_add(&b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
-  g_variant_builder_add(&b, "{sv}", "days_left",
-                        g_variant_new_int64(signet_x509_days_left(leaf, NULL)));
+  signet_token_dict_add_issued(&b, leaf);
   g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(n_stored));
   g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(n_present));
   return g_variant_builder_end(&b);

@@ -614,10 +614,6 @@ run_import_certificate(Op *op, GError **error)
   g_autoptr(GBytes) id = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *hex = NULL;
-  g_autofree char *subject = NULL;
-  g_autofree char *issuer = NULL;
-  g_autofree char *serial = NULL;
-  g_autofree char *not_after = NULL;
   g_autofree char *chain_error = NULL;
   X509 *leaf = NULL;
   gboolean present, verified;
@@ -684,19 +680,9 @@ run_import_certificate(Op *op, GError **error)
     chain_stored++;
   }
 
-  subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
-  issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
-  serial = signet_x509_serial_to_string(leaf);
-  not_after = signet_asn1_time_to_iso8601(X509_get0_notAfter(leaf));
-
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(hex));
-  g_variant_builder_add(&b, "{sv}", "subject", g_variant_new_string(subject ? subject : ""));
-  g_variant_builder_add(&b, "{sv}", "issuer", g_variant_new_string(issuer ? issuer : ""));
-  g_variant_builder_add(&b, "{sv}", "serial", g_variant_new_string(serial ? serial : ""));
-  g_variant_builder_add(&b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
-  g_variant_builder_add(&b, "{sv}", "days_left",
-                        g_variant_new_int64(signet_x509_days_left(leaf, NULL)));
+  signet_token_dict_add_issued(&b, leaf);
   g_variant_builder_add(&b, "{sv}", "already_present", g_variant_new_boolean(present));
   g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(chain_stored));
   g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(chain_present));
@@ -1241,8 +1227,12 @@ lookup_profile(SignetProfileSet *set, const char *name, GError **error)
   why = g_string_new(NULL);
   for (guint i = 0; i < set->problems->len; i++) {
     const SignetProfileProblem *p = g_ptr_array_index(set->problems, i);
-    if (g_str_has_suffix(p->file, suffix))
-      g_string_append_printf(why, " %s", p->message);
+    if (g_str_has_suffix(p->file, suffix)) {
+      if (p->line > 0)
+        g_string_append_printf(why, " %s:%u: %s.", p->file, p->line, p->message);
+      else
+        g_string_append_printf(why, " %s: %s.", p->file, p->message);
+    }
   }
   if (why->len > 0)
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,

@@ -204,3 +204,22 @@ signet_token_dict_new_status(const SignetP11Token *token, GPtrArray *certs, GPtr
   add(&b, "keys", g_variant_builder_end(&kb));
   return g_variant_builder_end(&b);
 }
+
+void
+signet_token_dict_add_issued(GVariantBuilder *b, X509 *cert)
+{
+  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(cert));
+  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(cert));
+  g_autofree char *serial = signet_x509_serial_to_string(cert);
+  g_autofree char *not_before = signet_asn1_time_to_iso8601(X509_get0_notBefore(cert));
+  g_autofree char *not_after = signet_asn1_time_to_iso8601(X509_get0_notAfter(cert));
+
+  g_variant_builder_add(b, "{sv}", "subject", g_variant_new_string(subject ? subject : ""));
+  g_variant_builder_add(b, "{sv}", "issuer", g_variant_new_string(issuer ? issuer : ""));
+  g_variant_builder_add(b, "{sv}", "serial", g_variant_new_string(serial ? serial : ""));
+  g_variant_builder_add(b, "{sv}", "not_before",
+                        g_variant_new_string(not_before ? not_before : ""));
+  g_variant_builder_add(b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
+  g_variant_builder_add(b, "{sv}", "days_left",
+                        g_variant_new_int64(signet_x509_days_left(cert, NULL)));
+}

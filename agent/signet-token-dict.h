@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <openssl/x509.h>
 
 #include "pkcs11/signet-p11.h"
 
@@ -30,6 +31,10 @@ GVariant *signet_token_dict_key(const SignetP11KeyPair *key);
 
 /* The short key dictionary GenerateKey and CreateRequest return: id, label, type. */
 GVariant *signet_token_dict_new_key_short(GBytes *id, const char *label, const char *type);
+
+/* Adds what a holder wants to know of a certificate just stored: subject,
+ * issuer, serial, not_before, not_after (s), days_left (x). */
+void signet_token_dict_add_issued(GVariantBuilder *builder, X509 *cert);
 
 /* Lower-case hex of a CKA_ID ("" for NULL). */
 char *signet_token_dict_id_to_hex(GBytes *id);

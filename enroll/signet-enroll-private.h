@@ -43,4 +43,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
  * Empties the queue. */
 char *signet_openssl_error_text(void);
 
+/* The name signet_subject_parse() reads back for the attribute type @obj:
+ * OpenSSL's short name ("CN") for the types it knows, else the dotted OID;
+ * NULL for an OID too long to write. */
+char *signet_subject_attribute_name(const ASN1_OBJECT *obj);
+
 G_END_DECLS

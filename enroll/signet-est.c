@@ -450,46 +450,6 @@ is_name_attribute(const ASN1_OBJECT *obj)
   return len > sizeof id_at && data != NULL && memcmp(data, id_at, sizeof id_at) == 0;
 }
 
-/* The name signet_subject_parse() reads back for @obj. */
-static char *
-attribute_name(const ASN1_OBJECT *obj)
-{
-  static const int named[] = {
-    NID_commonName,
-    NID_surname,
-    NID_serialNumber,
-    NID_countryName,
-    NID_localityName,
-    NID_stateOrProvinceName,
-    NID_streetAddress,
-    NID_organizationName,
-    NID_organizationalUnitName,
-    NID_title,
-    NID_description,
-    NID_businessCategory,
-    NID_postalCode,
-    NID_name,
-    NID_givenName,
-    NID_initials,
-    NID_generationQualifier,
-    NID_dnQualifier,
-    NID_pseudonym,
-    NID_organizationIdentifier,
-    NID_domainComponent,
-    NID_userId,
-    NID_pkcs9_emailAddress,
-  };
-  int nid = OBJ_obj2nid(obj);
-  char buf[128];
-
-  for (gsize i = 0; i < G_N_ELEMENTS(named); i++)
-    if (named[i] == nid)
-      return g_strdup(OBJ_nid2sn(nid));
-  if (OBJ_obj2txt(buf, sizeof buf, obj, 1) <= 0 || strlen(buf) >= sizeof buf - 1)
-    return NULL;
-  return g_strdup(buf);
-}
-
 /* Appends @value with RFC 4514 escapes (and '=', which
  * signet_subject_parse() wants escaped too). */
 static void
@@ -557,7 +517,7 @@ add_subject_attribute(X509_ATTRIBUTE *attr, X509_NAME *name, GPtrArray *rdns, GE
   value = X509_ATTRIBUTE_get0_type(attr, 0);
   if (value == NULL || !is_string_type(value->type))
     return FALSE;
-  type_name = attribute_name(obj);
+  type_name = signet_subject_attribute_name(obj);
   if (type_name == NULL)
     return FALSE;
   utf8_len = ASN1_STRING_to_UTF8(&utf8, value->value.asn1_string);

@@ -59,8 +59,7 @@ void signet_est_set_basic_auth(SignetEst *est, const char *username, const Signe
 /* TLS client authentication for /simplereenroll: @cert and its private key
  * @key (an on-token key through libp11 works: the key never leaves the
  * token; RSA and EC; TLS 1.2 and 1.3). References are taken. */
-gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key,
-                                        GError **error);
+gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key, GError **error);
 
 /* /cacerts: the CA certificates (base64 PKCS#7 certs-only), as X509*,
  * never empty. */
@@ -89,9 +88,9 @@ typedef enum
 typedef struct
 {
   SignetEstStatus status;
-  GPtrArray *certs;   /* ISSUED: X509*, as the CA sent them (leaf among them) */
+  GPtrArray *certs;    /* ISSUED: X509*, as the CA sent them (leaf among them) */
   GDateTime *retry_at; /* PENDING: when to ask again (UTC) */
-  char *message;      /* the CA's text, if any */
+  char *message;       /* the CA's text, if any */
 } SignetEstResult;
 void signet_est_result_free(SignetEstResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEstResult, signet_est_result_free)

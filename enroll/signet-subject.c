@@ -69,6 +69,20 @@ static const int known_nids[] = {
   NID_jurisdictionCountryName,
 };
 
+char *
+signet_subject_attribute_name(const ASN1_OBJECT *obj)
+{
+  int nid = OBJ_obj2nid(obj);
+  char buf[128];
+
+  for (gsize i = 0; i < G_N_ELEMENTS(known_nids); i++)
+    if (known_nids[i] == nid)
+      return g_strdup(OBJ_nid2sn(nid));
+  if (OBJ_obj2txt(buf, sizeof buf, obj, 1) <= 0 || strlen(buf) >= sizeof buf - 1)
+    return NULL;
+  return g_strdup(buf);
+}
+
 /* Other spellings in common use (Windows' certutil, LDAP). */
 static const struct
 {
