@@ -20,3 +20,32 @@ check_eq() {
 }
 tap_done() { echo "1..$tap_n"; [ "$tap_fail" -eq 0 ]; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# bus_start: a private session bus in $RIG (bus.socket, services/ for
+# D-Bus activation when a test puts a .service file there), its address in
+# DBUS_SESSION_BUS_ADDRESS and its pid in BUS_PID; needs $DBUS_DAEMON.
+bus_start() {
+  cat >"$RIG/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$RIG/bus.socket</listen>
+  <servicedir>$RIG/services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+  mkdir -p "$RIG/services"
+  "$DBUS_DAEMON" --config-file="$RIG/bus.conf" --fork --nosyslog \
+    --print-address=3 --print-pid=4 3>"$RIG/bus.address" 4>"$RIG/bus.pid" ||
+    { echo "Bail out! dbus-daemon did not start"; exit 1; }
+  BUS_PID=$(cat "$RIG/bus.pid")
+  DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$RIG/bus.address")
+  export DBUS_SESSION_BUS_ADDRESS
+  [ -n "$BUS_PID" ] && [ -n "$DBUS_SESSION_BUS_ADDRESS" ] ||
+    { echo "Bail out! dbus-daemon gave no address"; exit 1; }
+}
