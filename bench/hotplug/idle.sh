@@ -10,7 +10,8 @@
 #     (INFINITE) on the same reader, what any hotplug watcher must do;
 #   - sleep: a process that does nothing at all;
 #   - pcscd itself (context: it polls the vpcd driver).
-# After 5 s to settle, two windows of SECONDS each:
+# After SETTLE seconds (default 20: GLib's thread pool keeps a worker that
+# ran start-up work for 15 s before it exits, one wakeup), two windows of SECONDS each:
 #   1. unperturbed: per process, the sum over its threads of the context
 #      switches (/proc/PID/task/*/status) and of the CPU run time
 #      (/proc/PID/task/*/schedstat, ns), utime+stime (/proc/PID/stat,
@@ -28,6 +29,7 @@
 bench_enter idle "$@"
 
 S=${1:-60}
+SETTLE=${SETTLE:-20}
 [ "$S" -lt 590 ] || die "keep the window under the agent's 600 s idle exit"
 bench_setup "$OPENSC_MODULE"
 for t in perf strace; do command -v "$t" >/dev/null || die "$t not found"; done
@@ -36,13 +38,13 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 
 
 "$BENCH_BIN/pcsc-wait" watch "$READER0" >"$RIG/ref.log" 2>&1 &
 REF_PID=$!
-sleep $((2 * S + 60)) &
+sleep $((2 * S + SETTLE + 60)) &
 SLEEP_PID=$!
 BENCH_PIDS="$REF_PID $SLEEP_PID"
 agent_start
 list_readers >"$RIG/readers" || die "ListReaders failed"
 grep -qF "$READER0" "$RIG/readers" || die "the agent does not list the reader"
-sleep 5
+sleep "$SETTLE"
 
 NAMES="signetd pcsc-wait sleep pcscd"
 pid_of() {
@@ -54,30 +56,26 @@ pid_of() {
   esac
 }
 
-# counters PID: "threads vol nonvol run_ns timeslices ticks"
+# counters PID: one line per thread, "tid comm voluntary nonvoluntary run_ns",
+# then "ticks UTIME+STIME" for the process (dead threads included).
 counters() {
-  local pid=$1 t vol=0 nonvol=0 run=0 slices=0 n=0 v s r
+  local pid=$1 t
   for t in /proc/"$pid"/task/*; do
-    v=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status")
-    s=$(awk '/^nonvoluntary_ctxt_switches/ { print $2 }' "$t/status")
-    read -r r _ sl <"$t/schedstat"
-    vol=$((vol + v))
-    nonvol=$((nonvol + s))
-    run=$((run + r))
-    slices=$((slices + sl))
-    n=$((n + 1))
+    echo "${t##*/} $(tr ' ' _ <"$t/comm")" \
+      "$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status")" \
+      "$(awk '/^nonvoluntary_ctxt_switches/ { print $2 }' "$t/status")" \
+      "$(cut -d' ' -f1 "$t/schedstat")"
   done
   # utime and stime: fields 14 and 15, after the ")" that ends the name.
-  ticks=$(sed 's/^.*) //' /proc/"$pid"/stat | awk '{ print $12 + $13 }')
-  echo "$n $vol $nonvol $run $slices $ticks"
+  echo "ticks $(sed 's/^.*) //' /proc/"$pid"/stat | awk '{ print $12 + $13 }')"
 }
 
 OUT=$BENCH_OUT/idle-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 {
-  echo "# idle.sh: ${S} s windows, reader \"$READER0\" empty, OpenSC module"
+  echo "# idle.sh: ${S} s windows after ${SETTLE} s to settle, reader \"$READER0\" empty, OpenSC module"
   echo "# signetd threads: $(for t in /proc/$AGENT_PID/task/*; do cat "$t/comm"; done | sort | uniq -c | tr -s ' \n' ' ')"
-  echo "# signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null), $(nproc) CPUs, $(uname -r)"
+  echo "# signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null), $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 
 # Window 1: /proc before/after, perf stat over the same time.
@@ -100,21 +98,6 @@ for name in signetd pcsc-wait sleep; do
 done
 for p in $STRACE_PIDS; do wait "$p"; done
 
-# perf -x, lines: value,unit,event,... ("<not counted>" when it never ran).
-perf_value() {
-  local v
-  v=$(grep ",$2," "$OUT/perf.$1.csv" | head -n 1 | cut -d, -f1)
-  case $v in
-    "<not counted>" | "") echo 0 ;;
-    *) echo "$v" ;;
-  esac
-}
-# strace -c: the "total" line's calls column (empty table: 0).
-strace_calls() {
-  local f=$OUT/strace.$1.txt
-  [ -f "$f" ] || { echo "-"; return; }
-  awk '$NF == "total" { print ($4 ~ /^[0-9]+$/) ? $4 : $3; found = 1 } END { if (!found) print 0 }' "$f"
-}
 strace_names() {
   local f=$OUT/strace.$1.txt
   [ -f "$f" ] || return
@@ -122,16 +105,63 @@ strace_names() {
 }
 
 {
-  printf '%-10s %7s %8s %8s %10s %6s %10s %10s %10s %8s\n' process threads ctxsw/vol ctxsw/inv \
-    cpu_us ticks perf_cs perf_sys perf_ms strace
-  for name in $NAMES; do
-    read -r n0 v0 s0 r0 _ k0 <"$RIG/before.$name"
-    read -r n1 v1 s1 r1 _ k1 <"$RIG/after.$name"
-    printf '%-10s %7s %8d %8d %10.1f %6d %10s %10s %10s %8s\n' "$name" "$n0/$n1" $((v1 - v0)) \
-      $((s1 - s0)) "$(echo "($r1 - $r0) / 1000" | bc -l)" $((k1 - k0)) \
-      "$(perf_value "$name" context-switches)" "$(perf_value "$name" raw_syscalls:sys_enter)" \
-      "$(perf_value "$name" task-clock)" "$(if [ "$name" = pcscd ]; then echo -; else strace_calls "$name"; fi)"
-  done
+  "$PYTHON" - "$RIG" "$OUT" "$NAMES" <<'EOF'
+import sys
+rig, out, names = sys.argv[1], sys.argv[2], sys.argv[3].split()
+
+def threads(path):
+    t, ticks = {}, 0
+    for l in open(path):
+        f = l.split()
+        if f[0] == "ticks":
+            ticks = int(f[1])
+        else:
+            t[f[0]] = (f[1], int(f[2]), int(f[3]), int(f[4]))
+    return t, ticks
+
+def perf(name, event):
+    for l in open(f"{out}/perf.{name}.csv"):
+        f = l.strip().split(",")
+        if len(f) > 2 and f[2] == event:
+            return f[0] if f[0] not in ("<not counted>", "") else "0"
+    return "?"
+
+def strace_calls(name):
+    try:
+        for l in open(f"{out}/strace.{name}.txt"):
+            f = l.split()
+            if f and f[-1] == "total":
+                return f[3]  # % seconds usecs/call calls [errors] total
+        return "0"
+    except FileNotFoundError:
+        return "-"
+
+print("%-10s %7s %9s %9s %9s %6s %8s %9s %8s %7s" % ("process", "threads", "ctxsw/vol", "ctxsw/inv",
+      "cpu_us", "ticks", "perf_cs", "perf_sys", "perf_ms", "strace"))
+notes = []
+for name in names:
+    (b, tb), (a, ta) = threads(f"{rig}/before.{name}"), threads(f"{rig}/after.{name}")
+    vol = inv = run = 0
+    woke = []
+    for tid, (comm, v, n, r) in a.items():
+        v0, n0, r0 = b[tid][1:] if tid in b else (0, 0, 0)
+        vol, inv, run = vol + v - v0, inv + n - n0, run + r - r0
+        if v - v0 + n - n0 > 0:
+            woke.append(f"{comm}:{v - v0 + n - n0}")
+    if woke and name != "pcscd":
+        notes.append(f"#   {name}: context switches by thread: {' '.join(woke)}")
+    gone = [b[tid][0] for tid in b if tid not in a]
+    new = [a[tid][0] for tid in a if tid not in b]
+    if gone or new:
+        notes.append(f"#   {name}: threads exited in window 1: {' '.join(gone) or '-'};"
+                     f" started: {' '.join(new) or '-'} (an exited thread's switches and CPU"
+                     " are in perf_* only)")
+    print("%-10s %7s %9d %9d %9.1f %6d %8s %9s %8s %7s" % (name, f"{len(b)}/{len(a)}", vol, inv,
+          run / 1000, ta - tb, perf(name, "context-switches"), perf(name, "raw_syscalls:sys_enter"),
+          perf(name, "task-clock"), strace_calls(name) if name != "pcscd" else "-"))
+if notes:
+    print("\n".join(notes))
+EOF
   echo "# window 1 (${S} s, unperturbed): ctxsw = context switches summed over the threads"
   echo "#   (every wakeup is one), cpu_us from schedstat, ticks = utime+stime at $(getconf CLK_TCK) Hz,"
   echo "#   perf_* = perf stat over the same window (context switches, syscalls, task-clock ms)"

@@ -41,6 +41,7 @@ count() { if [ -f "$RIG/$1" ]; then grep -c "$2" "$RIG/$1"; else echo 0; fi; }
 at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
 echo "# $N insertions, reader \"$READER0\", OpenSC module, signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null)"
+echo "# $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$N"); do
   card_insert
   wait_until 20 at_least vicc.stamp . "$i" || die "insertion $i: vicc did not connect"

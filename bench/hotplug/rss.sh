@@ -46,6 +46,7 @@ peak_kb() {
 }
 
 : >"$RIG/rss"
+echo "# $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$RUNS"); do
   agent_start
   list_readers >/dev/null || die "ListReaders failed"
