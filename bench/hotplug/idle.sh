@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR disable=SC2119
 # bench/hotplug/idle.sh: what signetd costs while nothing happens.
 #
 #   BUILDDIR=/tmp/build-bench bench/hotplug/idle.sh [SECONDS]   (root; 60)
@@ -25,6 +26,7 @@
 # A wakeup of any kind (timer, poll timeout, futex) is a context switch: the
 # target is zero context switches, zero syscalls and zero CPU time in
 # window 1. Output in $BENCH_OUT/idle-DATE.txt (and the strace tables).
+# shellcheck source=rig.sh
 . "$(dirname "$0")/rig.sh"
 bench_enter idle "$@"
 
@@ -74,7 +76,7 @@ OUT=$BENCH_OUT/idle-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 {
   echo "# idle.sh: ${S} s windows after ${SETTLE} s to settle, reader \"$READER0\" empty, OpenSC module"
-  echo "# signetd threads: $(for t in /proc/$AGENT_PID/task/*; do cat "$t/comm"; done | sort | uniq -c | tr -s ' \n' ' ')"
+  echo "# signetd threads: $(for t in /proc/"$AGENT_PID"/task/*; do cat "$t/comm"; done | sort | uniq -c | tr -s ' \n' ' ')"
   echo "# signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null), $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR
 # bench/hotplug/latency.sh: insertion-to-signal latency of signetd, against a
 # bare PC/SC client seeing the same insertions in the same run.
 #
@@ -19,6 +20,7 @@
 # Printed: medians (and p10/p90) of connect→reference, connect→agent, and
 # agent−reference per insertion; the same difference for removals. The raw
 # times go to $BENCH_OUT/latency-DATE.tsv, the summary next to it.
+# shellcheck source=rig.sh
 . "$(dirname "$0")/rig.sh"
 bench_enter latency "$@"
 

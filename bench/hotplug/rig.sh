@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2120
 # bench/hotplug/rig.sh: the private PC/SC world of the hotplug benchmarks
 # (sourced by latency.sh, idle.sh and rss.sh; bash).
 #
@@ -25,6 +26,7 @@
 #   card_insert / card_remove   vicc, its connect() time in $RIG/vicc.stamp
 #   wait_until SECONDS CMD…     until CMD succeeds (polls every 20 ms)
 
+# (SC2034: the variables are for the scripts that source this file.)
 set -u
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -85,11 +87,14 @@ bench_enter() {
     command -v "$t" >/dev/null || die "$t not found"
   done
   vpcd_driver >/dev/null || die "vpcd not found (apt-get install vsmartcard-vpcd)"
-  [ -x "$VICC" ] && [ -d "$VICC_MODULES" ] || die "vicc not found (apt-get install vsmartcard-vpicc)"
+  if [ ! -x "$VICC" ] || [ ! -d "$VICC_MODULES" ]; then
+    die "vicc not found (apt-get install vsmartcard-vpicc)"
+  fi
   [ -d "$CRYPTODOME" ] || die "python3-pycryptodome not found"
   [ -x "$SIGNETD" ] || die "no $SIGNETD: set BUILDDIR to a Signet build tree (make agent/signetd)"
   bench_build
   export SIGNET_BENCH_WORLD=1 BUILDDIR BENCH_OUT
+  # shellcheck disable=SC2093 # die only if exec itself fails
   exec unshare --mount --net --propagation private /bin/bash "$0" "$@"
   die "unshare failed"
 }
@@ -156,8 +161,8 @@ bench_setup() {
   RIG=$(mktemp -d "${TMPDIR:-/tmp}/signet-bench.XXXXXX") || exit 1
   trap bench_teardown EXIT
   trap 'exit 1' INT TERM
-  mkdir -p /run/pcscd && mount -t tmpfs -o mode=0755 tmpfs /run/pcscd ||
-    die "could not mount a tmpfs on /run/pcscd"
+  mkdir -p /run/pcscd || die "could not create /run/pcscd"
+  mount -t tmpfs -o mode=0755 tmpfs /run/pcscd || die "could not mount a tmpfs on /run/pcscd"
   ip link set lo up || die "no loopback"
   mkdir -p "$RIG/pcsc" "$RIG/py" "$RIG/config/signet" "$RIG/state" "$RIG/runtime" "$RIG/cache"
   chmod 0700 "$RIG/runtime"

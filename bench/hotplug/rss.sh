@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck source-path=SCRIPTDIR disable=SC2119
 # bench/hotplug/rss.sh: memory of signetd idle with OpenSC's module loaded.
 #
 #   BUILDDIR=/tmp/build-bench bench/hotplug/rss.sh [RUNS]   (root; RUNS=5)
@@ -19,6 +20,7 @@
 #     (the floor any GLib D-Bus service starts from).
 # Printed: the median of each (kB, MB = 1024 kB) and signetd's ratios to
 # the references; target: signetd's VmRSS idle under 15 MB.
+# shellcheck source=rig.sh
 . "$(dirname "$0")/rig.sh"
 bench_enter rss "$@"
 
