@@ -53,14 +53,6 @@ progress(Run *run, const char *step, const char *format, ...)
   run->a->progress(run->a->data, step, g_variant_builder_end(&b));
 }
 
-static const char *
-token_name(const SignetP11Token *token)
-{
-  if (token->label != NULL && *token->label != '\0')
-    return token->label;
-  return token->serial != NULL ? token->serial : "";
-}
-
 /* Deletes the key this call generated (a failure before anything was
  * stored): the token is left as it was. */
 static void
@@ -402,7 +394,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     const SignetP11Token *token = signet_p11_session_get_token(a->session);
 
     serial = g_strdup(token->serial != NULL ? token->serial : "");
-    name = g_strdup(token_name(token));
+    name = g_strdup(signet_token_dict_name(token));
     run.serial = serial;
     run.name = name;
   }

@@ -134,15 +134,6 @@ op_new(SignetAgent *agent, GDBusMethodInvocation *invocation, OpKind kind, const
   return op;
 }
 
-/* How users name a token in messages: its label, else its serial. */
-static const char *
-token_name(const SignetP11Token *token)
-{
-  if (token->label != NULL && *token->label != '\0')
-    return token->label;
-  return token->serial != NULL ? token->serial : "";
-}
-
 static char *
 token_busy_key(const SignetP11Token *token)
 {
@@ -328,12 +319,12 @@ explain_pin_error(GError *error, const SignetP11Token *token)
     else
       state = "The token reports no warning (it does not say how many tries are left).";
     message = g_strdup_printf("Wrong PIN for token '%s'. %s The PIN was not retried (%s).",
-                              token_name(token), state, ckr);
+                              signet_token_dict_name(token), state, ckr);
   } else if (error->code == SIGNET_P11_ERROR_PIN_LOCKED)
     message = g_strdup_printf("The PIN of token '%s' is locked. Unblock it with the PUK: "
                               "signet pin unblock '%s'%s%s%s",
-                              token_name(token), token_name(token), ckr ? " (" : "", ckr ? ckr : "",
-                              ckr ? ")" : "");
+                              signet_token_dict_name(token), signet_token_dict_name(token),
+                              ckr ? " (" : "", ckr ? ckr : "", ckr ? ")" : "");
   else if (error->code == SIGNET_P11_ERROR_PUK_INCORRECT && ckr != NULL) {
     if (token->so_pin.locked)
       state = "The token reports the PUK is now locked.";
@@ -345,7 +336,7 @@ explain_pin_error(GError *error, const SignetP11Token *token)
       state = "The token reports no warning (it does not say how many tries are left).";
     message = g_strdup_printf("Wrong PUK for token '%s'. %s The PUK was not retried and the "
                               "PIN is still blocked (%s).",
-                              token_name(token), state, ckr);
+                              signet_token_dict_name(token), state, ckr);
   }
   if (message != NULL) {
     g_free(error->message);
@@ -381,7 +372,7 @@ login(Op *op, SignetP11Session *session, GError **error)
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                 "No PIN given for token '%s': an empty PIN is only for a reader with a PIN "
                 "pad",
-                token_name(token));
+                signet_token_dict_name(token));
     return FALSE;
   }
   if (!signet_p11_session_login(session, empty ? NULL : op->pin, op->confirm_final_try, &local)) {
@@ -502,7 +493,7 @@ run_generate_key(Op *op, GError **error)
     return NULL;
   hex = signet_token_dict_id_to_hex(id);
   g_message("generated a %s key pair with id %s on token '%s'",
-            signet_p11_key_type_to_string(op->key_type), hex, token_name(op->token));
+            signet_p11_key_type_to_string(op->key_type), hex, signet_token_dict_name(op->token));
   return g_variant_new("(@a{sv})", new_key_dict(session, id, op));
 }
 
@@ -548,18 +539,19 @@ run_create_request(Op *op, GError **error)
     /* Leave nothing orphaned: the key exists only for this request. */
     if (signet_p11_session_delete_key_pair(session, id, &delete_error))
       g_message("request for token '%s' failed; deleted the new key pair %s again",
-                token_name(op->token), hex);
+                signet_token_dict_name(op->token), hex);
     else
       g_message("request for token '%s' failed, and the new key pair %s could not be "
                 "deleted: %s",
-                token_name(op->token), hex, delete_error->message);
+                signet_token_dict_name(op->token), hex, delete_error->message);
     g_propagate_prefixed_error(error, g_steal_pointer(&local),
                                "Could not build the request; the new key was %s: ",
                                delete_error == NULL ? "deleted again" : "left on the token");
     return NULL;
   }
   g_message("generated a %s key pair with id %s and a request for \"%s\" on token '%s'",
-            signet_p11_key_type_to_string(op->key_type), hex, op->subject, token_name(op->token));
+            signet_p11_key_type_to_string(op->key_type), hex, op->subject,
+            signet_token_dict_name(op->token));
   return g_variant_new("(s@a{sv})", pem, new_key_dict(session, id, op));
 }
 
@@ -645,7 +637,8 @@ run_import_certificate(Op *op, GError **error)
   if (!present) {
     if (!signet_p11_session_store_certificate(session, leaf, id, op->label, FALSE, error))
       return NULL;
-    g_message("stored a certificate under key %s on token '%s'", hex, token_name(op->token));
+    g_message("stored a certificate under key %s on token '%s'", hex,
+              signet_token_dict_name(op->token));
   }
 
   for (guint i = 0; i < certs->len; i++) {
@@ -704,7 +697,7 @@ run_delete_key(Op *op, GError **error)
     return NULL;
   if (!signet_p11_session_delete_key_pair(session, op->key_id, error))
     return NULL;
-  g_message("deleted key pair %s on token '%s'", hex, token_name(op->token));
+  g_message("deleted key pair %s on token '%s'", hex, signet_token_dict_name(op->token));
   return g_variant_new("()");
 }
 
@@ -722,12 +715,12 @@ check_new_pin(const SignetP11Token *token, const SignetSecret *new_pin, GError *
       g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID,
                   "The new PIN has %" G_GSIZE_FORMAT " characters; token '%s' takes %lu to "
                   "%lu. Nothing was changed: choose a PIN of that length.",
-                  len, token_name(token), token->min_pin_len, token->max_pin_len);
+                  len, signet_token_dict_name(token), token->min_pin_len, token->max_pin_len);
     else
       g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID,
                   "The new PIN has %" G_GSIZE_FORMAT " characters; token '%s' takes at "
                   "least %lu. Nothing was changed: choose a longer PIN.",
-                  len, token_name(token), MAX(token->min_pin_len, 1));
+                  len, signet_token_dict_name(token), MAX(token->min_pin_len, 1));
     return FALSE;
   }
   return TRUE;
@@ -747,7 +740,7 @@ run_change_pin(Op *op, GError **error)
     return NULL;
   if (signet_secret_get_len(op->pin) == 0 && !token->protected_auth_path) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "No current PIN given for token '%s'", token_name(token));
+                "No current PIN given for token '%s'", signet_token_dict_name(token));
     return NULL;
   }
   if (!signet_p11_session_change_pin(session, op->pin, op->new_pin, op->confirm_final_try,
@@ -756,7 +749,7 @@ run_change_pin(Op *op, GError **error)
     g_propagate_error(error, g_steal_pointer(&local));
     return NULL;
   }
-  g_message("changed the PIN of token '%s'", token_name(op->token));
+  g_message("changed the PIN of token '%s'", signet_token_dict_name(op->token));
   return g_variant_new("()");
 }
 
@@ -774,7 +767,7 @@ run_unblock_pin(Op *op, GError **error)
     return NULL;
   if (signet_secret_get_len(op->puk) == 0 && !token->protected_auth_path) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "No PUK given for token '%s'", token_name(token));
+                "No PUK given for token '%s'", signet_token_dict_name(token));
     return NULL;
   }
   if (!signet_p11_session_unblock_pin(session, op->puk, op->new_pin, &local)) {
@@ -784,7 +777,7 @@ run_unblock_pin(Op *op, GError **error)
   }
   /* The session re-read the token: @token is stale now. */
   g_message(
-      "unblocked the PIN of token '%s' with the PUK (%s)", token_name(op->token),
+      "unblocked the PIN of token '%s' with the PUK (%s)", signet_token_dict_name(op->token),
       signet_p11_unblock_method_to_string(signet_p11_session_get_token(session)->unblock_method));
   return g_variant_new("()");
 }
@@ -969,15 +962,15 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
       g_autoptr(GError) busy = g_error_new(
           SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_BUSY,
           "Token '%s' is busy with another operation (%s); try again when it finishes",
-          token_name(op->token), running);
+          signet_token_dict_name(op->token), running);
       op_answer_error(op, busy);
       agent->n_running--;
       return;
     }
     g_hash_table_insert(agent->busy, g_strdup(key), (gpointer)op->what);
     g_debug("%s: token '%s' is now busy (%s)",
-            g_dbus_method_invocation_get_method_name(op->invocation), token_name(op->token),
-            op->what);
+            g_dbus_method_invocation_get_method_name(op->invocation),
+            signet_token_dict_name(op->token), op->what);
     op->busy_key = g_steal_pointer(&key);
   }
   agent->n_running--; /* op_start counts it again */

@@ -223,3 +223,11 @@ signet_token_dict_add_issued(GVariantBuilder *b, X509 *cert)
   g_variant_builder_add(b, "{sv}", "days_left",
                         g_variant_new_int64(signet_x509_days_left(cert, NULL)));
 }
+
+const char *
+signet_token_dict_name(const SignetP11Token *token)
+{
+  if (token->label != NULL && *token->label != '\0')
+    return token->label;
+  return token->serial != NULL ? token->serial : "";
+}

@@ -36,6 +36,9 @@ GVariant *signet_token_dict_new_key_short(GBytes *id, const char *label, const c
  * issuer, serial, not_before, not_after (s), days_left (x). */
 void signet_token_dict_add_issued(GVariantBuilder *builder, X509 *cert);
 
+/* How users name a token in messages: its label, else its serial. */
+const char *signet_token_dict_name(const SignetP11Token *token);
+
 /* Lower-case hex of a CKA_ID ("" for NULL). */
 char *signet_token_dict_id_to_hex(GBytes *id);
 
