@@ -3,8 +3,8 @@
 # (sourced by latency.sh, idle.sh and rss.sh; bash).
 #
 # The same approach as the hotplug tests' rig (tests/hotplug/hotplug-lib.sh,
-# TESTING.md), copied rather than sourced so that the benchmarks do not
-# depend on the test harness: the script re-runs itself under
+# TESTING.md), with its own timings, and the private session bus of
+# tests/lib.sh (bus_start): the script re-runs itself under
 # `unshare --mount --net --propagation private` (root), mounts a tmpfs on
 # /run/pcscd (Debian's pcscd 1.9.9 always uses /run/pcscd/pcscd.comm),
 # brings up loopback and starts its own `pcscd -f -c DIR` whose only reader
@@ -36,6 +36,11 @@ BUILDDIR=$(cd "$BUILDDIR" && pwd)
 SIGNETD=$BUILDDIR/agent/signetd
 BENCH_BIN=$BUILDDIR/bench/hotplug
 : "${BENCH_OUT:=$BUILDDIR/bench/results}"
+
+# The private session bus: bus_start from the tests' shell library.
+# shellcheck source=tests/lib.sh
+. "$TOP_SRC/tests/lib.sh"
+: "${DBUS_DAEMON:=$(command -v dbus-daemon)}"
 
 PYTHON=/usr/bin/python3
 VICC=/usr/bin/vicc
@@ -134,27 +139,6 @@ pcscd_start() {
   wait_until 10 readers_listed || die "pcscd did not show its reader"
 }
 
-bus_start() {
-  cat >"$RIG/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$RIG/bus.socket</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-  dbus-daemon --config-file="$RIG/bus.conf" --fork --nosyslog \
-    --print-address=3 --print-pid=4 3>"$RIG/bus.address" 4>"$RIG/bus.pid" ||
-    die "dbus-daemon did not start"
-  BUS_PID=$(cat "$RIG/bus.pid")
-  DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$RIG/bus.address")
-  export DBUS_SESSION_BUS_ADDRESS
-}
 
 bench_setup() {
   local module=${1:-}
