@@ -30,10 +30,11 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-config.c agent/signet-config.h \
 	agent/signet-errors.c agent/signet-errors.h \
 	agent/signet-opensc.c agent/signet-opensc.h \
+	agent/signet-testhooks.c agent/signet-testhooks.h \
 	agent/signet-token-dict.c agent/signet-token-dict.h
 agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\"
 agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \
-	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS)
+	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS) $(SQLITE_CFLAGS)
 agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)
 # Also when a target is made on its own (BUILT_SOURCES is for all/check/install):
 $(agent_libsignet_agent_la_OBJECTS): $(agent_dbus_generated)
@@ -41,7 +42,8 @@ agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
 # Programs that use it link these too (convenience libraries are not nested):
 agent_signet_ldadd = agent/libsignet-agent.la agent/libsignet-dbus.la \
 	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
-	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(LIBCURL_LIBS) $(PCSCLITE_LIBS)
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(LIBCURL_LIBS) $(PCSCLITE_LIBS) \
+	$(SQLITE_LIBS)
 
 libexec_PROGRAMS += agent/signetd
 agent_signetd_SOURCES = agent/signetd.c
@@ -55,5 +57,8 @@ dist_dbusinterface_DATA = agent/io.signet.Agent1.xml
 
 # --- hotplug (PC/SC monitor): its own fragment --------------------------------
 include agent/hotplug.mk
+# --- the state database (signet-state.c) and reminders: their own fragments -
+include agent/state.mk
+include agent/reminders.mk
 
 signet_format_sources += $(agent_libsignet_agent_la_SOURCES) $(agent_signetd_SOURCES)

@@ -21,6 +21,7 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-activation-record.h"
+#include "agent/signet-state.h"
 #include "agent/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
@@ -43,7 +44,9 @@ struct _SignetAgent
   SignetP11Context *ctx; /* NULL when the modules could not be loaded */
   GError *ctx_error;
   SignetAgent1 *skeleton;
-  char *state_dir;  /* activation records */
+  char *state_dir;    /* activation records */
+  SignetState *state; /* the journal; NULL if it could not be opened */
+  GError *state_error;
   GHashTable *busy; /* token key → what runs on it; main thread only */
   guint n_running;
 };
@@ -1379,4 +1382,26 @@ signet_agent_get_context(SignetAgent *agent)
 {
   g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
   return agent->ctx;
+}
+
+SignetState *
+signet_agent_get_state(SignetAgent *agent)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
+  return agent->state;
+}
+
+void
+signet_agent_start_background(SignetAgent *agent)
+{
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  /* TODO(issue 5, this session): recovery without PIN and the poll timer. */
+}
+
+void
+signet_agent_token_present(SignetAgent *agent, const char *serial)
+{
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  (void)serial;
+  /* TODO(issue 5, this session): token seen, recovery without PIN. */
 }

@@ -42,6 +42,21 @@ guint signet_agent_get_n_running(SignetAgent *agent);
 /* The exported skeleton (for other parts of the agent to emit signals and
  * answer their own methods, e.g. hotplug), and the token context (NULL when
  * the modules could not be loaded). Owned by @agent. */
+/* The state database (journal, certificates tracked, reminders, audit),
+ * opened by signet_agent_new(); NULL if it could not be opened (then
+ * renewal and activation refuse to run, saying why). Owned by @agent. */
+struct _SignetState;
+struct _SignetState *signet_agent_get_state(SignetAgent *agent);
+
+/* Once exported and the bus name is owned: resumes what the journal holds
+ * that needs no PIN on the tokens present, and arms the one timer that asks
+ * the CA again for pending renewals (at the earliest retry time). */
+void signet_agent_start_background(SignetAgent *agent);
+
+/* A token with @serial is present (inserted, or seen on start): resume its
+ * journaled operations where no PIN is needed; record it as seen. */
+void signet_agent_token_present(SignetAgent *agent, const char *serial);
+
 struct _SignetAgent1;
 struct _SignetAgent1 *signet_agent_get_skeleton(SignetAgent *agent);
 SignetP11Context *signet_agent_get_context(SignetAgent *agent);

@@ -20,6 +20,7 @@ signet_config_free(SignetConfig *config)
     return;
   g_free(config->path);
   g_free(config->module_path);
+  g_clear_pointer(&config->keyfile, g_key_file_unref);
   g_free(config);
 }
 
@@ -73,6 +74,7 @@ signet_config_load(const char *path, GError **error)
 
   config->path = path != NULL ? g_strdup(path) : signet_config_default_path();
   config->unblock_method = SIGNET_P11_UNBLOCK_UNKNOWN;
+  config->keyfile = g_key_file_ref(kf);
 
   if (!g_key_file_load_from_file(kf, config->path, G_KEY_FILE_NONE, &local)) {
     if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))

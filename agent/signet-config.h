@@ -22,6 +22,8 @@ typedef struct
   gboolean loaded;                       /* TRUE if it existed */
   char *module_path;                     /* NULL: p11-kit's registered modules */
   SignetP11UnblockMethod unblock_method; /* UNKNOWN: chosen per module */
+  GKeyFile *keyfile;                     /* the whole file (empty if absent): other groups, e.g.
+                                          * [agent] and [reminders], are read by their owners */
 } SignetConfig;
 
 /* The default file: g_get_user_config_dir()/signet/signet.conf. */

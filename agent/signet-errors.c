@@ -21,6 +21,7 @@ static const ErrorName agent_names[] = {
   { SIGNET_AGENT_ERROR_BUSY, PREFIX "Busy" },
   { SIGNET_AGENT_ERROR_INVALID_ARGS, PREFIX "InvalidArgs" },
   { SIGNET_AGENT_ERROR_PENDING, PREFIX "Pending" },
+  { SIGNET_AGENT_ERROR_EXPIRED, PREFIX "CertificateExpired" },
 };
 
 static const ErrorName p11_names[] = {

@@ -19,6 +19,7 @@ typedef enum
   SIGNET_AGENT_ERROR_BUSY,         /* io.signet.Error.Busy: another operation runs on the token */
   SIGNET_AGENT_ERROR_INVALID_ARGS, /* io.signet.Error.InvalidArgs */
   SIGNET_AGENT_ERROR_PENDING,      /* io.signet.Error.Pending: the CA issues later */
+  SIGNET_AGENT_ERROR_EXPIRED,      /* io.signet.Error.CertificateExpired: too late to renew */
 } SignetAgentError;
 
 /* Registers SIGNET_AGENT_ERROR, SIGNET_P11_ERROR and SIGNET_ENROLL_ERROR

@@ -65,6 +65,9 @@ struct _SignetHotplug
   guint idle_id;
   GSourceFunc idle_func;
   gpointer idle_data;
+
+  SignetHotplugTokenFunc token_func;
+  gpointer token_data;
 };
 
 static void update_idle(SignetHotplug *hp);
@@ -326,7 +329,16 @@ on_read_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
       g_debug("hotplug: no PKCS#11 module knows the card in \"%s\"", job->reader);
   }
   emit(hp, EVENT_TOKEN_CHANGED, r, job->seen);
+  if (r->pkcs11 == PKCS11_TOKEN && r->serial != NULL && hp->token_func != NULL)
+    hp->token_func(r->serial, hp->token_data);
   update_idle(hp);
+}
+
+void
+signet_hotplug_set_token_func(SignetHotplug *hp, SignetHotplugTokenFunc func, gpointer user_data)
+{
+  hp->token_func = func;
+  hp->token_data = user_data;
 }
 
 /* Can the card in @st be read now? Not without a module, nor while another

@@ -36,6 +36,13 @@ void signet_hotplug_start(SignetHotplug *hotplug);
 void signet_hotplug_set_idle_timeout(SignetHotplug *hotplug, guint seconds, GSourceFunc func,
                                      gpointer user_data);
 
+/* @func is called on the main loop with the serial of each PKCS#11 token
+ * that appears in a reader (after its TokenChanged): the agent resumes
+ * journaled operations and checks reminders then. */
+typedef void (*SignetHotplugTokenFunc)(const char *serial, gpointer user_data);
+void signet_hotplug_set_token_func(SignetHotplug *hotplug, SignetHotplugTokenFunc func,
+                                   gpointer user_data);
+
 /* Stops the monitor, waits for a token read in progress, unwatches clients. */
 void signet_hotplug_free(SignetHotplug *hotplug);
 

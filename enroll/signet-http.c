@@ -28,6 +28,16 @@ typedef struct
   char *data;
 } LockedBuf;
 
+/* signet_est_set_unreachable(): port 1 on the loopback is closed. */
+static gint unreachable;
+static struct curl_slist unreachable_list[] = { { (char *)"::127.0.0.1:1", NULL } };
+
+void
+signet_est_set_unreachable(gboolean value)
+{
+  g_atomic_int_set(&unreachable, value ? 1 : 0);
+}
+
 static LockedBuf *
 locked_buf_new(gsize size)
 {
@@ -446,6 +456,8 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   SETOPT(curl, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
   SETOPT(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  if (g_atomic_int_get(&unreachable))
+    SETOPT(curl, CURLOPT_CONNECT_TO, unreachable_list);
   SETOPT(curl, CURLOPT_USERAGENT, "Signet/" PACKAGE_VERSION);
   SETOPT(curl, CURLOPT_CONNECTTIMEOUT, (long)request->connect_timeout);
   SETOPT(curl, CURLOPT_TIMEOUT, (long)request->timeout);

@@ -1,0 +1,187 @@
+/* signet-state.h: the agent's state database, SQLite in
+ * $XDG_STATE_HOME/signet/signet.db (docs/internals/state.md).
+ *
+ * Owns: the schema (versioned with PRAGMA user_version, migrated forward on
+ * open, one transaction per migration), tokens seen, certificates tracked,
+ * the operations journal (activation and renewal), reminders sent, and the
+ * audit log. Never holds a secret (PIN, PUK, activation code): no column can.
+ * May call: SQLite, GLib. Never: PKCS#11, enroll/, D-Bus.
+ *
+ * Durability: journal_mode=WAL, synchronous=FULL: a call that returned TRUE
+ * survives a crash or a power cut. One writer: only signetd opens the
+ * database for writing (it owns the bus name, so there is one agent per
+ * user); inside it one connection, serialised by a mutex, so every function
+ * may be called from any thread. Another process may read it (sqlite3).
+ *
+ * Times are Unix seconds (UTC). Key IDs (CKA_ID) and certificate serials are
+ * lower-case hex strings, as the rest of the agent shows them.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SIGNET_STATE_SCHEMA_VERSION 1
+
+typedef struct _SignetState SignetState;
+
+/* @path: the database file, or NULL for $XDG_STATE_HOME/signet/signet.db
+ * (the directory is made 0700, the file 0600). Creates or migrates the
+ * schema. A file with a newer schema than this program knows is refused
+ * with a message saying so (never downgraded). */
+SignetState *signet_state_open(const char *path, GError **error);
+void signet_state_free(SignetState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetState, signet_state_free)
+const char *signet_state_get_path(SignetState *state);
+int signet_state_get_schema_version(SignetState *state);
+
+/* ---- tokens seen ---------------------------------------------------------- */
+gboolean signet_state_token_seen(SignetState *state, const char *serial, const char *label,
+                                 const char *model, gint64 now, GError **error);
+
+/* ---- certificates tracked -------------------------------------------------- */
+typedef struct
+{
+  char *token_serial;
+  char *key_id;  /* hex CKA_ID */
+  char *serial;  /* hex certificate serial */
+  char *issuer;  /* RFC 4514 */
+  char *subject; /* RFC 4514 */
+  char *profile; /* the CA profile that issued or renews it, or NULL */
+  gint64 not_before, not_after;
+  gint64 first_seen, last_seen;
+  gboolean present; /* on the token at the last look */
+} SignetStateCert;
+
+void signet_state_cert_free(SignetStateCert *cert);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetStateCert, signet_state_cert_free)
+
+/* Adds or updates (token_serial, issuer, serial); a NULL profile keeps the
+ * one recorded. */
+gboolean signet_state_cert_track(SignetState *state, const SignetStateCert *cert, gint64 now,
+                                 GError **error);
+/* Marks every tracked certificate of @token_serial not in @present (serials,
+ * NULL-terminated, "ISSUER\nSERIAL" pairs as made by
+ * signet_state_cert_key()) as no longer present. */
+gboolean signet_state_certs_sync(SignetState *state, const char *token_serial,
+                                 const char *const *present, GError **error);
+char *signet_state_cert_key(const char *issuer, const char *serial);
+/* Certificates of @token_serial (NULL: all), present ones first, newest
+ * not_after first; SignetStateCert elements. */
+GPtrArray *signet_state_certs_list(SignetState *state, const char *token_serial,
+                                   gboolean present_only, GError **error);
+/* The profile recorded for a certificate, or NULL (no error) if none. */
+char *signet_state_cert_profile(SignetState *state, const char *token_serial, const char *issuer,
+                                const char *serial, GError **error);
+
+/* ---- the operations journal ------------------------------------------------- */
+typedef enum
+{
+  SIGNET_OP_ACTIVATE,
+  SIGNET_OP_RENEW,
+} SignetOpKind;
+
+typedef enum
+{
+  SIGNET_OP_RUNNING,     /* a step is running or was cut short: resume or roll back */
+  SIGNET_OP_PENDING,     /* the CA will issue later: request_pem and retry_at kept */
+  SIGNET_OP_ISSUED,      /* the CA issued: certificates_pem kept, not finished on the token */
+  SIGNET_OP_FINISHED,    /* done */
+  SIGNET_OP_ROLLED_BACK, /* undone: the token is as before */
+  SIGNET_OP_FAILED,      /* stopped for good (message says why); nothing left to undo */
+} SignetOpState;
+
+const char *signet_op_kind_to_string(SignetOpKind kind);
+const char *signet_op_state_to_string(SignetOpState state);
+/* Open: RUNNING, PENDING or ISSUED. */
+gboolean signet_op_state_is_open(SignetOpState state);
+
+typedef struct
+{
+  gint64 id; /* 0 until signet_state_op_begin() */
+  SignetOpKind kind;
+  char *token_serial;
+  char *token_label;
+  char *profile;
+  /* Renewal: the credential being renewed. */
+  char *old_key_id;      /* hex CKA_ID, NULL for an activation */
+  char *old_cert_serial; /* hex */
+  char *old_cert_issuer; /* RFC 4514 */
+  /* The key the operation made (or, keep-key renewal, reuses). Written to
+   * the journal BEFORE the key is generated, so a crash in between leaves
+   * no key the journal does not know. */
+  char *new_key_id;
+  gboolean keep_key; /* renewal keeps the current key: new_key_id == old_key_id */
+  gboolean key_made; /* the key new_key_id exists (generation returned) */
+  char *step;        /* the step that runs now, or ran last */
+  SignetOpState state;
+  char *request_pem;      /* the CSR sent (PENDING: to send again) */
+  char *certificates_pem; /* ISSUED: the leaf first, then its CA chain */
+  gboolean cert_stored;   /* the new certificate is on the token */
+  gint64 retry_at;        /* PENDING: when the CA said to come back; 0 none */
+  gint64 started, updated;
+  char *message; /* the outcome in words (never a secret) */
+} SignetOperation;
+
+void signet_operation_free(SignetOperation *op);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetOperation, signet_operation_free)
+SignetOperation *signet_operation_copy(const SignetOperation *op);
+
+/* Inserts @op (state RUNNING unless set, started/updated = @now) and sets
+ * op->id. Fails with G_IO_ERROR_EXISTS if an open operation of the same kind
+ * exists for the same token and profile. */
+gboolean signet_state_op_begin(SignetState *state, SignetOperation *op, gint64 now, GError **error);
+/* Writes every field of @op (by op->id), updated = @now. Durable on return. */
+gboolean signet_state_op_save(SignetState *state, SignetOperation *op, gint64 now, GError **error);
+/* op->step = @step, then signet_state_op_save(): call BEFORE the step runs. */
+gboolean signet_state_op_step(SignetState *state, SignetOperation *op, const char *step, gint64 now,
+                              GError **error);
+/* op->state = @final (FINISHED, ROLLED_BACK or FAILED), message, saved; and
+ * one audit entry for the operation. */
+gboolean signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState final,
+                               const char *message, gint64 now, GError **error);
+SignetOperation *signet_state_op_get(SignetState *state, gint64 id, GError **error);
+/* The open operation of @kind for @token_serial (and @profile unless NULL),
+ * or NULL with no error when there is none. */
+SignetOperation *signet_state_op_find_open(SignetState *state, SignetOpKind kind,
+                                           const char *token_serial, const char *profile,
+                                           GError **error);
+/* Open operations, oldest first, of @token_serial (NULL: every token). */
+GPtrArray *signet_state_op_list_open(SignetState *state, const char *token_serial, GError **error);
+/* The earliest retry_at among PENDING operations, 0 if none. */
+gint64 signet_state_op_next_retry(SignetState *state, GError **error);
+
+/* ---- reminders sent ------------------------------------------------------- */
+/* TRUE in @out_sent (and the time in @out_when, may be NULL) if the reminder
+ * for @threshold days was sent for this certificate. */
+gboolean signet_state_reminder_get(SignetState *state, const char *token_serial, const char *issuer,
+                                   const char *serial, guint threshold, gboolean *out_sent,
+                                   gint64 *out_when, GError **error);
+gboolean signet_state_reminder_mark(SignetState *state, const char *token_serial,
+                                    const char *issuer, const char *serial, guint threshold,
+                                    gint64 now, GError **error);
+
+/* ---- the audit log ---------------------------------------------------------- */
+typedef struct
+{
+  gint64 id;
+  gint64 time;
+  char *token_serial; /* may be NULL (an operation on no token) */
+  char *token_label;
+  char *operation; /* "activate", "renew", "import", "change-pin", ... */
+  char *outcome;   /* "ok", "failed", "pending", "rolled-back", "refused" */
+  char *detail;    /* one line for a person, never a secret */
+} SignetAuditEntry;
+
+void signet_audit_entry_free(SignetAuditEntry *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetAuditEntry, signet_audit_entry_free)
+
+gboolean signet_state_audit(SignetState *state, const char *token_serial, const char *token_label,
+                            const char *operation, const char *outcome, const char *detail,
+                            gint64 now, GError **error);
+/* Newest first, at most @limit (0: all), of @token_serial (NULL: all). */
+GPtrArray *signet_state_audit_list(SignetState *state, const char *token_serial, guint limit,
+                                   GError **error);
+
+G_END_DECLS

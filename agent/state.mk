@@ -1,0 +1,2 @@
+# agent/state.mk: the state database (SQLite): agent/signet-state.[ch] and its
+# tests. Appends to agent_libsignet_agent_la_SOURCES (see agent/local.mk).
