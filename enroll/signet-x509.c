@@ -6,6 +6,8 @@
 #include "enroll/signet-enroll-private.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <time.h>
 
@@ -222,4 +224,43 @@ signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **
   g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH, "%s",
               X509_verify_cert_error_string(err));
   return FALSE;
+}
+
+typedef EVP_MD_CTX X509MdCtx;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509MdCtx, EVP_MD_CTX_free)
+
+gboolean
+signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error)
+{
+  guint8 data[32];
+  g_autoptr(X509MdCtx) sign_ctx = EVP_MD_CTX_new();
+  g_autoptr(X509MdCtx) verify_ctx = EVP_MD_CTX_new();
+  g_autofree guint8 *sig = NULL;
+  size_t sig_len = 0;
+  EVP_PKEY *pub = X509_get0_pubkey(cert);
+
+  if (sign_ctx == NULL || verify_ctx == NULL || pub == NULL || RAND_bytes(data, sizeof data) != 1
+      || EVP_DigestSignInit(sign_ctx, NULL, EVP_sha256(), NULL, key) != 1
+      || EVP_DigestSign(sign_ctx, NULL, &sig_len, data, sizeof data) != 1) {
+    g_autofree char *why = signet_openssl_error_text();
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                "The key could not make a test signature (%s)", why);
+    return FALSE;
+  }
+  sig = g_malloc(sig_len);
+  if (EVP_DigestSign(sign_ctx, sig, &sig_len, data, sizeof data) != 1) {
+    g_autofree char *why = signet_openssl_error_text();
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                "The key could not make a test signature (%s)", why);
+    return FALSE;
+  }
+  if (EVP_DigestVerifyInit(verify_ctx, NULL, EVP_sha256(), NULL, pub) != 1
+      || EVP_DigestVerify(verify_ctx, sig, sig_len, data, sizeof data) != 1) {
+    ERR_clear_error();
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                        "The test signature made with the key does not verify with the "
+                        "certificate: they do not belong together");
+    return FALSE;
+  }
+  return TRUE;
 }

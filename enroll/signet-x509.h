@@ -77,6 +77,12 @@ gboolean signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, 
 /* TRUE if @cert holds @key's public key. */
 gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
 
+/* A test signature: signs fresh random data with @key (SHA-256; PKCS#1
+ * v1.5 for RSA, ECDSA for EC; on the token when @key is bound to one) and
+ * verifies it with @cert's public key. CERT_MISMATCH when it does not
+ * verify, FAILED when the key could not sign. */
+gboolean signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error);
+
 /* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514: the last RDN
  * written is the first in the certificate, so the name prints back as
  * written; '\' escapes) or OpenSSL's "/C=PL/O=Example/CN=Jan Kowalski"

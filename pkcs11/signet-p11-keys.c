@@ -13,9 +13,36 @@ static const guint8 oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 
 #define KEY_ID_LEN 20
 
+GBytes *
+signet_p11_new_key_id(GError **error)
+{
+  guint8 id[KEY_ID_LEN];
+
+  if (RAND_bytes(id, sizeof id) != 1) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "Could not make a key id (no randomness)");
+    return NULL;
+  }
+  return g_bytes_new(id, sizeof id);
+}
+
 gboolean
 signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label,
                                      GBytes **out_id, GError **error)
+{
+  g_autoptr(GBytes) id = signet_p11_new_key_id(error);
+
+  if (id == NULL)
+    return FALSE;
+  if (!signet_p11_session_generate_key_pair_with_id(s, type, label, id, error))
+    return FALSE;
+  *out_id = g_steal_pointer(&id);
+  return TRUE;
+}
+
+gboolean
+signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyType type,
+                                             const char *label, GBytes *id_bytes, GError **error)
 {
   guint8 id[KEY_ID_LEN];
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -52,12 +79,13 @@ signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type,
       g_return_val_if_reached(FALSE);
   }
 
-  /* A fresh CKA_ID, shared by both keys and later the certificate. */
-  if (RAND_bytes(id, sizeof id) != 1) {
+  /* The CKA_ID shared by both keys and later the certificate. */
+  if (id_bytes == NULL || g_bytes_get_size(id_bytes) != sizeof id) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
-                "Could not make a key id (no randomness)");
+                "A new key id must be %u bytes (signet_p11_new_key_id)", (guint)sizeof id);
     return FALSE;
   }
+  memcpy(id, g_bytes_get_data(id_bytes, NULL), sizeof id);
 
   {
     CK_ATTRIBUTE pub_rsa[] = {
@@ -105,7 +133,6 @@ signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type,
                 "extracted; it was deleted. Use another token or module");
     return FALSE;
   }
-  *out_id = g_bytes_new(id, sizeof id);
   return TRUE;
 }
 

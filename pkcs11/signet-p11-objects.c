@@ -476,6 +476,41 @@ signet_p11_session_has_certificate(SignetP11Session *s, X509 *cert, GError **err
   return found != NULL && found->len > 0;
 }
 
+gboolean
+signet_p11_session_delete_certificate(SignetP11Session *s, X509 *cert, GError **error)
+{
+  g_autoptr(GBytes) der = cert_der(cert);
+  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
+  CK_ATTRIBUTE tmpl[] = {
+    { CKA_CLASS, &klass, sizeof klass },
+    { CKA_VALUE, NULL, 0 },
+  };
+  g_autoptr(GArray) found = NULL;
+
+  if (der == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED, "Not a certificate");
+    return FALSE;
+  }
+  tmpl[1].pValue = (void *)g_bytes_get_data(der, NULL);
+  tmpl[1].ulValueLen = g_bytes_get_size(der);
+  found = signet_p11_find_objects(s, tmpl, G_N_ELEMENTS(tmpl), error);
+  if (found == NULL)
+    return FALSE;
+  if (found->len == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "The certificate is not on token \"%s\"", s->token->label);
+    return FALSE;
+  }
+  for (guint i = 0; i < found->len; i++) {
+    CK_RV rv = s->f->C_DestroyObject(s->handle, g_array_index(found, CK_OBJECT_HANDLE, i));
+    if (rv != CKR_OK) {
+      signet_p11_set_error(error, rv, "Could not delete the certificate");
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static GBytes *
 name_der(const X509_NAME *name)
 {

@@ -318,6 +318,8 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   t->initialized = (tinfo.flags & CKF_TOKEN_INITIALIZED) != 0;
   t->min_pin_len = tinfo.ulMinPinLen;
   t->max_pin_len = tinfo.ulMaxPinLen;
+  t->free_public_memory = tinfo.ulFreePublicMemory;
+  t->free_private_memory = tinfo.ulFreePrivateMemory;
   read_mechanisms(f, slot, t);
   t->unblock_method = ctx->unblock_override != SIGNET_P11_UNBLOCK_UNKNOWN
                           ? ctx->unblock_override

@@ -129,6 +129,9 @@ typedef struct
   gboolean initialized;
   gulong min_pin_len;
   gulong max_pin_len;
+  /* bytes free, or CK_UNAVAILABLE_INFORMATION / CK_EFFECTIVELY_INFINITE */
+  gulong free_public_memory;
+  gulong free_private_memory;
   /* what it can generate: 0 when the mechanism is absent */
   gulong rsa_min_bits, rsa_max_bits;
   gulong ec_min_bits, ec_max_bits;
@@ -225,6 +228,15 @@ GPtrArray *signet_p11_session_list_key_pairs(SignetP11Session *session, GError *
 gboolean signet_p11_session_generate_key_pair(SignetP11Session *session, SignetP11KeyType type,
                                               const char *label, GBytes **out_id, GError **error);
 
+/* The same with the CKA_ID @id chosen by the caller (from
+ * signet_p11_new_key_id()), so that it can be journaled before the key
+ * exists: a crash in between leaves no key nobody knows of. */
+gboolean signet_p11_session_generate_key_pair_with_id(SignetP11Session *session,
+                                                      SignetP11KeyType type, const char *label,
+                                                      GBytes *id, GError **error);
+/* A fresh random CKA_ID for a new key pair. */
+GBytes *signet_p11_new_key_id(GError **error);
+
 /* The public key of the pair @id, from its public key object, or its
  * certificate when the public object is gone. */
 EVP_PKEY *signet_p11_session_get_public_key(SignetP11Session *session, GBytes *id, GError **error);
@@ -248,6 +260,11 @@ gboolean signet_p11_session_has_certificate(SignetP11Session *session, X509 *cer
 gboolean signet_p11_session_store_certificate(SignetP11Session *session, X509 *cert, GBytes *id,
                                               const char *label, gboolean authority,
                                               GError **error);
+
+/* Deletes the certificate objects whose value is @cert (and nothing else).
+ * NO_SUCH_OBJECT if there is none. Needs a logged-in session. */
+gboolean signet_p11_session_delete_certificate(SignetP11Session *session, X509 *cert,
+                                               GError **error);
 
 /* Deletes the private key, public key and certificates with CKA_ID @id.
  * NO_SUCH_OBJECT if there is none. Needs a logged-in session. */
