@@ -30,6 +30,7 @@ static const struct
   { PREFIX "CaUnreachable", SIGNET_EXIT_CA_UNAVAILABLE },
   { PREFIX "CaTimeout", SIGNET_EXIT_CA_UNAVAILABLE },
   { PREFIX "CaUnavailable", SIGNET_EXIT_CA_UNAVAILABLE },
+  { PREFIX "CertificateExpired", SIGNET_EXIT_EXPIRED },
 };
 
 int
@@ -57,6 +58,8 @@ cli_error_name(int code)
       return PREFIX "BadInput";
     case SIGNET_CLI_ERROR_NOT_SUPPORTED:
       return PREFIX "NotSupported";
+    case SIGNET_CLI_ERROR_EXPIRED:
+      return PREFIX "CertificateExpired";
     case SIGNET_CLI_ERROR_FAILED:
       break;
   }

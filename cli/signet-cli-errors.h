@@ -22,6 +22,7 @@ enum
   SIGNET_EXIT_BUSY = 6,           /* token busy with another operation */
   SIGNET_EXIT_PENDING = 7,        /* the CA issues later: run the same command again then */
   SIGNET_EXIT_CA_UNAVAILABLE = 8, /* the CA cannot be reached or is unavailable: try later */
+  SIGNET_EXIT_EXPIRED = 9,        /* the certificate has expired: renewal is no longer possible */
 };
 
 #define SIGNET_CLI_ERROR (signet_cli_error_quark())
@@ -38,6 +39,7 @@ typedef enum
   SIGNET_CLI_ERROR_FINAL_TRY,     /* io.signet.Error.FinalTry */
   SIGNET_CLI_ERROR_BAD_INPUT,     /* io.signet.Error.BadInput */
   SIGNET_CLI_ERROR_NOT_SUPPORTED, /* io.signet.Error.NotSupported */
+  SIGNET_CLI_ERROR_EXPIRED,       /* io.signet.Error.CertificateExpired, exit 9 */
 } SignetCliError;
 
 /* The exit code for an io.signet.Error.* name (1 for any other name). */

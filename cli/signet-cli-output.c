@@ -4,6 +4,7 @@
 #include "cli/signet-cli-output.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static gboolean json_lines;
 
@@ -90,19 +91,123 @@ signet_cli_print_token_line(GVariant *token)
           lookup_str(token, "model"), lookup_str(token, "slot"), pin_state);
 }
 
+char *
+signet_cli_format_time(GVariant *value)
+{
+  g_autoptr(GDateTime) utc = NULL;
+  g_autoptr(GDateTime) local = NULL;
+
+  if (value == NULL)
+    return g_strdup("");
+  if (g_variant_is_of_type(value, G_VARIANT_TYPE_INT64)) {
+    gint64 t = g_variant_get_int64(value);
+
+    if (t == 0)
+      return g_strdup("");
+    utc = g_date_time_new_from_unix_utc(t);
+  } else if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+    const char *text = g_variant_get_string(value, NULL);
+
+    if (*text == '\0')
+      return g_strdup("");
+    utc = g_date_time_new_from_iso8601(text, NULL);
+    if (utc == NULL)
+      return g_strdup(text);
+  }
+  if (utc == NULL)
+    return g_strdup("");
+  local = g_date_time_to_local(utc);
+  return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
+}
+
+/* The time under @key of @dict (x or s), formatted; "" when absent. */
+static char *
+lookup_time(GVariant *dict, const char *key)
+{
+  g_autoptr(GVariant) value = dict != NULL ? g_variant_lookup_value(dict, key, NULL) : NULL;
+
+  return signet_cli_format_time(value);
+}
+
+/* "45 and 15", "60, 45 and 15". */
+static char *
+join_days(const guint32 *days, gsize n)
+{
+  GString *s = g_string_new(NULL);
+
+  for (gsize i = 0; i < n; i++) {
+    if (i > 0)
+      g_string_append(s, i + 1 == n ? " and " : ", ");
+    g_string_append_printf(s, "%u", days[i]);
+  }
+  return g_string_free(s, FALSE);
+}
+
+static gboolean
+days_contain(const guint32 *days, gsize n, guint32 day)
+{
+  for (gsize i = 0; i < n; i++)
+    if (days[i] == day)
+      return TRUE;
+  return FALSE;
+}
+
+/* "reminders   45 days before: sent; 15 days before: not yet", from the
+ * thresholds configured and those sent. Nothing when the agent sends
+ * neither. */
+static void
+print_reminders(GVariant *cert)
+{
+  g_autoptr(GVariant) configured
+      = g_variant_lookup_value(cert, "reminder_days", G_VARIANT_TYPE("au"));
+  g_autoptr(GVariant) sent = g_variant_lookup_value(cert, "reminders_sent", G_VARIANT_TYPE("au"));
+  g_autoptr(GString) line = g_string_new(NULL);
+  const guint32 *days = NULL, *done = NULL;
+  gsize n_days = 0, n_done = 0;
+
+  if (configured == NULL && sent == NULL)
+    return;
+  if (configured != NULL)
+    days = g_variant_get_fixed_array(configured, &n_days, sizeof(guint32));
+  if (sent != NULL)
+    done = g_variant_get_fixed_array(sent, &n_done, sizeof(guint32));
+  if (configured != NULL && n_days == 0)
+    g_string_append(line, "none configured");
+  for (gsize i = 0; i < n_days; i++)
+    g_string_append_printf(line, "%s%u days before: %s", i > 0 ? "; " : "", days[i],
+                           days_contain(done, n_done, days[i]) ? "sent" : "not yet");
+  /* Sent under thresholds no longer configured. */
+  {
+    g_autoptr(GArray) other = g_array_new(FALSE, FALSE, sizeof(guint32));
+
+    for (gsize i = 0; i < n_done; i++)
+      if (!days_contain(days, n_days, done[i]))
+        g_array_append_val(other, done[i]);
+    if (other->len > 0) {
+      g_autofree char *list = join_days((const guint32 *)(gpointer)other->data, other->len);
+
+      g_string_append_printf(line, "%ssent at %s days before", line->len > 0 ? "; " : "", list);
+    }
+  }
+  g_print("    reminders   %s\n", line->len > 0 ? line->str : "none sent yet");
+}
+
 static void
 print_certificate(GVariant *cert)
 {
   gint64 days_left = 0;
   gboolean authority = lookup_bool(cert, "authority");
+  gboolean have_days = g_variant_lookup(cert, "days_left", "x", &days_left);
+  const char *profile = lookup_str(cert, "profile");
 
-  (void)g_variant_lookup(cert, "days_left", "x", &days_left);
   g_print("  %s %s\n",
           authority ? "CA certificate:" : "Certificate:   ", lookup_str(cert, "subject"));
   g_print("    issuer      %s\n", lookup_str(cert, "issuer"));
   g_print("    serial      %s\n", lookup_str(cert, "serial"));
   g_print("    not before  %s\n", lookup_str(cert, "not_before"));
-  if (lookup_bool(cert, "expired"))
+  if (!have_days)
+    g_print("    not after   %s\n", lookup_str(cert, "not_after"));
+  else if (lookup_bool(cert, "expired") || days_left < 0)
     g_print("    not after   %s (expired %" G_GINT64_FORMAT " day%s ago)\n",
             lookup_str(cert, "not_after"), -days_left, days_left == -1 ? "" : "s");
   else
@@ -110,6 +215,9 @@ print_certificate(GVariant *cert)
             days_left, days_left == 1 ? "" : "s");
   g_print("    id          %s%s\n", lookup_str(cert, "id"),
           lookup_bool(cert, "has_key") ? " (its key is on the token)" : "");
+  if (*profile != '\0')
+    g_print("    profile     %s\n", profile);
+  print_reminders(cert);
 }
 
 static void
@@ -130,8 +238,127 @@ print_key(GVariant *key)
           label, *label ? "'" : "", parts->str);
 }
 
+/* @token as a shell word, for a command line to copy. */
+static char *
+shell_word(const char *token)
+{
+  for (const char *p = token; *p != '\0'; p++)
+    if (!g_ascii_isalnum(*p) && strchr("-_.:/=%@+,", *p) == NULL)
+      return g_shell_quote(token);
+  return g_strdup(token);
+}
+
+/* What the holder does to finish operation @op (kind "renew" or
+ * "activate"), or NULL when the agent finishes it without them. */
+static char *
+finish_hint(GVariant *op, const char *kind, const char *token)
+{
+  g_autofree char *word = shell_word(token);
+  const char *profile = lookup_str(op, "profile");
+
+  if (g_str_equal(kind, "activate")) {
+    g_autofree char *pword = shell_word(profile);
+
+    return g_strdup_printf("run `signet activate %s --profile %s` to finish", word,
+                           *profile != '\0' ? pword : "NAME");
+  }
+  return g_strdup_printf("run `signet renew %s` to finish", word);
+}
+
+/* The unfinished operations of the journal ("operations") and unfinished
+ * activations ("activations"), each with what to do. */
+static void
+print_unfinished(GVariant *status, const char *token)
+{
+  g_autoptr(GVariant) ops = g_variant_lookup_value(status, "operations", G_VARIANT_TYPE("aa{sv}"));
+  g_autoptr(GVariant) acts
+      = g_variant_lookup_value(status, "activations", G_VARIANT_TYPE("aa{sv}"));
+  g_autoptr(GPtrArray) journal_profiles = g_ptr_array_new();
+  gsize n_ops = ops != NULL ? g_variant_n_children(ops) : 0;
+  gsize n_acts = acts != NULL ? g_variant_n_children(acts) : 0;
+  gsize n_shown = 0;
+
+  if (ops == NULL && acts == NULL)
+    return;
+  /* An activation the journal knows is shown once, from the journal. */
+  for (gsize i = 0; i < n_ops; i++) {
+    g_autoptr(GVariant) op = g_variant_get_child_value(ops, i);
+
+    if (g_str_equal(lookup_str(op, "kind"), "activate"))
+      g_ptr_array_add(journal_profiles, (gpointer)lookup_str(op, "profile"));
+  }
+  for (gsize i = 0; i < n_acts; i++) {
+    g_autoptr(GVariant) a = g_variant_get_child_value(acts, i);
+    gboolean dup = FALSE;
+
+    for (guint j = 0; j < journal_profiles->len; j++)
+      dup = dup || g_str_equal(journal_profiles->pdata[j], lookup_str(a, "profile"));
+    n_shown += dup ? 0 : 1;
+  }
+  n_shown += n_ops;
+  g_print("Unfinished    %" G_GSIZE_FORMAT "\n", n_shown);
+
+  for (gsize i = 0; i < n_ops; i++) {
+    g_autoptr(GVariant) op = g_variant_get_child_value(ops, i);
+    const char *kind = lookup_str(op, "kind");
+    const char *state = lookup_str(op, "state");
+    const char *step = lookup_str(op, "step");
+    const char *profile = lookup_str(op, "profile");
+    const char *message = lookup_str(op, "message");
+    g_autofree char *updated = lookup_time(op, "updated");
+    g_autofree char *retry = lookup_time(op, "retry_at");
+    g_autofree char *hint = NULL;
+    gint64 id = 0;
+    gboolean has_needs_pin = g_variant_lookup(op, "needs_pin", "b", NULL);
+
+    (void)g_variant_lookup(op, "id", "x", &id);
+    g_print("  %s", *kind != '\0' ? kind : "operation");
+    if (id != 0)
+      g_print(" #%" G_GINT64_FORMAT, id);
+    if (*profile != '\0')
+      g_print(" (profile %s)", profile);
+    if (*state != '\0')
+      g_print(": %s", state);
+    if (*step != '\0')
+      g_print(", at step %s", step);
+    if (*updated != '\0')
+      g_print(", since %s", updated);
+    g_print("\n");
+    if (*message != '\0')
+      g_print("    %s\n", message);
+    if (g_str_equal(state, "pending"))
+      g_print("    The CA issues the certificate later%s%s; the agent asks it again then by "
+              "itself.\n",
+              *retry != '\0' ? ", from " : "", retry);
+    if (!has_needs_pin || lookup_bool(op, "needs_pin")) {
+      hint = finish_hint(op, *kind != '\0' ? kind : "renew", token);
+      g_print("    To do: %s%s.\n", hint, has_needs_pin ? " (it needs your PIN)" : "");
+    } else
+      g_print("    Nothing to do: the agent finishes it by itself when the token is present.\n");
+  }
+  for (gsize i = 0; i < n_acts; i++) {
+    g_autoptr(GVariant) a = g_variant_get_child_value(acts, i);
+    const char *stage = lookup_str(a, "stage");
+    g_autofree char *retry = lookup_time(a, "retry_at");
+    g_autofree char *hint = NULL;
+    gboolean dup = FALSE;
+
+    for (guint j = 0; j < journal_profiles->len; j++)
+      dup = dup || g_str_equal(journal_profiles->pdata[j], lookup_str(a, "profile"));
+    if (dup)
+      continue;
+    g_print("  activate (profile %s): %s, key id %s\n", lookup_str(a, "profile"), stage,
+            lookup_str(a, "id"));
+    if (g_str_equal(stage, "pending") && *retry != '\0')
+      g_print("    The CA issues the certificate later, from %s.\n", retry);
+    hint = finish_hint(a, "activate", token);
+    g_print("    To do: %s%s.\n", hint,
+            g_str_equal(stage, "issued") ? " (no activation code needed)" : "");
+  }
+}
+
 void
-signet_cli_print_status(GVariant *status)
+signet_cli_print_status(GVariant *status, const char *token)
 {
   g_autoptr(GVariant) pin = g_variant_lookup_value(status, "pin", G_VARIANT_TYPE_VARDICT);
   g_autoptr(GVariant) puk = g_variant_lookup_value(status, "puk", G_VARIANT_TYPE_VARDICT);
@@ -179,6 +406,7 @@ signet_cli_print_status(GVariant *status)
     g_autoptr(GVariant) k = g_variant_get_child_value(keys, i);
     print_key(k);
   }
+  print_unfinished(status, token);
 }
 
 void
@@ -216,4 +444,85 @@ signet_cli_print_import(GVariant *result, const char *token)
     g_print("  The certificate verifies against the chain in the file.\n");
   else
     g_print("  The chain was not verified: %s.\n", lookup_str(result, "chain_error"));
+}
+
+void
+signet_cli_print_history(GVariant *entries)
+{
+  gsize n = entries != NULL ? g_variant_n_children(entries) : 0;
+  g_autoptr(GPtrArray) times = g_ptr_array_new_with_free_func(g_free);
+  int w_time = (int)strlen("TIME"), w_token = (int)strlen("TOKEN");
+  int w_op = (int)strlen("OPERATION"), w_outcome = (int)strlen("OUTCOME");
+
+  if (n == 0) {
+    g_print("No operations recorded.\n");
+    return;
+  }
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
+    const char *label = lookup_str(e, "token_label");
+    const char *token = *label != '\0' ? label : lookup_str(e, "token_serial");
+    char *t = lookup_time(e, "time");
+
+    g_ptr_array_add(times, t);
+    w_time = MAX(w_time, (int)g_utf8_strlen(t, -1));
+    w_token = MAX(w_token, (int)g_utf8_strlen(*token != '\0' ? token : "-", -1));
+    w_op = MAX(w_op, (int)g_utf8_strlen(lookup_str(e, "operation"), -1));
+    w_outcome = MAX(w_outcome, (int)g_utf8_strlen(lookup_str(e, "outcome"), -1));
+  }
+  w_token = MIN(w_token, 32);
+  g_print("%-*s  %-*s  %-*s  %-*s  %s\n", w_time, "TIME", w_token, "TOKEN", w_op, "OPERATION",
+          w_outcome, "OUTCOME", "DETAIL");
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
+    const char *label = lookup_str(e, "token_label");
+    const char *token = *label != '\0' ? label : lookup_str(e, "token_serial");
+    g_autofree char *detail = g_strdup(lookup_str(e, "detail"));
+    const char *cols[] = { times->pdata[i], *token != '\0' ? token : "-",
+                           lookup_str(e, "operation"), lookup_str(e, "outcome") };
+    const int widths[] = { w_time, w_token, w_op, w_outcome };
+
+    /* printf pads bytes, not characters: pad by hand for UTF-8 labels. */
+    for (gsize c = 0; c < G_N_ELEMENTS(cols); c++) {
+      glong len = g_utf8_strlen(cols[c], -1);
+
+      g_print("%s%*s  ", cols[c], (int)MAX(0, widths[c] - len), "");
+    }
+    g_strdelimit(detail, "\r\n\t", ' ');
+    g_print("%s\n", detail);
+  }
+}
+
+void
+signet_cli_print_renewed(GVariant *r)
+{
+  g_autofree char *not_before = lookup_time(r, "not_before");
+  g_autofree char *not_after = lookup_time(r, "not_after");
+  const char *label = lookup_str(r, "token_label");
+  const char *old_id = lookup_str(r, "old_id");
+  guint32 stored = 0, present = 0;
+
+  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
+  (void)g_variant_lookup(r, "chain_present", "u", &present);
+  g_print("\nRenewed the certificate on token '%s'%s%s%s:\n",
+          *label != '\0' ? label : lookup_str(r, "token_serial"),
+          *lookup_str(r, "profile") != '\0' ? " through " : "", lookup_str(r, "profile"),
+          lookup_bool(r, "resumed") ? " (an interrupted renewal, finished now)" : "");
+  g_print("  Subject:   %s\n", lookup_str(r, "subject"));
+  g_print("  Issuer:    %s\n", lookup_str(r, "issuer"));
+  g_print("  Serial:    %s\n", lookup_str(r, "serial"));
+  g_print("  Valid:     %s to %s (local time)\n", not_before, not_after);
+  if (lookup_bool(r, "keep_key"))
+    g_print("  Key id:    %s (the same key pair as before)\n", lookup_str(r, "id"));
+  else
+    g_print("  Key id:    %s (a new key pair, generated on the token)\n", lookup_str(r, "id"));
+  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
+  if (lookup_bool(r, "old_removed"))
+    g_print("  The old certificate%s%s%s was removed from the token.\n", *old_id ? " (key id " : "",
+            old_id, *old_id ? ")" : "");
+  else
+    g_print("  The old certificate%s%s%s is still on the token.\n", *old_id ? " (key id " : "",
+            old_id, *old_id ? ")" : "");
+  g_print("\nInstitutions you sign with (a bank, a tax office, a registry, your employer) may "
+          "need the new certificate: register it with them where they ask for it.\n");
 }

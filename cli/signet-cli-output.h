@@ -25,8 +25,18 @@ char *signet_cli_describe_secret_state(GVariant *state, gboolean is_puk);
 
 /* One line for a ListTokens entry. */
 void signet_cli_print_token_line(GVariant *token);
-/* The readable block for a GetTokenStatus answer. */
-void signet_cli_print_status(GVariant *status);
+/* "2026-11-21 15:20" in local time, from Unix seconds (or an ISO 8601
+ * string, as older dictionaries carry); "" for 0 or an unreadable time. */
+char *signet_cli_format_time(GVariant *value);
+
+/* The readable block for a GetTokenStatus answer; @token is what the user
+ * named the token with, for the commands it suggests. Keys the agent does
+ * not send are not printed. */
+void signet_cli_print_status(GVariant *status, const char *token);
+/* The GetHistory entries as a table, newest first as the agent sends them. */
+void signet_cli_print_history(GVariant *entries);
+/* A Renew result. */
+void signet_cli_print_renewed(GVariant *result);
 /* A GenerateKey / CreateRequest key dictionary. */
 void signet_cli_print_new_key(GVariant *key, const char *token);
 /* An ImportCertificate result. */

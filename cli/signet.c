@@ -10,6 +10,8 @@
  *   signet pin unblock TOKEN
  *   signet monitor
  *   signet activate TOKEN --profile NAME [--reference REF]
+ *   signet renew TOKEN [--cert ID] [--profile NAME]
+ *   signet history [TOKEN] [--limit N]
  *   signet profile list
  *   signet profile show NAME
  *
@@ -19,6 +21,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <locale.h>
 #include <stdio.h>
@@ -59,7 +62,12 @@ typedef enum
   OPT_PROFILE = 1 << 8,
   OPT_REFERENCE = 1 << 9,
   OPT_CODE = 1 << 10,
+  OPT_CERT = 1 << 11,
+  OPT_LIMIT = 1 << 12,
 } OptionSet;
+
+/* A --*-fd option not given (any negative number given is refused). */
+#define FD_UNSET G_MININT
 
 typedef struct
 {
@@ -75,6 +83,8 @@ typedef struct
   char *profile;
   char *reference;
   int code_fd;
+  char *cert;
+  int limit;
   SignetAgent1 *proxy;
 } Cli;
 
@@ -83,7 +93,8 @@ typedef struct
   const char *name; /* "list", "pin change" */
   const char *params;
   const char *summary;
-  guint n_args;
+  guint n_args;     /* required arguments */
+  guint n_optional; /* optional arguments after them */
   OptionSet options;
   gboolean (*run)(Cli *cli, char **args, GError **error);
 } Command;
@@ -302,7 +313,7 @@ cmd_status(Cli *cli, char **args, GError **error)
   if (cli->json)
     signet_cli_print_variant_json(status);
   else
-    signet_cli_print_status(status);
+    signet_cli_print_status(status, args[0]);
   return TRUE;
 }
 
@@ -685,29 +696,38 @@ find_activation(GVariant *status, const char *profile)
   return NULL;
 }
 
+/* A long operation (Activate, Renew): its Progress signals printed as they
+ * come, one line per step (--json: one object per line), until the call
+ * returns. */
+typedef gboolean (*LongOpFinish)(SignetAgent1 *proxy, GVariant **out_result, GAsyncResult *res,
+                                 GError **error);
+
 typedef struct
 {
   Cli *cli;
   GMainLoop *loop;
   char *request_id;
+  LongOpFinish finish;
   GVariant *result;
   GError *error;
-} Activation;
+  GDBusConnection *connection;
+  guint subscription;
+} LongOp;
 
 static void
 on_progress_cb(GDBusConnection *connection, const char *sender, const char *path, const char *iface,
                const char *signal, GVariant *parameters, gpointer user_data)
 {
-  Activation *act = user_data;
+  LongOp *op = user_data;
   const char *request_id, *operation, *step;
   g_autoptr(GVariant) details = NULL;
 
   if (!g_variant_is_of_type(parameters, G_VARIANT_TYPE("(sssa{sv})")))
     return;
   g_variant_get(parameters, "(&s&s&s@a{sv})", &request_id, &operation, &step, &details);
-  if (!g_str_equal(request_id, act->request_id))
+  if (!g_str_equal(request_id, op->request_id))
     return;
-  if (act->cli->json) {
+  if (op->cli->json) {
     GVariantBuilder b;
     g_autoptr(GVariant) doc = NULL;
 
@@ -724,13 +744,58 @@ on_progress_cb(GDBusConnection *connection, const char *sender, const char *path
 }
 
 static void
-on_activate_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+on_long_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  Activation *act = user_data;
+  LongOp *op = user_data;
 
-  if (!signet_agent1_call_activate_finish(SIGNET_AGENT1(source), &act->result, result, &act->error))
-    agent_failed(&act->error);
-  g_main_loop_quit(act->loop);
+  if (!op->finish(SIGNET_AGENT1(source), &op->result, result, &op->error))
+    agent_failed(&op->error);
+  g_main_loop_quit(op->loop);
+}
+
+/* Subscribes to Progress before the call is made, so that no step is
+ * missed; @op->request_id is the id to pass in the call's options. */
+static void
+long_op_begin(LongOp *op, Cli *cli, LongOpFinish finish)
+{
+  op->cli = cli;
+  op->finish = finish;
+  op->request_id = g_uuid_string_random();
+  op->loop = g_main_loop_new(NULL, FALSE);
+  op->connection = g_dbus_proxy_get_connection(G_DBUS_PROXY(cli->proxy));
+  op->subscription = g_dbus_connection_signal_subscribe(
+      op->connection, NULL, "io.signet.Agent1", "Progress", AGENT_OBJECT_PATH, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_progress_cb, op, NULL);
+}
+
+/* Runs until the call made with on_long_op_done_cb and @op returns; the
+ * result (owned by the caller), or NULL with @error. */
+static GVariant *
+long_op_wait(LongOp *op, GError **error)
+{
+  g_main_loop_run(op->loop);
+  g_dbus_connection_signal_unsubscribe(op->connection, op->subscription);
+  g_clear_pointer(&op->loop, g_main_loop_unref);
+  g_clear_pointer(&op->request_id, g_free);
+  if (op->error != NULL) {
+    g_propagate_error(error, g_steal_pointer(&op->error));
+    return NULL;
+  }
+  return g_steal_pointer(&op->result);
+}
+
+/* --json: {"event": EVENT, "certificate": RESULT} on one line. */
+static void
+print_long_op_result(const char *event, GVariant *result)
+{
+  GVariantBuilder b;
+  g_autoptr(GVariant) doc = NULL;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "event", g_variant_new_string(event));
+  g_variant_builder_add(&b, "{sv}", "certificate", result);
+  doc = g_variant_ref_sink(g_variant_builder_end(&b));
+  signet_cli_print_variant_json(doc);
 }
 
 static void
@@ -763,15 +828,12 @@ cmd_activate(Cli *cli, char **args, GError **error)
   g_autoptr(GVariant) status = NULL;
   g_autofree char *reference = NULL;
   g_autoptr(SignetSecret) code = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autofree char *request_id = NULL;
   g_autoptr(GVariant) unfinished = NULL;
+  g_autoptr(GVariant) result = NULL;
   const char *stage;
   SignetSecret *pin;
-  Activation act = { .cli = cli };
-  GDBusConnection *connection;
+  LongOp op = { 0 };
   GVariantBuilder options;
-  guint subscription;
 
   /* Progress events, the result and any error: one JSON object per line. */
   signet_cli_set_json_lines(TRUE);
@@ -829,17 +891,9 @@ cmd_activate(Cli *cli, char **args, GError **error)
   if (pin == NULL)
     return FALSE;
 
-  /* Progress signals first, then the call: no step is missed. */
-  request_id = g_uuid_string_random();
-  act.request_id = request_id;
-  loop = g_main_loop_new(NULL, FALSE);
-  act.loop = loop;
-  connection = g_dbus_proxy_get_connection(G_DBUS_PROXY(cli->proxy));
-  subscription = g_dbus_connection_signal_subscribe(
-      connection, NULL, "io.signet.Agent1", "Progress", AGENT_OBJECT_PATH, NULL,
-      G_DBUS_SIGNAL_FLAGS_NONE, on_progress_cb, &act, NULL);
+  long_op_begin(&op, cli, signet_agent1_call_activate_finish);
   g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add(&options, "{sv}", "request-id", g_variant_new_string(request_id));
+  g_variant_builder_add(&options, "{sv}", "request-id", g_variant_new_string(op.request_id));
   if (cli->label != NULL)
     g_variant_builder_add(&options, "{sv}", "label", g_variant_new_string(cli->label));
   if (cli->confirm_final_try)
@@ -847,54 +901,204 @@ cmd_activate(Cli *cli, char **args, GError **error)
   signet_agent1_call_activate(cli->proxy, token, cli->profile, reference,
                               signet_cli_secret_to_variant(g_steal_pointer(&code)),
                               signet_cli_secret_to_variant(pin), g_variant_builder_end(&options),
-                              G_DBUS_CALL_FLAGS_NONE, TIMEOUT_KEYGEN, NULL, on_activate_done_cb,
-                              &act);
-  g_main_loop_run(loop);
-  g_dbus_connection_signal_unsubscribe(connection, subscription);
+                              G_DBUS_CALL_FLAGS_NONE, TIMEOUT_KEYGEN, NULL, on_long_op_done_cb,
+                              &op);
+  result = long_op_wait(&op, error);
+  if (result == NULL)
+    return FALSE;
+  if (cli->json)
+    print_long_op_result("activated", result);
+  else
+    print_activated(result);
+  return TRUE;
+}
 
-  if (act.error != NULL) {
-    g_propagate_error(error, act.error);
+/* ---- renewal and history ------------------------------------------------ */
+
+/* The certificates Renew can renew: not CA certificates, with their key on
+ * the token. */
+static GPtrArray *
+renewable_certificates(GVariant *status)
+{
+  g_autoptr(GVariant) certs
+      = g_variant_lookup_value(status, "certificates", G_VARIANT_TYPE("aa{sv}"));
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
+  gsize n = certs != NULL ? g_variant_n_children(certs) : 0;
+
+  for (gsize i = 0; i < n; i++) {
+    GVariant *c = g_variant_get_child_value(certs, i);
+    gboolean authority = FALSE, has_key = FALSE;
+
+    (void)g_variant_lookup(c, "authority", "b", &authority);
+    (void)g_variant_lookup(c, "has_key", "b", &has_key);
+    if (!authority && has_key)
+      g_ptr_array_add(out, c);
+    else
+      g_variant_unref(c);
+  }
+  return out;
+}
+
+/* The agent decides; this only spares the holder a PIN for a renewal that
+ * cannot happen: the one certificate it would renew has expired. */
+static gboolean
+check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
+{
+  g_autoptr(GPtrArray) certs = renewable_certificates(status);
+  GVariant *cert = NULL;
+  gboolean expired = FALSE;
+
+  for (guint i = 0; i < certs->len; i++) {
+    GVariant *c = certs->pdata[i];
+
+    if (cli->cert == NULL ? certs->len == 1
+                          : g_ascii_strcasecmp(dict_string(c, "id"), cli->cert) == 0)
+      cert = c;
+  }
+  if (cert == NULL || !g_variant_lookup(cert, "expired", "b", &expired) || !expired)
+    return TRUE;
+  g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_EXPIRED,
+              "The certificate '%s' on token '%s' expired on %s: renewal is no longer possible. "
+              "Request a new certificate from your CA (signet activate)",
+              dict_string(cert, "subject"), status_label(status, token),
+              dict_string(cert, "not_after"));
+  return FALSE;
+}
+
+/* io.signet.Error.CertificateExpired always says what to do next. */
+static void
+explain_expired(GError *error)
+{
+  g_autofree char *name = NULL;
+  char *message;
+
+  if (error == NULL || error->domain == SIGNET_CLI_ERROR)
+    return;
+  name = g_dbus_error_get_remote_error(error);
+  if (name == NULL || !g_str_equal(name, "io.signet.Error.CertificateExpired")
+      || strstr(error->message, "new certificate") != NULL)
+    return;
+  message = g_strconcat(error->message,
+                        ". Renewal is no longer possible: request a new certificate from your CA",
+                        NULL);
+  g_free(error->message);
+  error->message = message;
+}
+
+static gboolean
+cmd_renew(Cli *cli, char **args, GError **error)
+{
+  const char *token = args[0];
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) result = NULL;
+  SignetSecret *pin;
+  LongOp op = { 0 };
+  GVariantBuilder options;
+
+  /* Progress events, the result and any error: one JSON object per line. */
+  signet_cli_set_json_lines(TRUE);
+  if (cli->cert != NULL && *cli->cert == '\0') {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "An empty --cert was given; signet status shows each certificate's id");
     return FALSE;
   }
-  if (cli->json) {
-    GVariantBuilder b;
-    g_autoptr(GVariant) doc = NULL;
+  if (cli->profile != NULL && *cli->profile == '\0') {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "An empty --profile was given (signet profile list shows them)");
+    return FALSE;
+  }
+  status = get_status(cli, token, error);
+  if (status == NULL)
+    return FALSE;
+  if (!check_not_expired(cli, status, token, error))
+    return FALSE;
+  pin = obtain_pin(cli, token, status, error);
+  if (pin == NULL)
+    return FALSE;
 
-    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-    g_variant_builder_add(&b, "{sv}", "event", g_variant_new_string("activated"));
-    g_variant_builder_add(&b, "{sv}", "certificate", act.result);
-    doc = g_variant_ref_sink(g_variant_builder_end(&b));
-    signet_cli_print_variant_json(doc);
-  } else
-    print_activated(act.result);
-  g_variant_unref(act.result);
+  long_op_begin(&op, cli, signet_agent1_call_renew_finish);
+  g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&options, "{sv}", "request-id", g_variant_new_string(op.request_id));
+  if (cli->cert != NULL)
+    g_variant_builder_add(&options, "{sv}", "cert", g_variant_new_string(cli->cert));
+  if (cli->profile != NULL)
+    g_variant_builder_add(&options, "{sv}", "profile", g_variant_new_string(cli->profile));
+  if (cli->confirm_final_try)
+    g_variant_builder_add(&options, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  signet_agent1_call_renew(cli->proxy, token, signet_cli_secret_to_variant(pin),
+                           g_variant_builder_end(&options), G_DBUS_CALL_FLAGS_NONE, TIMEOUT_KEYGEN,
+                           NULL, on_long_op_done_cb, &op);
+  result = long_op_wait(&op, error);
+  if (result == NULL) {
+    explain_expired(error != NULL ? *error : NULL);
+    return FALSE;
+  }
+  if (cli->json)
+    print_long_op_result("renewed", result);
+  else
+    signet_cli_print_renewed(result);
+  return TRUE;
+}
+
+static gboolean
+cmd_history(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) entries = NULL;
+  GVariantBuilder options;
+
+  if (cli->limit < 0) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "--limit takes a positive number of entries, not %d", cli->limit);
+    return FALSE;
+  }
+  g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  if (cli->limit > 0)
+    g_variant_builder_add(&options, "{sv}", "limit", g_variant_new_uint32((guint32)cli->limit));
+  if (!signet_agent1_call_get_history_sync(cli->proxy, args[0] != NULL ? args[0] : "",
+                                           g_variant_builder_end(&options), G_DBUS_CALL_FLAGS_NONE,
+                                           TIMEOUT_READ, &entries, NULL, error))
+    return agent_failed(error);
+  if (cli->json)
+    signet_cli_print_variant_json(entries);
+  else
+    signet_cli_print_history(entries);
   return TRUE;
 }
 
 static const Command commands[] = {
-  { "list", "", "List the tokens present.", 0, 0, cmd_list },
-  { "status", "TOKEN", "Show a token's PIN state, certificates and keys.", 1, 0, cmd_status },
-  { "keygen", "TOKEN", "Generate a key pair on the token.", 1,
+  { "list", "", "List the tokens present.", 0, 0, 0, cmd_list },
+  { "status", "TOKEN",
+    "Show a token's PIN state, certificates (days left, reminders) and keys, and unfinished "
+    "operations.",
+    1, 0, 0, cmd_status },
+  { "keygen", "TOKEN", "Generate a key pair on the token.", 1, 0,
     OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL, cmd_keygen },
   { "csr", "TOKEN",
-    "Generate a fresh key pair on the token and write a certificate request (PEM) for it.", 1,
+    "Generate a fresh key pair on the token and write a certificate request (PEM) for it.", 1, 0,
     OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL | OPT_SUBJECT | OPT_OUT, cmd_csr },
   { "import", "TOKEN FILE",
     "Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
     ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle).",
-    2, OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_import },
-  { "pin change", "TOKEN", "Change the PIN.", 1, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
+    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_import },
+  { "pin change", "TOKEN", "Change the PIN.", 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
     cmd_pin_change },
-  { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1,
+  { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1, 0,
     OPT_PUK | OPT_NEW_PIN | OPT_CONFIRM, cmd_pin_unblock },
-  { "monitor", "", "Print reader and token events as they happen, until interrupted.", 0, 0,
+  { "monitor", "", "Print reader and token events as they happen, until interrupted.", 0, 0, 0,
     cmd_monitor },
   { "activate", "TOKEN",
     "Activate the token through a CA: key generated on the token, certificate and chain "
     "written to it.",
-    1, OPT_PROFILE | OPT_REFERENCE | OPT_CODE | OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_activate },
-  { "profile list", "", "List the CA profiles installed.", 0, 0, cmd_profile_list },
-  { "profile show", "NAME", "Show a CA profile's settings.", 1, 0, cmd_profile_show },
+    1, 0, OPT_PROFILE | OPT_REFERENCE | OPT_CODE | OPT_PIN | OPT_CONFIRM | OPT_LABEL,
+    cmd_activate },
+  { "renew", "TOKEN",
+    "Renew a certificate on the token in place before it expires: new key and certificate "
+    "from the CA, the old ones removed once the new ones work.",
+    1, 0, OPT_CERT | OPT_PROFILE | OPT_PIN | OPT_CONFIRM, cmd_renew },
+  { "history", "[TOKEN]", "Show the operations done on tokens and their outcome, newest first.", 0,
+    1, OPT_LIMIT, cmd_history },
+  { "profile list", "", "List the CA profiles installed.", 0, 0, 0, cmd_profile_list },
+  { "profile show", "NAME", "Show a CA profile's settings.", 1, 0, 0, cmd_profile_show },
 };
 
 /* ---- main --------------------------------------------------------------- */
@@ -913,7 +1117,8 @@ print_main_help(FILE *out)
                "Every command takes --json; see signet COMMAND --help.\n"
                "Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK "
                "locked,\n5 no such token or token removed, 6 token busy, 7 the CA issues later "
-               "(run again),\n8 the CA cannot be reached or is unavailable (try later).\n");
+               "(run again),\n8 the CA cannot be reached or is unavailable (try later),\n"
+               "9 the certificate has expired (request a new one from your CA).\n");
 }
 
 static const Command *
@@ -958,10 +1163,15 @@ command_entries(const Command *command, Cli *cli)
       "The reference number the CA sent (asked if absent)", "REF" },
     { "code-fd", 0, 0, G_OPTION_ARG_INT, &cli->code_fd,
       "Read the activation code from file descriptor N", "N" },
+    { "cert", 0, 0, G_OPTION_ARG_STRING, &cli->cert,
+      "The id of the certificate to renew (signet status shows it); needed when the token has "
+      "several",
+      "ID" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, "Show at most N entries, the newest", "N" },
   };
   const OptionSet need[]
-      = { 0,       OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT, OPT_OUT,       OPT_PIN,
-          OPT_PUK, OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE, OPT_REFERENCE, OPT_CODE };
+      = { 0,           OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT,   OPT_OUT,  OPT_PIN,  OPT_PUK,
+          OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE, OPT_REFERENCE, OPT_CODE, OPT_CERT, OPT_LIMIT };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)
@@ -997,10 +1207,28 @@ usage_error(gboolean json, const char *format, ...)
   return signet_cli_report_error(error, json);
 }
 
+/* A --*-fd option names an open file descriptor, or was not given (then
+ * -1: ask on the terminal). Checked before the agent is asked anything. */
+static gboolean
+check_fd_option(const char *option, int *fd, GError **error)
+{
+  if (*fd == FD_UNSET) {
+    *fd = -1;
+    return TRUE;
+  }
+  if (*fd < 0 || fcntl(*fd, F_GETFD) == -1) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "%s %d: no such open file descriptor; open it for signet, e.g. %s 3 3<FILE", option,
+                *fd, option);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
-  Cli cli = { .pin_fd = -1, .puk_fd = -1, .new_pin_fd = -1, .code_fd = -1 };
+  Cli cli = { .pin_fd = FD_UNSET, .puk_fd = FD_UNSET, .new_pin_fd = FD_UNSET, .code_fd = FD_UNSET };
   const Command *command;
   int consumed = 0;
   g_autoptr(GOptionContext) context = NULL;
@@ -1052,13 +1280,23 @@ main(int argc, char **argv)
   g_option_context_add_main_entries(context, entries, NULL);
   if (!g_option_context_parse_strv(context, &args, &error))
     return usage_error(json, "%s (see %s --help)", error->message, prgname);
-  if (g_strv_length(args) - 1 != command->n_args)
+  if (g_strv_length(args) - 1 < command->n_args
+      || g_strv_length(args) - 1 > command->n_args + command->n_optional)
     return usage_error(json, "%s takes %s%s (see %s --help)", prgname,
-                       command->n_args ? "" : "no argument", command->n_args ? command->params : "",
-                       prgname);
+                       *command->params ? "" : "no argument", command->params, prgname);
+  if (!check_fd_option("--pin-fd", &cli.pin_fd, &error)
+      || !check_fd_option("--puk-fd", &cli.puk_fd, &error)
+      || !check_fd_option("--new-pin-fd", &cli.new_pin_fd, &error)
+      || !check_fd_option("--code-fd", &cli.code_fd, &error))
+    return signet_cli_report_error(error, json);
   for (guint i = 1; args[i] != NULL; i++)
     if (*args[i] == '\0') {
-      g_auto(GStrv) names = g_strsplit(command->params, " ", -1);
+      g_autofree char *bare = g_strdup(command->params);
+      g_auto(GStrv) names = NULL;
+
+      /* "[TOKEN]" names an optional TOKEN. */
+      g_strdelimit(bare, "[]", ' ');
+      names = g_strsplit(g_strstrip(bare), " ", -1);
       return usage_error(json, "An empty %s was given",
                          i <= g_strv_length(names) ? names[i - 1] : "argument");
     }
@@ -1075,5 +1313,6 @@ main(int argc, char **argv)
   g_free(cli.out);
   g_free(cli.profile);
   g_free(cli.reference);
+  g_free(cli.cert);
   return status;
 }
