@@ -555,6 +555,54 @@ signet_state_get_schema_version(SignetState *state)
   return read_user_version(state, NULL);
 }
 
+static gboolean
+read_pragma(SignetState *state, const char *sql, char **out_text, int *out_int, GError **error)
+{
+  g_autoptr(SignetStmt) stmt = prepare(state, sql, error);
+
+  if (stmt == NULL)
+    return FALSE;
+  if (step_row(state, stmt, "read a setting", error) != 1) {
+    if (error != NULL && *error == NULL)
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: could not read a setting (%s)",
+                  state->path, sql);
+    return FALSE;
+  }
+  if (out_text != NULL)
+    *out_text = column_text(stmt, 0);
+  if (out_int != NULL)
+    *out_int = sqlite3_column_int(stmt, 0);
+  return TRUE;
+}
+
+gboolean
+signet_state_get_settings(SignetState *state, char **out_journal_mode, int *out_synchronous,
+                          gboolean *out_foreign_keys, int *out_busy_timeout_ms, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autofree char *mode = NULL;
+  int sync = 0, fk = 0, busy = 0;
+
+  g_return_val_if_fail(state != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+  locker = g_mutex_locker_new(&state->lock);
+  if (!read_pragma(state, "PRAGMA journal_mode", &mode, NULL, error)
+      || !read_pragma(state, "PRAGMA synchronous", NULL, &sync, error)
+      || !read_pragma(state, "PRAGMA foreign_keys", NULL, &fk, error)
+      || !read_pragma(state, "PRAGMA busy_timeout", NULL, &busy, error))
+    return FALSE;
+  if (out_journal_mode != NULL)
+    *out_journal_mode = g_steal_pointer(&mode);
+  if (out_synchronous != NULL)
+    *out_synchronous = sync;
+  if (out_foreign_keys != NULL)
+    *out_foreign_keys = fk != 0;
+  if (out_busy_timeout_ms != NULL)
+    *out_busy_timeout_ms = busy;
+  return TRUE;
+}
+
 /* ---- tokens seen ------------------------------------------------------------------------- */
 
 gboolean

@@ -35,6 +35,13 @@ void signet_state_free(SignetState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetState, signet_state_free)
 const char *signet_state_get_path(SignetState *state);
 int signet_state_get_schema_version(SignetState *state);
+/* The connection's settings as SQLite reports them (for diagnostics and
+ * tests): journal mode ("wal"), synchronous (2 = FULL), foreign keys, busy
+ * timeout in milliseconds. Any out_ may be NULL; *out_journal_mode is freed
+ * by the caller. */
+gboolean signet_state_get_settings(SignetState *state, char **out_journal_mode,
+                                   int *out_synchronous, gboolean *out_foreign_keys,
+                                   int *out_busy_timeout_ms, GError **error);
 
 /* ---- tokens seen ---------------------------------------------------------- */
 gboolean signet_state_token_seen(SignetState *state, const char *serial, const char *label,
