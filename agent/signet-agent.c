@@ -21,7 +21,9 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-activation-record.h"
+#include "agent/signet-renew.h"
 #include "agent/signet-state.h"
+#include "agent/signet-testhooks.h"
 #include "agent/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
@@ -47,6 +49,9 @@ struct _SignetAgent
   char *state_dir;    /* activation records */
   SignetState *state; /* the journal; NULL if it could not be opened */
   GError *state_error;
+  guint poll_id;    /* the one timer for pending renewals */
+  gint64 poll_at;   /* when it fires (Unix seconds), 0 if not armed */
+  gboolean polling; /* a poll runs in a worker */
   GHashTable *busy; /* token key → what runs on it; main thread only */
   guint n_running;
 };
@@ -66,6 +71,7 @@ typedef enum
   OP_CHANGE_PIN,
   OP_UNBLOCK_PIN,
   OP_ACTIVATE,
+  OP_RENEW,
 } OpKind;
 
 typedef struct
@@ -96,6 +102,10 @@ typedef struct
   char *reference;
   SignetSecret *code;
   char *request_id;
+  /* Renew */
+  char *cert_id;
+  char *profile_name;
+  gboolean journal_closed; /* the journal wrote the audit entry */
 } Op;
 
 static void
@@ -117,6 +127,8 @@ op_free(Op *op)
   g_free(op->reference);
   g_clear_pointer(&op->code, signet_secret_free);
   g_free(op->request_id);
+  g_free(op->cert_id);
+  g_free(op->profile_name);
   g_free(op);
 }
 
@@ -225,6 +237,19 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
       }
       g_free(op->request_id);
       op->request_id = g_variant_dup_string(value, NULL);
+    } else if (g_str_equal(key, "cert") || g_str_equal(key, "profile")) {
+      char **target = g_str_equal(key, "cert") ? &op->cert_id : &op->profile_name;
+
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option '%s' must be a string", key);
+        g_variant_unref(value);
+        return FALSE;
+      }
+      g_free(*target);
+      *target = g_variant_dup_string(value, NULL);
+      if (**target == '\0')
+        g_clear_pointer(target, g_free);
     }
   }
   return TRUE;
@@ -402,6 +427,73 @@ run_list_tokens(Op *op, GError **error)
   return g_variant_new("(aa{sv})", &b);
 }
 
+/* A certificate's dictionary plus what the state database knows of it:
+ * "profile" (s) and "reminders_sent" (au). */
+static GVariant *
+certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *cert)
+{
+  GVariantDict d;
+  const char *issuer = NULL, *serial = NULL;
+  g_autofree char *profile = NULL;
+  GVariantBuilder sent;
+
+  g_variant_dict_init(&d, cert);
+  if (agent->state == NULL || !g_variant_dict_lookup(&d, "issuer", "&s", &issuer)
+      || !g_variant_dict_lookup(&d, "serial", "&s", &serial))
+    return g_variant_dict_end(&d);
+  profile = signet_state_cert_profile(agent->state, token_serial, issuer, serial, NULL);
+  if (profile != NULL)
+    g_variant_dict_insert(&d, "profile", "s", profile);
+  g_variant_builder_init(&sent, G_VARIANT_TYPE("au"));
+  for (guint days = 1; days <= 366; days++) {
+    gboolean was_sent = FALSE;
+    /* Thresholds are a handful of small numbers: look each one up. */
+    if (signet_state_reminder_get(agent->state, token_serial, issuer, serial, days, &was_sent, NULL,
+                                  NULL)
+        && was_sent)
+      g_variant_builder_add(&sent, "u", days);
+  }
+  g_variant_dict_insert_value(&d, "reminders_sent", g_variant_builder_end(&sent));
+  return g_variant_dict_end(&d);
+}
+
+/* The open journal entries of @serial (docs/dbus-api.md, "operations"). */
+static GVariant *
+operations_list(SignetAgent *agent, const char *serial)
+{
+  g_autoptr(GPtrArray) open = NULL;
+  GVariantBuilder list;
+
+  g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
+  if (agent->state != NULL && serial != NULL && *serial != '\0')
+    open = signet_state_op_list_open(agent->state, serial, NULL);
+  for (guint i = 0; open != NULL && i < open->len; i++) {
+    const SignetOperation *op = g_ptr_array_index(open, i);
+    GVariantBuilder e;
+
+    g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&e, "{sv}", "id", g_variant_new_int64(op->id));
+    g_variant_builder_add(&e, "{sv}", "kind",
+                          g_variant_new_string(signet_op_kind_to_string(op->kind)));
+    g_variant_builder_add(&e, "{sv}", "profile",
+                          g_variant_new_string(op->profile ? op->profile : ""));
+    g_variant_builder_add(&e, "{sv}", "step", g_variant_new_string(op->step ? op->step : ""));
+    g_variant_builder_add(&e, "{sv}", "state",
+                          g_variant_new_string(signet_op_state_to_string(op->state)));
+    g_variant_builder_add(&e, "{sv}", "retry_at", g_variant_new_int64(op->retry_at));
+    g_variant_builder_add(&e, "{sv}", "updated", g_variant_new_int64(op->updated));
+    g_variant_builder_add(&e, "{sv}", "message",
+                          g_variant_new_string(op->message ? op->message : ""));
+    if (op->old_key_id != NULL)
+      g_variant_builder_add(&e, "{sv}", "old_id", g_variant_new_string(op->old_key_id));
+    /* Only a PENDING one goes on without the holder (the agent asks the CA). */
+    g_variant_builder_add(&e, "{sv}", "needs_pin",
+                          g_variant_new_boolean(op->state != SIGNET_OP_PENDING));
+    g_variant_builder_add_value(&list, g_variant_builder_end(&e));
+  }
+  return g_variant_builder_end(&list);
+}
+
 /* @status plus "activations": the unfinished activations of the token. */
 static GVariant *
 add_activations(SignetAgent *agent, GVariant *status)
@@ -416,11 +508,28 @@ add_activations(SignetAgent *agent, GVariant *status)
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
   g_variant_iter_init(&iter, owned);
-  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value))
     if (g_str_equal(key, "serial") && g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
       serial = g_variant_get_string(value, NULL);
+  g_variant_iter_init(&iter, owned);
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+    if (g_str_equal(key, "certificates") && g_variant_is_of_type(value, G_VARIANT_TYPE("aa{sv}"))) {
+      GVariantBuilder certs;
+      GVariantIter ci;
+      GVariant *c;
+
+      g_variant_builder_init(&certs, G_VARIANT_TYPE("aa{sv}"));
+      g_variant_iter_init(&ci, value);
+      while ((c = g_variant_iter_next_value(&ci)) != NULL) {
+        g_variant_builder_add_value(&certs, certificate_with_state(agent, serial ? serial : "", c));
+        g_variant_unref(c);
+      }
+      g_variant_builder_add(&b, "{sv}", key, g_variant_builder_end(&certs));
+      continue;
+    }
     g_variant_builder_add(&b, "{sv}", key, value);
   }
+  g_variant_builder_add(&b, "{sv}", "operations", operations_list(agent, serial));
   g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
   records = signet_activation_records_for_token(agent->state_dir, serial ? serial : "");
   for (guint i = 0; serial != NULL && *serial != '\0' && i < records->len; i++) {
@@ -449,6 +558,7 @@ run_get_status(Op *op, GError **error)
   g_autoptr(SignetP11Session) session = open_session(op, error);
   g_autoptr(GPtrArray) certs = NULL;
   g_autoptr(GPtrArray) keys = NULL;
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
 
   if (session == NULL)
     return NULL;
@@ -461,7 +571,7 @@ run_get_status(Op *op, GError **error)
   return g_variant_new(
       "(@a{sv})",
       add_activations(op->agent, signet_token_dict_new_status(signet_p11_session_get_token(session),
-                                                              certs, keys, NULL)));
+                                                              certs, keys, now)));
 }
 
 /* The label and type the token reports for the new pair @id. */
@@ -789,6 +899,7 @@ typedef struct
 {
   SignetAgent *agent;
   char *request_id;
+  const char *operation; /* "activate", "renew" */
   char *step;
   GVariant *details;
 } ProgressEvent;
@@ -798,7 +909,7 @@ emit_progress_cb(gpointer user_data)
 {
   ProgressEvent *e = user_data;
 
-  signet_agent1_emit_progress(e->agent->skeleton, e->request_id, "activate", e->step, e->details);
+  signet_agent1_emit_progress(e->agent->skeleton, e->request_id, e->operation, e->step, e->details);
   return G_SOURCE_REMOVE;
 }
 
@@ -822,6 +933,7 @@ activate_progress(gpointer data, const char *step, GVariant *details)
   ProgressEvent *e = g_new0(ProgressEvent, 1);
 
   e->agent = g_object_ref(op->agent);
+  e->operation = op->kind == OP_RENEW ? "renew" : "activate";
   e->request_id = g_strdup(op->request_id ? op->request_id : "");
   e->step = g_strdup(step);
   e->details = g_variant_ref_sink(details);
@@ -862,6 +974,31 @@ run_activate(Op *op, GError **error)
 }
 
 static GVariant *
+run_renew(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  SignetRenewal renewal = {
+    .state = op->agent->state,
+    .profiles = op->profiles,
+    .profile_name = op->profile_name,
+    .cert_id = op->cert_id,
+    .login = activate_login,
+    .progress = activate_progress,
+    .data = op,
+    .out_journal_closed = &op->journal_closed,
+  };
+  GVariant *result;
+
+  if (session == NULL)
+    return NULL;
+  renewal.session = session;
+  result = signet_renewal_run(&renewal, error);
+  if (result == NULL)
+    return NULL;
+  return g_variant_new("(@a{sv})", result);
+}
+
+static GVariant *
 op_run(Op *op, GError **error)
 {
   switch (op->kind) {
@@ -883,6 +1020,8 @@ op_run(Op *op, GError **error)
       return run_unblock_pin(op, error);
     case OP_ACTIVATE:
       return run_activate(op, error);
+    case OP_RENEW:
+      return run_renew(op, error);
   }
   g_assert_not_reached();
 }
@@ -935,6 +1074,61 @@ op_answer_error(Op *op, GError *error)
   signet_errors_return(op->invocation, error);
 }
 
+static void signet_agent_schedule_poll(SignetAgent *agent);
+
+/* The audit log's name of an operation that writes to a token. */
+static const char *
+op_audit_name(OpKind kind)
+{
+  switch (kind) {
+    case OP_GENERATE_KEY:
+      return "generate-key";
+    case OP_CREATE_REQUEST:
+      return "create-request";
+    case OP_IMPORT_CERTIFICATE:
+      return "import";
+    case OP_DELETE_KEY:
+      return "delete-key";
+    case OP_CHANGE_PIN:
+      return "change-pin";
+    case OP_UNBLOCK_PIN:
+      return "unblock-pin";
+    case OP_ACTIVATE:
+      return "activate";
+    case OP_RENEW:
+      return "renew";
+    case OP_LIST_TOKENS:
+    case OP_GET_STATUS:
+      break;
+  }
+  return NULL;
+}
+
+/* One audit entry for a finished call on a token (never a secret: the
+ * messages the layers make never hold one). */
+static void
+op_audit(Op *op, const GError *error)
+{
+  const char *name = op_audit_name(op->kind);
+  const char *outcome = "ok";
+  g_autoptr(GError) local = NULL;
+
+  if (name == NULL || op->token == NULL || op->agent->state == NULL || op->journal_closed)
+    return;
+  if (error != NULL) {
+    if (g_error_matches(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING))
+      outcome = "pending";
+    else if (g_error_matches(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED)
+             || g_error_matches(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_BUSY))
+      outcome = "refused";
+    else
+      outcome = "failed";
+  }
+  if (!signet_state_audit(op->agent->state, op->token->serial, op->token->label, name, outcome,
+                          error != NULL ? error->message : NULL, signet_clock_now(), &local))
+    g_warning("could not write the audit log: %s", local->message);
+}
+
 static void
 on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -944,12 +1138,18 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   SignetAgent *agent = op->agent;
 
   if (error != NULL) {
+    if (op->busy_key != NULL)
+      op_audit(op, error);
     op_release(op);
     op_answer_error(op, error);
     agent->n_running--;
+    if (op->kind == OP_RENEW)
+      signet_agent_schedule_poll(agent);
     return;
   }
   if (reply != NULL) {
+    if (op->busy_key != NULL)
+      op_audit(op, NULL);
     op_release(op);
     g_dbus_method_invocation_return_value(op->invocation, reply);
     agent->n_running--;
@@ -1276,6 +1476,287 @@ on_handle_activate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static const char *const options_renew[]
+    = { "request-id", "cert", "profile", "confirm-final-try", NULL };
+
+static gboolean
+on_handle_renew_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation, const char *token,
+                   GVariant *pin, GVariant *options, SignetAgent *agent)
+{
+  Op *op = op_new(agent, invocation, OP_RENEW, "renewing a certificate", TRUE, token);
+  GError *error = NULL;
+
+  op->pin = take_secret(pin, "PIN", &error);
+  if (op->pin != NULL && check_token_arg(token, &error)
+      && parse_options(options, options_renew, op, &error)) {
+    op->profiles = signet_profiles_load(NULL);
+    if (op->profile_name != NULL)
+      (void)lookup_profile(op->profiles, op->profile_name, &error);
+  }
+  op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                         const char *token, GVariant *options, SignetAgent *agent)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  guint limit = 0, n = 0;
+  GVariantBuilder b;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  g_variant_iter_init(&iter, options);
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+    if (!g_str_equal(key, "limit") || !g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32)) {
+      g_autoptr(GError) bad = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                                          "Unknown option '%s' (GetHistory takes limit, u)", key);
+      signet_errors_return(invocation, bad);
+      g_variant_unref(value);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    limit = g_variant_get_uint32(value);
+  }
+  if (agent->state == NULL) {
+    signet_errors_return(invocation, agent->state_error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  entries = signet_state_audit_list(agent->state, NULL, 0, &error);
+  if (entries == NULL) {
+    signet_errors_return(invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+  for (guint i = 0; i < entries->len && (limit == 0 || n < limit); i++) {
+    const SignetAuditEntry *e = g_ptr_array_index(entries, i);
+    GVariantBuilder d;
+
+    /* A token is named by its serial or its label, as everywhere. */
+    if (*token != '\0' && g_strcmp0(token, e->token_serial) != 0
+        && g_strcmp0(token, e->token_label) != 0)
+      continue;
+    g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&d, "{sv}", "time", g_variant_new_int64(e->time));
+    g_variant_builder_add(&d, "{sv}", "token_serial",
+                          g_variant_new_string(e->token_serial ? e->token_serial : ""));
+    g_variant_builder_add(&d, "{sv}", "token_label",
+                          g_variant_new_string(e->token_label ? e->token_label : ""));
+    g_variant_builder_add(&d, "{sv}", "operation", g_variant_new_string(e->operation));
+    g_variant_builder_add(&d, "{sv}", "outcome", g_variant_new_string(e->outcome));
+    g_variant_builder_add(&d, "{sv}", "detail", g_variant_new_string(e->detail ? e->detail : ""));
+    g_variant_builder_add_value(&b, g_variant_builder_end(&d));
+    n++;
+  }
+  signet_agent1_complete_get_history(skeleton, invocation, g_variant_builder_end(&b));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- the journal in the background --------------------------------------- */
+
+/* Work on @serial's journal that needs no PIN (worker thread). */
+static void
+recover_token(SignetAgent *agent, const SignetP11Token *token)
+{
+  g_autoptr(SignetP11Session) session = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetRenewal renewal = { .state = agent->state };
+  guint waiting;
+
+  if (token->serial == NULL || *token->serial == '\0')
+    return;
+  if (!signet_state_token_seen(agent->state, token->serial, token->label, token->model,
+                               signet_clock_now(), &error)) {
+    g_warning("state: %s", error->message);
+    g_clear_error(&error);
+  }
+  session = signet_p11_session_open(agent->ctx, token, &error);
+  if (session == NULL) {
+    g_debug("recovery: token '%s': %s", token->serial, error->message);
+    return;
+  }
+  renewal.session = session;
+  waiting = signet_renewal_recover_without_pin(&renewal, &error);
+  if (error != NULL)
+    g_warning("recovery: token '%s': %s", token->serial, error->message);
+  else if (waiting > 0)
+    g_message("token '%s' has %u unfinished operation(s) that need its PIN: signet status "
+              "shows them, signet renew finishes them",
+              token->serial, waiting);
+}
+
+typedef struct
+{
+  SignetAgent *agent;
+  char *serial;  /* NULL: every token present */
+  gboolean poll; /* ask the CA again for the pending renewals due */
+} Background;
+
+static void
+background_free(Background *bg)
+{
+  g_object_unref(bg->agent);
+  g_free(bg->serial);
+  g_free(bg);
+}
+
+/* Pending renewals whose time has come: the CA is asked again (no PIN). */
+static void
+poll_due(SignetAgent *agent)
+{
+  g_autoptr(GPtrArray) open = NULL;
+  g_autoptr(SignetProfileSet) profiles = signet_profiles_load(NULL);
+  g_autoptr(GError) error = NULL;
+  gint64 now = signet_clock_now();
+
+  open = signet_state_op_list_open(agent->state, NULL, &error);
+  if (open == NULL) {
+    g_warning("poll: %s", error->message);
+    return;
+  }
+  for (guint i = 0; i < open->len; i++) {
+    SignetOperation *op = g_ptr_array_index(open, i);
+    g_autoptr(GError) local = NULL;
+
+    if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_PENDING || op->retry_at > now)
+      continue;
+    if (signet_renewal_poll(agent->state, profiles, op, &local)) {
+      if (op->state == SIGNET_OP_ISSUED)
+        g_message("poll: the CA issued the renewed certificate of token '%s'; it is written when "
+                  "the token is present",
+                  op->token_serial);
+      else
+        g_message("poll: the renewal of token '%s' is still pending at the CA", op->token_serial);
+      continue;
+    }
+    /* Not now (the CA down, ...): again in ten minutes, not at once. */
+    g_message("poll: could not ask the CA about the renewal of token '%s': %s; trying again "
+              "in 10 minutes",
+              op->token_serial, local->message);
+    op->retry_at = now + 600;
+    g_clear_error(&local);
+    if (!signet_state_op_save(agent->state, op, now, &local))
+      g_warning("poll: %s", local->message);
+  }
+}
+
+static void
+background_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Background *bg = task_data;
+  SignetAgent *agent = bg->agent;
+  g_autoptr(GPtrArray) tokens = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (bg->poll)
+    poll_due(agent);
+  if (agent->ctx == NULL)
+    return;
+  tokens = signet_p11_context_list_tokens(agent->ctx, &error);
+  if (tokens == NULL) {
+    g_debug("recovery: %s", error->message);
+    return;
+  }
+  for (guint i = 0; i < tokens->len; i++) {
+    const SignetP11Token *t = g_ptr_array_index(tokens, i);
+    if (bg->serial == NULL || g_strcmp0(bg->serial, t->serial) == 0)
+      recover_token(agent, t);
+  }
+}
+
+static void
+on_background_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SignetAgent *agent = SIGNET_AGENT(source);
+  Background *bg = g_task_get_task_data(G_TASK(result));
+
+  if (bg->poll)
+    agent->polling = FALSE;
+  agent->n_running--;
+  signet_agent_schedule_poll(agent);
+}
+
+static void
+background_start(SignetAgent *agent, const char *serial, gboolean poll)
+{
+  g_autoptr(GTask) task = NULL;
+  Background *bg;
+
+  if (agent->state == NULL)
+    return;
+  if (g_hash_table_size(agent->busy) > 0) {
+    /* An operation has a token: it handles its own journal; again later. */
+    g_debug("recovery: a token is busy; the journal is looked at when it is done");
+    return;
+  }
+  bg = g_new0(Background, 1);
+  bg->agent = g_object_ref(agent);
+  bg->serial = g_strdup(serial);
+  bg->poll = poll;
+  if (poll)
+    agent->polling = TRUE;
+  task = g_task_new(agent, NULL, on_background_done_cb, NULL);
+  g_task_set_name(task, "journal recovery");
+  g_task_set_task_data(task, bg, (GDestroyNotify)background_free);
+  agent->n_running++;
+  g_task_run_in_thread(task, background_thread);
+}
+
+static gboolean
+on_poll_cb(gpointer user_data)
+{
+  SignetAgent *agent = user_data;
+
+  agent->poll_id = 0;
+  agent->poll_at = 0;
+  background_start(agent, NULL, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* (Re)arms the one timer at the earliest retry time in the journal. */
+static void
+signet_agent_schedule_poll(SignetAgent *agent)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 next, now;
+
+  if (agent->state == NULL || agent->polling)
+    return;
+  next = signet_state_op_next_retry(agent->state, &error);
+  if (error != NULL) {
+    g_warning("poll: %s", error->message);
+    return;
+  }
+  if (next == agent->poll_at && agent->poll_id != 0)
+    return;
+  g_clear_handle_id(&agent->poll_id, g_source_remove);
+  agent->poll_at = 0;
+  if (next == 0)
+    return;
+  now = signet_clock_now();
+  agent->poll_at = next;
+  agent->poll_id
+      = g_timeout_add_seconds((guint)CLAMP(next - now, 0, G_MAXINT32), on_poll_cb, agent);
+  g_debug("poll: the CA is asked again about pending renewals in %" G_GINT64_FORMAT " s",
+          MAX(next - now, 0));
+}
+
+void
+signet_agent_start_background(SignetAgent *agent)
+{
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  background_start(agent, NULL, FALSE);
+}
+
+void
+signet_agent_token_present(SignetAgent *agent, const char *serial)
+{
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  background_start(agent, serial, FALSE);
+}
+
 /* ---- the object --------------------------------------------------------- */
 
 static void
@@ -1287,6 +1768,9 @@ signet_agent_finalize(GObject *object)
   g_clear_object(&agent->skeleton);
   g_clear_pointer(&agent->busy, g_hash_table_unref);
   g_free(agent->state_dir);
+  g_clear_handle_id(&agent->poll_id, g_source_remove);
+  g_clear_pointer(&agent->state, signet_state_free);
+  g_clear_error(&agent->state_error);
   g_clear_pointer(&agent->ctx, signet_p11_context_free);
   g_clear_error(&agent->ctx_error);
   G_OBJECT_CLASS(signet_agent_parent_class)->finalize(object);
@@ -1313,6 +1797,9 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
   g_return_val_if_fail(ctx != NULL || ctx_error != NULL, NULL);
   agent->ctx = ctx;
   agent->ctx_error = ctx_error;
+  agent->state = signet_state_open(NULL, &agent->state_error);
+  if (agent->state == NULL)
+    g_warning("%s", agent->state_error->message);
   agent->skeleton = signet_agent1_skeleton_new();
   signet_agent1_set_version(agent->skeleton, PACKAGE_VERSION);
   /* Answers come from workers' completions, in the main context. */
@@ -1339,6 +1826,9 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
   g_signal_connect(agent->skeleton, "handle-get-profile", G_CALLBACK(on_handle_get_profile_cb),
                    agent);
   g_signal_connect(agent->skeleton, "handle-activate", G_CALLBACK(on_handle_activate_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-renew", G_CALLBACK(on_handle_renew_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-get-history", G_CALLBACK(on_handle_get_history_cb),
+                   agent);
   return agent;
 }
 
@@ -1389,19 +1879,4 @@ signet_agent_get_state(SignetAgent *agent)
 {
   g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
   return agent->state;
-}
-
-void
-signet_agent_start_background(SignetAgent *agent)
-{
-  g_return_if_fail(SIGNET_IS_AGENT(agent));
-  /* TODO(issue 5, this session): recovery without PIN and the poll timer. */
-}
-
-void
-signet_agent_token_present(SignetAgent *agent, const char *serial)
-{
-  g_return_if_fail(SIGNET_IS_AGENT(agent));
-  (void)serial;
-  /* TODO(issue 5, this session): token seen, recovery without PIN. */
 }

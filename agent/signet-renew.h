@@ -46,7 +46,7 @@ typedef struct
   SignetState *state;        /* the journal */
   /* The profiles known (to find the certificate's profile), and the one the
    * caller named (or NULL). */
-  const GPtrArray *profiles;
+  const SignetProfileSet *profiles;
   const char *profile_name;
   const char *cert_id; /* hex CKA_ID of the certificate to renew, or NULL */
   /* Sends the PIN (once); TRUE when logged in. NULL: no PIN available
@@ -54,6 +54,9 @@ typedef struct
   gboolean (*login)(gpointer data, SignetP11Session *session, GError **error);
   void (*progress)(gpointer data, const char *step, GVariant *details);
   gpointer data;
+  /* Set TRUE when the journal entry of this call was closed (it then wrote
+   * the audit entry); may be NULL. */
+  gboolean *out_journal_closed;
 } SignetRenewal;
 
 /* Renews (first resuming or rolling back an interrupted renewal of the same
@@ -70,7 +73,7 @@ guint signet_renewal_recover_without_pin(const SignetRenewal *renewal, GError **
  * request is sent again as it was accepted). ISSUED: certificates verified
  * against the CA's chain and journaled; still PENDING: retry_at updated.
  * FALSE with an error when the CA could not be asked (retry later). */
-gboolean signet_renewal_poll(SignetState *state, const GPtrArray *profiles, SignetOperation *op,
-                             GError **error);
+gboolean signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles,
+                             SignetOperation *op, GError **error);
 
 G_END_DECLS

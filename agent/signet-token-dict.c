@@ -3,6 +3,8 @@
 
 #include "agent/signet-token-dict.h"
 
+#include "agent/signet-testhooks.h"
+
 #include "common/signet-util.h"
 #include "enroll/signet-x509.h"
 
@@ -213,6 +215,7 @@ signet_token_dict_add_issued(GVariantBuilder *b, X509 *cert)
   g_autofree char *serial = signet_x509_serial_to_string(cert);
   g_autofree char *not_before = signet_asn1_time_to_iso8601(X509_get0_notBefore(cert));
   g_autofree char *not_after = signet_asn1_time_to_iso8601(X509_get0_notAfter(cert));
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
 
   g_variant_builder_add(b, "{sv}", "subject", g_variant_new_string(subject ? subject : ""));
   g_variant_builder_add(b, "{sv}", "issuer", g_variant_new_string(issuer ? issuer : ""));
@@ -221,7 +224,7 @@ signet_token_dict_add_issued(GVariantBuilder *b, X509 *cert)
                         g_variant_new_string(not_before ? not_before : ""));
   g_variant_builder_add(b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
   g_variant_builder_add(b, "{sv}", "days_left",
-                        g_variant_new_int64(signet_x509_days_left(cert, NULL)));
+                        g_variant_new_int64(signet_x509_days_left(cert, now)));
 }
 
 const char *

@@ -1,0 +1,1044 @@
+/* signet-renew.c: see signet-renew.h. */
+#include "config.h"
+
+#include "agent/signet-renew.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <time.h>
+
+#include "agent/signet-errors.h"
+#include "agent/signet-testhooks.h"
+#include "agent/signet-token-dict.h"
+#include "common/signet-util.h"
+#include "enroll/signet-est.h"
+#include "enroll/signet-x509.h"
+
+typedef EVP_PKEY RenPkey;
+typedef BIO RenBio;
+typedef X509 RenX509;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenPkey, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenBio, BIO_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenX509, X509_free)
+
+typedef struct
+{
+  const SignetRenewal *r;
+  char *serial;                 /* the token's serial (copied: the session re-reads it) */
+  char *name;                   /* its label, else its serial */
+  SignetOperation *op;          /* the journal entry */
+  const SignetProfile *profile; /* the CA */
+  X509 *old_cert;               /* the certificate being renewed (owned) */
+  char *old_label;
+  gboolean resumed;
+  gboolean logged_in; /* the PIN is sent once per call */
+} Run;
+
+static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+static void
+progress(Run *run, const char *step, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  GVariantBuilder b;
+  va_list args;
+
+  va_start(args, format);
+  message = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_debug("renew: %s: %s", step, message);
+  if (run->r->progress == NULL)
+    return;
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "message", g_variant_new_string(message));
+  g_variant_builder_add(&b, "{sv}", "token", g_variant_new_string(run->serial));
+  if (run->profile != NULL)
+    g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->profile->name));
+  run->r->progress(run->r->data, step, g_variant_builder_end(&b));
+}
+
+/* Journals @step (durably) before it runs, then the test hook. */
+static gboolean
+step(Run *run, const char *name, GError **error)
+{
+  if (run->op != NULL && run->op->id != 0
+      && !signet_state_op_step(run->r->state, run->op, name, signet_clock_now(), error)) {
+    g_prefix_error(error, "Could not write the renewal journal, so the renewal was not started: ");
+    return FALSE;
+  }
+  signet_fault_point(name);
+  return TRUE;
+}
+
+static void
+save(Run *run)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local))
+    g_warning("renew: could not update the journal: %s", local->message);
+}
+
+static gint64
+asn1_to_unix(const ASN1_TIME *t)
+{
+  struct tm tm = { 0 };
+
+  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+    return 0;
+  return (gint64)timegm(&tm);
+}
+
+static char *
+certs_to_pem(X509 *leaf, GPtrArray *chain)
+{
+  g_autoptr(RenBio) bio = BIO_new(BIO_s_mem());
+  char *data = NULL;
+  long len;
+
+  if (bio == NULL || PEM_write_bio_X509(bio, leaf) != 1)
+    return NULL;
+  for (guint i = 0; chain != NULL && i < chain->len; i++) {
+    X509 *c = g_ptr_array_index(chain, i);
+    if (c != leaf && X509_cmp(c, leaf) != 0 && signet_x509_is_ca(c)
+        && PEM_write_bio_X509(bio, c) != 1)
+      return NULL;
+  }
+  len = BIO_get_mem_data(bio, &data);
+  return g_strndup(data, (gsize)len);
+}
+
+static GBytes *
+op_new_id(Run *run)
+{
+  return run->op->new_key_id != NULL ? signet_hex_decode(run->op->new_key_id) : NULL;
+}
+
+static GBytes *
+op_old_id(Run *run)
+{
+  return run->op->old_key_id != NULL ? signet_hex_decode(run->op->old_key_id) : NULL;
+}
+
+static SignetEst *
+est_new(const SignetProfile *p, GError **error)
+{
+  SignetEstConfig config = {
+    .url = p->url,
+    .trust_anchors = p->trust_anchors,
+    .connect_timeout = p->connect_timeout,
+    .timeout = p->timeout,
+  };
+
+  return signet_est_new(&config, error);
+}
+
+static void
+close_op(Run *run, SignetOpState final, const char *message)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (run->op == NULL || run->op->id == 0)
+    return;
+  if (!signet_state_op_close(run->r->state, run->op, final, message, signet_clock_now(), &local))
+    g_warning("renew: could not close the journal entry: %s", local->message);
+  else if (run->r->out_journal_closed != NULL && !run->resumed)
+    *run->r->out_journal_closed = TRUE;
+}
+
+/* ---- choosing the certificate --------------------------------------------- */
+
+/* Leaf certificates with a key pair id on the token. */
+static GPtrArray *
+renewable_certificates(Run *run, GError **error)
+{
+  g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(run->r->session, error);
+  GPtrArray *out;
+
+  if (certs == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    if (c->authority || c->id == NULL || g_bytes_get_size(c->id) == 0 || signet_x509_is_ca(c->cert))
+      continue;
+    g_ptr_array_add(out, g_steal_pointer(&certs->pdata[i]));
+  }
+  return out;
+}
+
+static gboolean
+choose_certificate(Run *run, GError **error)
+{
+  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
+  SignetP11Certificate *chosen = NULL;
+
+  if (certs == NULL)
+    return FALSE;
+  if (certs->len == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "Token '%s' has no certificate with a key to renew; activate it first "
+                "(signet activate)",
+                run->name);
+    return FALSE;
+  }
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    g_autofree char *hex = signet_token_dict_id_to_hex(c->id);
+
+    if (run->r->cert_id != NULL) {
+      if (g_ascii_strcasecmp(hex, run->r->cert_id) == 0)
+        chosen = c;
+    } else if (chosen != NULL) {
+      g_autoptr(GString) ids = g_string_new(NULL);
+      for (guint j = 0; j < certs->len; j++) {
+        g_autofree char *h = signet_token_dict_id_to_hex(
+            ((SignetP11Certificate *)g_ptr_array_index(certs, j))->id);
+        g_string_append_printf(ids, "%s%s", j > 0 ? ", " : "", h);
+      }
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                  "Token '%s' has %u certificates: say which one to renew with --cert ID "
+                  "(%s; signet status shows them)",
+                  run->name, certs->len, ids->str);
+      return FALSE;
+    } else {
+      chosen = c;
+    }
+  }
+  if (chosen == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "Token '%s' has no certificate with id %s (signet status lists them)", run->name,
+                run->r->cert_id);
+    return FALSE;
+  }
+  run->old_cert = X509_dup(chosen->cert);
+  run->old_label = g_strdup(chosen->label);
+  run->op->old_key_id = signet_token_dict_id_to_hex(chosen->id);
+  run->op->old_cert_serial = signet_x509_serial_to_string(chosen->cert);
+  run->op->old_cert_issuer = signet_x509_name_to_string(X509_get_issuer_name(chosen->cert));
+  return TRUE;
+}
+
+/* The certificate of an interrupted renewal, found again by value. */
+static gboolean
+find_old_certificate(Run *run, GError **error)
+{
+  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
+
+  if (certs == NULL)
+    return FALSE;
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    g_autofree char *serial = signet_x509_serial_to_string(c->cert);
+    g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(c->cert));
+
+    if (g_strcmp0(serial, run->op->old_cert_serial) == 0
+        && g_strcmp0(issuer, run->op->old_cert_issuer) == 0) {
+      run->old_cert = X509_dup(c->cert);
+      run->old_label = g_strdup(c->label);
+      return TRUE;
+    }
+  }
+  return TRUE; /* gone: removed by the interrupted renewal itself */
+}
+
+static gboolean
+check_validity(Run *run, GError **error)
+{
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  gint64 t = g_date_time_to_unix(now);
+  gint64 not_after = asn1_to_unix(X509_get0_notAfter(run->old_cert));
+  gint64 not_before = asn1_to_unix(X509_get0_notBefore(run->old_cert));
+  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(run->old_cert));
+
+  if (not_after <= t) {
+    g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(not_after);
+    g_autofree char *date = g_date_time_format(when, "%Y-%m-%d");
+
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
+                "The certificate of '%s' on token '%s' expired on %s: renewal is authenticated "
+                "with the current certificate, so it is no longer possible. Request a new "
+                "certificate from your CA (activation), on this token",
+                subject, run->name, date);
+    return FALSE;
+  }
+  if (not_before > t) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "The certificate of '%s' on token '%s' is not valid yet; check the computer's "
+                "clock",
+                subject, run->name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+find_profile(Run *run, GError **error)
+{
+  const char *name = run->r->profile_name;
+  g_autofree char *recorded = NULL;
+
+  if (name == NULL && run->op->profile != NULL)
+    name = run->op->profile;
+  if (name == NULL) {
+    g_autoptr(GError) local = NULL;
+    recorded = signet_state_cert_profile(run->r->state, run->serial, run->op->old_cert_issuer,
+                                         run->op->old_cert_serial, &local);
+    if (local != NULL)
+      g_warning("renew: %s", local->message);
+    name = recorded;
+  }
+  if (name == NULL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "Signet has no record of which CA issued this certificate (it was not activated "
+                "with Signet): name the CA's profile with --profile NAME (signet profile list)");
+    return FALSE;
+  }
+  run->profile
+      = run->r->profiles != NULL ? signet_profile_set_lookup(run->r->profiles, name) : NULL;
+  if (run->profile == NULL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "No CA profile named '%s' (signet profile list shows them)", name);
+    return FALSE;
+  }
+  if (run->op->profile == NULL)
+    run->op->profile = g_strdup(run->profile->name);
+  return TRUE;
+}
+
+/* ---- the steps after the CA issued ------------------------------------------ */
+
+/* The token's private key @id exists (after login). */
+static gboolean
+has_private_key(Run *run, GBytes *id, GError **error)
+{
+  g_autoptr(GPtrArray) pairs = signet_p11_session_list_key_pairs(run->r->session, error);
+
+  if (pairs == NULL)
+    return FALSE;
+  for (guint i = 0; i < pairs->len; i++) {
+    SignetP11KeyPair *k = g_ptr_array_index(pairs, i);
+    if (k->has_private && g_bytes_equal(k->id, id))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static GVariant *
+describe(Run *run, X509 *leaf, guint n_stored, guint n_present, gboolean old_removed)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->profile->name));
+  g_variant_builder_add(&b, "{sv}", "token_serial", g_variant_new_string(run->serial));
+  g_variant_builder_add(&b, "{sv}", "token_label", g_variant_new_string(run->name));
+  g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(run->op->new_key_id));
+  g_variant_builder_add(&b, "{sv}", "old_id", g_variant_new_string(run->op->old_key_id));
+  g_variant_builder_add(&b, "{sv}", "keep_key", g_variant_new_boolean(run->op->keep_key));
+  signet_token_dict_add_issued(&b, leaf);
+  g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(n_stored));
+  g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(n_present));
+  g_variant_builder_add(&b, "{sv}", "old_removed", g_variant_new_boolean(old_removed));
+  g_variant_builder_add(&b, "{sv}", "resumed", g_variant_new_boolean(run->resumed));
+  return g_variant_builder_end(&b);
+}
+
+static gboolean
+store_chain(Run *run, GPtrArray *chain, guint *n_stored, guint *n_present, GError **error)
+{
+  for (guint i = 1; i < chain->len; i++) {
+    X509 *c = g_ptr_array_index(chain, i);
+    g_autoptr(GError) local = NULL;
+    gboolean there = signet_p11_session_has_certificate(run->r->session, c, &local);
+
+    if (local != NULL) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return FALSE;
+    }
+    if (there) {
+      (*n_present)++;
+      continue;
+    }
+    if (!signet_p11_session_store_certificate(run->r->session, c, NULL, run->profile->chain_label,
+                                              TRUE, error))
+      return FALSE;
+    (*n_stored)++;
+  }
+  return TRUE;
+}
+
+static void
+track(Run *run, X509 *cert)
+{
+  SignetStateCert c = { 0 };
+  g_autoptr(GError) local = NULL;
+  g_autofree char *serial = signet_x509_serial_to_string(cert);
+  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(cert));
+  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(cert));
+
+  c.token_serial = run->serial;
+  c.key_id = run->op->new_key_id;
+  c.serial = serial;
+  c.issuer = issuer;
+  c.subject = subject;
+  c.profile = run->profile->name;
+  c.not_before = asn1_to_unix(X509_get0_notBefore(cert));
+  c.not_after = asn1_to_unix(X509_get0_notAfter(cert));
+  c.present = TRUE;
+  if (!signet_state_cert_track(run->r->state, &c, signet_clock_now(), &local))
+    g_warning("renew: could not record the new certificate: %s", local->message);
+}
+
+/* ISSUED: certificates_pem holds the leaf, then the chain. Writes it, tests
+ * it, removes the old credential, and finishes the journal entry. Any
+ * failure leaves the entry ISSUED: the next renewal resumes here. */
+static GVariant *
+finish_issued(Run *run, GError **error)
+{
+  const char *pem = run->op->certificates_pem;
+  g_autoptr(GPtrArray) chain = NULL;
+  g_autoptr(GBytes) new_id = op_new_id(run);
+  g_autoptr(GBytes) old_id = op_old_id(run);
+  g_autoptr(GError) local = NULL;
+  guint n_stored = 0, n_present = 0;
+  gboolean old_removed = FALSE;
+  const char *label;
+  X509 *leaf;
+
+  chain = signet_certfile_parse((const guint8 *)pem, strlen(pem), error);
+  if (chain == NULL || new_id == NULL) {
+    g_prefix_error(error, "The journal's certificate could not be read back: ");
+    return NULL;
+  }
+  leaf = g_ptr_array_index(chain, 0);
+  label = run->old_label != NULL && *run->old_label != '\0' ? run->old_label
+                                                            : run->profile->certificate_label;
+
+  if (!step(run, "store", error))
+    return NULL;
+  progress(run, "store", "Writing the new certificate and the CA chain to the token");
+  if (!run->op->cert_stored) {
+    gboolean there = signet_p11_session_has_certificate(run->r->session, leaf, &local);
+    if (local != NULL) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+    if (!there
+        && !signet_p11_session_store_certificate(run->r->session, leaf, new_id, label, FALSE,
+                                                 error))
+      return NULL;
+  }
+  if (!store_chain(run, chain, &n_stored, &n_present, error))
+    return NULL;
+  run->op->cert_stored = TRUE;
+  save(run);
+
+  if (!step(run, "test-signature", error))
+    return NULL;
+  progress(run, "test-signature", "Signing a test message with the new key on the token");
+  {
+    g_autoptr(RenPkey) key = signet_p11_session_get_private_key(run->r->session, new_id, error);
+    if (key == NULL || !signet_x509_test_signature(key, leaf, error)) {
+      g_prefix_error(error, "The new certificate is on the token but the test signature failed, "
+                            "so the old certificate and key were kept: ");
+      return NULL;
+    }
+  }
+
+  if (!step(run, "remove-old", error))
+    return NULL;
+  if (run->op->keep_key) {
+    progress(run, "remove-old", "Removing the old certificate (the key stays: it is renewed)");
+    if (run->old_cert != NULL
+        && !signet_p11_session_delete_certificate(run->r->session, run->old_cert, &local)
+        && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+  } else {
+    progress(run, "remove-old", "Removing the old certificate and its key");
+    if (old_id != NULL && !signet_p11_session_delete_key_pair(run->r->session, old_id, &local)
+        && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+  }
+  g_clear_error(&local);
+  old_removed = TRUE;
+
+  if (!step(run, "done", error))
+    return NULL;
+  track(run, leaf);
+  {
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
+    g_autofree char *serial = signet_x509_serial_to_string(leaf);
+    g_autofree char *message = g_strdup_printf("renewed '%s': new certificate %s, key %s", subject,
+                                               serial, run->op->new_key_id);
+    close_op(run, SIGNET_OP_FINISHED, message);
+    g_message("renew: %s on token '%s'", message, run->name);
+  }
+  progress(run, "done",
+           "Renewed: the new certificate is on the token and the old one is removed. "
+           "Institutions you sign with may need the new certificate");
+  return describe(run, leaf, n_stored, n_present, old_removed);
+}
+
+/* Checks what the CA issued (@certs; @cacerts may add the chain) and
+ * journals it as ISSUED before anything is written. */
+static gboolean
+verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
+{
+  g_autoptr(GBytes) new_id = op_new_id(run);
+  g_autoptr(RenPkey) public_key = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new();
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  g_autofree char *pem = NULL;
+  X509 *leaf = NULL;
+
+  if (!step(run, "verify", error))
+    return FALSE;
+  progress(run, "verify", "Checking the new certificate: your new key, and the CA's chain");
+  public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
+  if (public_key == NULL)
+    return FALSE;
+  for (guint i = 0; i < certs->len && leaf == NULL; i++)
+    if (signet_x509_matches_key(g_ptr_array_index(certs, i), public_key))
+      leaf = g_ptr_array_index(certs, i);
+  if (leaf == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                        "The CA returned a certificate for another key, not for the new key on "
+                        "your token; nothing was written, the current certificate stays. Try "
+                        "again later, or contact your CA");
+    return FALSE;
+  }
+  for (guint i = 0; i < certs->len; i++)
+    g_ptr_array_add(all, g_ptr_array_index(certs, i));
+  for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
+    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
+  if (!signet_x509_verify_chain(leaf, all, now, &local)) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                "The new certificate does not verify against the CA's own certificates (%s); "
+                "nothing was written, the current certificate stays. Contact your CA",
+                local->message);
+    return FALSE;
+  }
+  pem = certs_to_pem(leaf, all);
+  if (pem == NULL) {
+    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                        "Could not write the certificates as PEM");
+    return FALSE;
+  }
+  /* From here on the CA's work must not be lost: journal it first. */
+  g_free(run->op->certificates_pem);
+  run->op->certificates_pem = g_steal_pointer(&pem);
+  run->op->state = SIGNET_OP_ISSUED;
+  run->op->retry_at = 0;
+  if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), error)) {
+    g_prefix_error(error, "The CA issued the certificate but the journal could not keep it: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- rolling back ------------------------------------------------------------ */
+
+/* Before ISSUED: deletes the new key (never the kept one) and closes the
+ * entry ROLLED_BACK. FALSE when the key could not be deleted (the entry
+ * stays open: the next renewal of this token does it). */
+static gboolean
+roll_back(Run *run, const char *why, GError **error)
+{
+  g_autoptr(GBytes) new_id = op_new_id(run);
+  g_autoptr(GError) local = NULL;
+
+  if (new_id != NULL && !run->op->keep_key
+      && !signet_p11_session_delete_key_pair(run->r->session, new_id, &local)
+      && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+    g_warning("renew: could not delete the new key %s on token '%s': %s; the next renewal of "
+              "this token deletes it",
+              run->op->new_key_id, run->name, local->message);
+    g_free(run->op->message);
+    run->op->message = g_strdup_printf("%s; the new key is still to be deleted", why);
+    save(run);
+    if (error != NULL)
+      g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+  }
+  if (new_id != NULL && !run->op->keep_key)
+    g_message("renew: deleted the new key %s on token '%s'; the current certificate stays",
+              run->op->new_key_id, run->name);
+  close_op(run, SIGNET_OP_ROLLED_BACK, why);
+  return TRUE;
+}
+
+/* ---- the CA ------------------------------------------------------------------ */
+
+/* Sends the request (PENDING or new) to /simplereenroll, authenticated
+ * with the old certificate and key. Returns the result or NULL. */
+static SignetEstResult *
+reenroll(Run *run, SignetEst *est, GError **error)
+{
+  g_autoptr(GBytes) old_id = op_old_id(run);
+  g_autoptr(RenPkey) old_key = NULL;
+
+  if (run->old_cert == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "The certificate being renewed is no longer on token '%s'", run->name);
+    return NULL;
+  }
+  old_key = signet_p11_session_get_private_key(run->r->session, old_id, error);
+  if (old_key == NULL)
+    return NULL;
+  if (!signet_est_set_client_identity(est, run->old_cert, old_key, error))
+    return NULL;
+  return signet_est_simple_reenroll(est, run->op->request_pem, error);
+}
+
+static void
+set_pending_error(Run *run, SignetEstResult *result, GError **error)
+{
+  g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(run->op->retry_at);
+  g_autofree char *when = g_date_time_format(at, "%Y-%m-%d %H:%M:%S UTC");
+  g_autofree char *iso = g_date_time_format_iso8601(at);
+
+  progress(run, "pending", "The CA will issue the new certificate later (after %s)", when);
+  g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING,
+              "The CA has accepted the renewal and will issue the certificate later (after %s, "
+              "retry-at %s). Signet asks the CA again then and writes the certificate when the "
+              "token is present; the current certificate stays valid and in use until then%s%s",
+              when, iso, result != NULL && result->message ? "; the CA says: " : "",
+              result != NULL && result->message ? result->message : "");
+}
+
+/* ---- the renewal ------------------------------------------------------------- */
+
+static gboolean
+login(Run *run, GError **error)
+{
+  if (!step(run, "login", error))
+    return FALSE;
+  if (run->logged_in)
+    return TRUE;
+  progress(run, "login", "Logging in to token '%s'", run->name);
+  if (run->r->login == NULL) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "The renewal needs the token's PIN");
+    return FALSE;
+  }
+  run->logged_in = run->r->login(run->r->data, run->r->session, error);
+  return run->logged_in;
+}
+
+static gboolean
+check_room(Run *run, GError **error)
+{
+  const SignetP11Token *t = signet_p11_session_get_token(run->r->session);
+  g_autoptr(GBytes) old_id = op_old_id(run);
+
+  if (!step(run, "check-room", error))
+    return FALSE;
+  progress(run, "check-room", "Checking the token has the current key and room for a new one");
+  if (!has_private_key(run, old_id, error)) {
+    if (error != NULL && *error == NULL)
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+                  "Token '%s' does not have the private key of the certificate to renew (id "
+                  "%s), so the CA cannot check it is yours; request a new certificate from "
+                  "your CA",
+                  run->name, run->op->old_key_id);
+    return FALSE;
+  }
+  /* Where the token says how much memory is free: a key pair with its
+   * certificate needs a few kilobytes on a card. */
+  if (t->free_private_memory != CK_UNAVAILABLE_INFORMATION
+      && t->free_private_memory != CK_EFFECTIVELY_INFINITE && t->free_private_memory < 4096) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_FULL,
+                "Token '%s' has only %lu bytes free: not enough for a second key pair next to "
+                "the current one. Nothing was changed. Delete keys you no longer use (signet "
+                "status lists them), or renew with a profile that keeps the key "
+                "(renewal-key=same)",
+                run->name, t->free_private_memory);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+make_request(Run *run, GError **error)
+{
+  g_autoptr(GBytes) new_id = NULL;
+  g_autoptr(RenPkey) pub = NULL;
+  g_autoptr(RenPkey) priv = NULL;
+  g_autofree char *subject = NULL;
+
+  if (!run->op->keep_key) {
+    SignetP11KeyType key_type;
+
+    if (!signet_p11_key_type_parse(run->profile->key_type, &key_type, error))
+      return FALSE;
+    new_id = signet_p11_new_key_id(error);
+    if (new_id == NULL)
+      return FALSE;
+    /* The id is journaled before the key exists. */
+    run->op->new_key_id = signet_token_dict_id_to_hex(new_id);
+    if (!step(run, "generate-key", error))
+      return FALSE;
+    progress(run, "generate-key", "Generating a new %s key pair on the token",
+             run->profile->key_type);
+    if (!signet_p11_session_generate_key_pair_with_id(
+            run->r->session, key_type,
+            run->old_label != NULL ? run->old_label : run->profile->key_label, new_id, error))
+      return FALSE;
+    run->op->key_made = TRUE;
+    save(run);
+  } else {
+    new_id = op_new_id(run);
+  }
+
+  if (!step(run, "request", error))
+    return FALSE;
+  progress(run, "request", "Making the certificate request, signed on the token");
+  subject = signet_x509_name_to_string(X509_get_subject_name(run->old_cert));
+  pub = signet_p11_session_get_public_key(run->r->session, new_id, error);
+  if (pub != NULL)
+    priv = signet_p11_session_get_private_key(run->r->session, new_id, error);
+  if (priv == NULL)
+    return FALSE;
+  run->op->request_pem = signet_csr_build_pem(priv, pub, subject, error);
+  if (run->op->request_pem == NULL)
+    return FALSE;
+  save(run);
+  return TRUE;
+}
+
+/* An open entry in RUNNING: what it left on the token goes (the old
+ * credential was never touched before ISSUED). */
+static gboolean
+recover_running(Run *run, GError **error)
+{
+  g_autofree char *why = g_strdup_printf("interrupted at step %s; rolled back",
+                                         run->op->step != NULL ? run->op->step : "(none)");
+
+  progress(run, "cleanup", "Undoing a renewal that was interrupted (at step %s)",
+           run->op->step != NULL ? run->op->step : "start");
+  return roll_back(run, why, error);
+}
+
+static GVariant *
+run_renewal(Run *run, GError **error)
+{
+  g_autoptr(SignetEst) est = NULL;
+  g_autoptr(GPtrArray) cacerts = NULL;
+  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(GError) local = NULL;
+  GVariant *reply;
+  gboolean fresh = run->op->id == 0;
+
+  if (fresh) {
+    progress(run, "check-certificate", "Checking the certificate to renew on token '%s'",
+             run->name);
+    if (!choose_certificate(run, error) || !check_validity(run, error) || !find_profile(run, error))
+      return NULL;
+    run->op->keep_key = run->profile->renewal_key == SIGNET_RENEWAL_SAME_KEY;
+    if (run->op->keep_key) {
+      run->op->new_key_id = g_strdup(run->op->old_key_id);
+      run->op->key_made = TRUE;
+    }
+    run->op->step = g_strdup("check-certificate");
+    if (!signet_state_op_begin(run->r->state, run->op, signet_clock_now(), error)) {
+      g_prefix_error(error, "Could not start the renewal journal: ");
+      return NULL;
+    }
+    signet_fault_point("check-certificate");
+  }
+
+  if (run->op->state != SIGNET_OP_ISSUED) {
+    if (!step(run, "ca-certificates", error))
+      goto fail;
+    progress(run, "ca-certificates", "Connecting to %s", run->profile->display_name);
+    est = est_new(run->profile, error);
+    if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+      goto fail;
+  }
+
+  if (!login(run, error))
+    goto fail;
+
+  if (run->op->state == SIGNET_OP_ISSUED)
+    return finish_issued(run, error);
+
+  if (run->op->state == SIGNET_OP_RUNNING) {
+    if (!run->op->keep_key && !check_room(run, error))
+      goto fail;
+    if (!make_request(run, error))
+      goto fail;
+  }
+
+  if (!step(run, "reenroll", error))
+    goto fail;
+  progress(run, "reenroll",
+           "Sending the renewal request to %s, signed in with the current "
+           "certificate",
+           run->profile->display_name);
+  result = reenroll(run, est, error);
+  if (result == NULL)
+    goto fail;
+  if (result->status == SIGNET_EST_PENDING) {
+    run->op->state = SIGNET_OP_PENDING;
+    run->op->retry_at = g_date_time_to_unix(result->retry_at);
+    if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local)) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                 "The CA will issue the certificate later, but the request "
+                                 "could not be kept: ");
+      run->op->state = SIGNET_OP_RUNNING;
+      goto fail;
+    }
+    set_pending_error(run, result, error);
+    return NULL;
+  }
+  if (!verify_issued(run, result->certs, cacerts, error))
+    goto fail;
+  reply = finish_issued(run, error);
+  return reply;
+
+fail:
+  /* Before ISSUED the old credential was never touched: undo ours. A
+   * PENDING entry keeps its key and request unless the CA said no. */
+  if (run->op->id != 0 && run->op->state == SIGNET_OP_RUNNING) {
+    g_autofree char *why
+        = g_strdup_printf("failed at step %s: %s", run->op->step ? run->op->step : "?",
+                          error != NULL && *error != NULL ? (*error)->message : "unknown error");
+    (void)roll_back(run, why, NULL);
+  } else if (run->op->id != 0 && run->op->state == SIGNET_OP_PENDING && error != NULL
+             && *error != NULL && (*error)->domain == SIGNET_ENROLL_ERROR
+             && ((*error)->code == SIGNET_ENROLL_ERROR_REFUSED
+                 || (*error)->code == SIGNET_ENROLL_ERROR_CODE_REJECTED)) {
+    g_autofree char *why
+        = g_strdup_printf("the CA refused the pending renewal: %s", (*error)->message);
+    run->op->state = SIGNET_OP_RUNNING;
+    (void)roll_back(run, why, NULL);
+  }
+  return NULL;
+}
+
+static void
+run_clear(Run *run)
+{
+  g_free(run->serial);
+  g_free(run->name);
+  g_clear_pointer(&run->op, signet_operation_free);
+  g_clear_pointer(&run->old_cert, X509_free);
+  g_free(run->old_label);
+}
+
+GVariant *
+signet_renewal_run(const SignetRenewal *r, GError **error)
+{
+  Run run = { .r = r };
+  g_autoptr(SignetOperation) open = NULL;
+  g_autoptr(GError) local = NULL;
+  GVariant *reply = NULL;
+
+  {
+    const SignetP11Token *token = signet_p11_session_get_token(r->session);
+    run.serial = g_strdup(token->serial != NULL ? token->serial : "");
+    run.name = g_strdup(signet_token_dict_name(token));
+  }
+  if (r->state == NULL) {
+    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                        "The agent's state database could not be opened, and renewal needs its "
+                        "journal: see the agent's log (journalctl --user -u signetd)");
+    goto out;
+  }
+  if (*run.serial == '\0') {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
+                "Token '%s' has no serial number; Signet cannot journal its renewal", run.name);
+    goto out;
+  }
+
+  open = signet_state_op_find_open(r->state, SIGNET_OP_RENEW, run.serial, NULL, &local);
+  if (local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    goto out;
+  }
+  if (open != NULL) {
+    /* An unfinished renewal of this token comes first. */
+    if (r->cert_id != NULL && g_ascii_strcasecmp(r->cert_id, open->old_key_id) != 0) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                  "The renewal of another certificate (id %s) on token '%s' is unfinished (%s): "
+                  "run signet renew %s --cert %s first",
+                  open->old_key_id, run.name, signet_op_state_to_string(open->state), run.serial,
+                  open->old_key_id);
+      goto out;
+    }
+    run.op = g_steal_pointer(&open);
+    run.resumed = TRUE;
+    if (!find_profile(&run, error) || !find_old_certificate(&run, error))
+      goto out;
+    if (run.op->state == SIGNET_OP_RUNNING) {
+      /* Roll back needs the PIN (the new private key is a private object). */
+      if (!login(&run, error))
+        goto out;
+      if (!recover_running(&run, error))
+        goto out;
+      g_clear_pointer(&run.op, signet_operation_free);
+      g_clear_pointer(&run.old_cert, X509_free);
+      g_clear_pointer(&run.old_label, g_free);
+      run.profile = NULL;
+      run.resumed = FALSE;
+      /* Then the renewal asked for, from the start (already logged in). */
+    } else {
+      progress(&run, "resume", "Resuming the renewal of token '%s' (%s)", run.name,
+               signet_op_state_to_string(run.op->state));
+      if (run.op->state == SIGNET_OP_PENDING && run.old_cert != NULL
+          && !check_validity(&run, error))
+        goto out;
+      reply = run_renewal(&run, error);
+      goto out;
+    }
+  }
+
+  run.op = g_new0(SignetOperation, 1);
+  run.op->kind = SIGNET_OP_RENEW;
+  run.op->token_serial = g_strdup(run.serial);
+  run.op->token_label = g_strdup(run.name);
+  run.op->state = SIGNET_OP_RUNNING;
+  reply = run_renewal(&run, error);
+
+out:
+  run_clear(&run);
+  return reply;
+}
+
+/* ---- without a PIN --------------------------------------------------------- */
+
+guint
+signet_renewal_recover_without_pin(const SignetRenewal *r, GError **error)
+{
+  const SignetP11Token *token = signet_p11_session_get_token(r->session);
+  g_autoptr(GPtrArray) open = NULL;
+  guint waiting = 0;
+
+  if (r->state == NULL || token->serial == NULL)
+    return 0;
+  open = signet_state_op_list_open(r->state, token->serial, error);
+  if (open == NULL)
+    return 0;
+  for (guint i = 0; i < open->len; i++) {
+    SignetOperation *op = g_ptr_array_index(open, i);
+    g_autoptr(GPtrArray) chain = NULL;
+    g_autoptr(GBytes) new_id = NULL;
+    g_autoptr(GError) local = NULL;
+    X509 *leaf;
+    gboolean there;
+
+    waiting++;
+    if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_ISSUED || op->cert_stored
+        || op->certificates_pem == NULL)
+      continue;
+    /* The certificate is public: tokens that allow it take it without the
+     * PIN (SoftHSM2 does; most cards want the PIN and refuse). */
+    chain = signet_certfile_parse((const guint8 *)op->certificates_pem,
+                                  strlen(op->certificates_pem), &local);
+    new_id = op->new_key_id != NULL ? signet_hex_decode(op->new_key_id) : NULL;
+    if (chain == NULL || chain->len == 0 || new_id == NULL)
+      continue;
+    leaf = g_ptr_array_index(chain, 0);
+    there = signet_p11_session_has_certificate(r->session, leaf, &local);
+    if (local != NULL)
+      continue;
+    if (!there
+        && !signet_p11_session_store_certificate(r->session, leaf, new_id, NULL, FALSE, &local)) {
+      g_debug("renew: the issued certificate waits for the PIN to be written to token '%s': %s",
+              token->serial, local->message);
+      continue;
+    }
+    op->cert_stored = TRUE;
+    if (!signet_state_op_save(r->state, op, signet_clock_now(), &local))
+      g_warning("renew: %s", local->message);
+    else
+      g_message("renew: wrote the renewed certificate to token '%s'; the renewal finishes "
+                "(test signature, old certificate removed) at the next signet renew",
+                token->serial);
+  }
+  return waiting;
+}
+
+gboolean
+signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, SignetOperation *op,
+                    GError **error)
+{
+  const SignetProfile *profile;
+  g_autoptr(SignetEst) est = NULL;
+  g_autoptr(GPtrArray) cacerts = NULL;
+  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(GPtrArray) all = g_ptr_array_new();
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  g_autoptr(GError) local = NULL;
+  X509 *leaf = NULL;
+  g_autofree char *pem = NULL;
+
+  g_return_val_if_fail(op->state == SIGNET_OP_PENDING, FALSE);
+  profile = op->profile != NULL && profiles != NULL
+                ? signet_profile_set_lookup(profiles, op->profile)
+                : NULL;
+  if (profile == NULL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA profile '%s' of a pending renewal is gone", op->profile);
+    return FALSE;
+  }
+  est = est_new(profile, error);
+  if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+    return FALSE;
+  /* No PIN here, so no TLS client authentication: the CA recognises the
+   * request it accepted (docs/internals/renewal.md). */
+  result = signet_est_simple_reenroll(est, op->request_pem, error);
+  if (result == NULL)
+    return FALSE;
+  if (result->status == SIGNET_EST_PENDING) {
+    op->retry_at = g_date_time_to_unix(result->retry_at);
+    return signet_state_op_save(state, op, signet_clock_now(), error);
+  }
+  /* Which certificate is for the new key: the request holds its public key. */
+  {
+    g_autoptr(RenBio) bio = BIO_new_mem_buf(op->request_pem, -1);
+    X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *pub = req != NULL ? X509_REQ_get0_pubkey(req) : NULL;
+
+    for (guint i = 0; pub != NULL && i < result->certs->len && leaf == NULL; i++)
+      if (signet_x509_matches_key(g_ptr_array_index(result->certs, i), pub))
+        leaf = g_ptr_array_index(result->certs, i);
+    X509_REQ_free(req);
+  }
+  if (leaf == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                        "The CA returned a certificate for another key than the one of the "
+                        "pending renewal; asked again later");
+    return FALSE;
+  }
+  for (guint i = 0; i < result->certs->len; i++)
+    g_ptr_array_add(all, g_ptr_array_index(result->certs, i));
+  for (guint i = 0; i < cacerts->len; i++)
+    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
+  if (!signet_x509_verify_chain(leaf, all, now, &local)) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                "The certificate of the pending renewal does not verify against the CA's "
+                "certificates (%s)",
+                local->message);
+    return FALSE;
+  }
+  pem = certs_to_pem(leaf, all);
+  if (pem == NULL) {
+    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                        "Could not write the certificates as PEM");
+    return FALSE;
+  }
+  g_free(op->certificates_pem);
+  op->certificates_pem = g_steal_pointer(&pem);
+  op->state = SIGNET_OP_ISSUED;
+  op->retry_at = 0;
+  g_free(op->step);
+  op->step = g_strdup("verify");
+  return signet_state_op_save(state, op, signet_clock_now(), error);
+}
