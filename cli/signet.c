@@ -68,6 +68,8 @@ typedef enum
 
 /* A --*-fd option not given (any negative number given is refused). */
 #define FD_UNSET G_MININT
+/* --limit not given: every entry. */
+#define LIMIT_UNSET G_MININT
 
 typedef struct
 {
@@ -946,6 +948,8 @@ check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
 {
   g_autoptr(GPtrArray) certs = renewable_certificates(status);
   GVariant *cert = NULL;
+  g_autoptr(GVariant) not_after = NULL;
+  g_autofree char *when = NULL;
   gboolean expired = FALSE;
 
   for (guint i = 0; i < certs->len; i++) {
@@ -957,11 +961,12 @@ check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
   }
   if (cert == NULL || !g_variant_lookup(cert, "expired", "b", &expired) || !expired)
     return TRUE;
+  not_after = g_variant_lookup_value(cert, "not_after", NULL);
+  when = signet_cli_format_time(not_after);
   g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_EXPIRED,
-              "The certificate '%s' on token '%s' expired on %s: renewal is no longer possible. "
-              "Request a new certificate from your CA (signet activate)",
-              dict_string(cert, "subject"), status_label(status, token),
-              dict_string(cert, "not_after"));
+              "The certificate '%s' on token '%s' expired on %s: renewal is no longer possible; "
+              "request a new certificate from your CA (then signet activate)",
+              dict_string(cert, "subject"), status_label(status, token), when);
   return FALSE;
 }
 
@@ -979,7 +984,7 @@ explain_expired(GError *error)
       || strstr(error->message, "new certificate") != NULL)
     return;
   message = g_strconcat(error->message,
-                        ". Renewal is no longer possible: request a new certificate from your CA",
+                        ". Renewal is no longer possible; request a new certificate from your CA",
                         NULL);
   g_free(error->message);
   error->message = message;
@@ -1046,13 +1051,8 @@ cmd_history(Cli *cli, char **args, GError **error)
   g_autoptr(GVariant) entries = NULL;
   GVariantBuilder options;
 
-  if (cli->limit < 0) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "--limit takes a positive number of entries, not %d", cli->limit);
-    return FALSE;
-  }
   g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-  if (cli->limit > 0)
+  if (cli->limit != LIMIT_UNSET)
     g_variant_builder_add(&options, "{sv}", "limit", g_variant_new_uint32((guint32)cli->limit));
   if (!signet_agent1_call_get_history_sync(cli->proxy, args[0] != NULL ? args[0] : "",
                                            g_variant_builder_end(&options), G_DBUS_CALL_FLAGS_NONE,
@@ -1228,7 +1228,11 @@ check_fd_option(const char *option, int *fd, GError **error)
 int
 main(int argc, char **argv)
 {
-  Cli cli = { .pin_fd = FD_UNSET, .puk_fd = FD_UNSET, .new_pin_fd = FD_UNSET, .code_fd = FD_UNSET };
+  Cli cli = { .pin_fd = FD_UNSET,
+              .puk_fd = FD_UNSET,
+              .new_pin_fd = FD_UNSET,
+              .code_fd = FD_UNSET,
+              .limit = LIMIT_UNSET };
   const Command *command;
   int consumed = 0;
   g_autoptr(GOptionContext) context = NULL;
@@ -1289,6 +1293,8 @@ main(int argc, char **argv)
       || !check_fd_option("--new-pin-fd", &cli.new_pin_fd, &error)
       || !check_fd_option("--code-fd", &cli.code_fd, &error))
     return signet_cli_report_error(error, json);
+  if (cli.limit != LIMIT_UNSET && cli.limit <= 0)
+    return usage_error(json, "--limit takes a positive number of entries, not %d", cli.limit);
   for (guint i = 1; args[i] != NULL; i++)
     if (*args[i] == '\0') {
       g_autofree char *bare = g_strdup(command->params);

@@ -16,6 +16,7 @@ agent_integration_tests = \
 	tests/agent/test-import.sh \
 	tests/agent/test-portal.sh \
 	tests/agent/test-activate.sh \
+	tests/agent/test-history.sh \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
 	tests/agent/test-faults.sh \
