@@ -217,7 +217,9 @@ print_certificate(GVariant *cert)
           lookup_bool(cert, "has_key") ? " (its key is on the token)" : "");
   if (*profile != '\0')
     g_print("    profile     %s\n", profile);
-  print_reminders(cert);
+  /* Reminders are for the holder's certificates, not the CA's. */
+  if (!authority)
+    print_reminders(cert);
 }
 
 static void
@@ -278,8 +280,6 @@ print_unfinished(GVariant *status, const char *token)
   gsize n_acts = acts != NULL ? g_variant_n_children(acts) : 0;
   gsize n_shown = 0;
 
-  if (ops == NULL && acts == NULL)
-    return;
   /* An activation the journal knows is shown once, from the journal. */
   for (gsize i = 0; i < n_ops; i++) {
     g_autoptr(GVariant) op = g_variant_get_child_value(ops, i);
@@ -296,6 +296,8 @@ print_unfinished(GVariant *status, const char *token)
     n_shown += dup ? 0 : 1;
   }
   n_shown += n_ops;
+  if (n_shown == 0)
+    return;
   g_print("Unfinished    %" G_GSIZE_FORMAT "\n", n_shown);
 
   for (gsize i = 0; i < n_ops; i++) {
