@@ -2,6 +2,7 @@
 # tests. Appends to agent_libsignet_agent_la_SOURCES (see agent/local.mk).
 agent_state_sources = agent/signet-state.c agent/signet-state.h
 agent_libsignet_agent_la_SOURCES += $(agent_state_sources)
+EXTRA_DIST += docs/internals/state.md
 
 check_PROGRAMS += tests/agent/test-state
 TESTS += tests/agent/test-state
