@@ -5,9 +5,12 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <time.h>
 
 #include "agent/signet-activation-record.h"
 #include "agent/signet-errors.h"
+#include "agent/signet-state.h"
+#include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "enroll/signet-est.h"
 #include "enroll/signet-x509.h"
@@ -44,6 +47,8 @@ progress(Run *run, const char *step, const char *format, ...)
   message = g_strdup_vprintf(format, args);
   va_end(args);
   g_debug("activate: %s: %s", step, message);
+  /* Every step is announced before it runs: the test hook stops it here. */
+  signet_fault_point(step);
   if (run->a->progress == NULL)
     return;
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
@@ -64,14 +69,15 @@ roll_back(Run *run)
   if (run->new_id == NULL || run->keep_key)
     return;
   hex = signet_token_dict_id_to_hex(run->new_id);
-  if (signet_p11_session_delete_key_pair(run->a->session, run->new_id, &local)) {
+  if (signet_p11_session_delete_key_pair(run->a->session, run->new_id, &local)
+      || g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
     g_message("activate: deleted the new key %s again on token '%s'", hex, run->name);
     (void)signet_activation_record_remove(run->a->state_dir, run->serial, run->a->profile->name,
                                           NULL);
     return;
   }
   /* The record (GENERATED) stays: the next activation deletes the key. */
-  g_warning("activate: could not delete the new key %s on token '%s': %s; the next "
+  g_message("activate: could not delete the new key %s on token '%s': %s; the next "
             "activation of this token deletes it",
             hex, run->name, local->message);
 }
@@ -262,6 +268,43 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
   return g_variant_builder_end(&b);
 }
 
+static gint64
+asn1_to_unix(const ASN1_TIME *t)
+{
+  struct tm tm = { 0 };
+
+  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+    return 0;
+  return (gint64)timegm(&tm);
+}
+
+/* The state database learns the certificate and the profile that issued
+ * it: renewal goes back to the same CA. */
+static void
+track(Run *run, X509 *leaf)
+{
+  SignetStateCert c = { 0 };
+  g_autoptr(GError) local = NULL;
+  g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
+  g_autofree char *serial = signet_x509_serial_to_string(leaf);
+  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
+  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
+
+  if (run->a->state == NULL)
+    return;
+  c.token_serial = (char *)run->serial;
+  c.key_id = key_id;
+  c.serial = serial;
+  c.issuer = issuer;
+  c.subject = subject;
+  c.profile = run->a->profile->name;
+  c.not_before = asn1_to_unix(X509_get0_notBefore(leaf));
+  c.not_after = asn1_to_unix(X509_get0_notAfter(leaf));
+  c.present = TRUE;
+  if (!signet_state_cert_track(run->a->state, &c, signet_clock_now(), &local))
+    g_warning("activate: could not record the certificate: %s", local->message);
+}
+
 /* Writes what the CA issued (@certs: the CA's answer; @cacerts: /cacerts
  * or NULL when the answer holds the chain) after checking it. */
 static GVariant *
@@ -323,6 +366,7 @@ verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
   kept = signet_x509_name_to_string(X509_get_subject_name(leaf));
   g_message("activate: stored the certificate of '%s' and %u CA certificate(s) on token '%s'", kept,
             n_stored, run->name);
+  track(run, leaf);
   progress(run, "done", "Activated: the certificate and its chain are on the token");
   return describe(run, leaf, n_stored, n_present);
 }
@@ -456,14 +500,20 @@ signet_activation_run(const SignetActivation *a, GError **error)
   } else {
     const char *label = a->label != NULL ? a->label : a->profile->key_label;
 
-    progress(&run, "generate-key", "Generating a %s key pair on the token", a->profile->key_type);
-    if (!signet_p11_session_generate_key_pair(a->session, key_type, label, &new_id, error))
+    /* The key's id is recorded before the key exists: a crash in between
+     * leaves no key that nothing knows of. */
+    new_id = signet_p11_new_key_id(error);
+    if (new_id == NULL)
       return NULL;
     run.new_id = g_bytes_ref(new_id);
-    if (!save_record(&run, SIGNET_ACTIVATION_GENERATED, NULL, NULL, NULL, &local)) {
-      g_warning("activate: %s", local->message);
-      g_clear_error(&local);
+    if (!save_record(&run, SIGNET_ACTIVATION_GENERATED, NULL, NULL, NULL, error)) {
+      g_prefix_error(error, "Could not record the activation before generating its key: ");
+      g_clear_pointer(&run.new_id, g_bytes_unref);
+      return NULL;
     }
+    progress(&run, "generate-key", "Generating a %s key pair on the token", a->profile->key_type);
+    if (!signet_p11_session_generate_key_pair_with_id(a->session, key_type, label, new_id, error))
+      goto fail;
 
     progress(&run, "request", "Making the certificate request, signed on the token");
     {

@@ -43,6 +43,7 @@ typedef struct
   const SignetSecret *code;     /* CA's certificate is kept already */
   const char *label;            /* NULL: the profile's labels */
   const char *state_dir;        /* where activation records are kept */
+  struct _SignetState *state;   /* certificates tracked (may be NULL) */
 
   /* Sends the PIN (once); TRUE when logged in. */
   gboolean (*login)(gpointer data, SignetP11Session *session, GError **error);

@@ -956,6 +956,7 @@ run_activate(Op *op, GError **error)
     .code = op->code,
     .label = op->label,
     .state_dir = op->agent->state_dir,
+    .state = op->agent->state,
     .login = activate_login,
     .progress = activate_progress,
     .data = op,
@@ -1569,7 +1570,7 @@ recover_token(SignetAgent *agent, const SignetP11Token *token)
     return;
   if (!signet_state_token_seen(agent->state, token->serial, token->label, token->model,
                                signet_clock_now(), &error)) {
-    g_warning("state: %s", error->message);
+    g_message("state: %s", error->message);
     g_clear_error(&error);
   }
   session = signet_p11_session_open(agent->ctx, token, &error);
@@ -1580,7 +1581,7 @@ recover_token(SignetAgent *agent, const SignetP11Token *token)
   renewal.session = session;
   waiting = signet_renewal_recover_without_pin(&renewal, &error);
   if (error != NULL)
-    g_warning("recovery: token '%s': %s", token->serial, error->message);
+    g_message("recovery: token '%s': %s", token->serial, error->message);
   else if (waiting > 0)
     g_message("token '%s' has %u unfinished operation(s) that need its PIN: signet status "
               "shows them, signet renew finishes them",

@@ -556,7 +556,7 @@ roll_back(Run *run, const char *why, GError **error)
   if (new_id != NULL && !run->op->keep_key
       && !signet_p11_session_delete_key_pair(run->r->session, new_id, &local)
       && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
-    g_warning("renew: could not delete the new key %s on token '%s': %s; the next renewal of "
+    g_message("renew: could not delete the new key %s on token '%s': %s; the next renewal of "
               "this token deletes it",
               run->op->new_key_id, run->name, local->message);
     g_free(run->op->message);

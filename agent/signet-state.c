@@ -389,6 +389,40 @@ prepare_file(const char *path, gboolean *out_created, GError **error)
   return TRUE;
 }
 
+static const char *const sidecars[] = { "-wal", "-shm", "-journal" };
+
+/* chmod 0600 (without following a symbolic link); a missing file is fine
+ * unless @must_exist. */
+static gboolean
+make_private_file(const char *path, gboolean must_exist, GError **error)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int saved;
+
+  if (fd < 0 && errno == ENOENT && !must_exist)
+    return TRUE;
+  if (fd >= 0) {
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0600) {
+      close(fd);
+      return TRUE;
+    }
+    if (fchmod(fd, 0600) == 0) {
+      close(fd);
+      return TRUE;
+    }
+    saved = errno;
+    close(fd);
+  } else {
+    saved = errno;
+  }
+  g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+              "could not make %s private (0600): %s; check that you own it", path,
+              g_strerror(saved));
+  return FALSE;
+}
+
 static gboolean
 migrate(SignetState *state, GError **error)
 {
@@ -501,6 +535,18 @@ signet_state_open(const char *path, GError **error)
     return NULL;
   }
 
+  /* Private whatever made it or the umask, once it is known to be ours and
+   * before the first write (SQLite gives new -wal and -shm files the
+   * database's mode; those left by an earlier run are fixed too). */
+  if (!make_private_file(state->path, TRUE, error))
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS(sidecars); i++) {
+    g_autofree char *sidecar = g_strconcat(state->path, sidecars[i], NULL);
+
+    if (!make_private_file(sidecar, FALSE, error))
+      return NULL;
+  }
+
   {
     g_autoptr(SignetStmt) stmt = prepare(state, "PRAGMA journal_mode = WAL", error);
     const unsigned char *mode;
@@ -526,15 +572,6 @@ signet_state_open(const char *path, GError **error)
   if (!migrate(state, error))
     return NULL;
 
-  /* Private whatever made it or the umask; only once it is known to be ours. */
-  if (chmod(state->path, 0600) != 0) {
-    int saved = errno;
-
-    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-                "could not make %s private (0600): %s; check that you own it", state->path,
-                g_strerror(saved));
-    return NULL;
-  }
   return g_steal_pointer(&state);
 }
 

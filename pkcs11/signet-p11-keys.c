@@ -209,7 +209,12 @@ signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **err
                 "libp11 could not list the token's keys");
     goto out;
   }
-  for (unsigned int i = 0; i < n; i++)
+  /* Newest first: libp11 keeps the keys of earlier enumerations, and a
+   * module may have renumbered its objects since (SoftHSM2 does when every
+   * session of the slot closed): an older entry for the same key then holds
+   * a dead handle (CKR_OBJECT_HANDLE_INVALID at the first signature). Each
+   * enumeration appends what it finds anew, so the last match is current. */
+  for (unsigned int i = n; i-- > 0;)
     if (keys[i].isPrivate && keys[i].id_len == id_len && memcmp(keys[i].id, id_data, id_len) == 0) {
       pkey = PKCS11_get_private_key(&keys[i]);
       break;

@@ -235,7 +235,8 @@ test_modes(Fixture *fx, gconstpointer data)
   g_assert_cmphex(file_mode(wal), ==, 0600);
   g_assert_cmphex(file_mode(shm), ==, 0600);
 
-  /* An existing database with a loose mode is made private. */
+  /* An existing database with a loose mode is made private, and so are the
+   * -wal and -shm files made after it. */
   {
     sqlite3 *db = NULL;
 
@@ -247,7 +248,16 @@ test_modes(Fixture *fx, gconstpointer data)
   umask(old);
   state2 = signet_state_open(loose, &error);
   g_assert_no_error(error);
+  g_assert_true(signet_state_token_seen(state2, "T1", NULL, NULL, NOW, &error));
+  g_assert_no_error(error);
   g_assert_cmphex(file_mode(loose), ==, 0600);
+  {
+    g_autofree char *loose_wal = g_strconcat(loose, "-wal", NULL);
+    g_autofree char *loose_shm = g_strconcat(loose, "-shm", NULL);
+
+    g_assert_cmphex(file_mode(loose_wal), ==, 0600);
+    g_assert_cmphex(file_mode(loose_shm), ==, 0600);
+  }
   /* The existing directory (not made by Signet) is left as it is. */
   g_assert_cmphex(file_mode(fx->dir), ==, 0700);
 }

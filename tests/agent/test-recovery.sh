@@ -1,0 +1,137 @@
+#!/bin/sh
+# Fault injection (a test build's SIGNET_FAULT=STEP:KIND hook, see
+# agent/signet-testhooks.h): renewal and activation are stopped at every
+# step in turn by each fault kind — the agent killed (SIGKILL), the token
+# pulled (the PKCS#11 shim), the CA down — then the agent is started again
+# and the token is checked independently with pkcs11-tool.
+#
+# Right after the restart (no PIN given yet) a working certificate with its
+# key is on the token, and every private key without a certificate is one
+# the journal knows (the agent cannot delete a private key without the
+# PIN: it is a private object). Then the holder's next `signet renew` (or
+# `signet activate`) resumes or rolls back first, and the token has exactly
+# one valid certificate with its key per credential, no orphan key, and the
+# journal holds nothing unfinished but a pending request.
+. "${top_srcdir:?}/tests/agent/agent-lib.sh"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 (the command) is not installed"
+"$SIGNETD" --version | grep -q 'fault injection: yes' ||
+  skip_all "signetd was built without --enable-fault-injection (the test builds have it)"
+rig_setup --shim
+est_ca_start
+DB="$XDG_STATE_HOME/signet/signet.db"
+FAULT_FILE="$SIGNET_SHIM_STATE/fault"
+
+p11() { "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" "$@" 2>/dev/null; }
+# leaf_ids / private_ids: CKA_IDs of the end-entity certificates and of the
+# private keys, sorted (pkcs11-tool, not the agent).
+leaf_ids() {
+  p11 --list-objects --type cert | awk '/^Certificate Object/ { c = 1 } c && /ID:/ { print $2; c = 0 }' |
+    sort -u | while read -r id; do
+      p11 --read-object --type cert --id "$id" -o "$RIG/c.der" >/dev/null &&
+        openssl x509 -inform der -in "$RIG/c.der" -noout -ext basicConstraints 2>/dev/null |
+        grep -q 'CA:TRUE' || echo "$id"
+    done
+}
+private_ids() { p11 --login --pin "$PIN" --list-objects --type privkey | awk '/ID:/ { print $2 }' | sort -u; }
+# valid_leaf ID: the certificate ID verifies to the CA's root today.
+valid_leaf() {
+  p11 --read-object --type cert --id "$1" -o "$RIG/v.der" >/dev/null &&
+    openssl x509 -inform der -in "$RIG/v.der" -out "$RIG/v.pem" &&
+    openssl verify -CAfile "$ESTCA_DIR/root.pem" -untrusted "$ESTCA_DIR/issuing.pem" "$RIG/v.pem" >/dev/null 2>&1
+}
+journal_known() { sqlite3 "file:$DB?mode=ro" "select new_key_id from operations where state in ('running','pending','issued')"; }
+open_unfinished() { sqlite3 "file:$DB?mode=ro" "select count(*) from operations where state in ('running','issued')"; }
+
+# after_restart WHAT: a working certificate with its key is there, and any
+# key without a certificate is known to the journal or an activation record.
+after_restart() {
+  leaves=$(leaf_ids)
+  privs=$(private_ids)
+  working=0
+  for id in $leaves; do
+    if printf '%s\n' "$privs" | grep -qx "$id" && valid_leaf "$id"; then working=$((working + 1)); fi
+  done
+  unknown=
+  for id in $privs; do
+    printf '%s\n' "$leaves" | grep -qx "$id" && continue
+    journal_known | grep -qix "$id" && continue
+    grep -rqi "$id" "$XDG_STATE_HOME/signet/activations" 2>/dev/null && continue
+    unknown="$unknown $id"
+  done
+  check "$1: after the restart a working certificate with its key is on the token" test "$working" -ge 1
+  check_eq "$1: after the restart every key without a certificate is journaled" "" "$unknown"
+}
+
+# settled WHAT N: exactly N valid certificates, each with its key, and no
+# private key without one; nothing unfinished in the journal.
+settled() {
+  leaves=$(leaf_ids)
+  privs=$(private_ids)
+  check_eq "$1: each certificate has its key, no orphan key" "$leaves" "$privs"
+  n=0
+  total=0
+  for id in $leaves; do
+    total=$((total + 1))
+    valid_leaf "$id" && n=$((n + 1))
+  done
+  if [ "$2" = all ]; then
+    check_eq "$1: every certificate is valid" "$total" "$n"
+  else
+    check_eq "$1: $2 valid certificate(s) with their keys" "$2" "$n"
+  fi
+  check_eq "$1: the journal is finished (or pending)" 0 "$(open_unfinished)"
+}
+
+# restart [SPEC]: the agent again, with the fault SPEC or none; the token
+# back in (the shim's fault file gone).
+restart() {
+  agent_stop >/dev/null 2>&1 || true
+  rm -f "$FAULT_FILE"
+  if [ -n "${1:-}" ]; then export SIGNET_FAULT="$1"; else unset SIGNET_FAULT; fi
+  agent_start
+  unset SIGNET_FAULT
+}
+
+renew() {
+  run signet renew "$TOKEN_LABEL" --pin-fd 4 4<<EOF
+$PIN
+EOF
+}
+
+# --- renewal: every step, every fault ---------------------------------------------
+est_code --subject "CN=Ewa Fault,O=Example,C=PL"
+activate
+check_rc "the token is activated" 0
+for kind in crash remove ca-down; do
+  for step in check-certificate ca-certificates login check-room generate-key request reenroll \
+    verify store test-signature remove-old done; do
+    restart "$step:$kind"
+    renew
+    first=$rc
+    restart
+    after_restart "renew $step:$kind (exit $first)"
+    renew
+    check_rc "renew $step:$kind: the next signet renew succeeds" 0
+    settled "renew $step:$kind" 1
+  done
+done
+
+# --- activation: every step, every fault -----------------------------------------
+# Each activation adds a credential (key and certificate) to the same token.
+for kind in crash remove ca-down; do
+  for step in check-token ca-certificates subject login generate-key request enroll verify store done; do
+    restart "$step:$kind"
+    est_code --subject "CN=Ewa Fault $step $kind,O=Example,C=PL"
+    before=$(leaf_ids | wc -l)
+    activate
+    first=$rc
+    restart
+    after_restart "activate $step:$kind (exit $first)"
+    est_code --subject "CN=Ewa Fault $step $kind again,O=Example,C=PL"
+    activate
+    check_rc "activate $step:$kind: the next signet activate succeeds" 0
+    settled "activate $step:$kind" all
+    check "activate $step:$kind: a credential more than before" test "$(leaf_ids | wc -l)" -gt "$before"
+  done
+done
+tap_done
