@@ -16,6 +16,8 @@ agent_integration_tests = \
 	tests/agent/test-import.sh \
 	tests/agent/test-portal.sh \
 	tests/agent/test-activate.sh \
+	tests/agent/test-renew.sh \
+	tests/agent/test-recovery.sh \
 	tests/agent/test-history.sh \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
