@@ -1,8 +1,10 @@
 #!/bin/sh
 # docs/check-man.sh: the man pages render without warnings (groff -ww, man
 # --warnings), and they document what the programs and the D-Bus interface
-# have: every CLI command, option and exit status, every agent option, every
-# D-Bus method and error name. TAP; run by make check.
+# have: every CLI command, option and exit status, every agent option and
+# configuration key, every D-Bus method, signal and error name (also those the
+# agent's error table and the CLI's exit code table hold), and the exit
+# status each error gives. TAP; run by make check.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/tests/lib.sh"
@@ -35,21 +37,32 @@ done
 has() { grep -q -F -e "$2" "$tmp/$1.txt"; }
 
 for c in "signet list" "signet status" "signet keygen" "signet csr" "signet import" \
-	"signet pin change" "signet pin unblock" "signet activate" "signet profile list" \
-	"signet profile show" "signet monitor" "signet --version" "signet --help"; do
+	"signet pin change" "signet pin unblock" "signet activate" "signet renew" \
+	"signet history" "signet profile list" "signet profile show" "signet monitor" \
+	"signet --version" "signet --help"; do
 	check "signet.1 documents \"$c\"" has signet.1 "$c"
 done
 for o in --json --type --label --subject --out --pin-fd --puk-fd --new-pin-fd \
-	--confirm-final-try --profile --reference --code-fd rsa:2048 rsa:3072 rsa:4096 ec:p256 \
-	ec:p384; do
+	--confirm-final-try --profile --reference --code-fd --cert --limit rsa:2048 rsa:3072 \
+	rsa:4096 ec:p256 ec:p384 signet.db reminders_sent reminder_days operations needs_pin; do
 	check "signet.1 documents $o" has signet.1 "$o"
 done
-for n in 0 1 2 3 4 5 6 7 8; do
+for n in 0 1 2 3 4 5 6 7 8 9; do
 	check "signet.1 documents exit status $n" grep -q -E "^ {7}$n( |$)" "$tmp/signet.1.txt"
 done
 for o in --verbose --version --idle-timeout idle-timeout signet.conf unblock-method opensc.conf \
-	OPENSC_CONF SIGTERM io.signet.Agent.service signetd.service 90-signet.rules; do
+	OPENSC_CONF SIGTERM io.signet.Agent.service signetd.service 90-signet.rules \
+	"[reminders]" "days=" "renew-command=" signet.db XDG_STATE_HOME "Pending renewals" \
+	RenewalReminder; do
 	check "signetd.8 documents $o" has signetd.8 "$o"
+done
+# Every renewal step (agent/signet-renew.h) is named in signetd.8 and in the
+# D-Bus reference's table of Renew.
+for step in check-certificate ca-certificates login check-room generate-key request reenroll \
+	verify store test-signature remove-old "done"; do
+	check "signetd.8 names the renewal step $step" has signetd.8 "$step"
+	check "dbus-api.md's Renew table has the step $step" \
+		grep -q -E "^\| \`$step\` \|" "$docs/dbus-api.md"
 done
 
 # Options the built programs really have (their --help) are documented.
@@ -61,7 +74,7 @@ for prog in cli/signet agent/signetd; do
 		"$bin" --help 2>&1
 		if [ "$prog" = cli/signet ]; then
 			for c in list status keygen csr import "pin change" "pin unblock" activate \
-				"profile list" "profile show" monitor; do
+				renew history "profile list" "profile show" monitor; do
 				# shellcheck disable=SC2086
 				"$bin" $c --help 2>&1
 			done
@@ -80,13 +93,41 @@ api=$docs/dbus-api.md
 for m in $(sed -n 's/.*<method name="\([A-Za-z]*\)".*/\1/p' "$xml"); do
 	check "dbus-api.md documents method $m" grep -q -E "^#+ .*\\b$m\\b" "$api"
 done
-for e in Failed Module NoSuchToken AmbiguousToken PinIncorrect PinLocked PinInvalid \
-	PukIncorrect PukLocked TokenRemoved NotSupported NoMatchingKey NoSuchObject TokenFull \
-	ReadOnly FinalTry Busy InvalidArgs BadInput BadSubject Pending Profile CaNotFound \
-	CaUnreachable CaNotTrusted CaTimeout CodeRejected CodeExpired CaRefused CaUnavailable \
-	CaResponse CertificateMismatch; do
+# shellcheck disable=SC2013 # signal names are single words
+for sig in $(sed -n 's/.*<signal name="\([A-Za-z]*\)".*/\1/p' "$xml"); do
+	check "dbus-api.md documents signal $sig" grep -q -E "^#+ .*\\b$sig\\b" "$api"
+done
+# The error names: this list, and every name in the agent's error table.
+errors="Failed Module NoSuchToken AmbiguousToken PinIncorrect PinLocked PinInvalid
+	PukIncorrect PukLocked TokenRemoved NotSupported NoMatchingKey NoSuchObject TokenFull
+	ReadOnly FinalTry Busy InvalidArgs BadInput BadSubject Pending Profile CaNotFound
+	CaUnreachable CaNotTrusted CaTimeout CodeRejected CodeExpired CaRefused CaUnavailable
+	CaResponse CertificateMismatch CertificateExpired"
+table=$(sed -n 's/.*PREFIX "\([A-Za-z]*\)".*/\1/p' "$top_srcdir/agent/signet-errors.c")
+# shellcheck disable=SC2086 # the lists are split into names on purpose
+for e in $(printf '%s\n' $errors $table | sort -u); do
 	check "dbus-api.md documents io.signet.Error.$e" grep -q -F "io.signet.Error.$e\`" "$api"
 	check "signet.1 maps io.signet.Error.$e" has signet.1 "io.signet.Error.$e"
 done
+# exit_entry_names N NAME: signet.1's EXIT STATUS entry N mentions
+# io.signet.Error.NAME.
+exit_entry_names() {
+	awk -v want="$1" '/^EXIT STATUS/ { on = 1; next } /^[A-Z]/ { on = 0 }
+		on && (/^       [0-9]+ / || /^       [0-9]+$/) { n = $1 } on && n == want' \
+		"$tmp/signet.1.txt" |
+		grep -q -F "io.signet.Error.$2"
+}
+# The exit status of each error the CLI maps (cli/signet-cli-errors.c) is the
+# one dbus-api.md gives it ("[N]" in its row) and the one signet.1 gives it
+# (its EXIT STATUS entry N names it).
+sed -n 's/.*{ *PREFIX "\([A-Za-z]*\)", *SIGNET_EXIT_\([A-Z_]*\) *}.*/\1 \2/p' \
+	"$top_srcdir/cli/signet-cli-errors.c" >"$tmp/exits"
+check "cli/signet-cli-errors.c's exit code table was read" test -s "$tmp/exits"
+while read -r e sym; do
+	n=$(sed -n "s/.*SIGNET_EXIT_$sym *= *\([0-9]*\),.*/\1/p" "$top_srcdir/cli/signet-cli-errors.h")
+	check "dbus-api.md gives io.signet.Error.$e exit status ${n:-?}" \
+		grep -q -E "^\| \`io\.signet\.Error\.$e\` \|.*\[${n:-?}\] \|\$" "$api"
+	check "signet.1's EXIT STATUS $n names io.signet.Error.$e" exit_entry_names "$n" "$e"
+done <"$tmp/exits"
 
 tap_done
