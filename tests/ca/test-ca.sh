@@ -3,7 +3,9 @@
 # serving on a free port and its profile, cacerts, csrattrs, one-time and
 # expiring activation codes, enrollment that verifies to the root, the
 # deferred and fault modes, re-enrollment with TLS client authentication,
-# `issue` in every format, and a prompt exit on SIGTERM.
+# pending re-enrollments (deferred, renew-window, polled without a client
+# certificate, kept across a restart), `issue` in every format, and a prompt
+# exit on SIGTERM.
 . "${top_srcdir:?}/tests/lib.sh"
 
 CA="$top_srcdir/tests/ca/signet-test-ca"
@@ -38,6 +40,16 @@ start() {
   done
   PORT=$(cat "$D/port" 2>/dev/null)
   URL="https://127.0.0.1:$PORT/.well-known/est"
+}
+
+# stop: SIGTERM, and wait (at most 3 s) for the process to go.
+stop() {
+  kill -TERM "$PID"
+  i=0
+  while kill -0 "$PID" 2>/dev/null && [ $i -lt 30 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
 }
 
 # est OP [CURL ARGS...]: one request; headers in $T/h, body in $T/b, the
@@ -82,8 +94,24 @@ pubkey_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 pubkey_of_key() { openssl pkey -in "$1" -pubout; }
 same_key() { [ "$(pubkey_of_cert "$1")" = "$(pubkey_of_key "$2")" ]; }
 other_key() { ! same_key "$@"; }
-verifies() { openssl verify -CAfile "$D/root.pem" -untrusted "$D/issuing.pem" "$1" >/dev/null 2>&1; }
+# verifies CERT: it chains to the root, at the CA's clock.
+verifies() {
+  openssl verify -attime "$(date -d "$("$CA" clock --dir "$D")" +%s)" -CAfile "$D/root.pem" \
+    -untrusted "$D/issuing.pem" "$1" >"$T/verify" 2>&1 || { sed "s/^/# /" "$T/verify"; false; }
+}
 subject_of() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
+# retry_after: the last answer's Retry-After (empty without one).
+retry_after() { tr -d '\r' <"$T/h" | sed -n 's/^[Rr]etry-[Aa]fter: *//p'; }
+# between LOW HIGH VALUE
+between() { [ -n "$3" ] && [ "$3" -ge "$1" ] && [ "$3" -le "$2" ]; }
+# not_after_in FILE DAYS: the certificate ends DAYS days (± 10 minutes)
+# after the CA's clock now.
+not_after_in() {
+  na=$(date -d "$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')" +%s)
+  now=$(date -d "$("$CA" clock --dir "$D")" +%s)
+  between $(($2 * 86400 - 600)) $(($2 * 86400 + 600)) $((na - now))
+}
+pending_count() { "$CA" pending --dir "$D" | grep -c "$1"; }
 
 # --- serve ------------------------------------------------------------------
 start
@@ -267,7 +295,120 @@ check "... saying the subject differs" body_has "subject differs from the curren
 reenroll "$T/r1.b64" --cert "$T/e1.pem" --key "$T/e1.key"
 check "simplereenroll after notAfter: 401" test "$ST" = 401
 check "... saying the certificate has expired" body_has "the current certificate has expired"
+check "... and when, with what to do" body_has "request a new certificate"
 "$CA" clock --dir "$D" now >/dev/null
+
+# --- pending re-enrollment: deferred --------------------------------------------
+"$CA" mode --dir "$D" deferred:1
+csr p1 "$SUBJ"
+reenroll "$T/p1.b64" --cert "$T/e1.pem" --key "$T/e1.key"
+check "deferred re-enrollment: 202" test "$ST" = 202
+check "deferred re-enrollment: Retry-After: 1" header_is 'Retry-After: 1'
+check "pending lists it by the request's SHA-256, as a re-enrollment" \
+  test "$(pending_count "^$(sha256sum <"$T/p1.der" | cut -d' ' -f1) simplereenroll cert:")" = 1
+reenroll "$T/p1.b64" --cert "$T/e1.pem" --key "$T/e1.key"
+check "deferred re-enrollment, asked again too early: 202" test "$ST" = 202
+check "... and still one pending request" test "$(pending_count simplereenroll)" = 1
+reenroll "$T/p1.b64"
+check "a poll without a client certificate, too early: 202" test "$ST" = 202
+check "... with the seconds left" header_is 'Retry-After: 1'
+csr p2 "$SUBJ"
+reenroll "$T/p2.b64"
+check "without a client certificate, a request the CA never accepted: 401" test "$ST" = 401
+check "... saying a certificate is required" body_has "a valid client certificate issued by this CA is required"
+check "... and nothing more pending" test "$(pending_count simplereenroll)" = 1
+sleep 1.2
+reenroll "$T/p1.b64"
+check "a poll without a client certificate, later: 200" test "$ST" = 200
+certs "$T/p1.pem"
+check "... a certificate for the request's key" same_key "$T/p1.pem" "$T/p1.key"
+check "... with the subject of the certificate that authorised it" \
+  test "$(subject_of "$T/p1.pem")" = "$(subject_of "$T/e1.pem")"
+check "... that verifies to the root" verifies "$T/p1.pem"
+check "... and nothing pending any more" test "$(pending_count .)" = 0
+reenroll "$T/p1.b64"
+check "the same poll once issued: 401" test "$ST" = 401
+# The client's re-signed request for the same key is the same request.
+reenroll "$T/p2.b64" --cert "$T/e1.pem" --key "$T/e1.key"
+check "deferred re-enrollment of another key: 202" test "$ST" = 202
+csr p2b "$SUBJ" "$T/p2.key"
+sleep 1.2
+reenroll "$T/p2b.b64" --cert "$T/e1.pem" --key "$T/e1.key"
+check "the same certificate and key, the request signed again, later: 200" test "$ST" = 200
+check "... and nothing pending any more" test "$(pending_count .)" = 0
+
+# A request accepted on /simpleenroll (code) cannot be fetched without it.
+CRED=$(new_code)
+enroll "$CRED" "$T/p2.b64"
+check "deferred enrollment: 202" test "$ST" = 202
+reenroll "$T/p2.b64"
+check "... its request on /simplereenroll without a certificate: 401" test "$ST" = 401
+"$CA" pending --dir "$D" --clear
+check "pending --clear forgets it" test "$(pending_count .)" = 0
+
+# --- pending re-enrollment: renew-window, across a restart ----------------------
+CRED=$(new_code --validity-days 40)
+"$CA" mode --dir "$D" normal
+enroll "$CRED" "$T/e1.b64"
+check "a code made with --validity-days 40: 200" test "$ST" = 200
+certs "$T/w40.pem"
+check "... a certificate that ends 40 days from now (CA clock)" not_after_in "$T/w40.pem" 40
+SUBJ40=$(openssl x509 -in "$T/w40.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
+check "mode rejects renew-window with junk" not "$CA" mode --dir "$D" renew-window:soon
+"$CA" mode --dir "$D" renew-window:3
+check "mode renew-window:3" test "$("$CA" mode --dir "$D")" = renew-window:3
+csr w1 "$SUBJ40"
+reenroll "$T/w1.b64" --cert "$T/w40.pem" --key "$T/e1.key"
+check "renew-window: 202, 37 days before the window opens" test "$ST" = 202
+check "... Retry-After in seconds up to 3 days before notAfter" \
+  between $((37 * 86400 - 600)) $((37 * 86400)) "$(retry_after)"
+check "... exactly when the certificate has 3 days left" test "$(($(date -d "$(openssl x509 -in \
+  "$T/w40.pem" -noout -enddate | sed 's/^notAfter=//')" +%s) - 3 * 86400 - $(date +%s)))" \
+  -le "$(($(retry_after) + 2))"
+enroll "$(new_code)" "$T/e1.b64"
+check "renew-window does not defer enrollment" test "$ST" = 200
+stop
+wait "$PID"
+PID=
+start
+check "after a restart of the CA, the request is still pending" \
+  test "$(pending_count "^$(sha256sum <"$T/w1.der" | cut -d' ' -f1) simplereenroll")" = 1
+"$CA" clock --dir "$D" +36d >/dev/null
+reenroll "$T/w1.b64"
+check "a poll without a certificate a day before the window: 202" test "$ST" = 202
+check "... Retry-After: about a day" between $((86400 - 600)) 86400 "$(retry_after)"
+"$CA" mode --dir "$D" normal
+reenroll "$T/w1.b64"
+check "the CA's date stands after a change of mode: 202" test "$ST" = 202
+"$CA" mode --dir "$D" renew-window:3
+"$CA" clock --dir "$D" +889h >/dev/null
+reenroll "$T/w1.b64"
+check "a poll without a certificate in the window: 200" test "$ST" = 200
+certs "$T/w1.pem"
+check "... for the request's key" same_key "$T/w1.pem" "$T/w1.key"
+check "... the same subject" test "$(subject_of "$T/w1.pem")" = "$(subject_of "$T/w40.pem")"
+check "... again for 40 days, from the CA's clock" not_after_in "$T/w1.pem" 40
+check "... that verifies to the root" verifies "$T/w1.pem"
+csr w2 "$SUBJ40"
+reenroll "$T/w2.b64" --cert "$T/w40.pem" --key "$T/e1.key"
+check "renew-window, a new request inside the window: 200 at once" test "$ST" = 200
+"$CA" clock --dir "$D" +36d >/dev/null
+csr w3 "$SUBJ40"
+reenroll "$T/w3.b64" --cert "$T/w40.pem" --key "$T/e1.key"
+check "renew-window: a third request, still before the window: 202" test "$ST" = 202
+"$CA" pending --dir "$D" --release
+reenroll "$T/w3.b64"
+check "pending --release: the next poll issues" test "$ST" = 200
+"$CA" clock --dir "$D" +41d >/dev/null
+reenroll "$T/w3.b64" --cert "$T/w40.pem" --key "$T/e1.key"
+check "the certificate expired on the CA's clock: 401" test "$ST" = 401
+check "... saying it has expired" body_has "the current certificate has expired"
+"$CA" clock --dir "$D" -1d >/dev/null
+reenroll "$T/w3.b64" --cert "$T/w1.pem" --key "$T/w1.key"
+check "a certificate not valid yet on the CA's clock: 401" test "$ST" = 401
+check "... saying so" body_has "the current certificate is not valid yet"
+"$CA" clock --dir "$D" now >/dev/null
+"$CA" mode --dir "$D" normal
 
 # --- issue --------------------------------------------------------------------
 csr m "/C=PL/O=Example/CN=Portal User"
