@@ -670,7 +670,6 @@ make_request(Run *run, GError **error)
   g_autoptr(GBytes) new_id = NULL;
   g_autoptr(RenPkey) pub = NULL;
   g_autoptr(RenPkey) priv = NULL;
-  g_autofree char *subject = NULL;
 
   if (!run->op->keep_key) {
     SignetP11KeyType key_type;
@@ -699,13 +698,14 @@ make_request(Run *run, GError **error)
   if (!step(run, "request", error))
     return FALSE;
   progress(run, "request", "Making the certificate request, signed on the token");
-  subject = signet_x509_name_to_string(X509_get_subject_name(run->old_cert));
   pub = signet_p11_session_get_public_key(run->r->session, new_id, error);
   if (pub != NULL)
     priv = signet_p11_session_get_private_key(run->r->session, new_id, error);
   if (priv == NULL)
     return FALSE;
-  run->op->request_pem = signet_csr_build_pem(priv, pub, subject, error);
+  /* The same subject, RDN for RDN (RFC 7030 4.2.2). */
+  run->op->request_pem
+      = signet_csr_build_pem_for_name(priv, pub, X509_get_subject_name(run->old_cert), error);
   if (run->op->request_pem == NULL)
     return FALSE;
   save(run);
@@ -993,7 +993,7 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
     return FALSE;
   /* No PIN here, so no TLS client authentication: the CA recognises the
    * request it accepted (docs/internals/renewal.md). */
-  result = signet_est_simple_reenroll(est, op->request_pem, error);
+  result = signet_est_poll_reenroll(est, op->request_pem, error);
   if (result == NULL)
     return FALSE;
   if (result->status == SIGNET_EST_PENDING) {

@@ -7,6 +7,7 @@ EXTRA_DIST += \
 	docs/internals/agent.md \
 	docs/internals/secrets.md \
 	docs/internals/activation.md \
+	docs/internals/renewal.md \
 	docs/check-man.sh \
 	script/deps
 

@@ -27,6 +27,19 @@ char *
 signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject, GError **error)
 {
   g_autoptr(X509_NAME) name = NULL;
+
+  g_return_val_if_fail(signer != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+  name = signet_subject_parse(subject, error);
+  if (name == NULL)
+    return NULL;
+  return signet_csr_build_pem_for_name(signer, public_key, name, error);
+}
+
+char *
+signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
+                              GError **error)
+{
   g_autoptr(X509_REQ) req = NULL;
   g_autoptr(EVP_MD_CTX) md_ctx = NULL;
   g_autoptr(BIO) bio = NULL;
@@ -38,10 +51,6 @@ signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   key = public_key != NULL ? public_key : signer;
-  name = signet_subject_parse(subject, error);
-  if (name == NULL)
-    return NULL;
-
   ERR_clear_error();
   req = X509_REQ_new();
   if (req == NULL || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name)

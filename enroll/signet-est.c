@@ -822,3 +822,12 @@ signet_est_simple_reenroll(SignetEst *est, const char *csr_pem, GError **error)
   }
   return enroll(est, OP_REENROLL, csr_pem, error);
 }
+
+SignetEstResult *
+signet_est_poll_reenroll(SignetEst *est, const char *csr_pem, GError **error)
+{
+  g_return_val_if_fail(est != NULL && csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return enroll(est, OP_REENROLL, csr_pem, error);
+}

@@ -100,6 +100,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEstResult, signet_est_result_free)
 SignetEstResult *signet_est_simple_enroll(SignetEst *est, const char *csr_pem, GError **error);
 /* /simplereenroll: the same, authenticated with the client identity. */
 SignetEstResult *signet_est_simple_reenroll(SignetEst *est, const char *csr_pem, GError **error);
+/* /simplereenroll again for a request the CA answered 202, with the
+ * client identity if one was set, else without (the agent polls without
+ * the PIN: the CA recognises the request it accepted; one that insists on
+ * client authentication answers 401, SIGNET_ENROLL_ERROR_CODE_REJECTED). */
+SignetEstResult *signet_est_poll_reenroll(SignetEst *est, const char *csr_pem, GError **error);
 
 /* Test-only knob, process-wide: while TRUE every connection goes to a
  * closed local port, so every request fails as with the CA down

@@ -97,5 +97,9 @@ X509_NAME *signet_subject_parse(const char *subject, GError **error);
  * with the public key before the request is returned. */
 char *signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject,
                            GError **error);
+/* The same for a subject given as a name (renewal: the current
+ * certificate's subject, RDN for RDN). */
+char *signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
+                                    GError **error);
 
 G_END_DECLS
