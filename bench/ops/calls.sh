@@ -1,0 +1,188 @@
+#!/bin/bash
+# shellcheck source-path=SCRIPTDIR
+# bench/ops/calls.sh: PKCS#11 calls and logins per `signet activate` and per
+# `signet renew`, counted by OpenSC's pkcs11-spy between signetd and
+# SoftHSM2.
+#
+#   BUILDDIR=/tmp/build-bench bench/ops/calls.sh [RUNS]      (RUNS=3)
+#
+# In the rig of rig.sh (SoftHSM2 tokens of its own, the EST test CA, a
+# private session bus), signet.conf says
+#   [pkcs11]
+#   module=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
+# and signetd runs with PKCS11SPY=/usr/lib/softhsm/libsofthsm2.so and
+# PKCS11SPY_OUTPUT=$RIG/spy-RUN.log. RUNS times, on a fresh token and a
+# signetd started for it (SoftHSM2 shows the tokens there were at
+# C_Initialize): `signet list` (the agent's start-up and first read of the
+# token are not counted), then `signet activate` and `signet renew`, each counted from
+# the command's start until the spy log has been quiet for 0.5 s after it
+# returned (work the agent does for the operation after replying is
+# included; the CLI's own status read before it asks for the PIN is too).
+# Per operation: every C_* call by function, the total, C_Login (target:
+# exactly 1), C_OpenSession, C_FindObjectsInit and any search template used
+# more than once in the operation (target: none). The table is the median
+# over the runs (the runs must agree; any difference is printed).
+# The spy log shows the PIN as a hex dump: the copy kept in $BENCH_OUT has
+# those dumps removed.
+# shellcheck source=rig.sh
+. "$(dirname "$0")/rig.sh"
+ops_enter calls
+
+RUNS=${1:-3}
+[ -f "$SPY_MODULE" ] || die "no $SPY_MODULE (apt-get install opensc-pkcs11)"
+conf_module "$SPY_MODULE"
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=$BENCH_OUT/calls-$STAMP
+
+size() { stat -c %s "$SPY_LOG" 2>/dev/null || echo 0; }
+# settle: until the spy log has not grown for 0.5 s (at most 20 s).
+settle() {
+  local a b i=0
+  a=$(size)
+  while [ $i -lt 40 ]; do
+    sleep 0.5
+    b=$(size)
+    [ "$a" = "$b" ] && return 0
+    a=$b
+    i=$((i + 1))
+  done
+  die "the agent kept calling PKCS#11 for 20 s"
+}
+# window NAME CMD…: the spy log's bytes written while CMD ran (and after,
+# until quiet) go to $RIG/NAME.spy.
+window() {
+  local name=$1 from to
+  shift
+  settle
+  from=$(size)
+  "$@" >"$RIG/$name.out" 2>"$RIG/$name.err" || {
+    cat "$RIG/$name.err" >&2
+    die "$name failed"
+  }
+  settle
+  to=$(size)
+  tail -c +"$((from + 1))" "$SPY_LOG" | head -c "$((to - from))" >"$RIG/$name.spy"
+}
+
+echo "# $RUNS runs, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null) behind pkcs11-spy (OpenSC $(dpkg-query -W -f='${Version}' opensc-pkcs11 2>/dev/null)), signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null)"
+for i in $(seq 1 "$RUNS"); do
+  token_fresh
+  SPY_LOG=$RIG/spy-$i.log
+  agent_start PKCS11SPY="$SOFTHSM2_MODULE" PKCS11SPY_OUTPUT="$SPY_LOG"
+  "$SIGNET" list >/dev/null || die "signet list failed"
+  est_code --validity-days 100
+  window "activate-$i" signet_activate
+  window "renew-$i" signet_renew
+  agent_stop
+  printf '.'
+done
+echo
+
+"$PYTHON" - "$RIG" "$RUNS" "$OUT" <<'EOF'
+import collections, re, statistics, sys
+
+rig, runs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+CALL = re.compile(r"^\d+: (C_\w+)$")
+ADDR = re.compile(r"\b[0-9a-f]{16} / ")
+WRITES = ("C_GenerateKeyPair", "C_CreateObject", "C_DestroyObject", "C_SetAttributeValue",
+          "C_CopyObject")
+HEX_DUMP = re.compile(r"^    [0-9a-f]{8}  ")
+
+
+def redact(text):
+    """The spy log without the PIN's hex dump (the lines after pPin)."""
+    kept, skipping = [], False
+    for line in text.splitlines():
+        if skipping and HEX_DUMP.match(line):
+            continue
+        skipping = "pPin" in line or "pOldPin" in line or "pNewPin" in line
+        kept.append(ADDR.sub("", line) if skipping else line)
+    return "\n".join(kept) + "\n"
+
+
+def template(block):
+    """A search template as text: "CKA_CLASS=CKO_PUBLIC_KEY CKA_ID=57ea6b4c…(20)"."""
+    attrs = []
+    for line in block:
+        m = re.match(r"^    (CKA_\w+)\s+(.*?)\s*$", line)
+        if m:
+            value = ADDR.sub("", m.group(2))
+            attrs.append([m.group(1), value, ""])
+        elif attrs and HEX_DUMP.match(line):
+            attrs[-1][2] += "".join(line[14:62].split()).lower()
+    shown = []
+    for name, value, dump in attrs:
+        if dump:
+            value = dump if len(dump) <= 16 else f"{dump[:8]}…({len(dump) // 2})"
+        shown.append(f"{name}={value}")
+    return " ".join(shown) or "(empty)"
+
+
+def analyse(path):
+    with open(path, errors="replace") as f:
+        text = f.read()
+    calls, templates, block, current = collections.Counter(), collections.Counter(), [], None
+    unchanged = collections.Counter()  # (template, writes so far): searched again, nothing written
+
+    def close():
+        if current == "C_FindObjectsInit":
+            tpl = template(block)
+            templates[tpl] += 1
+            unchanged[(tpl, sum(calls[w] for w in WRITES))] += 1
+
+    for line in text.splitlines():
+        m = CALL.match(line)
+        if m:
+            close()
+            current, block = m.group(1), []
+            calls[current] += 1
+        elif current:
+            block.append(line)
+    close()
+    calls["(searched again, nothing written in between)"] = sum(
+        n - 1 for n in unchanged.values() if n > 1)
+    return calls, templates, redact(text)
+
+
+ops = ("activate", "renew")
+results = {op: [analyse(f"{rig}/{op}-{i}.spy") for i in range(1, runs + 1)] for op in ops}
+with open(out + "-spy.log", "w") as f:
+    for op in ops:
+        for i, (_, _, text) in enumerate(results[op], 1):
+            f.write(f"======== {op} run {i} ========\n{text}")
+
+AGAIN = "(searched again, nothing written in between)"
+funcs = sorted({fn for op in ops for c, _, _ in results[op] for fn in c if fn != AGAIN})
+med = lambda op, fn: statistics.median(c[fn] for c, _, _ in results[op])
+fmt = lambda v: str(int(v)) if v == int(v) else f"{v:.1f}"
+lines = [f"PKCS#11 calls per operation, median of {runs} run(s) (pkcs11-spy, SoftHSM2)", "",
+         "| function | signet activate | signet renew |", "|---|---|---|"]
+for fn in funcs:
+    lines.append(f"| {fn} | {fmt(med('activate', fn))} | {fmt(med('renew', fn))} |")
+calls_only = lambda c: sum(n for fn, n in c.items() if fn != AGAIN)
+total = {op: statistics.median(calls_only(c) for c, _, _ in results[op]) for op in ops}
+lines.append(f"| **total** | **{fmt(total['activate'])}** | **{fmt(total['renew'])}** |")
+lines.append("")
+for op in ops:
+    logins = [c["C_Login"] for c, _, _ in results[op]]
+    finds = [c["C_FindObjectsInit"] for c, _, _ in results[op]]
+    # Searches with a template already used in the same operation.
+    again = [sum(n - 1 for n in t.values() if n > 1) for _, t, _ in results[op]]
+    totals = sorted({calls_only(c) for c, _, _ in results[op]})
+    idle = [c[AGAIN] for c, _, _ in results[op]]
+    lines.append(f"{op}: C_Login {'/'.join(map(str, sorted(set(logins))))} per operation "
+                 f"(target 1: {'MET' if set(logins) == {1} else 'NOT MET'}); "
+                 f"C_FindObjectsInit {fmt(statistics.median(finds))}, of which with a template "
+                 f"already used in the operation: {fmt(statistics.median(again))}, "
+                 f"with nothing written to the token since: {fmt(statistics.median(idle))} "
+                 f"(target 0: {'MET' if not any(idle) else 'NOT MET'})"
+                 + ("" if len(totals) == 1 else f"; totals differ between runs: {totals}"))
+    _, first, _ = results[op][0]
+    for tpl, n in sorted(first.items(), key=lambda kv: -kv[1]):
+        if n > 1:
+            lines.append(f"  run 1: {n}x {tpl}")
+with open(out + ".txt", "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
+print(f"# spy logs (PIN removed): {out}-spy.log")
+EOF

@@ -1,0 +1,163 @@
+# shellcheck shell=bash disable=SC2034
+# bench/ops/rig.sh: the world of the operation benchmarks (sourced by
+# calls.sh and activate-vs-manual.sh; bash).
+#
+# No root needed, nothing of the machine's touched: a temporary directory
+# with its own XDG directories, SoftHSM2 tokens in a token directory of its
+# own (SOFTHSM2_CONF), the EST test CA (tests/ca/signet-test-ca) on a free
+# port with its profile installed as "signet-test", a private session bus
+# (bus_start from tests/lib.sh), and signetd and signet from the build tree.
+# Everything started is stopped on exit and the directory removed
+# (SIGNET_KEEP_RIG=1 keeps it); results stay in $BENCH_OUT.
+#
+# Environment:
+#   BUILDDIR   the Signet build tree holding agent/signetd and cli/signet
+#              (default: the source tree, for an in-tree build)
+#   BENCH_OUT  where the results go (default $BUILDDIR/bench/results)
+#
+#   ops_enter NAME          check the tools, make the rig, start bus and CA
+#   token_fresh             delete and make again the token $TOKEN_LABEL
+#                           (PIN $PIN, SO PIN $SO_PIN)
+#   est_code [ARGS…]        a fresh activation code: $REF, $CODE
+#   conf_module MODULE      [pkcs11] module= of signet.conf
+#   agent_start [ENV=V…]    signetd --verbose, with those variables
+#   agent_stop
+#   signet_activate         signet activate on $TOKEN_LABEL, code on fd 3,
+#                           PIN on fd 4 (never in argv)
+#   signet_renew            signet renew $TOKEN_LABEL, PIN on fd 4
+#   now_ns                  CLOCK_REALTIME in ns (date +%s%N)
+set -u
+
+OPS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_SRC=$(cd "$OPS_SRC/../.." && pwd)
+: "${BUILDDIR:=$TOP_SRC}"
+BUILDDIR=$(cd "$BUILDDIR" && pwd)
+SIGNETD=$BUILDDIR/agent/signetd
+SIGNET=$BUILDDIR/cli/signet
+: "${BENCH_OUT:=$BUILDDIR/bench/results}"
+ESTCA_PROG=$TOP_SRC/tests/ca/signet-test-ca
+
+# shellcheck source=tests/lib.sh
+. "$TOP_SRC/tests/lib.sh"
+: "${DBUS_DAEMON:=$(command -v dbus-daemon)}"
+
+SOFTHSM2_MODULE=/usr/lib/softhsm/libsofthsm2.so
+SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
+PYTHON=/usr/bin/python3
+# A throwaway token: these are not secrets (the reference tools of
+# activate-vs-manual.sh take the PIN in argv; Signet never does).
+PIN=123456
+SO_PIN=12345678
+TOKEN_LABEL=signet-bench
+PROFILE=signet-test
+
+die() {
+  echo "$BENCH_NAME: $*" >&2
+  exit 1
+}
+
+ops_teardown() {
+  [ -n "${AGENT_PID:-}" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+  [ -n "${ESTCA_PID:-}" ] && kill -TERM "$ESTCA_PID" 2>/dev/null && wait "$ESTCA_PID" 2>/dev/null
+  [ -n "${BUS_PID:-}" ] && kill -TERM "$BUS_PID" 2>/dev/null
+  if [ -n "${RIG:-}" ] && [ -d "$RIG" ]; then
+    if [ -n "${SIGNET_KEEP_RIG:-}" ]; then echo "# rig kept in $RIG"; else rm -rf "$RIG"; fi
+  fi
+}
+
+ops_enter() {
+  BENCH_NAME=$1
+  local t
+  for t in softhsm2-util pkcs11-tool openssl curl gdbus "$DBUS_DAEMON" "$PYTHON"; do
+    command -v "$t" >/dev/null || die "$t not found (script/deps lists the packages)"
+  done
+  [ -f "$SOFTHSM2_MODULE" ] || die "no $SOFTHSM2_MODULE (apt-get install softhsm2)"
+  if [ ! -x "$SIGNETD" ] || [ ! -x "$SIGNET" ]; then
+    die "no $SIGNETD or $SIGNET: set BUILDDIR to a Signet build tree (make agent/signetd cli/signet)"
+  fi
+  RIG=$(mktemp -d "${TMPDIR:-/tmp}/signet-bench-ops.XXXXXX") || exit 1
+  trap ops_teardown EXIT
+  trap 'exit 1' INT TERM
+  mkdir -p "$RIG/config/signet/profiles.d" "$RIG/state" "$RIG/runtime" "$RIG/cache" "$RIG/tokens"
+  chmod 0700 "$RIG/runtime"
+  export XDG_CONFIG_HOME="$RIG/config" XDG_STATE_HOME="$RIG/state"
+  export XDG_RUNTIME_DIR="$RIG/runtime" XDG_CACHE_HOME="$RIG/cache"
+  unset OPENSC_CONF
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$RIG/tokens" >"$RIG/softhsm2.conf"
+  export SOFTHSM2_CONF="$RIG/softhsm2.conf"
+  conf_module "$SOFTHSM2_MODULE"
+  bus_start
+  est_ca_start
+  mkdir -p "$BENCH_OUT" || die "cannot create $BENCH_OUT"
+}
+
+# A fresh token each time: the old one (if any) deleted, then made again.
+token_fresh() {
+  softhsm2-util --delete-token --token "$TOKEN_LABEL" >/dev/null 2>&1
+  softhsm2-util --init-token --free --label "$TOKEN_LABEL" --pin "$PIN" --so-pin "$SO_PIN" \
+    >/dev/null || die "softhsm2-util could not make a token"
+}
+
+conf_module() { printf '[pkcs11]\nmodule=%s\n' "$1" >"$RIG/config/signet/signet.conf"; }
+
+est_ca_start() {
+  local i=0
+  ESTCA_DIR=$RIG/estca
+  : >"$RIG/estca.out"
+  "$ESTCA_PROG" serve --dir "$ESTCA_DIR" >"$RIG/estca.out" 2>>"$RIG/estca.log" &
+  ESTCA_PID=$!
+  until grep -q '^listening on' "$RIG/estca.out"; do
+    if ! kill -0 "$ESTCA_PID" 2>/dev/null || [ $i -ge 300 ]; then
+      die "signet-test-ca did not start"
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  cp "$ESTCA_DIR/profile.conf" "$RIG/config/signet/profiles.d/$PROFILE.conf"
+  EST_URL=$(sed -n 's/^url=//p' "$ESTCA_DIR/profile.conf")
+}
+
+estca() {
+  local cmd=$1
+  shift
+  "$ESTCA_PROG" "$cmd" --dir "$ESTCA_DIR" "$@"
+}
+
+est_code() {
+  local out
+  out=$(estca new-code "$@") || die "signet-test-ca new-code failed"
+  REF=$(printf '%s\n' "$out" | sed -n 1p)
+  CODE=$(printf '%s\n' "$out" | sed -n 2p)
+}
+
+# agent_start [VAR=VALUE…]: signetd --verbose with those in its environment.
+agent_start() {
+  env "$@" "$SIGNETD" --verbose >>"$RIG/agent.log" 2>&1 &
+  AGENT_PID=$!
+  gdbus wait --session --timeout 20 io.signet.Agent || die "signetd did not take its bus name"
+}
+
+agent_stop() {
+  [ -n "${AGENT_PID:-}" ] || return 0
+  kill -TERM "$AGENT_PID" 2>/dev/null
+  wait "$AGENT_PID" 2>/dev/null
+  AGENT_PID=
+}
+
+signet_activate() {
+  "$SIGNET" activate "$TOKEN_LABEL" --profile "$PROFILE" --reference "$REF" \
+    --code-fd 3 --pin-fd 4 "$@" 3<<EOF 4<<EOF2
+$CODE
+EOF
+$PIN
+EOF2
+}
+
+signet_renew() {
+  "$SIGNET" renew "$TOKEN_LABEL" --pin-fd 4 "$@" 4<<EOF
+$PIN
+EOF
+}
+
+now_ns() { date +%s%N; }
