@@ -22,76 +22,151 @@
 #include "agent/signet-errors.h"
 #include "agent/signet-hotplug.h"
 #include "agent/signet-opensc.h"
+#include "agent/signet-testhooks.h"
 
-typedef struct
+/* The agent as a GApplication (io.signet.Agent, a service): GApplication
+ * owns the bus name, and exports our object beside its own interfaces on
+ * /io/signet/Agent in dbus_register. It is what GNotification needs, and
+ * where notification actions arrive. */
+#define SIGNET_TYPE_DAEMON (signet_daemon_get_type())
+G_DECLARE_FINAL_TYPE(SignetDaemon, signet_daemon, SIGNET, DAEMON, GApplication)
+
+struct _SignetDaemon
 {
-  GMainLoop *loop;
+  GApplication parent_instance;
   SignetAgent *agent;
-  SignetHotplug *hotplug;
   GDBusConnection *connection; /* to flush the last answers before exiting */
-  gboolean acquired;
+  gulong closed_id;
+  GError *export_error; /* dbus_register could not export the agent */
+  gboolean held;
   int exit_status;
-} Daemon;
+};
+
+G_DEFINE_TYPE(SignetDaemon, signet_daemon, G_TYPE_APPLICATION)
+
+static void
+on_connection_closed_cb(GDBusConnection *connection, gboolean remote_peer_vanished, GError *error,
+                        gpointer user_data)
+{
+  SignetDaemon *d = user_data;
+
+  g_message("lost the connection to the session bus%s%s; stopping", error ? ": " : "",
+            error ? error->message : "");
+  d->exit_status = EXIT_FAILURE;
+  g_application_quit(G_APPLICATION(d));
+}
+
+static gboolean
+signet_daemon_dbus_register(GApplication *app, GDBusConnection *connection, const char *object_path,
+                            GError **error)
+{
+  SignetDaemon *d = SIGNET_DAEMON(app);
+  g_autoptr(GError) local = NULL;
+
+  if (!G_APPLICATION_CLASS(signet_daemon_parent_class)
+           ->dbus_register(app, connection, object_path, error))
+    return FALSE;
+  /* GApplication's path for io.signet.Agent is ours: /io/signet/Agent. */
+  g_warn_if_fail(g_strcmp0(object_path, SIGNET_AGENT_OBJECT_PATH) == 0);
+  if (!signet_agent_export(d->agent, connection, &local)) {
+    d->export_error = g_error_copy(local);
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+  }
+  g_set_object(&d->connection, connection);
+  /* The bus going away is a failure (exit 1), not a SIGTERM. */
+  g_dbus_connection_set_exit_on_close(connection, FALSE);
+  d->closed_id = g_signal_connect(connection, "closed", G_CALLBACK(on_connection_closed_cb), d);
+  return TRUE;
+}
+
+static void
+signet_daemon_dbus_unregister(GApplication *app, GDBusConnection *connection,
+                              const char *object_path)
+{
+  SignetDaemon *d = SIGNET_DAEMON(app);
+
+  signet_agent_unexport(d->agent);
+  G_APPLICATION_CLASS(signet_daemon_parent_class)->dbus_unregister(app, connection, object_path);
+}
+
+/* org.freedesktop.Application.Activate: a service has no window to show. */
+static void
+signet_daemon_activate(GApplication *app)
+{
+  g_debug("activated over D-Bus: nothing to show");
+}
+
+static void
+signet_daemon_finalize(GObject *object)
+{
+  SignetDaemon *d = SIGNET_DAEMON(object);
+
+  if (d->connection != NULL && d->closed_id != 0)
+    g_signal_handler_disconnect(d->connection, d->closed_id);
+  g_clear_object(&d->connection);
+  g_clear_error(&d->export_error);
+  g_clear_object(&d->agent);
+  G_OBJECT_CLASS(signet_daemon_parent_class)->finalize(object);
+}
+
+static void
+signet_daemon_class_init(SignetDaemonClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS(klass);
+
+  G_OBJECT_CLASS(klass)->finalize = signet_daemon_finalize;
+  app_class->dbus_register = signet_daemon_dbus_register;
+  app_class->dbus_unregister = signet_daemon_dbus_unregister;
+  app_class->activate = signet_daemon_activate;
+}
+
+static void
+signet_daemon_init(SignetDaemon *d)
+{
+  d->exit_status = EXIT_SUCCESS;
+}
+
+static SignetDaemon *
+signet_daemon_new(SignetAgent *agent)
+{
+  SignetDaemon *d = g_object_new(SIGNET_TYPE_DAEMON, "application-id", SIGNET_AGENT_BUS_NAME,
+                                 "flags", G_APPLICATION_IS_SERVICE, NULL);
+
+  d->agent = g_object_ref(agent);
+  return d;
+}
 
 static gboolean
 on_signal_cb(gpointer user_data)
 {
-  Daemon *d = user_data;
+  SignetDaemon *d = user_data;
 
   g_message("signal received; stopping");
-  g_main_loop_quit(d->loop);
+  g_application_quit(G_APPLICATION(d));
   return G_SOURCE_CONTINUE;
 }
 
-static void
-on_bus_acquired_cb(GDBusConnection *connection, const char *name, gpointer user_data)
-{
-  Daemon *d = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_set_object(&d->connection, connection);
-  if (!signet_agent_export(d->agent, connection, &error)) {
-    g_printerr("signetd: could not export %s: %s\n", SIGNET_AGENT_OBJECT_PATH, error->message);
-    d->exit_status = EXIT_FAILURE;
-    g_main_loop_quit(d->loop);
-  }
-}
-
-static void
-on_name_acquired_cb(GDBusConnection *connection, const char *name, gpointer user_data)
-{
-  Daemon *d = user_data;
-
-  d->acquired = TRUE;
-  g_debug("owns %s on the session bus", name);
-  /* Signals go out from now on: clients match on the name. */
-  signet_hotplug_start(d->hotplug);
-}
-
-static void
-on_name_lost_cb(GDBusConnection *connection, const char *name, gpointer user_data)
-{
-  Daemon *d = user_data;
-
-  if (connection == NULL)
-    g_printerr("signetd: could not connect to the session bus (is DBUS_SESSION_BUS_ADDRESS "
-               "set?)\n");
-  else if (!d->acquired)
-    g_printerr("signetd: the name %s is owned by another process (another signetd?)\n", name);
-  else
-    g_message("lost the name %s; stopping", name);
-  if (!d->acquired || connection == NULL)
-    d->exit_status = EXIT_FAILURE;
-  g_main_loop_quit(d->loop);
-}
-
+/* Idle for the idle timeout: the hold taken at start is released, and
+ * g_application_run() returns. */
 static gboolean
 on_idle_cb(gpointer user_data)
 {
-  Daemon *d = user_data;
+  SignetDaemon *d = user_data;
 
-  g_main_loop_quit(d->loop);
+  if (d->held) {
+    d->held = FALSE;
+    g_application_release(G_APPLICATION(d));
+  }
   return G_SOURCE_REMOVE;
+}
+
+static void
+on_token_present_cb(const char *serial, gpointer user_data)
+{
+  SignetDaemon *d = user_data;
+
+  signet_agent_token_present(d->agent, serial);
 }
 
 #define DEFAULT_IDLE_TIMEOUT 600
@@ -103,16 +178,10 @@ on_idle_cb(gpointer user_data)
 static gboolean
 read_idle_timeout(const SignetConfig *config, guint *out_seconds, GError **error)
 {
-  g_autoptr(GKeyFile) kf = g_key_file_new();
-  g_autoptr(GError) local = NULL;
   g_autofree char *value = NULL;
   guint64 n;
 
-  if (!config->loaded)
-    return TRUE;
-  if (!g_key_file_load_from_file(kf, config->path, G_KEY_FILE_NONE, error))
-    return FALSE;
-  value = g_key_file_get_value(kf, GROUP_AGENT, KEY_IDLE_TIMEOUT, &local);
+  value = g_key_file_get_value(config->keyfile, GROUP_AGENT, KEY_IDLE_TIMEOUT, NULL);
   if (value == NULL)
     return TRUE;
   g_strstrip(value);
@@ -167,10 +236,14 @@ main(int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(SignetConfig) config = NULL;
   g_autoptr(GError) ctx_error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(SignetAgent) agent = NULL;
+  g_autoptr(SignetDaemon) d = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  SignetHotplug *hotplug;
   SignetP11Context *ctx;
-  Daemon d = { 0 };
-  guint owner_id, sigterm_id, sigint_id;
+  char *run_argv[] = { argv[0], NULL };
+  guint sigterm_id, sigint_id;
+  int exit_status;
 
   setlocale(LC_ALL, "");
   options = g_option_context_new(NULL);
@@ -184,6 +257,8 @@ main(int argc, char **argv)
   }
   if (version) {
     g_print("signetd %s\n", PACKAGE_VERSION);
+    if (signet_testhooks_compiled_in())
+      g_print("fault injection: yes (a test build: SIGNET_FAULT and SIGNET_FAKE_NOW act)\n");
     return 0;
   }
   if (argc > 1) {
@@ -233,35 +308,60 @@ main(int argc, char **argv)
   if (ctx == NULL)
     g_message("could not load the PKCS#11 modules: %s", ctx_error->message);
 
-  loop = g_main_loop_new(NULL, FALSE);
-  d.loop = loop;
-  d.agent = signet_agent_new(ctx, ctx == NULL ? g_steal_pointer(&ctx_error) : NULL);
-  d.exit_status = EXIT_SUCCESS;
-  d.hotplug = signet_hotplug_new(d.agent);
-  signet_hotplug_set_idle_timeout(d.hotplug, idle_timeout, on_idle_cb, &d);
+  agent = signet_agent_new(ctx, ctx == NULL ? g_steal_pointer(&ctx_error) : NULL);
+  d = signet_daemon_new(agent);
+  /* Before the agent is exported (it connects its methods on the skeleton). */
+  hotplug = signet_hotplug_new(agent);
+  signet_hotplug_set_idle_timeout(hotplug, idle_timeout, on_idle_cb, d);
+  signet_hotplug_set_token_func(hotplug, on_token_present_cb, d);
 
-  sigterm_id = g_unix_signal_add(SIGTERM, on_signal_cb, &d);
-  sigint_id = g_unix_signal_add(SIGINT, on_signal_cb, &d);
-  owner_id = g_bus_own_name(G_BUS_TYPE_SESSION, SIGNET_AGENT_BUS_NAME,
-                            G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, on_bus_acquired_cb,
-                            on_name_acquired_cb, on_name_lost_cb, &d, NULL);
+  sigterm_id = g_unix_signal_add(SIGTERM, on_signal_cb, d);
+  sigint_id = g_unix_signal_add(SIGINT, on_signal_cb, d);
 
-  g_main_loop_run(loop);
+  /* GApplication would run without a bus when it cannot connect (it then
+   * takes it for a plain process): we cannot. The connection is shared, so
+   * GApplication uses this one. */
+  connection = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
+  if (connection == NULL) {
+    g_printerr("signetd: could not connect to the session bus (is DBUS_SESSION_BUS_ADDRESS "
+               "set?): %s\n",
+               error->message);
+    d->exit_status = EXIT_FAILURE;
+  } else if (!g_application_register(G_APPLICATION(d), NULL, &error)) {
+    /* Connects, exports the agent (dbus_register) and takes the name. */
+    if (d->export_error != NULL)
+      g_printerr("signetd: could not export %s: %s\n", SIGNET_AGENT_OBJECT_PATH,
+                 d->export_error->message);
+    else
+      g_printerr("signetd: the name %s is owned by another process (another signetd?): %s\n",
+                 SIGNET_AGENT_BUS_NAME, error->message);
+    d->exit_status = EXIT_FAILURE;
+  } else {
+    g_debug("owns %s on the session bus", SIGNET_AGENT_BUS_NAME);
+    /* Runs until a signal, the idle timeout (releases this) or the bus goes;
+     * a bus that went away between the two calls is told by "closed". */
+    g_application_hold(G_APPLICATION(d));
+    d->held = TRUE;
+    /* Signals go out from now on: clients match on the name. */
+    signet_hotplug_start(hotplug);
+    signet_agent_start_background(agent);
+    (void)g_application_run(G_APPLICATION(d), 1, run_argv);
+  }
 
   /* No more events: the PC/SC worker is cancelled and joined. */
-  g_clear_pointer(&d.hotplug, signet_hotplug_free);
-  signet_agent_unexport(d.agent);
-  g_bus_unown_name(owner_id);
-  if (signet_agent_get_n_running(d.agent) > 0)
-    g_message("waiting for %u operation(s) to finish", signet_agent_get_n_running(d.agent));
-  while (signet_agent_get_n_running(d.agent) > 0)
+  g_clear_pointer(&hotplug, signet_hotplug_free);
+  signet_agent_unexport(agent);
+  exit_status = d->exit_status;
+  /* Unregisters from the bus and gives the name up. */
+  g_clear_object(&d);
+  if (signet_agent_get_n_running(agent) > 0)
+    g_message("waiting for %u operation(s) to finish", signet_agent_get_n_running(agent));
+  while (signet_agent_get_n_running(agent) > 0)
     g_main_context_iteration(NULL, TRUE);
   /* Answers are queued to GDBus's worker thread: send them before exiting. */
-  if (d.connection != NULL && !g_dbus_connection_is_closed(d.connection))
-    (void)g_dbus_connection_flush_sync(d.connection, NULL, NULL);
-  g_clear_object(&d.connection);
+  if (connection != NULL && !g_dbus_connection_is_closed(connection))
+    (void)g_dbus_connection_flush_sync(connection, NULL, NULL);
   g_source_remove(sigterm_id);
   g_source_remove(sigint_id);
-  g_clear_object(&d.agent);
-  return d.exit_status;
+  return exit_status;
 }
