@@ -49,10 +49,11 @@ struct _SignetAgent
   char *state_dir;    /* activation records */
   SignetState *state; /* the journal; NULL if it could not be opened */
   GError *state_error;
-  guint poll_id;    /* the one timer for pending renewals */
-  gint64 poll_at;   /* when it fires (Unix seconds), 0 if not armed */
-  gboolean polling; /* a poll runs in a worker */
-  GHashTable *busy; /* token key → what runs on it; main thread only */
+  guint poll_id;         /* the one timer for pending renewals */
+  gint64 poll_at;        /* when it fires (Unix seconds), 0 if not armed */
+  gboolean polling;      /* a poll runs in a worker */
+  GArray *reminder_days; /* guint, largest first */
+  GHashTable *busy;      /* token key → what runs on it; main thread only */
   guint n_running;
 };
 
@@ -435,7 +436,7 @@ certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *c
   GVariantDict d;
   const char *issuer = NULL, *serial = NULL;
   g_autofree char *profile = NULL;
-  GVariantBuilder sent;
+  GVariantBuilder sent, configured;
 
   g_variant_dict_init(&d, cert);
   if (agent->state == NULL || !g_variant_dict_lookup(&d, "issuer", "&s", &issuer)
@@ -445,14 +446,18 @@ certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *c
   if (profile != NULL)
     g_variant_dict_insert(&d, "profile", "s", profile);
   g_variant_builder_init(&sent, G_VARIANT_TYPE("au"));
-  for (guint days = 1; days <= 366; days++) {
+  g_variant_builder_init(&configured, G_VARIANT_TYPE("au"));
+  for (guint i = 0; i < agent->reminder_days->len; i++) {
+    guint days = g_array_index(agent->reminder_days, guint, i);
     gboolean was_sent = FALSE;
-    /* Thresholds are a handful of small numbers: look each one up. */
+
+    g_variant_builder_add(&configured, "u", days);
     if (signet_state_reminder_get(agent->state, token_serial, issuer, serial, days, &was_sent, NULL,
                                   NULL)
         && was_sent)
       g_variant_builder_add(&sent, "u", days);
   }
+  g_variant_dict_insert_value(&d, "reminder_days", g_variant_builder_end(&configured));
   g_variant_dict_insert_value(&d, "reminders_sent", g_variant_builder_end(&sent));
   return g_variant_dict_end(&d);
 }
@@ -1733,6 +1738,7 @@ signet_agent_schedule_poll(SignetAgent *agent)
   if (next == agent->poll_at && agent->poll_id != 0)
     return;
   g_clear_handle_id(&agent->poll_id, g_source_remove);
+  g_clear_pointer(&agent->reminder_days, g_array_unref);
   agent->poll_at = 0;
   if (next == 0)
     return;
@@ -1787,6 +1793,11 @@ static void
 signet_agent_init(SignetAgent *agent)
 {
   agent->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  agent->reminder_days = g_array_new(FALSE, FALSE, sizeof(guint));
+  {
+    static const guint defaults[] = { 45, 15 };
+    g_array_append_vals(agent->reminder_days, defaults, G_N_ELEMENTS(defaults));
+  }
   agent->state_dir = signet_activation_dir();
 }
 
@@ -1873,6 +1884,14 @@ signet_agent_get_context(SignetAgent *agent)
 {
   g_return_val_if_fail(SIGNET_IS_AGENT(agent), NULL);
   return agent->ctx;
+}
+
+void
+signet_agent_set_reminder_days(SignetAgent *agent, const guint *days, guint n_days)
+{
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  g_array_set_size(agent->reminder_days, 0);
+  g_array_append_vals(agent->reminder_days, days, n_days);
 }
 
 SignetState *

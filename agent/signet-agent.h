@@ -57,6 +57,10 @@ void signet_agent_start_background(SignetAgent *agent);
  * journaled operations where no PIN is needed; record it as seen. */
 void signet_agent_token_present(SignetAgent *agent, const char *serial);
 
+/* The reminder thresholds in days (largest first), shown per certificate
+ * in GetTokenStatus ("reminder_days", "reminders_sent"). Copied. */
+void signet_agent_set_reminder_days(SignetAgent *agent, const guint *days, guint n_days);
+
 struct _SignetAgent1;
 struct _SignetAgent1 *signet_agent_get_skeleton(SignetAgent *agent);
 SignetP11Context *signet_agent_get_context(SignetAgent *agent);
