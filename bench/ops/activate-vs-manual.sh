@@ -124,7 +124,7 @@ round_manual() {
   cert_matches_key || die "round $1: the token has no certificate for its key after the manual way"
 }
 
-echo "# $N rounds; SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null), OpenSC $(dpkg-query -W -f='${Version}' opensc 2>/dev/null), libp11 engine $(dpkg-query -W -f='${Version}' libengine-pkcs11-openssl 2>/dev/null), signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null)"
+echo "# $N rounds; SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null), OpenSC $(dpkg-query -W -f='${Version}' opensc 2>/dev/null), libp11 engine $(dpkg-query -W -f='${Version}' libengine-pkcs11-openssl 2>/dev/null), $(describe_build)"
 echo "# $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'round\tfirst\tsignet_activate\tsignet_renew\tkeygen\tcsr\tenroll\twrite\n' >"$OUT.tsv"
 for i in $(seq 1 "$N"); do

@@ -64,7 +64,7 @@ window() {
   tail -c +"$((from + 1))" "$SPY_LOG" | head -c "$((to - from))" >"$RIG/$name.spy"
 }
 
-echo "# $RUNS runs, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null) behind pkcs11-spy (OpenSC $(dpkg-query -W -f='${Version}' opensc-pkcs11 2>/dev/null)), signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null)"
+echo "# $RUNS runs, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null) behind pkcs11-spy (OpenSC $(dpkg-query -W -f='${Version}' opensc-pkcs11 2>/dev/null)), $(describe_build)"
 for i in $(seq 1 "$RUNS"); do
   token_fresh
   SPY_LOG=$RIG/spy-$i.log

@@ -26,6 +26,7 @@
 #                           PIN on fd 4 (never in argv)
 #   signet_renew            signet renew $TOKEN_LABEL, PIN on fd 4
 #   now_ns                  CLOCK_REALTIME in ns (date +%s%N)
+#   describe_build          one line: which signetd, built from what
 set -u
 
 OPS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -161,3 +162,13 @@ EOF
 }
 
 now_ns() { date +%s%N; }
+
+# describe_build: what the figures are of (the build tree's source, as a
+# git commit when it is a checkout).
+describe_build() {
+  local src
+  src=$(sed -n 's/^abs_top_srcdir = //p' "$BUILDDIR/Makefile" 2>/dev/null)
+  printf 'signetd %s built in %s from %s%s' "$("$SIGNETD" --version | awk 'NR == 1 { print $2 }')" \
+    "$BUILDDIR" "${src:-?}" "$(git -C "${src:-/nonexistent}" describe --always --dirty 2>/dev/null |
+      sed 's/^/ at /')"
+}
