@@ -1738,7 +1738,6 @@ signet_agent_schedule_poll(SignetAgent *agent)
   if (next == agent->poll_at && agent->poll_id != 0)
     return;
   g_clear_handle_id(&agent->poll_id, g_source_remove);
-  g_clear_pointer(&agent->reminder_days, g_array_unref);
   agent->poll_at = 0;
   if (next == 0)
     return;
@@ -1776,6 +1775,7 @@ signet_agent_finalize(GObject *object)
   g_clear_pointer(&agent->busy, g_hash_table_unref);
   g_free(agent->state_dir);
   g_clear_handle_id(&agent->poll_id, g_source_remove);
+  g_clear_pointer(&agent->reminder_days, g_array_unref);
   g_clear_pointer(&agent->state, signet_state_free);
   g_clear_error(&agent->state_error);
   g_clear_pointer(&agent->ctx, signet_p11_context_free);
