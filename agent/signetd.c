@@ -22,6 +22,7 @@
 #include "agent/signet-errors.h"
 #include "agent/signet-hotplug.h"
 #include "agent/signet-opensc.h"
+#include "agent/signet-reminders.h"
 #include "agent/signet-testhooks.h"
 
 /* The agent as a GApplication (io.signet.Agent, a service): GApplication
@@ -35,6 +36,7 @@ struct _SignetDaemon
 {
   GApplication parent_instance;
   SignetAgent *agent;
+  SignetReminders *reminders;  /* owned by main() */
   GDBusConnection *connection; /* to flush the last answers before exiting */
   gulong closed_id;
   GError *export_error; /* dbus_register could not export the agent */
@@ -167,6 +169,7 @@ on_token_present_cb(const char *serial, gpointer user_data)
   SignetDaemon *d = user_data;
 
   signet_agent_token_present(d->agent, serial);
+  signet_reminders_check(d->reminders, serial);
 }
 
 #define DEFAULT_IDLE_TIMEOUT 600
@@ -240,6 +243,7 @@ main(int argc, char **argv)
   g_autoptr(SignetDaemon) d = NULL;
   g_autoptr(GDBusConnection) connection = NULL;
   SignetHotplug *hotplug;
+  SignetReminders *reminders;
   SignetP11Context *ctx;
   char *run_argv[] = { argv[0], NULL };
   guint sigterm_id, sigint_id;
@@ -310,6 +314,20 @@ main(int argc, char **argv)
 
   agent = signet_agent_new(ctx, ctx == NULL ? g_steal_pointer(&ctx_error) : NULL);
   d = signet_daemon_new(agent);
+  /* [reminders] checked now: a broken one stops the agent, saying why. */
+  reminders = signet_reminders_new(G_APPLICATION(d), agent, config->keyfile, config->path, &error);
+  if (reminders == NULL) {
+    g_printerr("signetd: %s\n", error->message);
+    return 1;
+  }
+  d->reminders = reminders;
+  {
+    guint n_days;
+    const guint *days = signet_reminders_get_days(reminders, &n_days);
+
+    /* GetTokenStatus shows them beside the reminders sent. */
+    signet_agent_set_reminder_days(agent, days, n_days);
+  }
   /* Before the agent is exported (it connects its methods on the skeleton). */
   hotplug = signet_hotplug_new(agent);
   signet_hotplug_set_idle_timeout(hotplug, idle_timeout, on_idle_cb, d);
@@ -345,11 +363,15 @@ main(int argc, char **argv)
     /* Signals go out from now on: clients match on the name. */
     signet_hotplug_start(hotplug);
     signet_agent_start_background(agent);
+    signet_reminders_start(reminders);
     (void)g_application_run(G_APPLICATION(d), 1, run_argv);
   }
 
   /* No more events: the PC/SC worker is cancelled and joined. */
   g_clear_pointer(&hotplug, signet_hotplug_free);
+  /* A check still running finishes, and its reminders go out. */
+  d->reminders = NULL;
+  g_clear_pointer(&reminders, signet_reminders_free);
   signet_agent_unexport(agent);
   exit_status = d->exit_status;
   /* Unregisters from the bus and gives the name up. */

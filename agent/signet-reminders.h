@@ -1,0 +1,86 @@
+/* signet-reminders.h: certificate expiry reminders (docs/internals/reminders.md).
+ *
+ * Owns: the [reminders] group of signet.conf,
+ *   [reminders]
+ *   days=45;15            ; thresholds in days before expiry (1 to 366, distinct)
+ *   renew-command=…       ; argv (shell quoting); %t token serial, %c hex CKA_ID, %% a %
+ *                         ; default: x-terminal-emulator -e signet renew %t --cert %c
+ * the checks (on start, when a token appears, and once a day on ONE timer),
+ * the desktop notification (GNotification, id "renew-SERIAL-KEYID"), the
+ * D-Bus signal RenewalReminder, and the application action "renew" (ss)
+ * that runs the renew command.
+ * May call: pkcs11/ (read-only: certificates and key pairs, never a login),
+ * enroll/ (describing certificates), the state database (signet-state.h),
+ * the agent's skeleton and context (signet-agent.h), signet_clock_now(),
+ * GLib/GIO.
+ *
+ * Threads: one check at a time runs in a GTask worker (PKCS#11 reads, the
+ * state database); a check asked for meanwhile runs after it. Notifications,
+ * signals and the action run in the main context.
+ *
+ * The rule: for each leaf certificate with a key on a present token, the
+ * thresholds crossed are those with (not_after - now) <= days * 86400; if
+ * the smallest one crossed has not been sent for this certificate, ONE
+ * reminder goes out (for that threshold) and every threshold crossed is
+ * marked sent. Expired certificates get none.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "agent/signet-agent.h"
+
+G_BEGIN_DECLS
+
+#define SIGNET_REMINDERS_GROUP           "reminders"
+#define SIGNET_REMINDERS_DEFAULT_COMMAND "x-terminal-emulator -e signet renew %t --cert %c"
+#define SIGNET_REMINDERS_MAX_DAYS        366
+#define SIGNET_REMINDERS_MAX_THRESHOLDS  16
+
+typedef struct _SignetReminders SignetReminders;
+
+/* Reads [reminders] from @keyfile (@path names the file in messages: an
+ * error says file and key) and adds the action "renew" to @app (before it
+ * is registered). @agent gives the token context, the state database and
+ * the skeleton. */
+SignetReminders *signet_reminders_new(GApplication *app, SignetAgent *agent, GKeyFile *keyfile,
+                                      const char *path, GError **error);
+
+/* Once the bus name is owned: checks every present token, and arms the
+ * daily timer. */
+void signet_reminders_start(SignetReminders *reminders);
+
+/* A token appeared: checks it (@serial NULL: every token). */
+void signet_reminders_check(SignetReminders *reminders, const char *serial);
+
+/* The thresholds, largest first. */
+const guint *signet_reminders_get_days(SignetReminders *reminders, guint *out_n);
+
+/* Stops the timer and waits for a check in progress (its reminders still
+ * go out). */
+void signet_reminders_free(SignetReminders *reminders);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetReminders, signet_reminders_free)
+
+/* ---- the pieces, exposed for the unit tests --------------------------- */
+
+/* "45;15" (also "45, 15"): 1..SIGNET_REMINDERS_MAX_DAYS, distinct, sorted
+ * largest first into @out_days (SIGNET_REMINDERS_MAX_THRESHOLDS slots). */
+gboolean signet_reminders_parse_days(const char *value, guint *out_days, guint *out_n,
+                                     GError **error);
+
+/* Checks a renew command (argv as g_shell_parse_argv makes it; only %t, %c
+ * and %% are known). */
+gboolean signet_reminders_check_command(const char *const *argv, GError **error);
+
+/* @argv with %t, %c and %% replaced. */
+GStrv signet_reminders_expand_command(const char *const *argv, const char *token_serial,
+                                      const char *key_id);
+
+/* The threshold to send now for a certificate with @seconds_left, given
+ * @days (largest first) and which of them were sent (@sent[i] for @days[i]):
+ * 0 when none. @out_crossed gets how many thresholds are crossed (the first
+ * @out_crossed entries of @days). */
+guint signet_reminders_pick(const guint *days, guint n_days, const gboolean *sent,
+                            gint64 seconds_left, guint *out_crossed);
+
+G_END_DECLS
