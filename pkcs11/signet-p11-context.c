@@ -20,6 +20,8 @@ module_entry_free(SignetP11ModuleEntry *m)
     PKCS11_CTX_free(m->libp11);
   }
   g_mutex_clear(&m->libp11_lock);
+  g_mutex_clear(&m->mech_lock);
+  g_clear_pointer(&m->mechanisms, g_hash_table_unref);
   g_free(m->name);
   g_free(m->path);
   g_free(m);
@@ -33,6 +35,8 @@ module_entry_new(CK_FUNCTION_LIST_PTR funcs, const char *fallback_path)
   char *path = p11_kit_module_get_filename(funcs);
 
   g_mutex_init(&m->libp11_lock);
+  g_mutex_init(&m->mech_lock);
+  m->mechanisms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   m->funcs = funcs;
   m->path = path != NULL ? g_strdup(path) : g_strdup(fallback_path);
   m->name = name != NULL ? g_strdup(name) : g_path_get_basename(m->path ? m->path : "module");

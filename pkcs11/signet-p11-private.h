@@ -17,6 +17,11 @@ typedef struct
   PKCS11_CTX *libp11;
   PKCS11_SLOT *libp11_slots;
   unsigned int libp11_nslots;
+  /* What each token can do (its mechanisms), read once: "SLOT:SERIAL" →
+   * SignetP11Mechanisms. A token does not change its mechanisms; another
+   * token in the slot has another serial. */
+  GMutex mech_lock;
+  GHashTable *mechanisms;
 } SignetP11ModuleEntry;
 
 struct _SignetP11Context

@@ -200,6 +200,13 @@ signet_p11_describe_pin_state(const SignetP11PinState *s)
   return NULL;
 }
 
+typedef struct
+{
+  gulong rsa_min_bits, rsa_max_bits;
+  gulong ec_min_bits, ec_max_bits;
+  gboolean can_sign_rsa, can_sign_ec;
+} SignetP11Mechanisms;
+
 static void
 read_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, SignetP11Token *t)
 {
@@ -243,6 +250,42 @@ read_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, SignetP11Token *t)
         break;
     }
   }
+}
+
+/* read_mechanisms() once per token: a token's mechanisms do not change,
+ * and reading them is one call per mechanism (70 on SoftHSM2) at every
+ * look at the token. */
+static void
+cached_mechanisms(SignetP11ModuleEntry *m, CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot,
+                  SignetP11Token *t)
+{
+  g_autofree char *key = g_strdup_printf("%lu:%s", (unsigned long)slot, t->serial ? t->serial : "");
+  SignetP11Mechanisms *c;
+
+  g_mutex_lock(&m->mech_lock);
+  c = t->serial != NULL && *t->serial != '\0' ? g_hash_table_lookup(m->mechanisms, key) : NULL;
+  if (c == NULL) {
+    read_mechanisms(f, slot, t);
+    c = g_new0(SignetP11Mechanisms, 1);
+    c->rsa_min_bits = t->rsa_min_bits;
+    c->rsa_max_bits = t->rsa_max_bits;
+    c->ec_min_bits = t->ec_min_bits;
+    c->ec_max_bits = t->ec_max_bits;
+    c->can_sign_rsa = t->can_sign_rsa;
+    c->can_sign_ec = t->can_sign_ec;
+    if (t->serial != NULL && *t->serial != '\0')
+      g_hash_table_replace(m->mechanisms, g_steal_pointer(&key), c);
+    else
+      g_free(c);
+  } else {
+    t->rsa_min_bits = c->rsa_min_bits;
+    t->rsa_max_bits = c->rsa_max_bits;
+    t->ec_min_bits = c->ec_min_bits;
+    t->ec_max_bits = c->ec_max_bits;
+    t->can_sign_rsa = c->can_sign_rsa;
+    t->can_sign_ec = c->can_sign_ec;
+  }
+  g_mutex_unlock(&m->mech_lock);
 }
 
 static char *
@@ -320,7 +363,7 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   t->max_pin_len = tinfo.ulMaxPinLen;
   t->free_public_memory = tinfo.ulFreePublicMemory;
   t->free_private_memory = tinfo.ulFreePrivateMemory;
-  read_mechanisms(f, slot, t);
+  cached_mechanisms(m, f, slot, t);
   t->unblock_method = ctx->unblock_override != SIGNET_P11_UNBLOCK_UNKNOWN
                           ? ctx->unblock_override
                           : unblock_method_for_module(&m->info);

@@ -117,9 +117,13 @@ for kind in crash remove ca-down; do
 done
 
 # --- activation: every step, every fault -----------------------------------------
-# Each activation adds a credential (key and certificate) to the same token.
+# Each round on a fresh token (the same label, a new serial).
 for kind in crash remove ca-down; do
   for step in check-token ca-certificates subject login generate-key request enroll verify store done; do
+    agent_stop >/dev/null 2>&1 || true
+    rm -rf "$RIG/tokens"/*
+    token_init "$TOKEN_LABEL"
+    SERIAL=$(token_serial "$TOKEN_LABEL")
     restart "$step:$kind"
     est_code --subject "CN=Ewa Fault $step $kind,O=Example,C=PL"
     before=$(leaf_ids | wc -l)
