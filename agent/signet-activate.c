@@ -5,7 +5,6 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <time.h>
 
 #include "agent/signet-activation-record.h"
 #include "agent/signet-errors.h"
@@ -268,43 +267,6 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
   return g_variant_builder_end(&b);
 }
 
-static gint64
-asn1_to_unix(const ASN1_TIME *t)
-{
-  struct tm tm = { 0 };
-
-  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-    return 0;
-  return (gint64)timegm(&tm);
-}
-
-/* The state database learns the certificate and the profile that issued
- * it: renewal goes back to the same CA. */
-static void
-track(Run *run, X509 *leaf)
-{
-  SignetStateCert c = { 0 };
-  g_autoptr(GError) local = NULL;
-  g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
-  g_autofree char *serial = signet_x509_serial_to_string(leaf);
-  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
-  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
-
-  if (run->a->state == NULL)
-    return;
-  c.token_serial = (char *)run->serial;
-  c.key_id = key_id;
-  c.serial = serial;
-  c.issuer = issuer;
-  c.subject = subject;
-  c.profile = run->a->profile->name;
-  c.not_before = asn1_to_unix(X509_get0_notBefore(leaf));
-  c.not_after = asn1_to_unix(X509_get0_notAfter(leaf));
-  c.present = TRUE;
-  if (!signet_state_cert_track(run->a->state, &c, signet_clock_now(), &local))
-    g_warning("activate: could not record the certificate: %s", local->message);
-}
-
 /* Writes what the CA issued (@certs: the CA's answer; @cacerts: /cacerts
  * or NULL when the answer holds the chain) after checking it. */
 static GVariant *
@@ -366,7 +328,12 @@ verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
   kept = signet_x509_name_to_string(X509_get_subject_name(leaf));
   g_message("activate: stored the certificate of '%s' and %u CA certificate(s) on token '%s'", kept,
             n_stored, run->name);
-  track(run, leaf);
+  {
+    g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
+    /* Renewal goes back to the CA that issued it. */
+    signet_token_dict_track_certificate(run->a->state, run->serial, key_id, leaf,
+                                        run->a->profile->name);
+  }
   progress(run, "done", "Activated: the certificate and its chain are on the token");
   return describe(run, leaf, n_stored, n_present);
 }

@@ -240,22 +240,6 @@ check_data_free(CheckData *cd)
 }
 
 static gboolean
-asn1_time_to_unix(const ASN1_TIME *t, gint64 *out)
-{
-  struct tm tm;
-  g_autoptr(GDateTime) dt = NULL;
-
-  if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-    return FALSE;
-  dt = g_date_time_new_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                           tm.tm_sec);
-  if (dt == NULL)
-    return FALSE;
-  *out = g_date_time_to_unix(dt);
-  return TRUE;
-}
-
-static gboolean
 has_key(GPtrArray *keys, GBytes *id)
 {
   for (guint i = 0; keys != NULL && id != NULL && i < keys->len; i++) {
@@ -291,11 +275,11 @@ check_certificate(const CheckData *cd, const SignetP11Token *token, const Signet
   Reminder *rem;
 
   if (serial == NULL || issuer == NULL || subject == NULL
-      || !asn1_time_to_unix(X509_get0_notAfter(c->cert), &not_after)) {
+      || (not_after = signet_asn1_time_to_unix(X509_get0_notAfter(c->cert))) == 0) {
     g_debug("reminders: token %s: certificate %s is not readable; skipped", token->serial, key_id);
     return NULL;
   }
-  (void)asn1_time_to_unix(X509_get0_notBefore(c->cert), &not_before);
+  not_before = signet_asn1_time_to_unix(X509_get0_notBefore(c->cert));
   sc.token_serial = token->serial;
   sc.key_id = key_id;
   sc.serial = serial;

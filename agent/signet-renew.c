@@ -5,7 +5,6 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <time.h>
 
 #include "agent/signet-errors.h"
 #include "agent/signet-testhooks.h"
@@ -77,16 +76,6 @@ save(Run *run)
 
   if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local))
     g_warning("renew: could not update the journal: %s", local->message);
-}
-
-static gint64
-asn1_to_unix(const ASN1_TIME *t)
-{
-  struct tm tm = { 0 };
-
-  if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-    return 0;
-  return (gint64)timegm(&tm);
 }
 
 static char *
@@ -247,8 +236,8 @@ check_validity(Run *run, GError **error)
 {
   g_autoptr(GDateTime) now = signet_clock_now_utc();
   gint64 t = g_date_time_to_unix(now);
-  gint64 not_after = asn1_to_unix(X509_get0_notAfter(run->old_cert));
-  gint64 not_before = asn1_to_unix(X509_get0_notBefore(run->old_cert));
+  gint64 not_after = signet_asn1_time_to_unix(X509_get0_notAfter(run->old_cert));
+  gint64 not_before = signet_asn1_time_to_unix(X509_get0_notBefore(run->old_cert));
   g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(run->old_cert));
 
   if (not_after <= t) {
@@ -368,28 +357,6 @@ store_chain(Run *run, GPtrArray *chain, guint *n_stored, guint *n_present, GErro
   return TRUE;
 }
 
-static void
-track(Run *run, X509 *cert)
-{
-  SignetStateCert c = { 0 };
-  g_autoptr(GError) local = NULL;
-  g_autofree char *serial = signet_x509_serial_to_string(cert);
-  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(cert));
-  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(cert));
-
-  c.token_serial = run->serial;
-  c.key_id = run->op->new_key_id;
-  c.serial = serial;
-  c.issuer = issuer;
-  c.subject = subject;
-  c.profile = run->profile->name;
-  c.not_before = asn1_to_unix(X509_get0_notBefore(cert));
-  c.not_after = asn1_to_unix(X509_get0_notAfter(cert));
-  c.present = TRUE;
-  if (!signet_state_cert_track(run->r->state, &c, signet_clock_now(), &local))
-    g_warning("renew: could not record the new certificate: %s", local->message);
-}
-
 /* ISSUED: certificates_pem holds the leaf, then the chain. Writes it, tests
  * it, removes the old credential, and finishes the journal entry. Any
  * failure leaves the entry ISSUED: the next renewal resumes here. */
@@ -469,7 +436,8 @@ finish_issued(Run *run, GError **error)
 
   if (!step(run, "done", error))
     return NULL;
-  track(run, leaf);
+  signet_token_dict_track_certificate(run->r->state, run->serial, run->op->new_key_id, leaf,
+                                      run->profile->name);
   {
     g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
     g_autofree char *serial = signet_x509_serial_to_string(leaf);

@@ -42,4 +42,10 @@ const char *signet_token_dict_name(const SignetP11Token *token);
 /* Lower-case hex of a CKA_ID ("" for NULL). */
 char *signet_token_dict_id_to_hex(GBytes *id);
 
+/* Records @cert (on token @token_serial under the hex CKA_ID @key_id,
+ * issued through @profile) in the state database; a failure is logged. */
+struct _SignetState;
+void signet_token_dict_track_certificate(struct _SignetState *state, const char *token_serial,
+                                         const char *key_id, X509 *cert, const char *profile);
+
 G_END_DECLS

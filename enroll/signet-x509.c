@@ -108,6 +108,14 @@ asn1_time_to_date_time(const ASN1_TIME *time)
                              MIN(tm.tm_sec, 59));
 }
 
+gint64
+signet_asn1_time_to_unix(const ASN1_TIME *time)
+{
+  g_autoptr(GDateTime) dt = asn1_time_to_date_time(time);
+
+  return dt != NULL ? g_date_time_to_unix(dt) : 0;
+}
+
 char *
 signet_asn1_time_to_iso8601(const ASN1_TIME *time)
 {

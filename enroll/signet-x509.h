@@ -61,6 +61,8 @@ char *signet_x509_name_to_string(const X509_NAME *name);
 char *signet_x509_serial_to_string(X509 *cert);
 /* ISO 8601 UTC: "2027-11-21T13:37:00Z"; NULL if @time is malformed. */
 char *signet_asn1_time_to_iso8601(const ASN1_TIME *time);
+/* @time as Unix seconds (UTC), 0 if it is malformed. */
+gint64 signet_asn1_time_to_unix(const ASN1_TIME *time);
 /* Whole days from @now (NULL: the current time) to notAfter, negative once
  * expired: floor ((notAfter - now) / 86400 s). G_MININT32 if notAfter is
  * malformed (long expired, as far as a caller is concerned). */
