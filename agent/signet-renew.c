@@ -452,26 +452,21 @@ finish_issued(Run *run, GError **error)
   return describe(run, leaf, n_stored, n_present, old_removed);
 }
 
-/* Checks what the CA issued (@certs; @cacerts may add the chain) and
- * journals it as ISSUED before anything is written. */
+/* What the CA issued (@certs; @cacerts may add the chain) for @public_key,
+ * checked: the leaf holds that key and chains to the CA's certificates.
+ * Journals it as ISSUED (the leaf first, then its CA chain) before anything
+ * is written to a token: from here on the CA's work must not be lost. */
 static gboolean
-verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
+journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *public_key, GPtrArray *certs,
+               GPtrArray *cacerts, GError **error)
 {
-  g_autoptr(GBytes) new_id = op_new_id(run);
-  g_autoptr(RenPkey) public_key = NULL;
   g_autoptr(GPtrArray) all = g_ptr_array_new();
   g_autoptr(GError) local = NULL;
   g_autoptr(GDateTime) now = signet_clock_now_utc();
   g_autofree char *pem = NULL;
   X509 *leaf = NULL;
 
-  if (!step(run, "verify", error))
-    return FALSE;
-  progress(run, "verify", "Checking the new certificate: your new key, and the CA's chain");
-  public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
-  if (public_key == NULL)
-    return FALSE;
-  for (guint i = 0; i < certs->len && leaf == NULL; i++)
+  for (guint i = 0; public_key != NULL && i < certs->len && leaf == NULL; i++)
     if (signet_x509_matches_key(g_ptr_array_index(certs, i), public_key))
       leaf = g_ptr_array_index(certs, i);
   if (leaf == NULL) {
@@ -498,16 +493,31 @@ verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
                         "Could not write the certificates as PEM");
     return FALSE;
   }
-  /* From here on the CA's work must not be lost: journal it first. */
-  g_free(run->op->certificates_pem);
-  run->op->certificates_pem = g_steal_pointer(&pem);
-  run->op->state = SIGNET_OP_ISSUED;
-  run->op->retry_at = 0;
-  if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), error)) {
+  g_free(op->certificates_pem);
+  op->certificates_pem = g_steal_pointer(&pem);
+  op->state = SIGNET_OP_ISSUED;
+  op->retry_at = 0;
+  if (!signet_state_op_save(state, op, signet_clock_now(), error)) {
     g_prefix_error(error, "The CA issued the certificate but the journal could not keep it: ");
     return FALSE;
   }
   return TRUE;
+}
+
+/* The verify step: the new key's public half from the token. */
+static gboolean
+verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
+{
+  g_autoptr(GBytes) new_id = op_new_id(run);
+  g_autoptr(RenPkey) public_key = NULL;
+
+  if (!step(run, "verify", error))
+    return FALSE;
+  progress(run, "verify", "Checking the new certificate: your new key, and the CA's chain");
+  public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
+  if (public_key == NULL)
+    return FALSE;
+  return journal_issued(run->r->state, run->op, public_key, certs, cacerts, error);
 }
 
 /* ---- rolling back ------------------------------------------------------------ */
@@ -941,11 +951,6 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
   g_autoptr(SignetEst) est = NULL;
   g_autoptr(GPtrArray) cacerts = NULL;
   g_autoptr(SignetEstResult) result = NULL;
-  g_autoptr(GPtrArray) all = g_ptr_array_new();
-  g_autoptr(GDateTime) now = signet_clock_now_utc();
-  g_autoptr(GError) local = NULL;
-  X509 *leaf = NULL;
-  g_autofree char *pem = NULL;
 
   g_return_val_if_fail(op->state == SIGNET_OP_PENDING, FALSE);
   profile = op->profile != NULL && profiles != NULL
@@ -968,45 +973,17 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
     op->retry_at = g_date_time_to_unix(result->retry_at);
     return signet_state_op_save(state, op, signet_clock_now(), error);
   }
-  /* Which certificate is for the new key: the request holds its public key. */
+  /* The request holds the new key's public half (no token needed). */
   {
     g_autoptr(RenBio) bio = BIO_new_mem_buf(op->request_pem, -1);
     X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
-    EVP_PKEY *pub = req != NULL ? X509_REQ_get0_pubkey(req) : NULL;
+    gboolean ok;
 
-    for (guint i = 0; pub != NULL && i < result->certs->len && leaf == NULL; i++)
-      if (signet_x509_matches_key(g_ptr_array_index(result->certs, i), pub))
-        leaf = g_ptr_array_index(result->certs, i);
+    g_free(op->step);
+    op->step = g_strdup("verify");
+    ok = journal_issued(state, op, req != NULL ? X509_REQ_get0_pubkey(req) : NULL, result->certs,
+                        cacerts, error);
     X509_REQ_free(req);
+    return ok;
   }
-  if (leaf == NULL) {
-    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                        "The CA returned a certificate for another key than the one of the "
-                        "pending renewal; asked again later");
-    return FALSE;
-  }
-  for (guint i = 0; i < result->certs->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(result->certs, i));
-  for (guint i = 0; i < cacerts->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
-  if (!signet_x509_verify_chain(leaf, all, now, &local)) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                "The certificate of the pending renewal does not verify against the CA's "
-                "certificates (%s)",
-                local->message);
-    return FALSE;
-  }
-  pem = certs_to_pem(leaf, all);
-  if (pem == NULL) {
-    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
-                        "Could not write the certificates as PEM");
-    return FALSE;
-  }
-  g_free(op->certificates_pem);
-  op->certificates_pem = g_steal_pointer(&pem);
-  op->state = SIGNET_OP_ISSUED;
-  op->retry_at = 0;
-  g_free(op->step);
-  op->step = g_strdup("verify");
-  return signet_state_op_save(state, op, signet_clock_now(), error);
 }
