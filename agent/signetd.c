@@ -301,6 +301,16 @@ main(int argc, char **argv)
   else
     g_debug("no idle timeout: runs until stopped");
 
+  /* The main thread owns the default context from now on, before any
+   * thread exists: a worker's g_main_context_invoke() (the PC/SC monitor's
+   * snapshots, GTask completions) then always queues to it, never runs in
+   * the worker because nobody held the context yet (and
+   * g_application_run(), which needs to acquire it, never finds it taken). */
+  if (!g_main_context_acquire(NULL)) {
+    g_printerr("signetd: could not own the main context\n");
+    return 1;
+  }
+
   /* Before any module is loaded, and before any thread exists (setenv). */
   if (!signet_opensc_prepare(NULL, NULL, NULL, &error)) {
     g_printerr("signetd: %s\n", error->message);
@@ -385,5 +395,6 @@ main(int argc, char **argv)
     (void)g_dbus_connection_flush_sync(connection, NULL, NULL);
   g_source_remove(sigterm_id);
   g_source_remove(sigint_id);
+  g_main_context_release(NULL);
   return exit_status;
 }
