@@ -63,6 +63,7 @@ struct _SignetHotplug
 
   guint idle_seconds;
   guint idle_id;
+  gint last_call; /* monotonic seconds of the last method call (any thread) */
   GSourceFunc idle_func;
   gpointer idle_data;
 
@@ -642,6 +643,18 @@ on_idle_timeout_cb(gpointer user_data)
   SignetHotplug *hp = user_data;
 
   hp->idle_id = 0;
+  {
+    gint64 since = g_get_monotonic_time() / G_USEC_PER_SEC - g_atomic_int_get(&hp->last_call);
+
+    if (since >= 0 && since < (gint64)hp->idle_seconds) {
+      /* A method call came in while the timer ran: count from it. */
+      hp->idle_id
+          = g_timeout_add_seconds((guint)MAX(hp->idle_seconds - since, 1), on_idle_timeout_cb, hp);
+      g_source_set_name_by_id(hp->idle_id, "signet idle exit");
+      g_debug("idle: a call %" G_GINT64_FORMAT " s ago; exit postponed", since);
+      return G_SOURCE_REMOVE;
+    }
+  }
   if (signet_agent_get_n_running(hp->agent) > 0) {
     /* Operations do not tell when they end: look again one idle time on. */
     g_debug("idle: %u operation(s) running; exit postponed", signet_agent_get_n_running(hp->agent));
@@ -678,10 +691,9 @@ on_skeleton_authorize_method_cb(GDBusInterfaceSkeleton *skeleton, GDBusMethodInv
 {
   SignetHotplug *hp = user_data;
 
-  if (hp->idle_id != 0) {
-    g_clear_handle_id(&hp->idle_id, g_source_remove);
-    update_idle(hp);
-  }
+  /* GDBus emits this in a worker thread: only note the time; the idle
+   * timer (main thread) counts from it. */
+  g_atomic_int_set(&hp->last_call, (gint)(g_get_monotonic_time() / G_USEC_PER_SEC));
   return TRUE;
 }
 
