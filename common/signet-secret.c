@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -100,6 +101,10 @@ strip_newline(SignetSecret *s)
 
 /* Set by the signal handlers of signet_secret_read_tty(). */
 static volatile sig_atomic_t tty_signal;
+/* While signet_secret_read_tty() waits: the signal mask to wait with (the
+ * caller's, with the terminal signals deliverable). Outside the wait they
+ * are blocked, so that one cannot arrive between a check and a read. */
+static sigset_t tty_wait_mask;
 
 static SignetSecret *read_line(int fd, gboolean interruptible, GError **error);
 
@@ -118,7 +123,28 @@ read_line(int fd, gboolean interruptible, GError **error)
    * same descriptor may carry further secrets. */
   for (;;) {
     guint8 c;
-    ssize_t n = read(fd, &c, 1);
+    ssize_t n;
+
+    if (interruptible) {
+      /* Wait with the signals deliverable, atomically (pselect): a Ctrl-C
+       * just before the wait still ends it. */
+      fd_set readable;
+
+      if (tty_signal != 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Interrupted");
+        return NULL;
+      }
+      FD_ZERO(&readable);
+      FD_SET(fd, &readable);
+      if (pselect(fd + 1, &readable, NULL, NULL, NULL, &tty_wait_mask) < 0) {
+        if (errno == EINTR)
+          continue;
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+                    "Could not read from the terminal: %s", g_strerror(errno));
+        return NULL;
+      }
+    }
+    n = read(fd, &c, 1);
 
     if (n < 0 && errno == EINTR && interruptible && tty_signal != 0) {
       g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Interrupted");
@@ -160,6 +186,7 @@ signet_secret_read_tty(const char *prompt, GError **error)
   g_autoptr(SignetSecret) s = NULL;
   struct termios old, noecho;
   struct sigaction saved[G_N_ELEMENTS(tty_signals)];
+  sigset_t blocked, old_mask;
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   gboolean restored;
   GError *local = NULL;
@@ -184,12 +211,18 @@ signet_secret_read_tty(const char *prompt, GError **error)
    * terminal without echo: catch it, restore the terminal, then deliver it
    * with its old disposition. No SA_RESTART, so read() returns EINTR. */
   tty_signal = 0;
+  sigemptyset(&blocked);
   for (gsize i = 0; i < G_N_ELEMENTS(tty_signals); i++) {
     struct sigaction sa = { 0 };
     sa.sa_handler = on_tty_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(tty_signals[i], &sa, &saved[i]);
+    sigaddset(&blocked, tty_signals[i]);
   }
+  sigprocmask(SIG_BLOCK, &blocked, &old_mask);
+  tty_wait_mask = old_mask;
+  for (gsize i = 0; i < G_N_ELEMENTS(tty_signals); i++)
+    sigdelset(&tty_wait_mask, tty_signals[i]);
   (void)tcsetattr(fd, TCSAFLUSH, &noecho);
   s = read_line(fd, TRUE, &local);
   restored = tcsetattr(fd, TCSAFLUSH, &old) == 0;
@@ -198,6 +231,8 @@ signet_secret_read_tty(const char *prompt, GError **error)
   close(fd);
   for (gsize i = 0; i < G_N_ELEMENTS(tty_signals); i++)
     sigaction(tty_signals[i], &saved[i], NULL);
+  /* A signal still pending now goes with its old disposition. */
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
   if (tty_signal != 0) {
     g_clear_error(&local);
     raise(tty_signal);

@@ -16,7 +16,7 @@ tty_run() {
   steps=$1
   shift
   "$PYTHON" - "$steps" "$@" >"$RIG/tty" 2>&1 <<'EOF'
-import os, pty, re, select, sys, termios, time
+import os, pty, signal, re, select, sys, termios, time
 steps, argv = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
@@ -62,7 +62,17 @@ for line in steps.splitlines():
         while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
             time.sleep(0.02)
         os.write(fd, b"\x03")
-        _, status = os.waitpid(pid, 0)
+        # The CLI must die of it; never wait for ever if it does not.
+        deadline = time.time() + 20
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            print("# the CLI did not die of the interrupt within 20 s")
         echo = termios.tcgetattr(fd)[3] & termios.ECHO
         print("# echo after interrupt: " + ("on" if echo else "off"))
         print("# killed by signal %d" % (os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0))
