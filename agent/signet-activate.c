@@ -39,7 +39,6 @@ static void
 progress(Run *run, const char *step, const char *format, ...)
 {
   g_autofree char *message = NULL;
-  GVariantBuilder b;
   va_list args;
 
   va_start(args, format);
@@ -50,11 +49,8 @@ progress(Run *run, const char *step, const char *format, ...)
   signet_fault_point(step);
   if (run->a->progress == NULL)
     return;
-  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add(&b, "{sv}", "message", g_variant_new_string(message));
-  g_variant_builder_add(&b, "{sv}", "token", g_variant_new_string(run->serial));
-  g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->a->profile->name));
-  run->a->progress(run->a->data, step, g_variant_builder_end(&b));
+  run->a->progress(run->a->data, step,
+                   signet_token_dict_progress(message, run->serial, run->a->profile->name));
 }
 
 /* Deletes the key this call generated (a failure before anything was

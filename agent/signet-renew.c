@@ -39,7 +39,6 @@ static void
 progress(Run *run, const char *step, const char *format, ...)
 {
   g_autofree char *message = NULL;
-  GVariantBuilder b;
   va_list args;
 
   va_start(args, format);
@@ -48,12 +47,9 @@ progress(Run *run, const char *step, const char *format, ...)
   g_debug("renew: %s: %s", step, message);
   if (run->r->progress == NULL)
     return;
-  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add(&b, "{sv}", "message", g_variant_new_string(message));
-  g_variant_builder_add(&b, "{sv}", "token", g_variant_new_string(run->serial));
-  if (run->profile != NULL)
-    g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->profile->name));
-  run->r->progress(run->r->data, step, g_variant_builder_end(&b));
+  run->r->progress(run->r->data, step,
+                   signet_token_dict_progress(message, run->serial,
+                                              run->profile != NULL ? run->profile->name : NULL));
 }
 
 /* Journals @step (durably) before it runs, then the test hook. */

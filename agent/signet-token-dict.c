@@ -260,3 +260,16 @@ signet_token_dict_track_certificate(SignetState *state, const char *token_serial
   if (!signet_state_cert_track(state, &c, signet_clock_now(), &local))
     g_warning("could not record the certificate of '%s': %s", subject, local->message);
 }
+
+GVariant *
+signet_token_dict_progress(const char *message, const char *serial, const char *profile)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "message", g_variant_new_string(message));
+  g_variant_builder_add(&b, "{sv}", "token", g_variant_new_string(serial));
+  if (profile != NULL)
+    g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(profile));
+  return g_variant_builder_end(&b);
+}

@@ -42,6 +42,10 @@ const char *signet_token_dict_name(const SignetP11Token *token);
 /* Lower-case hex of a CKA_ID ("" for NULL). */
 char *signet_token_dict_id_to_hex(GBytes *id);
 
+/* The details of a Progress signal: "message", "token" (serial) and, when
+ * known, "profile" (floating a{sv}). */
+GVariant *signet_token_dict_progress(const char *message, const char *serial, const char *profile);
+
 /* Records @cert (on token @token_serial under the hex CKA_ID @key_id,
  * issued through @profile) in the state database; a failure is logged. */
 struct _SignetState;
