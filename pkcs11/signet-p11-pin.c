@@ -50,15 +50,25 @@ signet_p11_session_change_pin(SignetP11Session *s, const SignetSecret *old_pin,
                               GError **error)
 {
   CK_RV rv;
+  gboolean pad = s->token->protected_auth_path && signet_secret_get_len(old_pin) == 0;
 
   if (!check_new_pin(s, new_pin, error))
     return FALSE;
-  if (!signet_p11_check_final_try(s, CKU_USER, confirm_final_try, error))
+  /* Log in as the user with the current PIN, then C_SetPIN in that session.
+   * Never C_SetPIN logged out: OpenSC with set_pin_in_unlogged_session
+   * (which the agent sets for unblocking) sends that to the card as RESET
+   * RETRY COUNTER, the current PIN taken as the PUK: a right PIN changes
+   * nothing and a PUK try is spent (docs/internals/pkcs11.md). The login is
+   * the one check of the current PIN, with its final-try guard; it costs
+   * exactly one PIN try when the PIN is wrong. */
+  if (!signet_p11_session_login_as(s, CKU_USER, pad ? NULL : old_pin, confirm_final_try, error))
     return FALSE;
-  /* C_SetPIN in a logged-out read-write session changes the user PIN. */
-  rv = s->f->C_SetPIN(
-      s->handle, (CK_UTF8CHAR_PTR)signet_secret_get_data(old_pin), signet_secret_get_len(old_pin),
-      (CK_UTF8CHAR_PTR)signet_secret_get_data(new_pin), signet_secret_get_len(new_pin));
+  if (pad)
+    rv = s->f->C_SetPIN(s->handle, NULL, 0, NULL, 0);
+  else
+    rv = s->f->C_SetPIN(
+        s->handle, (CK_UTF8CHAR_PTR)signet_secret_get_data(old_pin), signet_secret_get_len(old_pin),
+        (CK_UTF8CHAR_PTR)signet_secret_get_data(new_pin), signet_secret_get_len(new_pin));
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
     signet_p11_session_set_pin_error(s, rv, FALSE, error);
     return FALSE;
@@ -77,6 +87,7 @@ unblock_so_login_init_pin(SignetP11Session *s, const SignetSecret *puk, const Si
 {
   CK_RV rv;
 
+  /* The final try was checked by the caller. */
   if (!signet_p11_session_login_as(s, CKU_SO, puk, TRUE, error))
     return FALSE;
   rv = s->f->C_InitPIN(s->handle, (CK_UTF8CHAR_PTR)signet_secret_get_data(new_pin),
@@ -132,14 +143,17 @@ unblock_ykcs11(SignetP11Session *s, const SignetSecret *puk, const SignetSecret 
 
 gboolean
 signet_p11_session_unblock_pin(SignetP11Session *s, const SignetSecret *puk,
-                               const SignetSecret *new_pin, GError **error)
+                               const SignetSecret *new_pin, gboolean confirm_final_try,
+                               GError **error)
 {
   gboolean ok = FALSE;
 
   if (!check_new_pin(s, new_pin, error))
     return FALSE;
-  if (s->token->so_pin.locked)
-    return signet_p11_check_final_try(s, CKU_SO, TRUE, error);
+  /* The PUK's last try is never sent unconfirmed, whatever the method,
+   * where the module reports the PUK's state (OpenSC never does). */
+  if (!signet_p11_check_final_try(s, CKU_SO, confirm_final_try, error))
+    return FALSE;
 
   switch (s->token->unblock_method) {
     case SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN:

@@ -17,6 +17,12 @@ typedef struct
   PKCS11_CTX *libp11;
   PKCS11_SLOT *libp11_slots;
   unsigned int libp11_nslots;
+  /* Our sessions open on this module (under libp11_lock): when the last one
+   * closes, libp11's slots are released, which closes the sessions libp11
+   * opened for signing. None of them may outlive the operation: a read-only
+   * one makes SoftHSM2 refuse an SO login (CKR_SESSION_READ_ONLY_EXISTS),
+   * and OpenSC logs a card out only when its last session closes. */
+  guint live_sessions;
   /* What each token can do (its mechanisms), read once: "SLOT:SERIAL" →
    * SignetP11Mechanisms. A token does not change its mechanisms; another
    * token in the slot has another serial. */

@@ -40,7 +40,28 @@ signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token, GErr
     signet_p11_set_error(error, rv, "Could not open a session with the token");
     return NULL;
   }
+  g_mutex_lock(&s->module->libp11_lock);
+  s->module->live_sessions++;
+  g_mutex_unlock(&s->module->libp11_lock);
   return g_steal_pointer(&s);
+}
+
+/* The last of our sessions on @m closed: release libp11's slots, so that
+ * the sessions it opened close too (C_CloseAllSessions on each slot, once
+ * no key of it is in use) and nothing of the operation stays open. The next
+ * private key enumerates the slots again. */
+static void
+session_closed(SignetP11ModuleEntry *m)
+{
+  g_mutex_lock(&m->libp11_lock);
+  if (m->live_sessions > 0)
+    m->live_sessions--;
+  if (m->live_sessions == 0 && m->libp11_slots != NULL) {
+    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+    m->libp11_slots = NULL;
+    m->libp11_nslots = 0;
+  }
+  g_mutex_unlock(&m->libp11_lock);
 }
 
 void
@@ -54,6 +75,7 @@ signet_p11_session_free(SignetP11Session *s)
     if (s->logged_in)
       (void)s->f->C_Logout(s->handle);
     (void)s->f->C_CloseSession(s->handle);
+    session_closed(s->module);
   }
   signet_p11_token_free(s->token);
   g_free(s);
@@ -135,6 +157,19 @@ set_pin_error(SignetP11Session *s, CK_RV rv, CK_USER_TYPE who, GError **error)
                 who == CKU_SO ? SIGNET_P11_ERROR_PUK_INCORRECT : SIGNET_P11_ERROR_PIN_INCORRECT,
                 "The %s has a length or characters token \"%s\" does not accept (%s)", what,
                 s->token->label, signet_p11_rv_name(rv));
+    return;
+  }
+  if (rv == CKR_SESSION_READ_ONLY_EXISTS || rv == CKR_USER_ANOTHER_ALREADY_LOGGED_IN
+      || rv == CKR_USER_TOO_MANY_TYPES || rv == CKR_USER_TYPE_INVALID || rv == CKR_OPERATION_ACTIVE
+      || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED
+      || rv == CKR_CRYPTOKI_NOT_INITIALIZED) {
+    /* The module refused the login before looking at the secret. */
+    g_autofree char *msg = g_strdup_printf(
+        "The token did not check the %s: the module refused the login in the state it is in "
+        "(another login or session of this process is in the way); no try was spent. Retry; "
+        "if it persists, restart signetd",
+        what);
+    signet_p11_set_error(error, rv, msg);
     return;
   }
   {

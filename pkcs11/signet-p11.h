@@ -272,17 +272,22 @@ gboolean signet_p11_session_delete_key_pair(SignetP11Session *session, GBytes *i
 
 /* ---- PIN management ----------------------------------------------------- */
 
-/* Changes the user PIN from @old_pin to @new_pin (C_SetPIN in a logged-out
- * session). @new_pin is checked against the token's length limits first. */
+/* Changes the user PIN from @old_pin to @new_pin: C_Login(CKU_USER, old) and
+ * C_SetPIN(old, new) in that logged-in session, on every module (never
+ * C_SetPIN logged out: OpenSC may take that as an unblock with the PUK).
+ * @new_pin is checked against the token's length limits first; the login
+ * has the final-try guard. */
 gboolean signet_p11_session_change_pin(SignetP11Session *session, const SignetSecret *old_pin,
                                        const SignetSecret *new_pin, gboolean confirm_final_try,
                                        GError **error);
 
 /* Unblocks the user PIN with @puk and sets @new_pin, by the token's unblock
  * method: one attempt, never a second method with the same PUK. A wrong PUK
- * is PUK_INCORRECT, a blocked one PUK_LOCKED. */
+ * is PUK_INCORRECT, a blocked one PUK_LOCKED. Where the module reports the
+ * PUK at its final try, nothing is sent unless @confirm_final_try (FINAL_TRY). */
 gboolean signet_p11_session_unblock_pin(SignetP11Session *session, const SignetSecret *puk,
-                                        const SignetSecret *new_pin, GError **error);
+                                        const SignetSecret *new_pin, gboolean confirm_final_try,
+                                        GError **error);
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -21,6 +21,7 @@ agent_integration_tests = \
 	tests/agent/test-history.sh \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
+	tests/agent/test-sequence.sh \
 	tests/agent/test-faults.sh \
 	tests/agent/test-dbus.sh \
 	tests/agent/test-tty.sh

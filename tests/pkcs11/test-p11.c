@@ -348,13 +348,13 @@ test_unblock(Fixture *f, gconstpointer data)
   g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
   g_autoptr(SignetP11Session) s2 = NULL, s3 = NULL;
 
-  g_assert_false(signet_p11_session_unblock_pin(s, wrong, fresh, &error));
+  g_assert_false(signet_p11_session_unblock_pin(s, wrong, fresh, FALSE, &error));
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_INCORRECT);
   g_assert_nonnull(strstr(error->message, "Wrong PUK"));
   g_clear_error(&error);
 
   s2 = signet_p11_session_open(f->ctx, f->token, &error);
-  g_assert_true(signet_p11_session_unblock_pin(s2, puk, fresh, &error));
+  g_assert_true(signet_p11_session_unblock_pin(s2, puk, fresh, FALSE, &error));
   g_assert_no_error(error);
   g_clear_pointer(&s2, signet_p11_session_free);
 
