@@ -349,12 +349,15 @@ explain_pin_error(GError *error, const SignetP11Token *token)
       state = "The token reports no warning (it does not say how many tries are left).";
     message = g_strdup_printf("Wrong PIN for token '%s'. %s The PIN was not retried (%s).",
                               signet_token_dict_name(token), state, ckr);
-  } else if (error->code == SIGNET_P11_ERROR_PIN_LOCKED)
+  } else if (error->code == SIGNET_P11_ERROR_PIN_LOCKED) {
+    /* A command the holder can paste into a shell, whatever the label holds. */
+    g_autofree char *quoted = g_shell_quote(signet_token_dict_name(token));
+
     message = g_strdup_printf("The PIN of token '%s' is locked. Unblock it with the PUK: "
-                              "signet pin unblock '%s'%s%s%s",
-                              signet_token_dict_name(token), signet_token_dict_name(token),
-                              ckr ? " (" : "", ckr ? ckr : "", ckr ? ")" : "");
-  else if (error->code == SIGNET_P11_ERROR_PUK_INCORRECT && ckr != NULL) {
+                              "signet pin unblock %s%s%s%s",
+                              signet_token_dict_name(token), quoted, ckr ? " (" : "",
+                              ckr ? ckr : "", ckr ? ")" : "");
+  } else if (error->code == SIGNET_P11_ERROR_PUK_INCORRECT && ckr != NULL) {
     if (token->so_pin.locked)
       state = "The token reports the PUK is now locked.";
     else if (token->so_pin.final_try)
@@ -888,7 +891,8 @@ run_unblock_pin(Op *op, GError **error)
                 "No PUK given for token '%s'", signet_token_dict_name(token));
     return NULL;
   }
-  if (!signet_p11_session_unblock_pin(session, op->puk, op->new_pin, &local)) {
+  if (!signet_p11_session_unblock_pin(session, op->puk, op->new_pin, op->confirm_final_try,
+                                      &local)) {
     explain_pin_error(local, signet_p11_session_get_token(session));
     g_propagate_error(error, g_steal_pointer(&local));
     return NULL;
@@ -1351,7 +1355,7 @@ on_handle_unblock_pin_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
   op->puk = take_secret(puk, "PUK", &error);
   op->new_pin = take_secret(new_pin, "new PIN", error != NULL ? NULL : &error);
   if (op->puk != NULL && op->new_pin != NULL && check_token_arg(token, &error))
-    (void)parse_options(options, NULL, op, &error);
+    (void)parse_options(options, options_confirm, op, &error);
   op_submit(op, error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

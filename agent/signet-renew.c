@@ -839,10 +839,12 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
   if (open != NULL) {
     /* An unfinished renewal of this token comes first. */
     if (r->cert_id != NULL && g_ascii_strcasecmp(r->cert_id, open->old_key_id) != 0) {
+      g_autofree char *serial_word = g_shell_quote(run.serial);
+
       g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                   "The renewal of another certificate (id %s) on token '%s' is unfinished (%s): "
                   "run signet renew %s --cert %s first",
-                  open->old_key_id, run.name, signet_op_state_to_string(open->state), run.serial,
+                  open->old_key_id, run.name, signet_op_state_to_string(open->state), serial_word,
                   open->old_key_id);
       goto out;
     }

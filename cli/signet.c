@@ -141,12 +141,6 @@ agent_failed(GError **error)
 }
 
 static GVariant *
-empty_options(void)
-{
-  return g_variant_new("a{sv}", NULL);
-}
-
-static GVariant *
 get_status(Cli *cli, const char *token, GError **error)
 {
   GVariant *status = NULL;
@@ -183,11 +177,14 @@ state_flag(GVariant *status, const char *which, const char *flag)
 static gboolean
 check_pin_not_locked(GVariant *status, const char *token, GError **error)
 {
+  g_autofree char *quoted = NULL;
+
   if (!state_flag(status, "pin", "locked"))
     return TRUE;
+  quoted = g_shell_quote(token);
   g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_PIN_LOCKED,
               "The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s",
-              status_label(status, token), token);
+              status_label(status, token), quoted);
   return FALSE;
 }
 
@@ -554,7 +551,7 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
     return FALSE;
   if (!signet_agent1_call_unblock_pin_sync(
           cli->proxy, token, signet_cli_secret_to_variant(g_steal_pointer(&puk)),
-          signet_cli_secret_to_variant(g_steal_pointer(&new_pin)), empty_options(),
+          signet_cli_secret_to_variant(g_steal_pointer(&new_pin)), write_options(cli, FALSE),
           G_DBUS_CALL_FLAGS_NONE, TIMEOUT_WRITE, NULL, error))
     return agent_failed(error);
   if (cli->json)

@@ -37,6 +37,15 @@ check_rc "the last PUK try from a fd needs --confirm-final-try (exit 1)" 1
 check "… as FinalTry" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.FinalTry
 check "… and nothing was sent" test "$(so_tries)" = 1
 
+# The agent itself keeps the guard: a client that does not confirm gets
+# FinalTry, and nothing is sent.
+gdbus call --session --dest io.signet.Agent --object-path /io/signet/Agent \
+  --method io.signet.Agent1.UnblockPin "$TOKEN_LABEL" "b'00000010'" "b'112233'" "{}" \
+  >"$RIG/out" 2>"$RIG/err"
+check "UnblockPin at the PUK's final try without confirm-final-try: io.signet.Error.FinalTry" \
+  grep -q 'GDBus.Error:io.signet.Error.FinalTry:' "$RIG/err"
+check "… and the agent sent nothing" test "$(so_tries)" = 1
+
 unblock_with 00000010 --json --confirm-final-try
 check_rc "the tenth wrong PUK: exit 4" 4
 check "… reported as PukLocked" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.PukLocked
