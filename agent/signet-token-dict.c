@@ -154,6 +154,7 @@ signet_token_dict_key(const SignetP11KeyPair *key)
   add(&b, "has_certificate", g_variant_new_boolean(key->has_certificate));
   add(&b, "sensitive", g_variant_new_boolean(key->sensitive));
   add(&b, "extractable", g_variant_new_boolean(key->extractable));
+  add(&b, "protection", str(signet_p11_key_protection_to_string(key->protection)));
   return g_variant_builder_end(&b);
 }
 

@@ -228,10 +228,18 @@ print_key(GVariant *key)
   g_autoptr(GString) parts = g_string_new(NULL);
   const char *label = lookup_str(key, "label");
 
-  if (lookup_bool(key, "has_private"))
-    g_string_append_printf(parts, "private key (%s, %s)",
-                           lookup_bool(key, "sensitive") ? "sensitive" : "NOT sensitive",
-                           lookup_bool(key, "extractable") ? "EXTRACTABLE" : "not extractable");
+  if (lookup_bool(key, "has_private")) {
+    const char *protection = lookup_str(key, "protection");
+
+    if (g_str_equal(protection, "card"))
+      /* OpenSC before 0.24 does not report CKA_SENSITIVE for a card's key. */
+      g_string_append(parts, "private key (kept on the card: not extractable, its value "
+                             "unreadable; this OpenSC does not report 'sensitive')");
+    else
+      g_string_append_printf(parts, "private key (%s, %s)",
+                             lookup_bool(key, "sensitive") ? "sensitive" : "NOT sensitive",
+                             lookup_bool(key, "extractable") ? "EXTRACTABLE" : "not extractable");
+  }
   if (lookup_bool(key, "has_public"))
     g_string_append_printf(parts, "%spublic key", parts->len ? ", " : "");
   if (lookup_bool(key, "has_certificate"))

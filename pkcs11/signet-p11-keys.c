@@ -4,6 +4,8 @@
 
 #include "pkcs11/signet-p11-private.h"
 
+#include "common/signet-util.h"
+
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -53,6 +55,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
   const char *lbl = label != NULL ? label : "";
   CK_MECHANISM mech = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
   CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+  SignetP11KeyProtection protection;
   CK_RV rv;
 
   if (!signet_p11_token_check_key_type(s->token, type, error))
@@ -124,16 +127,85 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
     return FALSE;
   }
   /* Check what the token made: a module may ignore parts of a template. */
-  if (!signet_p11_get_bool(s, priv, CKA_SENSITIVE, FALSE)
-      || signet_p11_get_bool(s, priv, CKA_EXTRACTABLE, TRUE)) {
+  protection = signet_p11_private_key_protection(s, priv);
+  if (protection != SIGNET_P11_KEY_PROTECTION_SENSITIVE
+      && protection != SIGNET_P11_KEY_PROTECTION_CARD) {
     (void)s->f->C_DestroyObject(s->handle, priv);
     (void)s->f->C_DestroyObject(s->handle, pub);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
-                "The token made a private key that is not sensitive or that can be "
-                "extracted; it was deleted. Use another token or module");
+                "The token made a private key that %s; it was deleted. Use another token or "
+                "module",
+                protection == SIGNET_P11_KEY_PROTECTION_EXTRACTABLE
+                    ? "can be extracted (CKA_EXTRACTABLE)"
+                    : "is not sensitive and whose value the module may give out");
     return FALSE;
   }
   return TRUE;
+}
+
+const char *
+signet_p11_key_protection_to_string(SignetP11KeyProtection protection)
+{
+  switch (protection) {
+    case SIGNET_P11_KEY_PROTECTION_SENSITIVE:
+      return "sensitive";
+    case SIGNET_P11_KEY_PROTECTION_CARD:
+      return "card";
+    case SIGNET_P11_KEY_PROTECTION_NOT_SENSITIVE:
+      return "not-sensitive";
+    case SIGNET_P11_KEY_PROTECTION_EXTRACTABLE:
+      return "extractable";
+    case SIGNET_P11_KEY_PROTECTION_UNKNOWN:
+    default:
+      return "unknown";
+  }
+}
+
+/* OpenSC before 0.24 does not carry CKA_SENSITIVE (nor ALWAYS_SENSITIVE,
+ * NEVER_EXTRACTABLE, LOCAL) from the template to a PKCS#15 card's key
+ * object: a key generated on the card reads back CKA_SENSITIVE false
+ * ("Access: none" in pkcs11-tool) although the card never gives it out.
+ * 0.24 reads back true. */
+static gboolean
+module_hides_sensitive(const CK_INFO *info)
+{
+  g_autofree char *manufacturer
+      = signet_padded_to_string(info->manufacturerID, sizeof info->manufacturerID);
+
+  return g_str_has_prefix(manufacturer, "OpenSC")
+         && (info->libraryVersion.major == 0 && info->libraryVersion.minor < 24);
+}
+
+/* TRUE when the module will not give out the private key's value: asked for
+ * the length of its secret part, it answers that the attribute is
+ * sensitive, unavailable or not there. Only the length is asked for. */
+static gboolean
+value_unreadable(SignetP11Session *s, CK_OBJECT_HANDLE priv)
+{
+  static const CK_ATTRIBUTE_TYPE secret[] = { CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_VALUE };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(secret); i++) {
+    CK_ATTRIBUTE attr = { secret[i], NULL, 0 };
+    CK_RV rv = s->f->C_GetAttributeValue(s->handle, priv, &attr, 1);
+
+    if (rv == CKR_OK && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION)
+      return FALSE;
+    if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_ATTRIBUTE_TYPE_INVALID)
+      return FALSE; /* cannot tell: promise nothing */
+  }
+  return TRUE;
+}
+
+SignetP11KeyProtection
+signet_p11_private_key_protection(SignetP11Session *s, CK_OBJECT_HANDLE priv)
+{
+  if (signet_p11_get_bool(s, priv, CKA_EXTRACTABLE, TRUE))
+    return SIGNET_P11_KEY_PROTECTION_EXTRACTABLE;
+  if (signet_p11_get_bool(s, priv, CKA_SENSITIVE, FALSE))
+    return SIGNET_P11_KEY_PROTECTION_SENSITIVE;
+  if (module_hides_sensitive(&s->module->info) && value_unreadable(s, priv))
+    return SIGNET_P11_KEY_PROTECTION_CARD;
+  return SIGNET_P11_KEY_PROTECTION_NOT_SENSITIVE;
 }
 
 /* libp11's slot for our token, from a fresh enumeration. Called with the

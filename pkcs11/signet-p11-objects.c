@@ -333,6 +333,7 @@ signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
       = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_key_pair_free);
   static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY };
   g_autoptr(GPtrArray) certs = NULL;
+  gboolean private_visible = FALSE;
 
   for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
     g_autoptr(GArray) handles = find_class(s, classes[c], NULL, error);
@@ -356,20 +357,33 @@ signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
         k->extractable = signet_p11_get_bool(s, h, CKA_EXTRACTABLE, TRUE);
         k->always_sensitive = signet_p11_get_bool(s, h, CKA_ALWAYS_SENSITIVE, FALSE);
         k->never_extractable = signet_p11_get_bool(s, h, CKA_NEVER_EXTRACTABLE, FALSE);
+        k->protection = signet_p11_private_key_protection(s, h);
+        private_visible = TRUE;
       } else
         k->has_public = TRUE;
     }
   }
+  if (s->logged_in)
+    private_visible = TRUE;
   certs = signet_p11_session_list_certificates(s, error);
   if (certs == NULL)
     return NULL;
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    for (guint j = 0; j < pairs->len; j++) {
-      SignetP11KeyPair *k = g_ptr_array_index(pairs, j);
-      if (g_bytes_get_size(k->id) > 0 && g_bytes_equal(k->id, c->id))
+  for (guint j = 0; j < pairs->len;) {
+    SignetP11KeyPair *k = g_ptr_array_index(pairs, j);
+    gboolean ca_only = FALSE;
+
+    for (guint i = 0; i < certs->len; i++) {
+      SignetP11Certificate *c = g_ptr_array_index(certs, i);
+      if (g_bytes_get_size(k->id) > 0 && g_bytes_equal(k->id, c->id)) {
+        ca_only = (k->has_certificate ? ca_only : TRUE) && c->authority;
         k->has_certificate = TRUE;
+      }
     }
+    /* A key pair means a private key (see the header). */
+    if (k->has_private || (!private_visible && k->has_public && !ca_only))
+      j++;
+    else
+      g_ptr_array_remove_index(pairs, j);
   }
   return g_steal_pointer(&pairs);
 }

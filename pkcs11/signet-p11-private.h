@@ -81,5 +81,8 @@ gboolean signet_p11_session_login_as(SignetP11Session *session, CK_USER_TYPE who
 /* The error for a refused PIN (@puk FALSE) or PUK, after re-reading the flags. */
 void signet_p11_session_set_pin_error(SignetP11Session *session, CK_RV rv, gboolean puk,
                                       GError **error);
+/* How the private key @priv is kept on the token (see SignetP11KeyProtection). */
+SignetP11KeyProtection signet_p11_private_key_protection(SignetP11Session *session,
+                                                         CK_OBJECT_HANDLE priv);
 /* The public key of object @obj (a public key, or an RSA private key). */
 EVP_PKEY *signet_p11_object_public_key(SignetP11Session *session, CK_OBJECT_HANDLE obj);

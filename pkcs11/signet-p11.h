@@ -198,6 +198,23 @@ typedef struct
 
 void signet_p11_certificate_free(SignetP11Certificate *cert);
 
+/* How a private key is kept from leaving the token, as far as the module
+ * can promise it (docs/internals/pkcs11.md, "Is the key safe?"). */
+typedef enum
+{
+  SIGNET_P11_KEY_PROTECTION_UNKNOWN,       /* the private key is not visible (not logged in) */
+  SIGNET_P11_KEY_PROTECTION_SENSITIVE,     /* CKA_SENSITIVE, not CKA_EXTRACTABLE */
+  SIGNET_P11_KEY_PROTECTION_CARD,          /* not CKA_EXTRACTABLE, its value unreadable, on a
+                                              module known not to report CKA_SENSITIVE for
+                                              card keys (OpenSC before 0.24) */
+  SIGNET_P11_KEY_PROTECTION_NOT_SENSITIVE, /* not sensitive, not extractable, and nothing
+                                              more can be promised */
+  SIGNET_P11_KEY_PROTECTION_EXTRACTABLE,   /* CKA_EXTRACTABLE: it can be exported */
+} SignetP11KeyProtection;
+
+/* "sensitive", "card", "not-sensitive", "extractable", "unknown". */
+const char *signet_p11_key_protection_to_string(SignetP11KeyProtection protection);
+
 typedef struct
 {
   GBytes *id; /* CKA_ID shared by the pair (and its certificate) */
@@ -211,14 +228,20 @@ typedef struct
   gboolean extractable;
   gboolean always_sensitive;
   gboolean never_extractable;
+  SignetP11KeyProtection protection;
 } SignetP11KeyPair;
 
 void signet_p11_key_pair_free(SignetP11KeyPair *key);
 
 /* Certificates on the token (SignetP11Certificate). */
 GPtrArray *signet_p11_session_list_certificates(SignetP11Session *session, GError **error);
-/* Key pairs on the token grouped by CKA_ID (SignetP11KeyPair). Private keys
- * are seen only after login; a public key or certificate alone still lists. */
+/* Key pairs on the token grouped by CKA_ID (SignetP11KeyPair). A key pair
+ * means a private key: where private keys are visible (logged in, or a
+ * module such as OpenSC that shows them without a login) a public key
+ * without one is not a pair (OpenSC shows a public key for every
+ * certificate, CA certificates included). Where they are not visible yet
+ * (SoftHSM2 before login), a public key lists, unless it only shadows a CA
+ * certificate; a certificate alone never does. */
 GPtrArray *signet_p11_session_list_key_pairs(SignetP11Session *session, GError **error);
 
 /* Generates a key pair on the token: private key CKA_TOKEN, CKA_PRIVATE,
