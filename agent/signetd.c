@@ -22,6 +22,7 @@
 #include "agent/signet-errors.h"
 #include "agent/signet-hotplug.h"
 #include "agent/signet-opensc.h"
+#include "common/signet-secret.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-testhooks.h"
 
@@ -250,6 +251,11 @@ main(int argc, char **argv)
   int exit_status;
 
   setlocale(LC_ALL, "");
+  /* PINs pass through this process: no core dump, no ptrace by others. */
+  if (!signet_secret_protect_process(&error)) {
+    g_printerr("signetd: %s\n", error->message);
+    return 1;
+  }
   options = g_option_context_new(NULL);
   g_option_context_set_summary(
       options, "The Signet agent: token operations over D-Bus as " SIGNET_AGENT_BUS_NAME

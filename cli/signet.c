@@ -1242,6 +1242,11 @@ main(int argc, char **argv)
   int status;
 
   setlocale(LC_ALL, "");
+  /* PINs pass through this process: no core dump, no ptrace by others. */
+  if (!signet_secret_protect_process(&error)) {
+    g_printerr("signet: %s\n", error->message);
+    return SIGNET_EXIT_FAILURE;
+  }
   if (argc < 2) {
     print_main_help(stderr);
     return SIGNET_EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <termios.h>
 #include <unistd.h>
@@ -20,22 +21,40 @@ struct _SignetSecret
   guint8 data[SIGNET_SECRET_MAX];
 };
 
+/* Each secret has pages of its own (mmap): locked (mlock), left out of core
+ * dumps (MADV_DONTDUMP) and of a forked child (MADV_WIPEONFORK), and
+ * unmapped on free. A heap buffer would share its page with other data,
+ * and munlock() of one secret would unlock another that sits on the same
+ * page. */
+static gsize
+secret_map_size(void)
+{
+  static gsize size;
+
+  if (size == 0) {
+    long page = sysconf(_SC_PAGESIZE);
+    gsize p = page > 0 ? (gsize)page : 4096;
+    size = (sizeof(SignetSecret) + p - 1) / p * p;
+  }
+  return size;
+}
+
 static SignetSecret *
 secret_alloc(void)
 {
-  SignetSecret *s = g_malloc0(sizeof *s);
+  gsize size = secret_map_size();
+  SignetSecret *s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+  if (s == MAP_FAILED)
+    g_error("signet: no memory for a secret (%s)", g_strerror(errno));
   /* Best effort: an unprivileged process may exceed RLIMIT_MEMLOCK. The buffer
    * is wiped on free either way. */
-  s->locked = mlock(s, sizeof *s) == 0;
+  s->locked = mlock(s, size) == 0;
 #ifdef MADV_DONTDUMP
-  {
-    /* Exclude the whole pages holding the secret from core dumps. */
-    long page = sysconf(_SC_PAGESIZE);
-    guintptr start = (guintptr)s & ~((guintptr)page - 1);
-    guintptr end = ((guintptr)s + sizeof *s + page - 1) & ~((guintptr)page - 1);
-    (void)madvise((void *)start, end - start, MADV_DONTDUMP);
-  }
+  (void)madvise(s, size, MADV_DONTDUMP);
+#endif
+#ifdef MADV_WIPEONFORK
+  (void)madvise(s, size, MADV_WIPEONFORK);
 #endif
   return s;
 }
@@ -59,9 +78,29 @@ signet_secret_free(SignetSecret *secret)
   if (secret == NULL)
     return;
   explicit_bzero(secret, sizeof *secret);
-  /* Pages stay excluded from dumps: other heap data there is harmless. */
-  munlock(secret, sizeof *secret);
-  g_free(secret);
+  /* The pages are the secret's own: unlocking them unlocks no other. */
+  (void)munlock(secret, secret_map_size());
+  (void)munmap(secret, secret_map_size());
+}
+
+gboolean
+signet_secret_is_locked(const SignetSecret *secret)
+{
+  return secret != NULL && secret->locked;
+}
+
+gboolean
+signet_secret_protect_process(GError **error)
+{
+  /* Not dumpable: no core file, and no other process of the user may
+   * ptrace it or read its memory through /proc while it holds a PIN. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    int saved = errno;
+    g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                "Could not make the process non-dumpable: %s", g_strerror(saved));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 const guint8 *

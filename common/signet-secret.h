@@ -1,7 +1,8 @@
 /* signet-secret.h: the one type that holds a PIN, a PUK or an activation code.
  *
- * Owns: a small buffer in locked memory (mlock, excluded from core dumps with
- * MADV_DONTDUMP) that is wiped with explicit_bzero() when freed.
+ * Owns: a small buffer on pages of its own (mmap), locked (mlock), excluded
+ * from core dumps (MADV_DONTDUMP) and forked children (MADV_WIPEONFORK),
+ * wiped with explicit_bzero() and unmapped when freed.
  * May call: GLib, libc.
  *
  * A secret lives from the prompt (terminal, file descriptor, D-Bus) to the
@@ -23,6 +24,13 @@ void signet_secret_free(SignetSecret *secret);
 const guint8 *signet_secret_get_data(const SignetSecret *secret);
 gsize signet_secret_get_len(const SignetSecret *secret);
 gboolean signet_secret_equal(const SignetSecret *a, const SignetSecret *b);
+/* TRUE when the secret's pages are locked in memory (mlock succeeded). */
+gboolean signet_secret_is_locked(const SignetSecret *secret);
+
+/* Makes the calling process non-dumpable (prctl PR_SET_DUMPABLE 0): no core
+ * dump, no ptrace or /proc/PID/mem by other processes of the user. Called
+ * first thing by signetd and signet, which hold PINs. */
+gboolean signet_secret_protect_process(GError **error);
 
 /* Reads one secret from @fd: up to the first newline or end of file, at most
  * SIGNET_SECRET_MAX bytes. A trailing "\r\n" or "\n" is not part of it. */

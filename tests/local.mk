@@ -16,6 +16,7 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/lib.sh
 
 include tests/testutil/local.mk
+include tests/common/local.mk
 include tests/p11shim/local.mk
 include tests/pkcs11/local.mk
 include tests/enroll/local.mk
