@@ -40,8 +40,8 @@ call GenerateKey "$TOKEN_LABEL" dsa:1024 "b'$PIN'" "{}"
 check_name "an unknown key type: InvalidArgs" io.signet.Error.InvalidArgs
 call GenerateKey "" ec:p256 "b'$PIN'" "{}"
 check_name "an empty token: InvalidArgs" io.signet.Error.InvalidArgs
-call UnblockPin "$TOKEN_LABEL" "b'$SO_PIN'" "b'123456'" "{'confirm-final-try': <true>}"
-check_name "UnblockPin takes no options yet: InvalidArgs" io.signet.Error.InvalidArgs
+call UnblockPin "$TOKEN_LABEL" "b'$SO_PIN'" "b'123456'" "{'label': <'x'>}"
+check_name "UnblockPin takes only confirm-final-try: InvalidArgs" io.signet.Error.InvalidArgs
 call CreateRequest "$TOKEN_LABEL" "not a subject" ec:p256 "b'$PIN'" "{}"
 check_name "CreateRequest with a bad subject: BadSubject" io.signet.Error.BadSubject
 call ImportCertificate "$TOKEN_LABEL" "b''" "b'$PIN'" "{}"
