@@ -86,6 +86,8 @@ add_token_entries(GVariantBuilder *b, const SignetP11Token *token)
   add(b, "write_protected", g_variant_new_boolean(token->write_protected));
   add(b, "initialized", g_variant_new_boolean(token->initialized));
   add(b, "unblock_method", str(signet_p11_unblock_method_to_string(token->unblock_method)));
+  add(b, "objects_cached", g_variant_new_boolean(token->objects_cached));
+  add(b, "private_keys_listed", g_variant_new_boolean(token->private_keys_listed));
   add(b, "key_types",
       g_variant_new_strv((const char *const *)key_types, key_types != NULL ? -1 : 0));
   add(b, "pin", pin_dict(token));

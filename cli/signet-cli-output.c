@@ -411,11 +411,17 @@ signet_cli_print_status(GVariant *status, const char *token)
   }
   n = keys != NULL ? g_variant_n_children(keys) : 0;
   g_print("Keys          %" G_GSIZE_FORMAT "%s\n", n,
-          n > 0 ? " (private keys show only after a login)" : "");
+          n > 0 && !lookup_bool(status, "private_keys_listed")
+              ? " (private keys show only after a login)"
+              : "");
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) k = g_variant_get_child_value(keys, i);
     print_key(k);
   }
+  if (lookup_bool(status, "objects_cached"))
+    g_print("Note: the module (OpenSC) reads the card's objects once; a key or certificate "
+            "another program wrote since signetd started shows after you take the card out "
+            "and put it back.\n");
   print_unfinished(status, token);
 }
 

@@ -137,6 +137,12 @@ typedef struct
   gulong ec_min_bits, ec_max_bits;
   gboolean can_sign_rsa, can_sign_ec;
   SignetP11UnblockMethod unblock_method;
+  /* The module reads the card's objects once per process (OpenSC): what
+   * another program writes meanwhile shows only after the card is
+   * re-inserted. */
+  gboolean objects_cached;
+  /* The module lists private key objects without a login (OpenSC). */
+  gboolean private_keys_listed;
   /* private */
   guint module_index;
 } SignetP11Token;
