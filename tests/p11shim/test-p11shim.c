@@ -1,6 +1,9 @@
 /* test-p11shim: the PKCS#11 test shim over a throwaway SoftHSM2 token.
- * Checks the card model (PIN/SO PIN tries, flags, lock, unblock, persistence)
- * and the injected faults (token pulled, delay, one-shot error). */
+ * Checks the default model (PIN/SO PIN tries, flags, lock, unblock,
+ * persistence), the tries log, the injected faults (token pulled, delay,
+ * one-shot error, extractable key) and the OpenSC card model (OpenSC 0.23's
+ * flags, the unblock by C_SetPIN logged out, the card's SO PIN, private key
+ * attributes, a public key beside each certificate). */
 #include "config.h"
 #include "tests/testutil/signet-test-util.h"
 
@@ -8,12 +11,30 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <p11-kit/pkcs11.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
 
 #define USER_PIN   "123456"
 #define SO_PIN     "12345678"
 #define USER_FLAGS (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED)
 #define SO_FLAGS   (CKF_SO_PIN_COUNT_LOW | CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_LOCKED)
+
+/* The fixture's options (user_data). */
+enum
+{
+  NO_STATE = 1 << 0, /* no SIGNET_SHIM_STATE */
+  CARD = 1 << 1      /* SIGNET_SHIM_MODEL=opensc-card */
+};
+
+/* DER of the OID of P-256: CKA_EC_PARAMS. */
+static const CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 
 static CK_FUNCTION_LIST_PTR p11; /* the shim's list */
 static const char *softhsm_util;
@@ -25,6 +46,7 @@ typedef struct
   char *state_dir; /* SIGNET_SHIM_STATE */
   CK_SLOT_ID slot; /* the token labelled "L" */
   char serial[17];
+  GString *tries; /* the tries log expected so far */
 } Fixture;
 
 static char *
@@ -61,20 +83,27 @@ find_token(Fixture *fx)
   g_assert_not_reached();
 }
 
-/* A fresh token and shim state; USER_DATA non-NULL: no SIGNET_SHIM_STATE. */
+/* A fresh token and shim state; USER_DATA: the options (NO_STATE, CARD). */
 static void
 setup(Fixture *fx, gconstpointer user_data)
 {
+  int options = GPOINTER_TO_INT(user_data);
+
   fx->dir = signet_test_softhsm_dir("test-p11shim");
   fx->state_dir = g_build_filename(fx->dir, "state", NULL);
+  fx->tries = g_string_new("");
   g_assert_cmpint(g_mkdir(fx->state_dir, 0700), ==, 0);
   /* Test-only PINs of a throwaway token; TESTING.md's recipe. */
   signet_test_softhsm_init_token("L", USER_PIN, SO_PIN);
 
-  if (user_data != NULL)
+  if (options & NO_STATE)
     g_unsetenv("SIGNET_SHIM_STATE");
   else
     g_setenv("SIGNET_SHIM_STATE", fx->state_dir, TRUE);
+  if (options & CARD)
+    g_setenv("SIGNET_SHIM_MODEL", "opensc-card", TRUE);
+  else
+    g_unsetenv("SIGNET_SHIM_MODEL");
   g_setenv("SIGNET_SHIM_TARGET", softhsm_module, TRUE);
   g_assert_cmphex(p11->C_Initialize(NULL), ==, CKR_OK);
   find_token(fx);
@@ -87,6 +116,43 @@ teardown(Fixture *fx, gconstpointer user_data)
   signet_test_remove_tree(fx->dir);
   g_free(fx->dir);
   g_free(fx->state_dir);
+  g_string_free(fx->tries, TRUE);
+}
+
+/* The contents of the state file NAME, "" if there is none. */
+static char *
+read_state(Fixture *fx, const char *name)
+{
+  g_autofree char *path = state_file(fx, name);
+  char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    text = g_strdup("");
+  return text;
+}
+
+/* One more line expected in the tries log: "KIND RESULT FUNCTION". */
+static void
+want_try(Fixture *fx, const char *try)
+{
+  g_string_append_printf(fx->tries, "%s %s\n", fx->serial, try);
+}
+
+/* The tries log is exactly the lines expected so far. */
+static void
+check_tries(Fixture *fx)
+{
+  g_autofree char *text = read_state(fx, "tries");
+  g_assert_cmpstr(text, ==, fx->tries->str);
+}
+
+/* The "pins" line of the token is "SERIAL WANT". */
+static void
+check_pins(Fixture *fx, const char *want)
+{
+  g_autofree char *text = read_state(fx, "pins");
+  g_autofree char *line = g_strdup_printf("\n%s %s\n", fx->serial, want);
+  if (strstr(text, line) == NULL)
+    g_error("pins: want '%s %s' in:\n%s", fx->serial, want, text);
 }
 
 static CK_SESSION_HANDLE
@@ -122,10 +188,9 @@ token_flags(Fixture *fx)
 static CK_RV
 generate_ec_key(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *out_priv)
 {
-  static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-  CK_ATTRIBUTE pub[] = { { CKA_EC_PARAMS, p256, sizeof p256 },
+  CK_ATTRIBUTE pub[] = { { CKA_EC_PARAMS, (CK_BYTE *)p256, sizeof p256 },
                          { CKA_VERIFY, &yes, sizeof yes },
                          { CKA_TOKEN, &no, sizeof no } };
   CK_ATTRIBUTE priv[] = { { CKA_SIGN, &yes, sizeof yes },
@@ -203,7 +268,7 @@ test_persist(Fixture *fx, gconstpointer user_data)
   CK_SESSION_HANDLE s = open_session(fx);
   g_autofree char *pins = state_file(fx, "pins");
   g_autofree char *text = NULL;
-  g_autofree char *want = g_strdup_printf("%s 1 10\n", fx->serial);
+  g_autofree char *want = g_strdup_printf("%s 1 10 3\n", fx->serial);
 
   g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
   g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
@@ -230,7 +295,9 @@ test_no_state(Fixture *fx, gconstpointer user_data)
   g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
   g_assert_cmphex(token_flags(fx) & USER_FLAGS, ==, CKF_USER_PIN_COUNT_LOW);
   g_autofree char *pins = state_file(fx, "pins");
+  g_autofree char *tries = state_file(fx, "tries");
   g_assert_false(g_file_test(pins, G_FILE_TEST_EXISTS));
+  g_assert_false(g_file_test(tries, G_FILE_TEST_EXISTS));
 }
 
 /* A second user in the same process (libp11 loading the same path) gets
@@ -349,6 +416,587 @@ test_error_once(Fixture *fx, gconstpointer user_data)
   g_assert_cmpstr(text, ==, "# one-shot errors\nC_Sign delay 1\n");
 }
 
+/* --- The tries log, the extractable fault (both models) --- */
+
+static CK_BBOOL
+get_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+  CK_BBOOL value = 0xff;
+  CK_ATTRIBUTE a = { type, &value, sizeof value };
+  g_assert_cmphex(p11->C_GetAttributeValue(s, o, &a, 1), ==, CKR_OK);
+  g_assert_cmpuint(a.ulValueLen, ==, sizeof value);
+  return value;
+}
+
+/* One attribute's value; NULL when the target does not give it. */
+static GBytes *
+get_bytes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+  CK_ATTRIBUTE a = { type, NULL, 0 };
+  if (p11->C_GetAttributeValue(s, o, &a, 1) != CKR_OK)
+    return NULL;
+  a.pValue = g_malloc(a.ulValueLen + 1);
+  g_assert_cmphex(p11->C_GetAttributeValue(s, o, &a, 1), ==, CKR_OK);
+  return g_bytes_new_take(a.pValue, a.ulValueLen);
+}
+
+/* Every PIN/PUK try, one line each, in the default model: ok, wrong,
+ * locked, error:CKR_…; no line for an injected error. */
+static void
+test_tries_log(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "pin wrong C_Login");
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  want_try(fx, "pin ok C_Login");
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_USER_ALREADY_LOGGED_IN);
+  want_try(fx, "pin error:CKR_USER_ALREADY_LOGGED_IN C_Login");
+  g_assert_cmphex(set_pin(s, "999999", "222222"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "pin wrong C_SetPIN");
+  g_assert_cmphex(set_pin(s, USER_PIN, "222222"), ==, CKR_OK);
+  want_try(fx, "pin ok C_SetPIN");
+  g_assert_cmphex(p11->C_Logout(s), ==, CKR_OK);
+  check_tries(fx);
+
+  g_assert_cmphex(login(s, CKU_SO, "87654321"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "puk wrong C_Login");
+  write_state(fx, "fault", "C_Login error CKR_GENERAL_ERROR\nC_SetPIN error CKR_DEVICE_ERROR\n");
+  g_assert_cmphex(login(s, CKU_SO, SO_PIN), ==, CKR_GENERAL_ERROR); /* not a try */
+  g_assert_cmphex(login(s, CKU_SO, SO_PIN), ==, CKR_OK);
+  want_try(fx, "puk ok C_Login");
+  g_assert_cmphex(set_pin(s, SO_PIN, "87654321"), ==, CKR_DEVICE_ERROR); /* not a try */
+  g_assert_cmphex(set_pin(s, "11111111", "87654321"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "puk wrong C_SetPIN");
+  g_assert_cmphex(set_pin(s, SO_PIN, "87654321"), ==, CKR_OK);
+  want_try(fx, "puk ok C_SetPIN");
+  g_assert_cmphex(p11->C_Logout(s), ==, CKR_OK);
+  check_tries(fx);
+
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+    want_try(fx, "pin wrong C_Login");
+  }
+  g_assert_cmphex(login(s, CKU_USER, "222222"), ==, CKR_PIN_LOCKED);
+  want_try(fx, "pin locked C_Login");
+  g_assert_cmphex(set_pin(s, "222222", "333333"), ==, CKR_PIN_LOCKED);
+  want_try(fx, "pin locked C_SetPIN");
+
+  g_assert_cmphex(p11->C_CloseAllSessions(fx->slot), ==, CKR_OK);
+  CK_UTF8CHAR label[32];
+  memset(label, ' ', sizeof label);
+  label[0] = 'L';
+  g_assert_cmphex(p11->C_InitToken(fx->slot, (CK_UTF8CHAR_PTR) "00000000", 8, label), ==,
+                  CKR_PIN_INCORRECT);
+  want_try(fx, "puk wrong C_InitToken");
+  check_tries(fx);
+  check_pins(fx, "0 9 3");
+}
+
+/* "C_GenerateKeyPair extractable": the key comes out CKA_SENSITIVE false and
+ * CKA_EXTRACTABLE true although the caller asked for a sensitive one; it
+ * stays until the line goes. */
+static void
+test_extractable(Fixture *fx, gconstpointer user_data)
+{
+  gboolean card = GPOINTER_TO_INT(user_data) & CARD;
+  CK_SESSION_HANDLE s = open_session(fx);
+  CK_OBJECT_HANDLE key;
+  g_autofree char *fault = state_file(fx, "fault");
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
+  g_assert_cmpint(get_bool(s, key, CKA_SENSITIVE), ==, card ? CK_FALSE : CK_TRUE);
+  g_assert_cmpint(get_bool(s, key, CKA_EXTRACTABLE), ==, CK_FALSE);
+  g_assert_null(get_bytes(s, key, CKA_VALUE));
+
+  write_state(fx, "fault", "C_GenerateKeyPair extractable\n");
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
+    g_assert_cmpint(get_bool(s, key, CKA_SENSITIVE), ==, CK_FALSE);
+    g_assert_cmpint(get_bool(s, key, CKA_EXTRACTABLE), ==, CK_TRUE);
+    g_autoptr(GBytes) value = get_bytes(s, key, CKA_VALUE);
+    g_assert_nonnull(value);
+    g_assert_cmpuint(g_bytes_get_size(value), ==, 32);
+  }
+  g_assert_cmpint(g_unlink(fault), ==, 0);
+  g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
+  g_assert_cmpint(get_bool(s, key, CKA_EXTRACTABLE), ==, CK_FALSE);
+  g_assert_null(get_bytes(s, key, CKA_VALUE));
+}
+
+/* --- The card model --- */
+
+/* C_GetInfo says OpenSC 0.23; C_GetSlotInfo names a reader. */
+static void
+test_card_info(Fixture *fx, gconstpointer user_data)
+{
+  CK_INFO info;
+  CK_SLOT_INFO si;
+
+  g_assert_cmphex(p11->C_GetInfo(&info), ==, CKR_OK);
+  g_assert_cmpint(info.cryptokiVersion.major, ==, 2);
+  g_assert_cmpint(info.cryptokiVersion.minor, ==, 20);
+  g_assert_cmpmem(info.manufacturerID, sizeof info.manufacturerID,
+                  "OpenSC Project                  ", 32);
+  g_assert_cmpmem(info.libraryDescription, sizeof info.libraryDescription,
+                  "OpenSC smartcard framework      ", 32);
+  g_assert_cmpint(info.libraryVersion.major, ==, 0);
+  g_assert_cmpint(info.libraryVersion.minor, ==, 23);
+
+  g_assert_cmphex(p11->C_GetSlotInfo(fx->slot, &si), ==, CKR_OK);
+  g_autofree char *desc = g_strndup((const char *)si.slotDescription, sizeof si.slotDescription);
+  g_assert_true(g_str_has_prefix(desc, "Signet Test Reader 00 0"));
+  g_assert_cmpuint(strlen(g_strchomp(desc)), ==, strlen("Signet Test Reader 00 00"));
+  g_assert_cmphex(si.flags & CKF_TOKEN_PRESENT, ==, CKF_TOKEN_PRESENT);
+}
+
+/* OpenSC's flags on this card: none after the first wrong PIN, FINAL_TRY
+ * after the second, LOCKED after the third, never COUNT_LOW or a SO flag;
+ * a right PIN gives the tries back. */
+static void
+test_card_pin_flags(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  g_assert_cmphex(p11->C_Logout(s), ==, CKR_OK);
+  want_try(fx, "pin wrong C_Login");
+  want_try(fx, "pin ok C_Login");
+  check_pins(fx, "3 3 3");
+
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_FINAL_TRY);
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_LOCKED);
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_PIN_LOCKED);
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_LOCKED);
+  for (int i = 0; i < 3; i++)
+    want_try(fx, "pin wrong C_Login");
+  want_try(fx, "pin locked C_Login");
+  check_tries(fx);
+  check_pins(fx, "0 3 3");
+}
+
+/* C_SetPIN logged out is an unblock: the right *user PIN* there is a wrong
+ * PUK. The PIN is not changed, a PUK try is spent, OpenSC shows no flag. */
+static void
+test_card_user_pin_is_wrong_puk(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+
+  g_assert_cmphex(set_pin(s, USER_PIN, "111111"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "puk wrong C_SetPIN");
+  check_tries(fx);
+  check_pins(fx, "3 2 3");
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+
+  g_assert_cmphex(login(s, CKU_USER, "111111"), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  want_try(fx, "pin wrong C_Login");
+  want_try(fx, "pin ok C_Login");
+  check_tries(fx);
+  check_pins(fx, "3 2 3");
+}
+
+/* C_SetPIN(PUK, new) logged out unblocks a locked PIN and sets the new one;
+ * a right PUK gives the PUK's tries back. What OpenSC refuses itself (a new
+ * PIN of the wrong length, a read-only session) is no try and no line; what
+ * SoftHSM2 refuses the SO login for is passed through ("error:…"). */
+static void
+test_card_unblock(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx), ro;
+
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+    want_try(fx, "pin wrong C_Login");
+  }
+  g_assert_cmphex(token_flags(fx) & USER_FLAGS, ==, CKF_USER_PIN_LOCKED);
+  g_assert_cmphex(set_pin(s, "87654321", "111111"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "puk wrong C_SetPIN");
+  check_pins(fx, "0 2 3");
+
+  g_assert_cmphex(set_pin(s, SO_PIN, "111"), ==, CKR_PIN_LEN_RANGE);
+  g_assert_cmphex(p11->C_OpenSession(fx->slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), ==, CKR_OK);
+  g_assert_cmphex(set_pin(ro, SO_PIN, "111111"), ==, CKR_SESSION_READ_ONLY);
+  check_tries(fx);
+  /* SoftHSM2 refuses the SO login while a read-only session is open: passed through */
+  g_assert_cmphex(set_pin(s, SO_PIN, "111111"), ==, CKR_SESSION_READ_ONLY_EXISTS);
+  want_try(fx, "puk error:CKR_SESSION_READ_ONLY_EXISTS C_SetPIN");
+  g_assert_cmphex(p11->C_CloseSession(ro), ==, CKR_OK);
+  check_tries(fx);
+  check_pins(fx, "0 2 3");
+
+  g_assert_cmphex(set_pin(s, SO_PIN, "111111"), ==, CKR_OK);
+  want_try(fx, "puk ok C_SetPIN");
+  check_pins(fx, "3 3 3");
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_PIN_INCORRECT);
+  g_assert_cmphex(login(s, CKU_USER, "111111"), ==, CKR_OK);
+  want_try(fx, "pin wrong C_Login");
+  want_try(fx, "pin ok C_Login");
+  check_tries(fx);
+  check_pins(fx, "3 3 3");
+}
+
+/* Logged in as the user, C_SetPIN is a PIN change: the old PIN is checked
+ * against the user PIN (a try, a "pin" line). */
+static void
+test_card_change_pin(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  want_try(fx, "pin ok C_Login");
+  g_assert_cmphex(set_pin(s, "999999", "222222"), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "pin wrong C_SetPIN");
+  check_pins(fx, "2 3 3");
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(set_pin(s, USER_PIN, "222222"), ==, CKR_OK);
+  want_try(fx, "pin ok C_SetPIN");
+  check_pins(fx, "3 3 3");
+  g_assert_cmphex(p11->C_Logout(s), ==, CKR_OK);
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_PIN_INCORRECT);
+  want_try(fx, "pin wrong C_Login");
+  g_assert_cmphex(login(s, CKU_USER, "222222"), ==, CKR_OK);
+  want_try(fx, "pin ok C_Login");
+  check_tries(fx);
+}
+
+/* C_Login(CKU_SO) checks the card's own SO PIN, which no test knows: every
+ * try is wrong and spends one of 3 (the 4th pins column), then locked; never
+ * a flag. C_InitPIN has no SO session to run in. A 3-column pins file (as
+ * the default model wrote it) reads as the SO PIN untouched. */
+static void
+test_card_so_login(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  g_autofree char *preset = g_strdup_printf("%s 2 3\n", fx->serial);
+
+  write_state(fx, "pins", preset);
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmphex(login(s, CKU_SO, SO_PIN), ==, CKR_PIN_INCORRECT);
+    want_try(fx, "so-pin wrong C_Login");
+    g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  }
+  check_pins(fx, "2 3 0");
+  g_assert_cmphex(login(s, CKU_SO, SO_PIN), ==, CKR_PIN_LOCKED);
+  want_try(fx, "so-pin locked C_Login");
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(p11->C_InitPIN(s, (CK_UTF8CHAR_PTR) "111111", 6), ==, CKR_USER_NOT_LOGGED_IN);
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  want_try(fx, "pin ok C_Login");
+  /* OpenSC answers this one itself: no try, no line */
+  g_assert_cmphex(login(s, CKU_SO, SO_PIN), ==, CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+  check_tries(fx);
+  check_pins(fx, "3 3 0");
+}
+
+/* Three wrong PUKs block the PUK: then even the right one is refused
+ * unsent. The default model's "10" reads as the card's 3. */
+static void
+test_card_puk_lock(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  g_autofree char *preset = g_strdup_printf("%s 3 10 3\n", fx->serial);
+
+  write_state(fx, "pins", preset);
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmphex(set_pin(s, "87654321", "111111"), ==, CKR_PIN_INCORRECT);
+    want_try(fx, "puk wrong C_SetPIN");
+  }
+  check_pins(fx, "3 0 3");
+  g_assert_cmphex(set_pin(s, SO_PIN, "111111"), ==, CKR_PIN_LOCKED);
+  want_try(fx, "puk locked C_SetPIN");
+  g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK); /* the PIN is as it was */
+  want_try(fx, "pin ok C_Login");
+  check_tries(fx);
+}
+
+/* A private key reads back as OpenSC 0.23 shows one made on the card:
+ * SENSITIVE, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE and LOCAL false, the rest
+ * (EXTRACTABLE, the sensitive value) as the target says; per-attribute
+ * answers and length queries as PKCS#11 wants them. */
+static void
+test_card_key_attributes(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  CK_OBJECT_HANDLE key;
+  CK_BBOOL b[6];
+  CK_BYTE value[64];
+  CK_OBJECT_CLASS cls;
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
+  memset(b, 0x55, sizeof b);
+  CK_ATTRIBUTE t[] = { { CKA_SENSITIVE, &b[0], 1 },         { CKA_ALWAYS_SENSITIVE, &b[1], 1 },
+                       { CKA_NEVER_EXTRACTABLE, &b[2], 1 }, { CKA_LOCAL, &b[3], 1 },
+                       { CKA_EXTRACTABLE, &b[4], 1 },       { CKA_SIGN, &b[5], 1 },
+                       { CKA_CLASS, &cls, sizeof cls } };
+  g_assert_cmphex(p11->C_GetAttributeValue(s, key, t, G_N_ELEMENTS(t)), ==, CKR_OK);
+  for (int i = 0; i < 5; i++) {
+    g_assert_cmpint(b[i], ==, CK_FALSE);
+    g_assert_cmpuint(t[i].ulValueLen, ==, 1);
+  }
+  g_assert_cmpint(b[5], ==, CK_TRUE);
+  g_assert_cmpuint(cls, ==, CKO_PRIVATE_KEY);
+
+  /* the value stays sensitive in the target; lengths with NULL pValue */
+  CK_ATTRIBUTE q[] = { { CKA_VALUE, NULL, 0 },
+                       { CKA_SENSITIVE, NULL, 0 },
+                       { CKA_EC_PARAMS, NULL, 0 },
+                       { CKA_LOCAL, NULL, 0 } };
+  g_assert_cmphex(p11->C_GetAttributeValue(s, key, q, G_N_ELEMENTS(q)), ==,
+                  CKR_ATTRIBUTE_SENSITIVE);
+  g_assert_cmpuint(q[0].ulValueLen, ==, CK_UNAVAILABLE_INFORMATION);
+  g_assert_cmpuint(q[1].ulValueLen, ==, 1);
+  g_assert_cmpuint(q[2].ulValueLen, ==, sizeof p256);
+  g_assert_cmpuint(q[3].ulValueLen, ==, 1);
+
+  /* a buffer too small for one of the four */
+  CK_ATTRIBUTE small[] = { { CKA_NEVER_EXTRACTABLE, value, 0 }, { CKA_SIGN, &b[0], 1 } };
+  g_assert_cmphex(p11->C_GetAttributeValue(s, key, small, 2), ==, CKR_BUFFER_TOO_SMALL);
+  g_assert_cmpuint(small[0].ulValueLen, ==, CK_UNAVAILABLE_INFORMATION);
+  g_assert_cmpuint(small[1].ulValueLen, ==, 1);
+
+  /* an attribute a private key has not */
+  CK_ATTRIBUTE bad[] = { { CKA_ALWAYS_SENSITIVE, &b[0], 1 }, { CKA_MODULUS, value, sizeof value } };
+  g_assert_cmphex(p11->C_GetAttributeValue(s, key, bad, 2), ==, CKR_ATTRIBUTE_TYPE_INVALID);
+  g_assert_cmpint(b[0], ==, CK_FALSE);
+  g_assert_cmpuint(bad[1].ulValueLen, ==, CK_UNAVAILABLE_INFORMATION);
+
+  /* not a private key: as the target says (the public key was made here) */
+  CK_OBJECT_CLASS pub_class = CKO_PUBLIC_KEY;
+  CK_ATTRIBUTE find[] = { { CKA_CLASS, &pub_class, sizeof pub_class } };
+  CK_OBJECT_HANDLE pub;
+  CK_ULONG n = 0;
+  g_assert_cmphex(p11->C_FindObjectsInit(s, find, 1), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjects(s, &pub, 1, &n), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjectsFinal(s), ==, CKR_OK);
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_cmpint(get_bool(s, pub, CKA_LOCAL), ==, CK_TRUE);
+}
+
+/* --- Companion public keys --- */
+
+/* A self-signed X.509 certificate of KEY, DER. */
+static GBytes *
+make_cert(EVP_PKEY *key, const char *cn)
+{
+  g_autoptr(X509) x = X509_new();
+  unsigned char *der = NULL;
+  g_assert_nonnull(x);
+  g_assert_cmpint(X509_set_version(x, 2), ==, 1);
+  g_assert_cmpint(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), ==, 1);
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+  X509_NAME *name = X509_get_subject_name(x);
+  g_assert_cmpint(
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0),
+      ==, 1);
+  g_assert_cmpint(X509_set_issuer_name(x, name), ==, 1);
+  g_assert_cmpint(X509_set_pubkey(x, key), ==, 1);
+  g_assert_cmpint(X509_sign(x, key, EVP_sha256()), >, 0);
+  int len = i2d_X509(x, &der);
+  g_assert_cmpint(len, >, 0);
+  GBytes *bytes = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  return bytes;
+}
+
+static CK_OBJECT_HANDLE
+create_cert(CK_SESSION_HANDLE s, GBytes *der, const char *id, const char *label)
+{
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE type = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  gsize len;
+  const unsigned char *data = g_bytes_get_data(der, &len), *p = data;
+  g_autoptr(X509) x = d2i_X509(NULL, &p, (long)len);
+  unsigned char *subject = NULL;
+  g_assert_nonnull(x);
+  int subject_len = i2d_X509_NAME(X509_get_subject_name(x), &subject); /* SoftHSM2 wants it */
+  g_assert_cmpint(subject_len, >, 0);
+  CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
+                       { CKA_CERTIFICATE_TYPE, &type, sizeof type },
+                       { CKA_TOKEN, &yes, sizeof yes },
+                       { CKA_PRIVATE, &no, sizeof no },
+                       { CKA_SUBJECT, subject, (CK_ULONG)subject_len },
+                       { CKA_VALUE, (void *)data, len },
+                       { CKA_LABEL, (void *)label, strlen(label) },
+                       { CKA_ID, (void *)id, strlen(id) } };
+  CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+  g_assert_cmphex(p11->C_CreateObject(s, t, G_N_ELEMENTS(t), &o), ==, CKR_OK);
+  OPENSSL_free(subject);
+  return o;
+}
+
+/* The objects of class CLS with CKA_ID ID ("" included) on the token. */
+static CK_ULONG
+find_by_id(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *id, CK_OBJECT_HANDLE *out)
+{
+  static char empty;
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls },
+                       { CKA_TOKEN, &yes, sizeof yes },
+                       { CKA_ID, *id ? (void *)id : &empty, strlen(id) } };
+  CK_OBJECT_HANDLE found[8];
+  CK_ULONG n = 0;
+  g_assert_cmphex(p11->C_FindObjectsInit(s, t, G_N_ELEMENTS(t)), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjects(s, found, G_N_ELEMENTS(found), &n), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjectsFinal(s), ==, CKR_OK);
+  if (out != NULL && n > 0)
+    *out = found[0];
+  return n;
+}
+
+static void
+assert_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, const void *want,
+            gsize want_len)
+{
+  g_autoptr(GBytes) got = get_bytes(s, o, type);
+  g_assert_nonnull(got);
+  g_assert_cmpmem(g_bytes_get_data(got, NULL), g_bytes_get_size(got), want, want_len);
+}
+
+static GBytes *
+bn_param(EVP_PKEY *key, const char *name)
+{
+  g_autoptr(BIGNUM) bn = NULL;
+  g_assert_cmpint(EVP_PKEY_get_bn_param(key, name, &bn), ==, 1);
+  guchar *buf = g_malloc(BN_num_bytes(bn));
+  int len = BN_bn2bin(bn, buf);
+  return g_bytes_new_take(buf, (gsize)len);
+}
+
+/* A certificate stored on the token brings a public key with its CKA_ID,
+ * label and key (EC and RSA, a CA certificate with an empty CKA_ID too);
+ * destroying the certificate takes it away, in another "process" too. */
+static void
+test_card_companion(Fixture *fx, gconstpointer user_data)
+{
+  gboolean state = !(GPOINTER_TO_INT(user_data) & NO_STATE);
+  CK_SESSION_HANDLE s = open_session(fx);
+  CK_OBJECT_HANDLE pub, cert;
+  g_autoptr(EVP_PKEY) ec = EVP_EC_gen("P-256");
+  g_autoptr(EVP_PKEY) rsa = EVP_RSA_gen(2048);
+  g_autoptr(GBytes) ec_der = make_cert(ec, "Signet leaf");
+  g_autoptr(GBytes) rsa_der = make_cert(rsa, "Signet CA");
+  guchar point[128], ec_point[130];
+  size_t point_len = 0;
+
+  g_assert_nonnull(ec);
+  g_assert_nonnull(rsa);
+  g_assert_cmpint(
+      EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_len),
+      ==, 1);
+  g_assert_cmpuint(point_len, ==, 65);
+  ec_point[0] = 0x04;
+  ec_point[1] = (guchar)point_len;
+  memcpy(ec_point + 2, point, point_len);
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  create_cert(s, ec_der, "\x01\x02\x03", "Signet leaf");
+  create_cert(s, rsa_der, "", "Signet CA");
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "\x01\x02\x03", &pub), ==, 1);
+  CK_KEY_TYPE ckk_ec = CKK_EC, ckk_rsa = CKK_RSA;
+  assert_attr(s, pub, CKA_KEY_TYPE, &ckk_ec, sizeof ckk_ec);
+  assert_attr(s, pub, CKA_LABEL, "Signet leaf", strlen("Signet leaf"));
+  assert_attr(s, pub, CKA_EC_PARAMS, p256, sizeof p256);
+  assert_attr(s, pub, CKA_EC_POINT, ec_point, point_len + 2);
+  g_assert_cmpint(get_bool(s, pub, CKA_VERIFY), ==, CK_TRUE);
+  g_assert_cmpint(get_bool(s, pub, CKA_PRIVATE), ==, CK_FALSE);
+
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "", &pub), ==, 1);
+  g_autoptr(GBytes) n = bn_param(rsa, OSSL_PKEY_PARAM_RSA_N);
+  g_autoptr(GBytes) e = bn_param(rsa, OSSL_PKEY_PARAM_RSA_E);
+  assert_attr(s, pub, CKA_KEY_TYPE, &ckk_rsa, sizeof ckk_rsa);
+  assert_attr(s, pub, CKA_LABEL, "Signet CA", strlen("Signet CA"));
+  assert_attr(s, pub, CKA_MODULUS, g_bytes_get_data(n, NULL), g_bytes_get_size(n));
+  assert_attr(s, pub, CKA_PUBLIC_EXPONENT, g_bytes_get_data(e, NULL), g_bytes_get_size(e));
+  g_assert_cmpint(get_bool(s, pub, CKA_VERIFY), ==, CK_TRUE);
+  if (state) {
+    g_autofree char *text = read_state(fx, "companions");
+    g_autofree char *leaf = g_strdup_printf("\n%s 010203 ", fx->serial);
+    g_autofree char *ca = g_strdup_printf("\n%s - ", fx->serial);
+    g_assert_nonnull(strstr(text, leaf));
+    g_assert_nonnull(strstr(text, ca));
+  }
+
+  /* handles change with the process: the companion is found by what it is */
+  g_assert_cmphex(p11->C_Finalize(NULL), ==, CKR_OK);
+  g_assert_cmphex(p11->C_Initialize(NULL), ==, CKR_OK);
+  s = open_session(fx);
+  g_assert_cmpuint(find_by_id(s, CKO_CERTIFICATE, "\x01\x02\x03", &cert), ==, 1);
+  g_assert_cmphex(p11->C_DestroyObject(s, cert), ==, CKR_OK);
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "\x01\x02\x03", NULL), ==, 0);
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "", NULL), ==, 1);
+  g_assert_cmpuint(find_by_id(s, CKO_CERTIFICATE, "", &cert), ==, 1);
+  g_assert_cmphex(p11->C_DestroyObject(s, cert), ==, CKR_OK);
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "", NULL), ==, 0);
+  if (state) {
+    g_autofree char *text = read_state(fx, "companions");
+    g_assert_null(strstr(text, fx->serial));
+  }
+}
+
+/* A certificate under the CKA_ID of a key pair gets no second public key,
+ * and destroying it leaves the key pair's public key alone. */
+static void
+test_card_companion_key_pair(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  CK_BBOOL yes = CK_TRUE;
+  CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+  CK_ATTRIBUTE pub_t[] = { { CKA_EC_PARAMS, (CK_BYTE *)p256, sizeof p256 },
+                           { CKA_TOKEN, &yes, sizeof yes },
+                           { CKA_ID, "\x09", 1 } };
+  CK_ATTRIBUTE priv_t[] = { { CKA_SIGN, &yes, sizeof yes },
+                            { CKA_TOKEN, &yes, sizeof yes },
+                            { CKA_PRIVATE, &yes, sizeof yes },
+                            { CKA_ID, "\x09", 1 } };
+  CK_OBJECT_HANDLE pub, priv, found, cert;
+  g_autoptr(EVP_PKEY) ec = EVP_EC_gen("P-256");
+  g_autoptr(GBytes) der = make_cert(ec, "Signet leaf");
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  g_assert_cmphex(p11->C_GenerateKeyPair(s, &mech, pub_t, G_N_ELEMENTS(pub_t), priv_t,
+                                         G_N_ELEMENTS(priv_t), &pub, &priv),
+                  ==, CKR_OK);
+  cert = create_cert(s, der, "\x09", "Signet leaf");
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "\x09", &found), ==, 1);
+  g_assert_cmpuint(found, ==, pub);
+  g_autofree char *text = read_state(fx, "companions");
+  g_assert_null(strstr(text, fx->serial));
+  g_assert_cmphex(p11->C_DestroyObject(s, cert), ==, CKR_OK);
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "\x09", NULL), ==, 1);
+  g_assert_cmpuint(find_by_id(s, CKO_PRIVATE_KEY, "\x09", NULL), ==, 1);
+}
+
+/* The default model makes no companion. */
+static void
+test_no_companion(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  g_autoptr(EVP_PKEY) ec = EVP_EC_gen("P-256");
+  g_autoptr(GBytes) der = make_cert(ec, "Signet leaf");
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  create_cert(s, der, "\x01", "Signet leaf");
+  g_assert_cmpuint(find_by_id(s, CKO_PUBLIC_KEY, "\x01", NULL), ==, 0);
+  g_assert_cmpuint(find_by_id(s, CKO_CERTIFICATE, "\x01", NULL), ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -375,15 +1023,31 @@ main(int argc, char **argv)
     return 1;
   }
 
-#define ADD(path, fn, data) g_test_add(path, Fixture, data, setup, fn, teardown)
-  ADD("/p11shim/user-pin-lock", test_user_pin_lock, NULL);
-  ADD("/p11shim/set-pin-counts", test_set_pin_counts, NULL);
-  ADD("/p11shim/so-pin-lock", test_so_pin_lock, NULL);
-  ADD("/p11shim/persist", test_persist, NULL);
-  ADD("/p11shim/no-state", test_no_state, "no state");
-  ADD("/p11shim/double-init", test_double_init, NULL);
-  ADD("/p11shim/remove", test_remove, NULL);
-  ADD("/p11shim/delay", test_delay, NULL);
-  ADD("/p11shim/error-once", test_error_once, NULL);
+#define ADD(path, fn, options)                                                                     \
+  g_test_add(path, Fixture, GINT_TO_POINTER(options), setup, fn, teardown)
+  ADD("/p11shim/user-pin-lock", test_user_pin_lock, 0);
+  ADD("/p11shim/set-pin-counts", test_set_pin_counts, 0);
+  ADD("/p11shim/so-pin-lock", test_so_pin_lock, 0);
+  ADD("/p11shim/persist", test_persist, 0);
+  ADD("/p11shim/no-state", test_no_state, NO_STATE);
+  ADD("/p11shim/double-init", test_double_init, 0);
+  ADD("/p11shim/remove", test_remove, 0);
+  ADD("/p11shim/delay", test_delay, 0);
+  ADD("/p11shim/error-once", test_error_once, 0);
+  ADD("/p11shim/tries-log", test_tries_log, 0);
+  ADD("/p11shim/extractable", test_extractable, 0);
+  ADD("/p11shim/no-companion", test_no_companion, 0);
+  ADD("/p11shim/card/info", test_card_info, CARD);
+  ADD("/p11shim/card/pin-flags", test_card_pin_flags, CARD);
+  ADD("/p11shim/card/set-pin-user-pin-is-wrong-puk", test_card_user_pin_is_wrong_puk, CARD);
+  ADD("/p11shim/card/unblock", test_card_unblock, CARD);
+  ADD("/p11shim/card/change-pin", test_card_change_pin, CARD);
+  ADD("/p11shim/card/so-login", test_card_so_login, CARD);
+  ADD("/p11shim/card/puk-lock", test_card_puk_lock, CARD);
+  ADD("/p11shim/card/key-attributes", test_card_key_attributes, CARD);
+  ADD("/p11shim/card/extractable", test_extractable, CARD);
+  ADD("/p11shim/card/companion", test_card_companion, CARD);
+  ADD("/p11shim/card/companion-no-state", test_card_companion, CARD | NO_STATE);
+  ADD("/p11shim/card/companion-key-pair", test_card_companion_key_pair, CARD);
   return g_test_run();
 }
