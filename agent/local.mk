@@ -27,6 +27,7 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-agent.c agent/signet-agent.h \
 	agent/signet-activate.c agent/signet-activate.h \
 	agent/signet-activation-record.c agent/signet-activation-record.h \
+	agent/signet-caller.c agent/signet-caller.h \
 	agent/signet-config.c agent/signet-config.h \
 	agent/signet-errors.c agent/signet-errors.h \
 	agent/signet-opensc.c agent/signet-opensc.h \

@@ -21,6 +21,7 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-activation-record.h"
+#include "agent/signet-caller.h"
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
 #include "agent/signet-testhooks.h"
@@ -1821,6 +1822,8 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
   /* Answers come from workers' completions, in the main context. */
   g_dbus_interface_skeleton_set_flags(G_DBUS_INTERFACE_SKELETON(agent->skeleton),
                                       G_DBUS_INTERFACE_SKELETON_FLAGS_NONE);
+  /* First of the g-authorize-method handlers: a refused call goes no further. */
+  signet_caller_guard(G_DBUS_INTERFACE_SKELETON(agent->skeleton));
   g_signal_connect(agent->skeleton, "handle-list-tokens", G_CALLBACK(on_handle_list_tokens_cb),
                    agent);
   g_signal_connect(agent->skeleton, "handle-get-token-status",

@@ -22,6 +22,7 @@ static const ErrorName agent_names[] = {
   { SIGNET_AGENT_ERROR_INVALID_ARGS, PREFIX "InvalidArgs" },
   { SIGNET_AGENT_ERROR_PENDING, PREFIX "Pending" },
   { SIGNET_AGENT_ERROR_EXPIRED, PREFIX "CertificateExpired" },
+  { SIGNET_AGENT_ERROR_NOT_AUTHORIZED, PREFIX "NotAuthorized" },
 };
 
 static const ErrorName p11_names[] = {

@@ -20,6 +20,8 @@ typedef enum
   SIGNET_AGENT_ERROR_INVALID_ARGS, /* io.signet.Error.InvalidArgs */
   SIGNET_AGENT_ERROR_PENDING,      /* io.signet.Error.Pending: the CA issues later */
   SIGNET_AGENT_ERROR_EXPIRED,      /* io.signet.Error.CertificateExpired: too late to renew */
+  /* io.signet.Error.NotAuthorized: a sandbox or another user (signet-caller.h) */
+  SIGNET_AGENT_ERROR_NOT_AUTHORIZED,
 } SignetAgentError;
 
 /* Registers SIGNET_AGENT_ERROR, SIGNET_P11_ERROR and SIGNET_ENROLL_ERROR

@@ -31,6 +31,7 @@ static const struct
   { PREFIX "CaTimeout", SIGNET_EXIT_CA_UNAVAILABLE },
   { PREFIX "CaUnavailable", SIGNET_EXIT_CA_UNAVAILABLE },
   { PREFIX "CertificateExpired", SIGNET_EXIT_EXPIRED },
+  { PREFIX "NotAuthorized", SIGNET_EXIT_NOT_AUTHORIZED },
 };
 
 int

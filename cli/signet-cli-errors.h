@@ -23,6 +23,8 @@ enum
   SIGNET_EXIT_PENDING = 7,        /* the CA issues later: run the same command again then */
   SIGNET_EXIT_CA_UNAVAILABLE = 8, /* the CA cannot be reached or is unavailable: try later */
   SIGNET_EXIT_EXPIRED = 9,        /* the certificate has expired: renewal is no longer possible */
+  /* the agent refuses this caller (a sandbox, another user): run it from the user's session */
+  SIGNET_EXIT_NOT_AUTHORIZED = 10,
 };
 
 #define SIGNET_CLI_ERROR (signet_cli_error_quark())

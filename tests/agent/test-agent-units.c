@@ -1,16 +1,20 @@
 /* test-agent-units: the agent's modules that need no token: the OpenSC
  * configuration file (signet-opensc), the configuration file
- * (signet-config) and the D-Bus error names (signet-errors). */
+ * (signet-config), the D-Bus error names (signet-errors) and who may call
+ * (signet-caller: the method table, the parsers, this process's checks). */
 #include "config.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "agent/signet-caller.h"
 #include "agent/signet-config.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-opensc.h"
+#include "agent/signet-dbus-generated.h"
 #include "enroll/signet-x509.h"
 #include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"
@@ -244,6 +248,8 @@ test_error_names(void)
     { signet_agent_error_quark, SIGNET_AGENT_ERROR_BUSY, "io.signet.Error.Busy" },
     { signet_agent_error_quark, SIGNET_AGENT_ERROR_INVALID_ARGS, "io.signet.Error.InvalidArgs" },
     { signet_agent_error_quark, SIGNET_AGENT_ERROR_FAILED, "io.signet.Error.Failed" },
+    { signet_agent_error_quark, SIGNET_AGENT_ERROR_NOT_AUTHORIZED,
+      "io.signet.Error.NotAuthorized" },
     { signet_p11_error_quark, SIGNET_P11_ERROR_FAILED, "io.signet.Error.Failed" },
     { signet_p11_error_quark, SIGNET_P11_ERROR_MODULE, "io.signet.Error.Module" },
     { signet_p11_error_quark, SIGNET_P11_ERROR_NO_SUCH_TOKEN, "io.signet.Error.NoSuchToken" },
@@ -281,6 +287,200 @@ test_error_names(void)
   }
 }
 
+/* ---- signet-caller ---------------------------------------------------------- */
+
+/* Every method of the interface has a rule; the guarded ones are exactly
+ * those that take a secret or write to a token. */
+static void
+test_caller_methods(void)
+{
+  static const char *const guarded[] = { "GenerateKey", "CreateRequest", "ImportCertificate",
+                                         "DeleteKey",   "ChangePin",     "UnblockPin",
+                                         "Activate",    "Renew",         NULL };
+  GDBusInterfaceInfo *info = signet_agent1_interface_info();
+  guint n_guarded = 0;
+
+  for (guint i = 0; info->methods[i] != NULL; i++) {
+    const char *name = info->methods[i]->name;
+    SignetCallerMethod rule = signet_caller_method_rule(name);
+
+    g_test_message("%s", name);
+    g_assert_cmpint(rule, !=, SIGNET_CALLER_METHOD_UNLISTED);
+    g_assert_cmpint(rule == SIGNET_CALLER_METHOD_GUARDED, ==, g_strv_contains(guarded, name));
+    n_guarded += rule == SIGNET_CALLER_METHOD_GUARDED;
+  }
+  g_assert_cmpuint(n_guarded, ==, g_strv_length((char **)guarded));
+  g_assert_cmpint(signet_caller_method_rule("NotAMethod"), ==, SIGNET_CALLER_METHOD_UNLISTED);
+  g_assert_cmpint(signet_caller_method_rule(NULL), ==, SIGNET_CALLER_METHOD_UNLISTED);
+}
+
+static void
+test_caller_snap_cgroup(void)
+{
+  static const struct
+  {
+    const char *text;
+    const char *snap;
+  } cases[] = {
+    /* cgroup v2: a snap's app scope under the user's manager */
+    { "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+      "snap.firefox.firefox-1f2e3d4c.scope\n",
+      "snap.firefox" },
+    /* hybrid: the unified hierarchy after v1 ones */
+    { "12:cpu,cpuacct:/\n1:name=systemd:/user.slice/user-1000.slice/user@1000.service/"
+      "snap.signet-test.app.scope\n0::/user.slice/user-1000.slice/user@1000.service\n",
+      "snap.signet-test" },
+    /* v1: snapd's freezer group per snap; an instance key */
+    { "7:freezer:/snap.code_insiders\n1:name=systemd:/user.slice\n", "snap.code_insiders" },
+    /* a daemon's service unit */
+    { "0::/system.slice/snap.lxd.daemon.service\n", "snap.lxd" },
+    /* not a hierarchy snapd uses */
+    { "4:memory:/snap.firefox\n0::/user.slice/user-1000.slice/session-2.scope\n", NULL },
+    /* not a snap */
+    { "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+      "app-flatpak-org.example.App-1234.scope\n",
+      NULL },
+    { "0::/user.slice/snapshot.scope\n", NULL },
+    { "0::/\n", NULL },
+    { "", NULL },
+    { "garbage without colons\n", NULL },
+    /* what snap names hold is kept, the rest cut */
+    { "0::/snap.Bad$Name.app.scope\n", "snap." },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *snap = signet_caller_snap_from_cgroup(cases[i].text);
+
+    g_test_message("case %" G_GSIZE_FORMAT, i);
+    g_assert_cmpstr(snap, ==, cases[i].snap);
+  }
+}
+
+static void
+test_caller_flatpak_info(void)
+{
+  static const struct
+  {
+    const char *text;
+    const char *id;
+  } cases[] = {
+    { "[Application]\nname=org.example.App\nruntime=runtime/org.gnome.Platform/x86_64/47\n"
+      "\n[Instance]\ninstance-id=1234\n",
+      "org.example.App" },
+    { "[Runtime]\nname=org.gnome.Sdk\n\n[Application]\nname=org.example.App\n", "org.gnome.Sdk" },
+    { "[Application]\nruntime=x\n", NULL },
+    { "[Application]\nname=../../etc/passwd\n", NULL },
+    { "[Application]\nname=org.example.App; rm -rf\n", NULL },
+    { "[Application]\nname=\n", NULL },
+    { "not a key file", NULL },
+    { "", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *id = signet_caller_flatpak_app_id(cases[i].text, strlen(cases[i].text));
+
+    g_test_message("case %" G_GSIZE_FORMAT, i);
+    g_assert_cmpstr(id, ==, cases[i].id);
+  }
+}
+
+static void
+test_caller_start_time(void)
+{
+  guint64 t = 0;
+
+  g_assert_true(signet_caller_parse_start_time(
+      "4242 (gdbus) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 987654 "
+      "230000000 2000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n",
+      &t));
+  g_assert_cmpuint(t, ==, 987654);
+  /* A command name with blanks and parentheses. */
+  g_assert_true(signet_caller_parse_start_time(
+      "7 (a) b (c)) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55 1 1 1\n", &t));
+  g_assert_cmpuint(t, ==, 55);
+  g_assert_false(signet_caller_parse_start_time("7 (x) R 1 2 3\n", &t));
+  g_assert_false(signet_caller_parse_start_time("no parenthesis 1 2 3", &t));
+  g_assert_false(
+      signet_caller_parse_start_time("7 (x) R 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5x5 1\n", &t));
+  g_assert_false(signet_caller_parse_start_time("", &t));
+}
+
+/* This test program is the agent's user, outside any sandbox. */
+static void
+test_caller_self(void)
+{
+  g_autofree char *reason = NULL;
+
+  g_assert_cmpint(signet_caller_check_process((guint32)getpid(), (guint32)getuid(),
+                                              signet_caller_now_ticks(), &reason),
+                  ==, SIGNET_CALLER_HOST);
+  g_test_message("%s", reason);
+}
+
+static void
+test_caller_other_user(void)
+{
+  g_autofree char *reason = NULL;
+
+  g_assert_cmpint(signet_caller_check_process((guint32)getpid(), (guint32)getuid() + 1,
+                                              signet_caller_now_ticks(), &reason),
+                  ==, SIGNET_CALLER_OTHER_USER);
+  g_assert_nonnull(strstr(reason, "another user"));
+}
+
+static guint32
+subprocess_pid(GSubprocess *p)
+{
+  return (guint32)g_ascii_strtoull(g_subprocess_get_identifier(p), NULL, 10);
+}
+
+/* A process gone (its /proc/PID with it), and a process that started after
+ * the call (a PID taken by another process): both refused. */
+static void
+test_caller_unchecked(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) gone = NULL;
+  g_autoptr(GSubprocess) later = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *reason2 = NULL;
+  g_autofree char *reason3 = NULL;
+  guint64 called_at;
+
+  gone = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "true", NULL);
+  g_assert_no_error(error);
+  {
+    guint32 pid = subprocess_pid(gone);
+
+    g_subprocess_wait(gone, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(
+        signet_caller_check_process(pid, (guint32)getuid(), signet_caller_now_ticks(), &reason), ==,
+        SIGNET_CALLER_UNCHECKED);
+    g_test_message("%s", reason);
+  }
+
+  called_at = signet_caller_now_ticks();
+  g_usleep(50 * 1000); /* a few clock ticks */
+  later = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "10", NULL);
+  g_assert_no_error(error);
+  g_assert_cmpint(
+      signet_caller_check_process(subprocess_pid(later), (guint32)getuid(), called_at, &reason2),
+      ==, SIGNET_CALLER_UNCHECKED);
+  g_assert_nonnull(strstr(reason2, "started after the call"));
+  /* The same process, for a call that came in after it started. */
+  g_assert_cmpint(signet_caller_check_process(subprocess_pid(later), (guint32)getuid(),
+                                              signet_caller_now_ticks(), &reason3),
+                  ==, SIGNET_CALLER_HOST);
+  g_subprocess_force_exit(later);
+  g_subprocess_wait(later, NULL, NULL);
+
+  g_clear_pointer(&reason, g_free);
+  g_assert_cmpint(
+      signet_caller_check_process(0, (guint32)getuid(), signet_caller_now_ticks(), &reason), ==,
+      SIGNET_CALLER_UNCHECKED);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -297,5 +497,12 @@ main(int argc, char **argv)
   FX("/agent/config/malformed", test_config_malformed);
 #undef FX
   g_test_add_func("/agent/errors/names", test_error_names);
+  g_test_add_func("/agent/caller/methods", test_caller_methods);
+  g_test_add_func("/agent/caller/snap-cgroup", test_caller_snap_cgroup);
+  g_test_add_func("/agent/caller/flatpak-info", test_caller_flatpak_info);
+  g_test_add_func("/agent/caller/start-time", test_caller_start_time);
+  g_test_add_func("/agent/caller/self", test_caller_self);
+  g_test_add_func("/agent/caller/other-user", test_caller_other_user);
+  g_test_add_func("/agent/caller/unchecked", test_caller_unchecked);
   return g_test_run();
 }
