@@ -1056,6 +1056,11 @@ shim_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULO
       if (left != NULL)
         count_pin_result(left, so ? puk_tries() : USER_TRIES, rv);
       log_try(c, so ? "puk" : "pin", rv, false, "C_Login");
+      /* The card answers the wrong PIN that used up the last try with
+       * 63C0, which OpenSC reports as CKR_PIN_LOCKED for this card
+       * (TOKENS.md): the try is spent, the answer says locked. */
+      if (model == MODEL_CARD && !so && rv == CKR_PIN_INCORRECT && left != NULL && *left == 0)
+        rv = CKR_PIN_LOCKED;
     }
   }
   pthread_mutex_unlock(&lock);

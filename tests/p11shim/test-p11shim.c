@@ -573,7 +573,8 @@ test_card_pin_flags(Fixture *fx, gconstpointer user_data)
   g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, 0);
   g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
   g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_FINAL_TRY);
-  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+  /* The wrong PIN that spends the last try: the card says locked. */
+  g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_LOCKED);
   g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_LOCKED);
   g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_PIN_LOCKED);
   g_assert_cmphex(token_flags(fx) & (USER_FLAGS | SO_FLAGS), ==, CKF_USER_PIN_LOCKED);
