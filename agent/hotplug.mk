@@ -2,6 +2,7 @@
 # (included from agent/local.mk). Sources are added to the agent's library:
 #   agent_libsignet_agent_la_SOURCES += agent/signet-monitor.c ...
 agent_hotplug_sources = \
+	agent/signet-card.c agent/signet-card.h \
 	agent/signet-monitor.c agent/signet-monitor.h \
 	agent/signet-hotplug.c agent/signet-hotplug.h
 agent_libsignet_agent_la_SOURCES += $(agent_hotplug_sources)

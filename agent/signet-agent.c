@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agent/signet-activate.h"
+#include "agent/signet-card.h"
 #include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-renew.h"
@@ -1037,6 +1038,22 @@ op_run(Op *op, GError **error)
   g_assert_not_reached();
 }
 
+/* After an operation on @token, its sessions closed: reset an OpenSC
+ * token's card so that it does not stay PIN-verified (signet-card.h). */
+static void
+end_card_verification(const SignetP11Token *token)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!signet_card_needs_reset(token))
+    return;
+  if (signet_card_reset(token->slot_description, &error))
+    g_debug("reset the card in reader '%s': its PIN verification ended with the operation",
+            token->slot_description);
+  else
+    g_message("%s: the card may stay PIN-verified until it is removed", error->message);
+}
+
 /* Worker: resolve the token (unless already resolved), then run unless the
  * operation must first claim the token on the main thread. */
 static void
@@ -1059,6 +1076,8 @@ op_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancel
     }
   }
   reply = op_run(op, &error);
+  if (op->exclusive)
+    end_card_verification(op->token);
   if (reply == NULL)
     g_task_return_error(task, error);
   else

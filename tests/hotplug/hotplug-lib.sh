@@ -27,7 +27,9 @@ VICC=$(command -v vicc || echo /usr/bin/vicc)
 VICC_MODULES=/usr/lib/python3/site-packages/virtualsmartcard
 CRYPTODOME=/usr/lib/python3/dist-packages/Cryptodome
 VPCD_PORT=40059 # 0x9C7B; our own network namespace, so no clash
-READER_NAME="Signet Test PCD"
+# A script may name the reader first (the card model calls its slots
+# "Signet Test Reader 00 NN").
+: "${READER_NAME:=Signet Test PCD}"
 READER0="$READER_NAME 00 00"
 READER1="$READER_NAME 00 01"
 TOKEN_LABEL=signet-hotplug
@@ -122,8 +124,9 @@ pcscd_stop() {
   PCSCD_PID=
 }
 
+# card_insert [VICC-ARGS…], e.g. -vvv to log the resets the card receives.
 card_insert() {
-  PYTHONPATH="$VICC_MODULES:$RIG/py" "$PYTHON" "$VICC" -t iso7816 -P "$VPCD_PORT" \
+  PYTHONPATH="$VICC_MODULES:$RIG/py" "$PYTHON" "$VICC" -t iso7816 -P "$VPCD_PORT" "$@" \
     >>"$RIG/vicc.log" 2>&1 &
   VICC_PID=$!
 }
