@@ -862,7 +862,14 @@ shim_C_Initialize(CK_VOID_PTR args)
   CK_RV rv = CKR_OK;
   unsigned long delay_ms = 0;
   pthread_mutex_lock(&lock);
-  if (refs == 0) {
+  if (refs > 0) {
+    /* As SoftHSM2 and OpenSC answer a second C_Initialize (libp11 loading
+     * the module p11-kit initialized): nothing changes, and the one
+     * C_Finalize ends it for both. */
+    pthread_mutex_unlock(&lock);
+    return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  }
+  {
     const char *dir = getenv("SIGNET_SHIM_STATE");
     const char *m = getenv("SIGNET_SHIM_MODEL");
     snprintf(state_dir, sizeof state_dir, "%s", dir != NULL ? dir : "");
@@ -897,7 +904,7 @@ shim_C_Initialize(CK_VOID_PTR args)
       rv = CKR_OK; /* someone else in this process initialized it */
   }
   if (rv == CKR_OK)
-    refs++; /* a second user (libp11 in the same process) gets CKR_OK too */
+    refs = 1;
   pthread_mutex_unlock(&lock);
   if (delay_ms > 0)
     sleep_ms(delay_ms);

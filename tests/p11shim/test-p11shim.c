@@ -317,8 +317,9 @@ test_double_init(Fixture *fx, gconstpointer user_data)
   g_assert_cmpint(second->version.minor, ==, 40);
 
   CK_SESSION_HANDLE s = open_session(fx);
-  g_assert_cmphex(second->C_Initialize(NULL), ==, CKR_OK);
-  g_assert_cmphex(second->C_Finalize(NULL), ==, CKR_OK);
+  /* A second C_Initialize is answered as SoftHSM2 and OpenSC answer it, and
+   * changes nothing. */
+  g_assert_cmphex(second->C_Initialize(NULL), ==, CKR_CRYPTOKI_ALREADY_INITIALIZED);
   g_assert_cmphex(p11->C_GetSlotList(CK_TRUE, slots, &n), ==, CKR_OK);
   g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
   dlclose(dl);
@@ -616,7 +617,8 @@ test_card_unblock(Fixture *fx, gconstpointer user_data)
   CK_SESSION_HANDLE s = open_session(fx), ro;
 
   for (int i = 0; i < 3; i++) {
-    g_assert_cmphex(login(s, CKU_USER, "000000"), ==, CKR_PIN_INCORRECT);
+    /* The third spends the last try: the card answers locked. */
+    g_assert_cmphex(login(s, CKU_USER, "000000"), ==, i < 2 ? CKR_PIN_INCORRECT : CKR_PIN_LOCKED);
     want_try(fx, "pin wrong C_Login");
   }
   g_assert_cmphex(token_flags(fx) & USER_FLAGS, ==, CKF_USER_PIN_LOCKED);

@@ -1,4 +1,5 @@
-/* test-p11.c: the token layer on a fresh SoftHSM2 token per test. */
+/* test-p11.c: the token layer on a fresh SoftHSM2 token per test, each token
+ * test on SoftHSM2 and on the test shim's OpenSC card model. */
 #include "config.h"
 
 #include "pkcs11/signet-p11.h"
@@ -18,9 +19,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
 
+/* Each token test runs twice: on SoftHSM2 (behind the test shim's default
+ * model, which only counts tries), and on the shim's model of an OpenSC
+ * 0.23 PKCS#15 card (tests/p11shim/README.md). */
+typedef enum
+{
+  MODEL_SOFTHSM,
+  MODEL_CARD,
+} Model;
+
 typedef struct
 {
   char *dir;
+  char *shim_state;
+  Model model;
+  gsize tries_seen; /* lines of the tries log already checked */
   SignetP11Context *ctx;
   SignetP11Token *token;
 } Fixture;
@@ -32,17 +45,34 @@ softhsm_module(void)
   return m != NULL && *m != '\0' ? m : "/usr/lib/softhsm/libsofthsm2.so";
 }
 
+static const char *
+shim_module(void)
+{
+  const char *m = g_getenv("SIGNET_SHIM_MODULE");
+  return m != NULL && *m != '\0' ? m : NULL;
+}
+
 static void
-fixture_setup(Fixture *f, gconstpointer data)
+fixture_setup_model(Fixture *f, Model model, const char *second_label)
 {
   g_autoptr(GError) error = NULL;
 
   f->dir = signet_test_softhsm_dir("signet-p11");
+  f->model = model;
   signet_test_softhsm_init_token("Signet Test", PIN, SO_PIN);
-  if (data != NULL)
-    signet_test_softhsm_init_token(data, PIN, SO_PIN); /* a second token */
+  if (second_label != NULL)
+    signet_test_softhsm_init_token(second_label, PIN, SO_PIN);
 
-  f->ctx = signet_p11_context_new(softhsm_module(), SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  if (shim_module() != NULL) {
+    /* The shim reads these at C_Initialize. */
+    f->shim_state = g_build_filename(f->dir, "shim", NULL);
+    g_assert_cmpint(g_mkdir(f->shim_state, 0700), ==, 0);
+    g_setenv("SIGNET_SHIM_STATE", f->shim_state, TRUE);
+    g_setenv("SIGNET_SHIM_TARGET", softhsm_module(), TRUE);
+    g_setenv("SIGNET_SHIM_MODEL", model == MODEL_CARD ? "opensc-card" : "softhsm", TRUE);
+  }
+  f->ctx = signet_p11_context_new(shim_module() != NULL ? shim_module() : softhsm_module(),
+                                  SIGNET_P11_UNBLOCK_UNKNOWN, &error);
   g_assert_no_error(error);
   {
     g_autoptr(GPtrArray) list = signet_p11_context_list_tokens(f->ctx, &error);
@@ -53,12 +83,69 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+  fixture_setup_model(f, MODEL_SOFTHSM, data);
+}
+
+static void
+fixture_setup_card(Fixture *f, gconstpointer data)
+{
+  fixture_setup_model(f, MODEL_CARD, data);
+}
+
+/* The tries the shim logged since the last call, "KIND RESULT" each, a
+ * right PIN left out (it spends nothing), joined by ", ". */
+static char *
+new_tries(Fixture *f)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GString) out = g_string_new(NULL);
+  gsize n = 0;
+
+  if (f->shim_state == NULL)
+    return g_strdup("(no shim)");
+  path = g_build_filename(f->shim_state, "tries", NULL);
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return g_strdup("");
+  lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) w = g_strsplit(lines[i], " ", -1);
+
+    if (g_strv_length(w) < 3)
+      continue;
+    if (n++ < f->tries_seen)
+      continue;
+    if (g_str_equal(w[1], "pin") && g_str_equal(w[2], "ok"))
+      continue;
+    g_string_append_printf(out, "%s%s %s", out->len ? ", " : "", w[1], w[2]);
+  }
+  f->tries_seen = n;
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Exactly the tries @want were spent since the last check. */
+#define assert_tries(f, want)                                                                      \
+  do {                                                                                             \
+    g_autofree char *seen_ = new_tries(f);                                                         \
+    if ((f)->shim_state != NULL)                                                                   \
+      g_assert_cmpstr(seen_, ==, (want));                                                          \
+  } while (0)
+
+static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
+  /* No test may spend a try it did not check. */
+  assert_tries(f, "");
   signet_p11_token_free(f->token);
   signet_p11_context_free(f->ctx);
   signet_test_remove_tree(f->dir);
   g_free(f->dir);
+  g_free(f->shim_state);
+  g_unsetenv("SIGNET_SHIM_STATE");
+  g_unsetenv("SIGNET_SHIM_MODEL");
 }
 
 static SignetSecret *
@@ -98,7 +185,17 @@ test_list(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(t->uri, "token=Signet%20Test"));
   g_assert_false(t->user_pin.locked);
   g_assert_false(t->user_pin.final_try);
-  g_assert_cmpint(t->unblock_method, ==, SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN);
+  if (f->model == MODEL_CARD) {
+    /* What the agent sees of an OpenSC 0.23 card. */
+    g_assert_cmpint(t->unblock_method, ==, SIGNET_P11_UNBLOCK_SET_PIN_UNLOGGED);
+    g_assert_true(t->objects_cached);
+    g_assert_true(t->private_keys_listed);
+    g_assert_cmpstr(t->slot_description, ==, "Signet Test Reader 00 00");
+    g_assert_true(g_str_has_prefix(t->library_manufacturer, "OpenSC"));
+  } else {
+    g_assert_cmpint(t->unblock_method, ==, SIGNET_P11_UNBLOCK_SO_LOGIN_INIT_PIN);
+    g_assert_false(t->objects_cached);
+  }
   g_assert_cmpuint(t->min_pin_len, ==, 4);
   types = signet_p11_token_key_types(t);
   g_assert_true(g_strv_contains((const char *const *)types, "rsa:2048"));
@@ -164,8 +261,57 @@ test_login(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "CKR_PIN_INCORRECT"));
   g_assert_nonnull(strstr(error->message, "not retried"));
   g_clear_error(&error);
+  assert_tries(f, "pin wrong");
   g_assert_true(signet_p11_session_login(s, right, FALSE, &error));
   g_assert_no_error(error);
+}
+
+/* The final try is never sent unconfirmed; the wrong PIN that spends it is
+ * reported as locked. */
+static void
+test_final_try(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) wrong = secret("000000");
+  g_autoptr(SignetSecret) right = secret(PIN);
+
+  if (f->shim_state == NULL) {
+    g_test_skip("needs the test shim (SIGNET_SHIM_MODULE): SoftHSM2 never locks a PIN");
+    return;
+  }
+  for (int i = 0; i < 2; i++) {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_false(signet_p11_session_login(s, wrong, FALSE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
+    g_clear_error(&error);
+    /* The card sets no flag after the first wrong PIN (OpenSC does not know
+     * its maximum); SoftHSM2's model says count low. */
+    if (i == 0) {
+      gboolean low = signet_p11_session_get_token(s)->user_pin.count_low;
+      gboolean want_low = f->model == MODEL_SOFTHSM;
+      g_assert_cmpint(low, ==, want_low);
+    }
+  }
+  assert_tries(f, "pin wrong, pin wrong");
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_true(signet_p11_session_get_token(s)->user_pin.final_try);
+    g_assert_false(signet_p11_session_login(s, right, FALSE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FINAL_TRY);
+    g_clear_error(&error);
+    assert_tries(f, ""); /* nothing was sent */
+    g_assert_false(signet_p11_session_login(s, wrong, TRUE, &error));
+    /* Locked now: the card says so, SoftHSM2's model after the flags are
+     * read again. */
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_LOCKED);
+    g_clear_error(&error);
+    g_assert_true(signet_p11_session_get_token(s)->user_pin.locked);
+    assert_tries(f, "pin wrong");
+    /* Locked: not even the right PIN is sent. */
+    g_assert_false(signet_p11_session_login(s, right, TRUE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_LOCKED);
+    assert_tries(f, "");
+  }
 }
 
 static X509 *
@@ -220,8 +366,16 @@ check_generate(Fixture *f, SignetP11KeyType type, const char *expect)
   g_assert_true(k->has_private);
   g_assert_true(k->has_public);
   g_assert_false(k->has_certificate);
-  g_assert_true(k->sensitive);
   g_assert_false(k->extractable);
+  if (f->model == MODEL_CARD) {
+    /* OpenSC 0.23 reads CKA_SENSITIVE back false for a card's key: kept,
+     * as not extractable with its value unreadable. */
+    g_assert_false(k->sensitive);
+    g_assert_cmpint(k->protection, ==, SIGNET_P11_KEY_PROTECTION_CARD);
+  } else {
+    g_assert_true(k->sensitive);
+    g_assert_cmpint(k->protection, ==, SIGNET_P11_KEY_PROTECTION_SENSITIVE);
+  }
 
   /* The private key signs on the token through libp11; the token's public
    * key verifies it. */
@@ -264,6 +418,14 @@ check_generate(Fixture *f, SignetP11KeyType type, const char *expect)
   g_clear_pointer(&certs, g_ptr_array_unref);
   certs = signet_p11_session_list_certificates(s, &error);
   g_assert_cmpuint(certs->len, ==, 2);
+  /* The CA certificate is no key pair, even where the module shows a public
+   * key for it (OpenSC does): still one pair, with its certificate. */
+  g_clear_pointer(&pairs, g_ptr_array_unref);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  g_assert_true(g_bytes_equal(((SignetP11KeyPair *)g_ptr_array_index(pairs, 0))->id, id));
+  g_assert_true(((SignetP11KeyPair *)g_ptr_array_index(pairs, 0))->has_certificate);
 
   /* Deleting the pair takes its certificate, not the CA's. */
   g_clear_pointer(&priv, EVP_PKEY_free);
@@ -321,20 +483,29 @@ test_change_pin(Fixture *f, gconstpointer data)
   g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
   g_autoptr(SignetP11Session) s2 = NULL;
 
+  /* A wrong current PIN: exactly one PIN try, no PUK try (on OpenSC a
+   * PIN change in a logged-out session spent a PUK try). */
   g_assert_false(signet_p11_session_change_pin(s, wrong, fresh, FALSE, &error));
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
   g_clear_error(&error);
+  assert_tries(f, "pin wrong");
   g_assert_false(signet_p11_session_change_pin(s, old, shrt, FALSE, &error));
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INVALID);
   g_assert_nonnull(strstr(error->message, "at least 4"));
   g_clear_error(&error);
+  assert_tries(f, "");
+  g_clear_pointer(&s, signet_p11_session_free);
+  s = signet_p11_session_open(f->ctx, f->token, &error);
   g_assert_true(signet_p11_session_change_pin(s, old, fresh, FALSE, &error));
   g_assert_no_error(error);
+  assert_tries(f, ""); /* right PINs only */
+  g_clear_pointer(&s, signet_p11_session_free);
 
   s2 = signet_p11_session_open(f->ctx, f->token, &error);
   g_assert_false(signet_p11_session_login(s2, old, FALSE, &error));
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
   g_clear_error(&error);
+  assert_tries(f, "pin wrong");
   g_assert_true(signet_p11_session_login(s2, fresh, FALSE, &error));
   g_assert_no_error(error);
 }
@@ -352,15 +523,134 @@ test_unblock(Fixture *f, gconstpointer data)
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_INCORRECT);
   g_assert_nonnull(strstr(error->message, "Wrong PUK"));
   g_clear_error(&error);
+  assert_tries(f, "puk wrong");
 
   s2 = signet_p11_session_open(f->ctx, f->token, &error);
   g_assert_true(signet_p11_session_unblock_pin(s2, puk, fresh, FALSE, &error));
   g_assert_no_error(error);
   g_clear_pointer(&s2, signet_p11_session_free);
+  assert_tries(f, "puk ok");
 
   s3 = signet_p11_session_open(f->ctx, f->token, &error);
   g_assert_true(signet_p11_session_login(s3, fresh, FALSE, &error));
   g_assert_no_error(error);
+}
+
+/* A token that really makes an extractable key (the shim's fault): the key
+ * is refused and deleted, on both models. */
+static void
+test_extractable(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Session) s = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(GPtrArray) pairs = NULL;
+  g_autofree char *fault = NULL;
+
+  if (f->shim_state == NULL) {
+    g_test_skip("needs the test shim (SIGNET_SHIM_MODULE)");
+    return;
+  }
+  fault = g_build_filename(f->shim_state, "fault", NULL);
+  g_assert_true(g_file_set_contents(fault, "C_GenerateKeyPair extractable\n", -1, NULL));
+  s = logged_in_session(f);
+  g_assert_false(
+      signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "leaky", &id, &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull(strstr(error->message, "can be extracted"));
+  g_assert_null(id);
+  pairs = signet_p11_session_list_key_pairs(s, NULL);
+  g_assert_cmpuint(pairs->len, ==, 0);
+}
+
+/* One after another in one context, as an agent runs them: a key, a
+ * signature through libp11, a certificate, a wrong PIN change, an unblock.
+ * What the earlier ones left open (libp11's sessions) must not get in the
+ * way: SoftHSM2 refused the unblock's SO login with
+ * CKR_SESSION_READ_ONLY_EXISTS while one was left. */
+static void
+test_sequence(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(SignetSecret) right = secret(PIN), wrong = secret("999999");
+  g_autoptr(SignetSecret) fresh = secret("55555555"), puk = secret(SO_PIN);
+  g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+  unsigned char sig[1024];
+  size_t siglen = sizeof sig;
+
+  {
+    g_autoptr(SignetP11Session) s = logged_in_session(f);
+    g_autoptr(EVP_PKEY) priv = NULL, pub = NULL, ca_key = EVP_EC_gen("P-256");
+    g_autoptr(X509) cert = NULL;
+
+    g_assert_true(
+        signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "seq", &id, &error));
+    g_assert_no_error(error);
+    priv = signet_p11_session_get_private_key(s, id, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv), ==, 1);
+    g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"x", 1), ==, 1);
+    /* As the agent does: nothing that holds the key outlives the operation
+     * (a key still referenced keeps libp11's sessions open). */
+    EVP_MD_CTX_reset(md);
+    pub = signet_p11_session_get_public_key(s, id, &error);
+    g_assert_no_error(error);
+    cert = make_cert(pub, ca_key, "Sequence", FALSE, 30);
+    g_assert_true(signet_p11_session_store_certificate(s, cert, id, "seq", FALSE, &error));
+    g_assert_no_error(error);
+  }
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_false(signet_p11_session_change_pin(s, wrong, fresh, FALSE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT);
+    g_clear_error(&error);
+  }
+  assert_tries(f, "pin wrong");
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_true(signet_p11_session_unblock_pin(s, puk, fresh, FALSE, &error));
+    g_assert_no_error(error);
+  }
+  assert_tries(f, "puk ok");
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_true(signet_p11_session_login(s, fresh, FALSE, &error));
+    g_assert_no_error(error);
+    g_assert_false(signet_p11_session_get_token(s)->user_pin.count_low);
+  }
+}
+
+/* The PUK's last try is never sent unconfirmed, where the module reports
+ * the PUK's state (SoftHSM2's model does; OpenSC never does). */
+static void
+test_puk_final_try(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) wrong = secret("00000000"), fresh = secret("24682468");
+  g_autofree char *pins = NULL;
+  g_autofree char *text = NULL;
+
+  if (f->shim_state == NULL) {
+    g_test_skip("needs the test shim (SIGNET_SHIM_MODULE)");
+    return;
+  }
+  /* One PUK try left. */
+  pins = g_build_filename(f->shim_state, "pins", NULL);
+  text = g_strdup_printf("%s 3 1\n", f->token->serial);
+  g_assert_true(g_file_set_contents(pins, text, -1, NULL));
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+    g_assert_true(signet_p11_session_get_token(s)->so_pin.final_try);
+    g_assert_false(signet_p11_session_unblock_pin(s, wrong, fresh, FALSE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FINAL_TRY);
+    g_assert_nonnull(strstr(error->message, "PUK"));
+    g_clear_error(&error);
+    assert_tries(f, "");
+    g_assert_false(signet_p11_session_unblock_pin(s, wrong, fresh, TRUE, &error));
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PUK_LOCKED);
+    assert_tries(f, "puk wrong");
+  }
 }
 
 static void
@@ -428,18 +718,28 @@ main(int argc, char **argv)
     return 0;
   }
 #define ADD(name, fn, data) g_test_add(name, Fixture, data, fixture_setup, fn, fixture_teardown)
+#define ADD_BOTH(name, fn, data)                                                                   \
+  do {                                                                                             \
+    ADD("/p11/softhsm/" name, fn, data);                                                           \
+    if (shim_module() != NULL)                                                                     \
+      g_test_add("/p11/card/" name, Fixture, data, fixture_setup_card, fn, fixture_teardown);      \
+  } while (0)
   g_test_add_func("/p11/key-type-parse", test_key_type_parse);
   g_test_add_func("/p11/bad-module", test_bad_module);
-  ADD("/p11/list", test_list, NULL);
-  ADD("/p11/find", test_find, NULL);
-  ADD("/p11/find-ambiguous", test_find, "Signet Test");
-  ADD("/p11/login", test_login, NULL);
-  ADD("/p11/private-key-twice", test_private_key_twice, NULL);
-  ADD("/p11/p11kit-default", test_p11kit_default, NULL);
-  ADD("/p11/generate/rsa-2048", test_generate_rsa, NULL);
-  ADD("/p11/generate/ec-p256", test_generate_p256, NULL);
-  ADD("/p11/generate/ec-p384", test_generate_p384, NULL);
-  ADD("/p11/change-pin", test_change_pin, NULL);
-  ADD("/p11/unblock", test_unblock, NULL);
+  ADD_BOTH("list", test_list, NULL);
+  ADD_BOTH("find", test_find, NULL);
+  ADD_BOTH("find-ambiguous", test_find, "Signet Test");
+  ADD_BOTH("login", test_login, NULL);
+  ADD_BOTH("final-try", test_final_try, NULL);
+  ADD_BOTH("private-key-twice", test_private_key_twice, NULL);
+  ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
+  ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
+  ADD_BOTH("generate/ec-p256", test_generate_p256, NULL);
+  ADD_BOTH("generate/ec-p384", test_generate_p384, NULL);
+  ADD_BOTH("generate/extractable", test_extractable, NULL);
+  ADD_BOTH("change-pin", test_change_pin, NULL);
+  ADD_BOTH("unblock", test_unblock, NULL);
+  ADD_BOTH("sequence", test_sequence, NULL);
+  ADD("/p11/softhsm/puk-final-try", test_puk_final_try, NULL);
   return g_test_run();
 }
