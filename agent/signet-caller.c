@@ -101,6 +101,39 @@ signet_caller_snap_from_cgroup(const char *text)
   return NULL;
 }
 
+static gboolean is_app_id(const char *id);
+
+char *
+signet_caller_flatpak_from_cgroup(const char *text)
+{
+  g_auto(GStrv) lines = NULL;
+
+  g_return_val_if_fail(text != NULL, NULL);
+  lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit(lines[i], ":", 3);
+    const char *scope;
+    const char *end;
+    g_autofree char *id = NULL;
+
+    if (g_strv_length(fields) != 3)
+      continue;
+    if (!g_str_equal(fields[1], "name=systemd") && fields[1][0] != '\0')
+      continue;
+    /* flatpak run puts the app in app-flatpak-APPID-NUMBER.scope. */
+    scope = strstr(fields[2], "/app-flatpak-");
+    if (scope == NULL || !g_str_has_suffix(scope, ".scope"))
+      continue;
+    scope += strlen("/app-flatpak-");
+    end = strrchr(scope, '-');
+    if (end == NULL || end == scope)
+      continue;
+    id = g_strndup(scope, (gsize)(end - scope));
+    return is_app_id(id) ? g_steal_pointer(&id) : g_strdup("(unreadable app id)");
+  }
+  return NULL;
+}
+
 static gboolean
 is_app_id(const char *id)
 {
@@ -244,6 +277,7 @@ typedef enum
   FLATPAK_NO,
   FLATPAK_YES,
   FLATPAK_UNKNOWN,
+  FLATPAK_UNDUMPABLE, /* its root is closed to us: the process is not dumpable */
 } FlatpakAnswer;
 
 /* Is there a /.flatpak-info in the root directory of the process of
@@ -267,8 +301,17 @@ look_for_flatpak(int proc_fd, guint32 pid, char **out_detail)
       g_autofree char *path = g_strdup_printf("/proc/self/fd/%d/root", proc_fd);
       struct statfs fs;
 
+      struct stat proc_st;
+
       if (statfs(path, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC)
         return FLATPAK_NO;
+      /* A process of our user that made itself non-dumpable (signet does,
+       * while it holds a PIN): the kernel gives its /proc/PID entries to root and
+       * closes its root to us. Not a reason to refuse it: its cgroup tells
+       * the rest (check_process). */
+      if (fstatat(proc_fd, "root", &proc_st, AT_SYMLINK_NOFOLLOW) == 0 && proc_st.st_uid == 0
+          && getuid() != 0)
+        return FLATPAK_UNDUMPABLE;
     }
     *out_detail = g_strdup_printf("/proc/%u/root cannot be opened: %s", pid, g_strerror(saved));
     return FLATPAK_UNKNOWN;
@@ -301,6 +344,7 @@ signet_caller_check_process(guint32 pid, guint32 uid, guint64 called_at, char **
   g_autofree char *detail = NULL;
   g_autofree char *cgroup = NULL;
   g_autofree char *snap = NULL;
+  g_autofree char *app = NULL;
   guint64 started = 0, started_again = 0;
   int proc_fd, err = 0;
   SignetCallerKind kind;
@@ -359,6 +403,15 @@ signet_caller_check_process(guint32 pid, guint32 uid, guint64 called_at, char **
   } else if ((snap = signet_caller_snap_from_cgroup(cgroup)) != NULL) {
     kind = SIGNET_CALLER_SNAP;
     *out_reason = g_strdup_printf("a Snap (%s)", snap);
+  } else if (flatpak == FLATPAK_UNDUMPABLE
+             && (app = signet_caller_flatpak_from_cgroup(cgroup)) != NULL) {
+    kind = SIGNET_CALLER_FLATPAK;
+    *out_reason = g_strdup_printf("a Flatpak sandbox (app id %s from its cgroup)", app);
+  } else if (flatpak == FLATPAK_UNDUMPABLE) {
+    kind = SIGNET_CALLER_HOST;
+    *out_reason = g_strdup_printf("process %u of uid %u, not dumpable (its root is closed to the "
+                                  "agent), in no Flatpak or Snap cgroup",
+                                  pid, uid);
   } else {
     kind = SIGNET_CALLER_HOST;
     *out_reason = g_strdup_printf("process %u of uid %u, outside any sandbox", pid, uid);

@@ -11,6 +11,11 @@
  * xdg-desktop-portal tells them), another Unix user, and a caller that
  * cannot be checked (the bus gives no credentials, /proc/PID cannot be
  * read, the process is gone or started after the call): it fails closed.
+ * One exception to reading the root: a process of the agent's user that
+ * made itself non-dumpable (signet does, while it holds a PIN) has its
+ * /proc/PID given to root, and its root is closed to the agent; it is then
+ * judged by its cgroup alone (a Flatpak app's app-flatpak-*.scope, a
+ * Snap's snap.* scope).
  * The read-only methods are open to every caller on the bus.
  *
  * The caller's process is the one the bus daemon names
@@ -74,6 +79,12 @@ SignetCallerKind signet_caller_check_process(guint32 pid, guint32 uid, guint64 c
                                              char **out_reason);
 
 /* Parsers of what the checks read (exposed for the unit tests). */
+
+/* The Flatpak app of a /proc/PID/cgroup text: "flatpak run" puts an app in
+ * a systemd scope app-flatpak-APPID-NUMBER.scope (name=systemd or unified
+ * hierarchy). Returns APPID, or NULL. Used for a caller that is not
+ * dumpable, whose root (and so its /.flatpak-info) is closed to the agent. */
+char *signet_caller_flatpak_from_cgroup(const char *text);
 
 /* The snap of a /proc/PID/cgroup text ("ID:CONTROLLERS:PATH" lines): the
  * first path in the freezer, name=systemd or unified (empty controllers)

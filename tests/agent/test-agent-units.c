@@ -357,6 +357,44 @@ test_caller_snap_cgroup(void)
 }
 
 static void
+test_caller_flatpak_cgroup(void)
+{
+  static const struct
+  {
+    const char *text;
+    const char *app;
+  } cases[] = {
+    /* cgroup v2: flatpak run's scope under the user's manager */
+    { "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+      "app-flatpak-org.example.App-1234.scope\n",
+      "org.example.App" },
+    /* hybrid: name=systemd */
+    { "12:cpu,cpuacct:/\n1:name=systemd:/user.slice/user-1000.slice/user@1000.service/"
+      "app.slice/app-flatpak-com.github.Some_App-99.scope\n",
+      "com.github.Some_App" },
+    /* not flatpak's */
+    { "0::/user.slice/user-1000.slice/session-2.scope\n", NULL },
+    { "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
+      "app-gnome-org.gnome.Terminal-4242.scope\n",
+      NULL },
+    { "4:memory:/app-flatpak-org.example.App-1.scope\n", NULL },
+    { "0::/app-flatpak-org.example.App-1.service\n", NULL },
+    { "0::/app-flatpak--1.scope\n", NULL },
+    { "", NULL },
+    { "garbage\n", NULL },
+    /* what is not an app id is not passed on */
+    { "0::/app-flatpak-bad$id-1.scope\n", "(unreadable app id)" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *app = signet_caller_flatpak_from_cgroup(cases[i].text);
+
+    g_test_message("case %" G_GSIZE_FORMAT, i);
+    g_assert_cmpstr(app, ==, cases[i].app);
+  }
+}
+
+static void
 test_caller_flatpak_info(void)
 {
   static const struct
@@ -500,6 +538,7 @@ main(int argc, char **argv)
   g_test_add_func("/agent/caller/methods", test_caller_methods);
   g_test_add_func("/agent/caller/snap-cgroup", test_caller_snap_cgroup);
   g_test_add_func("/agent/caller/flatpak-info", test_caller_flatpak_info);
+  g_test_add_func("/agent/caller/flatpak-cgroup", test_caller_flatpak_cgroup);
   g_test_add_func("/agent/caller/start-time", test_caller_start_time);
   g_test_add_func("/agent/caller/self", test_caller_self);
   g_test_add_func("/agent/caller/other-user", test_caller_other_user);
