@@ -1115,7 +1115,8 @@ print_main_help(FILE *out)
                "Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK "
                "locked,\n5 no such token or token removed, 6 token busy, 7 the CA issues later "
                "(run again),\n8 the CA cannot be reached or is unavailable (try later),\n"
-               "9 the certificate has expired (request a new one from your CA).\n");
+               "9 the certificate has expired (request a new one from your CA),\n"
+               "10 the agent refused the caller (run signet outside any sandbox).\n");
 }
 
 static const Command *
