@@ -485,11 +485,14 @@ test_caller_unchecked(void)
   g_autofree char *reason3 = NULL;
   guint64 called_at;
 
-  gone = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "true", NULL);
+  /* Its PID taken while it runs: GSubprocess forgets it once the child is
+   * reaped, which a "true" may be before we ask. */
+  gone = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "10", NULL);
   g_assert_no_error(error);
   {
     guint32 pid = subprocess_pid(gone);
 
+    g_subprocess_force_exit(gone);
     g_subprocess_wait(gone, NULL, &error);
     g_assert_no_error(error);
     g_assert_cmpint(
