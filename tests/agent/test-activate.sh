@@ -9,7 +9,7 @@
 # the next try; a certificate that could not be written is kept and written
 # by the next try without the code.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
-rig_setup --shim
+rig_setup
 est_ca_start
 PROFILES="$XDG_CONFIG_HOME/signet/profiles.d"
 
@@ -49,8 +49,8 @@ import json, sys
 print(" ".join(json.loads(l)["step"] for l in open(sys.argv[1]) if json.loads(l).get("event") == "progress"))' "$RIG/out")
 check_eq "activate --json: a progress event per step, in order" \
   "check-token ca-certificates subject login generate-key request enroll verify store done" "$steps"
-check_eq "the token holds the new key pair, the certificate and the chain" \
-  "$((before + 5))" "$(objects)"
+check_eq "the token holds the new key pair, the certificate and the chain (and on the card a public key beside each CA certificate)" \
+  "$((before + 5 + $(companion_keys 2)))" "$(objects)"
 id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
 "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object --type cert \
   --id "$id" -o "$RIG/leaf.der" >/dev/null 2>&1

@@ -1,7 +1,9 @@
 #!/bin/sh
-# The agent and the CLI on a fresh SoftHSM2 token: list, status, token
-# names, usage errors, JSON errors, the OpenSC file, a clean exit on
-# SIGTERM, a bad configuration, and D-Bus activation.
+# The agent and the CLI on a fresh SoftHSM2 token behind the test shim (as
+# SoftHSM2, or as a card through OpenSC): list, status (what the model's
+# module says of itself), token names, usage errors, JSON errors, the
+# OpenSC file, a clean exit on SIGTERM, a bad configuration, and D-Bus
+# activation.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 rig_setup
 
@@ -18,8 +20,10 @@ check "list --json: PIN state from the module flags, not locked" \
 check "list --json: PIN length limits" \
   test "$(jq_ "$RIG/out" '[d[0]["pin"]["min_length"], d[0]["pin"]["max_length"]]')" = '[4, 255]'
 check "list --json: PUK state" test "$(jq_ "$RIG/out" 'd[0]["puk"]["locked"]')" = false
-check "list --json: SoftHSM2 unblocks with an SO login" \
-  test "$(jq_ "$RIG/out" 'd[0]["unblock_method"]')" = so-login-init-pin
+check_eq "list --json: the module's unblock method (SoftHSM2: an SO login; OpenSC: C_SetPIN logged out)" \
+  "$UNBLOCK_METHOD" "$(jq_ "$RIG/out" 'd[0]["unblock_method"]')"
+check_eq "list --json: objects read once and private keys listed without a login: OpenSC only" \
+  "[$OPENSC, $OPENSC]" "$(jq_ "$RIG/out" '[d[0]["objects_cached"], d[0]["private_keys_listed"]]')"
 check "list --json: key types the token can generate" \
   test "$(jq_ "$RIG/out" 'sorted(d[0]["key_types"])')" \
   = '["ec:p256", "ec:p384", "rsa:2048", "rsa:3072", "rsa:4096"]'
@@ -46,6 +50,8 @@ run signet status "$TOKEN_LABEL"
 check_rc "status succeeds" 0
 check "status shows the token and its PIN and PUK state" \
   sh -c "grep -q \"^Token *'$TOKEN_LABEL'\" '$RIG/out' && grep -q '^PIN ' '$RIG/out' && grep -q '^PUK ' '$RIG/out'"
+check_eq "status notes that OpenSC reads the card's objects once (OpenSC only)" "$OPENSC" \
+  "$(grep -q "reads the card's objects once" "$RIG/out" && echo true || echo false)"
 
 # --- errors ---------------------------------------------------------------
 run signet status no-such-token

@@ -47,6 +47,7 @@ check_name "CreateRequest with a bad subject: BadSubject" io.signet.Error.BadSub
 call ImportCertificate "$TOKEN_LABEL" "b''" "b'$PIN'" "{}"
 check_name "ImportCertificate with no data: BadInput" io.signet.Error.BadInput
 check "none of these created anything (pkcs11-tool)" test "$(p11_objects all)" -eq 0
+check_tries "malformed calls: no try spent"
 
 # DeleteKey: by hex id and by PKCS#11 URI with id=.
 call GenerateKey "$TOKEN_LABEL" ec:p256 "b'$PIN'" "{'label': <'one'>}"
@@ -67,7 +68,9 @@ call DeleteKey "$TOKEN_LABEL" "pkcs11:id=$uri_id;type=private" "b'$PIN'" "{}"
 check "DeleteKey by PKCS#11 URI" test "$rc" -eq 0
 check "both key pairs are gone (pkcs11-tool)" test "$(p11_objects all)" -eq 0
 
+expect_try pin wrong
 call DeleteKey "$TOKEN_LABEL" "$id1" "b'000000'" "{}"
 check_name "DeleteKey with a wrong PIN: PinIncorrect" io.signet.Error.PinIncorrect
+check_tries "DeleteKey with a wrong PIN"
 
 tap_done

@@ -3,7 +3,7 @@
 # token and a second operation on it (Busy), reads while it is busy, and a
 # request whose signature fails (the new key is deleted again).
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
-rig_setup --shim
+rig_setup
 FAULT="$SIGNET_SHIM_STATE/fault"
 
 keygen() { # keygen [options…], PIN on fd 3

@@ -72,11 +72,14 @@ sleep 1
 activate
 check_rc "the same activation code again is refused" 1
 sleep 1
+expect_try pin wrong
 pin_change "$WRONG_PIN" "$NEW_PIN"
 check_rc "a PIN change with a wrong PIN fails" 3
+check_tries "a PIN change with a wrong PIN: one PIN try, no PUK try"
 sleep 1
 pin_change "$PIN" "$NEW_PIN"
 check_rc "a PIN change with the right PIN" 0
+check_tries "a PIN change with the right PIN: no PUK try"
 PIN=$NEW_PIN
 
 # --- the whole log --------------------------------------------------------------

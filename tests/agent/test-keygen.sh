@@ -1,7 +1,9 @@
 #!/bin/sh
 # Key generation through the agent on a fresh SoftHSM2 token: every key type,
-# labels, the key in the status, and, checked independently with
-# pkcs11-tool, that every private key is sensitive and never extractable.
+# labels, the key in the status with its protection (on the card model
+# "card": OpenSC 0.23 reads a card's key back not sensitive), and, checked
+# independently with pkcs11-tool on SoftHSM2, that every private key is
+# sensitive and never extractable.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 rig_setup
 
@@ -32,6 +34,12 @@ check "status shows the rsa:4096 key by id with its type and label" \
   test "$(jq_ "$RIG/out" "[[k['type'], k['label']] for k in d['keys'] if k['id'] == '$id_5']")" \
   = '[["rsa:4096", "key-5"]]'
 check "status: no certificate yet" test "$(jq_ "$RIG/out" 'len(d["certificates"])')" = 0
+# status logs in nowhere: a private key shows only where the module lists
+# it without a login (OpenSC does; SoftHSM2 and the shim in front of it do
+# not), and then with its protection: "card" on the card model, which reads
+# a generated key back CKA_SENSITIVE false as OpenSC 0.23 does.
+jcheck "status: each key's protection is $PROTECTION where its private key shows, else unknown" "$RIG/out" \
+  'all(k["protection"] == ("'"$PROTECTION"'" if k["has_private"] else "unknown") and not k["extractable"] for k in d["keys"])'
 
 # Independently of Signet: what pkcs11-tool sees after a login.
 "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --login --pin "$PIN" \

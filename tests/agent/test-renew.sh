@@ -10,7 +10,7 @@
 command -v sqlite3 >/dev/null || skip_all "sqlite3 (the command) is not installed"
 "$SIGNETD" --version | grep -q 'fault injection: yes' ||
   skip_all "signetd was built without --enable-fault-injection (the test builds have it)"
-rig_setup --shim
+rig_setup
 est_ca_start
 DB="$XDG_STATE_HOME/signet/signet.db"
 CLOCK="$RIG/now"

@@ -4,7 +4,7 @@
 # PIN asked twice (two different ones send nothing), and the final try asked
 # to be confirmed with 'yes'.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
-rig_setup --shim
+rig_setup
 
 tries() { shim_tries | cut -d' ' -f1; }
 
@@ -99,6 +99,7 @@ interrupt" "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256
 check "Ctrl-C at the PIN prompt: the terminal's echo is back" grep -q "echo after interrupt: on" "$RIG/tty"
 check "… and the CLI died of SIGINT, as a program should" grep -q "killed by signal 2" "$RIG/tty"
 check "… and nothing was sent to the token (tries unchanged)" test "$(tries)" = 3
+check_tries "Ctrl-C at the PIN prompt: nothing sent"
 
 # --- a new PIN twice -----------------------------------------------------------
 tty_run "expect Current PIN for token
@@ -110,6 +111,7 @@ secret 222222" "$SIGNET" pin change "$TOKEN_LABEL"
 check "two different new PINs: pin change fails (exit 1)" test "$rc" -eq 1
 check "… saying so" grep -q "The two new PINs differ; nothing was sent" "$RIG/tty"
 check "… and nothing was sent to the token (tries unchanged)" test "$(tries)" = 3
+check_tries "two different new PINs: nothing sent"
 
 tty_run "expect Current PIN for token
 secret $PIN
@@ -118,20 +120,24 @@ secret 112233
 expect New PIN again: 
 secret 112233" "$SIGNET" pin change "$TOKEN_LABEL"
 check "the same new PIN twice: pin change succeeds" test "$rc" -eq 0
+check_tries "pin change on the terminal: no PUK try"
 PIN=112233
 
 # --- the final try ---------------------------------------------------------------
+expect_try pin wrong 2
 for p in 000000 000000; do
   run signet keygen "$TOKEN_LABEL" --type ec:p256 --pin-fd 3 3<<EOF
 $p
 EOF
 done
 check "two wrong PINs: one try left" test "$(tries)" = 1
+check_tries "two wrong PINs"
 tty_run "expect One try left: a wrong PIN now locks token '$TOKEN_LABEL'. Type 'yes' to continue: 
 send no" "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256
 check "at the final try the CLI asks first; 'no' cancels (exit 1)" test "$rc" -eq 1
 check "… without asking for the PIN" sh -c "! grep -q 'PIN for token' '$RIG/tty'"
 check "… and nothing was sent (tries unchanged)" test "$(tries)" = 1
+check_tries "'no' at the final try: nothing sent"
 
 tty_run "expect Type 'yes' to continue: 
 send yes
