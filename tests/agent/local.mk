@@ -1,6 +1,6 @@
 # tests/agent/: the agent (signetd) and the CLI (signet) end to end, on a
-# private session bus with a fresh SoftHSM2 token per script (some behind the
-# PKCS#11 test shim), plus unit tests of the agent's modules.
+# private session bus with a fresh SoftHSM2 token per script behind the
+# PKCS#11 test shim, plus unit tests of the agent's modules.
 # Rig helpers: tests/agent/agent-lib.sh.
 check_PROGRAMS += tests/agent/test-agent-units
 TESTS += tests/agent/test-agent-units
@@ -30,4 +30,45 @@ agent_integration_tests = \
 	tests/agent/test-tty.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
+
+# Each script runs twice: as tests/agent/test-X.sh on the shim's default
+# model (SoftHSM2's ways) and as tests/agent/opensc-card/test-X.card with
+# SIGNET_TEST_MODEL=opensc-card, the shim playing a MyEID-family card through
+# OpenSC 0.23 (tests/p11shim/README.md). A .card file is made here in the
+# build tree and only runs its script from $(top_srcdir), so there is one
+# copy of each test; both results are TAP test files of their own in
+# test-suite.log. One model at a time:
+#   make check TESTS=tests/agent/test-pin.sh
+#   make check TESTS=tests/agent/opensc-card/test-pin.card
+# Left out of the card run, because the card model cannot show what they are
+# about:
+#   test-sandbox.sh  who may call: the agent judges the caller (a Flatpak or
+#   test-nonroot.sh  Snap sandbox, a non-dumpable process of the user) before
+#                    anything reaches a token; the token's model plays no part
+agent_card_tests = \
+	tests/agent/opensc-card/test-basics.card \
+	tests/agent/opensc-card/test-keygen.card \
+	tests/agent/opensc-card/test-import.card \
+	tests/agent/opensc-card/test-portal.card \
+	tests/agent/opensc-card/test-activate.card \
+	tests/agent/opensc-card/test-renew.card \
+	tests/agent/opensc-card/test-recovery.card \
+	tests/agent/opensc-card/test-history.card \
+	tests/agent/opensc-card/test-pin.card \
+	tests/agent/opensc-card/test-puk.card \
+	tests/agent/opensc-card/test-sequence.card \
+	tests/agent/opensc-card/test-faults.card \
+	tests/agent/opensc-card/test-dbus.card \
+	tests/agent/opensc-card/test-hints.card \
+	tests/agent/opensc-card/test-tty.card
+TESTS += $(agent_card_tests)
+TEST_EXTENSIONS += .card
+CARD_LOG_DRIVER = $(LOG_DRIVER)
+CARD_LOG_COMPILER = env SIGNET_TEST_MODEL=opensc-card $(SHELL)
+$(agent_card_tests): $(top_srcdir)/tests/agent/local.mk
+	$(AM_V_GEN)$(MKDIR_P) tests/agent/opensc-card && \
+	t=`basename $@ .card` && \
+	{ echo "# $$t.sh on the card model (SIGNET_TEST_MODEL=opensc-card): made by tests/agent/local.mk"; \
+	  echo "exec $(SHELL) \"\$${top_srcdir:?}/tests/agent/$$t.sh\""; } >$@-t && mv -f $@-t $@
+CLEANFILES += $(agent_card_tests)
 signet_format_sources += $(tests_agent_test_agent_units_SOURCES)
