@@ -42,6 +42,7 @@ static const ErrorName p11_names[] = {
   { SIGNET_P11_ERROR_TOKEN_FULL, PREFIX "TokenFull" },
   { SIGNET_P11_ERROR_READ_ONLY, PREFIX "ReadOnly" },
   { SIGNET_P11_ERROR_FINAL_TRY, PREFIX "FinalTry" },
+  { SIGNET_P11_ERROR_BAD_URI, PREFIX "BadUri" },
 };
 
 static const ErrorName enroll_names[] = {

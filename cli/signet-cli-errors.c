@@ -18,6 +18,7 @@ static const struct
   int exit_code;
 } exit_codes[] = {
   { PREFIX "InvalidArgs", SIGNET_EXIT_USAGE },
+  { PREFIX "BadUri", SIGNET_EXIT_USAGE },
   { PREFIX "PinIncorrect", SIGNET_EXIT_WRONG_SECRET },
   { PREFIX "PukIncorrect", SIGNET_EXIT_WRONG_SECRET },
   { PREFIX "PinLocked", SIGNET_EXIT_LOCKED },

@@ -455,6 +455,76 @@ token_matches_uri(SignetP11Context *ctx, const SignetP11Token *t, P11KitUri *uri
   return TRUE;
 }
 
+/* RFC 7512's attributes (and p11-kit's slot ones): a token is chosen by the
+ * token, slot and library ones; the object ones (id, object, type) name an
+ * object on it and are accepted, and play no part in choosing the token. */
+static const char *const uri_path_attributes[] = { "token",
+                                                   "manufacturer",
+                                                   "serial",
+                                                   "model",
+                                                   "library-manufacturer",
+                                                   "library-description",
+                                                   "library-version",
+                                                   "slot-description",
+                                                   "slot-manufacturer",
+                                                   "slot-id",
+                                                   "id",
+                                                   "object",
+                                                   "type",
+                                                   NULL };
+static const char *const uri_query_attributes[] = { "module-name", "module-path", NULL };
+
+/* What p11-kit's parser lets pass silently: an attribute given twice (the
+ * last one wins), one it does not know (ignored), a PIN in the URI. A URI
+ * that names a token must mean exactly what it says. */
+static gboolean
+check_uri_attributes(const char *spec, GError **error)
+{
+  const char *rest = spec + strlen("pkcs11:");
+  const char *q = strchr(rest, '?');
+  g_autofree char *path = q != NULL ? g_strndup(rest, (gsize)(q - rest)) : g_strdup(rest);
+  g_auto(GStrv) attrs = g_strsplit(path, ";", -1);
+  g_auto(GStrv) query = g_strsplit(q != NULL ? q + 1 : "", "&", -1);
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+  /* A PIN first, so that no message below repeats it. */
+  for (guint i = 0; query[i] != NULL; i++)
+    if (g_str_has_prefix(query[i], "pin-value") || g_str_has_prefix(query[i], "pin-source")) {
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                  "The PKCS#11 URI holds a PIN (%s): Signet never takes a PIN from a URI. "
+                  "Leave it out; Signet asks for the PIN (or reads it from --pin-fd)",
+                  g_str_has_prefix(query[i], "pin-value") ? "pin-value" : "pin-source");
+      return FALSE;
+    }
+  for (int part = 0; part < 2; part++) {
+    char **list = part == 0 ? attrs : query;
+    const char *const *known = part == 0 ? uri_path_attributes : uri_query_attributes;
+
+    for (guint i = 0; list[i] != NULL; i++) {
+      const char *eq = strchr(list[i], '=');
+      g_autofree char *name = NULL;
+
+      if (list[i][0] == '\0')
+        continue;
+      name = eq != NULL ? g_strndup(list[i], (gsize)(eq - list[i])) : g_strdup(list[i]);
+      if (eq == NULL || !g_strv_contains(known, name)) {
+        g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                    "The PKCS#11 URI \"%s\" has an attribute Signet does not know: \"%s\" "
+                    "(a token is named by token, serial, model, manufacturer, slot and library "
+                    "attributes, as signet list prints them)",
+                    spec, name);
+        return FALSE;
+      }
+      if (!g_hash_table_add(seen, (gpointer)g_intern_string(name))) {
+        g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                    "The PKCS#11 URI \"%s\" gives \"%s\" more than once: say it once", spec, name);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 SignetP11Token *
 signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **error)
 {
@@ -471,11 +541,14 @@ signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **
   if (g_str_has_prefix(spec, "pkcs11:")) {
     int r;
 
+    if (!check_uri_attributes(spec, error))
+      return NULL;
     uri = p11_kit_uri_new();
     r = p11_kit_uri_parse(spec, P11_KIT_URI_FOR_ANY, uri);
     if (r != P11_KIT_URI_OK) {
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN,
-                  "\"%s\" is not a valid PKCS#11 URI (%s)", spec, p11_kit_uri_message(r));
+      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                  "\"%s\" is not a valid PKCS#11 URI (%s): copy the URI signet list prints", spec,
+                  p11_kit_uri_message(r));
       p11_kit_uri_free(uri);
       return NULL;
     }

@@ -49,6 +49,8 @@ typedef enum
   SIGNET_P11_ERROR_TOKEN_FULL,      /* no room left on the token */
   SIGNET_P11_ERROR_READ_ONLY,       /* the token is write-protected */
   SIGNET_P11_ERROR_FINAL_TRY,       /* refused to send: one try left, not confirmed */
+  SIGNET_P11_ERROR_BAD_URI,         /* a PKCS#11 URI that is malformed, repeats or does not
+                                       know an attribute, or holds a PIN */
 } SignetP11Error;
 
 /* ---- key types ---------------------------------------------------------- */
@@ -154,7 +156,9 @@ SignetP11Token *signet_p11_token_copy(const SignetP11Token *token);
 GPtrArray *signet_p11_context_list_tokens(SignetP11Context *ctx, GError **error);
 
 /* @spec is a PKCS#11 URI ("pkcs11:…", token attributes only are matched),
- * a serial number or a label. Exactly one token must match. */
+ * a serial number or a label. Exactly one token must match. A URI that is
+ * malformed, gives an attribute twice, has one RFC 7512 does not define or
+ * holds a PIN (pin-value, pin-source) is BAD_URI. */
 SignetP11Token *signet_p11_context_find_token(SignetP11Context *ctx, const char *spec,
                                               GError **error);
 

@@ -231,9 +231,37 @@ test_find(Fixture *f, gconstpointer data)
   g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
   g_clear_error(&error);
   bad_uri = signet_p11_context_find_token(f->ctx, "pkcs11:token=%zz", &error);
-  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI);
   g_assert_nonnull(strstr(error->message, "not a valid PKCS#11 URI"));
   g_clear_error(&error);
+  {
+    /* What p11-kit lets pass silently is refused, naming the attribute. */
+    static const struct
+    {
+      const char *uri;
+      const char *says;
+    } bad[] = {
+      { "pkcs11:token=Signet%20Test;token=Other", "\"token\" more than once" },
+      { "pkcs11:token=Signet%20Test;colour=blue", "does not know: \"colour\"" },
+      { "pkcs11:token=Signet%20Test;serial", "does not know: \"serial\"" },
+      { "pkcs11:token=Signet%20Test?pin-value=123456", "never takes a PIN" },
+      { "pkcs11:token=Signet%20Test?pin-source=file:/tmp/pin", "never takes a PIN" },
+      { "pkcs11:token=Signet%20Test?module-name=a&module-name=b", "\"module-name\" more" },
+      { "pkcs11:token=Signet%20Test?frobnicate=1", "does not know: \"frobnicate\"" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+      g_autoptr(SignetP11Token) t = signet_p11_context_find_token(f->ctx, bad[i].uri, &error);
+
+      g_test_message("%s", bad[i].uri);
+      g_assert_null(t);
+      g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI);
+      g_assert_nonnull(strstr(error->message, bad[i].says));
+      /* The PIN is never repeated in the message. */
+      g_assert_null(strstr(error->message, "123456"));
+      g_clear_error(&error);
+    }
+  }
 
   if (data != NULL) {
     /* Two tokens share the label: the label is ambiguous, a serial is not. */
