@@ -390,6 +390,33 @@ signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
 
 /* ---- matching ----------------------------------------------------------- */
 
+/* Is the public key with CKA_ID @id one of a key pair (list_key_pairs'
+ * rule)? With a private key of that id, yes. Without one where private keys
+ * are visible (logged in, or a module that lists them without a login), no:
+ * OpenSC shows a public key beside every certificate. Where they are not
+ * visible yet, yes unless only CA certificates carry that id. */
+static gboolean
+public_key_is_pair(SignetP11Session *s, GBytes *id)
+{
+  g_autoptr(GArray) priv = find_class(s, CKO_PRIVATE_KEY, id, NULL);
+  g_autoptr(GPtrArray) certs = NULL;
+  gboolean any_cert = FALSE, ca_only = TRUE;
+
+  if (priv != NULL && priv->len > 0)
+    return TRUE;
+  if (s->logged_in || s->token->private_keys_listed)
+    return FALSE;
+  certs = signet_p11_session_list_certificates(s, NULL);
+  for (guint i = 0; certs != NULL && i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    if (c->id != NULL && g_bytes_equal(c->id, id)) {
+      any_cert = TRUE;
+      ca_only = ca_only && c->authority;
+    }
+  }
+  return !(any_cert && ca_only);
+}
+
 EVP_PKEY *
 signet_p11_session_get_public_key(SignetP11Session *s, GBytes *id, GError **error)
 {
@@ -445,6 +472,8 @@ signet_p11_session_find_key_for_certificate(SignetP11Session *s, X509 *cert, GBy
         g_autoptr(GBytes) id = get_id(s, h);
         if (g_bytes_get_size(id) == 0)
           continue; /* a key without CKA_ID cannot be paired */
+        if (classes[c] == CKO_PUBLIC_KEY && !public_key_is_pair(s, id))
+          continue; /* only a certificate's shadow (OpenSC) */
         *out_id = g_steal_pointer(&id);
         return TRUE;
       }
