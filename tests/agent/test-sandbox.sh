@@ -155,12 +155,16 @@ check_log "the agent's log says why it refused ChangePin" \
 check_log "… and UnblockPin" "caller: refused UnblockPin from .*Flatpak sandbox"
 
 # The same calls from outside reach the token.
+check_tries "from the sandboxes: no PIN or PUK try at all (shim's log)"
+expect_try pin wrong
 run call ChangePin "$TOKEN_LABEL" "b'000000'" "b'654321'" "{}"
 check_name "ChangePin with a wrong PIN from outside: PinIncorrect" io.signet.Error.PinIncorrect
 check_eq "… one PIN try gone" "2 10" "$(shim_tries)"
+expect_try puk wrong
 run call UnblockPin "$TOKEN_LABEL" "b'00000000'" "b'654321'" "{}"
 check_name "UnblockPin with a wrong PUK from outside: PukIncorrect" io.signet.Error.PukIncorrect
 check_eq "… one PUK try gone" "2 9" "$(shim_tries)"
+check_tries "from outside: the one PIN and the one PUK try sent"
 run call GenerateKey "$TOKEN_LABEL" ec:p256 "b'$PIN'" "{}"
 check_rc "GenerateKey from outside" 0
 check_eq "… a key pair on the token" $((objects_before + 2)) "$(objects)"
