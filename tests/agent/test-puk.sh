@@ -39,9 +39,9 @@ signet status "$TOKEN_LABEL" --json >"$RIG/status.json"
 if on_card; then
   jcheck "status: the card reports no PUK flag (OpenSC never sets them: unknown)" "$RIG/status.json" \
     'not (d["puk"]["count_low"] or d["puk"]["final_try"] or d["puk"]["locked"])'
-  why="# SKIP the card (OpenSC) never reports the PUK's state, so the agent cannot know it is the final try"
-  ok "the last PUK try from a fd needs --confirm-final-try $why"
-  ok "UnblockPin at the PUK's final try without confirm-final-try: FinalTry $why"
+  # So the final-try guard cannot know; what the holder is told instead:
+  check_err "pin unblock shows the PUK's state as the module reports it: no warning" \
+    "PUK no warning from the token \\(as the module reports them\\)"
 else
   jcheck "status shows the PUK at its final try" "$RIG/status.json" \
     'd["puk"]["final_try"] and not d["puk"]["locked"]'
