@@ -70,35 +70,45 @@ signet_caller_method_rule(const char *method)
 
 /* ---- parsers ---------------------------------------------------------------- */
 
+/* The rest of the first cgroup path (a /proc/PID/cgroup line is
+ * "hierarchy-ID:controller-list:path") that holds @marker, after it; only
+ * in the hierarchies where systemd puts scopes (name=systemd, the unified
+ * one) and, with @freezer, snapd's freezer. NULL when none does. */
+static char *
+cgroup_path_after(const char *text, const char *marker, gboolean freezer)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit(lines[i], ":", 3);
+    const char *at;
+
+    if (g_strv_length(fields) != 3)
+      continue;
+    if (!(freezer && g_str_equal(fields[1], "freezer")) && !g_str_equal(fields[1], "name=systemd")
+        && fields[1][0] != '\0')
+      continue;
+    at = strstr(fields[2], marker);
+    if (at != NULL)
+      return g_strdup(at + strlen(marker));
+  }
+  return NULL;
+}
+
 char *
 signet_caller_snap_from_cgroup(const char *text)
 {
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *snap = NULL;
+  gsize n;
 
   g_return_val_if_fail(text != NULL, NULL);
-  lines = g_strsplit(text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    g_auto(GStrv) fields = g_strsplit(lines[i], ":", 3);
-    const char *snap;
-    gsize n;
-
-    /* hierarchy-ID:controller-list:cgroup-path. Only the hierarchies snapd
-     * puts its scopes in: freezer, systemd's, the unified one. */
-    if (g_strv_length(fields) != 3)
-      continue;
-    if (!g_str_equal(fields[1], "freezer") && !g_str_equal(fields[1], "name=systemd")
-        && fields[1][0] != '\0')
-      continue;
-    snap = strstr(fields[2], "/snap.");
-    if (snap == NULL)
-      continue;
-    /* snap.NAME.APP-UUID.scope, snap.NAME.APP.service, or snap.NAME
-     * (freezer); NAME may carry an instance key after '_'. */
-    snap += strlen("/snap.");
-    n = strspn(snap, "abcdefghijklmnopqrstuvwxyz0123456789-_");
-    return g_strdup_printf("snap.%.*s", (int)MIN(n, SNAP_NAME_MAX), snap);
-  }
-  return NULL;
+  /* snap.NAME.APP-UUID.scope, snap.NAME.APP.service, or snap.NAME
+   * (freezer); NAME may carry an instance key after '_'. */
+  snap = cgroup_path_after(text, "/snap.", TRUE);
+  if (snap == NULL)
+    return NULL;
+  n = strspn(snap, "abcdefghijklmnopqrstuvwxyz0123456789-_");
+  return g_strdup_printf("snap.%.*s", (int)MIN(n, SNAP_NAME_MAX), snap);
 }
 
 static gboolean is_app_id(const char *id);
@@ -106,32 +116,20 @@ static gboolean is_app_id(const char *id);
 char *
 signet_caller_flatpak_from_cgroup(const char *text)
 {
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *scope = NULL;
+  g_autofree char *id = NULL;
+  const char *end;
 
   g_return_val_if_fail(text != NULL, NULL);
-  lines = g_strsplit(text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    g_auto(GStrv) fields = g_strsplit(lines[i], ":", 3);
-    const char *scope;
-    const char *end;
-    g_autofree char *id = NULL;
-
-    if (g_strv_length(fields) != 3)
-      continue;
-    if (!g_str_equal(fields[1], "name=systemd") && fields[1][0] != '\0')
-      continue;
-    /* flatpak run puts the app in app-flatpak-APPID-NUMBER.scope. */
-    scope = strstr(fields[2], "/app-flatpak-");
-    if (scope == NULL || !g_str_has_suffix(scope, ".scope"))
-      continue;
-    scope += strlen("/app-flatpak-");
-    end = strrchr(scope, '-');
-    if (end == NULL || end == scope)
-      continue;
-    id = g_strndup(scope, (gsize)(end - scope));
-    return is_app_id(id) ? g_steal_pointer(&id) : g_strdup("(unreadable app id)");
-  }
-  return NULL;
+  /* flatpak run puts the app in app-flatpak-APPID-NUMBER.scope. */
+  scope = cgroup_path_after(text, "/app-flatpak-", FALSE);
+  if (scope == NULL || !g_str_has_suffix(scope, ".scope"))
+    return NULL;
+  end = strrchr(scope, '-');
+  if (end == NULL || end == scope)
+    return NULL;
+  id = g_strndup(scope, (gsize)(end - scope));
+  return is_app_id(id) ? g_steal_pointer(&id) : g_strdup("(unreadable app id)");
 }
 
 static gboolean
