@@ -193,7 +193,11 @@ signals_start() {
   gdbus monitor --session --dest io.signet.Agent --object-path /io/signet/Agent \
     >"$RIG/signals.log" 2>&1 &
   SIGNALS_PID=$!
-  sleep 0.3
+  # Subscribed once it has asked the bus who owns the name (its match rule
+  # went to the bus before that question): a fixed sleep missed the agent's
+  # first signals on a loaded machine.
+  wait_until 20 grep -q "does not have an owner\|is owned by" "$RIG/signals.log" ||
+    { echo "Bail out! gdbus monitor did not start"; exit 1; }
 }
 signal_count() { grep -c "io\.signet\.Agent1\.$1 " "$RIG/signals.log"; }
 # signal_has NAME TEXT…: a recorded NAME signal holds every TEXT.

@@ -17,6 +17,7 @@ list_readers >"$RIG/readers" 2>&1
 check "ListReaders lists both virtual readers" \
   sh -c "grep -qF \"'reader': <'$READER0'>\" '$RIG/readers' && grep -qF \"'reader': <'$READER1'>\" '$RIG/readers'"
 check "ListReaders: no card yet" grep -qF "'state': <'empty'>" "$RIG/readers"
+wait_until 10 signal_seen ReaderAdded 2
 check "both readers were announced (ReaderAdded)" signal_seen ReaderAdded 2
 check_count "the SoftHSM2 token is no hotplug event" TokenAdded 0
 
