@@ -1239,10 +1239,19 @@ shim_C_InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_UTF8
 /* The card model reads private keys back as OpenSC 0.23 shows a PKCS#15 key
  * generated on the card ("Access: none"). */
 static bool
-card_reads_false(CK_ATTRIBUTE_TYPE type)
+card_forced(CK_ATTRIBUTE_TYPE type)
 {
   return type == CKA_SENSITIVE || type == CKA_ALWAYS_SENSITIVE || type == CKA_NEVER_EXTRACTABLE
-         || type == CKA_LOCAL;
+         || type == CKA_LOCAL || type == CKA_PRIVATE;
+}
+
+/* What the card model answers for @type (card_forced): the four access
+ * flags false, CKA_PRIVATE true (the target holds the key not private, so
+ * that it lists without a login, as OpenSC lists a card's keys). */
+static CK_BBOOL
+card_forced_value(CK_ATTRIBUTE_TYPE type)
+{
+  return type == CKA_PRIVATE ? CK_TRUE : CK_FALSE;
 }
 
 static CK_RV
@@ -1257,7 +1266,7 @@ shim_C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_P
   if (removed)
     return CKR_DEVICE_REMOVED;
   for (CK_ULONG i = 0; model == MODEL_CARD && tmpl != NULL && i < n; i++)
-    any = any || card_reads_false(tmpl[i].type);
+    any = any || card_forced(tmpl[i].type);
   if (!any)
     return T->C_GetAttributeValue(h, o, tmpl, n);
   rv = T->C_GetAttributeValue(h, o, &a, 1);
@@ -1275,7 +1284,7 @@ shim_C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_P
     return CKR_HOST_MEMORY;
   }
   for (CK_ULONG i = 0; i < n; i++) {
-    if (!card_reads_false(tmpl[i].type)) {
+    if (!card_forced(tmpl[i].type)) {
       rest[m] = tmpl[i];
       where[m++] = i;
     } else if (tmpl[i].pValue == NULL) {
@@ -1284,7 +1293,7 @@ shim_C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_P
       tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
       too_small = true;
     } else {
-      *(CK_BBOOL *)tmpl[i].pValue = CK_FALSE;
+      *(CK_BBOOL *)tmpl[i].pValue = card_forced_value(tmpl[i].type);
       tmpl[i].ulValueLen = sizeof(CK_BBOOL);
     }
   }
@@ -1314,17 +1323,26 @@ shim_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_
     return rv;
   if (removed)
     return CKR_DEVICE_REMOVED;
-  if (!extractable || (priv == NULL && priv_n > 0))
+  bool card = model == MODEL_CARD;
+  if ((!extractable && !card) || (priv == NULL && priv_n > 0))
     return T->C_GenerateKeyPair(h, mech, pub, pub_n, priv, priv_n, pub_key, priv_key);
-  CK_ATTRIBUTE *t = malloc((priv_n + 2) * sizeof *t);
+  CK_ATTRIBUTE *t = malloc((priv_n + 3) * sizeof *t);
   CK_ULONG m = 0;
   if (t == NULL)
     return CKR_HOST_MEMORY;
   for (CK_ULONG i = 0; i < priv_n; i++)
-    if (priv[i].type != CKA_SENSITIVE && priv[i].type != CKA_EXTRACTABLE)
+    if (!(extractable && (priv[i].type == CKA_SENSITIVE || priv[i].type == CKA_EXTRACTABLE))
+        && !(card && priv[i].type == CKA_PRIVATE))
       t[m++] = priv[i];
-  t[m++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &no, sizeof no };
-  t[m++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &yes, sizeof yes };
+  if (extractable) {
+    t[m++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &no, sizeof no };
+    t[m++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &yes, sizeof yes };
+  }
+  /* The card model: the target keeps the key not private, so that it lists
+   * without a login as OpenSC lists a card's private keys; it reads back
+   * CKA_PRIVATE true (shim_C_GetAttributeValue). */
+  if (card)
+    t[m++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &no, sizeof no };
   rv = T->C_GenerateKeyPair(h, mech, pub, pub_n, t, m, pub_key, priv_key);
   free(t);
   return rv;

@@ -727,7 +727,8 @@ test_card_puk_lock(Fixture *fx, gconstpointer user_data)
 }
 
 /* A private key reads back as OpenSC 0.23 shows one made on the card:
- * SENSITIVE, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE and LOCAL false, the rest
+ * SENSITIVE, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE and LOCAL false, PRIVATE
+ * true and listed without a login, the rest
  * (EXTRACTABLE, the sensitive value) as the target says; per-attribute
  * answers and length queries as PKCS#11 wants them. */
 static void
@@ -788,6 +789,21 @@ test_card_key_attributes(Fixture *fx, gconstpointer user_data)
   g_assert_cmphex(p11->C_FindObjectsFinal(s), ==, CKR_OK);
   g_assert_cmpuint(n, ==, 1);
   g_assert_cmpint(get_bool(s, pub, CKA_LOCAL), ==, CK_TRUE);
+
+  /* As OpenSC lists a card's private keys: without a login too, and
+   * reading CKA_PRIVATE true. */
+  g_assert_cmpint(get_bool(s, key, CKA_PRIVATE), ==, CK_TRUE);
+  g_assert_cmphex(p11->C_Logout(s), ==, CKR_OK);
+  CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE find_priv[] = { { CKA_CLASS, &priv_class, sizeof priv_class } };
+  CK_OBJECT_HANDLE found;
+  n = 0;
+  g_assert_cmphex(p11->C_FindObjectsInit(s, find_priv, 1), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjects(s, &found, 1, &n), ==, CKR_OK);
+  g_assert_cmphex(p11->C_FindObjectsFinal(s), ==, CKR_OK);
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_cmpint(get_bool(s, found, CKA_PRIVATE), ==, CK_TRUE);
+  g_assert_cmpint(get_bool(s, found, CKA_SENSITIVE), ==, CK_FALSE);
 }
 
 /* --- Companion public keys --- */
