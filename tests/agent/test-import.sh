@@ -93,10 +93,18 @@ jcheck "status: the issuing CA is an authority" \
   "$RIG/out" '[c for c in d["certificates"] if c["authority"] and "CN=Signet Test Issuing CA" in c["subject"]]'
 jcheck "status: keys show they have a certificate" \
   "$RIG/out" '[k for k in d["keys"] if k["id"] == "'"$id_jan"'" and k["has_certificate"]]'
+# A key pair means a private key: OpenSC shows a public key beside every
+# certificate (the card model too), and a CA certificate's is no key.
+jcheck "status: no CA certificate has its key on the token" \
+  "$RIG/out" 'not [c for c in d["certificates"] if c["authority"] and c["has_key"]]'
+jcheck "status: the key pairs are the four leaves' keys, no CA's" \
+  "$RIG/out" 'sorted(k["id"] for k in d["keys"]) == sorted(c["id"] for c in d["certificates"] if not c["authority"])'
 run signet status "$TOKEN_LABEL"
 check "status (text): certificates with not-after and days left" \
   grep -Eq 'not after +[0-9T:-]+Z \([0-9]+ days left\)' "$RIG/out"
 check "status (text): the CA certificate" grep -q 'CA certificate: .*Signet Test Root CA' "$RIG/out"
+check "status (text): no CA certificate says its key is on the token" \
+  sh -c "! awk '/CA certificate:/ { ca = 1; next } /^  [^ ]/ { ca = 0 } ca && /its key is on the token/' '$RIG/out' | grep -q ."
 
 # --- what must write nothing ------------------------------------------------------
 # A certificate for a key that is not on the token.
