@@ -221,6 +221,14 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
       }
       g_free(op->label);
       op->label = g_variant_dup_string(value, NULL);
+      if (signet_has_control_chars(op->label)) {
+        /* A label is printed in everyone's status: no terminal escapes. */
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'label' holds a control character (a newline, an escape, …): "
+                    "give a label of printable characters");
+        g_variant_unref(value);
+        return FALSE;
+      }
       if (*op->label == '\0')
         g_clear_pointer(&op->label, g_free);
     } else if (g_str_equal(key, "confirm-final-try")) {

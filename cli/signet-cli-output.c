@@ -3,6 +3,8 @@
 
 #include "cli/signet-cli-output.h"
 
+#include "common/signet-util.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +45,12 @@ lookup_str(GVariant *dict, const char *key)
 
   if (dict == NULL || !g_variant_lookup(dict, key, "&s", &s))
     return "";
+  if (signet_has_control_chars(s)) {
+    /* A value from a token or a CA is printed on one line, escaped (the
+     * CLI lives briefly: the interned copy is no leak that matters). */
+    g_autofree char *safe = signet_escape_control_chars(s, FALSE);
+    return g_intern_string(safe);
+  }
   return s;
 }
 

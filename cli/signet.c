@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent/signet-dbus-generated.h"
+#include "common/signet-util.h"
 #include "cli/signet-cli-errors.h"
 #include "cli/signet-cli-monitor.h"
 #include "cli/signet-cli-output.h"
@@ -158,8 +159,11 @@ status_label(GVariant *status, const char *fallback)
 {
   const char *label = NULL;
 
-  if (g_variant_lookup(status, "label", "&s", &label) && *label != '\0')
-    return label;
+  /* Printed and put in prompts: one line, no terminal escapes. */
+  if (g_variant_lookup(status, "label", "&s", &label) && *label != '\0') {
+    g_autofree char *safe = signet_escape_control_chars(label, FALSE);
+    return g_intern_string(safe);
+  }
   return fallback;
 }
 
@@ -1223,6 +1227,24 @@ check_fd_option(const char *option, int *fd, GError **error)
   return TRUE;
 }
 
+static void
+print_escaped(const char *text)
+{
+  g_autofree char *safe = signet_escape_control_chars(text, TRUE);
+
+  fputs(safe, stdout);
+  fflush(stdout);
+}
+
+static void
+printerr_escaped(const char *text)
+{
+  g_autofree char *safe = signet_escape_control_chars(text, TRUE);
+
+  fputs(safe, stderr);
+  fflush(stderr);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1243,6 +1265,10 @@ main(int argc, char **argv)
   int status;
 
   setlocale(LC_ALL, "");
+  /* What a token, a certificate or a CA says is printed as text: no control
+   * character of theirs reaches the terminal (JSON escapes them itself). */
+  g_set_print_handler(print_escaped);
+  g_set_printerr_handler(printerr_escaped);
   /* PINs pass through this process: no core dump, no ptrace by others. */
   if (!signet_secret_protect_process(&error)) {
     g_printerr("signet: %s\n", error->message);

@@ -55,3 +55,50 @@ signet_padded_to_string(const guint8 *field, gsize len)
     return g_utf8_make_valid((const char *)field, (gssize)end);
   return g_strndup((const char *)field, end);
 }
+
+/* The length of the control character at @p (1, or 2 for a UTF-8 encoded
+ * C1 code point), or 0. @keep_layout: newline and tab are not counted. */
+static gsize
+control_at(const char *p, gboolean keep_layout)
+{
+  guchar c = (guchar)p[0];
+
+  if (c < 0x20 || c == 0x7f)
+    return keep_layout && (c == '\n' || c == '\t') ? 0 : 1;
+  if (c == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f)
+    return 2;
+  return 0;
+}
+
+gboolean
+signet_has_control_chars(const char *s)
+{
+  for (const char *p = s; p != NULL && *p != '\0'; p++)
+    if (control_at(p, FALSE) > 0)
+      return TRUE;
+  return FALSE;
+}
+
+char *
+signet_escape_control_chars(const char *s, gboolean keep_layout)
+{
+  GString *out;
+
+  if (s == NULL)
+    return NULL;
+  out = g_string_sized_new(strlen(s));
+  for (const char *p = s; *p != '\0';) {
+    gsize n = control_at(p, keep_layout);
+
+    if (n == 1)
+      g_string_append_printf(out, "\\x%02x", (guchar)*p);
+    else if (n == 2)
+      g_string_append_printf(out, "\\u%04x", (guint)(guchar)p[1]);
+    else {
+      g_string_append_c(out, *p);
+      n = 1;
+    }
+    p += n;
+  }
+  return g_string_free(out, FALSE);
+}

@@ -15,4 +15,16 @@ GBytes *signet_hex_decode(const char *hex);
  * NUL-terminated UTF-8 string with the padding removed. */
 char *signet_padded_to_string(const guint8 *field, gsize len);
 
+/* TRUE when @s holds a control character: C0 (below 0x20), DEL, or a C1
+ * code point (U+0080 to U+009F, which some terminals obey as escapes).
+ * Labels Signet writes must not: a label is printed in everyone's status. */
+gboolean signet_has_control_chars(const char *s);
+
+/* @s with every control character written as \xNN (C1 code points as
+ * \u0080...), so that text from a token, a certificate or a CA cannot drive
+ * the terminal it is printed on. @keep_layout: newline and tab stay (for
+ * whole messages; a single value such as a label escapes them too, so that
+ * it cannot fake lines of its own). */
+char *signet_escape_control_chars(const char *s, gboolean keep_layout);
+
 G_END_DECLS

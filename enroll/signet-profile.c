@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include "common/signet-util.h"
 #include "enroll/signet-profile.h"
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
@@ -363,6 +364,13 @@ get_string(Check *check, const char *group, const char *key, gboolean localized)
   if (value[0] == '\0') {
     add_error(check, key_line(check->scan, group, key),
               "%s: empty value: give one, or leave the key out", key);
+    return NULL;
+  }
+  if (signet_has_control_chars(value)) {
+    /* Names and labels end up on tokens and in everyone's terminal. */
+    add_error(check, key_line(check->scan, group, key),
+              "%s: a control character (\\n, \\t, an escape …): write printable characters only",
+              key);
     return NULL;
   }
   return g_steal_pointer(&value);
