@@ -1541,6 +1541,8 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
 {
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *uri_serial = NULL;
+  g_autofree char *uri_label = NULL;
   guint limit = 0, n = 0;
   GVariantBuilder b;
   GVariantIter iter;
@@ -1562,6 +1564,13 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
     signet_errors_return(invocation, agent->state_error);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
+  /* A PKCS#11 URI (as signet list prints it) names the token by the
+   * serial and label it gives; the token need not be present. */
+  if (g_str_has_prefix(token, "pkcs11:")
+      && !signet_p11_uri_token_names(token, &uri_serial, &uri_label, &error)) {
+    signet_errors_return(invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
   entries = signet_state_audit_list(agent->state, NULL, 0, &error);
   if (entries == NULL) {
     signet_errors_return(invocation, error);
@@ -1572,9 +1581,13 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
     const SignetAuditEntry *e = g_ptr_array_index(entries, i);
     GVariantBuilder d;
 
-    /* A token is named by its serial or its label, as everywhere. */
-    if (*token != '\0' && g_strcmp0(token, e->token_serial) != 0
-        && g_strcmp0(token, e->token_label) != 0)
+    /* A token is named by its serial, its label or a URI, as everywhere. */
+    if (g_str_has_prefix(token, "pkcs11:")) {
+      if ((uri_serial != NULL && g_strcmp0(uri_serial, e->token_serial) != 0)
+          || (uri_label != NULL && g_strcmp0(uri_label, e->token_label) != 0))
+        continue;
+    } else if (*token != '\0' && g_strcmp0(token, e->token_serial) != 0
+               && g_strcmp0(token, e->token_label) != 0)
       continue;
     g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&d, "{sv}", "time", g_variant_new_int64(e->time));

@@ -162,6 +162,12 @@ GPtrArray *signet_p11_context_list_tokens(SignetP11Context *ctx, GError **error)
 SignetP11Token *signet_p11_context_find_token(SignetP11Context *ctx, const char *spec,
                                               GError **error);
 
+/* The serial number and label a PKCS#11 URI names (NULL for one it does not
+ * give), checked as signet_p11_context_find_token() checks a URI (BAD_URI):
+ * to match records of a token that may not be present. */
+gboolean signet_p11_uri_token_names(const char *uri, char **out_serial, char **out_label,
+                                    GError **error);
+
 /* The key types @token can generate ("rsa:2048", …), from its mechanisms. */
 GStrv signet_p11_token_key_types(const SignetP11Token *token);
 

@@ -38,4 +38,22 @@ $PIN
 EOF
 check_rc "keygen on the URI signet list prints" 0
 
+# history: every command takes the URI signet list prints (issue 11, point 4).
+run signet history "$URI" --json
+check_rc "history by the URI signet list prints" 0
+jcheck "… lists the key generated on that token" "$RIG/out" \
+  '[e for e in d if e["operation"] == "generate-key" and e["token_serial"] == "'"$SERIAL"'"]'
+run signet history "pkcs11:token=$TOKEN_LABEL" --json
+check_rc "history by pkcs11:token=LABEL" 0
+jcheck "… lists it too" "$RIG/out" '[e for e in d if e["operation"] == "generate-key"]'
+run signet history "pkcs11:serial=$SERIAL"
+check_rc "history by pkcs11:serial= (text)" 0
+check "… no 'No operations recorded'" sh -c "! grep -q 'No operations recorded' '$RIG/out'"
+run signet history "pkcs11:serial=0000000000000000" --json
+check_rc "history of a serial never seen" 0
+jcheck "… is empty" "$RIG/out" 'd == []'
+run signet history "pkcs11:serial=$SERIAL;serial=x" --json
+check_rc "history with a URI that repeats an attribute: exit 2" 2
+check "… as io.signet.Error.BadUri" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.BadUri
+
 tap_done
