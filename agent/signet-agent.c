@@ -96,7 +96,8 @@ typedef struct
   GBytes *key_id;
   GBytes *data;
   gboolean confirm_final_try;
-  SignetSecret *pin; /* PIN, or the old PIN for ChangePin */
+  gboolean allow_expired; /* ImportCertificate: store an expired certificate anyway */
+  SignetSecret *pin;      /* PIN, or the old PIN for ChangePin */
   SignetSecret *puk;
   SignetSecret *new_pin;
   /* Activate */
@@ -239,6 +240,14 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
         return FALSE;
       }
       op->confirm_final_try = g_variant_get_boolean(value);
+    } else if (g_str_equal(key, "allow-expired")) {
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'allow-expired' must be a boolean");
+        g_variant_unref(value);
+        return FALSE;
+      }
+      op->allow_expired = g_variant_get_boolean(value);
     } else if (g_str_equal(key, "request-id")) {
       if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
         g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
@@ -729,6 +738,50 @@ find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes *
   return FALSE;
 }
 
+/* A file whose holder certificates (those that are not CA certificates)
+ * are all expired, or not valid yet, is refused before the token is
+ * touched: such a certificate cannot sign, and storing it silently hides
+ * that. (With allow-expired it is stored.) */
+static gboolean
+check_not_expired(GPtrArray *certs, GError **error)
+{
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  X509 *expired = NULL;
+  guint holders = 0;
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+
+    if (signet_x509_is_ca(c))
+      continue;
+    holders++;
+    if (signet_x509_days_left(c, now) >= 0 && X509_cmp_time(X509_get0_notBefore(c), NULL) <= 0)
+      return TRUE; /* one that is valid now */
+    expired = c;
+  }
+  if (holders == 0 || expired == NULL)
+    return TRUE; /* the key match says what is wrong with the file */
+  {
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(expired));
+    gint64 days = signet_x509_days_left(expired, now);
+
+    if (days < 0)
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
+                  "The certificate in the file (%s) expired %" G_GINT64_FORMAT
+                  " day%s ago: it can no longer sign. Nothing was written. Ask your CA for a "
+                  "new certificate; to store this one anyway, pass allow-expired "
+                  "(signet import --allow-expired)",
+                  subject, -days, days == -1 ? "" : "s");
+    else
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
+                  "The certificate in the file (%s) is not valid yet: check the computer's "
+                  "clock. Nothing was written; to store it anyway, pass allow-expired "
+                  "(signet import --allow-expired)",
+                  subject);
+  }
+  return FALSE;
+}
+
 static GVariant *
 run_import_certificate(Op *op, GError **error)
 {
@@ -748,6 +801,8 @@ run_import_certificate(Op *op, GError **error)
   /* Parse before touching the token: a bad file costs no PIN. */
   certs = signet_certfile_parse(data, len, error);
   if (certs == NULL)
+    return NULL;
+  if (!op->allow_expired && !check_not_expired(certs, error))
     return NULL;
 
   session = open_session(op, error);
@@ -1249,6 +1304,7 @@ op_submit(Op *op, GError *error)
 /* ---- method handlers (main thread) -------------------------------------- */
 
 static const char *const options_label_confirm[] = { "label", "confirm-final-try", NULL };
+static const char *const options_import[] = { "label", "confirm-final-try", "allow-expired", NULL };
 static const char *const options_confirm[] = { "confirm-final-try", NULL };
 
 static gboolean
@@ -1324,7 +1380,7 @@ on_handle_import_certificate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *i
 
   op->pin = take_secret(pin, "PIN", &error);
   if (op->pin != NULL && check_token_arg(token, &error)
-      && parse_options(options, options_label_confirm, op, &error)) {
+      && parse_options(options, options_import, op, &error)) {
     if (len == 0)
       g_set_error(&error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
                   "The certificate file is empty");

@@ -65,6 +65,7 @@ typedef enum
   OPT_CODE = 1 << 10,
   OPT_CERT = 1 << 11,
   OPT_LIMIT = 1 << 12,
+  OPT_ALLOW_EXPIRED = 1 << 13,
 } OptionSet;
 
 /* A --*-fd option not given (any negative number given is refused). */
@@ -88,6 +89,7 @@ typedef struct
   int code_fd;
   char *cert;
   int limit;
+  gboolean allow_expired;
   SignetAgent1 *proxy;
 } Cli;
 
@@ -243,6 +245,21 @@ write_options(Cli *cli, gboolean with_label)
     g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
   if (cli->confirm_final_try)
     g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  return g_variant_builder_end(&b);
+}
+
+static GVariant *
+import_options(Cli *cli)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  if (cli->label != NULL)
+    g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
+  if (cli->confirm_final_try)
+    g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  if (cli->allow_expired)
+    g_variant_builder_add(&b, "{sv}", "allow-expired", g_variant_new_boolean(TRUE));
   return g_variant_builder_end(&b);
 }
 
@@ -451,13 +468,21 @@ cmd_import(Cli *cli, char **args, GError **error)
   if (!signet_agent1_call_import_certificate_sync(
           cli->proxy, token,
           g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, contents, len, sizeof(guint8)),
-          signet_cli_secret_to_variant(pin), write_options(cli, TRUE), G_DBUS_CALL_FLAGS_NONE,
+          signet_cli_secret_to_variant(pin), import_options(cli), G_DBUS_CALL_FLAGS_NONE,
           TIMEOUT_WRITE, &result, NULL, error))
     return agent_failed(error);
   if (cli->json)
     signet_cli_print_variant_json(result);
   else
     signet_cli_print_import(result, status_label(status, token));
+  {
+    gint64 days_left = 0;
+
+    if (g_variant_lookup(result, "days_left", "x", &days_left) && days_left < 0)
+      g_printerr("Warning: this certificate expired %" G_GINT64_FORMAT
+                 " day%s ago and can no longer sign: ask your CA for a new one.\n",
+                 -days_left, days_left == -1 ? "" : "s");
+  }
   return TRUE;
 }
 
@@ -1080,7 +1105,7 @@ static const Command commands[] = {
   { "import", "TOKEN FILE",
     "Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
     ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle).",
-    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL, cmd_import },
+    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED, cmd_import },
   { "pin change", "TOKEN", "Change the PIN.", 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
     cmd_pin_change },
   { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1, 0,
@@ -1170,10 +1195,13 @@ command_entries(const Command *command, Cli *cli)
       "several",
       "ID" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, "Show at most N entries, the newest", "N" },
+    { "allow-expired", 0, 0, G_OPTION_ARG_NONE, &cli->allow_expired,
+      "Store the certificate even if it has expired or is not valid yet", NULL },
   };
   const OptionSet need[]
-      = { 0,           OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT,   OPT_OUT,  OPT_PIN,  OPT_PUK,
-          OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE, OPT_REFERENCE, OPT_CODE, OPT_CERT, OPT_LIMIT };
+      = { 0,        OPT_TYPE,    OPT_LABEL,        OPT_SUBJECT, OPT_OUT,       OPT_PIN,
+          OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM,      OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
+          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)

@@ -2,7 +2,8 @@
 # The manual CA flow on a fresh SoftHSM2 token: csr → signed by a throwaway
 # CA with `openssl x509 -req` → import as PEM, DER, PKCS#7 with the chain and
 # PEM bundle → status. And what must write nothing: a certificate for no key
-# on the token, a file that is no certificate, a subject that does not parse.
+# on the token, a file that is no certificate, an expired certificate (unless
+# --allow-expired), a subject that does not parse.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 rig_setup
 ca_init || { echo "Bail out! could not make the test CA"; exit 1; }
@@ -137,6 +138,42 @@ run signet import "$TOKEN_LABEL" "$RIG/does-not-exist.pem" --pin-fd 3 3<<EOF
 $PIN
 EOF
 check_rc "a missing file is refused (exit 1)" 1
+
+# --- an expired certificate -----------------------------------------------------
+# (issue 11, point 7: it imported with exit 0 and "(-371 days left)")
+csr_for Expired ec:p256
+"$PYTHON" - "$RIG/Expired.csr" "$RIG/ca/int.pem" "$RIG/ca/int.key" "$RIG/Expired-old.pem" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+csr = x509.load_pem_x509_csr(open(sys.argv[1], "rb").read())
+ca = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
+key = serialization.load_pem_private_key(open(sys.argv[3], "rb").read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca.subject)
+        .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=400))
+        .not_valid_after(now - datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+open(sys.argv[4], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+before=$(objects)
+run signet import "$TOKEN_LABEL" "$RIG/Expired-old.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "an expired certificate is refused: exit 9" 9
+check "… as CertificateExpired" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.CertificateExpired
+check_err "… saying when, that nothing was written and what to do" \
+  "expired 3[01] days ago.*Nothing was written.*new certificate.*--allow-expired"
+check "… and nothing was written (pkcs11-tool)" test "$(objects)" -eq "$before"
+run signet import "$TOKEN_LABEL" "$RIG/Expired-old.pem" --allow-expired --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "with --allow-expired it is stored (exit 0)" 0
+check_err "… with a clear warning" "Warning: this certificate expired 3[01] days ago and can no longer sign"
+check "… and written (pkcs11-tool)" test "$(objects)" -eq $((before + 1))
+before=$(objects)
 
 run signet csr "$TOKEN_LABEL" --subject "CN=Jan,XYZ=1" --json --pin-fd 3 3<<EOF
 $PIN
