@@ -734,7 +734,11 @@ find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes *
     }
   g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
               "No key on the token matches this certificate; nothing was written. Import the "
-              "certificate issued for a request made on this token.");
+              "certificate issued for a request made on this token.%s",
+              signet_p11_session_get_token(session)->objects_cached
+                  ? " A key another program made while signetd runs shows only after the card is "
+                    "taken out and put back: OpenSC reads a card's objects once."
+                  : "");
   return FALSE;
 }
 

@@ -104,6 +104,12 @@ run signet status "$TOKEN_LABEL"
 check "status (text): certificates with not-after and days left" \
   grep -Eq 'not after +[0-9T:-]+Z \([0-9]+ days left\)' "$RIG/out"
 check "status (text): the CA certificate" grep -q 'CA certificate: .*Signet Test Root CA' "$RIG/out"
+if on_card; then
+  check "status (text) on an OpenSC card says its objects are read once" \
+    grep -q "reads the card's objects once" "$RIG/out"
+else
+  check "status (text) elsewhere says nothing of the kind" sh -c "! grep -q \"reads the card's objects once\" '$RIG/out'"
+fi
 check "status (text): no CA certificate says its key is on the token" \
   sh -c "! awk '/CA certificate:/ { ca = 1; next } /^  [^ ]/ { ca = 0 } ca && /its key is on the token/' '$RIG/out' | grep -q ."
 
@@ -120,6 +126,12 @@ EOF
 check_rc "a certificate for no key on the token is refused (exit 1)" 1
 check "… as NoMatchingKey" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.NoMatchingKey
 check_err "… saying nothing was written and what to do" "nothing was written.*Import the certificate issued for a request made on this token"
+if on_card; then
+  # OpenSC reads a card's objects once: a key another program made since
+  # signetd started is not seen, and the message says so (issue 10, point 9).
+  check_err "… and, on an OpenSC card, that a key made by another program shows after re-insertion" \
+    "taken out and put back: OpenSC reads a card's objects once"
+fi
 check "… and nothing was written (pkcs11-tool)" test "$(objects)" -eq "$before"
 
 printf 'this is not a certificate\n' >"$RIG/garbage.crt"
