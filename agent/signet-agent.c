@@ -386,8 +386,9 @@ explain_pin_error(GError *error, const SignetP11Token *token)
     else
       state = "The token reports no warning (it does not say how many tries are left).";
     message = g_strdup_printf("Wrong PUK for token '%s'. %s The PUK was not retried and the "
-                              "PIN is still blocked (%s).",
-                              signet_token_dict_name(token), state, ckr);
+                              "PIN %s (%s).",
+                              signet_token_dict_name(token), state,
+                              token->user_pin.locked ? "is still locked" : "was not changed", ckr);
   }
   if (message != NULL) {
     g_free(error->message);
@@ -714,6 +715,8 @@ static gboolean
 find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes **out_id,
           GError **error)
 {
+  guint holders = 0;
+
   for (int pass = 0; pass < 2; pass++)
     for (guint i = 0; i < certs->len; i++) {
       X509 *c = g_ptr_array_index(certs, i);
@@ -732,6 +735,17 @@ find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes *
         return FALSE;
       }
     }
+  for (guint i = 0; i < certs->len; i++)
+    if (!signet_x509_is_ca(g_ptr_array_index(certs, i)))
+      holders++;
+  if (holders == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+                "The file holds only CA certificates (%u): your own certificate is not in it; "
+                "nothing was written. Import the file with your certificate (the CA's portal "
+                "often offers it as a download of its own)",
+                certs->len);
+    return FALSE;
+  }
   g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
               "No key on the token matches this certificate; nothing was written. Import the "
               "certificate issued for a request made on this token.%s",

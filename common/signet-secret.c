@@ -201,8 +201,9 @@ read_line(int fd, gboolean interruptible, GError **error)
       break;
     if (s->len == SIGNET_SECRET_MAX) {
       g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                  "The secret on file descriptor %d is longer than %d bytes", fd,
-                  SIGNET_SECRET_MAX);
+                  "The secret on file descriptor %d is longer than %d bytes: no token takes "
+                  "one that long (signet status shows the PIN lengths yours takes)",
+                  fd, SIGNET_SECRET_MAX);
       return NULL;
     }
     s->data[s->len++] = c;

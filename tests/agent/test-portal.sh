@@ -185,6 +185,7 @@ import_json "$RIG/chain-only.pem"
 check_rc "chain-only: refused (exit 1)" 1
 check "chain-only: as NoMatchingKey" test "$(jq_ "$RIG/out" 'd["error"]["name"]')" = io.signet.Error.NoMatchingKey
 check_err "chain-only: says nothing was written" "nothing was written"
+check_err "chain-only: says the file holds only CA certificates" "holds only CA certificates \\(2\\)"
 check "chain-only: nothing was written (pkcs11-tool)" test "$(p11_objects all)" -eq "$before_all"
 
 # --- in the end -----------------------------------------------------------------------

@@ -33,6 +33,7 @@ while [ $i -le $n ]; do
   i=$((i + 1))
 done
 check "$n wrong PUKs: each one PukIncorrect, exit 3" test "$wrong" -eq "$n"
+check_err "… saying the PIN was not changed (it was never blocked)" "PUK was not retried and the PIN was not changed"
 check "… each cost exactly one try (1 left)" test "$(so_tries)" = 1
 check_tries "$n wrong PUKs: one PUK try each"
 signet status "$TOKEN_LABEL" --json >"$RIG/status.json"
