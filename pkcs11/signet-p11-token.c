@@ -525,25 +525,38 @@ check_uri_attributes(const char *spec, GError **error)
   return TRUE;
 }
 
+/* @spec ("pkcs11:…") checked (check_uri_attributes) and parsed; NULL with
+ * BAD_URI. */
+static P11KitUri *
+parse_uri(const char *spec, GError **error)
+{
+  P11KitUri *uri;
+  int r;
+
+  if (!check_uri_attributes(spec, error))
+    return NULL;
+  uri = p11_kit_uri_new();
+  r = p11_kit_uri_parse(spec, P11_KIT_URI_FOR_ANY, uri);
+  if (r != P11_KIT_URI_OK) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                "\"%s\" is not a valid PKCS#11 URI (%s): copy the URI signet list prints", spec,
+                p11_kit_uri_message(r));
+    p11_kit_uri_free(uri);
+    return NULL;
+  }
+  return uri;
+}
+
 gboolean
 signet_p11_uri_token_names(const char *uri, char **out_serial, char **out_label, GError **error)
 {
   P11KitUri *parsed;
   CK_TOKEN_INFO *info;
-  int r;
 
   g_return_val_if_fail(uri != NULL && g_str_has_prefix(uri, "pkcs11:"), FALSE);
-  if (!check_uri_attributes(uri, error))
+  parsed = parse_uri(uri, error);
+  if (parsed == NULL)
     return FALSE;
-  parsed = p11_kit_uri_new();
-  r = p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, parsed);
-  if (r != P11_KIT_URI_OK) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
-                "\"%s\" is not a valid PKCS#11 URI (%s): copy the URI signet list prints", uri,
-                p11_kit_uri_message(r));
-    p11_kit_uri_free(parsed);
-    return FALSE;
-  }
   info = p11_kit_uri_get_token_info(parsed);
   /* p11-kit leaves a field it was not given all zero bytes. */
   *out_serial = info->serialNumber[0] != 0
@@ -569,19 +582,9 @@ signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **
     return NULL;
   }
   if (g_str_has_prefix(spec, "pkcs11:")) {
-    int r;
-
-    if (!check_uri_attributes(spec, error))
+    uri = parse_uri(spec, error);
+    if (uri == NULL)
       return NULL;
-    uri = p11_kit_uri_new();
-    r = p11_kit_uri_parse(spec, P11_KIT_URI_FOR_ANY, uri);
-    if (r != P11_KIT_URI_OK) {
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
-                  "\"%s\" is not a valid PKCS#11 URI (%s): copy the URI signet list prints", spec,
-                  p11_kit_uri_message(r));
-      p11_kit_uri_free(uri);
-      return NULL;
-    }
   }
 
   tokens = signet_p11_context_list_tokens(ctx, error);
