@@ -715,6 +715,7 @@ static gboolean
 find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes **out_id,
           GError **error)
 {
+  g_autoptr(GError) no_match = NULL;
   guint holders = 0;
 
   for (int pass = 0; pass < 2; pass++)
@@ -734,6 +735,8 @@ find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes *
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
       }
+      g_clear_error(&no_match);
+      no_match = g_steal_pointer(&local);
     }
   for (guint i = 0; i < certs->len; i++)
     if (!signet_x509_is_ca(g_ptr_array_index(certs, i)))
@@ -746,13 +749,8 @@ find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes *
                 certs->len);
     return FALSE;
   }
-  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
-              "No key on the token matches this certificate; nothing was written. Import the "
-              "certificate issued for a request made on this token.%s",
-              signet_p11_session_get_token(session)->objects_cached
-                  ? " A key another program made while signetd runs shows only after the card is "
-                    "taken out and put back: OpenSC reads a card's objects once."
-                  : "");
+  /* The token layer's word for it (with what OpenSC's cache means). */
+  g_propagate_error(error, g_steal_pointer(&no_match));
   return FALSE;
 }
 

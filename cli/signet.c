@@ -245,19 +245,7 @@ write_options(Cli *cli, gboolean with_label)
     g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
   if (cli->confirm_final_try)
     g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
-  return g_variant_builder_end(&b);
-}
-
-static GVariant *
-import_options(Cli *cli)
-{
-  GVariantBuilder b;
-
-  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  if (cli->label != NULL)
-    g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
-  if (cli->confirm_final_try)
-    g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  /* Only import has --allow-expired. */
   if (cli->allow_expired)
     g_variant_builder_add(&b, "{sv}", "allow-expired", g_variant_new_boolean(TRUE));
   return g_variant_builder_end(&b);
@@ -468,7 +456,7 @@ cmd_import(Cli *cli, char **args, GError **error)
   if (!signet_agent1_call_import_certificate_sync(
           cli->proxy, token,
           g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, contents, len, sizeof(guint8)),
-          signet_cli_secret_to_variant(pin), import_options(cli), G_DBUS_CALL_FLAGS_NONE,
+          signet_cli_secret_to_variant(pin), write_options(cli, TRUE), G_DBUS_CALL_FLAGS_NONE,
           TIMEOUT_WRITE, &result, NULL, error))
     return agent_failed(error);
   if (cli->json)
@@ -1256,21 +1244,24 @@ check_fd_option(const char *option, int *fd, GError **error)
 }
 
 static void
-print_escaped(const char *text)
+write_escaped(FILE *out, const char *text)
 {
   g_autofree char *safe = signet_escape_control_chars(text, TRUE);
 
-  fputs(safe, stdout);
-  fflush(stdout);
+  fputs(safe, out);
+  fflush(out);
+}
+
+static void
+print_escaped(const char *text)
+{
+  write_escaped(stdout, text);
 }
 
 static void
 printerr_escaped(const char *text)
 {
-  g_autofree char *safe = signet_escape_control_chars(text, TRUE);
-
-  fputs(safe, stderr);
-  fflush(stderr);
+  write_escaped(stderr, text);
 }
 
 int

@@ -4,8 +4,6 @@
 
 #include "pkcs11/signet-p11-private.h"
 
-#include "common/signet-util.h"
-
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -169,11 +167,8 @@ signet_p11_key_protection_to_string(SignetP11KeyProtection protection)
 static gboolean
 module_hides_sensitive(const CK_INFO *info)
 {
-  g_autofree char *manufacturer
-      = signet_padded_to_string(info->manufacturerID, sizeof info->manufacturerID);
-
-  return g_str_has_prefix(manufacturer, "OpenSC")
-         && (info->libraryVersion.major == 0 && info->libraryVersion.minor < 24);
+  return signet_p11_module_is_opensc(info) && info->libraryVersion.major == 0
+         && info->libraryVersion.minor < 24;
 }
 
 /* TRUE when the module will not give out the private key's value: asked for

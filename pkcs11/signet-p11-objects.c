@@ -481,11 +481,11 @@ signet_p11_session_find_key_for_certificate(SignetP11Session *s, X509 *cert, GBy
   }
   g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
               "No key on token \"%s\" matches this certificate; nothing was written. Import "
-              "the certificate your CA issued for a request made on this token%s",
+              "the certificate issued for a request made on this token.%s",
               s->token->label,
               s->token->objects_cached
-                  ? " (a key another program made while signetd runs shows only after the card "
-                    "is taken out and put back: OpenSC reads a card's objects once)"
+                  ? " A key another program made while signetd runs shows only after the card is "
+                    "taken out and put back: OpenSC reads a card's objects once."
                   : "");
   return FALSE;
 }

@@ -81,6 +81,8 @@ gboolean signet_p11_session_login_as(SignetP11Session *session, CK_USER_TYPE who
 /* The error for a refused PIN (@puk FALSE) or PUK, after re-reading the flags. */
 void signet_p11_session_set_pin_error(SignetP11Session *session, CK_RV rv, gboolean puk,
                                       GError **error);
+/* The module says it is OpenSC (C_GetInfo's manufacturer). */
+gboolean signet_p11_module_is_opensc(const CK_INFO *info);
 /* How the private key @priv is kept on the token (see SignetP11KeyProtection). */
 SignetP11KeyProtection signet_p11_private_key_protection(SignetP11Session *session,
                                                          CK_OBJECT_HANDLE priv);

@@ -132,8 +132,8 @@ signet_p11_unblock_method_to_string(SignetP11UnblockMethod method)
   return "unknown";
 }
 
-static gboolean
-module_is_opensc(const CK_INFO *info)
+gboolean
+signet_p11_module_is_opensc(const CK_INFO *info)
 {
   g_autofree char *manufacturer
       = signet_padded_to_string(info->manufacturerID, sizeof info->manufacturerID);
@@ -376,7 +376,7 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   t->unblock_method = ctx->unblock_override != SIGNET_P11_UNBLOCK_UNKNOWN
                           ? ctx->unblock_override
                           : unblock_method_for_module(&m->info);
-  t->objects_cached = t->private_keys_listed = module_is_opensc(&m->info);
+  t->objects_cached = t->private_keys_listed = signet_p11_module_is_opensc(&m->info);
   return g_steal_pointer(&t);
 }
 
