@@ -14,7 +14,7 @@
 #                          (empty: every p11-kit module, OpenSC included)
 #   agent_start [ARGS…]    signetd --verbose ARGS… in the background
 #   pcscd_start/pcscd_stop, card_insert/card_remove (vicc)
-#   signals_start          record the agent's signals (gdbus monitor)
+#   signals_start          record the agent's signals (as gdbus monitor prints them)
 #   signal_count NAME      how many NAME signals were recorded
 #   wait_until SECONDS CMD…  until CMD succeeds (polls every 50 ms)
 . "${top_srcdir:?}/tests/lib.sh"
@@ -190,14 +190,27 @@ agent_bus_pid() {
 
 # The agent's signals, one line each, in $RIG/signals.log.
 signals_start() {
-  gdbus monitor --session --dest io.signet.Agent --object-path /io/signet/Agent \
-    >"$RIG/signals.log" 2>&1 &
+  # gdbus monitor --dest matches the name's owner only once it has seen the
+  # owner appear, and missed the signals an agent sends in its first
+  # milliseconds. This recorder matches the interface, whoever sends it,
+  # prints each signal as gdbus monitor does, and says "ready" once its match
+  # rule is on the bus (a round trip after subscribing).
+  "$PYTHON" -u -c '
+import sys
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+def on_signal(conn, sender, path, iface, member, params):
+    print("%s: %s.%s %s" % (path, iface, member, params.print_(True)), flush=True)
+bus.signal_subscribe(None, "io.signet.Agent1", None, "/io/signet/Agent", None,
+                     Gio.DBusSignalFlags.NONE, on_signal)
+bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+              "GetId", None, None, Gio.DBusCallFlags.NONE, -1, None)
+print("ready", flush=True)
+GLib.MainLoop().run()
+' >"$RIG/signals.log" 2>&1 &
   SIGNALS_PID=$!
-  # Subscribed once it has asked the bus who owns the name (its match rule
-  # went to the bus before that question): a fixed sleep missed the agent's
-  # first signals on a loaded machine.
-  wait_until 20 grep -q "does not have an owner\|is owned by" "$RIG/signals.log" ||
-    { echo "Bail out! gdbus monitor did not start"; exit 1; }
+  wait_until 20 grep -qx ready "$RIG/signals.log" ||
+    { echo "Bail out! the signal recorder did not start"; cat "$RIG/signals.log"; exit 1; }
 }
 signal_count() { grep -c "io\.signet\.Agent1\.$1 " "$RIG/signals.log"; }
 # signal_has NAME TEXT…: a recorded NAME signal holds every TEXT.
