@@ -6,6 +6,7 @@
 #include "enroll/signet-enroll-private.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <string.h>
@@ -142,6 +143,24 @@ signet_http_url_host(const char *url)
   return host != NULL && *host != '\0' ? g_strdup(host) : NULL;
 }
 
+/* "HOST:PORT" of an https URL for messages (the port 443 when the URL
+ * names none; an IPv6 address in brackets), or NULL. */
+static char *
+url_host_port(const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+  const char *host = uri != NULL ? g_uri_get_host(uri) : NULL;
+  int port = uri != NULL ? g_uri_get_port(uri) : -1;
+
+  if (host == NULL || *host == '\0')
+    return NULL;
+  if (port < 0)
+    port = 443;
+  if (strchr(host, ':') != NULL)
+    return g_strdup_printf("[%s]:%d", host, port);
+  return g_strdup_printf("%s:%d", host, port);
+}
+
 void
 signet_http_response_free(SignetHttpResponse *response)
 {
@@ -164,6 +183,11 @@ typedef struct
   X509 *client_cert;
   EVP_PKEY *client_key;
   char *client_error; /* why the client identity could not be used */
+  /* curl called on_ssl_ctx_cb: the TCP connection (through a proxy's
+   * tunnel, if any) was up and the TLS handshake began. curl 7.88 leaves
+   * CURLINFO_CONNECT_TIME at 0 until the TLS handshake is done too, so it
+   * cannot tell a server that never accepted from one that stalls TLS. */
+  gboolean tls_started;
 } Transfer;
 
 static size_t
@@ -201,13 +225,17 @@ on_header_cb(char *data, size_t size, size_t nmemb, void *user_data)
   return len;
 }
 
-/* curl calls this with its SSL_CTX before each TLS handshake. */
+/* curl calls this with its SSL_CTX before each TLS handshake, once the
+ * connection below it is up. */
 static CURLcode
 on_ssl_ctx_cb(CURL *curl, void *ssl_ctx, void *user_data)
 {
   Transfer *t = user_data;
   SSL_CTX *ctx = ssl_ctx;
 
+  t->tls_started = TRUE;
+  if (t->client_cert == NULL)
+    return CURLE_OK;
   ERR_clear_error();
   if (SSL_CTX_use_certificate(ctx, t->client_cert) != 1
       || SSL_CTX_use_PrivateKey(ctx, t->client_key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
@@ -257,10 +285,15 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
   g_autofree char *host = signet_http_url_host(request->url);
   g_autofree char *detail
       = printable(errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code), MESSAGE_PART_MAX);
-  curl_off_t connect_time = 0;
+  g_autofree char *where = url_host_port(request->url);
+  curl_off_t appconnect_time = 0;
+  long os_errno = 0;
+  guint setup_limit;
 
   if (host == NULL)
     host = g_strdup(request->url);
+  if (where == NULL)
+    where = g_strdup(host);
   if (request->client_cert != NULL
       && (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR)
       && is_client_certificate_alert(detail)) {
@@ -286,10 +319,18 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
                   detail);
       return;
     case CURLE_COULDNT_CONNECT:
-      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
-                  "Cannot connect to the CA's server %s (%s): check your network connection "
-                  "and proxy setting, or try again later if the CA is down",
-                  host, detail);
+      curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno == ECONNREFUSED)
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                    "The CA's server at %s refused the connection (%s): nothing takes "
+                    "connections on that port; check the profile's URL and your proxy setting "
+                    "(https_proxy), or try again later if the CA is down",
+                    where, detail);
+      else
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                    "Cannot connect to the CA's server at %s (%s): check your network "
+                    "connection and proxy setting, or try again later if the CA is down",
+                    where, detail);
       return;
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
@@ -299,15 +340,31 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
                   host, detail);
       return;
     case CURLE_OPERATION_TIMEDOUT:
-      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connect_time);
-      if (connect_time == 0)
+      /* While connecting, the connect timeout or the whole request's
+       * timeout ends it, whichever is shorter. */
+      setup_limit = MIN(request->connect_timeout, request->timeout);
+      curl_easy_getinfo(curl, CURLINFO_APPCONNECT_TIME_T, &appconnect_time);
+      if (appconnect_time > 0)
+        /* TLS was set up and the request went out (or was going out). */
         g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
-                    "The CA's server %s did not accept a connection within %u s: check your "
-                    "network connection, or try again later",
-                    host, request->connect_timeout);
+                    "The CA's server at %s took the request but did not answer within %u s: "
+                    "it may be overloaded; try again later, or tell your CA if this goes on",
+                    where, request->timeout);
+      else if (t->tls_started)
+        /* Nothing was sent: CONNECT, not TIMEOUT (the CA cannot have acted
+         * on a request it never got). */
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                    "The CA's server at %s accepted the connection but did not complete the "
+                    "TLS handshake within %u s: the server is overloaded or something between "
+                    "you and it (a proxy, a firewall) holds the connection; try again later, "
+                    "or tell your CA",
+                    where, setup_limit);
       else
-        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
-                    "The CA did not answer within %u s: try again later", request->timeout);
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                    "The CA's server at %s did not accept a connection within %u s: it is "
+                    "down or unreachable, or a firewall drops the connection; check your "
+                    "network connection and proxy setting (https_proxy), or try again later",
+                    where, setup_limit);
       return;
     case CURLE_SSL_CERTPROBLEM:
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
@@ -365,6 +422,27 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
                   "this system trusts vouches for it — do not continue on an untrusted "
                   "connection; ask your CA for the right profile",
                   host, detail);
+    return;
+  }
+  if (code == CURLE_SSL_CONNECT_ERROR && strstr(detail, "wrong version number") != NULL) {
+    /* What came back was not TLS: plain HTTP, or another protocol. */
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "The server at %s does not speak TLS (%s): the profile's URL names the wrong "
+                "port or a server without HTTPS; check it, or ask your CA for the right profile",
+                where, detail);
+    return;
+  }
+  if (code == CURLE_SSL_CONNECT_ERROR
+      && (strstr(detail, "SSL_ERROR_SYSCALL") != NULL
+          || strstr(detail, "Connection reset by peer") != NULL)) {
+    /* The server closed the connection in the middle of the handshake (a
+     * FIN: SSL_ERROR_SYSCALL; a close with our hello unread: a reset):
+     * no connection (CONNECT, "try later"), not an untrusted one. */
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT,
+                "The CA's server at %s closed the connection during the TLS handshake (%s): it "
+                "may be overloaded, or something between you and it (a proxy, a firewall) cut "
+                "it; try again later, or tell your CA",
+                where, detail);
     return;
   }
   if (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_SSL_CIPHER
@@ -474,10 +552,9 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   else if (request->tls_max_version == 13)
     ssl_version |= CURL_SSLVERSION_MAX_TLSv1_3;
   SETOPT(curl, CURLOPT_SSLVERSION, ssl_version);
-  if (request->client_cert != NULL) {
-    SETOPT(curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx_cb);
-    SETOPT(curl, CURLOPT_SSL_CTX_DATA, &t);
-  }
+  /* Always: it also tells a stalled TLS handshake from no connection. */
+  SETOPT(curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx_cb);
+  SETOPT(curl, CURLOPT_SSL_CTX_DATA, &t);
   SETOPT(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SIGNET_HTTP_BODY_MAX);
   SETOPT(curl, CURLOPT_WRITEFUNCTION, on_write_cb);
   SETOPT(curl, CURLOPT_WRITEDATA, &t);

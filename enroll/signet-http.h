@@ -62,10 +62,13 @@ void signet_http_response_free(SignetHttpResponse *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)
 
 /* Sends @request and returns the answer, whatever its HTTP status but 3xx.
- * Transport failures: RESOLVE, CONNECT, TLS, TIMEOUT, BAD_RESPONSE (cut
- * short, too large, a redirect), REFUSED (a TLS alert over the client
- * certificate: the same as a 401 on /simplereenroll), FAILED (anything
- * else). */
+ * Transport failures: RESOLVE, CONNECT (the request never left: refused,
+ * no connection within the connect timeout, or a TLS handshake that the
+ * server accepted but never completed), TLS, TIMEOUT (only once TLS was up:
+ * the request went out and no answer came in time, so the CA may have acted
+ * on it), BAD_RESPONSE (cut short, too large, a redirect), REFUSED (a TLS
+ * alert over the client certificate: the same as a 401 on
+ * /simplereenroll), FAILED (anything else). */
 SignetHttpResponse *signet_http_request(const SignetHttpRequest *request, GError **error);
 
 /* The host part of an https URL (for messages), or NULL. */

@@ -17,10 +17,12 @@
 #include "tests/testutil/signet-test-util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gio/gio.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -157,16 +159,23 @@ ca_stop(void)
 /* ---- helpers ------------------------------------------------------------- */
 
 static SignetEst *
-est_new_full(const char *url, const char *anchors, guint timeout)
+est_new_timeouts(const char *url, const char *anchors, guint connect_timeout, guint timeout)
 {
   g_autoptr(GError) error = NULL;
-  SignetEstConfig config
-      = { .url = url, .trust_anchors = anchors, .connect_timeout = 5, .timeout = timeout };
+  SignetEstConfig config = {
+    .url = url, .trust_anchors = anchors, .connect_timeout = connect_timeout, .timeout = timeout
+  };
   SignetEst *est = signet_est_new(&config, &error);
 
   g_assert_no_error(error);
   g_assert_nonnull(est);
   return est;
+}
+
+static SignetEst *
+est_new_full(const char *url, const char *anchors, guint timeout)
+{
+  return est_new_timeouts(url, anchors, 5, timeout);
 }
 
 static SignetEst *
@@ -257,6 +266,75 @@ closed_port(void)
   g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+/* A listening socket on a free port of 127.0.0.1 (the port in
+ * @out_port), with room for @backlog connections nobody accepts. */
+static int
+listening_socket(int backlog, guint *out_port)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  socklen_t len = sizeof addr;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint(fd, >=, 0);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+  g_assert_cmpint(listen(fd, backlog), ==, 0);
+  g_assert_cmpint(getsockname(fd, (struct sockaddr *)&addr, &len), ==, 0);
+  *out_port = ntohs(addr.sin_port);
+  return fd;
+}
+
+/* A server that accepts one connection and then does @what: "close" (it
+ * shuts its side at once), or "plain" (answers in plain HTTP, as a server
+ * without TLS). */
+typedef struct
+{
+  int fd;
+  const char *what;
+} FakeServer;
+
+static gpointer
+fake_server_thread(gpointer data)
+{
+  FakeServer *server = data;
+  static const char plain[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+  int conn = accept(server->fd, NULL, NULL);
+  char buf[512];
+
+  g_assert_cmpint(conn, >=, 0);
+  if (g_str_equal(server->what, "plain"))
+    g_assert_cmpint(write(conn, plain, sizeof plain - 1), ==, (gssize)(sizeof plain - 1));
+  else
+    g_assert_cmpint(shutdown(conn, SHUT_WR), ==, 0);
+  /* Until the client gives up and closes: closing with its hello unread
+   * would send a reset instead (another curl message: either may come). */
+  while (read(conn, buf, sizeof buf) > 0)
+    ;
+  close(conn);
+  return NULL;
+}
+
+/* /cacerts from a server at 127.0.0.1:@port; asserts it fails with @code
+ * and a message naming 127.0.0.1:@port and holding @needle. */
+static void
+assert_cacerts_fails(guint port, guint connect_timeout, guint timeout, int code, const char *needle)
+{
+  g_autofree char *url = g_strdup_printf("https://127.0.0.1:%u/.well-known/est", port);
+  g_autofree char *where = g_strdup_printf("127.0.0.1:%u", port);
+  g_autoptr(SignetEst) est = est_new_timeouts(url, rig.root, connect_timeout, timeout);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) certs = signet_est_get_cacerts(est, &error);
+
+  g_assert_null(certs);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, code);
+  g_test_message("%s", error->message);
+  if (strstr(error->message, needle) == NULL)
+    g_error("'%s' not in the message: %s", needle, error->message);
+  if (strstr(error->message, where) == NULL)
+    g_error("'%s' not in the message: %s", where, error->message);
+  g_assert_cmpuint(ERR_peek_error(), ==, 0);
 }
 
 /* Enrolls with a fresh in-memory key; asserts the outcome is an error. */
@@ -560,7 +638,10 @@ test_timeout(void)
   signet_est_set_basic_auth(est, ref, code);
   ca_mode("slow:8");
   start = g_get_monotonic_time();
-  assert_enroll_fails(est, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT, "within 2 s");
+  /* TLS was up and the request went out: TIMEOUT (the CA may have acted
+   * on it), not "did not accept a connection". */
+  assert_enroll_fails(est, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
+                      "took the request but did not answer within 2 s");
   elapsed = g_get_monotonic_time() - start;
   ca_mode("normal");
   g_test_message("timed out after %.1f s", (double)elapsed / G_USEC_PER_SEC);
@@ -638,6 +719,88 @@ test_connect(void)
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT);
   g_test_message("%s", error->message);
   g_assert_nonnull(strstr(error->message, "127.0.0.1"));
+  g_assert_nonnull(strstr(error->message, "refused the connection"));
+}
+
+/* A server that accepts TCP and never speaks TLS (issue 11, point 9). The
+ * kernel completes the TCP handshake for a listening socket on its own, as
+ * for a server too busy to read: nobody here ever reads or writes, and the
+ * client's connect timeout (1 s) is what ends it. curl 7.88 reports it as
+ * CURLE_OPERATION_TIMEDOUT with CURLINFO_CONNECT_TIME still 0, as when no
+ * connection was made: only its SSL_CTX callback shows the TCP part was
+ * done. */
+static void
+test_tls_stall(void)
+{
+  guint port;
+  int fd = listening_socket(8, &port);
+
+  assert_cacerts_fails(port, 1, 30, SIGNET_ENROLL_ERROR_CONNECT,
+                       "accepted the connection but did not complete the TLS handshake within "
+                       "1 s");
+  /* The whole request's timeout, when shorter, is the one named. */
+  assert_cacerts_fails(port, 5, 1, SIGNET_ENROLL_ERROR_CONNECT,
+                       "did not complete the TLS handshake within 1 s");
+  close(fd);
+}
+
+/* A server whose queue of connections is full: the kernel drops the SYN,
+ * so no TCP connection is made and the connect timeout (1 s) ends it. The
+ * queue of listen(fd, 0) holds one connection: one made beforehand, never
+ * accepted, fills it. */
+static void
+test_connect_timeout(void)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  guint port;
+  int fd = listening_socket(0, &port);
+  int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  struct pollfd pfd = { .fd = filler, .events = POLLOUT };
+  int so_error = -1;
+  socklen_t len = sizeof so_error;
+
+  g_assert_cmpint(filler, >=, 0);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (connect(filler, (struct sockaddr *)&addr, sizeof addr) != 0)
+    g_assert_cmpint(errno, ==, EINPROGRESS);
+  /* Connected (and in the queue) before the client tries. */
+  g_assert_cmpint(poll(&pfd, 1, 10000), ==, 1);
+  g_assert_cmpint(getsockopt(filler, SOL_SOCKET, SO_ERROR, &so_error, &len), ==, 0);
+  g_assert_cmpint(so_error, ==, 0);
+
+  assert_cacerts_fails(port, 1, 30, SIGNET_ENROLL_ERROR_CONNECT,
+                       "did not accept a connection within 1 s");
+  close(filler);
+  close(fd);
+}
+
+/* A server that accepts and closes at once (CURLE_SSL_CONNECT_ERROR,
+ * SSL_ERROR_SYSCALL: no connection, try later) and one that answers in
+ * plain HTTP (CURLE_SSL_CONNECT_ERROR, "wrong version number": a TLS
+ * failure, check the URL), each saying what happened. */
+static void
+test_tls_broken(void)
+{
+  static const struct
+  {
+    const char *what;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "close", SIGNET_ENROLL_ERROR_CONNECT, "closed the connection during the TLS handshake" },
+    { "plain", SIGNET_ENROLL_ERROR_TLS, "does not speak TLS" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    guint port;
+    FakeServer server = { .fd = listening_socket(8, &port), .what = cases[i].what };
+    GThread *thread = g_thread_new("fake-server", fake_server_thread, &server);
+
+    assert_cacerts_fails(port, 5, 10, cases[i].code, cases[i].needle);
+    g_thread_join(thread);
+    close(server.fd);
+  }
 }
 
 static void
@@ -1202,6 +1365,9 @@ main(int argc, char **argv)
   g_test_add_func("/est/tls/system-store", test_system_store);
   g_test_add_func("/est/tls/host-name", test_host_name_checked);
   g_test_add_func("/est/net/connect", test_connect);
+  g_test_add_func("/est/net/connect-timeout", test_connect_timeout);
+  g_test_add_func("/est/net/tls-stall", test_tls_stall);
+  g_test_add_func("/est/net/tls-broken", test_tls_broken);
   g_test_add_func("/est/net/resolve", test_resolve);
   g_test_add_func("/est/net/not-found", test_not_found);
   g_test_add_func("/est/net/proxy", test_proxy_from_environment);
