@@ -102,6 +102,20 @@ static const char *const migrations[] = {
   "CREATE INDEX audit_by_time ON audit (time, id);"
   "CREATE INDEX audit_by_token ON audit (token_serial, time, id);"
   "PRAGMA user_version = 1;",
+  /* 1 → 2: a reminder due but not shown (no notification service on the
+   * bus), per certificate and threshold, until it is sent. */
+  "CREATE TABLE reminders_not_shown ("
+  "  token_serial TEXT NOT NULL,"
+  "  issuer TEXT NOT NULL,"
+  "  serial TEXT NOT NULL,"
+  "  threshold INTEGER NOT NULL,"
+  "  first_try INTEGER NOT NULL,"
+  "  last_try INTEGER NOT NULL,"
+  "  tries INTEGER NOT NULL DEFAULT 1,"
+  "  reason TEXT NOT NULL,"
+  "  PRIMARY KEY (token_serial, issuer, serial, threshold)"
+  ");"
+  "PRAGMA user_version = 2;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);
@@ -1458,6 +1472,7 @@ signet_state_reminder_mark(SignetState *state, const char *token_serial, const c
 {
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(SignetStmt) clear = NULL;
 
   g_return_val_if_fail(state != NULL, FALSE);
   g_return_val_if_fail(token_serial != NULL && issuer != NULL && serial != NULL, FALSE);
@@ -1471,12 +1486,116 @@ signet_state_reminder_mark(SignetState *state, const char *token_serial, const c
                  error);
   if (stmt == NULL)
     return FALSE;
+  clear = prepare(state,
+                  "DELETE FROM reminders_not_shown"
+                  " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3 AND threshold = ?4",
+                  error);
+  if (clear == NULL)
+    return FALSE;
   bind_text(stmt, 1, token_serial);
   bind_text(stmt, 2, issuer);
   bind_text(stmt, 3, serial);
   sqlite3_bind_int64(stmt, 4, threshold);
   sqlite3_bind_int64(stmt, 5, now);
-  return step_done(state, stmt, "record the reminder", error);
+  bind_text(clear, 1, token_serial);
+  bind_text(clear, 2, issuer);
+  bind_text(clear, 3, serial);
+  sqlite3_bind_int64(clear, 4, threshold);
+  /* Sent and no longer "not shown", together. */
+  if (!begin(state, error))
+    return FALSE;
+  if (!step_done(state, stmt, "record the reminder", error)
+      || !step_done(state, clear, "record the reminder", error)) {
+    rollback(state);
+    return FALSE;
+  }
+  if (!commit(state, error)) {
+    rollback(state);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+signet_state_reminder_not_shown(SignetState *state, const char *token_serial, const char *issuer,
+                                const char *serial, guint threshold, const char *reason, gint64 now,
+                                GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+
+  g_return_val_if_fail(state != NULL, FALSE);
+  g_return_val_if_fail(token_serial != NULL && issuer != NULL && serial != NULL, FALSE);
+  g_return_val_if_fail(reason != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+  locker = g_mutex_locker_new(&state->lock);
+  /* Never for a reminder already sent; again: the first time stays. */
+  stmt = prepare(state,
+                 "INSERT INTO reminders_not_shown"
+                 " (token_serial, issuer, serial, threshold, first_try, last_try, tries, reason)"
+                 " SELECT ?1, ?2, ?3, ?4, ?5, ?5, 1, ?6 WHERE NOT EXISTS (SELECT 1 FROM reminders"
+                 "   WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3 AND threshold = ?4)"
+                 " ON CONFLICT (token_serial, issuer, serial, threshold) DO UPDATE SET"
+                 "   last_try = excluded.last_try, tries = tries + 1, reason = excluded.reason",
+                 error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text(stmt, 1, token_serial);
+  bind_text(stmt, 2, issuer);
+  bind_text(stmt, 3, serial);
+  sqlite3_bind_int64(stmt, 4, threshold);
+  sqlite3_bind_int64(stmt, 5, now);
+  bind_text(stmt, 6, reason);
+  return step_done(state, stmt, "record a reminder not shown", error);
+}
+
+void
+signet_state_reminder_not_shown_free(SignetStateReminderNotShown *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free(entry->reason);
+  g_free(entry);
+}
+
+GPtrArray *
+signet_state_reminder_list_not_shown(SignetState *state, const char *token_serial,
+                                     const char *issuer, const char *serial, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  int row;
+
+  g_return_val_if_fail(state != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  locker = g_mutex_locker_new(&state->lock);
+  stmt = prepare(state,
+                 "SELECT threshold, first_try, last_try, tries, reason FROM reminders_not_shown"
+                 " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3"
+                 " ORDER BY threshold DESC",
+                 error);
+  if (stmt == NULL)
+    return NULL;
+  bind_text(stmt, 1, token_serial);
+  bind_text(stmt, 2, issuer);
+  bind_text(stmt, 3, serial);
+  entries = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_reminder_not_shown_free);
+  while ((row = step_row(state, stmt, "read the reminders not shown", error)) == 1) {
+    SignetStateReminderNotShown *entry = g_new0(SignetStateReminderNotShown, 1);
+
+    entry->threshold = (guint)sqlite3_column_int64(stmt, 0);
+    entry->first_try = sqlite3_column_int64(stmt, 1);
+    entry->last_try = sqlite3_column_int64(stmt, 2);
+    entry->tries = (guint)sqlite3_column_int64(stmt, 3);
+    entry->reason = column_text(stmt, 4);
+    g_ptr_array_add(entries, entry);
+  }
+  if (row < 0)
+    return NULL;
+  return g_steal_pointer(&entries);
 }
 
 /* ---- the audit log ----------------------------------------------------------------------- */

@@ -3,8 +3,9 @@
  *
  * Owns: the schema (versioned with PRAGMA user_version, migrated forward on
  * open, one transaction per migration), tokens seen, certificates tracked,
- * the operations journal (activation and renewal), reminders sent, and the
- * audit log. Never holds a secret (PIN, PUK, activation code): no column can.
+ * the operations journal (activation and renewal), reminders sent (and those
+ * due but not shown yet), and the audit log. Never holds a secret (PIN, PUK,
+ * activation code): no column can.
  * May call: SQLite, GLib. Never: PKCS#11, enroll/, D-Bus.
  *
  * Durability: journal_mode=WAL, synchronous=FULL: a call that returned TRUE
@@ -22,7 +23,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 1
+#define SIGNET_STATE_SCHEMA_VERSION 2
 
 typedef struct _SignetState SignetState;
 
@@ -165,9 +166,37 @@ gint64 signet_state_op_next_retry(SignetState *state, GError **error);
 gboolean signet_state_reminder_get(SignetState *state, const char *token_serial, const char *issuer,
                                    const char *serial, guint threshold, gboolean *out_sent,
                                    gint64 *out_when, GError **error);
+/* Records the reminder for @threshold as sent at @now (the first time stays)
+ * and forgets that it could not be shown, in one transaction. */
 gboolean signet_state_reminder_mark(SignetState *state, const char *token_serial,
                                     const char *issuer, const char *serial, guint threshold,
                                     gint64 now, GError **error);
+
+/* A reminder due but not shown (e.g. no notification service on the bus):
+ * the first try, the last, how many, and why (for a person, no secret). */
+typedef struct
+{
+  guint threshold;
+  gint64 first_try;
+  gint64 last_try;
+  guint tries;
+  char *reason;
+} SignetStateReminderNotShown;
+
+void signet_state_reminder_not_shown_free(SignetStateReminderNotShown *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetStateReminderNotShown, signet_state_reminder_not_shown_free)
+
+/* Records that the reminder for @threshold could not be shown at @now, for
+ * @reason; again: last_try and reason change, tries counts. Nothing for a
+ * reminder already sent. */
+gboolean signet_state_reminder_not_shown(SignetState *state, const char *token_serial,
+                                         const char *issuer, const char *serial, guint threshold,
+                                         const char *reason, gint64 now, GError **error);
+/* The reminders of this certificate not shown yet, largest threshold first
+ * (SignetStateReminderNotShown; empty when none). */
+GPtrArray *signet_state_reminder_list_not_shown(SignetState *state, const char *token_serial,
+                                                const char *issuer, const char *serial,
+                                                GError **error);
 
 /* ---- the audit log ---------------------------------------------------------- */
 typedef struct
