@@ -13,7 +13,9 @@ $(tests_reminders_test_reminders_units_OBJECTS): $(agent_dbus_generated)
 
 # The end-to-end test: a fake notification daemon on a private bus, a fake
 # clock (needs --enable-fault-injection; skips otherwise, never in CI).
-TESTS += tests/reminders/test-reminders-units tests/reminders/test-reminders.sh
-EXTRA_DIST += tests/reminders/test-reminders.sh tests/reminders/fake-notifyd \
+TESTS += tests/reminders/test-reminders-units tests/reminders/test-reminders.sh \
+	tests/reminders/test-reminders-delivery.sh
+EXTRA_DIST += tests/reminders/test-reminders.sh tests/reminders/test-reminders-delivery.sh \
+	tests/reminders/fake-notifyd \
 	docs/internals/reminders.md
 signet_format_sources += $(tests_reminders_test_reminders_units_SOURCES)

@@ -19,6 +19,16 @@
 #define MAX_TOKEN_SERIAL  64
 #define MAX_KEY_ID_HEX    256
 #define ACTION_RENEW      "renew"
+#define BUS_CALL_TIMEOUT  5000 /* ms: the bus daemon answers at once */
+
+/* The bus names GLib's notification backends talk to (gio/g*notificationbackend.c). */
+#define SERVICE_FREEDESKTOP "org.freedesktop.Notifications"
+#define SERVICE_GTK         "org.gtk.Notifications"
+#define SERVICE_PORTAL      "org.freedesktop.portal.Desktop"
+
+/* What a reminder not shown says, in the state database and in status. */
+#define REASON_NO_SERVICE "no notification service"
+#define REASON_NO_ANSWER  "the session bus did not answer"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_NAME, X509_NAME_free)
 
@@ -35,7 +45,18 @@ struct _SignetReminders
   gboolean pending_all;   /* asked for meanwhile: every token */
   GHashTable *pending;    /* asked for meanwhile: these serials */
   gboolean told_no_state; /* said once that reminders cannot be remembered */
+  char *env_backend;      /* GNOTIFICATION_BACKEND, as GLib reads it */
+  gboolean use_portal;    /* GLib sends through the portal (a sandbox) */
+  char *service;          /* the bus name GLib's backend uses, once it sent one */
+  gboolean not_shown;     /* the last check had reminders it could not show */
+  guint watch_ids[3];     /* the notification services' bus names */
 };
+
+static GQuark
+reminders_quark(void)
+{
+  return g_quark_from_static_string("signet-reminders");
+}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -207,19 +228,28 @@ typedef struct
   char *token_label;
   char *key_id;
   char *subject;
+  char *issuer; /* the certificate, as the state database knows it */
+  char *serial;
   gint64 not_after;
   gint64 days_left;
   guint threshold;
   gboolean last; /* the smallest threshold: high priority */
+  /* The thresholds crossed and not sent yet: marked sent when it is shown. */
+  guint marks[SIGNET_REMINDERS_MAX_THRESHOLDS];
+  guint n_marks;
 } Reminder;
 
 static void
 reminder_free(Reminder *rem)
 {
+  if (rem == NULL)
+    return;
   g_free(rem->token_serial);
   g_free(rem->token_label);
   g_free(rem->key_id);
   g_free(rem->subject);
+  g_free(rem->issuer);
+  g_free(rem->serial);
   g_free(rem);
 }
 
@@ -227,17 +257,42 @@ typedef struct
 {
   SignetP11Context *ctx; /* the agent's: outlives the check (signetd waits) */
   SignetState *state;
+  GDBusConnection *bus; /* NULL: none */
   guint days[SIGNET_REMINDERS_MAX_THRESHOLDS];
   guint n_days;
-  GStrv serials; /* NULL: every token */
+  GStrv serials;     /* NULL: every token */
+  char *service;     /* the one GLib's backend uses, NULL before the first */
+  char *env_backend; /* GNOTIFICATION_BACKEND */
+  gboolean use_portal;
 } CheckData;
 
 static void
 check_data_free(CheckData *cd)
 {
+  g_clear_object(&cd->bus);
   g_strfreev(cd->serials);
+  g_free(cd->service);
+  g_free(cd->env_backend);
   g_free(cd);
 }
+
+/* What a check found: reminders to send (marked sent already) and how many
+ * were due but could not be shown. */
+typedef struct
+{
+  GPtrArray *due;  /* Reminder */
+  char *service;   /* where they go (the bus name) */
+  guint not_shown; /* due, recorded as not shown */
+} CheckResult;
+
+static void
+check_result_free(CheckResult *res)
+{
+  g_ptr_array_unref(res->due);
+  g_free(res->service);
+  g_free(res);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CheckResult, check_result_free)
 
 static gboolean
 has_key(GPtrArray *keys, GBytes *id)
@@ -309,17 +364,6 @@ check_certificate(const CheckData *cd, const SignetP11Token *token, const Signet
       return NULL;
     }
   threshold = signet_reminders_pick(cd->days, cd->n_days, sent, not_after - now, &crossed);
-  /* Every threshold crossed is marked, so that each goes out at most once
-   * and a certificate first seen late gets one reminder, not several. The
-   * mark is durable before the notification goes out: at most once. */
-  for (guint i = 0; i < crossed; i++)
-    if (!sent[i]
-        && !signet_state_reminder_mark(cd->state, token->serial, issuer, serial, cd->days[i], now,
-                                       &error)) {
-      g_message("reminders: could not record the reminder of certificate %s of token %s: %s",
-                key_id, token->serial, error->message);
-      return NULL;
-    }
   g_debug("reminders: token %s: certificate %s (%s): %" G_GINT64_FORMAT
           " s left, %u threshold(s) crossed, %s",
           token->serial, key_id, subject, not_after - now, crossed,
@@ -333,8 +377,16 @@ check_certificate(const CheckData *cd, const SignetP11Token *token, const Signet
   rem->subject = g_steal_pointer(&subject);
   rem->not_after = not_after;
   rem->days_left = (not_after - now) / SECONDS_PER_DAY;
+  rem->issuer = g_steal_pointer(&issuer);
+  rem->serial = g_steal_pointer(&serial);
   rem->threshold = threshold;
   rem->last = threshold == cd->days[cd->n_days - 1];
+  /* Every threshold crossed is marked once it is shown, so that each goes
+   * out at most once and a certificate first seen late gets one reminder,
+   * not several (see deliver()). */
+  for (guint i = 0; i < crossed; i++)
+    if (!sent[i])
+      rem->marks[rem->n_marks++] = cd->days[i];
   return rem;
 }
 
@@ -379,28 +431,172 @@ check_token(const CheckData *cd, const SignetP11Token *token, gint64 now, GPtrAr
               error->message);
 }
 
+/* ---- is a notification service there? (worker) --------------------------- */
+
+const char *
+signet_reminders_notification_service(const char *env_backend, gboolean use_portal,
+                                      gboolean gtk_owned)
+{
+  /* GLib 2.74's rule (gio/giomodule.c, _g_io_module_get_default_type): the
+   * backend GNOTIFICATION_BACKEND names if it is supported, else the
+   * supported one of highest priority: portal (110) in a sandbox, gtk (100)
+   * when org.gtk.Notifications has an owner, freedesktop (0) always. */
+  if (g_strcmp0(env_backend, "portal") == 0 && use_portal)
+    return SERVICE_PORTAL;
+  if (g_strcmp0(env_backend, "gtk") == 0 && gtk_owned)
+    return SERVICE_GTK;
+  if (g_strcmp0(env_backend, "freedesktop") == 0)
+    return SERVICE_FREEDESKTOP;
+  if (use_portal)
+    return SERVICE_PORTAL;
+  if (gtk_owned)
+    return SERVICE_GTK;
+  return SERVICE_FREEDESKTOP;
+}
+
+/* TRUE in @out_owned if @name has an owner on @bus. */
+static gboolean
+name_has_owner(GDBusConnection *bus, const char *name, gboolean *out_owned, GError **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "NameHasOwner",
+                                      g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
+                                      G_DBUS_CALL_FLAGS_NONE, BUS_CALL_TIMEOUT, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get(reply, "(b)", out_owned);
+  return TRUE;
+}
+
+/* TRUE in @out_activatable if the bus starts @name when called. */
+static gboolean
+name_activatable(GDBusConnection *bus, const char *name, gboolean *out_activatable, GError **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree const char **names = NULL;
+
+  reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "ListActivatableNames", NULL,
+                                      G_VARIANT_TYPE("(as)"), G_DBUS_CALL_FLAGS_NONE,
+                                      BUS_CALL_TIMEOUT, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get(reply, "(^a&s)", &names);
+  *out_activatable = g_strv_contains(names, name);
+  return TRUE;
+}
+
+/* GApplication's send_notification reports nothing: a notification is taken
+ * as shown when the bus name its backend talks to has an owner, or the bus
+ * starts one when called (every backend calls with auto-start). NULL when
+ * it can be shown; else the reason (REASON_*), and the service is put in
+ * @out_service either way. */
+static const char *
+service_missing(const CheckData *cd, char **out_service)
+{
+  g_autoptr(GError) error = NULL;
+  const char *service = cd->service;
+  gboolean there = FALSE;
+
+  *out_service = NULL;
+  if (cd->bus == NULL) {
+    g_message("reminders: not connected to the session bus: no notification can be shown");
+    return REASON_NO_SERVICE;
+  }
+  /* Before GLib chose its backend (at the first notification), the choice it
+   * will make; afterwards, the one it made. */
+  if (service == NULL) {
+    gboolean gtk_owned = FALSE;
+
+    if (!cd->use_portal && !name_has_owner(cd->bus, SERVICE_GTK, &gtk_owned, &error))
+      goto no_answer;
+    service = signet_reminders_notification_service(cd->env_backend, cd->use_portal, gtk_owned);
+  }
+  *out_service = g_strdup(service);
+  if (!name_has_owner(cd->bus, service, &there, &error))
+    goto no_answer;
+  if (!there && !name_activatable(cd->bus, service, &there, &error))
+    goto no_answer;
+  if (!there) {
+    g_message("reminders: nobody owns %s on the session bus and the bus cannot start it: "
+              "no notification service",
+              service);
+    return REASON_NO_SERVICE;
+  }
+  return NULL;
+
+no_answer:
+  g_message("reminders: could not ask the session bus for the notification service: %s",
+            error->message);
+  return REASON_NO_ANSWER;
+}
+
+/* Reminders due in @res->due: marked sent and kept when a notification
+ * service is there (the mark is durable before the notification goes out:
+ * at most once), else recorded as not shown and dropped. */
+static void
+deliver(const CheckData *cd, CheckResult *res, gint64 now)
+{
+  const char *reason = service_missing(cd, &res->service);
+  g_autoptr(GPtrArray) due = g_steal_pointer(&res->due);
+
+  res->due = g_ptr_array_new_with_free_func((GDestroyNotify)reminder_free);
+  for (guint i = 0; i < due->len; i++) {
+    Reminder *rem = g_ptr_array_index(due, i);
+    g_autoptr(GError) error = NULL;
+    gboolean ok = TRUE;
+
+    for (guint j = 0; j < rem->n_marks && ok; j++)
+      ok = reason != NULL
+               ? signet_state_reminder_not_shown(cd->state, rem->token_serial, rem->issuer,
+                                                 rem->serial, rem->marks[j], reason, now, &error)
+               : signet_state_reminder_mark(cd->state, rem->token_serial, rem->issuer, rem->serial,
+                                            rem->marks[j], now, &error);
+    if (!ok) {
+      g_message("reminders: could not record the reminder of certificate %s of token %s: %s",
+                rem->key_id, rem->token_serial, error->message);
+      continue;
+    }
+    if (reason != NULL) {
+      g_message(
+          "reminder not shown: certificate %s (\"%s\") on token %s expires in %" G_GINT64_FORMAT
+          " day(s) (threshold %u days): %s; will retry at the next check and when a "
+          "notification service appears on the session bus",
+          rem->key_id, rem->subject, rem->token_serial, rem->days_left, rem->threshold, reason);
+      res->not_shown++;
+      continue;
+    }
+    g_ptr_array_add(res->due, g_steal_pointer(&due->pdata[i]));
+  }
+}
+
 static void
 check_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   CheckData *cd = task_data;
   g_autoptr(GPtrArray) tokens = NULL;
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)reminder_free);
+  g_autoptr(CheckResult) res = g_new0(CheckResult, 1);
   g_autoptr(GError) error = NULL;
   gint64 now = signet_clock_now();
 
+  res->due = g_ptr_array_new_with_free_func((GDestroyNotify)reminder_free);
   tokens = signet_p11_context_list_tokens(cd->ctx, &error);
   if (tokens == NULL) {
     g_message("reminders: could not list the tokens: %s", error->message);
-    g_task_return_pointer(task, g_steal_pointer(&out), (GDestroyNotify)g_ptr_array_unref);
+    g_task_return_pointer(task, g_steal_pointer(&res), (GDestroyNotify)check_result_free);
     return;
   }
   for (guint i = 0; i < tokens->len && !g_cancellable_is_cancelled(cancellable); i++) {
     const SignetP11Token *token = g_ptr_array_index(tokens, i);
 
     if (token->serial != NULL && *token->serial != '\0' && serial_wanted(cd, token->serial))
-      check_token(cd, token, now, out);
+      check_token(cd, token, now, res->due);
   }
-  g_task_return_pointer(task, g_steal_pointer(&out), (GDestroyNotify)g_ptr_array_unref);
+  if (res->due->len > 0)
+    deliver(cd, res, now);
+  g_task_return_pointer(task, g_steal_pointer(&res), (GDestroyNotify)check_result_free);
 }
 
 /* ---- sending (main context) --------------------------------------------- */
@@ -480,21 +676,40 @@ send_reminder(SignetReminders *r, const Reminder *rem)
 }
 
 static void start_check(SignetReminders *r, GStrv serials);
+static void start_pending(SignetReminders *r);
 
 static void
 on_check_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   SignetReminders *r = user_data;
-  g_autoptr(GPtrArray) out = g_task_propagate_pointer(G_TASK(result), NULL);
-  g_autoptr(GStrvBuilder) next = NULL;
+  const CheckData *cd = g_task_get_task_data(G_TASK(result));
+  gboolean every_token = cd->serials == NULL;
+  g_autoptr(CheckResult) res = g_task_propagate_pointer(G_TASK(result), NULL);
+  guint n_sent = res != NULL ? res->due->len : 0;
+  guint n_not_shown = res != NULL ? res->not_shown : 0;
 
   r->running = FALSE;
+  /* GLib chooses its backend at the first notification and keeps it. */
+  if (n_sent > 0 && r->service == NULL)
+    r->service = g_strdup(res->service);
   /* Marked sent in the worker already: send even when stopping. */
-  for (guint i = 0; out != NULL && i < out->len; i++)
-    send_reminder(r, g_ptr_array_index(out, i));
-  g_debug("reminders: check done (%u reminder(s) sent)", out != NULL ? out->len : 0);
-  if (g_cancellable_is_cancelled(r->cancellable))
-    return;
+  for (guint i = 0; i < n_sent; i++)
+    send_reminder(r, g_ptr_array_index(res->due, i));
+  /* Only a check of every token tells that none is left. */
+  if (n_not_shown > 0 || every_token)
+    r->not_shown = n_not_shown > 0;
+  if (!g_cancellable_is_cancelled(r->cancellable))
+    start_pending(r);
+  /* Last: a check queued meanwhile has said "started" already (tests wait
+   * for as many "done" as "started"). */
+  g_debug("reminders: check done (%u reminder(s) sent, %u not shown)", n_sent, n_not_shown);
+}
+
+static void
+start_pending(SignetReminders *r)
+{
+  g_autoptr(GStrvBuilder) next = NULL;
+
   if (r->pending_all) {
     r->pending_all = FALSE;
     g_hash_table_remove_all(r->pending);
@@ -536,7 +751,14 @@ start_check(SignetReminders *r, GStrv serials)
   memcpy(cd->days, r->days, sizeof r->days);
   cd->n_days = r->n_days;
   cd->serials = serials;
+  cd->bus = g_application_get_dbus_connection(r->app);
+  if (cd->bus != NULL)
+    g_object_ref(cd->bus);
+  cd->service = g_strdup(r->service);
+  cd->env_backend = g_strdup(r->env_backend);
+  cd->use_portal = r->use_portal;
   r->running = TRUE;
+  g_debug("reminders: check started (%s)", serials == NULL ? "every token" : "some tokens");
   task = g_task_new(NULL, r->cancellable, on_check_done_cb, r);
   g_task_set_source_tag(task, start_check);
   g_task_set_task_data(task, cd, (GDestroyNotify)check_data_free);
@@ -578,12 +800,76 @@ on_daily_cb(gpointer user_data)
 }
 
 void
+signet_reminders_certificate_stored(SignetAgent *agent, const char *token_serial)
+{
+  SignetReminders *r;
+
+  g_return_if_fail(SIGNET_IS_AGENT(agent));
+  r = g_object_get_qdata(G_OBJECT(agent), reminders_quark());
+  if (r == NULL || token_serial == NULL || *token_serial == '\0')
+    return;
+  g_debug("reminders: a certificate was stored on token %s: checking it", token_serial);
+  signet_reminders_check(r, token_serial);
+}
+
+/* A notification service took its name: the reminders not shown go out now
+ * rather than at the next daily check. */
+static void
+on_service_appeared_cb(GDBusConnection *bus, const char *name, const char *owner,
+                       gpointer user_data)
+{
+  SignetReminders *r = user_data;
+
+  g_debug("reminders: %s appeared on the session bus%s", name,
+          r->not_shown ? ": checking the reminders not shown" : "");
+  if (r->not_shown)
+    signet_reminders_check(r, NULL);
+}
+
+void
 signet_reminders_start(SignetReminders *r)
 {
+  GDBusConnection *bus;
+
   g_return_if_fail(r != NULL);
   if (r->timer_id == 0)
     r->timer_id = g_timeout_add_seconds(CHECK_INTERVAL_S, on_daily_cb, r);
+  bus = g_application_get_dbus_connection(r->app);
+  if (bus != NULL && r->watch_ids[0] == 0) {
+    const char *names[] = { SERVICE_FREEDESKTOP, SERVICE_GTK, SERVICE_PORTAL };
+
+    G_STATIC_ASSERT(G_N_ELEMENTS(names) == G_N_ELEMENTS(r->watch_ids));
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+      if (i < 2 || r->use_portal)
+        r->watch_ids[i] = g_bus_watch_name_on_connection(
+            bus, names[i], G_BUS_NAME_WATCHER_FLAGS_NONE, on_service_appeared_cb, NULL, r, NULL);
+  }
   signet_reminders_check(r, NULL);
+}
+
+void
+signet_reminders_status_add(GVariantDict *cert, SignetState *state, const char *token_serial,
+                            const char *issuer, const char *serial)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  GVariantBuilder b;
+
+  g_return_if_fail(cert != NULL);
+  g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
+  if (state != NULL && token_serial != NULL && issuer != NULL && serial != NULL)
+    entries = signet_state_reminder_list_not_shown(state, token_serial, issuer, serial, NULL);
+  for (guint i = 0; entries != NULL && i < entries->len; i++) {
+    const SignetStateReminderNotShown *e = g_ptr_array_index(entries, i);
+
+    g_variant_builder_open(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "threshold", g_variant_new_uint32(e->threshold));
+    g_variant_builder_add(&b, "{sv}", "first_try", g_variant_new_int64(e->first_try));
+    g_variant_builder_add(&b, "{sv}", "last_try", g_variant_new_int64(e->last_try));
+    g_variant_builder_add(&b, "{sv}", "tries", g_variant_new_uint32(e->tries));
+    g_variant_builder_add(&b, "{sv}", "reason", g_variant_new_string(e->reason));
+    g_variant_builder_close(&b);
+  }
+  g_variant_dict_insert_value(cert, "reminders_not_shown", g_variant_builder_end(&b));
 }
 
 /* ---- the action "renew" (ss) -------------------------------------------- */
@@ -658,9 +944,17 @@ signet_reminders_new(GApplication *app, SignetAgent *agent, GKeyFile *keyfile, c
   r->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   if (!read_config(r, keyfile, path, error))
     return NULL;
+  /* Read once, as GLib does when it chooses its notification backend
+   * (glib_should_use_portal: a Flatpak sandbox, or GTK_USE_PORTAL=1 / GIO_USE_PORTALS=1). */
+  r->env_backend = g_strdup(g_getenv("GNOTIFICATION_BACKEND"));
+  r->use_portal = g_file_test("/.flatpak-info", G_FILE_TEST_EXISTS)
+                  || g_strcmp0(g_getenv("GTK_USE_PORTAL"), "1") == 0
+                  || g_strcmp0(g_getenv("GIO_USE_PORTALS"), "1") == 0;
   action = g_simple_action_new(ACTION_RENEW, G_VARIANT_TYPE("(ss)"));
   g_signal_connect(action, "activate", G_CALLBACK(on_renew_activate_cb), r);
   g_action_map_add_action(G_ACTION_MAP(app), G_ACTION(action));
+  /* signet_reminders_certificate_stored() finds us through the agent. */
+  g_object_set_qdata(G_OBJECT(agent), reminders_quark(), r);
   return g_steal_pointer(&r);
 }
 
@@ -679,6 +973,10 @@ signet_reminders_free(SignetReminders *r)
   if (r == NULL)
     return;
   g_clear_handle_id(&r->timer_id, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS(r->watch_ids); i++)
+    g_clear_handle_id(&r->watch_ids[i], g_bus_unwatch_name);
+  if (r->agent != NULL && g_object_get_qdata(G_OBJECT(r->agent), reminders_quark()) == r)
+    g_object_set_qdata(G_OBJECT(r->agent), reminders_quark(), NULL);
   g_cancellable_cancel(r->cancellable);
   while (r->running)
     g_main_context_iteration(NULL, TRUE);
@@ -687,6 +985,8 @@ signet_reminders_free(SignetReminders *r)
   g_clear_object(&r->cancellable);
   g_clear_pointer(&r->pending, g_hash_table_unref);
   g_strfreev(r->renew_argv);
+  g_free(r->env_backend);
+  g_free(r->service);
   g_clear_object(&r->agent);
   g_free(r);
 }

@@ -5,10 +5,12 @@
  *   days=45;15            ; thresholds in days before expiry (1 to 366, distinct)
  *   renew-command=…       ; argv (shell quoting); %t token serial, %c hex CKA_ID, %% a %
  *                         ; default: x-terminal-emulator -e signet renew %t --cert %c
- * the checks (on start, when a token appears, and once a day on ONE timer),
- * the desktop notification (GNotification, id "renew-SERIAL-KEYID"), the
- * D-Bus signal RenewalReminder, and the application action "renew" (ss)
- * that runs the renew command.
+ * the checks (on start, when a token appears, after a certificate was
+ * stored, when a notification service appears while a reminder waits, and
+ * once a day on ONE timer), the desktop notification (GNotification, id
+ * "renew-SERIAL-KEYID"), the D-Bus signal RenewalReminder, the application
+ * action "renew" (ss) that runs the renew command, and the certificate's
+ * "reminders_not_shown" in GetTokenStatus.
  * May call: pkcs11/ (read-only: certificates and key pairs, never a login),
  * enroll/ (describing certificates), the state database (signet-state.h),
  * the agent's skeleton and context (signet-agent.h), signet_clock_now(),
@@ -23,12 +25,21 @@
  * the smallest one crossed has not been sent for this certificate, ONE
  * reminder goes out (for that threshold) and every threshold crossed is
  * marked sent. Expired certificates get none.
+ *
+ * Shown, not just sent: GApplication's send_notification reports nothing,
+ * so a reminder goes out (and is marked sent, before it goes: at most once)
+ * only when the bus name of the notification backend GLib uses has an owner
+ * or can be started by the bus. Otherwise nothing is marked; the state
+ * database records it as not shown (when, why), and the next check tries
+ * again (a daily one, a token that appears, a certificate stored, or
+ * org.freedesktop.Notifications / org.gtk.Notifications taking its name).
  */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "agent/signet-agent.h"
+#include "agent/signet-state.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +63,21 @@ void signet_reminders_start(SignetReminders *reminders);
 
 /* A token appeared: checks it (@serial NULL: every token). */
 void signet_reminders_check(SignetReminders *reminders, const char *serial);
+
+/* For the agent, in the main context, after an operation stored a
+ * certificate on token @token_serial (Activate, ImportCertificate, Renew,
+ * a pending renewal written later): checks that token now, so that a
+ * certificate already within a threshold gets its reminder at once rather
+ * than at the next start or daily check. Finds the reminders through
+ * @agent (signet_reminders_new attached them); nothing when there are none. */
+void signet_reminders_certificate_stored(SignetAgent *agent, const char *token_serial);
+
+/* Adds "reminders_not_shown" (aa{sv}: threshold u, first_try x, last_try x,
+ * tries u, reason s; empty when none) to @cert, the status dictionary of
+ * the certificate (issuer, serial) on token @token_serial. Reads @state
+ * (NULL: an empty list). */
+void signet_reminders_status_add(GVariantDict *cert, SignetState *state, const char *token_serial,
+                                 const char *issuer, const char *serial);
 
 /* The thresholds, largest first. */
 const guint *signet_reminders_get_days(SignetReminders *reminders, guint *out_n);
@@ -82,5 +108,12 @@ GStrv signet_reminders_expand_command(const char *const *argv, const char *token
  * @out_crossed entries of @days). */
 guint signet_reminders_pick(const guint *days, guint n_days, const gboolean *sent,
                             gint64 seconds_left, guint *out_crossed);
+
+/* The bus name GLib's notification backend talks to, by GLib's rule:
+ * @env_backend (GNOTIFICATION_BACKEND, may be NULL) when it names a
+ * supported backend, else portal (@use_portal), gtk (@gtk_owned: the name
+ * org.gtk.Notifications has an owner), freedesktop. */
+const char *signet_reminders_notification_service(const char *env_backend, gboolean use_portal,
+                                                  gboolean gtk_owned);
 
 G_END_DECLS

@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "agent/signet-reminders.h"
+#include "agent/signet-state.h"
 
 #define DAY 86400
 
@@ -141,6 +143,116 @@ test_pick(void)
   g_assert_cmpuint(signet_reminders_pick(days, 2, none, 1, NULL), ==, 15);
 }
 
+/* GLib's choice of notification backend, which decides whose bus name must
+ * be there for a reminder to count as shown. */
+static void
+test_service(void)
+{
+  /* No environment: portal in a sandbox, GNOME Shell's name when owned. */
+  g_assert_cmpstr(signet_reminders_notification_service(NULL, FALSE, FALSE), ==,
+                  "org.freedesktop.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service(NULL, FALSE, TRUE), ==,
+                  "org.gtk.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service(NULL, TRUE, TRUE), ==,
+                  "org.freedesktop.portal.Desktop");
+  /* GNOTIFICATION_BACKEND wins when supported, */
+  g_assert_cmpstr(signet_reminders_notification_service("freedesktop", FALSE, TRUE), ==,
+                  "org.freedesktop.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service("freedesktop", TRUE, TRUE), ==,
+                  "org.freedesktop.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service("gtk", FALSE, TRUE), ==,
+                  "org.gtk.Notifications");
+  /* else GLib falls back by priority. */
+  g_assert_cmpstr(signet_reminders_notification_service("gtk", FALSE, FALSE), ==,
+                  "org.freedesktop.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service("portal", FALSE, TRUE), ==,
+                  "org.gtk.Notifications");
+  g_assert_cmpstr(signet_reminders_notification_service("nonsense", FALSE, FALSE), ==,
+                  "org.freedesktop.Notifications");
+}
+
+/* The state database: not shown until marked; marking forgets it; a
+ * reminder sent is never recorded as not shown. */
+static void
+test_state_not_shown(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("signet-reminders-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "signet.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  const char *const sidecars[] = { "", "-wal", "-shm", "-journal" };
+  const SignetStateReminderNotShown *e;
+  SignetState *state;
+  gboolean sent = TRUE;
+
+  g_assert_nonnull(dir);
+  state = signet_state_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(state);
+
+  g_assert_true(signet_state_reminder_not_shown(state, "T1", "CN=CA", "01", 45,
+                                                "no notification service", 1000, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_state_reminder_not_shown(state, "T1", "CN=CA", "01", 45,
+                                                "the session bus did not answer", 2000, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_state_reminder_not_shown(state, "T1", "CN=CA", "01", 15,
+                                                "no notification service", 2000, &error));
+  g_assert_no_error(error);
+  /* Another certificate's. */
+  g_assert_true(signet_state_reminder_not_shown(state, "T1", "CN=CA", "02", 45,
+                                                "no notification service", 2000, &error));
+  g_assert_no_error(error);
+
+  list = signet_state_reminder_list_not_shown(state, "T1", "CN=CA", "01", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  e = g_ptr_array_index(list, 0);
+  g_assert_cmpuint(e->threshold, ==, 45);
+  g_assert_cmpint(e->first_try, ==, 1000);
+  g_assert_cmpint(e->last_try, ==, 2000);
+  g_assert_cmpuint(e->tries, ==, 2);
+  g_assert_cmpstr(e->reason, ==, "the session bus did not answer");
+  e = g_ptr_array_index(list, 1);
+  g_assert_cmpuint(e->threshold, ==, 15);
+  g_assert_cmpuint(e->tries, ==, 1);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  /* Not shown is not sent. */
+  g_assert_true(signet_state_reminder_get(state, "T1", "CN=CA", "01", 45, &sent, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_false(sent);
+
+  /* Marked sent: no longer "not shown"; recording it again changes nothing. */
+  g_assert_true(signet_state_reminder_mark(state, "T1", "CN=CA", "01", 45, 3000, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_state_reminder_not_shown(state, "T1", "CN=CA", "01", 45,
+                                                "no notification service", 4000, &error));
+  g_assert_no_error(error);
+  list = signet_state_reminder_list_not_shown(state, "T1", "CN=CA", "01", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_assert_cmpuint(((const SignetStateReminderNotShown *)g_ptr_array_index(list, 0))->threshold, ==,
+                   15);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  g_assert_true(signet_state_reminder_get(state, "T1", "CN=CA", "01", 45, &sent, NULL, &error));
+  g_assert_true(sent);
+
+  /* The other certificate's is untouched. */
+  list = signet_state_reminder_list_not_shown(state, "T1", "CN=CA", "02", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  signet_state_free(state);
+  for (guint i = 0; i < G_N_ELEMENTS(sidecars); i++) {
+    g_autofree char *f = g_strconcat(path, sidecars[i], NULL);
+
+    g_remove(f);
+  }
+  g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -150,5 +262,7 @@ main(int argc, char **argv)
   g_test_add_func("/reminders/command", test_command);
   g_test_add_func("/reminders/command/default", test_default_command);
   g_test_add_func("/reminders/pick", test_pick);
+  g_test_add_func("/reminders/service", test_service);
+  g_test_add_func("/reminders/state/not-shown", test_state_not_shown);
   return g_test_run();
 }
