@@ -160,15 +160,35 @@ days_contain(const guint32 *days, gsize n, guint32 day)
   return FALSE;
 }
 
+/* The reason the reminder for @day could not be shown, from
+ * "reminders_not_shown" (aa{sv}), or NULL. */
+static const char *
+not_shown_reason(GVariant *not_shown, guint32 day)
+{
+  gsize n = not_shown != NULL ? g_variant_n_children(not_shown) : 0;
+
+  for (gsize i = 0; i < n; i++) {
+    g_autoptr(GVariant) e = g_variant_get_child_value(not_shown, i);
+    guint32 threshold = 0;
+
+    if (g_variant_lookup(e, "threshold", "u", &threshold) && threshold == day)
+      return lookup_str(e, "reason"); /* escaped, "" when absent */
+  }
+  return NULL;
+}
+
 /* "reminders   45 days before: sent; 15 days before: not yet", from the
- * thresholds configured and those sent. Nothing when the agent sends
- * neither. */
+ * thresholds configured and those sent; a reminder due that no
+ * notification service could show: "could not be shown (REASON), will
+ * retry". Nothing when the agent sends neither. */
 static void
 print_reminders(GVariant *cert)
 {
   g_autoptr(GVariant) configured
       = g_variant_lookup_value(cert, "reminder_days", G_VARIANT_TYPE("au"));
   g_autoptr(GVariant) sent = g_variant_lookup_value(cert, "reminders_sent", G_VARIANT_TYPE("au"));
+  g_autoptr(GVariant) not_shown
+      = g_variant_lookup_value(cert, "reminders_not_shown", G_VARIANT_TYPE("aa{sv}"));
   g_autoptr(GString) line = g_string_new(NULL);
   const guint32 *days = NULL, *done = NULL;
   gsize n_days = 0, n_done = 0;
@@ -181,9 +201,18 @@ print_reminders(GVariant *cert)
     done = g_variant_get_fixed_array(sent, &n_done, sizeof(guint32));
   if (configured != NULL && n_days == 0)
     g_string_append(line, "none configured");
-  for (gsize i = 0; i < n_days; i++)
-    g_string_append_printf(line, "%s%u days before: %s", i > 0 ? "; " : "", days[i],
-                           days_contain(done, n_done, days[i]) ? "sent" : "not yet");
+  for (gsize i = 0; i < n_days; i++) {
+    const char *reason = not_shown_reason(not_shown, days[i]);
+
+    g_string_append_printf(line, "%s%u days before: ", i > 0 ? "; " : "", days[i]);
+    if (days_contain(done, n_done, days[i]))
+      g_string_append(line, "sent");
+    else if (reason != NULL)
+      g_string_append_printf(line, "could not be shown (%s), will retry",
+                             *reason != '\0' ? reason : "no notification service");
+    else
+      g_string_append(line, "not yet");
+  }
   /* Sent under thresholds no longer configured. */
   {
     g_autoptr(GArray) other = g_array_new(FALSE, FALSE, sizeof(guint32));
