@@ -20,13 +20,16 @@ signet_activation_record_free(SignetActivationRecord *record)
   g_free(record->token_label);
   g_clear_pointer(&record->key_id, g_bytes_unref);
   g_free(record->request_pem);
+  g_free(record->reference);
+  g_clear_pointer(&record->sent_at, g_date_time_unref);
+  g_free(record->answer_lost);
   g_free(record->certificates_pem);
   g_clear_pointer(&record->retry_at, g_date_time_unref);
   g_clear_pointer(&record->updated, g_date_time_unref);
   g_free(record);
 }
 
-static const char *const stage_names[] = { "generated", "pending", "issued" };
+static const char *const stage_names[] = { "generated", "sent", "pending", "issued" };
 
 const char *
 signet_activation_stage_to_string(SignetActivationStage stage)
@@ -62,6 +65,7 @@ record_from_file(const char *path, GError **error)
   g_autofree char *id = NULL;
   g_autofree char *retry = NULL;
   g_autofree char *updated = NULL;
+  g_autofree char *sent = NULL;
   gboolean found = FALSE;
 
   if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error))
@@ -72,6 +76,9 @@ record_from_file(const char *path, GError **error)
   stage = g_key_file_get_string(kf, GROUP, "stage", NULL);
   id = g_key_file_get_string(kf, GROUP, "key-id", NULL);
   r->request_pem = g_key_file_get_string(kf, GROUP, "request", NULL);
+  r->reference = g_key_file_get_string(kf, GROUP, "reference", NULL);
+  sent = g_key_file_get_string(kf, GROUP, "sent-at", NULL);
+  r->answer_lost = g_key_file_get_string(kf, GROUP, "answer-lost", NULL);
   r->certificates_pem = g_key_file_get_string(kf, GROUP, "certificates", NULL);
   retry = g_key_file_get_string(kf, GROUP, "retry-at", NULL);
   updated = g_key_file_get_string(kf, GROUP, "updated", NULL);
@@ -85,7 +92,8 @@ record_from_file(const char *path, GError **error)
     r->key_id = signet_hex_decode(id);
   if (r->profile == NULL || r->token_serial == NULL || !found || r->key_id == NULL
       || g_bytes_get_size(r->key_id) == 0
-      || (r->stage == SIGNET_ACTIVATION_PENDING && r->request_pem == NULL)
+      || ((r->stage == SIGNET_ACTIVATION_PENDING || r->stage == SIGNET_ACTIVATION_SENT)
+          && r->request_pem == NULL)
       || (r->stage == SIGNET_ACTIVATION_ISSUED && r->certificates_pem == NULL)) {
     g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                 "%s is not a complete activation record; it was left in place", path);
@@ -95,6 +103,8 @@ record_from_file(const char *path, GError **error)
     r->retry_at = g_date_time_new_from_iso8601(retry, NULL);
   if (updated != NULL)
     r->updated = g_date_time_new_from_iso8601(updated, NULL);
+  if (sent != NULL)
+    r->sent_at = g_date_time_new_from_iso8601(sent, NULL);
   return g_steal_pointer(&r);
 }
 
@@ -197,6 +207,14 @@ signet_activation_record_save(const char *dir, SignetActivationRecord *record, G
   g_key_file_set_string(kf, GROUP, "stage", signet_activation_stage_to_string(record->stage));
   if (record->request_pem != NULL)
     g_key_file_set_string(kf, GROUP, "request", record->request_pem);
+  if (record->reference != NULL)
+    g_key_file_set_string(kf, GROUP, "reference", record->reference);
+  if (record->sent_at != NULL) {
+    g_autofree char *sent = g_date_time_format_iso8601(record->sent_at);
+    g_key_file_set_string(kf, GROUP, "sent-at", sent);
+  }
+  if (record->answer_lost != NULL)
+    g_key_file_set_string(kf, GROUP, "answer-lost", record->answer_lost);
   if (record->certificates_pem != NULL)
     g_key_file_set_string(kf, GROUP, "certificates", record->certificates_pem);
   if (record->retry_at != NULL) {

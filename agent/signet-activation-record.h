@@ -5,8 +5,13 @@
  * $XDG_STATE_HOME/signet/activations/ (mode 0600, written durably: fsync
  * and rename), holding the token's serial, the CKA_ID of the key generated
  * for the activation and how far it got:
- *   GENERATED  the key exists, the CA has not answered yet: the next
+ *   GENERATED  the key exists, no request has gone to the CA: the next
  *              activation deletes that key first (it has no certificate).
+ *   SENT       the request went to the CA (journaled before it was sent)
+ *              and its answer never arrived (the agent stopped, the answer
+ *              timed out or was cut short): the CA may have issued it and
+ *              spent the code. The key and the request are kept; the next
+ *              activation sends the same request again, never a new one.
  *   PENDING    the CA answered 202: the key and the request are kept, the
  *              next activation sends the same request again.
  *   ISSUED     the CA issued the certificate (kept here, with the chain)
@@ -24,6 +29,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   SIGNET_ACTIVATION_GENERATED,
+  SIGNET_ACTIVATION_SENT,
   SIGNET_ACTIVATION_PENDING,
   SIGNET_ACTIVATION_ISSUED,
 } SignetActivationStage;
@@ -35,7 +41,11 @@ typedef struct
   char *token_label;
   GBytes *key_id;
   SignetActivationStage stage;
-  char *request_pem;      /* PENDING: the request sent */
+  char *request_pem;      /* SENT, PENDING: the request sent */
+  char *reference;        /* SENT, PENDING: the reference number it was sent with */
+  GDateTime *sent_at;     /* SENT, PENDING: when it was first sent (the agent's clock) */
+  char *answer_lost;      /* SENT: why the answer did not arrive, when the agent saw it
+                           * (NULL: the agent stopped while it waited) */
   char *certificates_pem; /* ISSUED: the leaf, then the CA certificates */
   GDateTime *retry_at;    /* PENDING: when the CA said to ask again */
   GDateTime *updated;

@@ -97,6 +97,7 @@ typedef struct
   GBytes *data;
   gboolean confirm_final_try;
   gboolean allow_expired; /* ImportCertificate: store an expired certificate anyway */
+  gboolean replace;       /* ImportCertificate: the key's other certificates go */
   SignetSecret *pin;      /* PIN, or the old PIN for ChangePin */
   SignetSecret *puk;
   SignetSecret *new_pin;
@@ -232,22 +233,19 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
       }
       if (*op->label == '\0')
         g_clear_pointer(&op->label, g_free);
-    } else if (g_str_equal(key, "confirm-final-try")) {
+    } else if (g_str_equal(key, "confirm-final-try") || g_str_equal(key, "allow-expired")
+               || g_str_equal(key, "replace")) {
+      gboolean *field = g_str_equal(key, "replace")         ? &op->replace
+                        : g_str_equal(key, "allow-expired") ? &op->allow_expired
+                                                            : &op->confirm_final_try;
+
       if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
         g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                    "Option 'confirm-final-try' must be a boolean");
+                    "Option '%s' must be a boolean", key);
         g_variant_unref(value);
         return FALSE;
       }
-      op->confirm_final_try = g_variant_get_boolean(value);
-    } else if (g_str_equal(key, "allow-expired")) {
-      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
-        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                    "Option 'allow-expired' must be a boolean");
-        g_variant_unref(value);
-        return FALSE;
-      }
-      op->allow_expired = g_variant_get_boolean(value);
+      *field = g_variant_get_boolean(value);
     } else if (g_str_equal(key, "request-id")) {
       if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
         g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
@@ -514,6 +512,11 @@ operations_list(SignetAgent *agent, const char *serial)
                           g_variant_new_string(op->message ? op->message : ""));
     if (op->old_key_id != NULL)
       g_variant_builder_add(&e, "{sv}", "old_id", g_variant_new_string(op->old_key_id));
+    if (op->old_cert_serial != NULL)
+      g_variant_builder_add(&e, "{sv}", "old_serial", g_variant_new_string(op->old_cert_serial));
+    if (op->kind == SIGNET_OP_RENEW)
+      g_variant_builder_add(&e, "{sv}", "resume",
+                            g_variant_new_string(signet_renewal_resume_action(op)));
     /* Only a PENDING one goes on without the holder (the agent asks the CA). */
     g_variant_builder_add(&e, "{sv}", "needs_pin",
                           g_variant_new_boolean(op->state != SIGNET_OP_PENDING));
@@ -574,6 +577,19 @@ add_activations(SignetAgent *agent, GVariant *status)
       g_autofree char *when = g_date_time_format_iso8601(r->retry_at);
       g_variant_builder_add(&e, "{sv}", "retry_at", g_variant_new_string(when));
     }
+    if (r->sent_at != NULL) {
+      g_autofree char *when = g_date_time_format_iso8601(r->sent_at);
+      g_variant_builder_add(&e, "{sv}", "sent_at", g_variant_new_string(when));
+    }
+    if (r->reference != NULL)
+      g_variant_builder_add(&e, "{sv}", "reference", g_variant_new_string(r->reference));
+    if (r->request_pem != NULL) {
+      g_autofree char *fingerprint = signet_csr_fingerprint(r->request_pem, NULL);
+      if (fingerprint != NULL)
+        g_variant_builder_add(&e, "{sv}", "request_sha256", g_variant_new_string(fingerprint));
+    }
+    if (r->answer_lost != NULL)
+      g_variant_builder_add(&e, "{sv}", "answer_lost", g_variant_new_string(r->answer_lost));
     g_variant_builder_add_value(&list, g_variant_builder_end(&e));
   }
   g_variant_builder_add(&b, "{sv}", "activations", g_variant_builder_end(&list));
@@ -798,6 +814,70 @@ check_not_expired(GPtrArray *certs, GError **error)
   return FALSE;
 }
 
+/* The holder certificates other than @leaf stored under the key @id. */
+static GPtrArray *
+other_certificates(SignetP11Session *session, GBytes *id, X509 *leaf, GError **error)
+{
+  g_autoptr(GPtrArray) all = signet_p11_session_list_certificates(session, error);
+  GPtrArray *out;
+
+  if (all == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
+  for (guint i = 0; i < all->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(all, i);
+
+    if (c->authority || c->id == NULL || !g_bytes_equal(c->id, id) || X509_cmp(c->cert, leaf) == 0)
+      continue;
+    g_ptr_array_add(out, g_steal_pointer(&all->pdata[i]));
+  }
+  return out;
+}
+
+/* "serial 1a2b (CN=…, valid until 2027-01-01)", for each of @certs. */
+static char *
+describe_certificates(GPtrArray *certs)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = ((SignetP11Certificate *)g_ptr_array_index(certs, i))->cert;
+    g_autofree char *serial = signet_x509_serial_to_string(c);
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(c));
+    g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(c));
+
+    g_string_append_printf(out, "%sserial %s (%s, valid until %.10s)", i > 0 ? "; " : "", serial,
+                           subject, until != NULL ? until : "?");
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* A certificate for the key of an unfinished activation is imported (the
+ * CA gave it to the holder some other way): that activation is over, and
+ * its profile is where the certificate is renewed. */
+static void
+settle_activations(Op *op, GBytes *id, X509 *leaf)
+{
+  const char *serial = op->token->serial != NULL ? op->token->serial : "";
+  g_autoptr(GPtrArray) records = signet_activation_records_for_token(op->agent->state_dir, serial);
+  g_autofree char *hex = signet_token_dict_id_to_hex(id);
+
+  for (guint i = 0; *serial != '\0' && i < records->len; i++) {
+    const SignetActivationRecord *r = g_ptr_array_index(records, i);
+    g_autoptr(GError) local = NULL;
+
+    if (r->stage == SIGNET_ACTIVATION_ISSUED || !g_bytes_equal(r->key_id, id))
+      continue;
+    signet_token_dict_track_certificate(op->agent->state, serial, hex, leaf, r->profile);
+    if (!signet_activation_record_remove(op->agent->state_dir, serial, r->profile, &local))
+      g_message("import: %s", local->message);
+    else
+      g_message("import: the activation of token '%s' through profile %s is finished by the "
+                "imported certificate (key %s)",
+                signet_token_dict_name(op->token), r->profile, hex);
+  }
+}
+
 static GVariant *
 run_import_certificate(Op *op, GError **error)
 {
@@ -807,6 +887,8 @@ run_import_certificate(Op *op, GError **error)
   g_autoptr(GError) local = NULL;
   g_autofree char *hex = NULL;
   g_autofree char *chain_error = NULL;
+  g_autoptr(GPtrArray) others = NULL;
+  g_autoptr(GPtrArray) replaced = g_ptr_array_new_with_free_func(g_free);
   X509 *leaf = NULL;
   gboolean present, verified;
   guint32 chain_stored = 0, chain_present = 0;
@@ -836,12 +918,57 @@ run_import_certificate(Op *op, GError **error)
     return NULL;
   }
   hex = signet_token_dict_id_to_hex(id);
+  others = other_certificates(session, id, leaf, error);
+  if (others == NULL)
+    return NULL;
+  if (others->len > 0 && !present && !op->replace) {
+    g_autofree char *list = describe_certificates(others);
+
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                "Key %s on token '%s' already has a certificate: %s. Two certificates for one "
+                "key confuse signing programs (they may pick either), so nothing was written. "
+                "To store this one instead, import it again with --replace: the other is "
+                "removed only once this one is stored",
+                hex, signet_token_dict_name(op->token), list);
+    return NULL;
+  }
   if (!present) {
     if (!signet_p11_session_store_certificate(session, leaf, id, op->label, FALSE, error))
       return NULL;
     g_message("stored a certificate under key %s on token '%s'", hex,
               signet_token_dict_name(op->token));
   }
+  if (op->replace && others->len > 0) {
+    /* Stored and read back first: only then does what it replaces go. */
+    gboolean stored = signet_p11_session_has_certificate(session, leaf, &local);
+
+    if (!stored) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                  "The certificate could not be read back from token '%s'%s%s; the key's other "
+                  "certificate was kept",
+                  signet_token_dict_name(op->token), local != NULL ? ": " : "",
+                  local != NULL ? local->message : "");
+      return NULL;
+    }
+    for (guint i = 0; i < others->len; i++) {
+      X509 *c = ((SignetP11Certificate *)g_ptr_array_index(others, i))->cert;
+      g_autofree char *serial = signet_x509_serial_to_string(c);
+
+      if (!signet_p11_session_delete_certificate(session, c, &local)
+          && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                   "The certificate was stored, but the one it replaces (serial "
+                                   "%s) could not be removed: ",
+                                   serial);
+        return NULL;
+      }
+      g_clear_error(&local);
+      g_message("removed certificate %s of key %s on token '%s': replaced by the import", serial,
+                hex, signet_token_dict_name(op->token));
+      g_ptr_array_add(replaced, g_steal_pointer(&serial));
+    }
+  }
+  settle_activations(op, id, leaf);
 
   for (guint i = 0; i < certs->len; i++) {
     X509 *c = g_ptr_array_index(certs, i);
@@ -882,6 +1009,9 @@ run_import_certificate(Op *op, GError **error)
   g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(chain_stored));
   g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(chain_present));
   g_variant_builder_add(&b, "{sv}", "chain_verified", g_variant_new_boolean(verified));
+  g_ptr_array_add(replaced, NULL);
+  g_variant_builder_add(&b, "{sv}", "replaced",
+                        g_variant_new_strv((const char *const *)replaced->pdata, -1));
   if (!verified)
     g_variant_builder_add(&b, "{sv}", "chain_error", g_variant_new_string(chain_error));
   return g_variant_new("(a{sv})", &b);
@@ -1320,7 +1450,8 @@ op_submit(Op *op, GError *error)
 /* ---- method handlers (main thread) -------------------------------------- */
 
 static const char *const options_label_confirm[] = { "label", "confirm-final-try", NULL };
-static const char *const options_import[] = { "label", "confirm-final-try", "allow-expired", NULL };
+static const char *const options_import[]
+    = { "label", "confirm-final-try", "allow-expired", "replace", NULL };
 static const char *const options_confirm[] = { "confirm-final-try", NULL };
 
 static gboolean

@@ -30,7 +30,9 @@ typedef struct
   X509 *old_cert;               /* the certificate being renewed (owned) */
   char *old_label;
   gboolean resumed;
-  gboolean logged_in; /* the PIN is sent once per call */
+  gboolean send_again; /* resumed: the request was sent, its answer never came */
+  gboolean logged_in;  /* the PIN is sent once per call */
+  char *selector;      /* which certificate (--cert, or the interrupted one's serial) */
 } Run;
 
 static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -152,11 +154,89 @@ renewable_certificates(Run *run, GError **error)
   return out;
 }
 
+/* @text without colons, spaces and leading zeros, in lower case: how a
+ * serial, a key id or a fingerprint is compared. */
+static char *
+normalize_hex(const char *text)
+{
+  GString *out = g_string_new(NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p != ':' && *p != ' ' && !(out->len == 0 && *p == '0'))
+      g_string_append_c(out, g_ascii_tolower(*p));
+  return g_string_free(out, FALSE);
+}
+
+gboolean
+signet_renewal_cert_matches(const char *selector, const char *key_id, X509 *cert)
+{
+  g_autofree char *want = normalize_hex(selector);
+  g_autofree char *id = key_id != NULL ? normalize_hex(key_id) : NULL;
+  g_autofree char *serial = NULL;
+  g_autofree char *serial_hex = NULL;
+  guint8 md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  g_autofree char *fingerprint = NULL;
+
+  if (*want == '\0')
+    return FALSE;
+  if (id != NULL && g_str_equal(want, id))
+    return TRUE;
+  if (cert == NULL)
+    return FALSE;
+  serial = signet_x509_serial_to_string(cert);
+  serial_hex = normalize_hex(serial);
+  if (g_str_equal(want, serial_hex))
+    return TRUE;
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1)
+    return FALSE;
+  fingerprint = signet_hex_encode(md, md_len);
+  g_autofree char *fp = normalize_hex(fingerprint);
+  return g_str_equal(want, fp);
+}
+
+/* "serial 1a2b (key id 01ab, CN=…, valid until 2027-01-01)" for each. */
+static char *
+list_certificates(GPtrArray *certs)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    g_autofree char *hex = signet_token_dict_id_to_hex(c->id);
+    g_autofree char *serial = signet_x509_serial_to_string(c->cert);
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(c->cert));
+    g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(c->cert));
+
+    g_string_append_printf(out, "%sserial %s (key id %s, %s, valid until %.10s)", i > 0 ? "; " : "",
+                           serial, hex, subject, until != NULL ? until : "?");
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* The holder certificates still under key @id. */
+static GPtrArray *
+certificates_of_key(Run *run, GBytes *id, GError **error)
+{
+  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
+  GPtrArray *out;
+
+  if (certs == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
+  for (guint i = 0; i < certs->len; i++)
+    if (g_bytes_equal(((SignetP11Certificate *)g_ptr_array_index(certs, i))->id, id))
+      g_ptr_array_add(out, g_steal_pointer(&certs->pdata[i]));
+  return out;
+}
+
 static gboolean
 choose_certificate(Run *run, GError **error)
 {
   g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
-  SignetP11Certificate *chosen = NULL;
+  g_autoptr(GPtrArray) matches = g_ptr_array_new();
+  const char *selector = run->selector;
+  SignetP11Certificate *chosen;
 
   if (certs == NULL)
     return FALSE;
@@ -171,31 +251,29 @@ choose_certificate(Run *run, GError **error)
     SignetP11Certificate *c = g_ptr_array_index(certs, i);
     g_autofree char *hex = signet_token_dict_id_to_hex(c->id);
 
-    if (run->r->cert_id != NULL) {
-      if (g_ascii_strcasecmp(hex, run->r->cert_id) == 0)
-        chosen = c;
-    } else if (chosen != NULL) {
-      g_autoptr(GString) ids = g_string_new(NULL);
-      for (guint j = 0; j < certs->len; j++) {
-        g_autofree char *h = signet_token_dict_id_to_hex(
-            ((SignetP11Certificate *)g_ptr_array_index(certs, j))->id);
-        g_string_append_printf(ids, "%s%s", j > 0 ? ", " : "", h);
-      }
-      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                  "Token '%s' has %u certificates: say which one to renew with --cert ID "
-                  "(%s; signet status shows them)",
-                  run->name, certs->len, ids->str);
-      return FALSE;
-    } else {
-      chosen = c;
-    }
+    if (selector == NULL || signet_renewal_cert_matches(selector, hex, c->cert))
+      g_ptr_array_add(matches, c);
   }
-  if (chosen == NULL) {
+  if (matches->len == 0) {
+    g_autofree char *list = list_certificates(certs);
+
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
-                "Token '%s' has no certificate with id %s (signet status lists them)", run->name,
-                run->r->cert_id);
+                "Token '%s' has no certificate with key id, serial or fingerprint %s; it has: "
+                "%s",
+                run->name, selector, list);
     return FALSE;
   }
+  if (matches->len > 1) {
+    g_autofree char *list = list_certificates(matches);
+
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Token '%s' has %u certificates%s%s: say which one to renew with --cert SERIAL "
+                "(%s)",
+                run->name, matches->len, selector != NULL ? " for " : "",
+                selector != NULL ? selector : "", list);
+    return FALSE;
+  }
+  chosen = g_ptr_array_index(matches, 0);
   run->old_cert = X509_dup(chosen->cert);
   run->old_label = g_strdup(chosen->label);
   run->op->old_key_id = signet_token_dict_id_to_hex(chosen->id);
@@ -420,9 +498,28 @@ finish_issued(Run *run, GError **error)
       return NULL;
     }
   } else {
+    g_autoptr(GPtrArray) others = NULL;
+
     progress(run, "remove-old", "Removing the old certificate and its key");
-    if (old_id != NULL && !signet_p11_session_delete_key_pair(run->r->session, old_id, &local)
+    /* The renewed certificate only: other certificates of the old key are
+     * the holder's, and keep their key. */
+    if (run->old_cert != NULL
+        && !signet_p11_session_delete_certificate(run->r->session, run->old_cert, &local)
         && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+      g_propagate_error(error, g_steal_pointer(&local));
+      return NULL;
+    }
+    g_clear_error(&local);
+    others = old_id != NULL ? certificates_of_key(run, old_id, error) : NULL;
+    if (old_id != NULL && others == NULL)
+      return NULL;
+    if (others != NULL && others->len > 0) {
+      g_autofree char *list = list_certificates(others);
+      g_message("renew: kept the old key %s on token '%s': other certificates use it (%s)",
+                run->op->old_key_id, run->name, list);
+    } else if (old_id != NULL
+               && !signet_p11_session_delete_key_pair(run->r->session, old_id, &local)
+               && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
       g_propagate_error(error, g_steal_pointer(&local));
       return NULL;
     }
@@ -591,7 +688,11 @@ set_pending_error(Run *run, SignetEstResult *result, GError **error)
 static gboolean
 login(Run *run, GError **error)
 {
-  if (!step(run, "login", error))
+  /* Resuming, the journal keeps the step the entry stopped at: that is
+   * what status shows and what decides how it resumes. */
+  if (run->resumed)
+    signet_fault_point("login");
+  else if (!step(run, "login", error))
     return FALSE;
   if (run->logged_in)
     return TRUE;
@@ -699,6 +800,29 @@ recover_running(Run *run, GError **error)
   return roll_back(run, why, error);
 }
 
+const char *
+signet_renewal_resume_action(const SignetOperation *op)
+{
+  switch (op->state) {
+    case SIGNET_OP_PENDING:
+      return "wait";
+    case SIGNET_OP_ISSUED:
+      return "finish";
+    case SIGNET_OP_RUNNING:
+      /* From reenroll on, the CA may have the request: it is sent again,
+       * never thrown away (and a new key made) while its answer may come. */
+      if (op->request_pem != NULL && op->step != NULL
+          && (g_str_equal(op->step, "reenroll") || g_str_equal(op->step, "verify")))
+        return "send-again";
+      return "undo";
+    case SIGNET_OP_FINISHED:
+    case SIGNET_OP_ROLLED_BACK:
+    case SIGNET_OP_FAILED:
+      break;
+  }
+  return "none";
+}
+
 static GVariant *
 run_renewal(Run *run, GError **error)
 {
@@ -742,7 +866,7 @@ run_renewal(Run *run, GError **error)
   if (run->op->state == SIGNET_OP_ISSUED)
     return finish_issued(run, error);
 
-  if (run->op->state == SIGNET_OP_RUNNING) {
+  if (run->op->state == SIGNET_OP_RUNNING && !run->send_again) {
     if (!run->op->keep_key && !check_room(run, error))
       goto fail;
     if (!make_request(run, error))
@@ -804,6 +928,7 @@ run_clear(Run *run)
   g_clear_pointer(&run->op, signet_operation_free);
   g_clear_pointer(&run->old_cert, X509_free);
   g_free(run->old_label);
+  g_free(run->selector);
 }
 
 GVariant *
@@ -836,39 +961,53 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
     g_propagate_error(error, g_steal_pointer(&local));
     goto out;
   }
+  run.selector = g_strdup(r->cert_id);
   if (open != NULL) {
     /* An unfinished renewal of this token comes first. */
-    if (r->cert_id != NULL && g_ascii_strcasecmp(r->cert_id, open->old_key_id) != 0) {
-      g_autofree char *serial_word = g_shell_quote(run.serial);
+    g_autofree char *want = r->cert_id != NULL ? normalize_hex(r->cert_id) : NULL;
+    g_autofree char *serial = normalize_hex(open->old_cert_serial ? open->old_cert_serial : "");
+
+    if (r->cert_id != NULL && !signet_renewal_cert_matches(r->cert_id, open->old_key_id, NULL)
+        && !g_str_equal(want, serial)) {
+      g_autofree char *serial_word = signet_shell_word(run.serial);
 
       g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                  "The renewal of another certificate (id %s) on token '%s' is unfinished (%s): "
-                  "run signet renew %s --cert %s first",
-                  open->old_key_id, run.name, signet_op_state_to_string(open->state), serial_word,
-                  open->old_key_id);
+                  "The renewal of another certificate (serial %s, key id %s) on token '%s' is "
+                  "unfinished (%s): run signet renew %s --cert %s first",
+                  open->old_cert_serial, open->old_key_id, run.name,
+                  signet_op_state_to_string(open->state), serial_word, open->old_cert_serial);
       goto out;
     }
     run.op = g_steal_pointer(&open);
     run.resumed = TRUE;
     if (!find_profile(&run, error) || !find_old_certificate(&run, error))
       goto out;
-    if (run.op->state == SIGNET_OP_RUNNING) {
+    if (g_str_equal(signet_renewal_resume_action(run.op), "undo")) {
       /* Roll back needs the PIN (the new private key is a private object). */
       if (!login(&run, error))
         goto out;
       if (!recover_running(&run, error))
         goto out;
+      /* Then the renewal asked for, from the start (already logged in), of
+       * the same certificate unless --cert named one. */
+      if (run.selector == NULL)
+        run.selector = g_strdup(run.op->old_cert_serial);
       g_clear_pointer(&run.op, signet_operation_free);
       g_clear_pointer(&run.old_cert, X509_free);
       g_clear_pointer(&run.old_label, g_free);
       run.profile = NULL;
       run.resumed = FALSE;
-      /* Then the renewal asked for, from the start (already logged in). */
     } else {
-      progress(&run, "resume", "Resuming the renewal of token '%s' (%s)", run.name,
-               signet_op_state_to_string(run.op->state));
-      if (run.op->state == SIGNET_OP_PENDING && run.old_cert != NULL
-          && !check_validity(&run, error))
+      if (run.op->state == SIGNET_OP_RUNNING) {
+        run.send_again = TRUE;
+        progress(&run, "resume",
+                 "Sending the same renewal request to %s again: the earlier attempt stopped (at "
+                 "step %s) before the CA's answer arrived",
+                 run.profile->display_name, run.op->step);
+      } else
+        progress(&run, "resume", "Resuming the renewal of token '%s' (%s)", run.name,
+                 signet_op_state_to_string(run.op->state));
+      if (run.op->state != SIGNET_OP_ISSUED && run.old_cert != NULL && !check_validity(&run, error))
         goto out;
       reply = run_renewal(&run, error);
       goto out;

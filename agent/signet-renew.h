@@ -48,7 +48,8 @@ typedef struct
    * caller named (or NULL). */
   const SignetProfileSet *profiles;
   const char *profile_name;
-  const char *cert_id; /* hex CKA_ID of the certificate to renew, or NULL */
+  const char *cert_id; /* the certificate to renew (key id, serial or SHA-256
+                        * fingerprint, see signet_renewal_cert_matches), or NULL */
   /* Sends the PIN (once); TRUE when logged in. NULL: no PIN available
    * (recovery on insertion): steps that need a login are left for later. */
   gboolean (*login)(gpointer data, SignetP11Session *session, GError **error);
@@ -75,5 +76,18 @@ guint signet_renewal_recover_without_pin(const SignetRenewal *renewal, GError **
  * FALSE with an error when the CA could not be asked (retry later). */
 gboolean signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles,
                              SignetOperation *op, GError **error);
+
+/* How the next Renew resumes open entry @op (what status tells the holder,
+ * and what signet_renewal_run then does): "send-again" (RUNNING, the
+ * request went to the CA: the same request is sent again), "undo"
+ * (RUNNING before that: rolled back, then a renewal from the start),
+ * "finish" (ISSUED), "wait" (PENDING: the agent asks the CA itself), or
+ * "none" (closed). */
+const char *signet_renewal_resume_action(const SignetOperation *op);
+
+/* Does @selector (what --cert gives: a key id, a certificate serial, or its
+ * SHA-256 fingerprint; hex, any case, colons allowed) name the certificate
+ * @cert (may be NULL: only the key id is compared) under key @key_id? */
+gboolean signet_renewal_cert_matches(const char *selector, const char *key_id, X509 *cert);
 
 G_END_DECLS

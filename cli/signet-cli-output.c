@@ -285,31 +285,45 @@ print_key(GVariant *key)
           label, *label ? "'" : "", parts->str);
 }
 
-/* @token as a shell word, for a command line to copy. */
-static char *
-shell_word(const char *token)
-{
-  for (const char *p = token; *p != '\0'; p++)
-    if (!g_ascii_isalnum(*p) && strchr("-_.:/=%@+,", *p) == NULL)
-      return g_shell_quote(token);
-  return g_strdup(token);
-}
-
 /* What the holder does to finish operation @op (kind "renew" or
  * "activate"), or NULL when the agent finishes it without them. */
 static char *
 finish_hint(GVariant *op, const char *kind, const char *token)
 {
-  g_autofree char *word = shell_word(token);
+  g_autofree char *word = signet_shell_word(token);
   const char *profile = lookup_str(op, "profile");
 
   if (g_str_equal(kind, "activate")) {
-    g_autofree char *pword = shell_word(profile);
+    g_autofree char *pword = signet_shell_word(profile);
 
-    return g_strdup_printf("run `signet activate %s --profile %s` to finish", word,
-                           *profile != '\0' ? pword : "NAME");
+    const char *stage = lookup_str(op, "stage");
+
+    if (g_str_equal(stage, "sent"))
+      return g_strdup_printf("run `signet activate %s --profile %s` with the same activation "
+                             "code: the same request is sent again",
+                             word, *profile != '\0' ? pword : "NAME");
+    return g_strdup_printf("run `signet activate %s --profile %s` to finish%s", word,
+                           *profile != '\0' ? pword : "NAME",
+                           g_str_equal(stage, "issued") ? " (no activation code needed)" : "");
   }
-  return g_strdup_printf("run `signet renew %s` to finish", word);
+  {
+    const char *serial = lookup_str(op, "old_serial");
+    const char *resume = lookup_str(op, "resume");
+    const char *step = lookup_str(op, "step");
+    g_autofree char *command = *serial != '\0'
+                                   ? g_strdup_printf("signet renew %s --cert %s", word, serial)
+                                   : g_strdup_printf("signet renew %s", word);
+
+    if (g_str_equal(resume, "send-again"))
+      return g_strdup_printf("run `%s`: it sends the same request to the CA again (the "
+                             "renewal stopped at step %s, before the CA's answer arrived)",
+                             command, step);
+    if (g_str_equal(resume, "undo"))
+      return g_strdup_printf("run `%s`: it undoes the interrupted renewal (stopped at step %s), "
+                             "then renews from the start",
+                             command, step);
+    return g_strdup_printf("run `%s` to finish", command);
+  }
 }
 
 /* The unfinished operations of the journal ("operations") and unfinished
@@ -398,9 +412,17 @@ print_unfinished(GVariant *status, const char *token)
             lookup_str(a, "id"));
     if (g_str_equal(stage, "pending") && *retry != '\0')
       g_print("    The CA issues the certificate later, from %s.\n", retry);
+    if (g_str_equal(stage, "sent")) {
+      g_autofree char *sent = lookup_time(a, "sent_at");
+      const char *lost = lookup_str(a, "answer_lost");
+
+      g_print("    The request went to the CA%s%s (reference %s, request SHA-256 %s) and its "
+              "answer did not arrive%s%s: the CA may have issued the certificate.\n",
+              *sent != '\0' ? " on " : "", sent, lookup_str(a, "reference"),
+              lookup_str(a, "request_sha256"), *lost != '\0' ? ": " : "", lost);
+    }
     hint = finish_hint(a, "activate", token);
-    g_print("    To do: %s%s.\n", hint,
-            g_str_equal(stage, "issued") ? " (no activation code needed)" : "");
+    g_print("    To do: %s.\n", hint);
   }
 }
 
@@ -497,6 +519,13 @@ signet_cli_print_import(GVariant *result, const char *token)
     g_print("  The certificate verifies against the chain in the file.\n");
   else
     g_print("  The chain was not verified: %s.\n", lookup_str(result, "chain_error"));
+  {
+    g_autofree const char **replaced = NULL;
+
+    if (g_variant_lookup(result, "replaced", "^a&s", &replaced))
+      for (gsize i = 0; replaced[i] != NULL; i++)
+        g_print("  Removed the key's other certificate, serial %s (replaced).\n", replaced[i]);
+  }
 }
 
 void

@@ -66,6 +66,7 @@ typedef enum
   OPT_CERT = 1 << 11,
   OPT_LIMIT = 1 << 12,
   OPT_ALLOW_EXPIRED = 1 << 13,
+  OPT_REPLACE = 1 << 14,
 } OptionSet;
 
 /* A --*-fd option not given (any negative number given is refused). */
@@ -90,6 +91,7 @@ typedef struct
   char *cert;
   int limit;
   gboolean allow_expired;
+  gboolean replace;
   SignetAgent1 *proxy;
 } Cli;
 
@@ -245,9 +247,11 @@ write_options(Cli *cli, gboolean with_label)
     g_variant_builder_add(&b, "{sv}", "label", g_variant_new_string(cli->label));
   if (cli->confirm_final_try)
     g_variant_builder_add(&b, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
-  /* Only import has --allow-expired. */
+  /* Only import has --allow-expired and --replace. */
   if (cli->allow_expired)
     g_variant_builder_add(&b, "{sv}", "allow-expired", g_variant_new_boolean(TRUE));
+  if (cli->replace)
+    g_variant_builder_add(&b, "{sv}", "replace", g_variant_new_boolean(TRUE));
   return g_variant_builder_end(&b);
 }
 
@@ -874,12 +878,24 @@ cmd_activate(Cli *cli, char **args, GError **error)
     reference = g_strdup(cli->reference ? cli->reference : "");
     code = signet_secret_new("", 0);
   } else {
+    const char *kept = unfinished != NULL ? dict_string(unfinished, "reference") : "";
+
     if (g_str_equal(stage, "pending") && !cli->json)
       g_print("The CA asked to be asked again after %s; sending the same request again.\n",
               dict_string(unfinished, "retry_at"));
+    if (g_str_equal(stage, "sent") && !cli->json)
+      g_print("An earlier attempt sent this token's request to the CA on %s and its answer did "
+              "not arrive; sending the same request again.\n",
+              dict_string(unfinished, "sent_at"));
     if (cli->reference != NULL)
       reference = g_strdup(cli->reference);
-    else {
+    else if (*kept != '\0') {
+      /* The same request goes with the reference it was sent with. */
+      reference = g_strdup(kept);
+      if (!cli->json)
+        g_print("%s: %s (as sent before; --reference REF gives another)\n",
+                dict_string(profile, "reference_prompt"), reference);
+    } else {
       g_autofree char *prompt = g_strdup_printf("%s: ", dict_string(profile, "reference_prompt"));
       g_autoptr(GError) local = NULL;
 
@@ -970,7 +986,8 @@ check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
     GVariant *c = certs->pdata[i];
 
     if (cli->cert == NULL ? certs->len == 1
-                          : g_ascii_strcasecmp(dict_string(c, "id"), cli->cert) == 0)
+                          : (g_ascii_strcasecmp(dict_string(c, "id"), cli->cert) == 0
+                             || g_ascii_strcasecmp(dict_string(c, "serial"), cli->cert) == 0))
       cert = c;
   }
   if (cert == NULL || !g_variant_lookup(cert, "expired", "b", &expired) || !expired)
@@ -1017,8 +1034,9 @@ cmd_renew(Cli *cli, char **args, GError **error)
   /* Progress events, the result and any error: one JSON object per line. */
   signet_cli_set_json_lines(TRUE);
   if (cli->cert != NULL && *cli->cert == '\0') {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "An empty --cert was given; signet status shows each certificate's id");
+    g_set_error(
+        error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+        "An empty --cert was given; signet status shows each certificate's serial and key id");
     return FALSE;
   }
   if (cli->profile != NULL && *cli->profile == '\0') {
@@ -1093,7 +1111,7 @@ static const Command commands[] = {
   { "import", "TOKEN FILE",
     "Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
     ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle).",
-    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED, cmd_import },
+    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED | OPT_REPLACE, cmd_import },
   { "pin change", "TOKEN", "Change the PIN.", 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
     cmd_pin_change },
   { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1, 0,
@@ -1179,17 +1197,19 @@ command_entries(const Command *command, Cli *cli)
     { "code-fd", 0, 0, G_OPTION_ARG_INT, &cli->code_fd,
       "Read the activation code from file descriptor N", "N" },
     { "cert", 0, 0, G_OPTION_ARG_STRING, &cli->cert,
-      "The id of the certificate to renew (signet status shows it); needed when the token has "
-      "several",
-      "ID" },
+      "The certificate to renew: its serial, SHA-256 fingerprint or key id (signet status "
+      "shows them); needed when the token has several",
+      "SERIAL" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, "Show at most N entries, the newest", "N" },
     { "allow-expired", 0, 0, G_OPTION_ARG_NONE, &cli->allow_expired,
       "Store the certificate even if it has expired or is not valid yet", NULL },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &cli->replace,
+      "Remove the key's other certificates once this one is stored", NULL },
   };
   const OptionSet need[]
-      = { 0,        OPT_TYPE,    OPT_LABEL,        OPT_SUBJECT, OPT_OUT,       OPT_PIN,
-          OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM,      OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
-          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED };
+      = { 0,        OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
+          OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM,       OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
+          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)

@@ -102,3 +102,12 @@ signet_escape_control_chars(const char *s, gboolean keep_layout)
   }
   return g_string_free(out, FALSE);
 }
+
+char *
+signet_shell_word(const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalnum(*p) && strchr("-_.:/=%@+,", *p) == NULL)
+      return g_shell_quote(text);
+  return g_strdup(text);
+}

@@ -20,6 +20,10 @@ char *signet_padded_to_string(const guint8 *field, gsize len);
  * Labels Signet writes must not: a label is printed in everyone's status. */
 gboolean signet_has_control_chars(const char *s);
 
+/* @text as one shell word for a command line to copy: as it is when it
+ * needs no quoting, else quoted (g_shell_quote). */
+char *signet_shell_word(const char *text);
+
 /* @s with every control character written as \xNN (C1 code points as
  * \u0080...), so that text from a token, a certificate or a CA cannot drive
  * the terminal it is printed on. @keep_layout: newline and tab stay (for

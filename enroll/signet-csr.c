@@ -92,3 +92,58 @@ signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509
   ERR_clear_error();
   return g_strndup(pem, (gsize)pem_len);
 }
+
+static X509_REQ *
+read_request(const char *pem, GError **error)
+{
+  g_autoptr(BIO) bio = BIO_new_mem_buf(pem, -1);
+  X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+
+  if (req == NULL) {
+    ERR_clear_error();
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                        "The kept certificate request is not a PEM PKCS#10 request");
+  }
+  return req;
+}
+
+EVP_PKEY *
+signet_csr_public_key(const char *pem, GError **error)
+{
+  g_autoptr(X509_REQ) req = read_request(pem, error);
+  EVP_PKEY *key;
+
+  if (req == NULL)
+    return NULL;
+  key = X509_REQ_get_pubkey(req);
+  if (key == NULL)
+    set_openssl_error(error, "The certificate request holds no public key");
+  return key;
+}
+
+char *
+signet_csr_fingerprint(const char *pem, GError **error)
+{
+  g_autoptr(X509_REQ) req = read_request(pem, error);
+  unsigned char *der = NULL;
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+  GString *out;
+  int len;
+
+  if (req == NULL)
+    return NULL;
+  len = i2d_X509_REQ(req, &der);
+  if (len <= 0) {
+    set_openssl_error(error, "The certificate request could not be encoded");
+    return NULL;
+  }
+  g_checksum_update(sum, der, (gssize)len);
+  OPENSSL_free(der);
+  g_checksum_get_digest(sum, digest, &digest_len);
+  out = g_string_sized_new(3 * digest_len);
+  for (gsize i = 0; i < digest_len; i++)
+    g_string_append_printf(out, "%s%02X", i > 0 ? ":" : "", digest[i]);
+  return g_string_free(out, FALSE);
+}

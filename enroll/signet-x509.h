@@ -103,5 +103,10 @@ char *signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *s
  * certificate's subject, RDN for RDN). */
 char *signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
                                     GError **error);
+/* The public key in the PEM request @pem (BAD_INPUT if it is not one). */
+EVP_PKEY *signet_csr_public_key(const char *pem, GError **error);
+/* SHA-256 of the request's DER, "3F:A2:…" (as `openssl req -outform DER |
+ * sha256sum` gives it, in upper case with colons): what a CA can look up. */
+char *signet_csr_fingerprint(const char *pem, GError **error);
 
 G_END_DECLS

@@ -84,7 +84,7 @@ check_rc "a certificate for another key is refused" 1
 check_err "… as such" 'another key'
 check_eq "… and nothing is written (the new key is deleted again)" "$before" "$(objects)"
 
-for m in http-500:CaUnavailable:8 http-503:CaUnavailable:8 http-403:CaRefused:1 truncated:CaResponse:1; do
+for m in http-500:CaUnavailable:8 http-503:CaUnavailable:8 http-403:CaRefused:1; do
   mode=${m%%:*} rest=${m#*:}
   name=${rest%%:*} code=${rest#*:}
   est_code
@@ -97,19 +97,79 @@ for m in http-500:CaUnavailable:8 http-503:CaUnavailable:8 http-403:CaRefused:1 
 done
 estca mode normal >/dev/null
 
-# A CA that does not answer in time (the profile allows 2 s).
+# --- the request reached the CA, its answer did not come back --------------------
+# An answer cut short: the CA may have issued (this one did not: a fault
+# mode spends no code). The key and the request stay; the next activation
+# sends the same request, never a new one.
+est_code
+estca mode truncated >/dev/null
+activate --json
+check_rc "an answer cut short: exit 1" 1
+last_json
+jcheck "… io.signet.Error.CaResponse, saying the answer did not arrive and to run it again with the same code" "$RIG/last.json" \
+  "d['error']['name'] == 'io.signet.Error.CaResponse' and 'answer did not arrive' in d['error']['message'] and 'same reference number and activation code' in d['error']['message']"
+check_eq "… the new key pair stays on the token" "$((before + 2))" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status: the request was sent, with its reference, time, fingerprint and why" "$RIG/out" \
+  "len(d['activations']) == 1 and d['activations'][0]['stage'] == 'sent' and d['activations'][0]['reference'] == '$REF' and len(d['activations'][0]['request_sha256']) == 95 and d['activations'][0]['sent_at'] and d['activations'][0]['answer_lost']"
+kept_id=$(jq_ "$RIG/out" 'd["activations"][0]["id"]')
+run signet status "$TOKEN_LABEL"
+check "… status in words: what happened and what to run" \
+  grep -q "To do: run \`signet activate $TOKEN_LABEL --profile signet-test\` with the same activation code" "$RIG/out"
+estca mode normal >/dev/null
+run signet activate "$TOKEN_LABEL" --profile signet-test --code-fd 3 --pin-fd 4 3<<EOF 4<<EOF2
+$CODE
+EOF
+$PIN
+EOF2
+check_rc "the next activation (no --reference: the one it was sent with) completes" 0
+check "… saying it sends the same request again" grep -q 'sending the same request again' "$RIG/out"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… the certificate is for the kept key, and nothing is left unfinished" "$RIG/out" \
+  "d['activations'] == [] and any(c['id'] == '$kept_id' and c['has_key'] for c in d['certificates'])"
+
+# A CA that does not answer in time (the profile allows 2 s; the CA issues
+# after 3 s, and so spends the code, when nobody listens any more).
+before=$(objects)
 sed 's/^\[labels\]/[network]\nconnect-timeout = 2\ntimeout = 2\n\n[labels]/' "$ESTCA_DIR/profile.conf" >"$PROFILES/slow.conf"
 est_code
-estca mode slow:20 >/dev/null
+estca mode slow:3 >/dev/null
 start=$(date +%s)
 PROFILE=slow activate
 took=$(($(date +%s) - start))
 check_rc "a CA that does not answer in time: exit 8 (try later)" 8
-check_err "… says the CA did not answer" 'did not answer'
+check_err "… says the CA did not answer, and that it may have issued the certificate" 'did not answer.*may have issued the certificate'
 check "… within the profile's timeout (took ${took}s)" test "$took" -lt 10
-check_eq "… and nothing is written" "$before" "$(objects)"
+check_eq "… and the new key pair stays for the request sent" "$((before + 2))" "$(objects)"
 estca mode normal >/dev/null
+# The CA issues once its 3 s are over: wait for that, not for a time.
+i=0
+until estca issued | grep -q " ref:$REF "; do
+  [ $i -lt 300 ] || break
+  sleep 0.1
+  i=$((i + 1))
+done
+issued=$(estca issued | awk -v r="ref:$REF" '$2 == r { print $1 }')
+check "the slow CA issued the certificate (and spent the code) after the agent gave up" test -n "$issued"
+PROFILE=slow activate
+check_rc "a CA that refuses the used code when the same request comes again: exit 1" 1
+check_err "… says the CA may have issued the certificate, and what to tell it" \
+  "may have issued your certificate already.*Tell your CA: reference number $REF, request sent on .* UTC, request fingerprint SHA-256 [0-9A-F:]{95}"
+check_err "… and how to import it or use a new code" "signet import .* FILE.*new activation code"
+check_eq "… the key stays for that certificate" "$((before + 2))" "$(objects)"
+run signet history "$TOKEN_LABEL" --json
+jcheck "… and the history has both attempts, failed" "$RIG/out" \
+  "[e['outcome'] for e in d[:2]] == ['failed', 'failed'] and 'may have issued your certificate' in d[0]['detail']"
+estca replay on >/dev/null
+PROFILE=slow activate
+check_rc "a CA that answers the same request again: the activation completes" 0
+run signet status "$TOKEN_LABEL" --json
+jcheck "… with the very certificate the CA issued first (serial $issued)" "$RIG/out" \
+  "any(c['serial'].lstrip('0') == '$issued'.lstrip('0') and c['has_key'] for c in d['certificates']) and d['activations'] == []"
+check_eq "… and the CA issued nothing new" "$issued 1" "$(estca issued | awk -v r="ref:$REF" '$2 == r { print $1, $4 }')"
+estca replay off >/dev/null
 rm -f "$PROFILES/slow.conf"
+before=$(objects)
 
 # TLS verified against the profile's trust anchors only.
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/other.key" \
