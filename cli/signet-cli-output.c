@@ -65,6 +65,21 @@ lookup_bool(GVariant *dict, const char *key)
 }
 
 char *
+signet_cli_format_not_after(GVariant *dict)
+{
+  const char *not_after = lookup_str(dict, "not_after");
+  gint64 days_left = 0;
+
+  if (dict == NULL || !g_variant_lookup(dict, "days_left", "x", &days_left))
+    return g_strdup(not_after);
+  if (lookup_bool(dict, "expired") || days_left < 0)
+    return g_strdup_printf("%s (expired %" G_GINT64_FORMAT " day%s ago)", not_after, -days_left,
+                           days_left == -1 ? "" : "s");
+  return g_strdup_printf("%s (%" G_GINT64_FORMAT " day%s left)", not_after, days_left,
+                         days_left == 1 ? "" : "s");
+}
+
+char *
 signet_cli_describe_secret_state(GVariant *state, gboolean is_puk)
 {
   const char *what = is_puk ? "PUK" : "PIN";
@@ -232,24 +247,16 @@ print_reminders(GVariant *cert)
 static void
 print_certificate(GVariant *cert)
 {
-  gint64 days_left = 0;
   gboolean authority = lookup_bool(cert, "authority");
-  gboolean have_days = g_variant_lookup(cert, "days_left", "x", &days_left);
   const char *profile = lookup_str(cert, "profile");
+  g_autofree char *not_after = signet_cli_format_not_after(cert);
 
   g_print("  %s %s\n",
           authority ? "CA certificate:" : "Certificate:   ", lookup_str(cert, "subject"));
   g_print("    issuer      %s\n", lookup_str(cert, "issuer"));
   g_print("    serial      %s\n", lookup_str(cert, "serial"));
   g_print("    not before  %s\n", lookup_str(cert, "not_before"));
-  if (!have_days)
-    g_print("    not after   %s\n", lookup_str(cert, "not_after"));
-  else if (lookup_bool(cert, "expired") || days_left < 0)
-    g_print("    not after   %s (expired %" G_GINT64_FORMAT " day%s ago)\n",
-            lookup_str(cert, "not_after"), -days_left, days_left == -1 ? "" : "s");
-  else
-    g_print("    not after   %s (%" G_GINT64_FORMAT " day%s left)\n", lookup_str(cert, "not_after"),
-            days_left, days_left == 1 ? "" : "s");
+  g_print("    not after   %s\n", not_after);
   g_print("    id          %s%s\n", lookup_str(cert, "id"),
           lookup_bool(cert, "has_key") ? " (its key is on the token)" : "");
   if (*profile != '\0')
@@ -497,10 +504,9 @@ signet_cli_print_new_key(GVariant *key, const char *token)
 void
 signet_cli_print_import(GVariant *result, const char *token)
 {
-  gint64 days_left = 0;
+  g_autofree char *not_after = signet_cli_format_not_after(result);
   guint32 stored = 0, present = 0;
 
-  (void)g_variant_lookup(result, "days_left", "x", &days_left);
   (void)g_variant_lookup(result, "chain_stored", "u", &stored);
   (void)g_variant_lookup(result, "chain_present", "u", &present);
   if (lookup_bool(result, "already_present"))
@@ -512,8 +518,7 @@ signet_cli_print_import(GVariant *result, const char *token)
   g_print("  subject     %s\n", lookup_str(result, "subject"));
   g_print("  issuer      %s\n", lookup_str(result, "issuer"));
   g_print("  serial      %s\n", lookup_str(result, "serial"));
-  g_print("  not after   %s (%" G_GINT64_FORMAT " days left)\n", lookup_str(result, "not_after"),
-          days_left);
+  g_print("  not after   %s\n", not_after);
   g_print("  CA certificates: %u stored, %u already on the token\n", stored, present);
   if (lookup_bool(result, "chain_verified"))
     g_print("  The certificate verifies against the chain in the file.\n");
@@ -575,11 +580,37 @@ signet_cli_print_history(GVariant *entries)
   }
 }
 
+/* The certificate an Activate or Renew result describes
+ * (signet_token_dict_add_issued()): the same lines for both. */
+static void
+print_issued(GVariant *r)
+{
+  g_autofree char *not_after = signet_cli_format_not_after(r);
+
+  g_print("  Subject:   %s\n", lookup_str(r, "subject"));
+  g_print("  Issuer:    %s\n", lookup_str(r, "issuer"));
+  g_print("  Serial:    %s\n", lookup_str(r, "serial"));
+  g_print("  Valid:     %s to %s\n", lookup_str(r, "not_before"), not_after);
+}
+
+void
+signet_cli_print_activated(GVariant *r)
+{
+  const char *label = lookup_str(r, "token_label");
+  guint32 stored = 0, present = 0;
+
+  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
+  (void)g_variant_lookup(r, "chain_present", "u", &present);
+  g_print("\nActivated token '%s' with a certificate from %s:\n",
+          *label != '\0' ? label : lookup_str(r, "token_serial"), lookup_str(r, "profile"));
+  print_issued(r);
+  g_print("  Key id:    %s\n", lookup_str(r, "id"));
+  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
+}
+
 void
 signet_cli_print_renewed(GVariant *r)
 {
-  g_autofree char *not_before = lookup_time(r, "not_before");
-  g_autofree char *not_after = lookup_time(r, "not_after");
   const char *label = lookup_str(r, "token_label");
   const char *old_id = lookup_str(r, "old_id");
   guint32 stored = 0, present = 0;
@@ -590,10 +621,7 @@ signet_cli_print_renewed(GVariant *r)
           *label != '\0' ? label : lookup_str(r, "token_serial"),
           *lookup_str(r, "profile") != '\0' ? " through " : "", lookup_str(r, "profile"),
           lookup_bool(r, "resumed") ? " (an interrupted renewal, finished now)" : "");
-  g_print("  Subject:   %s\n", lookup_str(r, "subject"));
-  g_print("  Issuer:    %s\n", lookup_str(r, "issuer"));
-  g_print("  Serial:    %s\n", lookup_str(r, "serial"));
-  g_print("  Valid:     %s to %s (local time)\n", not_before, not_after);
+  print_issued(r);
   if (lookup_bool(r, "keep_key"))
     g_print("  Key id:    %s (the same key pair as before)\n", lookup_str(r, "id"));
   else

@@ -29,6 +29,7 @@ agent_integration_tests = \
 	tests/agent/test-hints.sh \
 	tests/agent/test-uri.sh \
 	tests/agent/test-labels.sh \
+	tests/agent/test-output-format.sh \
 	tests/agent/test-tty.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
