@@ -880,6 +880,8 @@ run_renewal(Run *run, GError **error)
            "certificate",
            run->profile->display_name);
   result = reenroll(run, est, error);
+  /* The CA has answered (or given up): a test stops the agent here. */
+  signet_fault_point("answered");
   if (result == NULL)
     goto fail;
   if (result->status == SIGNET_EST_PENDING) {

@@ -18,6 +18,7 @@ agent_integration_tests = \
 	tests/agent/test-activate.sh \
 	tests/agent/test-renew.sh \
 	tests/agent/test-recovery.sh \
+	tests/agent/test-interrupted.sh \
 	tests/agent/test-history.sh \
 	tests/agent/test-pin.sh \
 	tests/agent/test-puk.sh \
@@ -56,6 +57,7 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-activate.card \
 	tests/agent/opensc-card/test-renew.card \
 	tests/agent/opensc-card/test-recovery.card \
+	tests/agent/opensc-card/test-interrupted.card \
 	tests/agent/opensc-card/test-history.card \
 	tests/agent/opensc-card/test-pin.card \
 	tests/agent/opensc-card/test-puk.card \
