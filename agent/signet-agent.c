@@ -23,6 +23,7 @@
 #include "agent/signet-card.h"
 #include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
+#include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
 #include "agent/signet-testhooks.h"
@@ -480,6 +481,7 @@ certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *c
   }
   g_variant_dict_insert_value(&d, "reminder_days", g_variant_builder_end(&configured));
   g_variant_dict_insert_value(&d, "reminders_sent", g_variant_builder_end(&sent));
+  signet_reminders_status_add(&d, agent->state, token_serial, issuer, serial);
   return g_variant_dict_end(&d);
 }
 
@@ -1390,6 +1392,10 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     if (op->busy_key != NULL)
       op_audit(op, NULL);
     op_release(op);
+    /* A certificate already within a reminder threshold: its reminder now. */
+    if ((op->kind == OP_ACTIVATE || op->kind == OP_IMPORT_CERTIFICATE || op->kind == OP_RENEW)
+        && op->token != NULL && op->token->serial != NULL)
+      signet_reminders_certificate_stored(agent, op->token->serial);
     g_dbus_method_invocation_return_value(op->invocation, reply);
     agent->n_running--;
     return;

@@ -182,7 +182,7 @@ test_open_settings(Fixture *fx, gconstpointer data)
 
   /* What another process sees in the file. */
   db = raw_open(fx->path);
-  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 1);
+  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, SIGNET_STATE_SCHEMA_VERSION);
   raw_mode = raw_text(db, "PRAGMA journal_mode");
   g_assert_cmpstr(raw_mode, ==, "wal");
   g_assert_cmpint(raw_int(db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
@@ -202,7 +202,7 @@ test_open_settings(Fixture *fx, gconstpointer data)
   g_clear_pointer(&fx->state, signet_state_free);
   fx->state = signet_state_open(fx->path, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(signet_state_get_schema_version(fx->state), ==, 1);
+  g_assert_cmpint(signet_state_get_schema_version(fx->state), ==, SIGNET_STATE_SCHEMA_VERSION);
   db = raw_open(fx->path);
   g_assert_cmpint(raw_int(db, "SELECT COUNT(*) FROM tokens WHERE serial = 'T1'"), ==, 1);
   sqlite3_close(db);
@@ -292,7 +292,7 @@ test_newer_refused(Fixture *fx, gconstpointer data)
 
   g_assert_cmpint(sqlite3_open(fx->path, &db), ==, SQLITE_OK);
   g_assert_cmpint(
-      sqlite3_exec(db, "CREATE TABLE future (a); PRAGMA user_version = 2;", NULL, NULL, NULL), ==,
+      sqlite3_exec(db, "CREATE TABLE future (a); PRAGMA user_version = 3;", NULL, NULL, NULL), ==,
       SQLITE_OK);
   sqlite3_close(db);
   g_assert_cmpint(g_chmod(fx->path, 0644), ==, 0);
@@ -303,14 +303,14 @@ test_newer_refused(Fixture *fx, gconstpointer data)
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull(strstr(error->message, fx->path));
   g_assert_nonnull(strstr(error->message, "made by a newer Signet"));
+  g_assert_nonnull(strstr(error->message, "version 3"));
   g_assert_nonnull(strstr(error->message, "version 2"));
-  g_assert_nonnull(strstr(error->message, "version 1"));
 
   after = read_bytes(fx->path, &after_len);
   g_assert_cmpmem(before, before_len, after, after_len);
   g_assert_cmphex(file_mode(fx->path), ==, 0644);
   db = raw_open(fx->path);
-  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 3);
   sqlite3_close(db);
 }
 

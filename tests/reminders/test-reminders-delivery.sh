@@ -30,7 +30,7 @@ command -v sqlite3 >/dev/null || skip_all "sqlite3 not found (apt-get install sq
 # (status) and signet_reminders_certificate_stored (after an activation):
 # TAP TODO until it does. Once it does they pass as XPASS, which fails the
 # test: then empty this.
-AGENT_TODO=" # TODO agent/signet-agent.c does not call signet_reminders_status_add and signet_reminders_certificate_stored yet"
+AGENT_TODO=
 
 unset GNOTIFICATION_BACKEND # GLib chooses as on a desktop
 NOTIFYD_PID=
