@@ -24,7 +24,7 @@ status_until() {
 }
 
 renew() {
-  run signet renew "$TOKEN_LABEL" --pin-fd 4 "$@" 4<<EOF
+  run signet renew "$TOKEN_LABEL" --pin-fd 4 4<<EOF
 $PIN
 EOF
 }
