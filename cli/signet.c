@@ -818,28 +818,6 @@ print_long_op_result(const char *event, GVariant *result)
   signet_cli_print_variant_json(doc);
 }
 
-static void
-print_activated(GVariant *r)
-{
-  gint64 days = 0;
-  guint32 stored = 0, present = 0;
-
-  (void)g_variant_lookup(r, "days_left", "x", &days);
-  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
-  (void)g_variant_lookup(r, "chain_present", "u", &present);
-  g_print("\nActivated token '%s' with a certificate from %s:\n",
-          *dict_string(r, "token_label") ? dict_string(r, "token_label")
-                                         : dict_string(r, "token_serial"),
-          dict_string(r, "profile"));
-  g_print("  Subject:   %s\n", dict_string(r, "subject"));
-  g_print("  Issuer:    %s\n", dict_string(r, "issuer"));
-  g_print("  Serial:    %s\n", dict_string(r, "serial"));
-  g_print("  Valid:     %s to %s (%" G_GINT64_FORMAT " days left)\n", dict_string(r, "not_before"),
-          dict_string(r, "not_after"), days);
-  g_print("  Key id:    %s\n", dict_string(r, "id"));
-  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
-}
-
 static gboolean
 cmd_activate(Cli *cli, char **args, GError **error)
 {
@@ -941,7 +919,7 @@ cmd_activate(Cli *cli, char **args, GError **error)
   if (cli->json)
     print_long_op_result("activated", result);
   else
-    print_activated(result);
+    signet_cli_print_activated(result);
   return TRUE;
 }
 
