@@ -2,25 +2,6 @@
 # bus and runs every token operation (pkcs11/) and certificate step (enroll/).
 # May call: pkcs11/, enroll/, common/, GLib/GIO, OpenSSL, p11-kit.
 
-# --- D-Bus interface: C generated from the XML, shared by agent and CLI -----
-agent_dbus_generated = agent/signet-dbus-generated.c agent/signet-dbus-generated.h
-agent/signet-dbus-generated.c: agent/io.signet.Agent1.xml
-	$(AM_V_GEN)$(MKDIR_P) agent && \
-	$(GDBUS_CODEGEN) --interface-prefix io.signet. --c-namespace Signet \
-	  --c-generate-autocleanup all --glib-min-required 2.74 \
-	  --generate-c-code agent/signet-dbus-generated $(srcdir)/agent/io.signet.Agent1.xml
-agent/signet-dbus-generated.h: agent/signet-dbus-generated.c
-	@test -f $@ || { rm -f agent/signet-dbus-generated.c; $(MAKE) $(AM_MAKEFLAGS) agent/signet-dbus-generated.c; }
-BUILT_SOURCES += $(agent_dbus_generated)
-CLEANFILES += $(agent_dbus_generated)
-
-noinst_LTLIBRARIES += agent/libsignet-dbus.la
-nodist_agent_libsignet_dbus_la_SOURCES = $(agent_dbus_generated)
-agent_libsignet_dbus_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-dbus\"
-# Generated code: keep the warnings that matter, not the style ones.
-agent_libsignet_dbus_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-prototypes -Wno-shadow
-agent_libsignet_dbus_la_LIBADD = $(GLIB_LIBS)
-
 # --- the agent's modules (a library so that tests link them too) -----------
 noinst_LTLIBRARIES += agent/libsignet-agent.la
 agent_libsignet_agent_la_SOURCES = \
@@ -39,10 +20,10 @@ agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFL
 	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS) $(SQLITE_CFLAGS)
 agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)
 # Also when a target is made on its own (BUILT_SOURCES is for all/check/install):
-$(agent_libsignet_agent_la_OBJECTS): $(agent_dbus_generated)
+$(agent_libsignet_agent_la_OBJECTS): $(libsignet_dbus_generated)
 agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
 # Programs that use it link these too (convenience libraries are not nested):
-agent_signet_ldadd = agent/libsignet-agent.la agent/libsignet-dbus.la \
+agent_signet_ldadd = agent/libsignet-agent.la libsignet/libsignet-client.la \
 	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
 	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(LIBCURL_LIBS) $(PCSCLITE_LIBS) \
 	$(SQLITE_LIBS)
@@ -53,9 +34,6 @@ agent_signetd_CPPFLAGS = $(agent_signet_cppflags)
 agent_signetd_CFLAGS = $(agent_signet_cflags)
 agent_signetd_LDADD = $(agent_signet_ldadd)
 
-# --- the D-Bus interface description (activation files: udev/local.mk) ----
-dbusinterfacedir = $(datadir)/dbus-1/interfaces
-dist_dbusinterface_DATA = agent/io.signet.Agent1.xml
 
 # --- hotplug (PC/SC monitor): its own fragment --------------------------------
 include agent/hotplug.mk

@@ -9,7 +9,7 @@ tests_reminders_test_reminders_units_SOURCES = tests/reminders/test-reminders-un
 tests_reminders_test_reminders_units_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-reminders\"
 tests_reminders_test_reminders_units_CFLAGS = $(agent_signet_cflags)
 tests_reminders_test_reminders_units_LDADD = $(agent_signet_ldadd)
-$(tests_reminders_test_reminders_units_OBJECTS): $(agent_dbus_generated)
+$(tests_reminders_test_reminders_units_OBJECTS): $(libsignet_dbus_generated)
 
 # The end-to-end test: a fake notification daemon on a private bus, a fake
 # clock (needs --enable-fault-injection; skips otherwise, never in CI).

@@ -27,7 +27,7 @@
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
 #include "agent/signet-testhooks.h"
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-secret.h"

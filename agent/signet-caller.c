@@ -33,7 +33,7 @@ typedef struct
 #define OPEN    SIGNET_CALLER_METHOD_OPEN
 #define GUARDED SIGNET_CALLER_METHOD_GUARDED
 
-/* Every method of io.signet.Agent1 (agent/io.signet.Agent1.xml), in its
+/* Every method of io.signet.Agent1 (libsignet/io.signet.Agent1.xml), in its
  * order. A method not listed is guarded: a new method stays closed to
  * sandboxes until someone decides here (test-agent-units checks that the
  * table names every method of the interface). */

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-monitor.h"
 
 /* What the agent knows of the card through PKCS#11 (the "pkcs11" key). */

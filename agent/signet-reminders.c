@@ -6,7 +6,7 @@
 #include <openssl/asn1.h>
 #include <string.h>
 
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-state.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"

@@ -10,5 +10,5 @@ tests_agent_test_state_SOURCES = tests/agent/test-state.c
 tests_agent_test_state_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-state\"
 tests_agent_test_state_CFLAGS = $(agent_signet_cflags)
 tests_agent_test_state_LDADD = tests/testutil/libsignet-testutil.la $(agent_signet_ldadd)
-$(tests_agent_test_state_OBJECTS): $(agent_dbus_generated)
+$(tests_agent_test_state_OBJECTS): $(libsignet_dbus_generated)
 signet_format_sources += $(tests_agent_test_state_SOURCES)

@@ -7,41 +7,46 @@
 #include <stdio.h>
 
 #include "cli/signet-cli-output.h"
+#include "libsignet/signet-client.h"
 
 G_DEFINE_QUARK(signet - cli - error - quark, signet_cli_error)
 
 #define PREFIX "io.signet.Error."
 
+/* The exit status of each kind of error (the kinds of the io.signet.Error.*
+ * names: libsignet/signet-client.c); any kind not here exits 1.
+ * docs/check-man.sh reads both tables. */
 static const struct
 {
-  const char *name;
+  SignetClientErrorKind kind;
   int exit_code;
 } exit_codes[] = {
-  { PREFIX "InvalidArgs", SIGNET_EXIT_USAGE },
-  { PREFIX "BadUri", SIGNET_EXIT_USAGE },
-  { PREFIX "PinIncorrect", SIGNET_EXIT_WRONG_SECRET },
-  { PREFIX "PukIncorrect", SIGNET_EXIT_WRONG_SECRET },
-  { PREFIX "PinLocked", SIGNET_EXIT_LOCKED },
-  { PREFIX "PukLocked", SIGNET_EXIT_LOCKED },
-  { PREFIX "NoSuchToken", SIGNET_EXIT_NO_TOKEN },
-  { PREFIX "TokenRemoved", SIGNET_EXIT_NO_TOKEN },
-  { PREFIX "Busy", SIGNET_EXIT_BUSY },
-  { PREFIX "Pending", SIGNET_EXIT_PENDING },
-  { PREFIX "CaNotFound", SIGNET_EXIT_CA_UNAVAILABLE },
-  { PREFIX "CaUnreachable", SIGNET_EXIT_CA_UNAVAILABLE },
-  { PREFIX "CaTimeout", SIGNET_EXIT_CA_UNAVAILABLE },
-  { PREFIX "CaUnavailable", SIGNET_EXIT_CA_UNAVAILABLE },
-  { PREFIX "CertificateExpired", SIGNET_EXIT_EXPIRED },
-  { PREFIX "NotAuthorized", SIGNET_EXIT_NOT_AUTHORIZED },
+  { SIGNET_CLIENT_ERROR_INVALID_ARGS, SIGNET_EXIT_USAGE },
+  { SIGNET_CLIENT_ERROR_PIN_INCORRECT, SIGNET_EXIT_WRONG_SECRET },
+  { SIGNET_CLIENT_ERROR_PUK_INCORRECT, SIGNET_EXIT_WRONG_SECRET },
+  { SIGNET_CLIENT_ERROR_PIN_LOCKED, SIGNET_EXIT_LOCKED },
+  { SIGNET_CLIENT_ERROR_PUK_LOCKED, SIGNET_EXIT_LOCKED },
+  { SIGNET_CLIENT_ERROR_NO_TOKEN, SIGNET_EXIT_NO_TOKEN },
+  { SIGNET_CLIENT_ERROR_BUSY, SIGNET_EXIT_BUSY },
+  { SIGNET_CLIENT_ERROR_PENDING, SIGNET_EXIT_PENDING },
+  { SIGNET_CLIENT_ERROR_CA_UNAVAILABLE, SIGNET_EXIT_CA_UNAVAILABLE },
+  { SIGNET_CLIENT_ERROR_EXPIRED, SIGNET_EXIT_EXPIRED },
+  { SIGNET_CLIENT_ERROR_NOT_AUTHORIZED, SIGNET_EXIT_NOT_AUTHORIZED },
 };
+
+static int
+exit_code_for_kind(SignetClientErrorKind kind)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(exit_codes); i++)
+    if (exit_codes[i].kind == kind)
+      return exit_codes[i].exit_code;
+  return SIGNET_EXIT_FAILURE;
+}
 
 int
 signet_cli_exit_code_for_name(const char *name)
 {
-  for (gsize i = 0; name != NULL && i < G_N_ELEMENTS(exit_codes); i++)
-    if (g_str_equal(name, exit_codes[i].name))
-      return exit_codes[i].exit_code;
-  return SIGNET_EXIT_FAILURE;
+  return exit_code_for_kind(signet_client_error_kind_for_name(name));
 }
 
 static const char *
@@ -50,16 +55,8 @@ cli_error_name(int code)
   switch ((SignetCliError)code) {
     case SIGNET_CLI_ERROR_USAGE:
       return PREFIX "InvalidArgs";
-    case SIGNET_CLI_ERROR_PIN_LOCKED:
-      return PREFIX "PinLocked";
-    case SIGNET_CLI_ERROR_PUK_LOCKED:
-      return PREFIX "PukLocked";
-    case SIGNET_CLI_ERROR_FINAL_TRY:
-      return PREFIX "FinalTry";
     case SIGNET_CLI_ERROR_BAD_INPUT:
       return PREFIX "BadInput";
-    case SIGNET_CLI_ERROR_NOT_SUPPORTED:
-      return PREFIX "NotSupported";
     case SIGNET_CLI_ERROR_EXPIRED:
       return PREFIX "CertificateExpired";
     case SIGNET_CLI_ERROR_FAILED:
@@ -76,7 +73,10 @@ signet_cli_report_error(const GError *error, gboolean json)
   const char *name;
   int code;
 
-  if (copy->domain == SIGNET_CLI_ERROR) {
+  if (copy->domain == SIGNET_CLIENT_ERROR) {
+    name = signet_client_error_name((SignetClientErrorKind)copy->code);
+    code = exit_code_for_kind((SignetClientErrorKind)copy->code);
+  } else if (copy->domain == SIGNET_CLI_ERROR) {
     name = cli_error_name(copy->code);
     code = copy->code == SIGNET_CLI_ERROR_USAGE ? SIGNET_EXIT_USAGE
                                                 : signet_cli_exit_code_for_name(name);

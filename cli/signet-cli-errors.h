@@ -2,7 +2,8 @@
  * io.signet.Error.* names, the one "signet: MESSAGE" line on stderr, and
  * the {"error": …} JSON document.
  *
- * Owns: the name → exit code table. May call: GLib/GIO, json-glib.
+ * Owns: the error kind → exit code table (the kinds: libsignet/).
+ * May call: libsignet/, GLib/GIO, json-glib.
  */
 #pragma once
 
@@ -31,17 +32,15 @@ enum
 GQuark signet_cli_error_quark(void);
 
 /* The CLI's own failures, before or instead of asking the agent. Each code
- * is reported under the io.signet.Error.* name it stands for. */
+ * is reported under the io.signet.Error.* name it stands for; refusals by
+ * the client rule (a locked PIN, a final try not confirmed) are in
+ * SIGNET_CLIENT_ERROR (libsignet/signet-client.h). */
 typedef enum
 {
-  SIGNET_CLI_ERROR_FAILED,        /* io.signet.Error.Failed */
-  SIGNET_CLI_ERROR_USAGE,         /* io.signet.Error.InvalidArgs, exit 2 */
-  SIGNET_CLI_ERROR_PIN_LOCKED,    /* io.signet.Error.PinLocked */
-  SIGNET_CLI_ERROR_PUK_LOCKED,    /* io.signet.Error.PukLocked */
-  SIGNET_CLI_ERROR_FINAL_TRY,     /* io.signet.Error.FinalTry */
-  SIGNET_CLI_ERROR_BAD_INPUT,     /* io.signet.Error.BadInput */
-  SIGNET_CLI_ERROR_NOT_SUPPORTED, /* io.signet.Error.NotSupported */
-  SIGNET_CLI_ERROR_EXPIRED,       /* io.signet.Error.CertificateExpired, exit 9 */
+  SIGNET_CLI_ERROR_FAILED,    /* io.signet.Error.Failed */
+  SIGNET_CLI_ERROR_USAGE,     /* io.signet.Error.InvalidArgs, exit 2 */
+  SIGNET_CLI_ERROR_BAD_INPUT, /* io.signet.Error.BadInput */
+  SIGNET_CLI_ERROR_EXPIRED,   /* io.signet.Error.CertificateExpired, exit 9 */
 } SignetCliError;
 
 /* The exit code for an io.signet.Error.* name (1 for any other name). */

@@ -9,7 +9,7 @@
 
 #include <gio/gio.h>
 
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 
 G_BEGIN_DECLS
 

@@ -4,6 +4,7 @@
 #include "cli/signet-cli-output.h"
 
 #include "common/signet-util.h"
+#include "libsignet/signet-client.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -64,83 +65,15 @@ lookup_bool(GVariant *dict, const char *key)
   return b;
 }
 
-char *
-signet_cli_format_not_after(GVariant *dict)
-{
-  const char *not_after = lookup_str(dict, "not_after");
-  gint64 days_left = 0;
-
-  if (dict == NULL || !g_variant_lookup(dict, "days_left", "x", &days_left))
-    return g_strdup(not_after);
-  if (lookup_bool(dict, "expired") || days_left < 0)
-    return g_strdup_printf("%s (expired %" G_GINT64_FORMAT " day%s ago)", not_after, -days_left,
-                           days_left == -1 ? "" : "s");
-  return g_strdup_printf("%s (%" G_GINT64_FORMAT " day%s left)", not_after, days_left,
-                         days_left == 1 ? "" : "s");
-}
-
-char *
-signet_cli_describe_secret_state(GVariant *state, gboolean is_puk)
-{
-  const char *what = is_puk ? "PUK" : "PIN";
-  GString *s;
-
-  if (state == NULL)
-    return g_strdup("unknown");
-  if (lookup_bool(state, "locked"))
-    s = g_string_new("locked");
-  else if (lookup_bool(state, "final_try")) {
-    s = g_string_new(NULL);
-    g_string_printf(s, "one try left: a wrong %s locks it", what);
-  } else if (lookup_bool(state, "count_low"))
-    s = g_string_new("fewer tries left than the maximum");
-  else
-    s = g_string_new("no warning from the token");
-  if (!is_puk && lookup_bool(state, "to_be_changed"))
-    g_string_append(s, ", must be changed");
-  if (!is_puk && lookup_bool(state, "pin_pad"))
-    g_string_append(s, ", entered on the reader's PIN pad");
-  return g_string_free(s, FALSE);
-}
-
 void
 signet_cli_print_token_line(GVariant *token)
 {
   g_autoptr(GVariant) pin = g_variant_lookup_value(token, "pin", G_VARIANT_TYPE_VARDICT);
-  g_autofree char *pin_state = signet_cli_describe_secret_state(pin, FALSE);
+  g_autofree char *pin_state = signet_client_describe_secret_state(pin, FALSE);
 
   g_print("'%s'  serial %s  model %s %s  reader '%s'  PIN: %s\n", lookup_str(token, "label"),
           lookup_str(token, "serial"), lookup_str(token, "manufacturer"),
           lookup_str(token, "model"), lookup_str(token, "slot"), pin_state);
-}
-
-char *
-signet_cli_format_time(GVariant *value)
-{
-  g_autoptr(GDateTime) utc = NULL;
-  g_autoptr(GDateTime) local = NULL;
-
-  if (value == NULL)
-    return g_strdup("");
-  if (g_variant_is_of_type(value, G_VARIANT_TYPE_INT64)) {
-    gint64 t = g_variant_get_int64(value);
-
-    if (t == 0)
-      return g_strdup("");
-    utc = g_date_time_new_from_unix_utc(t);
-  } else if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
-    const char *text = g_variant_get_string(value, NULL);
-
-    if (*text == '\0')
-      return g_strdup("");
-    utc = g_date_time_new_from_iso8601(text, NULL);
-    if (utc == NULL)
-      return g_strdup(text);
-  }
-  if (utc == NULL)
-    return g_strdup("");
-  local = g_date_time_to_local(utc);
-  return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
 }
 
 /* The time under @key of @dict (x or s), formatted; "" when absent. */
@@ -149,7 +82,7 @@ lookup_time(GVariant *dict, const char *key)
 {
   g_autoptr(GVariant) value = dict != NULL ? g_variant_lookup_value(dict, key, NULL) : NULL;
 
-  return signet_cli_format_time(value);
+  return signet_client_format_time(value);
 }
 
 /* "45 and 15", "60, 45 and 15". */
@@ -249,7 +182,7 @@ print_certificate(GVariant *cert)
 {
   gboolean authority = lookup_bool(cert, "authority");
   const char *profile = lookup_str(cert, "profile");
-  g_autofree char *not_after = signet_cli_format_not_after(cert);
+  g_autofree char *not_after = signet_client_format_not_after(cert);
 
   g_print("  %s %s\n",
           authority ? "CA certificate:" : "Certificate:   ", lookup_str(cert, "subject"));
@@ -443,8 +376,8 @@ signet_cli_print_status(GVariant *status, const char *token)
   g_autoptr(GVariant) keys = g_variant_lookup_value(status, "keys", G_VARIANT_TYPE("aa{sv}"));
   g_autofree const char **key_types = NULL;
   g_autofree char *types = NULL;
-  g_autofree char *pin_state = signet_cli_describe_secret_state(pin, FALSE);
-  g_autofree char *puk_state = signet_cli_describe_secret_state(puk, TRUE);
+  g_autofree char *pin_state = signet_client_describe_secret_state(pin, FALSE);
+  g_autofree char *puk_state = signet_client_describe_secret_state(puk, TRUE);
   guint32 min_len = 0, max_len = 0;
   gsize n;
 
@@ -504,7 +437,7 @@ signet_cli_print_new_key(GVariant *key, const char *token)
 void
 signet_cli_print_import(GVariant *result, const char *token)
 {
-  g_autofree char *not_after = signet_cli_format_not_after(result);
+  g_autofree char *not_after = signet_client_format_not_after(result);
   guint32 stored = 0, present = 0;
 
   (void)g_variant_lookup(result, "chain_stored", "u", &stored);
@@ -585,7 +518,7 @@ signet_cli_print_history(GVariant *entries)
 static void
 print_issued(GVariant *r)
 {
-  g_autofree char *not_after = signet_cli_format_not_after(r);
+  g_autofree char *not_after = signet_client_format_not_after(r);
 
   g_print("  Subject:   %s\n", lookup_str(r, "subject"));
   g_print("  Issuer:    %s\n", lookup_str(r, "issuer"));

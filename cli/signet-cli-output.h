@@ -20,20 +20,8 @@ void signet_cli_set_json_lines(gboolean lines);
 /* The JSON form of a D-Bus value (a{sv} → object, aa{sv} → array, …). */
 void signet_cli_print_variant_json(GVariant *value);
 
-/* "locked", "one try left", … from a "pin" or "puk" dictionary. */
-char *signet_cli_describe_secret_state(GVariant *state, gboolean is_puk);
-
 /* One line for a ListTokens entry. */
 void signet_cli_print_token_line(GVariant *token);
-/* "2026-11-21 15:20" in local time, from Unix seconds (or an ISO 8601
- * string, as older dictionaries carry); "" for 0 or an unreadable time. */
-char *signet_cli_format_time(GVariant *value);
-/* A certificate's end of validity as every command prints it (status,
- * import, activate, renew): its "not_after" as the agent sends it (ISO 8601,
- * UTC) and, when @dict has "days_left", "(365 days left)", "(1 day left)" or
- * "(expired 3 days ago)": "2027-12-04T10:00:00Z (365 days left)". */
-char *signet_cli_format_not_after(GVariant *dict);
-
 /* The readable block for a GetTokenStatus answer; @token is what the user
  * named the token with, for the commands it suggests. Keys the agent does
  * not send are not printed. */
@@ -41,7 +29,7 @@ void signet_cli_print_status(GVariant *status, const char *token);
 /* The GetHistory entries as a table, newest first as the agent sends them. */
 void signet_cli_print_history(GVariant *entries);
 /* An Activate result, and a Renew result: their certificates in the same
- * lines ("Valid:     NOT_BEFORE to signet_cli_format_not_after()"). */
+ * lines ("Valid:     NOT_BEFORE to signet_client_format_not_after()"). */
 void signet_cli_print_activated(GVariant *result);
 void signet_cli_print_renewed(GVariant *result);
 /* A GenerateKey / CreateRequest key dictionary. */

@@ -29,8 +29,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 #include "common/signet-util.h"
+#include "libsignet/signet-client.h"
 #include "cli/signet-cli-errors.h"
 #include "cli/signet-cli-monitor.h"
 #include "cli/signet-cli-output.h"
@@ -171,52 +172,56 @@ status_label(GVariant *status, const char *fallback)
   return fallback;
 }
 
-static gboolean
-state_flag(GVariant *status, const char *which, const char *flag)
-{
-  g_autoptr(GVariant) state = g_variant_lookup_value(status, which, G_VARIANT_TYPE_VARDICT);
-  gboolean value = FALSE;
-
-  if (state != NULL)
-    (void)g_variant_lookup(state, flag, "b", &value);
-  return value;
-}
-
-static gboolean
-check_pin_not_locked(GVariant *status, const char *token, GError **error)
-{
-  g_autofree char *quoted = NULL;
-
-  if (!state_flag(status, "pin", "locked"))
-    return TRUE;
-  quoted = g_shell_quote(token);
-  g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_PIN_LOCKED,
-              "The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s",
-              status_label(status, token), quoted);
-  return FALSE;
-}
-
-/* At the final try: on a terminal ask; from a file descriptor the agent
- * refuses unless --confirm-final-try was given. */
-static gboolean
-confirm_final_try(Cli *cli, GVariant *status, const char *which, int fd, GError **error)
+/* The client rule before a PIN or PUK is asked for: a refusal (locked,
+ * unknown unblock method) is an error that also names the command to run
+ * next; at the final try, on a terminal the user confirms, from a file
+ * descriptor the agent refuses unless --confirm-final-try was given. */
+static SignetClientAsk
+before_secret(Cli *cli, GVariant *status, SignetClientOp op, const char *token, int fd,
+              GError **error)
 {
   g_autofree char *question = NULL;
-  const char *what = g_str_equal(which, "puk") ? "PUK" : "PIN";
+  const char *what = signet_client_op_secret(op) == SIGNET_CLIENT_SECRET_PUK ? "PUK" : "PIN";
+  const char *label = status_label(status, token);
+  SignetClientAsk ask;
 
-  if (!state_flag(status, which, "final_try") || cli->confirm_final_try || fd >= 0)
-    return TRUE;
+  ask = signet_client_before_secret(status, op, label, error);
+  if (ask == SIGNET_CLIENT_REFUSE) {
+    if (error != NULL && *error != NULL
+        && g_error_matches(*error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_PIN_LOCKED)) {
+      g_autofree char *quoted = g_shell_quote(token);
+
+      g_free((*error)->message);
+      (*error)->message = g_strdup_printf(
+          "The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s", label,
+          quoted);
+    }
+    return ask;
+  }
+  if (ask != SIGNET_CLIENT_ASK_FINAL_TRY || cli->confirm_final_try)
+    return ask;
+  if (fd >= 0) {
+    /* From a file descriptor: the PIN's final try is the agent's to refuse
+     * (it knows), the PUK's is refused here. */
+    if (op != SIGNET_CLIENT_OP_UNBLOCK_PIN)
+      return ask;
+    g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_FINAL_TRY,
+                "Token '%s' has one PUK try left: a wrong PUK now locks it for good. "
+                "Nothing was sent; pass --confirm-final-try to go on",
+                label);
+    return SIGNET_CLIENT_REFUSE;
+  }
   question = g_strdup_printf("One try left: a wrong %s now locks token '%s'. Type 'yes' to "
                              "continue",
                              what, status_label(status, ""));
   if (!signet_cli_confirm(question, error)) {
     if (error != NULL && *error == NULL)
-      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FINAL_TRY,
+      g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_FINAL_TRY,
                   "Cancelled: no %s was sent to the token", what);
-    return FALSE;
+    return SIGNET_CLIENT_REFUSE;
   }
   cli->confirm_final_try = TRUE;
-  return TRUE;
+  return ask;
 }
 
 /* Reads the status, then the PIN the operation needs (unless locked). */
@@ -224,12 +229,12 @@ static SignetSecret *
 obtain_pin(Cli *cli, const char *token, GVariant *status, GError **error)
 {
   g_autofree char *prompt = NULL;
+  SignetClientAsk ask
+      = before_secret(cli, status, SIGNET_CLIENT_OP_GENERATE_KEY, token, cli->pin_fd, error);
 
-  if (!check_pin_not_locked(status, token, error))
+  if (ask == SIGNET_CLIENT_REFUSE)
     return NULL;
-  if (!confirm_final_try(cli, status, "pin", cli->pin_fd, error))
-    return NULL;
-  if (state_flag(status, "pin", "pin_pad") && cli->pin_fd < 0) {
+  if (ask == SIGNET_CLIENT_ASK_PIN_PAD && cli->pin_fd < 0) {
     g_printerr("Enter the PIN on the reader's PIN pad.\n");
     return signet_secret_new("", 0);
   }
@@ -490,9 +495,8 @@ cmd_pin_change(Cli *cli, char **args, GError **error)
   status = get_status(cli, token, error);
   if (status == NULL)
     return FALSE;
-  if (!check_pin_not_locked(status, token, error))
-    return FALSE;
-  if (!confirm_final_try(cli, status, "pin", cli->pin_fd, error))
+  if (before_secret(cli, status, SIGNET_CLIENT_OP_CHANGE_PIN, token, cli->pin_fd, error)
+      == SIGNET_CLIENT_REFUSE)
     return FALSE;
   prompt = g_strdup_printf("Current PIN for token '%s': ", status_label(status, token));
   old_pin = signet_cli_read_secret(cli->pin_fd, "--pin-fd", prompt, error);
@@ -525,7 +529,6 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   g_autofree char *pin_text = NULL;
   g_autofree char *puk_text = NULL;
   g_autofree char *prompt = NULL;
-  const char *method = NULL;
   const char *label;
 
   status = get_status(cli, token, error);
@@ -534,35 +537,14 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   label = status_label(status, token);
   pin_state = g_variant_lookup_value(status, "pin", G_VARIANT_TYPE_VARDICT);
   puk_state = g_variant_lookup_value(status, "puk", G_VARIANT_TYPE_VARDICT);
-  pin_text = signet_cli_describe_secret_state(pin_state, FALSE);
-  puk_text = signet_cli_describe_secret_state(puk_state, TRUE);
+  pin_text = signet_client_describe_secret_state(pin_state, FALSE);
+  puk_text = signet_client_describe_secret_state(puk_state, TRUE);
   g_printerr("Token '%s': PIN %s; PUK %s (as the module reports them).\n", label, pin_text,
              puk_text);
 
-  if (state_flag(status, "puk", "locked")) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_PUK_LOCKED,
-                "The PUK of token '%s' is locked: the PIN cannot be unblocked any more. Ask "
-                "the token's issuer for a new token",
-                label);
+  if (before_secret(cli, status, SIGNET_CLIENT_OP_UNBLOCK_PIN, token, cli->puk_fd, error)
+      == SIGNET_CLIENT_REFUSE)
     return FALSE;
-  }
-  if (g_variant_lookup(status, "unblock_method", "&s", &method) && g_str_equal(method, "unknown")) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_NOT_SUPPORTED,
-                "Signet does not know how this token's module unblocks a PIN, and will not "
-                "guess (a wrong guess costs a PUK try). Set unblock-method in signet.conf");
-    return FALSE;
-  }
-  if (state_flag(status, "puk", "final_try") && !cli->confirm_final_try) {
-    if (cli->puk_fd >= 0) {
-      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FINAL_TRY,
-                  "Token '%s' has one PUK try left: a wrong PUK now locks it for good. "
-                  "Nothing was sent; pass --confirm-final-try to go on",
-                  label);
-      return FALSE;
-    }
-    if (!confirm_final_try(cli, status, "puk", -1, error))
-      return FALSE;
-  }
   prompt = g_strdup_printf("PUK for token '%s': ", label);
   puk = signet_cli_read_secret(cli->puk_fd, "--puk-fd", prompt, error);
   if (puk == NULL)
@@ -971,7 +953,7 @@ check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
   if (cert == NULL || !g_variant_lookup(cert, "expired", "b", &expired) || !expired)
     return TRUE;
   not_after = g_variant_lookup_value(cert, "not_after", NULL);
-  when = signet_cli_format_time(not_after);
+  when = signet_client_format_time(not_after);
   g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_EXPIRED,
               "The certificate '%s' on token '%s' expired on %s: renewal is no longer possible; "
               "request a new certificate from your CA (then signet activate)",

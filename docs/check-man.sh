@@ -87,7 +87,7 @@ for prog in cli/signet agent/signetd; do
 done
 
 # The D-Bus reference names every method and error.
-xml=$top_srcdir/agent/io.signet.Agent1.xml
+xml=$top_srcdir/libsignet/io.signet.Agent1.xml
 api=$docs/dbus-api.md
 # shellcheck disable=SC2013 # method names are single words
 for m in $(sed -n 's/.*<method name="\([A-Za-z]*\)".*/\1/p' "$xml"); do
@@ -117,12 +117,17 @@ exit_entry_names() {
 		"$tmp/signet.1.txt" |
 		grep -q -F "io.signet.Error.$2"
 }
-# The exit status of each error the CLI maps (cli/signet-cli-errors.c) is the
-# one dbus-api.md gives it ("[N]" in its row) and the one signet.1 gives it
-# (its EXIT STATUS entry N names it).
-sed -n 's/.*{ *PREFIX "\([A-Za-z]*\)", *SIGNET_EXIT_\([A-Z_]*\) *}.*/\1 \2/p' \
-	"$top_srcdir/cli/signet-cli-errors.c" >"$tmp/exits"
-check "cli/signet-cli-errors.c's exit code table was read" test -s "$tmp/exits"
+# The exit status of each error the CLI maps is the one dbus-api.md gives it
+# ("[N]" in its row) and the one signet.1 gives it (its EXIT STATUS entry N
+# names it): libsignet/signet-client.c maps each name to a kind, and
+# cli/signet-cli-errors.c each kind to an exit status.
+sed -n 's/.*{ *"\([A-Za-z]*\)", *SIGNET_CLIENT_ERROR_\([A-Z_]*\) *}.*/\2 \1/p' \
+	"$top_srcdir/libsignet/signet-client.c" | sort >"$tmp/kinds"
+sed -n 's/.*{ *SIGNET_CLIENT_ERROR_\([A-Z_]*\), *SIGNET_EXIT_\([A-Z_]*\) *}.*/\1 \2/p' \
+	"$top_srcdir/cli/signet-cli-errors.c" | sort >"$tmp/kind-exits"
+join "$tmp/kinds" "$tmp/kind-exits" | awk '{ print $2, $3 }' >"$tmp/exits"
+check "libsignet's error names and cli/signet-cli-errors.c's exit code table were read" \
+	test "$(wc -l <"$tmp/exits")" -ge 15
 while read -r e sym; do
 	n=$(sed -n "s/.*SIGNET_EXIT_$sym *= *\([0-9]*\),.*/\1/p" "$top_srcdir/cli/signet-cli-errors.h")
 	check "dbus-api.md gives io.signet.Error.$e exit status ${n:-?}" \

@@ -4,7 +4,7 @@ EXTRA_DIST += \
 	docs/dbus-api.md \
 	docs/internals/pkcs11.md \
 	docs/internals/enroll.md \
-	docs/internals/agent.md \
+	docs/internals/agent.md docs/internals/libsignet.md \
 	docs/internals/secrets.md \
 	docs/internals/activation.md \
 	docs/internals/renewal.md \

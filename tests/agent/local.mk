@@ -8,7 +8,7 @@ tests_agent_test_agent_units_SOURCES = tests/agent/test-agent-units.c
 tests_agent_test_agent_units_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-agent\"
 tests_agent_test_agent_units_CFLAGS = $(agent_signet_cflags)
 tests_agent_test_agent_units_LDADD = tests/testutil/libsignet-testutil.la $(agent_signet_ldadd)
-$(tests_agent_test_agent_units_OBJECTS): $(agent_dbus_generated)
+$(tests_agent_test_agent_units_OBJECTS): $(libsignet_dbus_generated)
 
 agent_integration_tests = \
 	tests/agent/test-basics.sh \

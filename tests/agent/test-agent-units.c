@@ -14,7 +14,7 @@
 #include "agent/signet-config.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-opensc.h"
-#include "agent/signet-dbus-generated.h"
+#include "libsignet/signet-dbus-generated.h"
 #include "enroll/signet-x509.h"
 #include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"

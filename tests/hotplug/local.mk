@@ -12,7 +12,7 @@ tests_hotplug_test_hotplug_units_SOURCES = tests/hotplug/test-hotplug-units.c
 tests_hotplug_test_hotplug_units_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-hotplug\"
 tests_hotplug_test_hotplug_units_CFLAGS = $(agent_signet_cflags)
 tests_hotplug_test_hotplug_units_LDADD = $(agent_signet_ldadd)
-$(tests_hotplug_test_hotplug_units_OBJECTS): $(agent_dbus_generated)
+$(tests_hotplug_test_hotplug_units_OBJECTS): $(libsignet_dbus_generated)
 
 hotplug_integration_tests = \
 	tests/hotplug/test-hotplug.sh \

@@ -1,0 +1,252 @@
+/* signet-client.c: see signet-client.h. */
+#include "config.h"
+
+#include "libsignet/signet-client.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(signet - client - error - quark, signet_client_error)
+
+#define PREFIX "io.signet.Error."
+
+SignetClientSecret
+signet_client_op_secret(SignetClientOp op)
+{
+  return op == SIGNET_CLIENT_OP_UNBLOCK_PIN ? SIGNET_CLIENT_SECRET_PUK : SIGNET_CLIENT_SECRET_PIN;
+}
+
+gboolean
+signet_client_op_sets_new_pin(SignetClientOp op)
+{
+  return op == SIGNET_CLIENT_OP_CHANGE_PIN || op == SIGNET_CLIENT_OP_UNBLOCK_PIN;
+}
+
+gboolean
+signet_client_state_flag(GVariant *status, const char *which, const char *flag)
+{
+  g_autoptr(GVariant) state = NULL;
+  gboolean value = FALSE;
+
+  if (status == NULL)
+    return FALSE;
+  state = g_variant_lookup_value(status, which, G_VARIANT_TYPE_VARDICT);
+  if (state != NULL)
+    (void)g_variant_lookup(state, flag, "b", &value);
+  return value;
+}
+
+SignetClientAsk
+signet_client_before_secret(GVariant *status, SignetClientOp op, const char *label, GError **error)
+{
+  const char *method = NULL;
+
+  if (op == SIGNET_CLIENT_OP_UNBLOCK_PIN) {
+    if (signet_client_state_flag(status, "puk", "locked")) {
+      g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_PUK_LOCKED,
+                  "The PUK of token '%s' is locked: the PIN cannot be unblocked any more. Ask "
+                  "the token's issuer for a new token",
+                  label);
+      return SIGNET_CLIENT_REFUSE;
+    }
+    if (g_variant_lookup(status, "unblock_method", "&s", &method)
+        && g_str_equal(method, "unknown")) {
+      g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_NOT_SUPPORTED,
+                  "Signet does not know how this token's module unblocks a PIN, and will not "
+                  "guess (a wrong guess costs a PUK try). Set unblock-method in signet.conf");
+      return SIGNET_CLIENT_REFUSE;
+    }
+    return signet_client_state_flag(status, "puk", "final_try") ? SIGNET_CLIENT_ASK_FINAL_TRY
+                                                                : SIGNET_CLIENT_ASK;
+  }
+  if (signet_client_state_flag(status, "pin", "locked")) {
+    g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_PIN_LOCKED,
+                "The PIN of token '%s' is locked. Unblock it with the PUK", label);
+    return SIGNET_CLIENT_REFUSE;
+  }
+  if (signet_client_state_flag(status, "pin", "final_try"))
+    return SIGNET_CLIENT_ASK_FINAL_TRY;
+  /* A PIN change always asks for both PINs, pad or not. */
+  if (op != SIGNET_CLIENT_OP_CHANGE_PIN && signet_client_state_flag(status, "pin", "pin_pad"))
+    return SIGNET_CLIENT_ASK_PIN_PAD;
+  return SIGNET_CLIENT_ASK;
+}
+
+static gboolean
+lookup_bool(GVariant *dict, const char *key)
+{
+  gboolean b = FALSE;
+
+  if (dict != NULL)
+    (void)g_variant_lookup(dict, key, "b", &b);
+  return b;
+}
+
+char *
+signet_client_describe_secret_state(GVariant *state, gboolean is_puk)
+{
+  const char *what = is_puk ? "PUK" : "PIN";
+  GString *s;
+
+  if (state == NULL)
+    return g_strdup("unknown");
+  if (lookup_bool(state, "locked"))
+    s = g_string_new("locked");
+  else if (lookup_bool(state, "final_try")) {
+    s = g_string_new(NULL);
+    g_string_printf(s, "one try left: a wrong %s locks it", what);
+  } else if (lookup_bool(state, "count_low"))
+    s = g_string_new("fewer tries left than the maximum");
+  else
+    s = g_string_new("no warning from the token");
+  if (!is_puk && lookup_bool(state, "to_be_changed"))
+    g_string_append(s, ", must be changed");
+  if (!is_puk && lookup_bool(state, "pin_pad"))
+    g_string_append(s, ", entered on the reader's PIN pad");
+  return g_string_free(s, FALSE);
+}
+
+char *
+signet_client_format_not_after(GVariant *dict)
+{
+  const char *not_after = "";
+  gint64 days_left = 0;
+
+  if (dict == NULL)
+    return g_strdup("");
+  (void)g_variant_lookup(dict, "not_after", "&s", &not_after);
+  if (!g_variant_lookup(dict, "days_left", "x", &days_left))
+    return g_strdup(not_after);
+  if (lookup_bool(dict, "expired") || days_left < 0)
+    return g_strdup_printf("%s (expired %" G_GINT64_FORMAT " day%s ago)", not_after, -days_left,
+                           days_left == -1 ? "" : "s");
+  return g_strdup_printf("%s (%" G_GINT64_FORMAT " day%s left)", not_after, days_left,
+                         days_left == 1 ? "" : "s");
+}
+
+char *
+signet_client_format_time(GVariant *value)
+{
+  g_autoptr(GDateTime) utc = NULL;
+  g_autoptr(GDateTime) local = NULL;
+
+  if (value == NULL)
+    return g_strdup("");
+  if (g_variant_is_of_type(value, G_VARIANT_TYPE_INT64)) {
+    gint64 t = g_variant_get_int64(value);
+
+    if (t == 0)
+      return g_strdup("");
+    utc = g_date_time_new_from_unix_utc(t);
+  } else if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
+    const char *text = g_variant_get_string(value, NULL);
+
+    if (*text == '\0')
+      return g_strdup("");
+    utc = g_date_time_new_from_iso8601(text, NULL);
+    if (utc == NULL)
+      return g_strdup(text);
+  }
+  if (utc == NULL)
+    return g_strdup("");
+  local = g_date_time_to_local(utc);
+  return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
+}
+
+/* --- errors ------------------------------------------------------------------ */
+
+static const struct
+{
+  const char *name; /* after PREFIX */
+  SignetClientErrorKind kind;
+} error_names[] = {
+  /* The first entry of a kind is its name (signet_client_error_name). */
+  { "Failed", SIGNET_CLIENT_ERROR_FAILED },
+  { "InvalidArgs", SIGNET_CLIENT_ERROR_INVALID_ARGS },
+  { "BadUri", SIGNET_CLIENT_ERROR_INVALID_ARGS },
+  { "BadInput", SIGNET_CLIENT_ERROR_BAD_INPUT },
+  { "PinIncorrect", SIGNET_CLIENT_ERROR_PIN_INCORRECT },
+  { "PukIncorrect", SIGNET_CLIENT_ERROR_PUK_INCORRECT },
+  { "PinLocked", SIGNET_CLIENT_ERROR_PIN_LOCKED },
+  { "PukLocked", SIGNET_CLIENT_ERROR_PUK_LOCKED },
+  { "FinalTry", SIGNET_CLIENT_ERROR_FINAL_TRY },
+  { "NoSuchToken", SIGNET_CLIENT_ERROR_NO_TOKEN },
+  { "TokenRemoved", SIGNET_CLIENT_ERROR_NO_TOKEN },
+  { "Busy", SIGNET_CLIENT_ERROR_BUSY },
+  { "Pending", SIGNET_CLIENT_ERROR_PENDING },
+  { "CaUnavailable", SIGNET_CLIENT_ERROR_CA_UNAVAILABLE },
+  { "CaNotFound", SIGNET_CLIENT_ERROR_CA_UNAVAILABLE },
+  { "CaUnreachable", SIGNET_CLIENT_ERROR_CA_UNAVAILABLE },
+  { "CaTimeout", SIGNET_CLIENT_ERROR_CA_UNAVAILABLE },
+  { "CertificateExpired", SIGNET_CLIENT_ERROR_EXPIRED },
+  { "NotAuthorized", SIGNET_CLIENT_ERROR_NOT_AUTHORIZED },
+  { "NotSupported", SIGNET_CLIENT_ERROR_NOT_SUPPORTED },
+};
+
+SignetClientErrorKind
+signet_client_error_kind_for_name(const char *name)
+{
+  if (name == NULL || !g_str_has_prefix(name, PREFIX))
+    return SIGNET_CLIENT_ERROR_FAILED;
+  for (gsize i = 0; i < G_N_ELEMENTS(error_names); i++)
+    if (g_str_equal(name + strlen(PREFIX), error_names[i].name))
+      return error_names[i].kind;
+  return SIGNET_CLIENT_ERROR_FAILED;
+}
+
+const char *
+signet_client_error_name(SignetClientErrorKind kind)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(error_names); i++)
+    if (error_names[i].kind == kind) {
+      g_autofree char *name = g_strconcat(PREFIX, error_names[i].name, NULL);
+      return g_intern_string(name);
+    }
+  return PREFIX "Failed";
+}
+
+SignetClientErrorKind
+signet_client_error_kind(const GError *error)
+{
+  g_autofree char *remote = NULL;
+
+  if (error == NULL)
+    return SIGNET_CLIENT_ERROR_FAILED;
+  if (error->domain == SIGNET_CLIENT_ERROR)
+    return (SignetClientErrorKind)error->code;
+  remote = g_dbus_error_get_remote_error(error);
+  return signet_client_error_kind_for_name(remote);
+}
+
+const char *
+signet_client_error_next_step(SignetClientErrorKind kind)
+{
+  switch (kind) {
+    case SIGNET_CLIENT_ERROR_PIN_INCORRECT:
+      return "Check the PIN and try again: every wrong PIN spends one of the token's tries.";
+    case SIGNET_CLIENT_ERROR_PUK_INCORRECT:
+      return "Check the PUK (it came with the token, in the issuer's letter) and try again.";
+    case SIGNET_CLIENT_ERROR_PIN_LOCKED:
+      return "Unblock the PIN with the PUK.";
+    case SIGNET_CLIENT_ERROR_PUK_LOCKED:
+      return "Ask the token's issuer for a new token.";
+    case SIGNET_CLIENT_ERROR_NO_TOKEN:
+      return "Insert the token and try again.";
+    case SIGNET_CLIENT_ERROR_BUSY:
+      return "Wait until the other operation on this token has finished.";
+    case SIGNET_CLIENT_ERROR_PENDING:
+      return "The CA issues the certificate later: do the same again then.";
+    case SIGNET_CLIENT_ERROR_CA_UNAVAILABLE:
+      return "Check the network connection and try again later.";
+    case SIGNET_CLIENT_ERROR_EXPIRED:
+      return "An expired certificate cannot be renewed: ask the CA for a new one.";
+    case SIGNET_CLIENT_ERROR_NOT_AUTHORIZED:
+      return "Run it from your own desktop session, outside a sandbox.";
+    case SIGNET_CLIENT_ERROR_FAILED:
+    case SIGNET_CLIENT_ERROR_INVALID_ARGS:
+    case SIGNET_CLIENT_ERROR_BAD_INPUT:
+    case SIGNET_CLIENT_ERROR_FINAL_TRY:
+    case SIGNET_CLIENT_ERROR_NOT_SUPPORTED:
+      break;
+  }
+  return NULL;
+}
