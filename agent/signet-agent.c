@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <p11-kit/uri.h>
+#include <openssl/x509v3.h>
 #include <string.h>
 
 #include "agent/signet-activate.h"
@@ -76,6 +77,7 @@ typedef enum
   OP_UNBLOCK_PIN,
   OP_ACTIVATE,
   OP_RENEW,
+  OP_EXPORT_CERTIFICATE,
 } OpKind;
 
 typedef struct
@@ -99,6 +101,7 @@ typedef struct
   gboolean confirm_final_try;
   gboolean allow_expired; /* ImportCertificate: store an expired certificate anyway */
   gboolean replace;       /* ImportCertificate: the key's other certificates go */
+  gboolean chain;         /* ExportCertificate: with the CA chain (default) */
   SignetSecret *pin;      /* PIN, or the old PIN for ChangePin */
   SignetSecret *puk;
   SignetSecret *new_pin;
@@ -235,9 +238,10 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
       if (*op->label == '\0')
         g_clear_pointer(&op->label, g_free);
     } else if (g_str_equal(key, "confirm-final-try") || g_str_equal(key, "allow-expired")
-               || g_str_equal(key, "replace")) {
+               || g_str_equal(key, "replace") || g_str_equal(key, "chain")) {
       gboolean *field = g_str_equal(key, "replace")         ? &op->replace
                         : g_str_equal(key, "allow-expired") ? &op->allow_expired
+                        : g_str_equal(key, "chain")         ? &op->chain
                                                             : &op->confirm_final_try;
 
       if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
@@ -1221,6 +1225,82 @@ run_renew(Op *op, GError **error)
   return g_variant_new("(@a{sv})", result);
 }
 
+/* The holder certificate @op->cert_id names (or the only one), then the CA
+ * certificates of its chain on the token, each after the one it issued. */
+static GVariant *
+run_export_certificate(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = open_session(op, error);
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(GPtrArray) chosen = g_ptr_array_new();
+  GVariantBuilder b;
+  X509 *cur;
+
+  if (session == NULL)
+    return NULL;
+  certs = signet_p11_session_list_certificates(session, error);
+  if (certs == NULL)
+    return NULL;
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    g_autofree char *id = NULL;
+
+    if (c->authority || c->cert == NULL)
+      continue;
+    id = c->id != NULL ? signet_hex_encode(g_bytes_get_data(c->id, NULL), g_bytes_get_size(c->id))
+                       : g_strdup("");
+    if (op->cert_id == NULL || signet_renewal_cert_matches(op->cert_id, id, c->cert))
+      g_ptr_array_add(chosen, c);
+  }
+  if (chosen->len == 0 && op->cert_id != NULL) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Token '%s' has no certificate '%s' (give its serial, SHA-256 fingerprint or "
+                "key id as signet status shows them)",
+                op->token->label, op->cert_id);
+    return NULL;
+  }
+  if (chosen->len == 0) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Token '%s' holds no certificate of its own, only CA certificates or none",
+                op->token->label);
+    return NULL;
+  }
+  if (chosen->len > 1) {
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                "Token '%s' has %u certificates that match: say which one by its serial or "
+                "SHA-256 fingerprint",
+                op->token->label, chosen->len);
+    return NULL;
+  }
+  g_variant_builder_init(&b, G_VARIANT_TYPE("aay"));
+  cur = ((SignetP11Certificate *)g_ptr_array_index(chosen, 0))->cert;
+  /* At most one pass per certificate on the token: a loop of issuers ends. */
+  for (guint n = 0; cur != NULL && n <= certs->len; n++) {
+    unsigned char *der = NULL;
+    int len = i2d_X509(cur, &der);
+    X509 *issuer = NULL;
+
+    if (len <= 0) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                  "A certificate on token '%s' could not be encoded", op->token->label);
+      return NULL;
+    }
+    g_variant_builder_add_value(
+        &b, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, der, (gsize)len, sizeof(guint8)));
+    OPENSSL_free(der);
+    if (!op->chain || X509_check_issued(cur, cur) == X509_V_OK)
+      break;
+    for (guint i = 0; i < certs->len && issuer == NULL; i++) {
+      SignetP11Certificate *c = g_ptr_array_index(certs, i);
+
+      if (c->cert != NULL && c->cert != cur && X509_check_issued(c->cert, cur) == X509_V_OK)
+        issuer = c->cert;
+    }
+    cur = issuer;
+  }
+  return g_variant_new("(aay)", &b);
+}
+
 static GVariant *
 op_run(Op *op, GError **error)
 {
@@ -1245,6 +1325,8 @@ op_run(Op *op, GError **error)
       return run_activate(op, error);
     case OP_RENEW:
       return run_renew(op, error);
+    case OP_EXPORT_CERTIFICATE:
+      return run_export_certificate(op, error);
   }
   g_assert_not_reached();
 }
@@ -1340,6 +1422,7 @@ op_audit_name(OpKind kind)
       return "renew";
     case OP_LIST_TOKENS:
     case OP_GET_STATUS:
+    case OP_EXPORT_CERTIFICATE:
       break;
   }
   return NULL;
@@ -1465,6 +1548,26 @@ on_handle_list_tokens_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
                          SignetAgent *agent)
 {
   op_submit(op_new(agent, invocation, OP_LIST_TOKENS, "listing tokens", FALSE, NULL), NULL);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static const char *const options_export[] = { "chain", NULL };
+
+static gboolean
+on_handle_export_certificate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                                const char *token, const char *cert, GVariant *options,
+                                SignetAgent *agent)
+{
+  Op *op
+      = op_new(agent, invocation, OP_EXPORT_CERTIFICATE, "exporting a certificate", FALSE, token);
+  GError *error = NULL;
+
+  op->chain = TRUE;
+  if (*cert != '\0')
+    op->cert_id = g_strdup(cert);
+  if (check_token_arg(token, &error))
+    (void)parse_options(options, options_export, op, &error);
+  op_submit(op, error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -2095,6 +2198,8 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
                    agent);
   g_signal_connect(agent->skeleton, "handle-activate", G_CALLBACK(on_handle_activate_cb), agent);
   g_signal_connect(agent->skeleton, "handle-renew", G_CALLBACK(on_handle_renew_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-export-certificate",
+                   G_CALLBACK(on_handle_export_certificate_cb), agent);
   g_signal_connect(agent->skeleton, "handle-get-history", G_CALLBACK(on_handle_get_history_cb),
                    agent);
   return agent;

@@ -68,6 +68,7 @@ typedef enum
   OPT_LIMIT = 1 << 12,
   OPT_ALLOW_EXPIRED = 1 << 13,
   OPT_REPLACE = 1 << 14,
+  OPT_EXPORT = 1 << 15, /* --der, --no-chain */
 } OptionSet;
 
 /* A --*-fd option not given (any negative number given is refused). */
@@ -93,6 +94,8 @@ typedef struct
   int limit;
   gboolean allow_expired;
   gboolean replace;
+  gboolean der;      /* export: DER, the holder certificate only */
+  gboolean no_chain; /* export: without the CA chain */
   SignetAgent1 *proxy;
 } Cli;
 
@@ -1057,6 +1060,81 @@ cmd_history(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+/* signet export TOKEN [--cert C] [--no-chain] [--der] [-o FILE]: the
+ * holder certificate and its CA chain as the token holds them. */
+static gboolean
+cmd_export(Cli *cli, char **args, GError **error)
+{
+  g_autoptr(GVariant) certs = NULL;
+  g_autoptr(GError) write_error = NULL;
+  g_autofree char *pem = NULL;
+  g_autoptr(GVariant) first = NULL;
+  GVariantBuilder options;
+  const guint8 *data;
+  gsize len = 0;
+
+  if (cli->der && cli->out == NULL && isatty(STDOUT_FILENO)) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                "DER is binary: give a file with -o FILE, or redirect standard output");
+    return FALSE;
+  }
+  g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  if (cli->no_chain || cli->der)
+    g_variant_builder_add(&options, "{sv}", "chain", g_variant_new_boolean(FALSE));
+  if (!signet_agent1_call_export_certificate_sync(
+          cli->proxy, args[0], cli->cert != NULL ? cli->cert : "", g_variant_builder_end(&options),
+          G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &certs, NULL, error))
+    return agent_failed(error);
+  if (g_variant_n_children(certs) == 0) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "The agent sent no certificate");
+    return FALSE;
+  }
+  if (cli->json) {
+    GVariantBuilder b;
+    g_autoptr(GVariant) doc = NULL;
+
+    pem = signet_client_certificates_to_pem(certs);
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&b, "{sv}", "pem", g_variant_new_string(pem != NULL ? pem : ""));
+    g_variant_builder_add(&b, "{sv}", "count",
+                          g_variant_new_uint32((guint32)g_variant_n_children(certs)));
+    doc = g_variant_ref_sink(g_variant_builder_end(&b));
+    signet_cli_print_variant_json(doc);
+    return TRUE;
+  }
+  first = g_variant_get_child_value(certs, 0);
+  data = g_variant_get_fixed_array(first, &len, sizeof(guint8));
+  if (!cli->der) {
+    pem = signet_client_certificates_to_pem(certs);
+    if (pem == NULL) {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                  "The agent sent an empty certificate");
+      return FALSE;
+    }
+    data = (const guint8 *)pem;
+    len = strlen(pem);
+  }
+  if (cli->out == NULL) {
+    if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                  "Could not write to standard output");
+      return FALSE;
+    }
+    return TRUE;
+  }
+  if (!g_file_set_contents(cli->out, (const char *)data, (gssize)len, &write_error)) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "Could not write %s: %s",
+                cli->out, write_error->message);
+    return FALSE;
+  }
+  g_print("Wrote %s to %s.\n",
+          cli->der                           ? "the certificate (DER)"
+          : g_variant_n_children(certs) == 1 ? "the certificate (PEM)"
+                                             : "the certificate and its CA chain (PEM)",
+          cli->out);
+  return TRUE;
+}
+
 static const Command commands[] = {
   { "list", "", "List the tokens present.", 0, 0, 0, cmd_list },
   { "status", "TOKEN",
@@ -1089,6 +1167,10 @@ static const Command commands[] = {
     1, 0, OPT_CERT | OPT_PROFILE | OPT_PIN | OPT_CONFIRM, cmd_renew },
   { "history", "[TOKEN]", "Show the operations done on tokens and their outcome, newest first.", 0,
     1, OPT_LIMIT, cmd_history },
+  { "export", "TOKEN",
+    "Write a certificate on the token and its CA chain (PEM; --der: the certificate only), "
+    "for a portal that asks for them.",
+    1, 0, OPT_CERT | OPT_OUT | OPT_EXPORT, cmd_export },
   { "profile list", "", "List the CA profiles installed.", 0, 0, 0, cmd_profile_list },
   { "profile show", "NAME", "Show a CA profile's settings.", 1, 0, 0, cmd_profile_show },
 };
@@ -1143,7 +1225,8 @@ command_entries(const Command *command, Cli *cli)
     { "label", 0, 0, G_OPTION_ARG_STRING, &cli->label, "Label of the new objects", "LABEL" },
     { "subject", 0, 0, G_OPTION_ARG_STRING, &cli->subject,
       "Subject, e.g. 'CN=Jan Kowalski,O=Example,C=PL'", "SUBJECT" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cli->out, "Write the request to FILE", "FILE" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cli->out,
+      "Write the request (csr) or the certificates (export) to FILE", "FILE" },
     { "pin-fd", 0, 0, G_OPTION_ARG_INT, &cli->pin_fd,
       "Read the (current) PIN from file descriptor N", "N" },
     { "puk-fd", 0, 0, G_OPTION_ARG_INT, &cli->puk_fd, "Read the PUK from file descriptor N", "N" },
@@ -1157,19 +1240,23 @@ command_entries(const Command *command, Cli *cli)
     { "code-fd", 0, 0, G_OPTION_ARG_INT, &cli->code_fd,
       "Read the activation code from file descriptor N", "N" },
     { "cert", 0, 0, G_OPTION_ARG_STRING, &cli->cert,
-      "The certificate to renew: its serial, SHA-256 fingerprint or key id (signet status "
-      "shows them); needed when the token has several",
+      "The certificate to renew or export: its serial, SHA-256 fingerprint or key id (signet "
+      "status shows them); needed when the token has several",
       "SERIAL" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, "Show at most N entries, the newest", "N" },
     { "allow-expired", 0, 0, G_OPTION_ARG_NONE, &cli->allow_expired,
       "Store the certificate even if it has expired or is not valid yet", NULL },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &cli->replace,
       "Remove the key's other certificates once this one is stored", NULL },
+    { "der", 0, 0, G_OPTION_ARG_NONE, &cli->der,
+      "Write the certificate alone, DER-encoded (.cer, .der)", NULL },
+    { "no-chain", 0, 0, G_OPTION_ARG_NONE, &cli->no_chain,
+      "Write the certificate without its CA chain", NULL },
   };
   const OptionSet need[]
       = { 0,        OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
           OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM,       OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
-          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE };
+          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE, OPT_EXPORT,    OPT_EXPORT };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)

@@ -152,6 +152,33 @@ signet_client_format_time(GVariant *value)
   return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
 }
 
+char *
+signet_client_certificates_to_pem(GVariant *certificates)
+{
+  g_autoptr(GString) pem = g_string_new(NULL);
+  GVariantIter iter;
+  GVariant *der;
+
+  g_variant_iter_init(&iter, certificates);
+  while ((der = g_variant_iter_next_value(&iter)) != NULL) {
+    gsize len = 0;
+    const guint8 *data = g_variant_get_fixed_array(der, &len, sizeof(guint8));
+    g_autofree char *b64 = len > 0 ? g_base64_encode(data, len) : NULL;
+    gsize n = b64 != NULL ? strlen(b64) : 0;
+
+    g_variant_unref(der);
+    if (n == 0)
+      return NULL;
+    g_string_append(pem, "-----BEGIN CERTIFICATE-----\n");
+    for (gsize i = 0; i < n; i += 64) {
+      g_string_append_len(pem, b64 + i, (gssize)MIN(64, n - i));
+      g_string_append_c(pem, '\n');
+    }
+    g_string_append(pem, "-----END CERTIFICATE-----\n");
+  }
+  return g_string_free(g_steal_pointer(&pem), FALSE);
+}
+
 /* --- errors ------------------------------------------------------------------ */
 
 static const struct

@@ -78,6 +78,10 @@ char *signet_client_format_not_after(GVariant *dict);
  * string (s); "" for 0, NULL or an unreadable time. */
 char *signet_client_format_time(GVariant *value);
 
+/* The certificates of an ExportCertificate answer (aay, DER each) as PEM,
+ * one after another in the order given; NULL if one is empty. */
+char *signet_client_certificates_to_pem(GVariant *certificates);
+
 /* --- errors ---------------------------------------------------------------- */
 
 #define SIGNET_CLIENT_ERROR (signet_client_error_quark())

@@ -31,6 +31,7 @@ agent_integration_tests = \
 	tests/agent/test-uri.sh \
 	tests/agent/test-labels.sh \
 	tests/agent/test-output-format.sh \
+	tests/agent/test-export.sh \
 	tests/agent/test-tty.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
@@ -53,6 +54,7 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-basics.card \
 	tests/agent/opensc-card/test-keygen.card \
 	tests/agent/opensc-card/test-import.card \
+	tests/agent/opensc-card/test-export.card \
 	tests/agent/opensc-card/test-portal.card \
 	tests/agent/opensc-card/test-activate.card \
 	tests/agent/opensc-card/test-renew.card \
