@@ -17,6 +17,7 @@ EXTRA_DIST += tests/lib.sh
 
 include tests/testutil/local.mk
 include tests/common/local.mk
+include tests/libsignet/local.mk
 include tests/p11shim/local.mk
 include tests/pkcs11/local.mk
 include tests/enroll/local.mk
