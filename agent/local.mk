@@ -15,7 +15,8 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-renew.c agent/signet-renew.h \
 	agent/signet-testhooks.c agent/signet-testhooks.h \
 	agent/signet-token-dict.c agent/signet-token-dict.h
-agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\"
+agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\" \
+	-DSIGNET_BINDIR=\"$(bindir)\"
 agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \
 	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS) $(SQLITE_CFLAGS)
 agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)

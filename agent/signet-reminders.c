@@ -38,7 +38,8 @@ struct _SignetReminders
   SignetAgent *agent;
   guint days[SIGNET_REMINDERS_MAX_THRESHOLDS];
   guint n_days;
-  GStrv renew_argv;
+  GStrv renew_argv;          /* renew-command, or the terminal's default */
+  gboolean renew_configured; /* renew-command was given: always that */
   guint timer_id;
   GCancellable *cancellable;
   gboolean running;       /* a check is in its worker */
@@ -186,6 +187,9 @@ read_config(SignetReminders *r, GKeyFile *keyfile, const char *path, GError **er
   command = g_key_file_get_value(keyfile, SIGNET_REMINDERS_GROUP, KEY_RENEW_COMMAND, NULL);
   if (command != NULL)
     g_strstrip(command);
+  /* Not configured: the window when it is installed, else the terminal
+   * (chosen when the action comes: the window may be installed since). */
+  r->renew_configured = command != NULL;
   if (!g_shell_parse_argv(command != NULL ? command : SIGNET_REMINDERS_DEFAULT_COMMAND, NULL,
                           &r->renew_argv, &local)
       || !signet_reminders_check_command((const char *const *)r->renew_argv, &local)) {
@@ -900,6 +904,17 @@ is_hex_id(const char *s)
   return TRUE;
 }
 
+char *
+signet_reminders_window_program(void)
+{
+  char *found = g_find_program_in_path(SIGNET_REMINDERS_WINDOW);
+
+  if (found == NULL
+      && g_file_test(SIGNET_BINDIR "/" SIGNET_REMINDERS_WINDOW, G_FILE_TEST_IS_EXECUTABLE))
+    found = g_strdup(SIGNET_BINDIR "/" SIGNET_REMINDERS_WINDOW);
+  return found;
+}
+
 static void
 on_renew_activate_cb(GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -917,7 +932,17 @@ on_renew_activate_cb(GSimpleAction *action, GVariant *parameter, gpointer user_d
     g_message("renew action refused: token serial or certificate id malformed");
     return;
   }
-  argv = signet_reminders_expand_command((const char *const *)r->renew_argv, serial, key_id);
+  if (!r->renew_configured) {
+    g_autofree char *window = signet_reminders_window_program();
+
+    /* The window opens on the renewal of that certificate and asks for the
+     * PIN itself; a second launch goes to a window already open. */
+    if (window != NULL)
+      argv = g_strdupv(
+          (char *[]){ window, "--token", (char *)serial, "--renew", (char *)key_id, NULL });
+  }
+  if (argv == NULL)
+    argv = signet_reminders_expand_command((const char *const *)r->renew_argv, serial, key_id);
   shown = g_strjoinv(" ", argv);
   g_message("renew asked for certificate %s on token %s: running %s", key_id, serial, shown);
   /* Not waited for (GSubprocess reaps it); its output goes to our log. */

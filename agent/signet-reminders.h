@@ -4,7 +4,9 @@
  *   [reminders]
  *   days=45;15            ; thresholds in days before expiry (1 to 366, distinct)
  *   renew-command=…       ; argv (shell quoting); %t token serial, %c hex CKA_ID, %% a %
- *                         ; default: x-terminal-emulator -e signet renew %t --cert %c
+ *                         ; default: the window, signet-gtk --token %t --renew %c, when it
+ *                         ; is installed (PATH, then bindir); else
+ *                         ; x-terminal-emulator -e signet renew %t --cert %c
  * the checks (on start, when a token appears, after a certificate was
  * stored, when a notification service appears while a reminder waits, and
  * once a day on ONE timer), the desktop notification (GNotification, id
@@ -45,10 +47,15 @@ G_BEGIN_DECLS
 
 #define SIGNET_REMINDERS_GROUP           "reminders"
 #define SIGNET_REMINDERS_DEFAULT_COMMAND "x-terminal-emulator -e signet renew %t --cert %c"
+#define SIGNET_REMINDERS_WINDOW          "signet-gtk"
 #define SIGNET_REMINDERS_MAX_DAYS        366
 #define SIGNET_REMINDERS_MAX_THRESHOLDS  16
 
 typedef struct _SignetReminders SignetReminders;
+
+/* The window's program (SIGNET_REMINDERS_WINDOW in PATH, else in the
+ * configured bindir), or NULL when it is not installed. */
+char *signet_reminders_window_program(void);
 
 /* Reads [reminders] from @keyfile (@path names the file in messages: an
  * error says file and key) and adds the action "renew" to @app (before it

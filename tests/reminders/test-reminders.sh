@@ -236,6 +236,51 @@ check_eq "the shell's click (org.freedesktop.Application.ActivateAction) runs re
   "$SERIAL --cert $ID" "$(tail -n 1 "$RIG/renew.args")"
 GNOTIFICATION_BACKEND=freedesktop
 
+# --- no renew-command: the window when it is installed, else the terminal -------------
+# Both programs are recorders on the agent's PATH; the window is looked up
+# when the action comes, so removing it between two actions is enough.
+agent_stop
+cp "$RIG/signet.conf.base" "$CONF"
+mkdir -p "$RIG/bin"
+for prog in signet-gtk x-terminal-emulator; do
+  cat >"$RIG/bin/$prog" <<EOF
+#!/bin/sh
+printf '%s %s\n' "$prog" "\$*" >>"$RIG/launch.args"
+EOF
+  chmod +x "$RIG/bin/$prog"
+done
+launches() { if [ -f "$RIG/launch.args" ]; then wc -l <"$RIG/launch.args" | tr -d ' '; else echo 0; fi; }
+wait_launches() {
+  i=0
+  while [ "$(launches)" -lt "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+activate_renew() {
+  gdbus call --session --dest io.signet.Agent --object-path /io/signet/Agent \
+    --method org.freedesktop.Application.ActivateAction renew "[<('$SERIAL', '$ID')>]" '{}' >/dev/null
+}
+system_window=$(command -v signet-gtk || true)
+saved_path=$PATH
+PATH="$RIG/bin:$PATH"
+export PATH
+restart
+activate_renew
+wait_launches 1
+check_eq "no renew-command, the window installed: 'Renew now' opens it on that certificate's renewal" \
+  "signet-gtk --token $SERIAL --renew $ID" "$(sed -n 1p "$RIG/launch.args" 2>/dev/null)"
+rm "$RIG/bin/signet-gtk"
+activate_renew
+wait_launches 2
+if [ -n "$system_window" ] || [ -x /usr/local/bin/signet-gtk ] || [ -x /usr/bin/signet-gtk ]; then
+  ok "# SKIP no window: a signet-gtk is installed on this machine"
+else
+  check_eq "… no window installed: a terminal runs signet renew" \
+    "x-terminal-emulator -e signet renew $SERIAL --cert $ID" "$(sed -n 2p "$RIG/launch.args" 2>/dev/null)"
+fi
+agent_stop
+PATH=$saved_path
+export PATH
+write_conf
+
 # --- days=30: nothing at 44 days ------------------------------------------------------
 agent_stop
 fresh_db
