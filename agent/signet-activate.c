@@ -12,15 +12,9 @@
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"
+#include "common/signet-openssl-util.h"
 #include "enroll/signet-est.h"
 #include "enroll/signet-x509.h"
-
-typedef EVP_PKEY ActPkey;
-typedef BIO ActBio;
-typedef X509_NAME ActName;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActPkey, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActBio, BIO_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ActName, X509_NAME_free)
 
 typedef struct
 {
@@ -83,7 +77,7 @@ roll_back(Run *run)
 static char *
 certs_to_pem(GPtrArray *certs, GError **error)
 {
-  g_autoptr(ActBio) bio = BIO_new(BIO_s_mem());
+  g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
   char *data = NULL;
   long len;
 
@@ -169,7 +163,7 @@ find_subject(Run *run, SignetEst *est, GError **error)
 {
   const SignetProfile *p = run->a->profile;
   g_autofree char *subject = NULL;
-  g_autoptr(ActName) name = NULL;
+  g_autoptr(X509_NAME) name = NULL;
 
   if (p->subject_from_ca) {
     g_autoptr(SignetEstCsrAttrs) attrs = NULL;
@@ -206,7 +200,7 @@ find_subject(Run *run, SignetEst *est, GError **error)
 static X509 *
 find_leaf(Run *run, GPtrArray *certs, GError **error)
 {
-  g_autoptr(ActPkey) public_key
+  g_autoptr(EVP_PKEY) public_key
       = run->request != NULL
             ? signet_csr_public_key(run->request, error)
             : signet_p11_session_get_public_key(run->a->session, run->new_id, error);
@@ -611,8 +605,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
 
     progress(&run, "request", "Making the certificate request, signed on the token");
     {
-      g_autoptr(ActPkey) pub = signet_p11_session_get_public_key(a->session, new_id, error);
-      g_autoptr(ActPkey) priv = NULL;
+      g_autoptr(EVP_PKEY) pub = signet_p11_session_get_public_key(a->session, new_id, error);
+      g_autoptr(EVP_PKEY) priv = NULL;
 
       if (pub != NULL)
         priv = signet_p11_session_get_private_key(a->session, new_id, error);

@@ -33,14 +33,13 @@
 #include "agent/signet-token-dict.h"
 #include "common/signet-secret.h"
 #include "common/signet-util.h"
+#include "common/signet-openssl-util.h"
 #include "enroll/signet-profile.h"
 #include "enroll/signet-x509.h"
 
 /* Local names for OpenSSL types so that g_autoptr works without clashing
  * with a cleanup function another header may define for the real names. */
-typedef EVP_PKEY AgentPkey;
 typedef P11KitUri AgentP11Uri;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentPkey, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentP11Uri, p11_kit_uri_free)
 
 struct _SignetAgent
@@ -664,8 +663,8 @@ run_generate_key(Op *op, GError **error)
 static char *
 build_request(Op *op, SignetP11Session *session, GBytes *id, GError **error)
 {
-  g_autoptr(AgentPkey) public_key = NULL;
-  g_autoptr(AgentPkey) private_key = NULL;
+  g_autoptr(EVP_PKEY) public_key = NULL;
+  g_autoptr(EVP_PKEY) private_key = NULL;
 
   public_key = signet_p11_session_get_public_key(session, id, error);
   if (public_key == NULL)

@@ -11,6 +11,7 @@
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "enroll/signet-x509.h"
+#include "common/signet-openssl-util.h"
 
 #define KEY_DAYS          "days"
 #define KEY_RENEW_COMMAND "renew-command"
@@ -29,8 +30,6 @@
 /* What a reminder not shown says, in the state database and in status. */
 #define REASON_NO_SERVICE "no notification service"
 #define REASON_NO_ANSWER  "the session bus did not answer"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_NAME, X509_NAME_free)
 
 struct _SignetReminders
 {

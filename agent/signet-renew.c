@@ -10,15 +10,9 @@
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"
+#include "common/signet-openssl-util.h"
 #include "enroll/signet-est.h"
 #include "enroll/signet-x509.h"
-
-typedef EVP_PKEY RenPkey;
-typedef BIO RenBio;
-typedef X509 RenX509;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenPkey, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenBio, BIO_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(RenX509, X509_free)
 
 typedef struct
 {
@@ -79,7 +73,7 @@ save(Run *run)
 static char *
 certs_to_pem(X509 *leaf, GPtrArray *chain)
 {
-  g_autoptr(RenBio) bio = BIO_new(BIO_s_mem());
+  g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
   char *data = NULL;
   long len;
 
@@ -479,7 +473,7 @@ finish_issued(Run *run, GError **error)
     return NULL;
   progress(run, "test-signature", "Signing a test message with the new key on the token");
   {
-    g_autoptr(RenPkey) key = signet_p11_session_get_private_key(run->r->session, new_id, error);
+    g_autoptr(EVP_PKEY) key = signet_p11_session_get_private_key(run->r->session, new_id, error);
     if (key == NULL || !signet_x509_test_signature(key, leaf, error)) {
       g_prefix_error(error, "The new certificate is on the token but the test signature failed, "
                             "so the old certificate and key were kept: ");
@@ -602,7 +596,7 @@ static gboolean
 verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
 {
   g_autoptr(GBytes) new_id = op_new_id(run);
-  g_autoptr(RenPkey) public_key = NULL;
+  g_autoptr(EVP_PKEY) public_key = NULL;
 
   if (!step(run, "verify", error))
     return FALSE;
@@ -652,7 +646,7 @@ static SignetEstResult *
 reenroll(Run *run, SignetEst *est, GError **error)
 {
   g_autoptr(GBytes) old_id = op_old_id(run);
-  g_autoptr(RenPkey) old_key = NULL;
+  g_autoptr(EVP_PKEY) old_key = NULL;
 
   if (run->old_cert == NULL) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
@@ -743,8 +737,8 @@ static gboolean
 make_request(Run *run, GError **error)
 {
   g_autoptr(GBytes) new_id = NULL;
-  g_autoptr(RenPkey) pub = NULL;
-  g_autoptr(RenPkey) priv = NULL;
+  g_autoptr(EVP_PKEY) pub = NULL;
+  g_autoptr(EVP_PKEY) priv = NULL;
 
   if (!run->op->keep_key) {
     SignetP11KeyType key_type;
@@ -1114,7 +1108,7 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
   }
   /* The request holds the new key's public half (no token needed). */
   {
-    g_autoptr(RenBio) bio = BIO_new_mem_buf(op->request_pem, -1);
+    g_autoptr(BIO) bio = BIO_new_mem_buf(op->request_pem, -1);
     X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
     gboolean ok;
 

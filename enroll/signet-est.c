@@ -19,8 +19,6 @@
 #include <openssl/pem.h>
 #include <string.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_ATTRIBUTE, X509_ATTRIBUTE_free)
-
 /* Defaults of SignetEstConfig, seconds. */
 #define DEFAULT_CONNECT_TIMEOUT 15
 #define DEFAULT_TIMEOUT         120

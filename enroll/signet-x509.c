@@ -168,8 +168,6 @@ signet_x509_matches_key(X509 *cert, EVP_PKEY *key)
   return match;
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE, X509_STORE_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE_CTX, X509_STORE_CTX_free)
 typedef STACK_OF(X509) X509Stack;
 static void
 x509_stack_free(X509Stack *stack)
@@ -234,15 +232,12 @@ signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **
   return FALSE;
 }
 
-typedef EVP_MD_CTX X509MdCtx;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509MdCtx, EVP_MD_CTX_free)
-
 gboolean
 signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error)
 {
   guint8 data[32];
-  g_autoptr(X509MdCtx) sign_ctx = EVP_MD_CTX_new();
-  g_autoptr(X509MdCtx) verify_ctx = EVP_MD_CTX_new();
+  g_autoptr(EVP_MD_CTX) sign_ctx = EVP_MD_CTX_new();
+  g_autoptr(EVP_MD_CTX) verify_ctx = EVP_MD_CTX_new();
   g_autofree guint8 *sig = NULL;
   size_t sig_len = 0;
   EVP_PKEY *pub = X509_get0_pubkey(cert);

@@ -5,19 +5,13 @@
 
 #include "pkcs11/signet-p11-private.h"
 #include "common/signet-util.h"
+#include "common/signet-openssl-util.h"
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 #include <string.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OBJECT, ASN1_OBJECT_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ASN1_OCTET_STRING, ASN1_OCTET_STRING_free)
 
 /* Largest attribute read from a token (a certificate is a few KiB). */
 #define MAX_ATTRIBUTE (256 * 1024)

@@ -6,6 +6,7 @@
  * attributes, a public key beside each certificate). */
 #include "config.h"
 #include "tests/testutil/signet-test-util.h"
+#include "common/signet-openssl-util.h"
 
 #include <dlfcn.h>
 #include <glib.h>
@@ -16,10 +17,6 @@
 #include <openssl/x509.h>
 
 #include <p11-kit/pkcs11.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
 
 #define USER_PIN   "123456"
 #define SO_PIN     "12345678"

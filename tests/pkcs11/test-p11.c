@@ -4,6 +4,7 @@
 
 #include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"
+#include "common/signet-openssl-util.h"
 
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
@@ -14,10 +15,6 @@
 
 #define PIN    "123456"
 #define SO_PIN "12345678"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_MD_CTX, EVP_MD_CTX_free)
 
 /* Each token test runs twice: on SoftHSM2 (behind the test shim's default
  * model, which only counts tries), and on the shim's model of an OpenSC
