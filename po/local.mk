@@ -1,0 +1,6 @@
+# po/: the translations (docs/internals/i18n.md). gettext's own po/Makefile
+# (from po/Makefile.in.in, Makevars and Rules-locale) builds the catalogs and
+# the build tree's locale directory po/locale; make update-po runs there.
+update-po:
+	cd po && $(MAKE) $(AM_MAKEFLAGS) update-po
+.PHONY: update-po
