@@ -10,7 +10,10 @@
 ui_gtk_dialog_ui_files = \
 	ui-gtk/signet-gtk-dialog.ui \
 	ui-gtk/signet-gtk-change-pin-dialog.ui \
-	ui-gtk/signet-gtk-unblock-dialog.ui
+	ui-gtk/signet-gtk-unblock-dialog.ui \
+	ui-gtk/signet-gtk-request-dialog.ui \
+	ui-gtk/signet-gtk-import-dialog.ui \
+	ui-gtk/signet-gtk-export-dialog.ui
 
 # The dialogs' own GResource, beside the window's (its own C name).
 ui_gtk_dialog_resources = ui-gtk/signet-gtk-dialogs-resources.c ui-gtk/signet-gtk-dialogs-resources.h
@@ -27,7 +30,10 @@ ui_gtk_dialog_c_sources = \
 	ui-gtk/signet-gtk-dialogs.c ui-gtk/signet-gtk-dialogs.h \
 	ui-gtk/signet-gtk-base-dialog.c ui-gtk/signet-gtk-base-dialog.h \
 	ui-gtk/signet-gtk-change-pin-dialog.c \
-	ui-gtk/signet-gtk-unblock-dialog.c
+	ui-gtk/signet-gtk-unblock-dialog.c \
+	ui-gtk/signet-gtk-request-dialog.c \
+	ui-gtk/signet-gtk-import-dialog.c \
+	ui-gtk/signet-gtk-export-dialog.c
 
 ui_gtk_dialog_sources = $(ui_gtk_dialog_c_sources) $(ui_gtk_dialog_resources)
 

@@ -532,3 +532,84 @@ signet_gtk_dialog_options(gboolean confirmed, const char *key, gboolean value)
     g_variant_builder_add(&b, "{sv}", key, g_variant_new_boolean(TRUE));
   return g_variant_builder_end(&b);
 }
+
+typedef struct
+{
+  SignetGtkBaseDialog *dialog;
+  GBytes *bytes;
+  SignetGtkSaved saved;
+  GtkFileChooserNative *chooser;
+  char *path;
+} Save;
+
+static void
+save_free(Save *save)
+{
+  signet_gtk_base_dialog_unref(save->dialog);
+  g_bytes_unref(save->bytes);
+  g_clear_object(&save->chooser);
+  g_free(save->path);
+  g_free(save);
+}
+
+static void
+on_replaced_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+  Save *save = data;
+  g_autoptr(GError) error = NULL;
+
+  signet_gtk_base_dialog_set_busy(save->dialog, NULL);
+  if (!g_file_replace_contents_finish(G_FILE(source), res, NULL, &error)) {
+    g_autofree char *text
+        = g_strdup_printf(_("Could not write %s: %s"), save->path, error->message);
+    signet_gtk_base_dialog_show_error_text(save->dialog, text);
+    save->saved(save->dialog, NULL);
+  } else
+    save->saved(save->dialog, save->path);
+  save_free(save);
+}
+
+static void
+on_chooser_response_cb(GtkNativeDialog *chooser, int response, gpointer data)
+{
+  Save *save = data;
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
+  gtk_native_dialog_destroy(chooser);
+  if (file == NULL) {
+    save->saved(save->dialog, NULL);
+    save_free(save);
+    return;
+  }
+  save->path = g_file_get_parse_name(file);
+  signet_gtk_base_dialog_set_busy(save->dialog, _("Writing the file…"));
+  g_file_replace_contents_bytes_async(file, save->bytes, NULL, FALSE, G_FILE_CREATE_NONE, NULL,
+                                      on_replaced_cb, save);
+}
+
+void
+signet_gtk_base_dialog_save(SignetGtkBaseDialog *dialog, const char *title, const char *name,
+                            const char *filter_name, const char *patterns, GBytes *bytes,
+                            SignetGtkSaved saved)
+{
+  Save *save = g_new0(Save, 1);
+  GtkFileFilter *filter = gtk_file_filter_new();
+  g_auto(GStrv) globs = g_strsplit(patterns, ";", -1);
+
+  save->dialog = signet_gtk_base_dialog_ref(dialog);
+  save->bytes = g_bytes_ref(bytes);
+  save->saved = saved;
+  save->chooser = gtk_file_chooser_native_new(title, dialog->window, GTK_FILE_CHOOSER_ACTION_SAVE,
+                                              _("_Save"), _("_Cancel"));
+  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(save->chooser), TRUE);
+  gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(save->chooser), name);
+  gtk_file_filter_set_name(filter, filter_name);
+  for (gsize i = 0; globs[i] != NULL; i++)
+    gtk_file_filter_add_pattern(filter, globs[i]);
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(save->chooser), filter);
+  g_object_unref(filter);
+  g_signal_connect(save->chooser, "response", G_CALLBACK(on_chooser_response_cb), save);
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(save->chooser));
+}

@@ -148,3 +148,14 @@ GVariant *signet_gtk_dialog_empty_secret(void);
 GVariant *signet_gtk_dialog_options(gboolean confirmed, const char *key, gboolean value);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* Asks for a file to save @bytes in (a file chooser on the dialog, @name
+ * suggested, @patterns "*.pem;*.crt" in one filter named @filter_name) and
+ * writes it with GIO; @saved gets the path, or NULL (and an error shown)
+ * when nothing was written. */
+typedef void (*SignetGtkSaved)(SignetGtkBaseDialog *dialog, const char *path);
+void signet_gtk_base_dialog_save(SignetGtkBaseDialog *dialog, const char *title, const char *name,
+                                 const char *filter_name, const char *patterns, GBytes *bytes,
+                                 SignetGtkSaved saved);
+G_END_DECLS

@@ -459,6 +459,66 @@ test_unblock_refused(gconstpointer data)
   close_dialog(dialog, "signet-unblock-pin");
 }
 
+/* --- Make a request, Import, Export: built from their .ui, the action only
+ * when there is something to send ------------------------------------------ */
+
+static void
+test_request_rules(void)
+{
+  Fake fake = { 0 };
+  SignetGtkBaseDialog *dialog = open_dialog(signet_gtk_make_request, "signet-request", &fake);
+
+  assert_entry(dialog, "common_name", "Name (CN)");
+  assert_entry(dialog, "pin", "PIN");
+  gtk_test_accessible_assert_role(signet_gtk_base_dialog_get(dialog, "key_type_row"),
+                                  GTK_ACCESSIBLE_ROLE_COMBO_BOX);
+  assert_button(GTK_WIDGET(dialog->action_button), "_Make Request");
+  g_assert_false(action_ready(dialog));
+  type(dialog, "pin", "1234");
+  g_assert_false(action_ready(dialog));
+  type(dialog, "common_name", "Jan Kowalski");
+  g_assert_true(action_ready(dialog));
+  type(dialog, "pin", "");
+  g_assert_false(action_ready(dialog));
+  close_dialog(dialog, "signet-request");
+}
+
+static void
+test_import_rules(void)
+{
+  Fake fake = { 0 };
+  SignetGtkBaseDialog *dialog = open_dialog(signet_gtk_import_certificate, "signet-import", &fake);
+
+  assert_entry(dialog, "pin", "PIN");
+  assert_button(signet_gtk_base_dialog_get(dialog, "choose_button"), "C_hoose File…");
+  assert_button(GTK_WIDGET(dialog->action_button), "_Import");
+  /* No file chosen: nothing to send, whatever the PIN. */
+  type(dialog, "pin", "1234");
+  g_assert_false(action_ready(dialog));
+  g_assert_false(shown(dialog, "allow_expired"));
+  g_assert_false(shown(dialog, "replace"));
+  close_dialog(dialog, "signet-import");
+}
+
+static void
+open_export(GtkWindow *parent, SignetAgent1 *agent, const char *token)
+{
+  signet_gtk_export_certificate(parent, agent, token, "01AB");
+}
+
+static void
+test_export_dialog(void)
+{
+  Fake fake = { 0 };
+  SignetGtkBaseDialog *dialog = open_dialog(open_export, "signet-export", &fake);
+
+  gtk_test_accessible_assert_role(signet_gtk_base_dialog_get(dialog, "format_row"),
+                                  GTK_ACCESSIBLE_ROLE_COMBO_BOX);
+  assert_button(GTK_WIDGET(dialog->action_button), "_Export…");
+  g_assert_true(action_ready(dialog));
+  close_dialog(dialog, "signet-export");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -480,5 +540,8 @@ main(int argc, char **argv)
   g_test_add_func("/dialogs/unblock/rules", test_unblock_rules);
   g_test_add_data_func("/dialogs/unblock/puk-locked", "puk-locked", test_unblock_refused);
   g_test_add_data_func("/dialogs/unblock/unknown-method", "unknown", test_unblock_refused);
+  g_test_add_func("/dialogs/request/rules", test_request_rules);
+  g_test_add_func("/dialogs/import/rules", test_import_rules);
+  g_test_add_func("/dialogs/export/dialog", test_export_dialog);
   return g_test_run();
 }

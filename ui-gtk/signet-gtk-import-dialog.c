@@ -1,0 +1,257 @@
+/* signet-gtk-import-dialog.c: Import a certificate
+ * (signet_gtk_import_certificate): a file chosen (PEM, DER, .cer, .crt,
+ * .p7b, .pem) and read before the PIN is asked, ImportCertificate with the
+ * PIN; an expired certificate offers "import anyway" (allow-expired) after a
+ * clear warning, a second certificate for the key offers replace; the
+ * agent's other answers (CA certificates only, no matching key) in words. */
+#include "config.h"
+
+#include "ui-gtk/signet-gtk-dialogs.h"
+
+#include "ui-gtk/signet-gtk-agent.h"
+#include "ui-gtk/signet-gtk-base-dialog.h"
+#include "ui-gtk/signet-gtk-secret.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#define RESOURCE "/io/signet/Signet/dialogs/signet-gtk-import-dialog.ui"
+#define MAX_FILE (1024 * 1024)
+
+typedef struct
+{
+  GBytes *data;
+  GtkFileChooserNative *chooser;
+} Import;
+
+static void
+import_free(gpointer data)
+{
+  Import *import = data;
+
+  g_clear_pointer(&import->data, g_bytes_unref);
+  g_clear_object(&import->chooser);
+  g_free(import);
+}
+
+static void
+update(SignetGtkBaseDialog *dialog)
+{
+  Import *import = dialog->priv;
+  g_autoptr(GError) refusal = NULL;
+  GtkLabel *notice = signet_gtk_base_dialog_get(dialog, "notice_label");
+  gboolean refused = FALSE, pin_pad = FALSE;
+
+  if (dialog->status != NULL) {
+    switch (signet_client_before_secret(dialog->status, SIGNET_CLIENT_OP_IMPORT, dialog->label,
+                                        &refusal)) {
+      case SIGNET_CLIENT_REFUSE:
+        refused = TRUE;
+        break;
+      case SIGNET_CLIENT_ASK_PIN_PAD:
+        pin_pad = TRUE;
+        break;
+      case SIGNET_CLIENT_ASK_FINAL_TRY:
+      case SIGNET_CLIENT_ASK:
+        break;
+    }
+  }
+  gtk_label_set_text(notice, refusal != NULL ? refusal->message
+                             : pin_pad       ? _("The reader's PIN pad asks for the PIN.")
+                                             : "");
+  gtk_widget_set_visible(GTK_WIDGET(notice), refusal != NULL || pin_pad);
+  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "pin"), !pin_pad);
+  signet_gtk_base_dialog_set_ready(
+      dialog,
+      dialog->status != NULL && !refused && import->data != NULL
+          && (pin_pad
+              || *gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, "pin")) != '\0'));
+}
+
+static void
+on_file_loaded_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(SignetGtkBaseDialog) dialog = data;
+  Import *import = dialog->priv;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_file_get_parse_name(G_FILE(source));
+  char *contents = NULL;
+  gsize len = 0;
+
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  g_clear_pointer(&import->data, g_bytes_unref);
+  if (!g_file_load_contents_finish(G_FILE(source), res, &contents, &len, NULL, &error)) {
+    g_autofree char *text = g_strdup_printf(_("Could not read %s: %s"), name, error->message);
+    signet_gtk_base_dialog_show_error_text(dialog, text);
+  } else if (len == 0 || len > MAX_FILE) {
+    g_autofree char *text = g_strdup_printf(
+        _("%s is not a certificate file: it is empty or larger than 1 MiB."), name);
+    g_free(contents);
+    signet_gtk_base_dialog_show_error_text(dialog, text);
+  } else
+    import->data = g_bytes_new_take(contents, len);
+  if (dialog->window == NULL)
+    return;
+  adw_action_row_set_subtitle(signet_gtk_base_dialog_get(dialog, "file_row"),
+                              import->data != NULL ? name : _("No file chosen"));
+  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "allow_expired"), FALSE);
+  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "replace"), FALSE);
+  gtk_check_button_set_active(signet_gtk_base_dialog_get(dialog, "allow_expired"), FALSE);
+  gtk_check_button_set_active(signet_gtk_base_dialog_get(dialog, "replace"), FALSE);
+  update(dialog);
+}
+
+static void
+on_open_response_cb(GtkNativeDialog *chooser, int response, gpointer data)
+{
+  SignetGtkBaseDialog *dialog = data;
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
+  gtk_native_dialog_destroy(chooser);
+  if (file != NULL) {
+    /* Read before the PIN is asked: a wrong file costs nothing. */
+    signet_gtk_base_dialog_set_busy(dialog, _("Reading the file…"));
+    g_file_load_contents_async(file, NULL, on_file_loaded_cb, signet_gtk_base_dialog_ref(dialog));
+  }
+  signet_gtk_base_dialog_unref(dialog);
+}
+
+static void
+on_choose_clicked_cb(GtkButton *button, gpointer data)
+{
+  SignetGtkBaseDialog *dialog = data;
+  Import *import = dialog->priv;
+  GtkFileFilter *filter = gtk_file_filter_new();
+  static const char *const globs[] = { "*.pem", "*.crt", "*.cer", "*.der", "*.p7b", "*.p7c" };
+
+  (void)button;
+  g_clear_object(&import->chooser);
+  import->chooser
+      = gtk_file_chooser_native_new(_("Choose the Certificate File"), dialog->window,
+                                    GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(import->chooser), TRUE);
+  gtk_file_filter_set_name(filter, _("Certificates (PEM, DER, .cer, .crt, .p7b)"));
+  for (gsize i = 0; i < G_N_ELEMENTS(globs); i++)
+    gtk_file_filter_add_pattern(filter, globs[i]);
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(import->chooser), filter);
+  g_object_unref(filter);
+  filter = gtk_file_filter_new();
+  gtk_file_filter_set_name(filter, _("All files"));
+  gtk_file_filter_add_pattern(filter, "*");
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(import->chooser), filter);
+  g_object_unref(filter);
+  g_signal_connect(import->chooser, "response", G_CALLBACK(on_open_response_cb),
+                   signet_gtk_base_dialog_ref(dialog));
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(import->chooser));
+}
+
+static void
+on_import_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(SignetGtkBaseDialog) dialog = data;
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *not_after = NULL, *text = NULL;
+  const char *subject = "";
+
+  if (!signet_agent1_call_import_certificate_finish(SIGNET_AGENT1(source), &result, res, &error)) {
+    SignetClientErrorKind kind = signet_client_error_kind(error);
+
+    signet_gtk_base_dialog_set_busy(dialog, NULL);
+    signet_gtk_base_dialog_show_error(dialog, error);
+    if (dialog->window == NULL)
+      return;
+    /* Offered only after the agent said why, with its words above. */
+    if (kind == SIGNET_CLIENT_ERROR_EXPIRED)
+      gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "allow_expired"), TRUE);
+    else if (kind == SIGNET_CLIENT_ERROR_FAILED
+             && strstr(error->message, "already has a certificate") != NULL)
+      gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "replace"), TRUE);
+    return;
+  }
+  (void)g_variant_lookup(result, "subject", "&s", &subject);
+  not_after = signet_client_format_not_after(result);
+  text = g_strdup_printf(_("The certificate of %s is on the token “%s”. It is valid until %s."),
+                         subject, dialog->label, not_after);
+  signet_gtk_base_dialog_finish(dialog, text);
+}
+
+static void
+on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GError *error,
+                   gpointer data)
+{
+  g_autoptr(SignetGtkBaseDialog) dialog = data;
+  Import *import = dialog->priv;
+  GVariantBuilder options;
+  GVariant *pin;
+
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  if (dialog->window == NULL)
+    return;
+  if (!go) {
+    if (error != NULL)
+      signet_gtk_base_dialog_show_error(dialog, error);
+    else
+      signet_gtk_base_dialog_show_error_text(dialog, _("Cancelled: nothing was sent."));
+    return;
+  }
+  if (pin_pad)
+    pin = signet_gtk_dialog_empty_secret();
+  else {
+    SignetSecret *secret = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "pin"));
+    if (secret == NULL) {
+      update(dialog);
+      return;
+    }
+    pin = signet_gtk_secret_to_variant(secret);
+  }
+  g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  if (confirmed)
+    g_variant_builder_add(&options, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
+  if (gtk_check_button_get_active(signet_gtk_base_dialog_get(dialog, "allow_expired")))
+    g_variant_builder_add(&options, "{sv}", "allow-expired", g_variant_new_boolean(TRUE));
+  if (gtk_check_button_get_active(signet_gtk_base_dialog_get(dialog, "replace")))
+    g_variant_builder_add(&options, "{sv}", "replace", g_variant_new_boolean(TRUE));
+  signet_gtk_base_dialog_set_busy(dialog, pin_pad ? _("Enter the PIN on the reader's PIN pad…")
+                                                  : _("Storing the certificate…"));
+  signet_agent1_call_import_certificate(
+      dialog->agent, dialog->token,
+      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, import->data, TRUE), pin,
+      g_variant_builder_end(&options), G_DBUS_CALL_FLAGS_NONE, SIGNET_GTK_CALL_TIMEOUT, NULL,
+      on_import_cb, signet_gtk_base_dialog_ref(dialog));
+}
+
+static void
+on_action_clicked_cb(GtkButton *button, gpointer data)
+{
+  SignetGtkBaseDialog *dialog = data;
+
+  (void)button;
+  if (dialog->busy || dialog->finished)
+    return;
+  signet_gtk_base_dialog_set_busy(dialog, _("Reading the token…"));
+  signet_gtk_secret_check(GTK_WIDGET(dialog->window), dialog->agent, dialog->token, dialog->label,
+                          SIGNET_CLIENT_OP_IMPORT, on_secret_ready_cb,
+                          signet_gtk_base_dialog_ref(dialog));
+}
+
+void
+signet_gtk_import_certificate(GtkWindow *parent, SignetAgent1 *agent, const char *token_serial)
+{
+  static const char *const entries[] = { "pin", NULL };
+  g_autoptr(SignetGtkBaseDialog) dialog = signet_gtk_base_dialog_new(
+      parent, agent, token_serial, RESOURCE, _("Import Certificate"), _("_Import"));
+
+  gtk_widget_set_name(GTK_WIDGET(dialog->window), "signet-import");
+  dialog->priv = g_new0(Import, 1);
+  dialog->priv_free = import_free;
+  dialog->update = update;
+  signet_gtk_base_dialog_watch_entries(dialog, entries);
+  gtk_window_set_default_widget(dialog->window, GTK_WIDGET(dialog->action_button));
+  g_signal_connect(dialog->action_button, "clicked", G_CALLBACK(on_action_clicked_cb), dialog);
+  g_signal_connect(signet_gtk_base_dialog_get(dialog, "choose_button"), "clicked",
+                   G_CALLBACK(on_choose_clicked_cb), dialog);
+  signet_gtk_base_dialog_refresh(dialog);
+}
