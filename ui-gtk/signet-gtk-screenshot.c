@@ -59,8 +59,12 @@ on_tick_cb(GtkWidget *window, GdkFrameClock *clock, gpointer data)
   g_autoptr(GError) error = NULL;
 
   /* A few frames: the page laid out, its first answer drawn. */
-  if (++later->frames < 3)
+  if (++later->frames < 5)
     return G_SOURCE_CONTINUE;
+  /* Not on screen yet (the first page of a starting window): wait. */
+  if ((gtk_widget_get_width(window) <= 0 || !gtk_widget_get_mapped(window)) && later->frames < 600)
+    return G_SOURCE_CONTINUE;
+  g_object_set_data(G_OBJECT(window), "signet-screenshot", NULL);
   file = g_strconcat(later->name, ".png", NULL);
   path = g_build_filename(dir, file, NULL);
   if (g_mkdir_with_parents(dir, 0755) != 0 || !signet_gtk_screenshot_save(window, path, &error))
@@ -80,8 +84,13 @@ signet_gtk_screenshot_later(GtkWidget *widget, const char *name)
   root = gtk_widget_get_root(widget);
   if (root == NULL)
     return;
+  /* A page shown before the last one was saved: only the last is saved. */
+  guint pending = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(root), "signet-screenshot"));
+  if (pending != 0)
+    gtk_widget_remove_tick_callback(GTK_WIDGET(root), pending);
   later = g_new0(Later, 1);
   later->name = g_strdup(name);
-  gtk_widget_add_tick_callback(GTK_WIDGET(root), on_tick_cb, later, later_free);
+  pending = gtk_widget_add_tick_callback(GTK_WIDGET(root), on_tick_cb, later, later_free);
+  g_object_set_data(G_OBJECT(root), "signet-screenshot", GUINT_TO_POINTER(pending));
   gtk_widget_queue_draw(GTK_WIDGET(root));
 }
