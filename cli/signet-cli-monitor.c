@@ -10,6 +10,7 @@
 #include "cli/signet-cli-monitor.h"
 
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,7 +164,8 @@ signet_cli_monitor(SignetAgent1 *proxy, gboolean json, GError **error)
     g_dbus_connection_signal_unsubscribe(connection, subscription);
     if (error != NULL && *error != NULL)
       g_dbus_error_strip_remote_error(*error);
-    g_prefix_error(error, "Could not reach the Signet agent (signetd) on the session bus: ");
+    g_prefix_error(error, "%s",
+                   _("Could not reach the Signet agent (signetd) on the session bus: "));
     return FALSE;
   }
   watch = g_bus_watch_name_on_connection(connection, name, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
@@ -179,7 +181,7 @@ signet_cli_monitor(SignetAgent1 *proxy, gboolean json, GError **error)
   g_dbus_connection_signal_unsubscribe(connection, subscription);
   if (m.agent_gone) {
     g_set_error_literal(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                        "The Signet agent (signetd) went away; no more events");
+                        _("The Signet agent (signetd) went away; no more events"));
     return FALSE;
   }
   return TRUE;

@@ -6,6 +6,7 @@
 #include "common/signet-util.h"
 #include "libsignet/signet-client.h"
 
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,15 +66,39 @@ lookup_bool(GVariant *dict, const char *key)
   return b;
 }
 
+/* The widest of @n labels in characters (UTF-8: a translation pads by
+ * characters, not bytes), plus @gap. */
+static int
+label_width(const char *const *labels, gsize n, int gap)
+{
+  glong w = 0;
+
+  for (gsize i = 0; i < n; i++)
+    w = MAX(w, g_utf8_strlen(labels[i], -1));
+  return (int)w + gap;
+}
+
+/* INDENT LABEL, padded to @width characters, VALUE. */
+static void
+print_field(const char *indent, const char *label, int width, const char *value)
+{
+  int pad = width - (int)g_utf8_strlen(label, -1);
+
+  g_print("%s%s%*s%s\n", indent, label, MAX(pad, 1), "", value);
+}
+
 void
 signet_cli_print_token_line(GVariant *token)
 {
   g_autoptr(GVariant) pin = g_variant_lookup_value(token, "pin", G_VARIANT_TYPE_VARDICT);
   g_autofree char *pin_state = signet_client_describe_secret_state(pin, FALSE);
 
-  g_print("'%s'  serial %s  model %s %s  reader '%s'  PIN: %s\n", lookup_str(token, "label"),
+  /* TRANSLATORS: signet list, one token: label, serial, manufacturer and
+   * model, reader, PIN state. */
+  g_print(_("'%s'  serial %s  model %s %s  reader '%s'  PIN: %s"), lookup_str(token, "label"),
           lookup_str(token, "serial"), lookup_str(token, "manufacturer"),
           lookup_str(token, "model"), lookup_str(token, "slot"), pin_state);
+  g_print("\n");
 }
 
 /* The time under @key of @dict (x or s), formatted; "" when absent. */
@@ -93,7 +118,8 @@ join_days(const guint32 *days, gsize n)
 
   for (gsize i = 0; i < n; i++) {
     if (i > 0)
-      g_string_append(s, i + 1 == n ? " and " : ", ");
+      /* TRANSLATORS: between the last two numbers of days in "60, 45 and 15". */
+      g_string_append(s, i + 1 == n ? _(" and ") : ", ");
     g_string_append_printf(s, "%u", days[i]);
   }
   return g_string_free(s, FALSE);
@@ -106,6 +132,28 @@ days_contain(const guint32 *days, gsize n, guint32 day)
     if (days[i] == day)
       return TRUE;
   return FALSE;
+}
+
+/* The labels of signet status's lines. */
+static int
+status_label_width(void)
+{
+  const char *labels[]
+      = { _("Token"),        _("Serial"), _("Model"),     _("Reader"),  _("Module"),
+          _("URI"),          _("PIN"),    _("PUK"),       _("Unblock"), _("Generates"),
+          _("Certificates"), _("Keys"),   _("Unfinished") };
+
+  return label_width(labels, G_N_ELEMENTS(labels), 2);
+}
+
+/* The labels of a certificate's lines in signet status. */
+static int
+cert_label_width(void)
+{
+  const char *labels[] = { _("issuer"), _("serial"),  _("not before"), _("not after"),
+                           _("id"),     _("profile"), _("reminders") };
+
+  return label_width(labels, G_N_ELEMENTS(labels), 2);
 }
 
 /* The reason the reminder for @day could not be shown, from
@@ -148,18 +196,26 @@ print_reminders(GVariant *cert)
   if (sent != NULL)
     done = g_variant_get_fixed_array(sent, &n_done, sizeof(guint32));
   if (configured != NULL && n_days == 0)
-    g_string_append(line, "none configured");
+    /* TRANSLATORS: reminders of a certificate. */
+    g_string_append(line, _("none configured"));
   for (gsize i = 0; i < n_days; i++) {
     const char *reason = not_shown_reason(not_shown, days[i]);
 
-    g_string_append_printf(line, "%s%u days before: ", i > 0 ? "; " : "", days[i]);
+    if (i > 0)
+      g_string_append(line, "; ");
+    /* TRANSLATORS: a reminder's threshold, followed by its state ("sent",
+     * "not yet"). */
+    g_string_append_printf(line, ngettext("%u day before: ", "%u days before: ", days[i]), days[i]);
     if (days_contain(done, n_done, days[i]))
-      g_string_append(line, "sent");
+      /* TRANSLATORS: a reminder's state. */
+      g_string_append(line, _("sent"));
     else if (reason != NULL)
-      g_string_append_printf(line, "could not be shown (%s), will retry",
-                             *reason != '\0' ? reason : "no notification service");
+      /* TRANSLATORS: a reminder's state; %s says why. */
+      g_string_append_printf(line, _("could not be shown (%s), will retry"),
+                             *reason != '\0' ? reason : _("no notification service"));
     else
-      g_string_append(line, "not yet");
+      /* TRANSLATORS: a reminder's state. */
+      g_string_append(line, _("not yet"));
   }
   /* Sent under thresholds no longer configured. */
   {
@@ -171,10 +227,14 @@ print_reminders(GVariant *cert)
     if (other->len > 0) {
       g_autofree char *list = join_days((const guint32 *)(gpointer)other->data, other->len);
 
-      g_string_append_printf(line, "%ssent at %s days before", line->len > 0 ? "; " : "", list);
+      if (line->len > 0)
+        g_string_append(line, "; ");
+      /* TRANSLATORS: %s is a list of numbers of days, "60 and 30". */
+      g_string_append_printf(line, _("sent at %s days before"), list);
     }
   }
-  g_print("    reminders   %s\n", line->len > 0 ? line->str : "none sent yet");
+  print_field("    ", _("reminders"), cert_label_width(),
+              line->len > 0 ? line->str : _("none sent yet"));
 }
 
 static void
@@ -183,17 +243,21 @@ print_certificate(GVariant *cert)
   gboolean authority = lookup_bool(cert, "authority");
   const char *profile = lookup_str(cert, "profile");
   g_autofree char *not_after = signet_client_format_not_after(cert);
+  g_autofree char *id = NULL;
+  const char *kinds[] = { _("CA certificate:"), _("Certificate:") };
+  int width = cert_label_width();
 
-  g_print("  %s %s\n",
-          authority ? "CA certificate:" : "Certificate:   ", lookup_str(cert, "subject"));
-  g_print("    issuer      %s\n", lookup_str(cert, "issuer"));
-  g_print("    serial      %s\n", lookup_str(cert, "serial"));
-  g_print("    not before  %s\n", lookup_str(cert, "not_before"));
-  g_print("    not after   %s\n", not_after);
-  g_print("    id          %s%s\n", lookup_str(cert, "id"),
-          lookup_bool(cert, "has_key") ? " (its key is on the token)" : "");
+  print_field("  ", authority ? kinds[0] : kinds[1], label_width(kinds, 2, 1),
+              lookup_str(cert, "subject"));
+  print_field("    ", _("issuer"), width, lookup_str(cert, "issuer"));
+  print_field("    ", _("serial"), width, lookup_str(cert, "serial"));
+  print_field("    ", _("not before"), width, lookup_str(cert, "not_before"));
+  print_field("    ", _("not after"), width, not_after);
+  id = g_strconcat(lookup_str(cert, "id"),
+                   lookup_bool(cert, "has_key") ? _(" (its key is on the token)") : "", NULL);
+  print_field("    ", _("id"), width, id);
   if (*profile != '\0')
-    g_print("    profile     %s\n", profile);
+    print_field("    ", _("profile"), width, profile);
   /* Reminders are for the holder's certificates, not the CA's. */
   if (!authority)
     print_reminders(cert);
@@ -210,17 +274,19 @@ print_key(GVariant *key)
 
     if (g_str_equal(protection, "card"))
       /* OpenSC before 0.24 does not report CKA_SENSITIVE for a card's key. */
-      g_string_append(parts, "private key (kept on the card: not extractable, its value "
-                             "unreadable; this OpenSC does not report 'sensitive')");
+      g_string_append(parts, _("private key (kept on the card: not extractable, its value "
+                               "unreadable; this OpenSC does not report 'sensitive')"));
     else
-      g_string_append_printf(parts, "private key (%s, %s)",
-                             lookup_bool(key, "sensitive") ? "sensitive" : "NOT sensitive",
-                             lookup_bool(key, "extractable") ? "EXTRACTABLE" : "not extractable");
+      /* TRANSLATORS: "private key (sensitive, not extractable)". */
+      g_string_append_printf(parts, _("private key (%s, %s)"),
+                             lookup_bool(key, "sensitive") ? _("sensitive") : _("NOT sensitive"),
+                             lookup_bool(key, "extractable") ? _("EXTRACTABLE")
+                                                             : _("not extractable"));
   }
   if (lookup_bool(key, "has_public"))
-    g_string_append_printf(parts, "%spublic key", parts->len ? ", " : "");
+    g_string_append_printf(parts, "%s%s", parts->len ? ", " : "", _("public key"));
   if (lookup_bool(key, "has_certificate"))
-    g_string_append_printf(parts, "%scertificate", parts->len ? ", " : "");
+    g_string_append_printf(parts, "%s%s", parts->len ? ", " : "", _("certificate"));
   g_print("  %s %s%s%s%s: %s\n", lookup_str(key, "type"), lookup_str(key, "id"), *label ? " '" : "",
           label, *label ? "'" : "", parts->str);
 }
@@ -239,12 +305,15 @@ finish_hint(GVariant *op, const char *kind, const char *token)
     const char *stage = lookup_str(op, "stage");
 
     if (g_str_equal(stage, "sent"))
-      return g_strdup_printf("run `signet activate %s --profile %s` with the same activation "
-                             "code: the same request is sent again",
+      /* TRANSLATORS: what to do next; keep the command between `` as it is. */
+      return g_strdup_printf(_("run `signet activate %s --profile %s` with the same activation "
+                               "code: the same request is sent again"),
                              word, *profile != '\0' ? pword : "NAME");
-    return g_strdup_printf("run `signet activate %s --profile %s` to finish%s", word,
+    /* TRANSLATORS: what to do next; keep the command between `` as it is;
+     * the last %s is empty or " (no activation code needed)". */
+    return g_strdup_printf(_("run `signet activate %s --profile %s` to finish%s"), word,
                            *profile != '\0' ? pword : "NAME",
-                           g_str_equal(stage, "issued") ? " (no activation code needed)" : "");
+                           g_str_equal(stage, "issued") ? _(" (no activation code needed)") : "");
   }
   {
     const char *serial = lookup_str(op, "old_serial");
@@ -255,14 +324,19 @@ finish_hint(GVariant *op, const char *kind, const char *token)
                                    : g_strdup_printf("signet renew %s", word);
 
     if (g_str_equal(resume, "send-again"))
-      return g_strdup_printf("run `%s`: it sends the same request to the CA again (the "
-                             "renewal stopped at step %s, before the CA's answer arrived)",
+      /* TRANSLATORS: what to do next; the first %s is a command, the second
+       * a step's name. */
+      return g_strdup_printf(_("run `%s`: it sends the same request to the CA again (the "
+                               "renewal stopped at step %s, before the CA's answer arrived)"),
                              command, step);
     if (g_str_equal(resume, "undo"))
-      return g_strdup_printf("run `%s`: it undoes the interrupted renewal (stopped at step %s), "
-                             "then renews from the start",
+      /* TRANSLATORS: what to do next; the first %s is a command, the second
+       * a step's name. */
+      return g_strdup_printf(_("run `%s`: it undoes the interrupted renewal (stopped at step %s), "
+                               "then renews from the start"),
                              command, step);
-    return g_strdup_printf("run `%s` to finish", command);
+    /* TRANSLATORS: what to do next; %s is a command. */
+    return g_strdup_printf(_("run `%s` to finish"), command);
   }
 }
 
@@ -297,7 +371,11 @@ print_unfinished(GVariant *status, const char *token)
   n_shown += n_ops;
   if (n_shown == 0)
     return;
-  g_print("Unfinished    %" G_GSIZE_FORMAT "\n", n_shown);
+  {
+    g_autofree char *count = g_strdup_printf("%" G_GSIZE_FORMAT, n_shown);
+
+    print_field("", _("Unfinished"), status_label_width(), count);
+  }
 
   for (gsize i = 0; i < n_ops; i++) {
     g_autoptr(GVariant) op = g_variant_get_child_value(ops, i);
@@ -313,29 +391,44 @@ print_unfinished(GVariant *status, const char *token)
     gboolean has_needs_pin = g_variant_lookup(op, "needs_pin", "b", NULL);
 
     (void)g_variant_lookup(op, "id", "x", &id);
-    g_print("  %s", *kind != '\0' ? kind : "operation");
+    /* TRANSLATORS: an unfinished operation whose kind is not known. */
+    g_print("  %s", *kind != '\0' ? kind : _("operation"));
     if (id != 0)
       g_print(" #%" G_GINT64_FORMAT, id);
     if (*profile != '\0')
-      g_print(" (profile %s)", profile);
+      g_print(_(" (profile %s)"), profile);
     if (*state != '\0')
       g_print(": %s", state);
     if (*step != '\0')
-      g_print(", at step %s", step);
+      /* TRANSLATORS: after an operation's state; %s is the step's name. */
+      g_print(_(", at step %s"), step);
     if (*updated != '\0')
-      g_print(", since %s", updated);
+      /* TRANSLATORS: %s is a date and time. */
+      g_print(_(", since %s"), updated);
     g_print("\n");
     if (*message != '\0')
       g_print("    %s\n", message);
-    if (g_str_equal(state, "pending"))
-      g_print("    The CA issues the certificate later%s%s; the agent asks it again then by "
-              "itself.\n",
-              *retry != '\0' ? ", from " : "", retry);
+    if (g_str_equal(state, "pending")) {
+      g_print("    ");
+      if (*retry != '\0')
+        /* TRANSLATORS: %s is a date and time. */
+        g_print(_("The CA issues the certificate later, from %s; the agent asks it again then "
+                  "by itself."),
+                retry);
+      else
+        g_print("%s", _("The CA issues the certificate later; the agent asks it again then by "
+                        "itself."));
+      g_print("\n");
+    }
+    g_print("    ");
     if (!has_needs_pin || lookup_bool(op, "needs_pin")) {
       hint = finish_hint(op, *kind != '\0' ? kind : "renew", token);
-      g_print("    To do: %s%s.\n", hint, has_needs_pin ? " (it needs your PIN)" : "");
+      /* TRANSLATORS: the first %s is what to do ("run `signet renew …` to
+       * finish"), the second empty or " (it needs your PIN)". */
+      g_print(_("To do: %s%s."), hint, has_needs_pin ? _(" (it needs your PIN)") : "");
     } else
-      g_print("    Nothing to do: the agent finishes it by itself when the token is present.\n");
+      g_print("%s", _("Nothing to do: the agent finishes it by itself when the token is present."));
+    g_print("\n");
   }
   for (gsize i = 0; i < n_acts; i++) {
     g_autoptr(GVariant) a = g_variant_get_child_value(acts, i);
@@ -348,21 +441,36 @@ print_unfinished(GVariant *status, const char *token)
       dup = dup || g_str_equal(journal_profiles->pdata[j], lookup_str(a, "profile"));
     if (dup)
       continue;
-    g_print("  activate (profile %s): %s, key id %s\n", lookup_str(a, "profile"), stage,
+    /* TRANSLATORS: an unfinished activation: profile, stage ("sent",
+     * "issued", "pending"), key id. */
+    g_print("  ");
+    g_print(_("activate (profile %s): %s, key id %s"), lookup_str(a, "profile"), stage,
             lookup_str(a, "id"));
-    if (g_str_equal(stage, "pending") && *retry != '\0')
-      g_print("    The CA issues the certificate later, from %s.\n", retry);
+    g_print("\n");
+    if (g_str_equal(stage, "pending") && *retry != '\0') {
+      g_print("    ");
+      /* TRANSLATORS: %s is a date and time. */
+      g_print(_("The CA issues the certificate later, from %s."), retry);
+      g_print("\n");
+    }
     if (g_str_equal(stage, "sent")) {
       g_autofree char *sent = lookup_time(a, "sent_at");
+      g_autofree char *on = *sent != '\0' ? g_strdup_printf(_(" on %s"), sent) : g_strdup("");
       const char *lost = lookup_str(a, "answer_lost");
+      g_autofree char *why = *lost != '\0' ? g_strconcat(": ", lost, NULL) : g_strdup("");
 
-      g_print("    The request went to the CA%s%s (reference %s, request SHA-256 %s) and its "
-              "answer did not arrive%s%s: the CA may have issued the certificate.\n",
-              *sent != '\0' ? " on " : "", sent, lookup_str(a, "reference"),
-              lookup_str(a, "request_sha256"), *lost != '\0' ? ": " : "", lost);
+      g_print("    ");
+      /* TRANSLATORS: the first %s is empty or " on DATE", the last empty or
+       * ": WHY" (the reason, in English from the agent). */
+      g_print(_("The request went to the CA%s (reference %s, request SHA-256 %s) and its answer "
+                "did not arrive%s: the CA may have issued the certificate."),
+              on, lookup_str(a, "reference"), lookup_str(a, "request_sha256"), why);
+      g_print("\n");
     }
     hint = finish_hint(a, "activate", token);
-    g_print("    To do: %s.\n", hint);
+    g_print("    ");
+    g_print(_("To do: %s."), hint);
+    g_print("\n");
   }
 }
 
@@ -379,6 +487,8 @@ signet_cli_print_status(GVariant *status, const char *token)
   g_autofree char *pin_state = signet_client_describe_secret_state(pin, FALSE);
   g_autofree char *puk_state = signet_client_describe_secret_state(puk, TRUE);
   guint32 min_len = 0, max_len = 0;
+  g_autofree char *value = NULL;
+  int width;
   gsize n;
 
   if (g_variant_lookup(status, "key_types", "^a&s", &key_types))
@@ -388,39 +498,54 @@ signet_cli_print_status(GVariant *status, const char *token)
     (void)g_variant_lookup(pin, "max_length", "u", &max_len);
   }
 
-  g_print("Token         '%s'\n", lookup_str(status, "label"));
-  g_print("Serial        %s\n", lookup_str(status, "serial"));
-  g_print("Model         %s %s\n", lookup_str(status, "manufacturer"), lookup_str(status, "model"));
-  g_print("Reader        %s\n", lookup_str(status, "slot"));
-  g_print("Module        %s\n", lookup_str(status, "module"));
-  g_print("URI           %s\n", lookup_str(status, "uri"));
-  g_print("PIN           %s (%s; %u to %u characters)\n", pin_state, lookup_str(pin, "source"),
-          min_len, max_len);
-  g_print("PUK           %s (%s)\n", puk_state, lookup_str(puk, "source"));
-  g_print("Unblock       %s\n", lookup_str(status, "unblock_method"));
-  g_print("Generates     %s\n", types != NULL && *types ? types : "no key type");
+  width = status_label_width();
+  value = g_strdup_printf("'%s'", lookup_str(status, "label"));
+  print_field("", _("Token"), width, value);
+  g_clear_pointer(&value, g_free);
+  print_field("", _("Serial"), width, lookup_str(status, "serial"));
+  value = g_strdup_printf("%s %s", lookup_str(status, "manufacturer"), lookup_str(status, "model"));
+  print_field("", _("Model"), width, value);
+  g_clear_pointer(&value, g_free);
+  print_field("", _("Reader"), width, lookup_str(status, "slot"));
+  print_field("", _("Module"), width, lookup_str(status, "module"));
+  print_field("", _("URI"), width, lookup_str(status, "uri"));
+  /* TRANSLATORS: the PIN's state, where it comes from ("module flags"), and
+   * its shortest and longest length. */
+  value = g_strdup_printf(_("%s (%s; %u to %u characters)"), pin_state, lookup_str(pin, "source"),
+                          min_len, max_len);
+  print_field("", _("PIN"), width, value);
+  g_clear_pointer(&value, g_free);
+  value = g_strdup_printf("%s (%s)", puk_state, lookup_str(puk, "source"));
+  print_field("", _("PUK"), width, value);
+  g_clear_pointer(&value, g_free);
+  print_field("", _("Unblock"), width, lookup_str(status, "unblock_method"));
+  print_field("", _("Generates"), width, types != NULL && *types ? types : _("no key type"));
   if (lookup_bool(status, "write_protected"))
-    g_print("Write-protected\n");
+    g_print("%s\n", _("Write-protected"));
 
   n = certs != NULL ? g_variant_n_children(certs) : 0;
-  g_print("Certificates  %" G_GSIZE_FORMAT "\n", n);
+  value = g_strdup_printf("%" G_GSIZE_FORMAT, n);
+  print_field("", _("Certificates"), width, value);
+  g_clear_pointer(&value, g_free);
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) c = g_variant_get_child_value(certs, i);
     print_certificate(c);
   }
   n = keys != NULL ? g_variant_n_children(keys) : 0;
-  g_print("Keys          %" G_GSIZE_FORMAT "%s\n", n,
-          n > 0 && !lookup_bool(status, "private_keys_listed")
-              ? " (private keys show only after a login)"
-              : "");
+  value = g_strdup_printf("%" G_GSIZE_FORMAT "%s", n,
+                          n > 0 && !lookup_bool(status, "private_keys_listed")
+                              ? _(" (private keys show only after a login)")
+                              : "");
+  print_field("", _("Keys"), width, value);
+  g_clear_pointer(&value, g_free);
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) k = g_variant_get_child_value(keys, i);
     print_key(k);
   }
   if (lookup_bool(status, "objects_cached"))
-    g_print("Note: the module (OpenSC) reads the card's objects once; a key or certificate "
-            "another program wrote since signetd started shows after you take the card out "
-            "and put it back.\n");
+    g_print("%s\n", _("Note: the module (OpenSC) reads the card's objects once; a key or "
+                      "certificate another program wrote since signetd started shows after you "
+                      "take the card out and put it back."));
   print_unfinished(status, token);
 }
 
@@ -429,9 +554,13 @@ signet_cli_print_new_key(GVariant *key, const char *token)
 {
   const char *label = lookup_str(key, "label");
 
-  g_print("Generated a key pair on token '%s': type %s, id %s%s%s%s\n", token,
-          lookup_str(key, "type"), lookup_str(key, "id"), *label ? ", label '" : "", label,
-          *label ? "'" : "");
+  g_autofree char *with_label = *label ? g_strdup_printf(_(", label '%s'"), label) : g_strdup("");
+
+  /* TRANSLATORS: token label, key type ("ec:p256"), key id, then empty or
+   * ", label 'LABEL'". */
+  g_print(_("Generated a key pair on token '%s': type %s, id %s%s"), token, lookup_str(key, "type"),
+          lookup_str(key, "id"), with_label);
+  g_print("\n");
 }
 
 void
@@ -439,30 +568,40 @@ signet_cli_print_import(GVariant *result, const char *token)
 {
   g_autofree char *not_after = signet_client_format_not_after(result);
   guint32 stored = 0, present = 0;
+  const char *labels[] = { _("subject"), _("issuer"), _("serial"), _("not after") };
+  int width = label_width(labels, G_N_ELEMENTS(labels), 3);
 
   (void)g_variant_lookup(result, "chain_stored", "u", &stored);
   (void)g_variant_lookup(result, "chain_present", "u", &present);
   if (lookup_bool(result, "already_present"))
-    g_print("The certificate was already on token '%s' under key %s; not written again.\n", token,
+    g_print(_("The certificate was already on token '%s' under key %s; not written again."), token,
             lookup_str(result, "id"));
   else
-    g_print("Stored the certificate on token '%s' under key %s.\n", token,
+    g_print(_("Stored the certificate on token '%s' under key %s."), token,
             lookup_str(result, "id"));
-  g_print("  subject     %s\n", lookup_str(result, "subject"));
-  g_print("  issuer      %s\n", lookup_str(result, "issuer"));
-  g_print("  serial      %s\n", lookup_str(result, "serial"));
-  g_print("  not after   %s\n", not_after);
-  g_print("  CA certificates: %u stored, %u already on the token\n", stored, present);
+  g_print("\n");
+  print_field("  ", labels[0], width, lookup_str(result, "subject"));
+  print_field("  ", labels[1], width, lookup_str(result, "issuer"));
+  print_field("  ", labels[2], width, lookup_str(result, "serial"));
+  print_field("  ", labels[3], width, not_after);
+  g_print("  ");
+  g_print(_("CA certificates: %u stored, %u already on the token"), stored, present);
+  g_print("\n  ");
   if (lookup_bool(result, "chain_verified"))
-    g_print("  The certificate verifies against the chain in the file.\n");
+    g_print("%s", _("The certificate verifies against the chain in the file."));
   else
-    g_print("  The chain was not verified: %s.\n", lookup_str(result, "chain_error"));
+    /* TRANSLATORS: %s is the reason, in English from the agent. */
+    g_print(_("The chain was not verified: %s."), lookup_str(result, "chain_error"));
+  g_print("\n");
   {
     g_autofree const char **replaced = NULL;
 
     if (g_variant_lookup(result, "replaced", "^a&s", &replaced))
-      for (gsize i = 0; replaced[i] != NULL; i++)
-        g_print("  Removed the key's other certificate, serial %s (replaced).\n", replaced[i]);
+      for (gsize i = 0; replaced[i] != NULL; i++) {
+        g_print("  ");
+        g_print(_("Removed the key's other certificate, serial %s (replaced)."), replaced[i]);
+        g_print("\n");
+      }
   }
 }
 
@@ -471,11 +610,14 @@ signet_cli_print_history(GVariant *entries)
 {
   gsize n = entries != NULL ? g_variant_n_children(entries) : 0;
   g_autoptr(GPtrArray) times = g_ptr_array_new_with_free_func(g_free);
-  int w_time = (int)strlen("TIME"), w_token = (int)strlen("TOKEN");
-  int w_op = (int)strlen("OPERATION"), w_outcome = (int)strlen("OUTCOME");
+  /* TRANSLATORS: the columns of signet history. */
+  const char *heads[] = { C_("history", "TIME"), C_("history", "TOKEN"), C_("history", "OPERATION"),
+                          C_("history", "OUTCOME"), C_("history", "DETAIL") };
+  int w_time = (int)g_utf8_strlen(heads[0], -1), w_token = (int)g_utf8_strlen(heads[1], -1);
+  int w_op = (int)g_utf8_strlen(heads[2], -1), w_outcome = (int)g_utf8_strlen(heads[3], -1);
 
   if (n == 0) {
-    g_print("No operations recorded.\n");
+    g_print("%s\n", _("No operations recorded."));
     return;
   }
   for (gsize i = 0; i < n; i++) {
@@ -491,8 +633,13 @@ signet_cli_print_history(GVariant *entries)
     w_outcome = MAX(w_outcome, (int)g_utf8_strlen(lookup_str(e, "outcome"), -1));
   }
   w_token = MIN(w_token, 32);
-  g_print("%-*s  %-*s  %-*s  %-*s  %s\n", w_time, "TIME", w_token, "TOKEN", w_op, "OPERATION",
-          w_outcome, "OUTCOME", "DETAIL");
+  {
+    const int widths[] = { w_time, w_token, w_op, w_outcome };
+
+    for (gsize c = 0; c < G_N_ELEMENTS(widths); c++)
+      g_print("%s%*s  ", heads[c], (int)MAX(0, widths[c] - g_utf8_strlen(heads[c], -1)), "");
+    g_print("%s\n", heads[4]);
+  }
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
     const char *label = lookup_str(e, "token_label");
@@ -513,32 +660,58 @@ signet_cli_print_history(GVariant *entries)
   }
 }
 
+/* The labels of the certificate an Activate or Renew result describes. */
+static int
+issued_label_width(void)
+{
+  const char *labels[]
+      = { _("Subject:"), _("Issuer:"), _("Serial:"), _("Valid:"), _("Key id:"), _("CA chain:") };
+
+  return label_width(labels, G_N_ELEMENTS(labels), 2);
+}
+
 /* The certificate an Activate or Renew result describes
  * (signet_token_dict_add_issued()): the same lines for both. */
 static void
 print_issued(GVariant *r)
 {
   g_autofree char *not_after = signet_client_format_not_after(r);
+  /* TRANSLATORS: from a date to a date. */
+  g_autofree char *valid = g_strdup_printf(_("%s to %s"), lookup_str(r, "not_before"), not_after);
+  int width = issued_label_width();
 
-  g_print("  Subject:   %s\n", lookup_str(r, "subject"));
-  g_print("  Issuer:    %s\n", lookup_str(r, "issuer"));
-  g_print("  Serial:    %s\n", lookup_str(r, "serial"));
-  g_print("  Valid:     %s to %s\n", lookup_str(r, "not_before"), not_after);
+  print_field("  ", _("Subject:"), width, lookup_str(r, "subject"));
+  print_field("  ", _("Issuer:"), width, lookup_str(r, "issuer"));
+  print_field("  ", _("Serial:"), width, lookup_str(r, "serial"));
+  print_field("  ", _("Valid:"), width, valid);
+}
+
+/* "  CA chain:  N certificate(s) stored, M already on the token" */
+static void
+print_chain(GVariant *r)
+{
+  guint32 stored = 0, present = 0;
+  g_autofree char *chain = NULL;
+
+  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
+  (void)g_variant_lookup(r, "chain_present", "u", &present);
+  chain = g_strdup_printf(_("%u certificate(s) stored, %u already on the token"), stored, present);
+  print_field("  ", _("CA chain:"), issued_label_width(), chain);
 }
 
 void
 signet_cli_print_activated(GVariant *r)
 {
   const char *label = lookup_str(r, "token_label");
-  guint32 stored = 0, present = 0;
 
-  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
-  (void)g_variant_lookup(r, "chain_present", "u", &present);
-  g_print("\nActivated token '%s' with a certificate from %s:\n",
+  g_print("\n");
+  /* TRANSLATORS: a token's label, a CA profile's name. */
+  g_print(_("Activated token '%s' with a certificate from %s:"),
           *label != '\0' ? label : lookup_str(r, "token_serial"), lookup_str(r, "profile"));
+  g_print("\n");
   print_issued(r);
-  g_print("  Key id:    %s\n", lookup_str(r, "id"));
-  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
+  print_field("  ", _("Key id:"), issued_label_width(), lookup_str(r, "id"));
+  print_chain(r);
 }
 
 void
@@ -546,26 +719,34 @@ signet_cli_print_renewed(GVariant *r)
 {
   const char *label = lookup_str(r, "token_label");
   const char *old_id = lookup_str(r, "old_id");
-  guint32 stored = 0, present = 0;
+  const char *profile = lookup_str(r, "profile");
+  g_autofree char *through
+      = *profile != '\0' ? g_strdup_printf(_(" through %s"), profile) : g_strdup("");
+  g_autofree char *key_id = NULL;
+  g_autofree char *which = *old_id ? g_strdup_printf(_(" (key id %s)"), old_id) : g_strdup("");
 
-  (void)g_variant_lookup(r, "chain_stored", "u", &stored);
-  (void)g_variant_lookup(r, "chain_present", "u", &present);
-  g_print("\nRenewed the certificate on token '%s'%s%s%s:\n",
-          *label != '\0' ? label : lookup_str(r, "token_serial"),
-          *lookup_str(r, "profile") != '\0' ? " through " : "", lookup_str(r, "profile"),
-          lookup_bool(r, "resumed") ? " (an interrupted renewal, finished now)" : "");
+  g_print("\n");
+  /* TRANSLATORS: a token's label, then empty or " through PROFILE", then
+   * empty or " (an interrupted renewal, finished now)". */
+  g_print(_("Renewed the certificate on token '%s'%s%s:"),
+          *label != '\0' ? label : lookup_str(r, "token_serial"), through,
+          lookup_bool(r, "resumed") ? _(" (an interrupted renewal, finished now)") : "");
+  g_print("\n");
   print_issued(r);
   if (lookup_bool(r, "keep_key"))
-    g_print("  Key id:    %s (the same key pair as before)\n", lookup_str(r, "id"));
+    key_id = g_strdup_printf(_("%s (the same key pair as before)"), lookup_str(r, "id"));
   else
-    g_print("  Key id:    %s (a new key pair, generated on the token)\n", lookup_str(r, "id"));
-  g_print("  CA chain:  %u certificate(s) stored, %u already on the token\n", stored, present);
+    key_id = g_strdup_printf(_("%s (a new key pair, generated on the token)"), lookup_str(r, "id"));
+  print_field("  ", _("Key id:"), issued_label_width(), key_id);
+  print_chain(r);
+  g_print("  ");
   if (lookup_bool(r, "old_removed"))
-    g_print("  The old certificate%s%s%s was removed from the token.\n", *old_id ? " (key id " : "",
-            old_id, *old_id ? ")" : "");
+    /* TRANSLATORS: %s is empty or " (key id ID)". */
+    g_print(_("The old certificate%s was removed from the token."), which);
   else
-    g_print("  The old certificate%s%s%s is still on the token.\n", *old_id ? " (key id " : "",
-            old_id, *old_id ? ")" : "");
-  g_print("\nInstitutions you sign with (a bank, a tax office, a registry, your employer) may "
-          "need the new certificate: register it with them where they ask for it.\n");
+    /* TRANSLATORS: %s is empty or " (key id ID)". */
+    g_print(_("The old certificate%s is still on the token."), which);
+  g_print("\n\n%s\n", _("Institutions you sign with (a bank, a tax office, a registry, your "
+                        "employer) may need the new certificate: register it with them where "
+                        "they ask for it."));
 }

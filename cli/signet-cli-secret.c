@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ signet_cli_read_secret(int fd, const char *fd_option, const char *prompt, GError
   if (secret == NULL) {
     if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
       g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                  "No terminal to ask on; pass it on a file descriptor with %s N", fd_option);
+                  _("No terminal to ask on; pass it on a file descriptor with %s N"), fd_option);
     else
       g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "%s", local->message);
   }
@@ -52,15 +53,15 @@ signet_cli_read_new_pin(int fd, GError **error)
 
   if (fd >= 0)
     return signet_cli_read_secret(fd, "--new-pin-fd", NULL, error);
-  first = signet_cli_read_secret(-1, "--new-pin-fd", "New PIN: ", error);
+  first = signet_cli_read_secret(-1, "--new-pin-fd", _("New PIN: "), error);
   if (first == NULL)
     return NULL;
-  second = signet_cli_read_secret(-1, "--new-pin-fd", "New PIN again: ", error);
+  second = signet_cli_read_secret(-1, "--new-pin-fd", _("New PIN again: "), error);
   if (second == NULL)
     return NULL;
   if (!signet_secret_equal(first, second)) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                "The two new PINs differ; nothing was sent to the token. Try again");
+                _("The two new PINs differ; nothing was sent to the token. Try again"));
     return NULL;
   }
   return g_steal_pointer(&first);
@@ -73,7 +74,7 @@ signet_cli_ask_line(const char *prompt, gsize max, GError **error)
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 
   if (fd < 0) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No terminal to ask on");
+    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No terminal to ask on"));
     return NULL;
   }
   if (write(fd, prompt, strlen(prompt)) < 0) {
@@ -93,18 +94,36 @@ signet_cli_ask_line(const char *prompt, gsize max, GError **error)
   return g_strdup(answer->str);
 }
 
+const char *
+signet_cli_yes_word(void)
+{
+  /* TRANSLATORS: the word the user types to confirm a final PIN or PUK try
+   * ("Type 'yes' to continue"); "yes" in English is always taken too. */
+  return C_("confirm", "yes");
+}
+
 gboolean
 signet_cli_confirm(const char *question, GError **error)
 {
   g_autofree char *prompt = g_strconcat(question, ": ", NULL);
-  g_autofree char *answer = signet_cli_ask_line(prompt, 16, NULL);
+  g_autofree char *answer = signet_cli_ask_line(prompt, 64, NULL);
+  g_autofree char *folded = NULL;
+  g_autofree char *yes = NULL;
 
   if (answer == NULL) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "No terminal to ask for confirmation on; pass --confirm-final-try");
+                _("No terminal to ask for confirmation on; pass --confirm-final-try"));
     return FALSE;
   }
-  return g_ascii_strcasecmp(answer, "yes") == 0;
+  /* "yes" always does, and the word the question asks for in the user's
+   * language (signet_cli_yes_word()). */
+  if (g_ascii_strcasecmp(answer, "yes") == 0)
+    return TRUE;
+  if (!g_utf8_validate(answer, -1, NULL))
+    return FALSE;
+  folded = g_utf8_casefold(answer, -1);
+  yes = g_utf8_casefold(signet_cli_yes_word(), -1);
+  return g_str_equal(folded, yes);
 }
 
 GVariant *

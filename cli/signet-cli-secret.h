@@ -23,8 +23,11 @@ SignetSecret *signet_cli_read_secret(int fd, const char *fd_option, const char *
  * two different answers are an error (and nothing is sent). */
 SignetSecret *signet_cli_read_new_pin(int fd, GError **error);
 
-/* Asks @question on the terminal; TRUE only if the answer is "yes". Fails
- * (usage error) when there is no terminal. */
+/* The word that confirms, in the user's language ("yes" in English). */
+const char *signet_cli_yes_word(void);
+
+/* Asks @question on the terminal; TRUE only if the answer is "yes" or
+ * signet_cli_yes_word(). Fails (usage error) when there is no terminal. */
 gboolean signet_cli_confirm(const char *question, GError **error);
 
 /* Asks @prompt on the terminal (with echo: not for secrets) and returns the

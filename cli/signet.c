@@ -22,7 +22,9 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +122,7 @@ connect_agent(Cli *cli, GError **error)
                                                         | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
                                                     AGENT_BUS_NAME, AGENT_OBJECT_PATH, NULL, error);
   if (cli->proxy == NULL) {
-    g_prefix_error(error, "Could not connect to the session bus: ");
+    g_prefix_error(error, "%s", _("Could not connect to the session bus: "));
     return FALSE;
   }
   return TRUE;
@@ -139,8 +141,8 @@ agent_failed(GError **error)
   name = g_dbus_error_get_remote_error(*error);
   if (name != NULL && !g_str_has_prefix(name, "io.signet.Error.")) {
     g_dbus_error_strip_remote_error(*error);
-    message = g_strdup_printf("Could not reach the Signet agent (signetd) on the session bus: "
-                              "%s",
+    message = g_strdup_printf(_("Could not reach the Signet agent (signetd) on the session bus: "
+                                "%s"),
                               (*error)->message);
     g_clear_error(error);
     /* Keep the name for the JSON document. */
@@ -184,7 +186,7 @@ before_secret(Cli *cli, GVariant *status, SignetClientOp op, const char *token, 
               GError **error)
 {
   g_autofree char *question = NULL;
-  const char *what = signet_client_op_secret(op) == SIGNET_CLIENT_SECRET_PUK ? "PUK" : "PIN";
+  gboolean puk = signet_client_op_secret(op) == SIGNET_CLIENT_SECRET_PUK;
   const char *label = status_label(status, token);
   SignetClientAsk ask;
 
@@ -195,9 +197,10 @@ before_secret(Cli *cli, GVariant *status, SignetClientOp op, const char *token, 
       g_autofree char *quoted = g_shell_quote(token);
 
       g_free((*error)->message);
+      /* TRANSLATORS: a token's label, then the token as the command takes it. */
       (*error)->message = g_strdup_printf(
-          "The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s", label,
-          quoted);
+          _("The PIN of token '%s' is locked. Unblock it with the PUK: signet pin unblock %s"),
+          label, quoted);
     }
     return ask;
   }
@@ -209,18 +212,22 @@ before_secret(Cli *cli, GVariant *status, SignetClientOp op, const char *token, 
     if (op != SIGNET_CLIENT_OP_UNBLOCK_PIN)
       return ask;
     g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_FINAL_TRY,
-                "Token '%s' has one PUK try left: a wrong PUK now locks it for good. "
-                "Nothing was sent; pass --confirm-final-try to go on",
+                _("Token '%s' has one PUK try left: a wrong PUK now locks it for good. "
+                  "Nothing was sent; pass --confirm-final-try to go on"),
                 label);
     return SIGNET_CLIENT_REFUSE;
   }
-  question = g_strdup_printf("One try left: a wrong %s now locks token '%s'. Type 'yes' to "
-                             "continue",
-                             what, status_label(status, ""));
+  /* TRANSLATORS: a token's label, then the word to type (signet_cli_yes_word). */
+  question = g_strdup_printf(puk ? _("One try left: a wrong PUK now locks token '%s'. Type '%s' to "
+                                     "continue")
+                                 : _("One try left: a wrong PIN now locks token '%s'. Type '%s' to "
+                                     "continue"),
+                             status_label(status, ""), signet_cli_yes_word());
   if (!signet_cli_confirm(question, error)) {
     if (error != NULL && *error == NULL)
-      g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_FINAL_TRY,
-                  "Cancelled: no %s was sent to the token", what);
+      g_set_error_literal(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_FINAL_TRY,
+                          puk ? _("Cancelled: no PUK was sent to the token")
+                              : _("Cancelled: no PIN was sent to the token"));
     return SIGNET_CLIENT_REFUSE;
   }
   cli->confirm_final_try = TRUE;
@@ -238,10 +245,10 @@ obtain_pin(Cli *cli, const char *token, GVariant *status, GError **error)
   if (ask == SIGNET_CLIENT_REFUSE)
     return NULL;
   if (ask == SIGNET_CLIENT_ASK_PIN_PAD && cli->pin_fd < 0) {
-    g_printerr("Enter the PIN on the reader's PIN pad.\n");
+    g_printerr("%s\n", _("Enter the PIN on the reader's PIN pad."));
     return signet_secret_new("", 0);
   }
-  prompt = g_strdup_printf("PIN for token '%s': ", status_label(status, token));
+  prompt = g_strdup_printf(_("PIN for token '%s': "), status_label(status, token));
   return signet_cli_read_secret(cli->pin_fd, "--pin-fd", prompt, error);
 }
 
@@ -269,7 +276,7 @@ check_key_type(const char *type, GError **error)
   if (type != NULL && g_strv_contains(key_types, type))
     return TRUE;
   g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-              "Unknown key type '%s'; use rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384",
+              _("Unknown key type '%s'; use rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384"),
               type ? type : "");
   return FALSE;
 }
@@ -315,7 +322,8 @@ cmd_list(Cli *cli, char **args, GError **error)
   }
   n = g_variant_n_children(tokens);
   if (n == 0)
-    g_print("No token found. Plug in a token, or check the PKCS#11 module in signet.conf.\n");
+    g_print("%s\n",
+            _("No token found. Plug in a token, or check the PKCS#11 module in signet.conf."));
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) t = g_variant_get_child_value(tokens, i);
     signet_cli_print_token_line(t);
@@ -347,8 +355,8 @@ cmd_keygen(Cli *cli, char **args, GError **error)
 
   if (cli->type == NULL) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "Say which key to generate with --type (rsa:2048, rsa:3072, rsa:4096, ec:p256 "
-                "or ec:p384)");
+                _("Say which key to generate with --type (rsa:2048, rsa:3072, rsa:4096, ec:p256 "
+                  "or ec:p384)"));
     return FALSE;
   }
   if (!check_key_type(cli->type, error))
@@ -360,7 +368,7 @@ cmd_keygen(Cli *cli, char **args, GError **error)
   if (pin == NULL)
     return FALSE;
   if (!cli->json && isatty(STDERR_FILENO))
-    g_printerr("Generating a %s key pair on token '%s'; on a card this can take a minute…\n",
+    g_printerr(_("Generating a %s key pair on token '%s'; on a card this can take a minute…\n"),
                cli->type, status_label(status, token));
   if (!signet_agent1_call_generate_key_sync(
           cli->proxy, token, cli->type, signet_cli_secret_to_variant(pin), write_options(cli, TRUE),
@@ -386,8 +394,8 @@ cmd_csr(Cli *cli, char **args, GError **error)
 
   if (cli->subject == NULL || *cli->subject == '\0') {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "Give the request's subject with --subject, e.g. "
-                "--subject 'CN=Jan Kowalski,O=Example,C=PL'");
+                _("Give the request's subject with --subject, e.g. "
+                  "--subject 'CN=Jan Kowalski,O=Example,C=PL'"));
     return FALSE;
   }
   if (!check_key_type(type, error))
@@ -399,8 +407,8 @@ cmd_csr(Cli *cli, char **args, GError **error)
   if (pin == NULL)
     return FALSE;
   if (!cli->json && isatty(STDERR_FILENO))
-    g_printerr("Generating a %s key pair on token '%s' and the request; on a card this can take "
-               "a minute…\n",
+    g_printerr(_("Generating a %s key pair on token '%s' and the request; on a card this can "
+                 "take a minute…\n"),
                type, status_label(status, token));
   if (!signet_agent1_call_create_request_sync(cli->proxy, token, cli->subject, type,
                                               signet_cli_secret_to_variant(pin),
@@ -412,8 +420,8 @@ cmd_csr(Cli *cli, char **args, GError **error)
     /* The key is on the token now: never lose its request. */
     g_print("%s", pem);
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                "Could not write the request to %s (%s); it is printed on standard output "
-                "instead",
+                _("Could not write the request to %s (%s); it is printed on standard output "
+                  "instead"),
                 cli->out, write_error->message);
     return FALSE;
   }
@@ -428,7 +436,7 @@ cmd_csr(Cli *cli, char **args, GError **error)
     signet_cli_print_variant_json(doc);
   } else if (cli->out != NULL) {
     signet_cli_print_new_key(key, status_label(status, token));
-    g_print("Wrote the request to %s.\n", cli->out);
+    g_print(_("Wrote the request to %s.\n"), cli->out);
   } else
     g_print("%s", pem);
   return TRUE;
@@ -449,14 +457,14 @@ cmd_import(Cli *cli, char **args, GError **error)
   /* Read the file before the PIN: a missing file costs nothing. */
   if (!g_file_get_contents(file, &contents, &len, &read_error)) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                "Could not read the certificate file: %s", read_error->message);
+                _("Could not read the certificate file: %s"), read_error->message);
     return FALSE;
   }
   if (len == 0 || len > CERTFILE_MAX) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                "'%s' has %" G_GSIZE_FORMAT " bytes: not a certificate file (PEM, DER or "
-                "PKCS#7 of at most 1 MiB)",
-                file, len);
+                _("'%s' has %zu bytes: not a certificate file (PEM, DER or PKCS#7 of at most "
+                  "1 MiB)"),
+                file, (size_t)len);
     return FALSE;
   }
   status = get_status(cli, token, error);
@@ -479,9 +487,12 @@ cmd_import(Cli *cli, char **args, GError **error)
     gint64 days_left = 0;
 
     if (g_variant_lookup(result, "days_left", "x", &days_left) && days_left < 0)
-      g_printerr("Warning: this certificate expired %" G_GINT64_FORMAT
-                 " day%s ago and can no longer sign: ask your CA for a new one.\n",
-                 -days_left, days_left == -1 ? "" : "s");
+      g_printerr(ngettext("Warning: this certificate expired %" PRId64
+                          " day ago and can no longer sign: ask your CA for a new one.\n",
+                          "Warning: this certificate expired %" PRId64
+                          " days ago and can no longer sign: ask your CA for a new one.\n",
+                          days_left < -1000000 ? 1000000 : (unsigned long)-days_left),
+                 (int64_t)-days_left);
   }
   return TRUE;
 }
@@ -501,7 +512,7 @@ cmd_pin_change(Cli *cli, char **args, GError **error)
   if (before_secret(cli, status, SIGNET_CLIENT_OP_CHANGE_PIN, token, cli->pin_fd, error)
       == SIGNET_CLIENT_REFUSE)
     return FALSE;
-  prompt = g_strdup_printf("Current PIN for token '%s': ", status_label(status, token));
+  prompt = g_strdup_printf(_("Current PIN for token '%s': "), status_label(status, token));
   old_pin = signet_cli_read_secret(cli->pin_fd, "--pin-fd", prompt, error);
   if (old_pin == NULL)
     return FALSE;
@@ -516,7 +527,7 @@ cmd_pin_change(Cli *cli, char **args, GError **error)
   if (cli->json)
     print_secret_states(cli, token);
   else
-    g_print("Changed the PIN of token '%s'.\n", status_label(status, token));
+    g_print(_("Changed the PIN of token '%s'.\n"), status_label(status, token));
   return TRUE;
 }
 
@@ -542,13 +553,14 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   puk_state = g_variant_lookup_value(status, "puk", G_VARIANT_TYPE_VARDICT);
   pin_text = signet_client_describe_secret_state(pin_state, FALSE);
   puk_text = signet_client_describe_secret_state(puk_state, TRUE);
-  g_printerr("Token '%s': PIN %s; PUK %s (as the module reports them).\n", label, pin_text,
+  /* TRANSLATORS: a token's label, the PIN's state, the PUK's state. */
+  g_printerr(_("Token '%s': PIN %s; PUK %s (as the module reports them).\n"), label, pin_text,
              puk_text);
 
   if (before_secret(cli, status, SIGNET_CLIENT_OP_UNBLOCK_PIN, token, cli->puk_fd, error)
       == SIGNET_CLIENT_REFUSE)
     return FALSE;
-  prompt = g_strdup_printf("PUK for token '%s': ", label);
+  prompt = g_strdup_printf(_("PUK for token '%s': "), label);
   puk = signet_cli_read_secret(cli->puk_fd, "--puk-fd", prompt, error);
   if (puk == NULL)
     return FALSE;
@@ -563,7 +575,7 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   if (cli->json)
     print_secret_states(cli, token);
   else
-    g_print("Unblocked the PIN of token '%s'; the new PIN is set.\n", label);
+    g_print(_("Unblocked the PIN of token '%s'; the new PIN is set.\n"), label);
   return TRUE;
 }
 
@@ -615,11 +627,13 @@ cmd_profile_list(Cli *cli, char **args, GError **error)
     guint32 line = 0;
 
     (void)g_variant_lookup(p, "line", "u", &line);
+    /* TRANSLATORS: a problem in a profile file: file, line, what (in English
+     * from the agent). */
     if (line > 0)
-      g_printerr("signet: warning: %s:%u: %s\n", dict_string(p, "file"), line,
+      g_printerr(_("signet: warning: %s:%u: %s\n"), dict_string(p, "file"), line,
                  dict_string(p, "message"));
     else
-      g_printerr("signet: warning: %s: %s\n", dict_string(p, "file"), dict_string(p, "message"));
+      g_printerr(_("signet: warning: %s: %s\n"), dict_string(p, "file"), dict_string(p, "message"));
   }
   if (cli->json) {
     GVariantBuilder b;
@@ -633,8 +647,8 @@ cmd_profile_list(Cli *cli, char **args, GError **error)
     return TRUE;
   }
   if (n == 0) {
-    g_print("No CA profiles. A CA's profile file goes in %s/signet/profiles.d/ "
-            "(or /etc/signet/profiles.d/).\n",
+    g_print(_("No CA profiles. A CA's profile file goes in %s/signet/profiles.d/ "
+              "(or /etc/signet/profiles.d/).\n"),
             g_get_user_config_dir());
     return TRUE;
   }
@@ -647,12 +661,38 @@ cmd_profile_list(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+/* The widest of @n labels in characters, plus @gap. */
+static int
+label_width(const char *const *labels, gsize n, int gap)
+{
+  glong w = 0;
+
+  for (gsize i = 0; i < n; i++)
+    w = MAX(w, g_utf8_strlen(labels[i], -1));
+  return (int)w + gap;
+}
+
+/* LABEL, padded to @width characters (UTF-8: not bytes), VALUE. */
+static void
+print_field(const char *label, int width, const char *value)
+{
+  int pad = width - (int)g_utf8_strlen(label, -1);
+
+  g_print("%s%*s%s\n", label, MAX(pad, 1), "", value);
+}
+
 static gboolean
 cmd_profile_show(Cli *cli, char **args, GError **error)
 {
   g_autoptr(GVariant) p = get_profile(cli, args[0], error);
   gboolean from_ca = FALSE;
   guint32 connect_timeout = 0, timeout = 0;
+  /* TRANSLATORS: the lines of signet profile show. */
+  const char *labels[] = { _("Profile:"),       _("File:"),       _("Protocol:"), _("URL:"),
+                           _("Trust anchors:"), _("Key type:"),   _("Subject:"),  _("Renewal:"),
+                           _("Labels:"),        _("Activation:"), _("Timeouts:") };
+  g_autofree char *value = NULL;
+  int width;
 
   if (p == NULL)
     return FALSE;
@@ -663,23 +703,37 @@ cmd_profile_show(Cli *cli, char **args, GError **error)
   (void)g_variant_lookup(p, "subject_from_ca", "b", &from_ca);
   (void)g_variant_lookup(p, "connect_timeout", "u", &connect_timeout);
   (void)g_variant_lookup(p, "timeout", "u", &timeout);
-  g_print("Profile:        %s (%s)\n", dict_string(p, "name"), dict_string(p, "display_name"));
-  g_print("File:           %s\n", dict_string(p, "file"));
-  g_print("Protocol:       %s\n", dict_string(p, "protocol"));
-  g_print("URL:            %s\n", dict_string(p, "url"));
-  g_print("Trust anchors:  %s\n", *dict_string(p, "trust_anchors") != '\0'
-                                      ? dict_string(p, "trust_anchors")
-                                      : "the system's certificate store");
-  g_print("Key type:       %s\n", dict_string(p, "key_type"));
-  g_print("Subject:        %s\n",
-          from_ca ? "asked from the CA (EST csrattrs)" : dict_string(p, "subject"));
-  g_print("Renewal:        %s key\n", dict_string(p, "renewal_key"));
-  g_print("Labels:         key '%s', certificate '%s', chain '%s'\n", dict_string(p, "key_label"),
-          dict_string(p, "certificate_label"), dict_string(p, "chain_label"));
-  g_print("Activation:     %s as user name '%s'; %s as password\n",
-          dict_string(p, "reference_prompt"), dict_string(p, "username"),
-          dict_string(p, "code_prompt"));
-  g_print("Timeouts:       connect %u s, whole request %u s\n", connect_timeout, timeout);
+  width = label_width(labels, G_N_ELEMENTS(labels), 2);
+  value = g_strdup_printf("%s (%s)", dict_string(p, "name"), dict_string(p, "display_name"));
+  print_field(labels[0], width, value);
+  g_clear_pointer(&value, g_free);
+  print_field(labels[1], width, dict_string(p, "file"));
+  print_field(labels[2], width, dict_string(p, "protocol"));
+  print_field(labels[3], width, dict_string(p, "url"));
+  print_field(labels[4], width,
+              *dict_string(p, "trust_anchors") != '\0' ? dict_string(p, "trust_anchors")
+                                                       : _("the system's certificate store"));
+  print_field(labels[5], width, dict_string(p, "key_type"));
+  print_field(labels[6], width,
+              from_ca ? _("asked from the CA (EST csrattrs)") : dict_string(p, "subject"));
+  /* TRANSLATORS: a profile's renewal key: "new" or "same", as in the file. */
+  value = g_strdup_printf(_("%s key"), dict_string(p, "renewal_key"));
+  print_field(labels[7], width, value);
+  g_clear_pointer(&value, g_free);
+  /* TRANSLATORS: the labels a profile gives to the objects it writes. */
+  value = g_strdup_printf(_("key '%s', certificate '%s', chain '%s'"), dict_string(p, "key_label"),
+                          dict_string(p, "certificate_label"), dict_string(p, "chain_label"));
+  print_field(labels[8], width, value);
+  g_clear_pointer(&value, g_free);
+  /* TRANSLATORS: how the activation logs in to the CA: the reference's name,
+   * the user name sent, the activation code's name. */
+  value = g_strdup_printf(_("%s as user name '%s'; %s as password"),
+                          dict_string(p, "reference_prompt"), dict_string(p, "username"),
+                          dict_string(p, "code_prompt"));
+  print_field(labels[9], width, value);
+  g_clear_pointer(&value, g_free);
+  value = g_strdup_printf(_("connect %u s, whole request %u s"), connect_timeout, timeout);
+  print_field(labels[10], width, value);
   return TRUE;
 }
 
@@ -822,7 +876,7 @@ cmd_activate(Cli *cli, char **args, GError **error)
   signet_cli_set_json_lines(TRUE);
   if (cli->profile == NULL || *cli->profile == '\0') {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "Name your CA's profile with --profile NAME (signet profile list shows them)");
+                _("Name your CA's profile with --profile NAME (signet profile list shows them)"));
     return FALSE;
   }
   profile = get_profile(cli, cli->profile, error);
@@ -836,19 +890,19 @@ cmd_activate(Cli *cli, char **args, GError **error)
 
   if (g_str_equal(stage, "issued")) {
     if (!cli->json)
-      g_print("The CA issued a certificate for this token earlier that is not on it yet; "
-              "writing it now (no activation code needed).\n");
+      g_print("%s\n", _("The CA issued a certificate for this token earlier that is not on it yet; "
+                        "writing it now (no activation code needed)."));
     reference = g_strdup(cli->reference ? cli->reference : "");
     code = signet_secret_new("", 0);
   } else {
     const char *kept = unfinished != NULL ? dict_string(unfinished, "reference") : "";
 
     if (g_str_equal(stage, "pending") && !cli->json)
-      g_print("The CA asked to be asked again after %s; sending the same request again.\n",
+      g_print(_("The CA asked to be asked again after %s; sending the same request again.\n"),
               dict_string(unfinished, "retry_at"));
     if (g_str_equal(stage, "sent") && !cli->json)
-      g_print("An earlier attempt sent this token's request to the CA on %s and its answer did "
-              "not arrive; sending the same request again.\n",
+      g_print(_("An earlier attempt sent this token's request to the CA on %s and its answer "
+                "did not arrive; sending the same request again.\n"),
               dict_string(unfinished, "sent_at"));
     if (cli->reference != NULL)
       reference = g_strdup(cli->reference);
@@ -856,7 +910,9 @@ cmd_activate(Cli *cli, char **args, GError **error)
       /* The same request goes with the reference it was sent with. */
       reference = g_strdup(kept);
       if (!cli->json)
-        g_print("%s: %s (as sent before; --reference REF gives another)\n",
+        /* TRANSLATORS: the profile's name for the reference ("Reference
+         * number"), the reference. */
+        g_print(_("%s: %s (as sent before; --reference REF gives another)\n"),
                 dict_string(profile, "reference_prompt"), reference);
     } else {
       g_autofree char *prompt = g_strdup_printf("%s: ", dict_string(profile, "reference_prompt"));
@@ -865,13 +921,14 @@ cmd_activate(Cli *cli, char **args, GError **error)
       reference = signet_cli_ask_line(prompt, 256, &local);
       if (reference == NULL) {
         g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                    "No terminal to ask for the %s on; give it with --reference REF",
+                    _("No terminal to ask for the %s on; give it with --reference REF"),
                     dict_string(profile, "reference_prompt"));
         return FALSE;
       }
     }
     if (*reference == '\0') {
-      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE, "No %s given",
+      /* TRANSLATORS: %s is the profile's name for the reference. */
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE, _("No %s given"),
                   dict_string(profile, "reference_prompt"));
       return FALSE;
     }
@@ -958,8 +1015,8 @@ check_not_expired(Cli *cli, GVariant *status, const char *token, GError **error)
   not_after = g_variant_lookup_value(cert, "not_after", NULL);
   when = signet_client_format_time(not_after);
   g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_EXPIRED,
-              "The certificate '%s' on token '%s' expired on %s: renewal is no longer possible; "
-              "request a new certificate from your CA (then signet activate)",
+              _("The certificate '%s' on token '%s' expired on %s: renewal is no longer "
+                "possible; request a new certificate from your CA (then signet activate)"),
               dict_string(cert, "subject"), status_label(status, token), when);
   return FALSE;
 }
@@ -977,8 +1034,8 @@ explain_expired(GError *error)
   if (name == NULL || !g_str_equal(name, "io.signet.Error.CertificateExpired")
       || strstr(error->message, "new certificate") != NULL)
     return;
-  message = g_strconcat(error->message,
-                        ". Renewal is no longer possible; request a new certificate from your CA",
+  message = g_strconcat(error->message, ". ",
+                        _("Renewal is no longer possible; request a new certificate from your CA"),
                         NULL);
   g_free(error->message);
   error->message = message;
@@ -999,12 +1056,12 @@ cmd_renew(Cli *cli, char **args, GError **error)
   if (cli->cert != NULL && *cli->cert == '\0') {
     g_set_error(
         error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-        "An empty --cert was given; signet status shows each certificate's serial and key id");
+        _("An empty --cert was given; signet status shows each certificate's serial and key id"));
     return FALSE;
   }
   if (cli->profile != NULL && *cli->profile == '\0') {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "An empty --profile was given (signet profile list shows them)");
+                _("An empty --profile was given (signet profile list shows them)"));
     return FALSE;
   }
   status = get_status(cli, token, error);
@@ -1075,7 +1132,7 @@ cmd_export(Cli *cli, char **args, GError **error)
 
   if (cli->der && cli->out == NULL && isatty(STDOUT_FILENO)) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "DER is binary: give a file with -o FILE, or redirect standard output");
+                _("DER is binary: give a file with -o FILE, or redirect standard output"));
     return FALSE;
   }
   g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
@@ -1086,7 +1143,8 @@ cmd_export(Cli *cli, char **args, GError **error)
           G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &certs, NULL, error))
     return agent_failed(error);
   if (g_variant_n_children(certs) == 0) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "The agent sent no certificate");
+    g_set_error_literal(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                        _("The agent sent no certificate"));
     return FALSE;
   }
   if (cli->json) {
@@ -1108,7 +1166,7 @@ cmd_export(Cli *cli, char **args, GError **error)
     pem = signet_client_certificates_to_pem(certs);
     if (pem == NULL) {
       g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                  "The agent sent an empty certificate");
+                  _("The agent sent an empty certificate"));
       return FALSE;
     }
     data = (const guint8 *)pem;
@@ -1117,62 +1175,63 @@ cmd_export(Cli *cli, char **args, GError **error)
   if (cli->out == NULL) {
     if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
       g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                  "Could not write to standard output");
+                  _("Could not write to standard output"));
       return FALSE;
     }
     return TRUE;
   }
   if (!g_file_set_contents(cli->out, (const char *)data, (gssize)len, &write_error)) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, "Could not write %s: %s",
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, _("Could not write %s: %s"),
                 cli->out, write_error->message);
     return FALSE;
   }
-  g_print("Wrote %s to %s.\n",
-          cli->der                           ? "the certificate (DER)"
-          : g_variant_n_children(certs) == 1 ? "the certificate (PEM)"
-                                             : "the certificate and its CA chain (PEM)",
-          cli->out);
+  if (cli->der)
+    g_print(_("Wrote the certificate (DER) to %s.\n"), cli->out);
+  else if (g_variant_n_children(certs) == 1)
+    g_print(_("Wrote the certificate (PEM) to %s.\n"), cli->out);
+  else
+    g_print(_("Wrote the certificate and its CA chain (PEM) to %s.\n"), cli->out);
   return TRUE;
 }
 
 static const Command commands[] = {
-  { "list", "", "List the tokens present.", 0, 0, 0, cmd_list },
+  { "list", "", N_("List the tokens present."), 0, 0, 0, cmd_list },
   { "status", "TOKEN",
-    "Show a token's PIN state, certificates (days left, reminders) and keys, and unfinished "
-    "operations.",
+    N_("Show a token's PIN state, certificates (days left, reminders) and keys, and unfinished "
+       "operations."),
     1, 0, 0, cmd_status },
-  { "keygen", "TOKEN", "Generate a key pair on the token.", 1, 0,
+  { "keygen", "TOKEN", N_("Generate a key pair on the token."), 1, 0,
     OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL, cmd_keygen },
   { "csr", "TOKEN",
-    "Generate a fresh key pair on the token and write a certificate request (PEM) for it.", 1, 0,
-    OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL | OPT_SUBJECT | OPT_OUT, cmd_csr },
+    N_("Generate a fresh key pair on the token and write a certificate request (PEM) for it."), 1,
+    0, OPT_PIN | OPT_CONFIRM | OPT_TYPE | OPT_LABEL | OPT_SUBJECT | OPT_OUT, cmd_csr },
   { "import", "TOKEN FILE",
-    "Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
-    ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle).",
+    N_("Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
+       ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle)."),
     2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED | OPT_REPLACE, cmd_import },
-  { "pin change", "TOKEN", "Change the PIN.", 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
+  { "pin change", "TOKEN", N_("Change the PIN."), 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
     cmd_pin_change },
-  { "pin unblock", "TOKEN", "Unblock the PIN with the PUK and set a new PIN.", 1, 0,
+  { "pin unblock", "TOKEN", N_("Unblock the PIN with the PUK and set a new PIN."), 1, 0,
     OPT_PUK | OPT_NEW_PIN | OPT_CONFIRM, cmd_pin_unblock },
-  { "monitor", "", "Print reader and token events as they happen, until interrupted.", 0, 0, 0,
+  { "monitor", "", N_("Print reader and token events as they happen, until interrupted."), 0, 0, 0,
     cmd_monitor },
   { "activate", "TOKEN",
-    "Activate the token through a CA: key generated on the token, certificate and chain "
-    "written to it.",
+    N_("Activate the token through a CA: key generated on the token, certificate and chain "
+       "written to it."),
     1, 0, OPT_PROFILE | OPT_REFERENCE | OPT_CODE | OPT_PIN | OPT_CONFIRM | OPT_LABEL,
     cmd_activate },
   { "renew", "TOKEN",
-    "Renew a certificate on the token in place before it expires: new key and certificate "
-    "from the CA, the old ones removed once the new ones work.",
+    N_("Renew a certificate on the token in place before it expires: new key and certificate "
+       "from the CA, the old ones removed once the new ones work."),
     1, 0, OPT_CERT | OPT_PROFILE | OPT_PIN | OPT_CONFIRM, cmd_renew },
-  { "history", "[TOKEN]", "Show the operations done on tokens and their outcome, newest first.", 0,
-    1, OPT_LIMIT, cmd_history },
+  { "history", "[TOKEN]", N_("Show the operations done on tokens and their outcome, newest first."),
+    0, 1, OPT_LIMIT, cmd_history },
   { "export", "TOKEN",
-    "Write a certificate on the token and its CA chain (PEM; --der: the certificate only), "
-    "for a portal that asks for them.",
+    N_("Write a certificate on the token and its CA chain (PEM; --der: the certificate only), "
+       "for a portal that asks for them."),
     1, 0, OPT_CERT | OPT_OUT | OPT_EXPORT, cmd_export },
-  { "profile list", "", "List the CA profiles installed.", 0, 0, 0, cmd_profile_list },
-  { "profile show", "NAME", "Show a CA profile's settings.", 1, 0, 0, cmd_profile_show },
+  { "profile list", "", N_("List the CA profiles installed."), 0, 0, 0, cmd_profile_list },
+  { "profile show", "NAME", N_("Show a CA profile's settings."), 1, 0, 0, cmd_profile_show },
 };
 
 /* ---- main --------------------------------------------------------------- */
@@ -1180,20 +1239,22 @@ static const Command commands[] = {
 static void
 print_main_help(FILE *out)
 {
-  fprintf(out, "Usage:\n  signet COMMAND [OPTION…]\n\n"
-               "Signet: e-signature tokens and smart cards, through the Signet agent.\n\n"
-               "Commands:\n");
+  /* COMMAND, OPTION and TOKEN are the words of the syntax: not translated. */
+  fprintf(out, "%s\n  signet COMMAND [OPTION…]\n\n%s\n\n%s\n", _("Usage:"),
+          _("Signet: e-signature tokens and smart cards, through the Signet agent."),
+          _("Commands:"));
   for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
     g_autofree char *usage = g_strdup_printf("%s %s", commands[i].name, commands[i].params);
-    fprintf(out, "  %-22s %s\n", usage, commands[i].summary);
+    fprintf(out, "  %-22s %s\n", usage, _(commands[i].summary));
   }
-  fprintf(out, "\nTOKEN is a PKCS#11 URI, a serial number or a label.\n"
-               "Every command takes --json; see signet COMMAND --help.\n"
-               "Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK "
-               "locked,\n5 no such token or token removed, 6 token busy, 7 the CA issues later "
-               "(run again),\n8 the CA cannot be reached or is unavailable (try later),\n"
-               "9 the certificate has expired (request a new one from your CA),\n"
-               "10 the agent refused the caller (run signet outside any sandbox).\n");
+  fprintf(out, "\n%s\n%s\n%s\n", _("TOKEN is a PKCS#11 URI, a serial number or a label."),
+          _("Every command takes --json; see signet COMMAND --help."),
+          /* TRANSLATORS: keep the line breaks where they fit. */
+          _("Exit codes: 0 success, 1 failure, 2 usage, 3 wrong PIN or PUK, 4 PIN or PUK locked,\n"
+            "5 no such token or token removed, 6 token busy, 7 the CA issues later (run again),\n"
+            "8 the CA cannot be reached or is unavailable (try later),\n"
+            "9 the certificate has expired (request a new one from your CA),\n"
+            "10 the agent refused the caller (run signet outside any sandbox)."));
 }
 
 static const Command *
@@ -1219,39 +1280,40 @@ command_entries(const Command *command, Cli *cli)
 {
   GArray *a = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
   const GOptionEntry all[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, "Print one JSON document", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print one JSON document"), NULL },
     { "type", 0, 0, G_OPTION_ARG_STRING, &cli->type,
-      "Key type: rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384", "TYPE" },
-    { "label", 0, 0, G_OPTION_ARG_STRING, &cli->label, "Label of the new objects", "LABEL" },
+      N_("Key type: rsa:2048, rsa:3072, rsa:4096, ec:p256 or ec:p384"), "TYPE" },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &cli->label, N_("Label of the new objects"), "LABEL" },
     { "subject", 0, 0, G_OPTION_ARG_STRING, &cli->subject,
-      "Subject, e.g. 'CN=Jan Kowalski,O=Example,C=PL'", "SUBJECT" },
+      N_("Subject, e.g. 'CN=Jan Kowalski,O=Example,C=PL'"), "SUBJECT" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &cli->out,
-      "Write the request (csr) or the certificates (export) to FILE", "FILE" },
+      N_("Write the request (csr) or the certificates (export) to FILE"), "FILE" },
     { "pin-fd", 0, 0, G_OPTION_ARG_INT, &cli->pin_fd,
-      "Read the (current) PIN from file descriptor N", "N" },
-    { "puk-fd", 0, 0, G_OPTION_ARG_INT, &cli->puk_fd, "Read the PUK from file descriptor N", "N" },
+      N_("Read the (current) PIN from file descriptor N"), "N" },
+    { "puk-fd", 0, 0, G_OPTION_ARG_INT, &cli->puk_fd, N_("Read the PUK from file descriptor N"),
+      "N" },
     { "new-pin-fd", 0, 0, G_OPTION_ARG_INT, &cli->new_pin_fd,
-      "Read the new PIN from file descriptor N", "N" },
+      N_("Read the new PIN from file descriptor N"), "N" },
     { "confirm-final-try", 0, 0, G_OPTION_ARG_NONE, &cli->confirm_final_try,
-      "Send the secret even if the token has one try left", NULL },
-    { "profile", 0, 0, G_OPTION_ARG_STRING, &cli->profile, "The CA profile to use", "NAME" },
+      N_("Send the secret even if the token has one try left"), NULL },
+    { "profile", 0, 0, G_OPTION_ARG_STRING, &cli->profile, N_("The CA profile to use"), "NAME" },
     { "reference", 0, 0, G_OPTION_ARG_STRING, &cli->reference,
-      "The reference number the CA sent (asked if absent)", "REF" },
+      N_("The reference number the CA sent (asked if absent)"), "REF" },
     { "code-fd", 0, 0, G_OPTION_ARG_INT, &cli->code_fd,
-      "Read the activation code from file descriptor N", "N" },
+      N_("Read the activation code from file descriptor N"), "N" },
     { "cert", 0, 0, G_OPTION_ARG_STRING, &cli->cert,
-      "The certificate to renew or export: its serial, SHA-256 fingerprint or key id (signet "
-      "status shows them); needed when the token has several",
+      N_("The certificate to renew or export: its serial, SHA-256 fingerprint or key id (signet "
+         "status shows them); needed when the token has several"),
       "SERIAL" },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, "Show at most N entries, the newest", "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, N_("Show at most N entries, the newest"), "N" },
     { "allow-expired", 0, 0, G_OPTION_ARG_NONE, &cli->allow_expired,
-      "Store the certificate even if it has expired or is not valid yet", NULL },
+      N_("Store the certificate even if it has expired or is not valid yet"), NULL },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &cli->replace,
-      "Remove the key's other certificates once this one is stored", NULL },
+      N_("Remove the key's other certificates once this one is stored"), NULL },
     { "der", 0, 0, G_OPTION_ARG_NONE, &cli->der,
-      "Write the certificate alone, DER-encoded (.cer, .der)", NULL },
+      N_("Write the certificate alone, DER-encoded (.cer, .der)"), NULL },
     { "no-chain", 0, 0, G_OPTION_ARG_NONE, &cli->no_chain,
-      "Write the certificate without its CA chain", NULL },
+      N_("Write the certificate without its CA chain"), NULL },
   };
   const OptionSet need[]
       = { 0,        OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
@@ -1303,8 +1365,9 @@ check_fd_option(const char *option, int *fd, GError **error)
   }
   if (*fd < 0 || fcntl(*fd, F_GETFD) == -1) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
-                "%s %d: no such open file descriptor; open it for signet, e.g. %s 3 3<FILE", option,
-                *fd, option);
+                /* TRANSLATORS: the option, the number given, the option again. */
+                _("%s %d: no such open file descriptor; open it for signet, e.g. %s 3 3<FILE"),
+                option, *fd, option);
     return FALSE;
   }
   return TRUE;
@@ -1331,6 +1394,19 @@ printerr_escaped(const char *text)
   write_escaped(stderr, text);
 }
 
+/* Messages in the user's language (docs/internals/i18n.md): the catalogs of
+ * the installed locale directory, or of SIGNET_LOCALEDIR (the build tree's
+ * po/locale, for the tests). Every message is written as UTF-8. */
+static void
+setup_translations(void)
+{
+  const char *dir = g_getenv("SIGNET_LOCALEDIR");
+
+  bindtextdomain(GETTEXT_PACKAGE, dir != NULL && *dir != '\0' ? dir : SIGNET_LOCALEDIR);
+  bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+  textdomain(GETTEXT_PACKAGE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1351,6 +1427,7 @@ main(int argc, char **argv)
   int status;
 
   setlocale(LC_ALL, "");
+  setup_translations();
   /* What a token, a certificate or a CA says is printed as text: no control
    * character of theirs reaches the terminal (JSON escapes them itself). */
   g_set_print_handler(print_escaped);
@@ -1376,10 +1453,11 @@ main(int argc, char **argv)
   command = find_command(argc, argv, &consumed);
   if (command == NULL) {
     if (g_str_equal(argv[1], "pin"))
-      return usage_error(json, "Say 'signet pin change TOKEN' or 'signet pin unblock TOKEN'");
+      return usage_error(json, "%s",
+                         _("Say 'signet pin change TOKEN' or 'signet pin unblock TOKEN'"));
     if (g_str_equal(argv[1], "profile"))
-      return usage_error(json, "Say 'signet profile list' or 'signet profile show NAME'");
-    return usage_error(json, "Unknown command '%s' (see signet --help)", argv[1]);
+      return usage_error(json, "%s", _("Say 'signet profile list' or 'signet profile show NAME'"));
+    return usage_error(json, _("Unknown command '%s' (see signet --help)"), argv[1]);
   }
 
   /* Parse "signet CMD [args…]" as its own program. */
@@ -1393,23 +1471,30 @@ main(int argc, char **argv)
   entries = command_entries(command, &cli);
   context = g_option_context_new(command->params);
   g_option_context_set_summary(context, command->summary);
-  g_option_context_set_description(context, "TOKEN is a PKCS#11 URI, a serial number or a label. "
-                                            "Secrets come from the terminal or the --*-fd options, "
-                                            "never from the command line.");
+  /* The summary, the description and the options' descriptions are
+   * translated by the context, in Signet's domain. */
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_option_context_set_description(context, N_("TOKEN is a PKCS#11 URI, a serial number or a "
+                                               "label. Secrets come from the terminal or the "
+                                               "--*-fd options, never from the command line."));
   g_option_context_add_main_entries(context, entries, NULL);
   if (!g_option_context_parse_strv(context, &args, &error))
-    return usage_error(json, "%s (see %s --help)", error->message, prgname);
+    /* TRANSLATORS: GLib's message about the options, then "signet COMMAND". */
+    return usage_error(json, _("%s (see %s --help)"), error->message, prgname);
   if (g_strv_length(args) - 1 < command->n_args
       || g_strv_length(args) - 1 > command->n_args + command->n_optional)
-    return usage_error(json, "%s takes %s%s (see %s --help)", prgname,
-                       *command->params ? "" : "no argument", command->params, prgname);
+    return *command->params != '\0'
+               /* TRANSLATORS: "signet status takes TOKEN (see signet status --help)". */
+               ? usage_error(json, _("%s takes %s (see %s --help)"), prgname, command->params,
+                             prgname)
+               : usage_error(json, _("%s takes no argument (see %s --help)"), prgname, prgname);
   if (!check_fd_option("--pin-fd", &cli.pin_fd, &error)
       || !check_fd_option("--puk-fd", &cli.puk_fd, &error)
       || !check_fd_option("--new-pin-fd", &cli.new_pin_fd, &error)
       || !check_fd_option("--code-fd", &cli.code_fd, &error))
     return signet_cli_report_error(error, json);
   if (cli.limit != LIMIT_UNSET && cli.limit <= 0)
-    return usage_error(json, "--limit takes a positive number of entries, not %d", cli.limit);
+    return usage_error(json, _("--limit takes a positive number of entries, not %d"), cli.limit);
   for (guint i = 1; args[i] != NULL; i++)
     if (*args[i] == '\0') {
       g_autofree char *bare = g_strdup(command->params);
@@ -1418,8 +1503,10 @@ main(int argc, char **argv)
       /* "[TOKEN]" names an optional TOKEN. */
       g_strdelimit(bare, "[]", ' ');
       names = g_strsplit(g_strstrip(bare), " ", -1);
-      return usage_error(json, "An empty %s was given",
-                         i <= g_strv_length(names) ? names[i - 1] : "argument");
+      if (i > g_strv_length(names))
+        return usage_error(json, "%s", _("An empty argument was given"));
+      /* TRANSLATORS: %s is TOKEN, FILE or NAME (not translated). */
+      return usage_error(json, _("An empty %s was given"), names[i - 1]);
     }
 
   if (!connect_agent(&cli, &error) || !command->run(&cli, args + 1, &error))

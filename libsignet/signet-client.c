@@ -3,6 +3,8 @@
 
 #include "libsignet/signet-client.h"
 
+#include <glib/gi18n-lib.h>
+#include <inttypes.h>
 #include <string.h>
 
 G_DEFINE_QUARK(signet - client - error - quark, signet_client_error)
@@ -43,16 +45,16 @@ signet_client_before_secret(GVariant *status, SignetClientOp op, const char *lab
   if (op == SIGNET_CLIENT_OP_UNBLOCK_PIN) {
     if (signet_client_state_flag(status, "puk", "locked")) {
       g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_PUK_LOCKED,
-                  "The PUK of token '%s' is locked: the PIN cannot be unblocked any more. Ask "
-                  "the token's issuer for a new token",
+                  _("The PUK of token '%s' is locked: the PIN cannot be unblocked any more. Ask "
+                    "the token's issuer for a new token"),
                   label);
       return SIGNET_CLIENT_REFUSE;
     }
     if (g_variant_lookup(status, "unblock_method", "&s", &method)
         && g_str_equal(method, "unknown")) {
       g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_NOT_SUPPORTED,
-                  "Signet does not know how this token's module unblocks a PIN, and will not "
-                  "guess (a wrong guess costs a PUK try). Set unblock-method in signet.conf");
+                  _("Signet does not know how this token's module unblocks a PIN, and will not "
+                    "guess (a wrong guess costs a PUK try). Set unblock-method in signet.conf"));
       return SIGNET_CLIENT_REFUSE;
     }
     return signet_client_state_flag(status, "puk", "final_try") ? SIGNET_CLIENT_ASK_FINAL_TRY
@@ -60,7 +62,7 @@ signet_client_before_secret(GVariant *status, SignetClientOp op, const char *lab
   }
   if (signet_client_state_flag(status, "pin", "locked")) {
     g_set_error(error, SIGNET_CLIENT_ERROR, SIGNET_CLIENT_ERROR_PIN_LOCKED,
-                "The PIN of token '%s' is locked. Unblock it with the PUK", label);
+                _("The PIN of token '%s' is locked. Unblock it with the PUK"), label);
     return SIGNET_CLIENT_REFUSE;
   }
   if (signet_client_state_flag(status, "pin", "final_try"))
@@ -84,25 +86,38 @@ lookup_bool(GVariant *dict, const char *key)
 char *
 signet_client_describe_secret_state(GVariant *state, gboolean is_puk)
 {
-  const char *what = is_puk ? "PUK" : "PIN";
   GString *s;
 
+  /* TRANSLATORS: the state of a PIN or a PUK, as in "PIN: unknown". */
   if (state == NULL)
-    return g_strdup("unknown");
+    return g_strdup(_("unknown"));
   if (lookup_bool(state, "locked"))
-    s = g_string_new("locked");
-  else if (lookup_bool(state, "final_try")) {
-    s = g_string_new(NULL);
-    g_string_printf(s, "one try left: a wrong %s locks it", what);
-  } else if (lookup_bool(state, "count_low"))
-    s = g_string_new("fewer tries left than the maximum");
+    /* TRANSLATORS: the state of a PIN or a PUK. */
+    s = g_string_new(_("locked"));
+  else if (lookup_bool(state, "final_try"))
+    s = g_string_new(is_puk ? _("one try left: a wrong PUK locks it")
+                            : _("one try left: a wrong PIN locks it"));
+  else if (lookup_bool(state, "count_low"))
+    s = g_string_new(_("fewer tries left than the maximum"));
   else
-    s = g_string_new("no warning from the token");
+    s = g_string_new(_("no warning from the token"));
   if (!is_puk && lookup_bool(state, "to_be_changed"))
-    g_string_append(s, ", must be changed");
+    /* TRANSLATORS: added to a PIN's state, as in "locked, must be changed". */
+    g_string_append(s, _(", must be changed"));
   if (!is_puk && lookup_bool(state, "pin_pad"))
-    g_string_append(s, ", entered on the reader's PIN pad");
+    /* TRANSLATORS: added to a PIN's state. */
+    g_string_append(s, _(", entered on the reader's PIN pad"));
   return g_string_free(s, FALSE);
+}
+
+/* The n ngettext() takes: a count of days fits; more than it can hold is
+ * many. */
+static unsigned long
+plural_n(gint64 n)
+{
+  if (n < 0)
+    n = -n;
+  return n > 1000000 ? 1000000 : (unsigned long)n;
 }
 
 char *
@@ -116,11 +131,15 @@ signet_client_format_not_after(GVariant *dict)
   (void)g_variant_lookup(dict, "not_after", "&s", &not_after);
   if (!g_variant_lookup(dict, "days_left", "x", &days_left))
     return g_strdup(not_after);
+  /* TRANSLATORS: the first %s is a date and time (UTC). */
   if (lookup_bool(dict, "expired") || days_left < 0)
-    return g_strdup_printf("%s (expired %" G_GINT64_FORMAT " day%s ago)", not_after, -days_left,
-                           days_left == -1 ? "" : "s");
-  return g_strdup_printf("%s (%" G_GINT64_FORMAT " day%s left)", not_after, days_left,
-                         days_left == 1 ? "" : "s");
+    return g_strdup_printf(ngettext("%s (expired %" PRId64 " day ago)",
+                                    "%s (expired %" PRId64 " days ago)", plural_n(-days_left)),
+                           not_after, (int64_t)-days_left);
+  /* TRANSLATORS: the first %s is a date and time (UTC). */
+  return g_strdup_printf(
+      ngettext("%s (%" PRId64 " day left)", "%s (%" PRId64 " days left)", plural_n(days_left)),
+      not_after, (int64_t)days_left);
 }
 
 char *
@@ -249,25 +268,25 @@ signet_client_error_next_step(SignetClientErrorKind kind)
 {
   switch (kind) {
     case SIGNET_CLIENT_ERROR_PIN_INCORRECT:
-      return "Check the PIN and try again: every wrong PIN spends one of the token's tries.";
+      return _("Check the PIN and try again: every wrong PIN spends one of the token's tries.");
     case SIGNET_CLIENT_ERROR_PUK_INCORRECT:
-      return "Check the PUK (it came with the token, in the issuer's letter) and try again.";
+      return _("Check the PUK (it came with the token, in the issuer's letter) and try again.");
     case SIGNET_CLIENT_ERROR_PIN_LOCKED:
-      return "Unblock the PIN with the PUK.";
+      return _("Unblock the PIN with the PUK.");
     case SIGNET_CLIENT_ERROR_PUK_LOCKED:
-      return "Ask the token's issuer for a new token.";
+      return _("Ask the token's issuer for a new token.");
     case SIGNET_CLIENT_ERROR_NO_TOKEN:
-      return "Insert the token and try again.";
+      return _("Insert the token and try again.");
     case SIGNET_CLIENT_ERROR_BUSY:
-      return "Wait until the other operation on this token has finished.";
+      return _("Wait until the other operation on this token has finished.");
     case SIGNET_CLIENT_ERROR_PENDING:
-      return "The CA issues the certificate later: do the same again then.";
+      return _("The CA issues the certificate later: do the same again then.");
     case SIGNET_CLIENT_ERROR_CA_UNAVAILABLE:
-      return "Check the network connection and try again later.";
+      return _("Check the network connection and try again later.");
     case SIGNET_CLIENT_ERROR_EXPIRED:
-      return "An expired certificate cannot be renewed: ask the CA for a new one.";
+      return _("An expired certificate cannot be renewed: ask the CA for a new one.");
     case SIGNET_CLIENT_ERROR_NOT_AUTHORIZED:
-      return "Run it from your own desktop session, outside a sandbox.";
+      return _("Run it from your own desktop session, outside a sandbox.");
     case SIGNET_CLIENT_ERROR_FAILED:
     case SIGNET_CLIENT_ERROR_INVALID_ARGS:
     case SIGNET_CLIENT_ERROR_BAD_INPUT:
