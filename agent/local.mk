@@ -5,7 +5,9 @@
 # --- the agent's modules (a library so that tests link them too) -----------
 noinst_LTLIBRARIES += agent/libsignet-agent.la
 agent_libsignet_agent_la_SOURCES = \
-	agent/signet-agent.c agent/signet-agent.h \
+	agent/signet-agent.c agent/signet-agent.h agent/signet-agent-private.h \
+	agent/signet-agent-dbus.c agent/signet-agent-ops.c agent/signet-agent-import.c \
+	agent/signet-agent-background.c \
 	agent/signet-activate.c agent/signet-activate.h \
 	agent/signet-activation-record.c agent/signet-activation-record.h \
 	agent/signet-caller.c agent/signet-caller.h \

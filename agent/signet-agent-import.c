@@ -1,0 +1,338 @@
+/* signet-agent-import.c: ImportCertificate in a worker: the file's
+ * holder certificate matched to a key on the token, the chain checked, the
+ * certificate and the CA certificates written, the key's other
+ * certificates replaced when asked, and an activation waiting for this
+ * certificate settled.
+ */
+#include "config.h"
+
+#include "agent/signet-agent.h"
+#include "agent/signet-agent-private.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <p11-kit/uri.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "agent/signet-activate.h"
+#include "agent/signet-card.h"
+#include "agent/signet-activation-record.h"
+#include "agent/signet-caller.h"
+#include "agent/signet-reminders.h"
+#include "agent/signet-renew.h"
+#include "agent/signet-state.h"
+#include "agent/signet-testhooks.h"
+#include "libsignet/signet-dbus-generated.h"
+#include "agent/signet-errors.h"
+#include "agent/signet-token-dict.h"
+#include "common/signet-secret.h"
+#include "common/signet-util.h"
+#include "common/signet-openssl-util.h"
+#include "enroll/signet-profile.h"
+#include "enroll/signet-x509.h"
+
+/* Does @leaf verify against the other certificates of the file? @out_reason
+ * says why not. */
+static gboolean
+verify_chain(X509 *leaf, GPtrArray *certs, char **out_reason)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (signet_x509_verify_chain(leaf, certs, NULL, &local))
+    return TRUE;
+  *out_reason = g_strdup(local->message);
+  return FALSE;
+}
+
+/* The certificate of the file whose public key is a key pair's on the
+ * token: end-entity certificates first, then CA or self-signed ones. */
+static gboolean
+find_leaf(SignetP11Session *session, GPtrArray *certs, X509 **out_leaf, GBytes **out_id,
+          GError **error)
+{
+  g_autoptr(GError) no_match = NULL;
+  guint holders = 0;
+
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < certs->len; i++) {
+      X509 *c = g_ptr_array_index(certs, i);
+      g_autoptr(GError) local = NULL;
+      GBytes *id = NULL;
+
+      if (signet_x509_is_ca(c) != (pass == 1))
+        continue;
+      if (signet_p11_session_find_key_for_certificate(session, c, &id, &local)) {
+        *out_leaf = c;
+        *out_id = id;
+        return TRUE;
+      }
+      if (!g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+      }
+      g_clear_error(&no_match);
+      no_match = g_steal_pointer(&local);
+    }
+  for (guint i = 0; i < certs->len; i++)
+    if (!signet_x509_is_ca(g_ptr_array_index(certs, i)))
+      holders++;
+  if (holders == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
+                "The file holds only CA certificates (%u): your own certificate is not in it; "
+                "nothing was written. Import the file with your certificate (the CA's portal "
+                "often offers it as a download of its own)",
+                certs->len);
+    return FALSE;
+  }
+  /* The token layer's word for it (with what OpenSC's cache means). */
+  g_propagate_error(error, g_steal_pointer(&no_match));
+  return FALSE;
+}
+
+/* A file whose holder certificates (those that are not CA certificates)
+ * are all expired, or not valid yet, is refused before the token is
+ * touched: such a certificate cannot sign, and storing it silently hides
+ * that. (With allow-expired it is stored.) */
+static gboolean
+check_not_expired(GPtrArray *certs, GError **error)
+{
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  X509 *expired = NULL;
+  guint holders = 0;
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+
+    if (signet_x509_is_ca(c))
+      continue;
+    holders++;
+    if (signet_x509_days_left(c, now) >= 0 && X509_cmp_time(X509_get0_notBefore(c), NULL) <= 0)
+      return TRUE; /* one that is valid now */
+    expired = c;
+  }
+  if (holders == 0 || expired == NULL)
+    return TRUE; /* the key match says what is wrong with the file */
+  {
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(expired));
+    gint64 days = signet_x509_days_left(expired, now);
+
+    if (days < 0)
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
+                  "The certificate in the file (%s) expired %" G_GINT64_FORMAT
+                  " day%s ago: it can no longer sign. Nothing was written. Ask your CA for a "
+                  "new certificate; to store this one anyway, pass allow-expired "
+                  "(signet import --allow-expired)",
+                  subject, -days, days == -1 ? "" : "s");
+    else
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
+                  "The certificate in the file (%s) is not valid yet: check the computer's "
+                  "clock. Nothing was written; to store it anyway, pass allow-expired "
+                  "(signet import --allow-expired)",
+                  subject);
+  }
+  return FALSE;
+}
+
+/* The holder certificates other than @leaf stored under the key @id. */
+static GPtrArray *
+other_certificates(SignetP11Session *session, GBytes *id, X509 *leaf, GError **error)
+{
+  g_autoptr(GPtrArray) all = signet_p11_session_list_certificates(session, error);
+  GPtrArray *out;
+
+  if (all == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
+  for (guint i = 0; i < all->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(all, i);
+
+    if (c->authority || c->id == NULL || !g_bytes_equal(c->id, id) || X509_cmp(c->cert, leaf) == 0)
+      continue;
+    g_ptr_array_add(out, g_steal_pointer(&all->pdata[i]));
+  }
+  return out;
+}
+
+/* "serial 1a2b (CN=…, valid until 2027-01-01)", for each of @certs. */
+static char *
+describe_certificates(GPtrArray *certs)
+{
+  GString *out = g_string_new(NULL);
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = ((SignetP11Certificate *)g_ptr_array_index(certs, i))->cert;
+    g_autofree char *serial = signet_x509_serial_to_string(c);
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(c));
+    g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(c));
+
+    g_string_append_printf(out, "%sserial %s (%s, valid until %.10s)", i > 0 ? "; " : "", serial,
+                           subject, until != NULL ? until : "?");
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* A certificate for the key of an unfinished activation is imported (the
+ * CA gave it to the holder some other way): that activation is over, and
+ * its profile is where the certificate is renewed. */
+static void
+settle_activations(Op *op, GBytes *id, X509 *leaf)
+{
+  const char *serial = op->token->serial != NULL ? op->token->serial : "";
+  g_autoptr(GPtrArray) records = signet_activation_records_for_token(op->agent->state_dir, serial);
+  g_autofree char *hex = signet_token_dict_id_to_hex(id);
+
+  for (guint i = 0; *serial != '\0' && i < records->len; i++) {
+    const SignetActivationRecord *r = g_ptr_array_index(records, i);
+    g_autoptr(GError) local = NULL;
+
+    if (r->stage == SIGNET_ACTIVATION_ISSUED || !g_bytes_equal(r->key_id, id))
+      continue;
+    signet_token_dict_track_certificate(op->agent->state, serial, hex, leaf, r->profile);
+    if (!signet_activation_record_remove(op->agent->state_dir, serial, r->profile, &local))
+      g_message("import: %s", local->message);
+    else
+      g_message("import: the activation of token '%s' through profile %s is finished by the "
+                "imported certificate (key %s)",
+                signet_token_dict_name(op->token), r->profile, hex);
+  }
+}
+
+GVariant *
+signet_op_run_import(Op *op, GError **error)
+{
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(SignetP11Session) session = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *hex = NULL;
+  g_autofree char *chain_error = NULL;
+  g_autoptr(GPtrArray) others = NULL;
+  g_autoptr(GPtrArray) replaced = g_ptr_array_new_with_free_func(g_free);
+  X509 *leaf = NULL;
+  gboolean present, verified;
+  guint32 chain_stored = 0, chain_present = 0;
+  GVariantBuilder b;
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data(op->data, &len);
+
+  /* Parse before touching the token: a bad file costs no PIN. */
+  certs = signet_certfile_parse(data, len, error);
+  if (certs == NULL)
+    return NULL;
+  if (!op->allow_expired && !check_not_expired(certs, error))
+    return NULL;
+
+  session = signet_op_open_session(op, error);
+  if (session == NULL)
+    return NULL;
+  if (!signet_op_login(op, session, error))
+    return NULL;
+  if (!find_leaf(session, certs, &leaf, &id, error))
+    return NULL;
+
+  verified = verify_chain(leaf, certs, &chain_error);
+  present = signet_p11_session_has_certificate(session, leaf, &local);
+  if (local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return NULL;
+  }
+  hex = signet_token_dict_id_to_hex(id);
+  others = other_certificates(session, id, leaf, error);
+  if (others == NULL)
+    return NULL;
+  if (others->len > 0 && !present && !op->replace) {
+    g_autofree char *list = describe_certificates(others);
+
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                "Key %s on token '%s' already has a certificate: %s. Two certificates for one "
+                "key confuse signing programs (they may pick either), so nothing was written. "
+                "To store this one instead, import it again with --replace: the other is "
+                "removed only once this one is stored",
+                hex, signet_token_dict_name(op->token), list);
+    return NULL;
+  }
+  if (!present) {
+    if (!signet_p11_session_store_certificate(session, leaf, id, op->label, FALSE, error))
+      return NULL;
+    g_message("stored a certificate under key %s on token '%s'", hex,
+              signet_token_dict_name(op->token));
+  }
+  if (op->replace && others->len > 0) {
+    /* Stored and read back first: only then does what it replaces go. */
+    gboolean stored = signet_p11_session_has_certificate(session, leaf, &local);
+
+    if (!stored) {
+      g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                  "The certificate could not be read back from token '%s'%s%s; the key's other "
+                  "certificate was kept",
+                  signet_token_dict_name(op->token), local != NULL ? ": " : "",
+                  local != NULL ? local->message : "");
+      return NULL;
+    }
+    for (guint i = 0; i < others->len; i++) {
+      X509 *c = ((SignetP11Certificate *)g_ptr_array_index(others, i))->cert;
+      g_autofree char *serial = signet_x509_serial_to_string(c);
+
+      if (!signet_p11_session_delete_certificate(session, c, &local)
+          && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                   "The certificate was stored, but the one it replaces (serial "
+                                   "%s) could not be removed: ",
+                                   serial);
+        return NULL;
+      }
+      g_clear_error(&local);
+      g_message("removed certificate %s of key %s on token '%s': replaced by the import", serial,
+                hex, signet_token_dict_name(op->token));
+      g_ptr_array_add(replaced, g_steal_pointer(&serial));
+    }
+  }
+  settle_activations(op, id, leaf);
+
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+    gboolean there;
+
+    if (c == leaf || X509_cmp(c, leaf) == 0)
+      continue;
+    if (!signet_x509_is_ca(c)) {
+      g_debug("certificate %u of the file is neither the leaf nor a CA; not stored", i);
+      continue;
+    }
+    there = signet_p11_session_has_certificate(session, c, &local);
+    if (local != NULL) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                 "The certificate was %s, but the chain could not be "
+                                 "stored: ",
+                                 present ? "already on the token" : "stored");
+      return NULL;
+    }
+    if (there) {
+      chain_present++;
+      continue;
+    }
+    if (!signet_p11_session_store_certificate(session, c, NULL, NULL, TRUE, &local)) {
+      g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                 "The certificate was %s, but the chain could not be "
+                                 "stored: ",
+                                 present ? "already on the token" : "stored");
+      return NULL;
+    }
+    chain_stored++;
+  }
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(hex));
+  signet_token_dict_add_issued(&b, leaf);
+  g_variant_builder_add(&b, "{sv}", "already_present", g_variant_new_boolean(present));
+  g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(chain_stored));
+  g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(chain_present));
+  g_variant_builder_add(&b, "{sv}", "chain_verified", g_variant_new_boolean(verified));
+  g_ptr_array_add(replaced, NULL);
+  g_variant_builder_add(&b, "{sv}", "replaced",
+                        g_variant_new_strv((const char *const *)replaced->pdata, -1));
+  if (!verified)
+    g_variant_builder_add(&b, "{sv}", "chain_error", g_variant_new_string(chain_error));
+  return g_variant_new("(a{sv})", &b);
+}
