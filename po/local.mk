@@ -4,3 +4,8 @@
 update-po:
 	cd po && $(MAKE) $(AM_MAKEFLAGS) update-po
 .PHONY: update-po
+
+# The catalogs' tests (tests/i18n/): complete, checked and in step with the
+# sources; the CLI translated from po/locale.
+TESTS += tests/i18n/test-catalogs.sh tests/i18n/test-translated.sh
+EXTRA_DIST += tests/i18n/test-catalogs.sh tests/i18n/test-translated.sh docs/internals/i18n.md
