@@ -244,11 +244,11 @@ signet_op_run_import(Op *op, GError **error)
   if (others->len > 0 && !present && !op->replace) {
     g_autofree char *list = describe_certificates(others);
 
-    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_CERTIFICATE_EXISTS,
                 "Key %s on token '%s' already has a certificate: %s. Two certificates for one "
                 "key confuse signing programs (they may pick either), so nothing was written. "
-                "To store this one instead, import it again with --replace: the other is "
-                "removed only once this one is stored",
+                "To store this one instead, import it again replacing the other (signet "
+                "import --replace): the other is removed only once this one is stored",
                 hex, signet_token_dict_name(op->token), list);
     return NULL;
   }

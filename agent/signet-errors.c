@@ -23,6 +23,7 @@ static const ErrorName agent_names[] = {
   { SIGNET_AGENT_ERROR_PENDING, PREFIX "Pending" },
   { SIGNET_AGENT_ERROR_EXPIRED, PREFIX "CertificateExpired" },
   { SIGNET_AGENT_ERROR_NOT_AUTHORIZED, PREFIX "NotAuthorized" },
+  { SIGNET_AGENT_ERROR_CERTIFICATE_EXISTS, PREFIX "CertificateExists" },
 };
 
 static const ErrorName p11_names[] = {

@@ -22,6 +22,9 @@ typedef enum
   SIGNET_AGENT_ERROR_EXPIRED,      /* io.signet.Error.CertificateExpired: too late to renew */
   /* io.signet.Error.NotAuthorized: a sandbox or another user (signet-caller.h) */
   SIGNET_AGENT_ERROR_NOT_AUTHORIZED,
+  /* io.signet.Error.CertificateExists: the key already has another
+   * certificate (ImportCertificate without "replace") */
+  SIGNET_AGENT_ERROR_CERTIFICATE_EXISTS,
 } SignetAgentError;
 
 /* Registers SIGNET_AGENT_ERROR, SIGNET_P11_ERROR and SIGNET_ENROLL_ERROR

@@ -226,6 +226,7 @@ static const struct
   { "CertificateExpired", SIGNET_CLIENT_ERROR_EXPIRED },
   { "NotAuthorized", SIGNET_CLIENT_ERROR_NOT_AUTHORIZED },
   { "NotSupported", SIGNET_CLIENT_ERROR_NOT_SUPPORTED },
+  { "CertificateExists", SIGNET_CLIENT_ERROR_CERTIFICATE_EXISTS },
 };
 
 SignetClientErrorKind
@@ -292,6 +293,7 @@ signet_client_error_next_step(SignetClientErrorKind kind)
     case SIGNET_CLIENT_ERROR_BAD_INPUT:
     case SIGNET_CLIENT_ERROR_FINAL_TRY:
     case SIGNET_CLIENT_ERROR_NOT_SUPPORTED:
+    case SIGNET_CLIENT_ERROR_CERTIFICATE_EXISTS: /* the message says how to replace it */
       break;
   }
   return NULL;

@@ -107,6 +107,8 @@ typedef enum
   SIGNET_CLIENT_ERROR_EXPIRED,        /* CertificateExpired */
   SIGNET_CLIENT_ERROR_NOT_AUTHORIZED, /* NotAuthorized */
   SIGNET_CLIENT_ERROR_NOT_SUPPORTED,  /* NotSupported */
+  /* CertificateExists: the key has another certificate; import again replacing it */
+  SIGNET_CLIENT_ERROR_CERTIFICATE_EXISTS,
 } SignetClientErrorKind;
 
 /* The kind of @name (an io.signet.Error.* name; FAILED for NULL or another). */

@@ -166,8 +166,7 @@ on_import_cb(GObject *source, GAsyncResult *res, gpointer data)
     /* Offered only after the agent said why, with its words above. */
     if (kind == SIGNET_CLIENT_ERROR_EXPIRED)
       gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "allow_expired"), TRUE);
-    else if (kind == SIGNET_CLIENT_ERROR_FAILED
-             && strstr(error->message, "already has a certificate") != NULL)
+    else if (kind == SIGNET_CLIENT_ERROR_CERTIFICATE_EXISTS)
       gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "replace"), TRUE);
     return;
   }

@@ -239,6 +239,8 @@ signet_gtk_error_title(const GError *error)
       return _("Not allowed from here");
     case SIGNET_CLIENT_ERROR_NOT_SUPPORTED:
       return _("The token cannot do this");
+    case SIGNET_CLIENT_ERROR_CERTIFICATE_EXISTS:
+      return _("This key already has a certificate");
     case SIGNET_CLIENT_ERROR_INVALID_ARGS:
     case SIGNET_CLIENT_ERROR_BAD_INPUT:
       return _("Something typed or chosen is not right");

@@ -190,6 +190,11 @@ $PIN
 EOF
 check_rc "a second certificate for a key that has one is refused" 1
 check_err "… saying which certificate the key has, and --replace" "already has a certificate: serial [0-9a-f]+ \(CN=Ola Key,.*--replace"
+run signet import "$TOKEN_LABEL" "$RIG/b.pem" --json --pin-fd 3 3<<EOF
+$PIN
+EOF
+jcheck "… as io.signet.Error.CertificateExists (a window offers to replace on that name)" \
+  "$RIG/out" "d['error']['name'] == 'io.signet.Error.CertificateExists'"
 run signet status "$TOKEN_LABEL" --json
 jcheck "… and nothing was written" "$RIG/out" "len([c for c in d['certificates'] if not c['authority']]) == 1"
 
