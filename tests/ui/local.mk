@@ -1,0 +1,13 @@
+# tests/ui/: the window (signet-gtk) end to end, as a person uses it: the
+# real window under its own Xvfb and accessibility bus, driven through the
+# accessibility tree (tests/ui/atspi-driver.py, Debian's python3-pyatspi)
+# against signetd on the agent rig's token and the test CA. Rig helpers:
+# tests/ui/ui-lib.sh; test-rig.sh tests the rig itself on a small window.
+# (test-window-units and test-dialogs-units, in-process GTests, are built
+# by ui-gtk/local.mk and ui-gtk/dialogs.mk.) One window session per script,
+# several things in sequence: each costs a few seconds of Xvfb and GTK.
+ui_integration_tests = \
+	tests/ui/test-rig.sh
+TESTS += $(ui_integration_tests)
+EXTRA_DIST += $(ui_integration_tests) tests/ui/ui-lib.sh tests/ui/atspi-driver.py \
+	tests/ui/rig-window.py
