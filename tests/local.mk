@@ -25,3 +25,4 @@ include tests/agent/local.mk
 include tests/ca/local.mk
 include tests/hotplug/local.mk
 include tests/udev/local.mk
+include tests/ui/local.mk
