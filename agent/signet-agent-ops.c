@@ -461,8 +461,15 @@ check_new_pin(const SignetP11Token *token, const SignetSecret *new_pin, GError *
   return TRUE;
 }
 
-static GVariant *
-run_change_pin(Op *op, GError **error)
+/* ChangePin and UnblockPin: the new PIN checked against the token's
+ * limits, @proof (@proof_name: the current PIN, or the PUK) present unless the reader
+ * has a PIN pad, then @set sends both; nothing is sent when a check fails. */
+typedef gboolean (*SetPinFunc)(SignetP11Session *session, const SignetSecret *proof,
+                               const SignetSecret *new_pin, gboolean confirm_final_try,
+                               GError **error);
+
+static SignetP11Session *
+set_pin(Op *op, const SignetSecret *proof, const char *proof_name, SetPinFunc set, GError **error)
 {
   g_autoptr(SignetP11Session) session = signet_op_open_session(op, error);
   g_autoptr(GError) local = NULL;
@@ -473,17 +480,27 @@ run_change_pin(Op *op, GError **error)
   token = signet_p11_session_get_token(session);
   if (!check_new_pin(token, op->new_pin, error))
     return NULL;
-  if (signet_secret_get_len(op->pin) == 0 && !token->protected_auth_path) {
+  if (signet_secret_get_len(proof) == 0 && !token->protected_auth_path) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "No current PIN given for token '%s'", signet_token_dict_name(token));
+                "No %s given for token '%s'", proof_name, signet_token_dict_name(token));
     return NULL;
   }
-  if (!signet_p11_session_change_pin(session, op->pin, op->new_pin, op->confirm_final_try,
-                                     &local)) {
+  if (!set(session, proof, op->new_pin, op->confirm_final_try, &local)) {
     explain_pin_error(local, signet_p11_session_get_token(session));
     g_propagate_error(error, g_steal_pointer(&local));
     return NULL;
   }
+  return g_steal_pointer(&session);
+}
+
+static GVariant *
+run_change_pin(Op *op, GError **error)
+{
+  g_autoptr(SignetP11Session) session = set_pin(op, op->pin, "No current PIN given for token '%s'",
+                                                signet_p11_session_change_pin, error);
+
+  if (session == NULL)
+    return NULL;
   g_message("changed the PIN of token '%s'", signet_token_dict_name(op->token));
   return g_variant_new("()");
 }
@@ -491,27 +508,12 @@ run_change_pin(Op *op, GError **error)
 static GVariant *
 run_unblock_pin(Op *op, GError **error)
 {
-  g_autoptr(SignetP11Session) session = signet_op_open_session(op, error);
-  g_autoptr(GError) local = NULL;
-  const SignetP11Token *token;
+  g_autoptr(SignetP11Session) session
+      = set_pin(op, op->puk, "PUK", signet_p11_session_unblock_pin, error);
 
   if (session == NULL)
     return NULL;
-  token = signet_p11_session_get_token(session);
-  if (!check_new_pin(token, op->new_pin, error))
-    return NULL;
-  if (signet_secret_get_len(op->puk) == 0 && !token->protected_auth_path) {
-    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "No PUK given for token '%s'", signet_token_dict_name(token));
-    return NULL;
-  }
-  if (!signet_p11_session_unblock_pin(session, op->puk, op->new_pin, op->confirm_final_try,
-                                      &local)) {
-    explain_pin_error(local, signet_p11_session_get_token(session));
-    g_propagate_error(error, g_steal_pointer(&local));
-    return NULL;
-  }
-  /* The session re-read the token: @token is stale now. */
+  /* The session re-read the token: op->token is stale now. */
   g_message(
       "unblocked the PIN of token '%s' with the PUK (%s)", signet_token_dict_name(op->token),
       signet_p11_unblock_method_to_string(signet_p11_session_get_token(session)->unblock_method));

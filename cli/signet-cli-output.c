@@ -56,20 +56,8 @@ lookup_str(GVariant *dict, const char *key)
   return s;
 }
 
-static gboolean
-lookup_bool(GVariant *dict, const char *key)
-{
-  gboolean b = FALSE;
-
-  if (dict != NULL)
-    (void)g_variant_lookup(dict, key, "b", &b);
-  return b;
-}
-
-/* The widest of @n labels in characters (UTF-8: a translation pads by
- * characters, not bytes), plus @gap. */
-static int
-label_width(const char *const *labels, gsize n, int gap)
+int
+signet_cli_label_width(const char *const *labels, gsize n, int gap)
 {
   glong w = 0;
 
@@ -78,9 +66,8 @@ label_width(const char *const *labels, gsize n, int gap)
   return (int)w + gap;
 }
 
-/* INDENT LABEL, padded to @width characters, VALUE. */
-static void
-print_field(const char *indent, const char *label, int width, const char *value)
+void
+signet_cli_print_field(const char *indent, const char *label, int width, const char *value)
 {
   int pad = width - (int)g_utf8_strlen(label, -1);
 
@@ -143,7 +130,7 @@ status_label_width(void)
           _("URI"),          _("PIN"),    _("PUK"),       _("Unblock"), _("Generates"),
           _("Certificates"), _("Keys"),   _("Unfinished") };
 
-  return label_width(labels, G_N_ELEMENTS(labels), 2);
+  return signet_cli_label_width(labels, G_N_ELEMENTS(labels), 2);
 }
 
 /* The labels of a certificate's lines in signet status. */
@@ -153,7 +140,7 @@ cert_label_width(void)
   const char *labels[] = { _("issuer"), _("serial"),  _("not before"), _("not after"),
                            _("id"),     _("profile"), _("reminders") };
 
-  return label_width(labels, G_N_ELEMENTS(labels), 2);
+  return signet_cli_label_width(labels, G_N_ELEMENTS(labels), 2);
 }
 
 /* The reason the reminder for @day could not be shown, from
@@ -233,31 +220,32 @@ print_reminders(GVariant *cert)
       g_string_append_printf(line, _("sent at %s days before"), list);
     }
   }
-  print_field("    ", _("reminders"), cert_label_width(),
-              line->len > 0 ? line->str : _("none sent yet"));
+  signet_cli_print_field("    ", _("reminders"), cert_label_width(),
+                         line->len > 0 ? line->str : _("none sent yet"));
 }
 
 static void
 print_certificate(GVariant *cert)
 {
-  gboolean authority = lookup_bool(cert, "authority");
+  gboolean authority = signet_client_dict_bool(cert, "authority");
   const char *profile = lookup_str(cert, "profile");
   g_autofree char *not_after = signet_client_format_not_after(cert);
   g_autofree char *id = NULL;
   const char *kinds[] = { _("CA certificate:"), _("Certificate:") };
   int width = cert_label_width();
 
-  print_field("  ", authority ? kinds[0] : kinds[1], label_width(kinds, 2, 1),
-              lookup_str(cert, "subject"));
-  print_field("    ", _("issuer"), width, lookup_str(cert, "issuer"));
-  print_field("    ", _("serial"), width, lookup_str(cert, "serial"));
-  print_field("    ", _("not before"), width, lookup_str(cert, "not_before"));
-  print_field("    ", _("not after"), width, not_after);
+  signet_cli_print_field("  ", authority ? kinds[0] : kinds[1], signet_cli_label_width(kinds, 2, 1),
+                         lookup_str(cert, "subject"));
+  signet_cli_print_field("    ", _("issuer"), width, lookup_str(cert, "issuer"));
+  signet_cli_print_field("    ", _("serial"), width, lookup_str(cert, "serial"));
+  signet_cli_print_field("    ", _("not before"), width, lookup_str(cert, "not_before"));
+  signet_cli_print_field("    ", _("not after"), width, not_after);
   id = g_strconcat(lookup_str(cert, "id"),
-                   lookup_bool(cert, "has_key") ? _(" (its key is on the token)") : "", NULL);
-  print_field("    ", _("id"), width, id);
+                   signet_client_dict_bool(cert, "has_key") ? _(" (its key is on the token)") : "",
+                   NULL);
+  signet_cli_print_field("    ", _("id"), width, id);
   if (*profile != '\0')
-    print_field("    ", _("profile"), width, profile);
+    signet_cli_print_field("    ", _("profile"), width, profile);
   /* Reminders are for the holder's certificates, not the CA's. */
   if (!authority)
     print_reminders(cert);
@@ -269,7 +257,7 @@ print_key(GVariant *key)
   g_autoptr(GString) parts = g_string_new(NULL);
   const char *label = lookup_str(key, "label");
 
-  if (lookup_bool(key, "has_private")) {
+  if (signet_client_dict_bool(key, "has_private")) {
     const char *protection = lookup_str(key, "protection");
 
     if (g_str_equal(protection, "card"))
@@ -278,14 +266,14 @@ print_key(GVariant *key)
                                "unreadable; this OpenSC does not report 'sensitive')"));
     else
       /* TRANSLATORS: "private key (sensitive, not extractable)". */
-      g_string_append_printf(parts, _("private key (%s, %s)"),
-                             lookup_bool(key, "sensitive") ? _("sensitive") : _("NOT sensitive"),
-                             lookup_bool(key, "extractable") ? _("EXTRACTABLE")
-                                                             : _("not extractable"));
+      g_string_append_printf(
+          parts, _("private key (%s, %s)"),
+          signet_client_dict_bool(key, "sensitive") ? _("sensitive") : _("NOT sensitive"),
+          signet_client_dict_bool(key, "extractable") ? _("EXTRACTABLE") : _("not extractable"));
   }
-  if (lookup_bool(key, "has_public"))
+  if (signet_client_dict_bool(key, "has_public"))
     g_string_append_printf(parts, "%s%s", parts->len ? ", " : "", _("public key"));
-  if (lookup_bool(key, "has_certificate"))
+  if (signet_client_dict_bool(key, "has_certificate"))
     g_string_append_printf(parts, "%s%s", parts->len ? ", " : "", _("certificate"));
   g_print("  %s %s%s%s%s: %s\n", lookup_str(key, "type"), lookup_str(key, "id"), *label ? " '" : "",
           label, *label ? "'" : "", parts->str);
@@ -374,7 +362,7 @@ print_unfinished(GVariant *status, const char *token)
   {
     g_autofree char *count = g_strdup_printf("%" G_GSIZE_FORMAT, n_shown);
 
-    print_field("", _("Unfinished"), status_label_width(), count);
+    signet_cli_print_field("", _("Unfinished"), status_label_width(), count);
   }
 
   for (gsize i = 0; i < n_ops; i++) {
@@ -421,7 +409,7 @@ print_unfinished(GVariant *status, const char *token)
       g_print("\n");
     }
     g_print("    ");
-    if (!has_needs_pin || lookup_bool(op, "needs_pin")) {
+    if (!has_needs_pin || signet_client_dict_bool(op, "needs_pin")) {
       hint = finish_hint(op, *kind != '\0' ? kind : "renew", token);
       /* TRANSLATORS: the first %s is what to do ("run `signet renew …` to
        * finish"), the second empty or " (it needs your PIN)". */
@@ -500,32 +488,33 @@ signet_cli_print_status(GVariant *status, const char *token)
 
   width = status_label_width();
   value = g_strdup_printf("'%s'", lookup_str(status, "label"));
-  print_field("", _("Token"), width, value);
+  signet_cli_print_field("", _("Token"), width, value);
   g_clear_pointer(&value, g_free);
-  print_field("", _("Serial"), width, lookup_str(status, "serial"));
+  signet_cli_print_field("", _("Serial"), width, lookup_str(status, "serial"));
   value = g_strdup_printf("%s %s", lookup_str(status, "manufacturer"), lookup_str(status, "model"));
-  print_field("", _("Model"), width, value);
+  signet_cli_print_field("", _("Model"), width, value);
   g_clear_pointer(&value, g_free);
-  print_field("", _("Reader"), width, lookup_str(status, "slot"));
-  print_field("", _("Module"), width, lookup_str(status, "module"));
-  print_field("", _("URI"), width, lookup_str(status, "uri"));
+  signet_cli_print_field("", _("Reader"), width, lookup_str(status, "slot"));
+  signet_cli_print_field("", _("Module"), width, lookup_str(status, "module"));
+  signet_cli_print_field("", _("URI"), width, lookup_str(status, "uri"));
   /* TRANSLATORS: the PIN's state, where it comes from ("module flags"), and
    * its shortest and longest length. */
   value = g_strdup_printf(_("%s (%s; %u to %u characters)"), pin_state, lookup_str(pin, "source"),
                           min_len, max_len);
-  print_field("", _("PIN"), width, value);
+  signet_cli_print_field("", _("PIN"), width, value);
   g_clear_pointer(&value, g_free);
   value = g_strdup_printf("%s (%s)", puk_state, lookup_str(puk, "source"));
-  print_field("", _("PUK"), width, value);
+  signet_cli_print_field("", _("PUK"), width, value);
   g_clear_pointer(&value, g_free);
-  print_field("", _("Unblock"), width, lookup_str(status, "unblock_method"));
-  print_field("", _("Generates"), width, types != NULL && *types ? types : _("no key type"));
-  if (lookup_bool(status, "write_protected"))
+  signet_cli_print_field("", _("Unblock"), width, lookup_str(status, "unblock_method"));
+  signet_cli_print_field("", _("Generates"), width,
+                         types != NULL && *types ? types : _("no key type"));
+  if (signet_client_dict_bool(status, "write_protected"))
     g_print("%s\n", _("Write-protected"));
 
   n = certs != NULL ? g_variant_n_children(certs) : 0;
   value = g_strdup_printf("%" G_GSIZE_FORMAT, n);
-  print_field("", _("Certificates"), width, value);
+  signet_cli_print_field("", _("Certificates"), width, value);
   g_clear_pointer(&value, g_free);
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) c = g_variant_get_child_value(certs, i);
@@ -533,16 +522,16 @@ signet_cli_print_status(GVariant *status, const char *token)
   }
   n = keys != NULL ? g_variant_n_children(keys) : 0;
   value = g_strdup_printf("%" G_GSIZE_FORMAT "%s", n,
-                          n > 0 && !lookup_bool(status, "private_keys_listed")
+                          n > 0 && !signet_client_dict_bool(status, "private_keys_listed")
                               ? _(" (private keys show only after a login)")
                               : "");
-  print_field("", _("Keys"), width, value);
+  signet_cli_print_field("", _("Keys"), width, value);
   g_clear_pointer(&value, g_free);
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) k = g_variant_get_child_value(keys, i);
     print_key(k);
   }
-  if (lookup_bool(status, "objects_cached"))
+  if (signet_client_dict_bool(status, "objects_cached"))
     g_print("%s\n", _("Note: the module (OpenSC) reads the card's objects once; a key or "
                       "certificate another program wrote since signetd started shows after you "
                       "take the card out and put it back."));
@@ -569,25 +558,25 @@ signet_cli_print_import(GVariant *result, const char *token)
   g_autofree char *not_after = signet_client_format_not_after(result);
   guint32 stored = 0, present = 0;
   const char *labels[] = { _("subject"), _("issuer"), _("serial"), _("not after") };
-  int width = label_width(labels, G_N_ELEMENTS(labels), 3);
+  int width = signet_cli_label_width(labels, G_N_ELEMENTS(labels), 3);
 
   (void)g_variant_lookup(result, "chain_stored", "u", &stored);
   (void)g_variant_lookup(result, "chain_present", "u", &present);
-  if (lookup_bool(result, "already_present"))
+  if (signet_client_dict_bool(result, "already_present"))
     g_print(_("The certificate was already on token '%s' under key %s; not written again."), token,
             lookup_str(result, "id"));
   else
     g_print(_("Stored the certificate on token '%s' under key %s."), token,
             lookup_str(result, "id"));
   g_print("\n");
-  print_field("  ", labels[0], width, lookup_str(result, "subject"));
-  print_field("  ", labels[1], width, lookup_str(result, "issuer"));
-  print_field("  ", labels[2], width, lookup_str(result, "serial"));
-  print_field("  ", labels[3], width, not_after);
+  signet_cli_print_field("  ", labels[0], width, lookup_str(result, "subject"));
+  signet_cli_print_field("  ", labels[1], width, lookup_str(result, "issuer"));
+  signet_cli_print_field("  ", labels[2], width, lookup_str(result, "serial"));
+  signet_cli_print_field("  ", labels[3], width, not_after);
   g_print("  ");
   g_print(_("CA certificates: %u stored, %u already on the token"), stored, present);
   g_print("\n  ");
-  if (lookup_bool(result, "chain_verified"))
+  if (signet_client_dict_bool(result, "chain_verified"))
     g_print("%s", _("The certificate verifies against the chain in the file."));
   else
     /* TRANSLATORS: %s is the reason, in English from the agent. */
@@ -667,7 +656,7 @@ issued_label_width(void)
   const char *labels[]
       = { _("Subject:"), _("Issuer:"), _("Serial:"), _("Valid:"), _("Key id:"), _("CA chain:") };
 
-  return label_width(labels, G_N_ELEMENTS(labels), 2);
+  return signet_cli_label_width(labels, G_N_ELEMENTS(labels), 2);
 }
 
 /* The certificate an Activate or Renew result describes
@@ -680,10 +669,10 @@ print_issued(GVariant *r)
   g_autofree char *valid = g_strdup_printf(_("%s to %s"), lookup_str(r, "not_before"), not_after);
   int width = issued_label_width();
 
-  print_field("  ", _("Subject:"), width, lookup_str(r, "subject"));
-  print_field("  ", _("Issuer:"), width, lookup_str(r, "issuer"));
-  print_field("  ", _("Serial:"), width, lookup_str(r, "serial"));
-  print_field("  ", _("Valid:"), width, valid);
+  signet_cli_print_field("  ", _("Subject:"), width, lookup_str(r, "subject"));
+  signet_cli_print_field("  ", _("Issuer:"), width, lookup_str(r, "issuer"));
+  signet_cli_print_field("  ", _("Serial:"), width, lookup_str(r, "serial"));
+  signet_cli_print_field("  ", _("Valid:"), width, valid);
 }
 
 /* "  CA chain:  N certificate(s) stored, M already on the token" */
@@ -696,7 +685,7 @@ print_chain(GVariant *r)
   (void)g_variant_lookup(r, "chain_stored", "u", &stored);
   (void)g_variant_lookup(r, "chain_present", "u", &present);
   chain = g_strdup_printf(_("%u certificate(s) stored, %u already on the token"), stored, present);
-  print_field("  ", _("CA chain:"), issued_label_width(), chain);
+  signet_cli_print_field("  ", _("CA chain:"), issued_label_width(), chain);
 }
 
 void
@@ -710,7 +699,7 @@ signet_cli_print_activated(GVariant *r)
           *label != '\0' ? label : lookup_str(r, "token_serial"), lookup_str(r, "profile"));
   g_print("\n");
   print_issued(r);
-  print_field("  ", _("Key id:"), issued_label_width(), lookup_str(r, "id"));
+  signet_cli_print_field("  ", _("Key id:"), issued_label_width(), lookup_str(r, "id"));
   print_chain(r);
 }
 
@@ -730,17 +719,18 @@ signet_cli_print_renewed(GVariant *r)
    * empty or " (an interrupted renewal, finished now)". */
   g_print(_("Renewed the certificate on token '%s'%s%s:"),
           *label != '\0' ? label : lookup_str(r, "token_serial"), through,
-          lookup_bool(r, "resumed") ? _(" (an interrupted renewal, finished now)") : "");
+          signet_client_dict_bool(r, "resumed") ? _(" (an interrupted renewal, finished now)")
+                                                : "");
   g_print("\n");
   print_issued(r);
-  if (lookup_bool(r, "keep_key"))
+  if (signet_client_dict_bool(r, "keep_key"))
     key_id = g_strdup_printf(_("%s (the same key pair as before)"), lookup_str(r, "id"));
   else
     key_id = g_strdup_printf(_("%s (a new key pair, generated on the token)"), lookup_str(r, "id"));
-  print_field("  ", _("Key id:"), issued_label_width(), key_id);
+  signet_cli_print_field("  ", _("Key id:"), issued_label_width(), key_id);
   print_chain(r);
   g_print("  ");
-  if (lookup_bool(r, "old_removed"))
+  if (signet_client_dict_bool(r, "old_removed"))
     /* TRANSLATORS: %s is empty or " (key id ID)". */
     g_print(_("The old certificate%s was removed from the token."), which);
   else

@@ -17,6 +17,11 @@ void signet_cli_print_json(JsonNode *node);
 /* From now on every JSON document (results and errors) is printed on one
  * line: for commands that print a stream of events (JSON Lines). */
 void signet_cli_set_json_lines(gboolean lines);
+/* The widest of @n labels in characters (UTF-8: a translation pads by
+ * characters, not bytes), plus @gap: the label column of a block of fields. */
+int signet_cli_label_width(const char *const *labels, gsize n, int gap);
+/* INDENT LABEL, padded to @width characters (at least one space), VALUE. */
+void signet_cli_print_field(const char *indent, const char *label, int width, const char *value);
 /* The JSON form of a D-Bus value (a{sv} → object, aa{sv} → array, …). */
 void signet_cli_print_variant_json(GVariant *value);
 

@@ -661,26 +661,6 @@ cmd_profile_list(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
-/* The widest of @n labels in characters, plus @gap. */
-static int
-label_width(const char *const *labels, gsize n, int gap)
-{
-  glong w = 0;
-
-  for (gsize i = 0; i < n; i++)
-    w = MAX(w, g_utf8_strlen(labels[i], -1));
-  return (int)w + gap;
-}
-
-/* LABEL, padded to @width characters (UTF-8: not bytes), VALUE. */
-static void
-print_field(const char *label, int width, const char *value)
-{
-  int pad = width - (int)g_utf8_strlen(label, -1);
-
-  g_print("%s%*s%s\n", label, MAX(pad, 1), "", value);
-}
-
 static gboolean
 cmd_profile_show(Cli *cli, char **args, GError **error)
 {
@@ -703,37 +683,39 @@ cmd_profile_show(Cli *cli, char **args, GError **error)
   (void)g_variant_lookup(p, "subject_from_ca", "b", &from_ca);
   (void)g_variant_lookup(p, "connect_timeout", "u", &connect_timeout);
   (void)g_variant_lookup(p, "timeout", "u", &timeout);
-  width = label_width(labels, G_N_ELEMENTS(labels), 2);
+  width = signet_cli_label_width(labels, G_N_ELEMENTS(labels), 2);
   value = g_strdup_printf("%s (%s)", dict_string(p, "name"), dict_string(p, "display_name"));
-  print_field(labels[0], width, value);
+  signet_cli_print_field("", labels[0], width, value);
   g_clear_pointer(&value, g_free);
-  print_field(labels[1], width, dict_string(p, "file"));
-  print_field(labels[2], width, dict_string(p, "protocol"));
-  print_field(labels[3], width, dict_string(p, "url"));
-  print_field(labels[4], width,
-              *dict_string(p, "trust_anchors") != '\0' ? dict_string(p, "trust_anchors")
-                                                       : _("the system's certificate store"));
-  print_field(labels[5], width, dict_string(p, "key_type"));
-  print_field(labels[6], width,
-              from_ca ? _("asked from the CA (EST csrattrs)") : dict_string(p, "subject"));
+  signet_cli_print_field("", labels[1], width, dict_string(p, "file"));
+  signet_cli_print_field("", labels[2], width, dict_string(p, "protocol"));
+  signet_cli_print_field("", labels[3], width, dict_string(p, "url"));
+  signet_cli_print_field("", labels[4], width,
+                         *dict_string(p, "trust_anchors") != '\0'
+                             ? dict_string(p, "trust_anchors")
+                             : _("the system's certificate store"));
+  signet_cli_print_field("", labels[5], width, dict_string(p, "key_type"));
+  signet_cli_print_field("", labels[6], width,
+                         from_ca ? _("asked from the CA (EST csrattrs)")
+                                 : dict_string(p, "subject"));
   /* TRANSLATORS: a profile's renewal key: "new" or "same", as in the file. */
   value = g_strdup_printf(_("%s key"), dict_string(p, "renewal_key"));
-  print_field(labels[7], width, value);
+  signet_cli_print_field("", labels[7], width, value);
   g_clear_pointer(&value, g_free);
   /* TRANSLATORS: the labels a profile gives to the objects it writes. */
   value = g_strdup_printf(_("key '%s', certificate '%s', chain '%s'"), dict_string(p, "key_label"),
                           dict_string(p, "certificate_label"), dict_string(p, "chain_label"));
-  print_field(labels[8], width, value);
+  signet_cli_print_field("", labels[8], width, value);
   g_clear_pointer(&value, g_free);
   /* TRANSLATORS: how the activation logs in to the CA: the reference's name,
    * the user name sent, the activation code's name. */
   value = g_strdup_printf(_("%s as user name '%s'; %s as password"),
                           dict_string(p, "reference_prompt"), dict_string(p, "username"),
                           dict_string(p, "code_prompt"));
-  print_field(labels[9], width, value);
+  signet_cli_print_field("", labels[9], width, value);
   g_clear_pointer(&value, g_free);
   value = g_strdup_printf(_("connect %u s, whole request %u s"), connect_timeout, timeout);
-  print_field(labels[10], width, value);
+  signet_cli_print_field("", labels[10], width, value);
   return TRUE;
 }
 

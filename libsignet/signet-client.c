@@ -73,8 +73,8 @@ signet_client_before_secret(GVariant *status, SignetClientOp op, const char *lab
   return SIGNET_CLIENT_ASK;
 }
 
-static gboolean
-lookup_bool(GVariant *dict, const char *key)
+gboolean
+signet_client_dict_bool(GVariant *dict, const char *key)
 {
   gboolean b = FALSE;
 
@@ -91,20 +91,20 @@ signet_client_describe_secret_state(GVariant *state, gboolean is_puk)
   /* TRANSLATORS: the state of a PIN or a PUK, as in "PIN: unknown". */
   if (state == NULL)
     return g_strdup(_("unknown"));
-  if (lookup_bool(state, "locked"))
+  if (signet_client_dict_bool(state, "locked"))
     /* TRANSLATORS: the state of a PIN or a PUK. */
     s = g_string_new(_("locked"));
-  else if (lookup_bool(state, "final_try"))
+  else if (signet_client_dict_bool(state, "final_try"))
     s = g_string_new(is_puk ? _("one try left: a wrong PUK locks it")
                             : _("one try left: a wrong PIN locks it"));
-  else if (lookup_bool(state, "count_low"))
+  else if (signet_client_dict_bool(state, "count_low"))
     s = g_string_new(_("fewer tries left than the maximum"));
   else
     s = g_string_new(_("no warning from the token"));
-  if (!is_puk && lookup_bool(state, "to_be_changed"))
+  if (!is_puk && signet_client_dict_bool(state, "to_be_changed"))
     /* TRANSLATORS: added to a PIN's state, as in "locked, must be changed". */
     g_string_append(s, _(", must be changed"));
-  if (!is_puk && lookup_bool(state, "pin_pad"))
+  if (!is_puk && signet_client_dict_bool(state, "pin_pad"))
     /* TRANSLATORS: added to a PIN's state. */
     g_string_append(s, _(", entered on the reader's PIN pad"));
   return g_string_free(s, FALSE);
@@ -132,7 +132,7 @@ signet_client_format_not_after(GVariant *dict)
   if (!g_variant_lookup(dict, "days_left", "x", &days_left))
     return g_strdup(not_after);
   /* TRANSLATORS: the first %s is a date and time (UTC). */
-  if (lookup_bool(dict, "expired") || days_left < 0)
+  if (signet_client_dict_bool(dict, "expired") || days_left < 0)
     return g_strdup_printf(ngettext("%s (expired %" PRId64 " day ago)",
                                     "%s (expired %" PRId64 " days ago)", plural_n(-days_left)),
                            not_after, (int64_t)-days_left);

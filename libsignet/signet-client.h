@@ -59,6 +59,10 @@ typedef enum
 SignetClientAsk signet_client_before_secret(GVariant *status, SignetClientOp op, const char *label,
                                             GError **error);
 
+/* The boolean @key of an a{sv} @dict; FALSE when absent, not a boolean or
+ * @dict is NULL. */
+gboolean signet_client_dict_bool(GVariant *dict, const char *key);
+
 /* A boolean @flag of the "pin" or "puk" dictionary (@which) of a status or
  * ListTokens entry; FALSE when absent. */
 gboolean signet_client_state_flag(GVariant *status, const char *which, const char *flag);
