@@ -9,6 +9,7 @@
 #include "agent/signet-activation-record.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-state.h"
+#include "agent/signet-clock.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"

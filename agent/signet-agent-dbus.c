@@ -23,7 +23,6 @@
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
-#include "agent/signet-testhooks.h"
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"

@@ -22,7 +22,7 @@
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
-#include "agent/signet-testhooks.h"
+#include "agent/signet-clock.h"
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"

@@ -8,7 +8,7 @@
 
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-state.h"
-#include "agent/signet-testhooks.h"
+#include "agent/signet-clock.h"
 #include "agent/signet-token-dict.h"
 #include "enroll/signet-x509.h"
 #include "common/signet-openssl-util.h"

@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 
 #include "agent/signet-errors.h"
+#include "agent/signet-clock.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"

@@ -1,12 +1,9 @@
-/* signet-testhooks.h: the agent's clock, and the test-only fault points.
+/* signet-testhooks.h: the test-only fault points (the settable clock of the
+ * test builds is signet-clock.h's).
  *
- * Owns: what "now" is for the agent (certificate validity, days left,
- * reminders, retry times), and the places where a test may stop an
- * operation. In a build configured with --enable-fault-injection (the test
- * builds; never a build for users) two environment variables act:
- *   SIGNET_FAKE_NOW   a file holding the time (Unix seconds, or ISO 8601),
- *                     re-read at every call, so that a test can move the
- *                     clock of a running agent
+ * Owns: the places where a test may stop an operation. In a build
+ * configured with --enable-fault-injection (the test builds; never a build
+ * for users) an environment variable acts:
  *   SIGNET_FAULT      STEP:KIND (e.g. "store:crash"), KIND one of
  *                     crash    the process is killed (SIGKILL) as the step
  *                              starts, after the journal has it
@@ -18,8 +15,8 @@
  *                              CA is refused (the EST client connects to a
  *                              closed port)
  *                     The fault fires once per process.
- * Without the configure flag the variables are ignored and the functions
- * below are the real clock and no-ops. May call: GLib, enroll/ (its test
+ * Without the configure flag the variable is ignored and the functions
+ * below are no-ops. May call: GLib, enroll/ (its test
  * knob), libc.
  */
 #pragma once
@@ -27,11 +24,6 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
-
-/* Unix seconds now (or the fake time). */
-gint64 signet_clock_now(void);
-/* The same, as a UTC GDateTime. */
-GDateTime *signet_clock_now_utc(void);
 
 /* An operation is about to run @step (already journaled). May not return
  * (crash). */

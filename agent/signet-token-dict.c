@@ -4,7 +4,7 @@
 #include "agent/signet-token-dict.h"
 
 #include "agent/signet-state.h"
-#include "agent/signet-testhooks.h"
+#include "agent/signet-clock.h"
 
 #include "common/signet-util.h"
 #include "enroll/signet-x509.h"
