@@ -6,7 +6,6 @@
 #include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-progress.h"
 #include "ui-gtk/signet-gtk-rules.h"
-#include "ui-gtk/signet-gtk-screenshot.h"
 #include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
@@ -15,20 +14,13 @@ struct _SignetGtkActivatePage
 {
   GtkBox parent_instance;
 
-  GtkWidget *form_box, *run_box;
+  SignetGtkOperation op; /* the form, the PIN, the steps, the result */
   AdwComboRow *ca_row;
-  AdwActionRow *reference_row, *code_row, *pin_row;
-  GtkEditable *reference_entry, *code_entry, *pin_entry;
-  GtkLabel *form_error, *run_label, *run_error;
-  GtkButton *start_button, *again_button;
-  SignetGtkProgress *progress;
+  AdwActionRow *reference_row, *code_row;
+  GtkEditable *reference_entry, *code_entry;
 
-  SignetAgent1 *proxy;
-  char *token;
-  char *label;
   char *want_profile;
   GPtrArray *profiles; /* names, in the combo's order */
-  gboolean running;
 };
 
 G_DEFINE_TYPE(SignetGtkActivatePage, signet_gtk_activate_page, GTK_TYPE_BOX)
@@ -40,22 +32,6 @@ enum
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
-
-static void
-set_running(SignetGtkActivatePage *self, gboolean running)
-{
-  self->running = running;
-  gtk_widget_set_sensitive(GTK_WIDGET(self->start_button), !running);
-  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_RUNNING]);
-}
-
-static void
-show_form(SignetGtkActivatePage *self)
-{
-  gtk_widget_set_visible(self->run_box, FALSE);
-  gtk_widget_set_visible(self->form_box, TRUE);
-  signet_gtk_screenshot_later(GTK_WIDGET(self), "activate");
-}
 
 /* --- the CA ------------------------------------------------------------------ */
 
@@ -88,8 +64,8 @@ on_ca_selected_cb(GObject *row, GParamSpec *pspec, SignetGtkActivatePage *self)
   const char *name = selected_profile(self);
   adw_action_row_set_subtitle(self->reference_row, "");
   adw_action_row_set_subtitle(self->code_row, "");
-  if (name != NULL && self->proxy != NULL)
-    signet_agent1_call_get_profile(self->proxy, name, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+  if (name != NULL && self->op.proxy != NULL)
+    signet_agent1_call_get_profile(self->op.proxy, name, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
                                    on_profile_cb, g_object_ref(self));
 }
 
@@ -107,7 +83,8 @@ on_profiles_cb(GObject *source, GAsyncResult *res, gpointer data)
 
   if (!signet_agent1_call_list_profiles_finish(SIGNET_AGENT1(source), &profiles, &problems, res,
                                                &error)) {
-    signet_gtk_secret_show_error(self->form_error, NULL, NULL, error);
+    (void)signet_gtk_secret_show_error(self->op.form_error, NULL, NULL, error,
+                                       SIGNET_GTK_TRIES_PIN_AND_PUK, NULL, NULL);
     g_object_unref(self);
     return;
   }
@@ -127,112 +104,45 @@ on_profiles_cb(GObject *source, GAsyncResult *res, gpointer data)
   if (self->profiles->len > 0)
     adw_combo_row_set_selected(self->ca_row, select);
   on_ca_selected_cb(NULL, NULL, self);
-  if (self->profiles->len == 0) {
-    gtk_label_set_text(self->form_error,
-                       _("No certificate authority is set up on this computer. Your certificate "
-                         "authority provides a profile file for Signet: install it, then come "
-                         "back here."));
-    gtk_widget_set_visible(GTK_WIDGET(self->form_error), TRUE);
-  }
+  if (self->profiles->len == 0)
+    signet_gtk_operation_form_error(
+        &self->op, _("No certificate authority is set up on this computer. Your certificate "
+                     "authority provides a profile file for Signet: install it, then come back "
+                     "here."));
   g_object_unref(self);
 }
 
 /* --- the activation ---------------------------------------------------------------- */
 
-static void
-on_activated_cb(GObject *source, GAsyncResult *res, gpointer data)
+static gboolean
+ready(SignetGtkOperation *op)
 {
-  g_autoptr(SignetGtkActivatePage) self = data;
-  g_autoptr(GVariant) result = NULL;
-  g_autoptr(GError) error = NULL;
+  SignetGtkActivatePage *self = SIGNET_GTK_ACTIVATE_PAGE(op->page);
 
-  if (!signet_agent1_call_activate_finish(SIGNET_AGENT1(source), &result, res, &error)) {
-    signet_gtk_progress_finish(self->progress, FALSE);
-    gtk_label_set_text(self->run_label, _("The activation did not finish"));
-    signet_gtk_secret_show_error(self->run_error, self->proxy, self->token, error);
-    signet_gtk_secret_show_error(self->form_error, self->proxy, self->token, error);
-    gtk_widget_set_visible(GTK_WIDGET(self->again_button), TRUE);
-  } else {
-    signet_gtk_progress_finish(self->progress, TRUE);
-    signet_gtk_progress_set_result(self->progress, result);
-    gtk_label_set_text(self->run_label, _("The token is activated"));
-    gtk_editable_set_text(self->reference_entry, "");
-  }
-  set_running(self, FALSE);
-  signet_gtk_screenshot_later(GTK_WIDGET(self), "activate-result");
+  if (selected_profile(self) != NULL)
+    return TRUE;
+  signet_gtk_operation_form_error(op, _("Choose your certificate authority first."));
+  return FALSE;
 }
 
 static void
-on_secret_ready_cb(gboolean go, gboolean confirmed_final_try, gboolean pin_pad, const GError *error,
-                   gpointer data)
+send(SignetGtkOperation *op, GVariant *pin, GVariantDict *options, GAsyncReadyCallback done)
 {
-  SignetGtkActivatePage *self = data; /* a reference, dropped here or by on_activated_cb */
-  g_autoptr(GVariantDict) options = g_variant_dict_new(NULL);
-  SignetSecret *pin, *code;
-  const char *request_id;
+  SignetGtkActivatePage *self = SIGNET_GTK_ACTIVATE_PAGE(op->page);
+  SignetSecret *code = signet_gtk_secret_take(self->code_entry);
 
-  if (!go) {
-    /* Nothing is sent: a refusal, or the final try not confirmed. */
-    gtk_editable_set_text(self->pin_entry, "");
-    if (error != NULL)
-      signet_gtk_secret_show_error(self->form_error, self->proxy, self->token, error);
-    else {
-      gtk_label_set_text(self->form_error, _("Nothing was sent to the token."));
-      gtk_widget_set_visible(GTK_WIDGET(self->form_error), TRUE);
-    }
-    set_running(self, FALSE);
-    g_object_unref(self);
-    return;
-  }
-  pin = pin_pad ? signet_secret_new("", 0) : signet_gtk_secret_take(self->pin_entry);
-  if (pin == NULL) {
-    gtk_label_set_text(self->form_error, _("Type the token's PIN first."));
-    gtk_widget_set_visible(GTK_WIDGET(self->form_error), TRUE);
-    set_running(self, FALSE);
-    g_object_unref(self);
-    return;
-  }
-  code = signet_gtk_secret_take(self->code_entry);
   if (code == NULL)
     code = signet_secret_new("", 0);
-  request_id = signet_gtk_progress_start(self->progress, self->proxy, "activate");
-  g_variant_dict_insert(options, "request-id", "s", request_id);
-  if (confirmed_final_try)
-    g_variant_dict_insert(options, "confirm-final-try", "b", TRUE);
-  gtk_label_set_text(self->run_label,
-                     _("Activating… You may close the window: the agent keeps working."));
-  gtk_widget_set_visible(GTK_WIDGET(self->run_error), FALSE);
-  gtk_widget_set_visible(GTK_WIDGET(self->again_button), FALSE);
-  gtk_widget_set_visible(self->form_box, FALSE);
-  gtk_widget_set_visible(self->run_box, TRUE);
-  signet_agent1_call_activate(self->proxy, self->token, selected_profile(self),
+  signet_agent1_call_activate(op->proxy, op->token, selected_profile(self),
                               gtk_editable_get_text(self->reference_entry),
-                              signet_gtk_secret_to_variant(code), signet_gtk_secret_to_variant(pin),
-                              g_variant_dict_end(options), G_DBUS_CALL_FLAGS_NONE,
-                              SIGNET_GTK_CALL_TIMEOUT, NULL, on_activated_cb, self);
-  signet_gtk_screenshot_later(GTK_WIDGET(self), "activate-progress");
+                              signet_gtk_secret_to_variant(code), pin, g_variant_dict_end(options),
+                              G_DBUS_CALL_FLAGS_NONE, SIGNET_GTK_CALL_TIMEOUT, NULL, done, op);
 }
 
 static void
-on_start_clicked_cb(GtkWidget *button, SignetGtkActivatePage *self)
+succeeded(SignetGtkOperation *op)
 {
-  if (self->running || self->proxy == NULL)
-    return;
-  gtk_widget_set_visible(GTK_WIDGET(self->form_error), FALSE);
-  if (selected_profile(self) == NULL) {
-    gtk_label_set_text(self->form_error, _("Choose your certificate authority first."));
-    gtk_widget_set_visible(GTK_WIDGET(self->form_error), TRUE);
-    return;
-  }
-  set_running(self, TRUE);
-  signet_gtk_secret_check(GTK_WIDGET(self), self->proxy, self->token, self->label,
-                          SIGNET_CLIENT_OP_ACTIVATE, on_secret_ready_cb, g_object_ref(self));
-}
-
-static void
-on_again_clicked_cb(GtkButton *button, SignetGtkActivatePage *self)
-{
-  show_form(self);
+  gtk_editable_set_text(SIGNET_GTK_ACTIVATE_PAGE(op->page)->reference_entry, "");
 }
 
 void
@@ -240,16 +150,10 @@ signet_gtk_activate_page_open(SignetGtkActivatePage *self, SignetAgent1 *proxy, 
                               const char *label, GVariant *status)
 {
   g_autoptr(GVariant) activations = NULL;
-  g_autofree char *pin_state = NULL;
 
   g_return_if_fail(SIGNET_GTK_IS_ACTIVATE_PAGE(self));
-  if (self->running)
+  if (!signet_gtk_operation_open(&self->op, proxy, token, label, status))
     return;
-  g_set_object(&self->proxy, proxy);
-  g_free(self->token);
-  self->token = g_strdup(token);
-  g_free(self->label);
-  self->label = g_strdup(label);
   g_clear_pointer(&self->want_profile, g_free);
   /* An unfinished activation: its CA first. */
   activations = status != NULL
@@ -259,12 +163,8 @@ signet_gtk_activate_page_open(SignetGtkActivatePage *self, SignetAgent1 *proxy, 
     g_autoptr(GVariant) first = g_variant_get_child_value(activations, 0);
     (void)g_variant_lookup(first, "profile", "s", &self->want_profile);
   }
-  pin_state = g_strdup_printf(_("The PIN: %s"), signet_gtk_pin_short_state(status));
-  adw_action_row_set_subtitle(self->pin_row, pin_state);
   gtk_editable_set_text(self->code_entry, "");
-  gtk_editable_set_text(self->pin_entry, "");
-  gtk_widget_set_visible(GTK_WIDGET(self->form_error), FALSE);
-  show_form(self);
+  signet_gtk_operation_show_form(&self->op);
   if (proxy != NULL)
     signet_agent1_call_list_profiles(proxy, G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_profiles_cb,
                                      g_object_ref(self));
@@ -274,7 +174,7 @@ gboolean
 signet_gtk_activate_page_get_running(SignetGtkActivatePage *self)
 {
   g_return_val_if_fail(SIGNET_GTK_IS_ACTIVATE_PAGE(self), FALSE);
-  return self->running;
+  return self->op.running;
 }
 
 static void
@@ -282,7 +182,7 @@ signet_gtk_activate_page_get_property(GObject *object, guint prop_id, GValue *va
                                       GParamSpec *pspec)
 {
   if (prop_id == PROP_RUNNING)
-    g_value_set_boolean(value, SIGNET_GTK_ACTIVATE_PAGE(object)->running);
+    g_value_set_boolean(value, SIGNET_GTK_ACTIVATE_PAGE(object)->op.running);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
 }
@@ -291,7 +191,7 @@ static void
 signet_gtk_activate_page_dispose(GObject *object)
 {
   SignetGtkActivatePage *self = SIGNET_GTK_ACTIVATE_PAGE(object);
-  g_clear_object(&self->proxy);
+  signet_gtk_operation_clear(&self->op);
   gtk_widget_dispose_template(GTK_WIDGET(self), SIGNET_GTK_TYPE_ACTIVATE_PAGE);
   G_OBJECT_CLASS(signet_gtk_activate_page_parent_class)->dispose(object);
 }
@@ -300,8 +200,6 @@ static void
 signet_gtk_activate_page_finalize(GObject *object)
 {
   SignetGtkActivatePage *self = SIGNET_GTK_ACTIVATE_PAGE(object);
-  g_free(self->token);
-  g_free(self->label);
   g_free(self->want_profile);
   g_ptr_array_unref(self->profiles);
   G_OBJECT_CLASS(signet_gtk_activate_page_parent_class)->finalize(object);
@@ -319,25 +217,15 @@ signet_gtk_activate_page_class_init(SignetGtkActivatePageClass *klass)
   props[PROP_RUNNING] = g_param_spec_boolean("running", NULL, NULL, FALSE,
                                              G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
-  g_type_ensure(SIGNET_GTK_TYPE_PROGRESS);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/io/signet/Signet/signet-gtk-activate-page.ui");
+  signet_gtk_operation_bind_template(widget_class, G_STRUCT_OFFSET(SignetGtkActivatePage, op));
 #define BIND(name) gtk_widget_class_bind_template_child(widget_class, SignetGtkActivatePage, name)
-  BIND(form_box);
-  BIND(run_box);
   BIND(ca_row);
   BIND(reference_row);
   BIND(code_row);
-  BIND(pin_row);
   BIND(reference_entry);
   BIND(code_entry);
-  BIND(pin_entry);
-  BIND(form_error);
-  BIND(run_label);
-  BIND(run_error);
-  BIND(start_button);
-  BIND(again_button);
-  BIND(progress);
 #undef BIND
 }
 
@@ -346,10 +234,18 @@ signet_gtk_activate_page_init(SignetGtkActivatePage *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
   self->profiles = g_ptr_array_new_with_free_func(g_free);
-  g_signal_connect(self->start_button, "clicked", G_CALLBACK(on_start_clicked_cb), self);
-  g_signal_connect(self->again_button, "clicked", G_CALLBACK(on_again_clicked_cb), self);
+  self->op.running_pspec = props[PROP_RUNNING];
+  self->op.name = "activate";
+  self->op.op = SIGNET_CLIENT_OP_ACTIVATE;
+  self->op.running_text = _("Activating… You may close the window: the agent keeps working.");
+  self->op.done_text = _("The token is activated");
+  self->op.failed_text = _("The activation did not finish");
+  self->op.ready = ready;
+  self->op.send = send;
+  self->op.finish = signet_agent1_call_activate_finish;
+  self->op.succeeded = succeeded;
+  signet_gtk_operation_init(&self->op, GTK_WIDGET(self));
   g_signal_connect(self->ca_row, "notify::selected", G_CALLBACK(on_ca_selected_cb), self);
-  g_signal_connect(self->pin_entry, "activate", G_CALLBACK(on_start_clicked_cb), self);
   g_signal_connect_swapped(self->code_entry, "activate", G_CALLBACK(gtk_widget_grab_focus),
-                           self->pin_entry);
+                           self->op.pin_entry);
 }

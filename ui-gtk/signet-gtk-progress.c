@@ -4,7 +4,10 @@
 #include "ui-gtk/signet-gtk-progress.h"
 
 #include "libsignet/signet-client.h"
+#include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-rules.h"
+#include "ui-gtk/signet-gtk-screenshot.h"
+#include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
 
@@ -269,4 +272,188 @@ signet_gtk_progress_init(SignetGtkProgress *self)
   gtk_accessible_update_property(GTK_ACCESSIBLE(self->group), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                  _("Steps"), -1);
   gtk_box_append(GTK_BOX(self), self->group);
+}
+
+/* --- an operation page ----------------------------------------------------- */
+
+static void
+set_running(SignetGtkOperation *op, gboolean running)
+{
+  op->running = running;
+  gtk_widget_set_sensitive(GTK_WIDGET(op->start_button), !running);
+  g_object_notify_by_pspec(G_OBJECT(op->page), op->running_pspec);
+}
+
+static void
+screenshot(SignetGtkOperation *op, const char *suffix)
+{
+  g_autofree char *name = g_strconcat(op->name, suffix, NULL);
+  signet_gtk_screenshot_later(op->page, name);
+}
+
+void
+signet_gtk_operation_show_form(SignetGtkOperation *op)
+{
+  gtk_widget_set_visible(op->run_box, FALSE);
+  gtk_widget_set_visible(op->form_box, TRUE);
+  screenshot(op, "");
+}
+
+void
+signet_gtk_operation_form_error(SignetGtkOperation *op, const char *text)
+{
+  gtk_label_set_text(op->form_error, text);
+  gtk_widget_set_visible(GTK_WIDGET(op->form_error), TRUE);
+}
+
+static void
+show_error(SignetGtkOperation *op, GtkLabel *label, const GError *error)
+{
+  (void)signet_gtk_secret_show_error(label, op->proxy, op->token, error,
+                                     SIGNET_GTK_TRIES_PIN_AND_PUK, NULL, NULL);
+}
+
+/* The call answered; @data: the operation, its page referenced. */
+static void
+on_done_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+  SignetGtkOperation *op = data;
+  g_autoptr(GtkWidget) page = op->page; /* the reference the call held */
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!op->finish(SIGNET_AGENT1(source), &result, res, &error)) {
+    signet_gtk_progress_finish(op->progress, FALSE);
+    gtk_label_set_text(op->run_label, op->failed_text);
+    show_error(op, op->run_error, error);
+    show_error(op, op->form_error, error);
+    gtk_widget_set_visible(GTK_WIDGET(op->again_button), TRUE);
+  } else {
+    signet_gtk_progress_finish(op->progress, TRUE);
+    signet_gtk_progress_set_result(op->progress, result);
+    gtk_label_set_text(op->run_label, op->done_text);
+    if (op->succeeded != NULL)
+      op->succeeded(op);
+  }
+  set_running(op, FALSE);
+  screenshot(op, "-result");
+}
+
+static void
+on_secret_ready_cb(gboolean go, gboolean confirmed_final_try, gboolean pin_pad, const GError *error,
+                   gpointer data)
+{
+  SignetGtkOperation *op = data; /* its page referenced: dropped here or by on_done_cb */
+  g_autoptr(GVariantDict) options = NULL;
+  SignetSecret *pin;
+
+  if (!go) {
+    /* Nothing is sent: a refusal, or the final try not confirmed. */
+    gtk_editable_set_text(op->pin_entry, "");
+    if (error != NULL)
+      show_error(op, op->form_error, error);
+    else
+      signet_gtk_operation_form_error(op, _("Nothing was sent to the token."));
+    set_running(op, FALSE);
+    g_object_unref(op->page);
+    return;
+  }
+  pin = pin_pad ? signet_secret_new("", 0) : signet_gtk_secret_take(op->pin_entry);
+  if (pin == NULL) {
+    signet_gtk_operation_form_error(op, _("Type the token's PIN first."));
+    set_running(op, FALSE);
+    g_object_unref(op->page);
+    return;
+  }
+  options = g_variant_dict_new(NULL);
+  g_variant_dict_insert(options, "request-id", "s",
+                        signet_gtk_progress_start(op->progress, op->proxy, op->name));
+  if (confirmed_final_try)
+    g_variant_dict_insert(options, "confirm-final-try", "b", TRUE);
+  gtk_label_set_text(op->run_label, op->running_text);
+  gtk_widget_set_visible(GTK_WIDGET(op->run_error), FALSE);
+  gtk_widget_set_visible(GTK_WIDGET(op->again_button), FALSE);
+  gtk_widget_set_visible(op->form_box, FALSE);
+  gtk_widget_set_visible(op->run_box, TRUE);
+  op->send(op, signet_gtk_secret_to_variant(pin), options, on_done_cb);
+  screenshot(op, "-progress");
+}
+
+static void
+on_start_clicked_cb(GtkWidget *widget, SignetGtkOperation *op)
+{
+  (void)widget;
+  if (op->running || op->proxy == NULL)
+    return;
+  gtk_widget_set_visible(GTK_WIDGET(op->form_error), FALSE);
+  if (op->ready != NULL && !op->ready(op))
+    return;
+  set_running(op, TRUE);
+  g_object_ref(op->page);
+  signet_gtk_secret_check(op->page, op->proxy, op->token, op->label, op->op, on_secret_ready_cb,
+                          op);
+}
+
+static void
+on_again_clicked_cb(GtkButton *button, SignetGtkOperation *op)
+{
+  (void)button;
+  signet_gtk_operation_show_form(op);
+}
+
+gboolean
+signet_gtk_operation_open(SignetGtkOperation *op, SignetAgent1 *proxy, const char *token,
+                          const char *label, GVariant *status)
+{
+  g_autofree char *pin_state = NULL;
+
+  if (op->running)
+    return FALSE;
+  g_set_object(&op->proxy, proxy);
+  g_free(op->token);
+  op->token = g_strdup(token);
+  g_free(op->label);
+  op->label = g_strdup(label);
+  pin_state = g_strdup_printf(_("The PIN: %s"), signet_gtk_pin_short_state(status));
+  adw_action_row_set_subtitle(op->pin_row, pin_state);
+  gtk_editable_set_text(op->pin_entry, "");
+  gtk_widget_set_visible(GTK_WIDGET(op->form_error), FALSE);
+  return TRUE;
+}
+
+void
+signet_gtk_operation_bind_template(GtkWidgetClass *klass, gsize offset)
+{
+#define BIND(field)                                                                                \
+  gtk_widget_class_bind_template_child_full(klass, #field, FALSE,                                  \
+                                            offset + G_STRUCT_OFFSET(SignetGtkOperation, field))
+  BIND(form_box);
+  BIND(run_box);
+  BIND(pin_row);
+  BIND(pin_entry);
+  BIND(form_error);
+  BIND(run_label);
+  BIND(run_error);
+  BIND(start_button);
+  BIND(again_button);
+  BIND(progress);
+#undef BIND
+  g_type_ensure(SIGNET_GTK_TYPE_PROGRESS);
+}
+
+void
+signet_gtk_operation_init(SignetGtkOperation *op, GtkWidget *page)
+{
+  op->page = page;
+  g_signal_connect(op->start_button, "clicked", G_CALLBACK(on_start_clicked_cb), op);
+  g_signal_connect(op->again_button, "clicked", G_CALLBACK(on_again_clicked_cb), op);
+  g_signal_connect(op->pin_entry, "activate", G_CALLBACK(on_start_clicked_cb), op);
+}
+
+void
+signet_gtk_operation_clear(SignetGtkOperation *op)
+{
+  g_clear_object(&op->proxy);
+  g_clear_pointer(&op->token, g_free);
+  g_clear_pointer(&op->label, g_free);
 }

@@ -36,10 +36,31 @@ SignetSecret *signet_gtk_secret_take(GtkEditable *entry);
 /* A floating "ay" that owns @secret and frees (wipes) it with the message. */
 GVariant *signet_gtk_secret_to_variant(SignetSecret *secret);
 
+/* The words the token's state read again adds to an error. */
+typedef enum
+{
+  /* The window's pages: "The PIN now: SHORT (WORDS)." and the PUK's short
+   * state where the token reports one. */
+  SIGNET_GTK_TRIES_PIN_AND_PUK,
+  /* The dialogs: "PIN now: WORDS." or "PUK now: WORDS.", for the secret
+   * the error is about. */
+  SIGNET_GTK_TRIES_CONCERNED,
+} SignetGtkTriesWords;
+
+/* Called once the error label says all, with the token's state read again
+ * (NULL where none was read). */
+typedef void (*SignetGtkErrorShown)(GVariant *status, gpointer data);
+
 /* Shows @error in @label (made visible): its kind in words, the agent's
- * message and the next step; after a wrong or locked PIN or PUK, the
- * token's state read again (GetTokenStatus) is added: the tries left. */
-void signet_gtk_secret_show_error(GtkLabel *label, SignetAgent1 *proxy, const char *token,
-                                  const GError *error);
+ * message and the next step. After a wrong or locked PIN or PUK (and, in
+ * @words SIGNET_GTK_TRIES_PIN_AND_PUK, a refused final try) @token's state
+ * is read again (GetTokenStatus) and added in @words: the tries left; the
+ * label stays hidden until then. @shown (may be NULL) is called exactly
+ * once, when the label says all (at once when nothing is read). Returns TRUE
+ * when the state is being read. A NULL @label (a dialog closed) shows
+ * nothing; a label gone before the answer is left alone. */
+gboolean signet_gtk_secret_show_error(GtkLabel *label, SignetAgent1 *proxy, const char *token,
+                                      const GError *error, SignetGtkTriesWords words,
+                                      SignetGtkErrorShown shown, gpointer data);
 
 G_END_DECLS
