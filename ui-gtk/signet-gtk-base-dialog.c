@@ -5,6 +5,7 @@
 
 #include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-rules.h"
+#include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -61,8 +62,19 @@ on_cancel_clicked_cb(GtkButton *button, gpointer data)
   SignetGtkBaseDialog *dialog = data;
 
   (void)button;
-  if (dialog->window != NULL)
+  if (dialog->window != NULL && !dialog->held)
     gtk_window_destroy(dialog->window);
+}
+
+/* Closing (Escape, the window manager) while an operation that must not be
+ * lost runs: refused. */
+static gboolean
+on_close_request_cb(GtkWindow *window, gpointer data)
+{
+  SignetGtkBaseDialog *dialog = data;
+
+  (void)window;
+  return dialog->held;
 }
 
 static void
@@ -72,12 +84,11 @@ on_status_cb(GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr(GVariant) status = NULL;
   g_autoptr(GError) error = NULL;
 
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
   if (!signet_agent1_call_get_token_status_finish(SIGNET_AGENT1(source), &status, res, &error)) {
-    signet_gtk_base_dialog_set_busy(dialog, NULL);
     signet_gtk_base_dialog_show_error(dialog, error);
     return;
   }
-  signet_gtk_base_dialog_set_busy(dialog, NULL);
   signet_gtk_base_dialog_set_status(dialog, status);
 }
 
@@ -154,19 +165,22 @@ signet_gtk_base_dialog_new(GtkWindow *parent, SignetAgent1 *agent, const char *t
                          (GDestroyNotify)signet_gtk_base_dialog_unref);
   g_signal_connect(dialog->window, "destroy", G_CALLBACK(on_window_destroy_cb), dialog);
   g_signal_connect(dialog->cancel_button, "clicked", G_CALLBACK(on_cancel_clicked_cb), dialog);
+  g_signal_connect(dialog->window, "close-request", G_CALLBACK(on_close_request_cb), dialog);
   gtk_window_present(dialog->window);
   return dialog;
 }
 
-void
-signet_gtk_base_dialog_set_busy(SignetGtkBaseDialog *dialog, const char *what)
+static void
+set_busy(SignetGtkBaseDialog *dialog, const char *what, gboolean held)
 {
   GtkWidget *box = signet_gtk_base_dialog_get(dialog, "busy_box");
   GtkSpinner *spinner = signet_gtk_base_dialog_get(dialog, "spinner");
 
   dialog->busy = what != NULL;
+  dialog->held = what != NULL && held;
   if (box == NULL)
     return;
+  gtk_widget_set_sensitive(GTK_WIDGET(dialog->cancel_button), !dialog->held);
   gtk_widget_set_sensitive(signet_gtk_base_dialog_get(dialog, "page"),
                            what == NULL && !dialog->finished);
   gtk_label_set_text(signet_gtk_base_dialog_get(dialog, "busy_label"), what != NULL ? what : "");
@@ -176,6 +190,18 @@ signet_gtk_base_dialog_set_busy(SignetGtkBaseDialog *dialog, const char *what)
     gtk_widget_set_sensitive(GTK_WIDGET(dialog->action_button), FALSE);
     signet_gtk_base_dialog_show_error_text(dialog, NULL);
   }
+}
+
+void
+signet_gtk_base_dialog_set_busy(SignetGtkBaseDialog *dialog, const char *what)
+{
+  set_busy(dialog, what, FALSE);
+}
+
+void
+signet_gtk_base_dialog_set_busy_held(SignetGtkBaseDialog *dialog, const char *what)
+{
+  set_busy(dialog, what, TRUE);
 }
 
 void
@@ -198,65 +224,26 @@ signet_gtk_base_dialog_show_error_text(SignetGtkBaseDialog *dialog, const char *
   gtk_widget_set_visible(GTK_WIDGET(label), text != NULL);
 }
 
-typedef struct
-{
-  SignetGtkBaseDialog *dialog;
-  char *text;
-  gboolean is_puk;
-} WrongSecret;
-
 static void
-on_status_after_error_cb(GObject *source, GAsyncResult *res, gpointer data)
+on_error_shown_cb(GVariant *status, gpointer data)
 {
-  WrongSecret *wrong = data;
-  g_autoptr(GVariant) status = NULL;
-  g_autoptr(GString) text = g_string_new(wrong->text);
+  g_autoptr(SignetGtkBaseDialog) dialog = data;
 
-  if (signet_agent1_call_get_token_status_finish(SIGNET_AGENT1(source), &status, res, NULL)) {
-    GVariant *state = signet_gtk_dialog_secret_state(status, wrong->is_puk ? "puk" : "pin");
-    g_autofree char *words = signet_client_describe_secret_state(state, wrong->is_puk);
-
-    g_string_append_c(text, '\n');
-    /* TRANSLATORS: after a wrong PIN or PUK; %s is its state in words,
-       e.g. "one try left: a wrong PIN locks it". */
-    g_string_append_printf(text, wrong->is_puk ? _("PUK now: %s.") : _("PIN now: %s."), words);
-    g_clear_pointer(&wrong->dialog->status, g_variant_unref);
-    wrong->dialog->status = g_steal_pointer(&status);
-    g_clear_pointer(&state, g_variant_unref);
-  }
-  signet_gtk_base_dialog_set_busy(wrong->dialog, NULL);
-  signet_gtk_base_dialog_show_error_text(wrong->dialog, text->str);
-  if (wrong->dialog->window != NULL && wrong->dialog->update != NULL)
-    wrong->dialog->update(wrong->dialog);
-  signet_gtk_base_dialog_unref(wrong->dialog);
-  g_free(wrong->text);
-  g_free(wrong);
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  if (status != NULL)
+    signet_gtk_base_dialog_set_status(dialog, status); /* runs update */
+  else if (dialog->window != NULL && dialog->update != NULL)
+    dialog->update(dialog);
 }
 
 void
 signet_gtk_base_dialog_show_error(SignetGtkBaseDialog *dialog, const GError *error)
 {
-  g_autofree char *text = signet_gtk_error_text(error);
-  SignetClientErrorKind kind = signet_client_error_kind(error);
-
-  if ((kind == SIGNET_CLIENT_ERROR_PIN_INCORRECT || kind == SIGNET_CLIENT_ERROR_PUK_INCORRECT
-       || kind == SIGNET_CLIENT_ERROR_PIN_LOCKED || kind == SIGNET_CLIENT_ERROR_PUK_LOCKED)
-      && dialog->agent != NULL) {
-    WrongSecret *wrong = g_new0(WrongSecret, 1);
-
-    wrong->dialog = signet_gtk_base_dialog_ref(dialog);
-    wrong->text = g_steal_pointer(&text);
-    wrong->is_puk
-        = kind == SIGNET_CLIENT_ERROR_PUK_INCORRECT || kind == SIGNET_CLIENT_ERROR_PUK_LOCKED;
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  if (signet_gtk_secret_show_error(signet_gtk_base_dialog_get(dialog, "error_label"), dialog->agent,
+                                   dialog->token, error, SIGNET_GTK_TRIES_CONCERNED,
+                                   on_error_shown_cb, signet_gtk_base_dialog_ref(dialog)))
     signet_gtk_base_dialog_set_busy(dialog, _("Reading the tries left…"));
-    signet_agent1_call_get_token_status(dialog->agent, dialog->token, G_DBUS_CALL_FLAGS_NONE,
-                                        SIGNET_GTK_CALL_TIMEOUT, NULL, on_status_after_error_cb,
-                                        wrong);
-    return;
-  }
-  signet_gtk_base_dialog_show_error_text(dialog, text);
-  if (dialog->window != NULL && dialog->update != NULL)
-    dialog->update(dialog);
 }
 
 void
@@ -531,6 +518,147 @@ signet_gtk_dialog_options(gboolean confirmed, const char *key, gboolean value)
   if (key != NULL && value)
     g_variant_builder_add(&b, "{sv}", key, g_variant_new_boolean(TRUE));
   return g_variant_builder_end(&b);
+}
+
+/* --- the operation: the rule before the secret, then the dialog's send ------ */
+
+static void
+on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GError *error,
+                   gpointer data)
+{
+  g_autoptr(SignetGtkBaseDialog) dialog = data;
+
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  if (dialog->window == NULL)
+    return; /* closed while the status was read: nothing is sent */
+  if (!go) {
+    if (error != NULL)
+      signet_gtk_base_dialog_show_error(dialog, error);
+    else
+      signet_gtk_base_dialog_show_error_text(dialog, _("Cancelled: nothing was sent."));
+    return;
+  }
+  dialog->send(dialog, confirmed, pin_pad);
+}
+
+static void
+on_action_clicked_cb(GtkButton *button, gpointer data)
+{
+  SignetGtkBaseDialog *dialog = data;
+
+  (void)button;
+  if (dialog->busy || dialog->finished)
+    return;
+  if (dialog->action != NULL && dialog->action(dialog))
+    return;
+  signet_gtk_base_dialog_set_busy(dialog, _("Reading the token…"));
+  signet_gtk_secret_check(GTK_WIDGET(dialog->window), dialog->agent, dialog->token, dialog->label,
+                          dialog->op, on_secret_ready_cb, signet_gtk_base_dialog_ref(dialog));
+}
+
+void
+signet_gtk_base_dialog_set_operation(SignetGtkBaseDialog *dialog, SignetClientOp op,
+                                     SignetGtkBaseDialogSend send)
+{
+  dialog->op = op;
+  dialog->send = send;
+  gtk_window_set_default_widget(dialog->window, GTK_WIDGET(dialog->action_button));
+  g_signal_connect(dialog->action_button, "clicked", G_CALLBACK(on_action_clicked_cb), dialog);
+}
+
+gboolean
+signet_gtk_base_dialog_apply_rule(SignetGtkBaseDialog *dialog, const char *final_try_notice,
+                                  const char *pin_pad_notice, gboolean *out_pin_pad)
+{
+  GtkLabel *notice = signet_gtk_base_dialog_get(dialog, "notice_label");
+  g_autoptr(GError) refusal = NULL;
+  SignetClientAsk ask = SIGNET_CLIENT_REFUSE;
+  const char *text = NULL;
+
+  if (dialog->status != NULL)
+    ask = signet_client_before_secret(dialog->status, dialog->op, dialog->label, &refusal);
+  if (refusal != NULL)
+    text = refusal->message;
+  else if (ask == SIGNET_CLIENT_ASK_FINAL_TRY)
+    text = final_try_notice;
+  else if (ask != SIGNET_CLIENT_REFUSE
+           && signet_client_state_flag(dialog->status, "pin", "pin_pad"))
+    text = pin_pad_notice;
+  if (notice != NULL) {
+    gtk_label_set_text(notice, text != NULL ? text : "");
+    gtk_widget_set_visible(GTK_WIDGET(notice), text != NULL);
+  }
+  if (out_pin_pad != NULL)
+    *out_pin_pad = ask == SIGNET_CLIENT_ASK_PIN_PAD;
+  return ask != SIGNET_CLIENT_REFUSE;
+}
+
+void
+signet_gtk_base_dialog_update_new_pin(SignetGtkBaseDialog *dialog, gboolean allowed,
+                                      const char *first_id)
+{
+  gboolean new_ok;
+
+  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "entries_group"), allowed);
+  new_ok = signet_gtk_base_dialog_check_new_pin(dialog);
+  if (!allowed)
+    gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "new_pin_hint"), FALSE);
+  signet_gtk_base_dialog_set_ready(
+      dialog, allowed && new_ok
+                  && *gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, first_id)) != '\0');
+}
+
+gboolean
+signet_gtk_base_dialog_pin_ready(SignetGtkBaseDialog *dialog)
+{
+  gboolean pin_pad = FALSE;
+  gboolean allowed = signet_gtk_base_dialog_apply_rule(
+      dialog, NULL, _("The reader's PIN pad asks for the PIN."), &pin_pad);
+
+  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "pin"), !pin_pad);
+  return allowed
+         && (pin_pad || *gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, "pin")) != '\0');
+}
+
+GVariant *
+signet_gtk_base_dialog_take_pin(SignetGtkBaseDialog *dialog, gboolean pin_pad)
+{
+  SignetSecret *secret;
+
+  if (pin_pad)
+    return signet_gtk_dialog_empty_secret();
+  secret = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "pin"));
+  if (secret == NULL) {
+    dialog->update(dialog);
+    return NULL;
+  }
+  return signet_gtk_secret_to_variant(secret);
+}
+
+gboolean
+signet_gtk_base_dialog_take_new_pin(SignetGtkBaseDialog *dialog, const char *first_id,
+                                    GVariant **out_first, GVariant **out_new_pin)
+{
+  SignetSecret *first, *new_pin;
+
+  /* Checked again: the entries are what is sent. */
+  if (!signet_gtk_base_dialog_check_new_pin(dialog)) {
+    dialog->update(dialog);
+    return FALSE;
+  }
+  first = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, first_id));
+  new_pin = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "new_pin"));
+  /* The second new PIN equals the first (checked above): wiped. */
+  signet_secret_free(signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "new_pin_again")));
+  if (first == NULL || new_pin == NULL) {
+    g_clear_pointer(&first, signet_secret_free);
+    g_clear_pointer(&new_pin, signet_secret_free);
+    dialog->update(dialog);
+    return FALSE;
+  }
+  *out_first = signet_gtk_secret_to_variant(first);
+  *out_new_pin = signet_gtk_secret_to_variant(new_pin);
+  return TRUE;
 }
 
 typedef struct

@@ -22,6 +22,11 @@ G_BEGIN_DECLS
 
 typedef struct _SignetGtkBaseDialog SignetGtkBaseDialog;
 typedef void (*SignetGtkBaseDialogFunc)(SignetGtkBaseDialog *dialog);
+/* Sends the dialog's operation once the rule before its secret allowed it
+ * (the dialog still open): @confirmed for "confirm-final-try", @pin_pad when
+ * the reader's pad asks. */
+typedef void (*SignetGtkBaseDialogSend)(SignetGtkBaseDialog *dialog, gboolean confirmed,
+                                        gboolean pin_pad);
 
 struct _SignetGtkBaseDialog
 {
@@ -33,12 +38,20 @@ struct _SignetGtkBaseDialog
   char *label;       /* the token's label, else its serial */
   GVariant *status;  /* GetTokenStatus, last read; NULL before the first answer */
   gboolean busy;     /* an operation runs */
+  gboolean held;     /* and the dialog cannot be closed until it ends */
   gboolean finished; /* done: the action button is gone, Cancel says Close */
   GtkButton *action_button;
   GtkButton *cancel_button;
   /* Set by the dialog: called when the status was read or an entry
    * changed, to fill in the states and set the action's sensitivity. */
   SignetGtkBaseDialogFunc update;
+  /* Set by signet_gtk_base_dialog_set_operation. */
+  SignetClientOp op;
+  SignetGtkBaseDialogSend send;
+  /* Set by the dialog (may be NULL): called first when the action is
+   * clicked; TRUE when it did what the action does now instead of the
+   * operation (the request's "Save Request…"). */
+  gboolean (*action)(SignetGtkBaseDialog *dialog);
   gpointer priv;
   GDestroyNotify priv_free;
 };
@@ -58,12 +71,19 @@ gpointer signet_gtk_base_dialog_get(SignetGtkBaseDialog *dialog, const char *id)
 /* Starts (@what: what is happening, shown beside the spinner) or ends
  * (NULL) an operation: the action button is insensitive while one runs. */
 void signet_gtk_base_dialog_set_busy(SignetGtkBaseDialog *dialog, const char *what);
+/* As signet_gtk_base_dialog_set_busy, and the dialog cannot be closed until
+ * the operation ends (set_busy NULL): Cancel is insensitive and closing
+ * (Escape, the window manager) is refused. For work whose answer must not be
+ * lost with the dialog. */
+void signet_gtk_base_dialog_set_busy_held(SignetGtkBaseDialog *dialog, const char *what);
 /* The action's sensitivity when no operation runs. */
 void signet_gtk_base_dialog_set_ready(SignetGtkBaseDialog *dialog, gboolean ready);
 /* Shows @text in the error label (NULL hides it). */
 void signet_gtk_base_dialog_show_error_text(SignetGtkBaseDialog *dialog, const char *text);
-/* Shows @error in words; after a wrong PIN or PUK reads the status again and
- * adds the tries left; the dialog stays open. */
+/* Ends the operation and shows @error in words
+ * (signet_gtk_secret_show_error); after a wrong or locked PIN or PUK the
+ * status is read again (it becomes the dialog's, update runs) and the tries
+ * left are added; the dialog stays open. */
 void signet_gtk_base_dialog_show_error(SignetGtkBaseDialog *dialog, const GError *error);
 /* The operation succeeded: @text replaces the content's first words
  * ("result" label), the action button goes, Cancel becomes Close. */
@@ -140,6 +160,44 @@ void signet_gtk_dialog_name_entry(GtkWidget *row, const char *name);
 
 /* Calls update when any of the editables @ids (NULL-terminated) changes. */
 void signet_gtk_base_dialog_watch_entries(SignetGtkBaseDialog *dialog, const char *const *ids);
+
+/* The dialog's operation: the action button (the default widget) reads the
+ * status again and applies the rule before @op's secret (the final try
+ * confirmed first), then calls @send, or shows why nothing was sent. */
+void signet_gtk_base_dialog_set_operation(SignetGtkBaseDialog *dialog, SignetClientOp op,
+                                          SignetGtkBaseDialogSend send);
+
+/* The rule before the operation's secret on the status as last read, in the
+ * page's "notice_label": the refusal's words, @final_try_notice at the final
+ * try, @pin_pad_notice where the reader has a PIN pad (either NULL: none).
+ * FALSE when nothing may be sent (refused, or no status yet); @out_pin_pad
+ * (may be NULL): the pad asks for the PIN itself. */
+gboolean signet_gtk_base_dialog_apply_rule(SignetGtkBaseDialog *dialog,
+                                           const char *final_try_notice, const char *pin_pad_notice,
+                                           gboolean *out_pin_pad);
+
+/* A dialog sending a new PIN typed twice after @first_id (the current PIN,
+ * the PUK): the entries shown when @allowed, the new PIN checked, the
+ * action ready when all is typed and fits. */
+void signet_gtk_base_dialog_update_new_pin(SignetGtkBaseDialog *dialog, gboolean allowed,
+                                           const char *first_id);
+/* Takes @first_id's secret and the new PIN (the second one wiped) once the
+ * new PIN checks again, as "ay" owning them; FALSE (update run, nothing
+ * taken) otherwise. */
+gboolean signet_gtk_base_dialog_take_new_pin(SignetGtkBaseDialog *dialog, const char *first_id,
+                                             GVariant **out_first, GVariant **out_new_pin);
+
+/* A dialog sending the PIN ("pin", hidden where the reader's pad asks):
+ * the rule applied, TRUE when it may be sent (typed, or the pad asks). */
+gboolean signet_gtk_base_dialog_pin_ready(SignetGtkBaseDialog *dialog);
+/* The PIN to send: an empty secret where the pad asks, else the entry's
+ * text (the entry emptied); NULL (update run) when none was typed. */
+GVariant *signet_gtk_base_dialog_take_pin(SignetGtkBaseDialog *dialog, gboolean pin_pad);
+
+/* The request dialog while CreateRequest runs (what it does when it sends,
+ * and what the tests call): busy and held, saying that the request is being
+ * made and that the dialog then offers to save it. */
+void signet_gtk_request_dialog_set_making(SignetGtkBaseDialog *dialog);
 
 /* An empty "ay": the secret a PIN pad reader asks for itself. */
 GVariant *signet_gtk_dialog_empty_secret(void);

@@ -10,7 +10,6 @@
 
 #include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-base-dialog.h"
-#include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -38,34 +37,9 @@ static void
 update(SignetGtkBaseDialog *dialog)
 {
   Import *import = dialog->priv;
-  g_autoptr(GError) refusal = NULL;
-  GtkLabel *notice = signet_gtk_base_dialog_get(dialog, "notice_label");
-  gboolean refused = FALSE, pin_pad = FALSE;
 
-  if (dialog->status != NULL) {
-    switch (signet_client_before_secret(dialog->status, SIGNET_CLIENT_OP_IMPORT, dialog->label,
-                                        &refusal)) {
-      case SIGNET_CLIENT_REFUSE:
-        refused = TRUE;
-        break;
-      case SIGNET_CLIENT_ASK_PIN_PAD:
-        pin_pad = TRUE;
-        break;
-      case SIGNET_CLIENT_ASK_FINAL_TRY:
-      case SIGNET_CLIENT_ASK:
-        break;
-    }
-  }
-  gtk_label_set_text(notice, refusal != NULL ? refusal->message
-                             : pin_pad       ? _("The reader's PIN pad asks for the PIN.")
-                                             : "");
-  gtk_widget_set_visible(GTK_WIDGET(notice), refusal != NULL || pin_pad);
-  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "pin"), !pin_pad);
-  signet_gtk_base_dialog_set_ready(
-      dialog,
-      dialog->status != NULL && !refused && import->data != NULL
-          && (pin_pad
-              || *gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, "pin")) != '\0'));
+  signet_gtk_base_dialog_set_ready(dialog, signet_gtk_base_dialog_pin_ready(dialog)
+                                               && import->data != NULL);
 }
 
 static void
@@ -159,7 +133,6 @@ on_import_cb(GObject *source, GAsyncResult *res, gpointer data)
   if (!signet_agent1_call_import_certificate_finish(SIGNET_AGENT1(source), &result, res, &error)) {
     SignetClientErrorKind kind = signet_client_error_kind(error);
 
-    signet_gtk_base_dialog_set_busy(dialog, NULL);
     signet_gtk_base_dialog_show_error(dialog, error);
     if (dialog->window == NULL)
       return;
@@ -178,34 +151,14 @@ on_import_cb(GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static void
-on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GError *error,
-                   gpointer data)
+send(SignetGtkBaseDialog *dialog, gboolean confirmed, gboolean pin_pad)
 {
-  g_autoptr(SignetGtkBaseDialog) dialog = data;
   Import *import = dialog->priv;
   GVariantBuilder options;
-  GVariant *pin;
+  GVariant *pin = signet_gtk_base_dialog_take_pin(dialog, pin_pad);
 
-  signet_gtk_base_dialog_set_busy(dialog, NULL);
-  if (dialog->window == NULL)
+  if (pin == NULL)
     return;
-  if (!go) {
-    if (error != NULL)
-      signet_gtk_base_dialog_show_error(dialog, error);
-    else
-      signet_gtk_base_dialog_show_error_text(dialog, _("Cancelled: nothing was sent."));
-    return;
-  }
-  if (pin_pad)
-    pin = signet_gtk_dialog_empty_secret();
-  else {
-    SignetSecret *secret = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "pin"));
-    if (secret == NULL) {
-      update(dialog);
-      return;
-    }
-    pin = signet_gtk_secret_to_variant(secret);
-  }
   g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
   if (confirmed)
     g_variant_builder_add(&options, "{sv}", "confirm-final-try", g_variant_new_boolean(TRUE));
@@ -222,20 +175,6 @@ on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GErr
       on_import_cb, signet_gtk_base_dialog_ref(dialog));
 }
 
-static void
-on_action_clicked_cb(GtkButton *button, gpointer data)
-{
-  SignetGtkBaseDialog *dialog = data;
-
-  (void)button;
-  if (dialog->busy || dialog->finished)
-    return;
-  signet_gtk_base_dialog_set_busy(dialog, _("Reading the token…"));
-  signet_gtk_secret_check(GTK_WIDGET(dialog->window), dialog->agent, dialog->token, dialog->label,
-                          SIGNET_CLIENT_OP_IMPORT, on_secret_ready_cb,
-                          signet_gtk_base_dialog_ref(dialog));
-}
-
 void
 signet_gtk_import_certificate(GtkWindow *parent, SignetAgent1 *agent, const char *token_serial)
 {
@@ -247,9 +186,8 @@ signet_gtk_import_certificate(GtkWindow *parent, SignetAgent1 *agent, const char
   dialog->priv = g_new0(Import, 1);
   dialog->priv_free = import_free;
   dialog->update = update;
+  signet_gtk_base_dialog_set_operation(dialog, SIGNET_CLIENT_OP_IMPORT, send);
   signet_gtk_base_dialog_watch_entries(dialog, entries);
-  gtk_window_set_default_widget(dialog->window, GTK_WIDGET(dialog->action_button));
-  g_signal_connect(dialog->action_button, "clicked", G_CALLBACK(on_action_clicked_cb), dialog);
   g_signal_connect(signet_gtk_base_dialog_get(dialog, "choose_button"), "clicked",
                    G_CALLBACK(on_choose_clicked_cb), dialog);
   signet_gtk_base_dialog_refresh(dialog);

@@ -9,7 +9,6 @@
 
 #include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-base-dialog.h"
-#include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -45,10 +44,7 @@ static void
 update(SignetGtkBaseDialog *dialog)
 {
   Request *request = dialog->priv;
-  g_autoptr(GError) refusal = NULL;
   g_autofree char *name = NULL;
-  GtkLabel *notice = signet_gtk_base_dialog_get(dialog, "notice_label");
-  gboolean refused = FALSE, pin_pad = FALSE;
 
   if (request->pem != NULL) {
     signet_gtk_base_dialog_set_ready(dialog, TRUE); /* "Save Request…" */
@@ -72,31 +68,9 @@ update(SignetGtkBaseDialog *dialog)
     }
     adw_combo_row_set_selected(signet_gtk_base_dialog_get(dialog, "key_type_row"), chosen);
   }
-  if (dialog->status != NULL) {
-    switch (signet_client_before_secret(dialog->status, SIGNET_CLIENT_OP_CREATE_REQUEST,
-                                        dialog->label, &refusal)) {
-      case SIGNET_CLIENT_REFUSE:
-        refused = TRUE;
-        break;
-      case SIGNET_CLIENT_ASK_PIN_PAD:
-        pin_pad = TRUE;
-        break;
-      case SIGNET_CLIENT_ASK_FINAL_TRY:
-      case SIGNET_CLIENT_ASK:
-        break;
-    }
-  }
-  gtk_label_set_text(notice, refusal != NULL ? refusal->message
-                             : pin_pad       ? _("The reader's PIN pad asks for the PIN.")
-                                             : "");
-  gtk_widget_set_visible(GTK_WIDGET(notice), refusal != NULL || pin_pad);
-  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "pin"), !pin_pad);
   name = subject(dialog);
-  signet_gtk_base_dialog_set_ready(
-      dialog,
-      dialog->status != NULL && !refused && name != NULL
-          && (pin_pad
-              || *gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, "pin")) != '\0'));
+  signet_gtk_base_dialog_set_ready(dialog,
+                                   signet_gtk_base_dialog_pin_ready(dialog) && name != NULL);
 }
 
 static void
@@ -139,16 +113,16 @@ on_request_cb(GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr(GError) error = NULL;
   char *pem = NULL;
 
-  signet_gtk_base_dialog_set_busy(dialog, NULL);
   if (!signet_agent1_call_create_request_finish(SIGNET_AGENT1(source), &pem, &key, res, &error)) {
     signet_gtk_base_dialog_show_error(dialog, error);
     return;
   }
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
   request->pem = g_bytes_new_take(pem, strlen(pem));
   if (dialog->window == NULL) {
-    /* Closed while the key was made: the key is on the token, and the
-       request is lost with the dialog; the token page shows the new key. */
-    g_warning("the certificate request was made after its dialog closed and is not saved");
+    /* The dialog cannot be closed while the request is made (it is held):
+       only its parent going can take it. The key is on the token. */
+    g_warning("the certificate request was made after its dialog went and is not saved");
     return;
   }
   gtk_button_set_label(dialog->action_button, _("_Save Request…"));
@@ -156,44 +130,33 @@ on_request_cb(GObject *source, GAsyncResult *res, gpointer data)
   save(dialog);
 }
 
-static void
-on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GError *error,
-                   gpointer data)
+void
+signet_gtk_request_dialog_set_making(SignetGtkBaseDialog *dialog)
 {
-  g_autoptr(SignetGtkBaseDialog) dialog = data;
-  g_autofree char *name = NULL;
-  GtkStringObject *type;
+  /* Held: the key is made on the token whatever happens, and the request
+     exists only in the answer this dialog waits for. */
+  signet_gtk_base_dialog_set_busy_held(
+      dialog, _("Making the key pair on the token and the request; on a card this can take a "
+                "minute. This dialog stays open until the request is made, then offers to save "
+                "it."));
+}
+
+static void
+send(SignetGtkBaseDialog *dialog, gboolean confirmed, gboolean pin_pad)
+{
+  g_autofree char *name = subject(dialog);
+  GtkStringObject *type
+      = adw_combo_row_get_selected_item(signet_gtk_base_dialog_get(dialog, "key_type_row"));
   GVariant *pin;
 
-  signet_gtk_base_dialog_set_busy(dialog, NULL);
-  if (dialog->window == NULL)
-    return;
-  if (!go) {
-    if (error != NULL)
-      signet_gtk_base_dialog_show_error(dialog, error);
-    else
-      signet_gtk_base_dialog_show_error_text(dialog, _("Cancelled: nothing was sent."));
-    return;
-  }
-  name = subject(dialog);
-  type = adw_combo_row_get_selected_item(signet_gtk_base_dialog_get(dialog, "key_type_row"));
   if (name == NULL) {
     update(dialog);
     return;
   }
-  if (pin_pad)
-    pin = signet_gtk_dialog_empty_secret();
-  else {
-    SignetSecret *secret = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "pin"));
-    if (secret == NULL) {
-      update(dialog);
-      return;
-    }
-    pin = signet_gtk_secret_to_variant(secret);
-  }
-  signet_gtk_base_dialog_set_busy(
-      dialog, _("Making the key pair on the token and the request; on a card this can take a "
-                "minute…"));
+  pin = signet_gtk_base_dialog_take_pin(dialog, pin_pad);
+  if (pin == NULL)
+    return;
+  signet_gtk_request_dialog_set_making(dialog);
   signet_agent1_call_create_request(
       dialog->agent, dialog->token, name,
       type != NULL ? gtk_string_object_get_string(type) : DEFAULT_KEY_TYPE, pin,
@@ -201,23 +164,16 @@ on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GErr
       SIGNET_GTK_CALL_TIMEOUT, NULL, on_request_cb, signet_gtk_base_dialog_ref(dialog));
 }
 
-static void
-on_action_clicked_cb(GtkButton *button, gpointer data)
+/* After CreateRequest the action saves the request kept: no PIN again. */
+static gboolean
+action(SignetGtkBaseDialog *dialog)
 {
-  SignetGtkBaseDialog *dialog = data;
   Request *request = dialog->priv;
 
-  (void)button;
-  if (dialog->busy || dialog->finished)
-    return;
-  if (request->pem != NULL) {
-    save(dialog);
-    return;
-  }
-  signet_gtk_base_dialog_set_busy(dialog, _("Reading the token…"));
-  signet_gtk_secret_check(GTK_WIDGET(dialog->window), dialog->agent, dialog->token, dialog->label,
-                          SIGNET_CLIENT_OP_CREATE_REQUEST, on_secret_ready_cb,
-                          signet_gtk_base_dialog_ref(dialog));
+  if (request->pem == NULL)
+    return FALSE;
+  save(dialog);
+  return TRUE;
 }
 
 void
@@ -233,8 +189,8 @@ signet_gtk_make_request(GtkWindow *parent, SignetAgent1 *agent, const char *toke
   dialog->priv = g_new0(Request, 1);
   dialog->priv_free = request_free;
   dialog->update = update;
+  dialog->action = action;
+  signet_gtk_base_dialog_set_operation(dialog, SIGNET_CLIENT_OP_CREATE_REQUEST, send);
   signet_gtk_base_dialog_watch_entries(dialog, entries);
-  gtk_window_set_default_widget(dialog->window, GTK_WIDGET(dialog->action_button));
-  g_signal_connect(dialog->action_button, "clicked", G_CALLBACK(on_action_clicked_cb), dialog);
   signet_gtk_base_dialog_refresh(dialog);
 }

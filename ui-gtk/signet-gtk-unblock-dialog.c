@@ -10,7 +10,6 @@
 
 #include "ui-gtk/signet-gtk-agent.h"
 #include "ui-gtk/signet-gtk-base-dialog.h"
-#include "ui-gtk/signet-gtk-secret.h"
 
 #include <glib/gi18n.h>
 
@@ -21,11 +20,8 @@ update(SignetGtkBaseDialog *dialog)
 {
   g_autoptr(GVariant) pin = signet_gtk_dialog_secret_state(dialog->status, "pin");
   g_autoptr(GVariant) puk = signet_gtk_dialog_secret_state(dialog->status, "puk");
-  g_autofree char *pin_words = NULL, *puk_words = NULL, *notice_text = NULL;
-  g_autoptr(GError) refusal = NULL;
-  GtkLabel *notice = signet_gtk_base_dialog_get(dialog, "notice_label");
-  gboolean refused = FALSE, new_ok;
-  const char *puk_text;
+  g_autofree char *pin_words = NULL, *puk_words = NULL;
+  gboolean allowed;
 
   if (dialog->status == NULL) {
     signet_gtk_base_dialog_set_ready(dialog, FALSE);
@@ -35,30 +31,14 @@ update(SignetGtkBaseDialog *dialog)
   puk_words = signet_client_describe_secret_state(puk, TRUE);
   adw_action_row_set_subtitle(signet_gtk_base_dialog_get(dialog, "pin_state_row"), pin_words);
   adw_action_row_set_subtitle(signet_gtk_base_dialog_get(dialog, "puk_state_row"), puk_words);
-  switch (signet_client_before_secret(dialog->status, SIGNET_CLIENT_OP_UNBLOCK_PIN, dialog->label,
-                                      &refusal)) {
-    case SIGNET_CLIENT_REFUSE:
-      refused = TRUE;
-      notice_text = g_strdup(refusal->message);
-      break;
-    case SIGNET_CLIENT_ASK_FINAL_TRY:
-      notice_text = g_strdup(_("The PUK has one try left: a wrong PUK locks it for good. You "
-                               "will be asked to confirm before it is sent."));
-      break;
-    case SIGNET_CLIENT_ASK_PIN_PAD:
-    case SIGNET_CLIENT_ASK:
-      break;
-  }
-  gtk_label_set_text(notice, notice_text != NULL ? notice_text : "");
-  gtk_widget_set_visible(GTK_WIDGET(notice), notice_text != NULL);
+  allowed = signet_gtk_base_dialog_apply_rule(
+      dialog,
+      _("The PUK has one try left: a wrong PUK locks it for good. You will be asked to confirm "
+        "before it is sent."),
+      NULL, NULL);
   /* Refused: no field, nothing to send. */
-  gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "entries_group"), !refused);
-  gtk_widget_set_visible(GTK_WIDGET(dialog->action_button), !refused && !dialog->finished);
-  new_ok = signet_gtk_base_dialog_check_new_pin(dialog);
-  if (refused)
-    gtk_widget_set_visible(signet_gtk_base_dialog_get(dialog, "new_pin_hint"), FALSE);
-  puk_text = gtk_editable_get_text(signet_gtk_base_dialog_get(dialog, "puk"));
-  signet_gtk_base_dialog_set_ready(dialog, !refused && new_ok && *puk_text != '\0');
+  gtk_widget_set_visible(GTK_WIDGET(dialog->action_button), allowed && !dialog->finished);
+  signet_gtk_base_dialog_update_new_pin(dialog, allowed, "puk");
 }
 
 static void
@@ -69,7 +49,6 @@ on_unblock_cb(GObject *source, GAsyncResult *res, gpointer data)
   g_autofree char *text = NULL;
 
   if (!signet_agent1_call_unblock_pin_finish(SIGNET_AGENT1(source), res, &error)) {
-    signet_gtk_base_dialog_set_busy(dialog, NULL);
     signet_gtk_base_dialog_show_error(dialog, error);
     return;
   }
@@ -78,56 +57,18 @@ on_unblock_cb(GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static void
-on_secret_ready_cb(gboolean go, gboolean confirmed, gboolean pin_pad, const GError *error,
-                   gpointer data)
+send(SignetGtkBaseDialog *dialog, gboolean confirmed, gboolean pin_pad)
 {
-  g_autoptr(SignetGtkBaseDialog) dialog = data;
-  SignetSecret *puk, *new_pin;
+  GVariant *puk, *new_pin;
 
   (void)pin_pad;
-  signet_gtk_base_dialog_set_busy(dialog, NULL);
-  if (dialog->window == NULL)
-    return; /* closed while the status was read: nothing is sent */
-  if (!go) {
-    if (error != NULL)
-      signet_gtk_base_dialog_show_error(dialog, error);
-    else
-      signet_gtk_base_dialog_show_error_text(dialog, _("Cancelled: nothing was sent."));
+  if (!signet_gtk_base_dialog_take_new_pin(dialog, "puk", &puk, &new_pin))
     return;
-  }
-  if (!signet_gtk_base_dialog_check_new_pin(dialog)) {
-    update(dialog);
-    return;
-  }
-  puk = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "puk"));
-  new_pin = signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "new_pin"));
-  signet_secret_free(signet_gtk_secret_take(signet_gtk_base_dialog_get(dialog, "new_pin_again")));
-  if (puk == NULL || new_pin == NULL) {
-    g_clear_pointer(&puk, signet_secret_free);
-    g_clear_pointer(&new_pin, signet_secret_free);
-    update(dialog);
-    return;
-  }
   signet_gtk_base_dialog_set_busy(dialog, _("Unblocking the PIN on the token…"));
-  signet_agent1_call_unblock_pin(dialog->agent, dialog->token, signet_gtk_secret_to_variant(puk),
-                                 signet_gtk_secret_to_variant(new_pin),
+  signet_agent1_call_unblock_pin(dialog->agent, dialog->token, puk, new_pin,
                                  signet_gtk_dialog_options(confirmed, NULL, FALSE),
                                  G_DBUS_CALL_FLAGS_NONE, SIGNET_GTK_CALL_TIMEOUT, NULL,
                                  on_unblock_cb, signet_gtk_base_dialog_ref(dialog));
-}
-
-static void
-on_action_clicked_cb(GtkButton *button, gpointer data)
-{
-  SignetGtkBaseDialog *dialog = data;
-
-  (void)button;
-  if (dialog->busy || dialog->finished)
-    return;
-  signet_gtk_base_dialog_set_busy(dialog, _("Reading the token…"));
-  signet_gtk_secret_check(GTK_WIDGET(dialog->window), dialog->agent, dialog->token, dialog->label,
-                          SIGNET_CLIENT_OP_UNBLOCK_PIN, on_secret_ready_cb,
-                          signet_gtk_base_dialog_ref(dialog));
 }
 
 void
@@ -139,8 +80,7 @@ signet_gtk_unblock_pin(GtkWindow *parent, SignetAgent1 *agent, const char *token
 
   gtk_widget_set_name(GTK_WIDGET(dialog->window), "signet-unblock-pin");
   dialog->update = update;
+  signet_gtk_base_dialog_set_operation(dialog, SIGNET_CLIENT_OP_UNBLOCK_PIN, send);
   signet_gtk_base_dialog_watch_entries(dialog, entries);
-  gtk_window_set_default_widget(dialog->window, GTK_WIDGET(dialog->action_button));
-  g_signal_connect(dialog->action_button, "clicked", G_CALLBACK(on_action_clicked_cb), dialog);
   signet_gtk_base_dialog_refresh(dialog);
 }

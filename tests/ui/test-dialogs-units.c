@@ -483,6 +483,39 @@ test_request_rules(void)
   close_dialog(dialog, "signet-request");
 }
 
+/* While CreateRequest runs the key is being made on the token and the
+ * request exists only in the answer the dialog waits for: the dialog cannot
+ * be closed (Cancel insensitive, closing refused) and says it will offer to
+ * save the request. Once the answer came it closes again. */
+static void
+test_request_held(void)
+{
+  Fake fake = { 0 };
+  SignetGtkBaseDialog *dialog = open_dialog(signet_gtk_make_request, "signet-request", &fake);
+  GtkLabel *busy = signet_gtk_base_dialog_get(dialog, "busy_label");
+
+  g_assert_true(gtk_widget_get_sensitive(GTK_WIDGET(dialog->cancel_button)));
+  signet_gtk_request_dialog_set_making(dialog);
+  g_assert_true(shown(dialog, "busy_box"));
+  g_assert_nonnull(strstr(gtk_label_get_text(busy), "offers to save"));
+  g_assert_false(gtk_widget_get_sensitive(GTK_WIDGET(dialog->cancel_button)));
+  g_assert_false(action_ready(dialog));
+  /* Escape and the window manager close through close-request. */
+  gtk_window_close(dialog->window);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration(NULL, FALSE);
+  g_assert_nonnull(find_toplevel("signet-request"));
+  g_assert_nonnull(dialog->window);
+
+  /* The answer came (an error here: the dialog stays, and may close). */
+  signet_gtk_base_dialog_set_busy(dialog, NULL);
+  g_assert_true(gtk_widget_get_sensitive(GTK_WIDGET(dialog->cancel_button)));
+  g_assert_false(shown(dialog, "busy_box"));
+  gtk_window_close(dialog->window);
+  WAIT_UNTIL(find_toplevel("signet-request") == NULL);
+  g_assert_null(find_toplevel("signet-request"));
+}
+
 static void
 test_import_rules(void)
 {
@@ -541,6 +574,7 @@ main(int argc, char **argv)
   g_test_add_data_func("/dialogs/unblock/puk-locked", "puk-locked", test_unblock_refused);
   g_test_add_data_func("/dialogs/unblock/unknown-method", "unknown", test_unblock_refused);
   g_test_add_func("/dialogs/request/rules", test_request_rules);
+  g_test_add_func("/dialogs/request/held", test_request_held);
   g_test_add_func("/dialogs/import/rules", test_import_rules);
   g_test_add_func("/dialogs/export/dialog", test_export_dialog);
   return g_test_run();
