@@ -13,7 +13,9 @@
 # (an AT-SPI role name as pyatspi prints it: "push button", "label", "text",
 # "password text", "check box", "list item", ...) narrows the search, and
 # --in SCOPE searches only under the window named SCOPE (a dialog), else
-# under the first widget named SCOPE.
+# under the first widget named SCOPE; --near ANCHOR only under the nearest
+# ancestor of the widget ANCHOR that holds a match (the "PIN" field beside
+# the button "Start activation", not the one of the renewal page).
 # With several matches the first in tree order is taken (--nth N for
 # another).
 #
@@ -36,6 +38,8 @@
 #   app-gone                  the application is no longer on the desktop
 #   find NAME                 a widget is there (prints role and name)
 #   gone NAME                 no such widget is there (any more)
+#   select NAME               select the widget in its parent (the parent's
+#                             Selection: a GtkListBox row, which has no action)
 #   click NAME                run the widget's first action (click, activate,
 #                             press, toggle: whichever it has, in that order)
 #   type NAME TEXT            set a text field's contents (EditableText);
@@ -72,6 +76,7 @@ class Lookup:
         self.timeout = args.timeout
         self.role = args.role
         self.scope = args.scope
+        self.near = args.near
         self.nth = args.nth
 
     # --- the application ------------------------------------------------------
@@ -145,14 +150,32 @@ class Lookup:
         return None
 
     def matches(self, name):
-        m = self.name_matcher(name)
         a = self.root()
         if a is None:
             return []
+        if not self.near:
+            return self.matches_under(a, name)
+        # --near ANCHOR: under the nearest ancestor of ANCHOR that holds a match.
+        am = self.name_matcher(self.near)
+        anchor = next((n for n in self.walk(a) if name_matches(n, am)), None)
+        while anchor is not None:
+            found = self.matches_under(anchor, name)
+            if found:
+                return found
+            try:
+                anchor = anchor.parent
+            except Exception:
+                return []
+            if anchor is None or anchor.getRoleName() in ("application", "desktop frame"):
+                return []
+        return []
+
+    def matches_under(self, a, name):
+        m = self.name_matcher(name)
         out = []
         for node in self.walk(a):
             try:
-                if not m(node.name):
+                if not name_matches(node, m):
                     continue
                 if self.role and node.getRoleName() != self.role:
                     continue
@@ -178,6 +201,55 @@ class Lookup:
     def need(self, name):
         role = " (role %s)" % self.role if self.role else ""
         return self.poll(lambda: self.one(name), "no widget named %r%s" % (name, role))
+
+
+# Roles whose name GTK 4.8 builds from two parts (measured): the accessible
+# label property, then the text of the label inside (the labelled-by
+# relation), joined by a space: a button labelled "Activate…" whose
+# accessible label is "Activate" is named "Activate Activate…", and one with
+# a mnemonic and no accessible label "_Try Again Try Again".
+COMPOSED_ROLES = ("push button", "toggle button", "check box", "radio button",
+                  "menu item", "list item", "panel", "combo box")
+
+
+def inner_texts(acc, depth=3):
+    out = []
+    if depth == 0:
+        return out
+    try:
+        for i in range(acc.childCount):
+            c = acc.getChildAtIndex(i)
+            if c is None:
+                continue
+            if c.getRoleName() == "label":
+                out.append(text_of(c))
+            out.extend(inner_texts(c, depth - 1))
+    except Exception:
+        pass
+    return out
+
+
+def name_matches(node, m):
+    """node's accessible name matches, or, for the roles above, its first
+    part (the accessible label, a mnemonic's underscore dropped)."""
+    n = node.name
+    if m(n):
+        return True
+    if not n or " " not in n:
+        return False
+    # A field labelled by its row's title and given the same accessible
+    # label: "PIN PIN".
+    h = len(n) // 2
+    if len(n) % 2 == 1 and n[h] == " " and n[:h] == n[h + 1:] and m(n[:h]):
+        return True
+    if node.getRoleName() not in COMPOSED_ROLES:
+        return False
+    for t in inner_texts(node):
+        if t and n.endswith(" " + t):
+            first = n[: -len(t) - 1]
+            if m(first) or m(first.replace("_", "")):
+                return True
+    return False
 
 
 def text_of(acc):
@@ -206,8 +278,10 @@ def dump(acc, out, depth=0):
             if st.contains(s)
         )
         extra = ""
-        if role in ("label", "text", "password text", "entry", "heading", "paragraph"):
+        if role in ("label", "text", "entry", "heading", "paragraph"):
             extra = " text=%r" % text_of(acc)
+        elif role == "password text":  # GTK 4.8 gives its text: never print it
+            extra = " (%d characters)" % len(text_of(acc))
         out.write("%s%s %r [%s]%s\n" % ("  " * depth, role, name, flags, extra))
         for i in range(acc.childCount):
             dump(acc.getChildAtIndex(i), out, depth + 1)
@@ -255,6 +329,7 @@ def main():
     p.add_argument("--timeout", type=float, default=float(os.environ.get("UI_TIMEOUT", "60")))
     p.add_argument("--role", help="only widgets with this AT-SPI role name")
     p.add_argument("--in", dest="scope", help="only under the first widget with this name")
+    p.add_argument("--near", help="only under the nearest ancestor of this widget that holds a match")
     p.add_argument("--nth", type=int, default=0, help="the Nth match (from 0)")
     p.add_argument("command")
     p.add_argument("args", nargs="*")
@@ -299,6 +374,16 @@ def main():
     elif c == "click":
         nargs(1)
         do_click(L.need(a[0]))
+    elif c == "select":
+        nargs(1)
+        x = L.need(a[0])
+        parent = x.parent
+        try:
+            sel = parent.querySelection()
+        except (NotImplementedError, AttributeError):
+            fail("the parent of %s %r has no Selection" % (x.getRoleName(), x.name))
+        if not sel.selectChild(x.getIndexInParent()):
+            fail("%s %r: selection refused" % (x.getRoleName(), x.name))
     elif c == "type":
         nargs(2)
         text = sys.stdin.readline().rstrip("\n") if a[1] == "-" else a[1]
@@ -337,9 +422,21 @@ def main():
             x = L.root()
             if x is None:
                 return None
+            if L.near:  # the nearest ancestor of the anchor that holds a match
+                am = L.name_matcher(L.near)
+                anchor = next((n for n in L.walk(x) if name_matches(n, am)), None)
+                while anchor is not None and anchor.getRoleName() != "application":
+                    r = first_text(anchor)
+                    if r:
+                        return r
+                    anchor = anchor.parent
+                return None
+            return first_text(x)
+
+        def first_text(x):
             for n in L.walk(x):
                 try:
-                    t = text_of(n)
+                    t = text_of(n) if n.getRoleName() != "password text" else ""
                     if pat.search(t) or pat.search(n.name or ""):
                         return "%s\t%s\t%s" % (n.getRoleName(), n.name, t)
                 except Exception:
@@ -351,7 +448,7 @@ def main():
         x = L.poll(L.root, "application %r" % L.app_name)
         for n in L.walk(x):
             try:
-                t = text_of(n)
+                t = text_of(n) if n.getRoleName() != "password text" else "(hidden)"
                 print("%s\t%s\t%s" % (n.getRoleName(), n.name, t.replace("\n", "\\n")))
             except Exception:
                 continue

@@ -6,8 +6,12 @@
 # (test-window-units and test-dialogs-units, in-process GTests, are built
 # by ui-gtk/local.mk and ui-gtk/dialogs.mk.) One window session per script,
 # several things in sequence: each costs a few seconds of Xvfb and GTK.
+#   test-rig.sh          the rig and driver on a small GTK 4 window of its own
+#   test-window.sh       SoftHSM2 token at start, activation with wrong PINs,
+#                        the final-try confirmation's Cancel, renewal from the banner
 ui_integration_tests = \
-	tests/ui/test-rig.sh
+	tests/ui/test-rig.sh \
+	tests/ui/test-window.sh
 TESTS += $(ui_integration_tests)
 EXTRA_DIST += $(ui_integration_tests) tests/ui/ui-lib.sh tests/ui/atspi-driver.py \
 	tests/ui/rig-window.py
