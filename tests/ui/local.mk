@@ -9,9 +9,12 @@
 #   test-rig.sh          the rig and driver on a small GTK 4 window of its own
 #   test-window.sh       SoftHSM2 token at start, activation with wrong PINs,
 #                        the final-try confirmation's Cancel, renewal from the banner
+#   test-screenshots.sh  every page in Romanian (tests/ui/tour.sh, as
+#                        script/screenshots), its PNGs not blank
 ui_integration_tests = \
 	tests/ui/test-rig.sh \
-	tests/ui/test-window.sh
+	tests/ui/test-window.sh \
+	tests/ui/test-screenshots.sh
 TESTS += $(ui_integration_tests)
 EXTRA_DIST += $(ui_integration_tests) tests/ui/ui-lib.sh tests/ui/atspi-driver.py \
-	tests/ui/rig-window.py
+	tests/ui/rig-window.py tests/ui/tour.sh tests/ui/png-check.py
