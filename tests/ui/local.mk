@@ -18,3 +18,24 @@ ui_integration_tests = \
 TESTS += $(ui_integration_tests)
 EXTRA_DIST += $(ui_integration_tests) tests/ui/ui-lib.sh tests/ui/atspi-driver.py \
 	tests/ui/rig-window.py tests/ui/tour.sh tests/ui/png-check.py
+# The screenshots script/screenshots made (checked by test-screenshots.sh).
+ui_screenshots = \
+	docs/screenshots/en/activate-progress.png \
+	docs/screenshots/en/activate-result.png \
+	docs/screenshots/en/activate.png \
+	docs/screenshots/en/history.png \
+	docs/screenshots/en/no-agent.png \
+	docs/screenshots/en/none.png \
+	docs/screenshots/en/renew-result.png \
+	docs/screenshots/en/renew.png \
+	docs/screenshots/en/token.png \
+	docs/screenshots/ro/activate-progress.png \
+	docs/screenshots/ro/activate-result.png \
+	docs/screenshots/ro/activate.png \
+	docs/screenshots/ro/history.png \
+	docs/screenshots/ro/no-agent.png \
+	docs/screenshots/ro/none.png \
+	docs/screenshots/ro/renew-result.png \
+	docs/screenshots/ro/renew.png \
+	docs/screenshots/ro/token.png
+EXTRA_DIST += $(ui_screenshots) script/screenshots
