@@ -38,7 +38,8 @@ unset LANGUAGE G_DEBUG
 echo "# $runs launches each, interleaved; token '$TOKEN_LABEL' ($SERIAL), signetd running"
 echo "# program median_ms min_ms max_ms rss_kib hwm_kib"
 "$UI_PYTHON" "$here/bench/ui/launch.py" "$runs" "$TOKEN_LABEL" \
-  "minimal=$minimal $TOKEN_LABEL" "signet-gtk=$build/ui-gtk/signet-gtk" >"$RIG/bench.out" || exit 1
+  "minimal=$minimal $TOKEN_LABEL" "signet-gtk=$build/ui-gtk/signet-gtk" >"$RIG/bench.out" \
+  2>"$RIG/bench.err" || { cat "$RIG/bench.err"; exit 1; }
 cat "$RIG/bench.out"
 awk '$1 == "minimal" { m = $2 } $1 == "signet-gtk" { s = $2; rss = $5; hwm = $6 }
   END { printf "ratio signet-gtk / minimal (median launch to filled frame): %.2f (goal <= 1.5)\n", s / m
