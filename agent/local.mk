@@ -16,6 +16,7 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-opensc.c agent/signet-opensc.h \
 	agent/signet-renew.c agent/signet-renew.h \
 	agent/signet-clock.c agent/signet-clock.h \
+	agent/signet-install.c agent/signet-install.h \
 	agent/signet-testhooks.c agent/signet-testhooks.h \
 	agent/signet-token-dict.c agent/signet-token-dict.h
 agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\" \

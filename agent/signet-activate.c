@@ -10,6 +10,7 @@
 #include "agent/signet-errors.h"
 #include "agent/signet-state.h"
 #include "agent/signet-clock.h"
+#include "agent/signet-install.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"
@@ -225,35 +226,9 @@ store(Run *run, X509 *leaf, GPtrArray *chain, guint *n_stored, guint *n_present,
   SignetP11Session *s = run->a->session;
   const SignetProfile *p = run->a->profile;
   const char *label = run->a->label != NULL ? run->a->label : p->certificate_label;
-  g_autoptr(GError) local = NULL;
-  gboolean there;
 
-  there = signet_p11_session_has_certificate(s, leaf, &local);
-  if (local != NULL) {
-    g_propagate_error(error, g_steal_pointer(&local));
-    return FALSE;
-  }
-  if (!there && !signet_p11_session_store_certificate(s, leaf, run->new_id, label, FALSE, error))
-    return FALSE;
-  for (guint i = 0; i < chain->len; i++) {
-    X509 *c = g_ptr_array_index(chain, i);
-
-    if (X509_cmp(c, leaf) == 0 || !signet_x509_is_ca(c))
-      continue;
-    there = signet_p11_session_has_certificate(s, c, &local);
-    if (local != NULL) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return FALSE;
-    }
-    if (there) {
-      (*n_present)++;
-      continue;
-    }
-    if (!signet_p11_session_store_certificate(s, c, NULL, p->chain_label, TRUE, error))
-      return FALSE;
-    (*n_stored)++;
-  }
-  return TRUE;
+  return signet_install_leaf(s, leaf, run->new_id, label, NULL, error)
+         && signet_install_chain(s, leaf, chain, p->chain_label, n_stored, n_present, error);
 }
 
 static GVariant *
@@ -337,8 +312,7 @@ verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
   {
     g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
     /* Renewal goes back to the CA that issued it. */
-    signet_token_dict_track_certificate(run->a->state, run->serial, key_id, leaf,
-                                        run->a->profile->name);
+    signet_install_track(run->a->state, run->serial, key_id, leaf, run->a->profile->name);
   }
   progress(run, "done", "Activated: the certificate and its chain are on the token");
   return describe(run, leaf, n_stored, n_present);

@@ -23,6 +23,7 @@
 #include "agent/signet-renew.h"
 #include "agent/signet-state.h"
 #include "agent/signet-clock.h"
+#include "agent/signet-install.h"
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
@@ -188,7 +189,7 @@ settle_activations(Op *op, GBytes *id, X509 *leaf)
 
     if (r->stage == SIGNET_ACTIVATION_ISSUED || !g_bytes_equal(r->key_id, id))
       continue;
-    signet_token_dict_track_certificate(op->agent->state, serial, hex, leaf, r->profile);
+    signet_install_track(op->agent->state, serial, hex, leaf, r->profile);
     if (!signet_activation_record_remove(op->agent->state_dir, serial, r->profile, &local))
       g_message("import: %s", local->message);
     else
@@ -253,7 +254,7 @@ signet_op_run_import(Op *op, GError **error)
     return NULL;
   }
   if (!present) {
-    if (!signet_p11_session_store_certificate(session, leaf, id, op->label, FALSE, error))
+    if (!signet_install_leaf(session, leaf, id, op->label, NULL, error))
       return NULL;
     g_message("stored a certificate under key %s on token '%s'", hex,
               signet_token_dict_name(op->token));
@@ -290,36 +291,11 @@ signet_op_run_import(Op *op, GError **error)
   }
   settle_activations(op, id, leaf);
 
-  for (guint i = 0; i < certs->len; i++) {
-    X509 *c = g_ptr_array_index(certs, i);
-    gboolean there;
-
-    if (c == leaf || X509_cmp(c, leaf) == 0)
-      continue;
-    if (!signet_x509_is_ca(c)) {
-      g_debug("certificate %u of the file is neither the leaf nor a CA; not stored", i);
-      continue;
-    }
-    there = signet_p11_session_has_certificate(session, c, &local);
-    if (local != NULL) {
-      g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                                 "The certificate was %s, but the chain could not be "
-                                 "stored: ",
-                                 present ? "already on the token" : "stored");
-      return NULL;
-    }
-    if (there) {
-      chain_present++;
-      continue;
-    }
-    if (!signet_p11_session_store_certificate(session, c, NULL, NULL, TRUE, &local)) {
-      g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                                 "The certificate was %s, but the chain could not be "
-                                 "stored: ",
-                                 present ? "already on the token" : "stored");
-      return NULL;
-    }
-    chain_stored++;
+  if (!signet_install_chain(session, leaf, certs, NULL, &chain_stored, &chain_present, &local)) {
+    g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                               "The certificate was %s, but the chain could not be stored: ",
+                               present ? "already on the token" : "stored");
+    return NULL;
   }
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);

@@ -8,6 +8,7 @@
 
 #include "agent/signet-errors.h"
 #include "agent/signet-clock.h"
+#include "agent/signet-install.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
 #include "common/signet-util.h"
@@ -402,30 +403,6 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present, gboolean old_rem
   return g_variant_builder_end(&b);
 }
 
-static gboolean
-store_chain(Run *run, GPtrArray *chain, guint *n_stored, guint *n_present, GError **error)
-{
-  for (guint i = 1; i < chain->len; i++) {
-    X509 *c = g_ptr_array_index(chain, i);
-    g_autoptr(GError) local = NULL;
-    gboolean there = signet_p11_session_has_certificate(run->r->session, c, &local);
-
-    if (local != NULL) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return FALSE;
-    }
-    if (there) {
-      (*n_present)++;
-      continue;
-    }
-    if (!signet_p11_session_store_certificate(run->r->session, c, NULL, run->profile->chain_label,
-                                              TRUE, error))
-      return FALSE;
-    (*n_stored)++;
-  }
-  return TRUE;
-}
-
 /* ISSUED: certificates_pem holds the leaf, then the chain. Writes it, tests
  * it, removes the old credential, and finishes the journal entry. Any
  * failure leaves the entry ISSUED: the next renewal resumes here. */
@@ -454,18 +431,11 @@ finish_issued(Run *run, GError **error)
   if (!step(run, "store", error))
     return NULL;
   progress(run, "store", "Writing the new certificate and the CA chain to the token");
-  if (!run->op->cert_stored) {
-    gboolean there = signet_p11_session_has_certificate(run->r->session, leaf, &local);
-    if (local != NULL) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return NULL;
-    }
-    if (!there
-        && !signet_p11_session_store_certificate(run->r->session, leaf, new_id, label, FALSE,
-                                                 error))
-      return NULL;
-  }
-  if (!store_chain(run, chain, &n_stored, &n_present, error))
+  if (!run->op->cert_stored
+      && !signet_install_leaf(run->r->session, leaf, new_id, label, NULL, error))
+    return NULL;
+  if (!signet_install_chain(run->r->session, leaf, chain, run->profile->chain_label, &n_stored,
+                            &n_present, error))
     return NULL;
   run->op->cert_stored = TRUE;
   save(run);
@@ -524,8 +494,7 @@ finish_issued(Run *run, GError **error)
 
   if (!step(run, "done", error))
     return NULL;
-  signet_token_dict_track_certificate(run->r->state, run->serial, run->op->new_key_id, leaf,
-                                      run->profile->name);
+  signet_install_track(run->r->state, run->serial, run->op->new_key_id, leaf, run->profile->name);
   {
     g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
     g_autofree char *serial = signet_x509_serial_to_string(leaf);
@@ -1043,7 +1012,6 @@ signet_renewal_recover_without_pin(const SignetRenewal *r, GError **error)
     g_autoptr(GBytes) new_id = NULL;
     g_autoptr(GError) local = NULL;
     X509 *leaf;
-    gboolean there;
 
     waiting++;
     if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_ISSUED || op->cert_stored
@@ -1057,11 +1025,7 @@ signet_renewal_recover_without_pin(const SignetRenewal *r, GError **error)
     if (chain == NULL || chain->len == 0 || new_id == NULL)
       continue;
     leaf = g_ptr_array_index(chain, 0);
-    there = signet_p11_session_has_certificate(r->session, leaf, &local);
-    if (local != NULL)
-      continue;
-    if (!there
-        && !signet_p11_session_store_certificate(r->session, leaf, new_id, NULL, FALSE, &local)) {
+    if (!signet_install_leaf(r->session, leaf, new_id, NULL, NULL, &local)) {
       g_debug("renew: the issued certificate waits for the PIN to be written to token '%s': %s",
               token->serial, local->message);
       continue;

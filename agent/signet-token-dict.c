@@ -239,31 +239,6 @@ signet_token_dict_name(const SignetP11Token *token)
   return token->serial != NULL ? token->serial : "";
 }
 
-void
-signet_token_dict_track_certificate(SignetState *state, const char *token_serial,
-                                    const char *key_id, X509 *cert, const char *profile)
-{
-  SignetStateCert c = { 0 };
-  g_autoptr(GError) local = NULL;
-  g_autofree char *serial = signet_x509_serial_to_string(cert);
-  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(cert));
-  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(cert));
-
-  if (state == NULL)
-    return;
-  c.token_serial = (char *)token_serial;
-  c.key_id = (char *)key_id;
-  c.serial = serial;
-  c.issuer = issuer;
-  c.subject = subject;
-  c.profile = (char *)profile;
-  c.not_before = signet_asn1_time_to_unix(X509_get0_notBefore(cert));
-  c.not_after = signet_asn1_time_to_unix(X509_get0_notAfter(cert));
-  c.present = TRUE;
-  if (!signet_state_cert_track(state, &c, signet_clock_now(), &local))
-    g_warning("could not record the certificate of '%s': %s", subject, local->message);
-}
-
 GVariant *
 signet_token_dict_progress(const char *message, const char *serial, const char *profile)
 {

@@ -46,10 +46,4 @@ char *signet_token_dict_id_to_hex(GBytes *id);
  * known, "profile" (floating a{sv}). */
 GVariant *signet_token_dict_progress(const char *message, const char *serial, const char *profile);
 
-/* Records @cert (on token @token_serial under the hex CKA_ID @key_id,
- * issued through @profile) in the state database; a failure is logged. */
-struct _SignetState;
-void signet_token_dict_track_certificate(struct _SignetState *state, const char *token_serial,
-                                         const char *key_id, X509 *cert, const char *profile);
-
 G_END_DECLS
