@@ -9,12 +9,16 @@
 #   test-rig.sh          the rig and driver on a small GTK 4 window of its own
 #   test-window.sh       SoftHSM2 token at start, activation with wrong PINs,
 #                        the final-try confirmation's Cancel, renewal from the banner
+#   test-hotplug.sh      the card model in a private pcscd's virtual reader
+#                        (tests/hotplug/hotplug-lib.sh, root): the token comes
+#                        and goes in the list as the card is inserted and removed
 #   test-screenshots.sh  every page in Romanian (tests/ui/tour.sh, as
 #                        script/screenshots), its PNGs not blank
 ui_integration_tests = \
 	tests/ui/test-rig.sh \
 	tests/ui/test-window.sh \
-	tests/ui/test-screenshots.sh
+	tests/ui/test-screenshots.sh \
+	tests/ui/test-hotplug.sh
 TESTS += $(ui_integration_tests)
 EXTRA_DIST += $(ui_integration_tests) tests/ui/ui-lib.sh tests/ui/atspi-driver.py \
 	tests/ui/rig-window.py tests/ui/tour.sh tests/ui/png-check.py
