@@ -122,7 +122,7 @@ ui_teardown() {
   fi
   [ -n "${UI_A11Y_PID:-}" ] && kill -TERM "$UI_A11Y_PID" 2>/dev/null && wait "$UI_A11Y_PID" 2>/dev/null
   [ -n "${UI_X_PID:-}" ] && kill -TERM "$UI_X_PID" 2>/dev/null && wait "$UI_X_PID" 2>/dev/null
-  UI_A11Y_PID= UI_X_PID=
+  UI_A11Y_PID='' UI_X_PID=''
   (exit "$status")
   "$UI_RIG_TEARDOWN"
 }
@@ -159,7 +159,7 @@ ui_alive() { [ -n "${UI_PID:-}" ] && kill -0 "$UI_PID" 2>/dev/null; }
 ui() {
   env -u G_DEBUG "$UI_PYTHON" "$UI_DRIVER" "$@" >"$RIG/ui.out" 2>"$RIG/ui.err"
   ui_rc=$?
-  return $ui_rc
+  return "$ui_rc"
 }
 
 ui_check() {
