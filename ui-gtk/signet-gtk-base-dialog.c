@@ -4,6 +4,7 @@
 #include "ui-gtk/signet-gtk-base-dialog.h"
 
 #include "ui-gtk/signet-gtk-agent.h"
+#include "ui-gtk/signet-gtk-dialogs-resources.h"
 #include "ui-gtk/signet-gtk-rules.h"
 #include "ui-gtk/signet-gtk-secret.h"
 
@@ -138,6 +139,10 @@ signet_gtk_base_dialog_new(GtkWindow *parent, SignetAgent1 *agent, const char *t
   dialog->agent = agent != NULL ? g_object_ref(agent) : NULL;
   dialog->token = g_strdup(token != NULL ? token : "");
   dialog->label = g_strdup(dialog->token);
+  /* Referenced, so that the linker keeps the dialogs' GResource (its
+   * constructor registers it) when they come from a static library: a
+   * program that never names it lost every dialog. */
+  (void)signet_gtk_dialogs_get_resource();
   dialog->builder = gtk_builder_new();
   if (!gtk_builder_add_from_resource(dialog->builder, FRAME_RESOURCE, &error)
       || !gtk_builder_add_from_resource(dialog->builder, content_resource, &error))

@@ -18,7 +18,10 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # The .pot, made now from the sources with the options po/Makefile uses.
-OPTIONS=$(make -s --no-print-directory -C "$top_builddir/po" xgettext-options)
+# A make of its own: under make check -j2 the inherited MAKEFLAGS make the
+# child print "make[5]: warning: …" lines on stdout, which became file names.
+OPTIONS=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory \
+  -C "$top_builddir/po" xgettext-options 2>/dev/null)
 # shellcheck disable=SC2086 # the options are words
 xgettext --default-domain=signet --directory="$top_srcdir" --add-comments=TRANSLATORS: \
   --files-from="$PO/POTFILES.in" --output="$TMP/fresh.pot" $OPTIONS 2>"$TMP/xgettext.err"

@@ -11,7 +11,11 @@
 #    completes through the test CA, and the certificate shows with its days
 #    left (a 40-day certificate);
 #  - the token page's expiry banner offers "Renew now", the renewal completes
-#    and the renewed certificate replaces the old one on the token page.
+#    and the renewed certificate replaces the old one on the token page;
+#  - the dialogs of the real program (their GResource linked in): Change PIN
+#    with a wrong current PIN says so in place and stays open, with the right
+#    one the PIN changes; once the PIN is locked, Unblock with PUK sets a new
+#    PIN, which then works.
 # Every PIN try the shim saw is checked against the ones the test sent.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 . "$top_srcdir/tests/ui/ui-lib.sh"
@@ -111,4 +115,60 @@ ui_check "the token page shows the renewed certificate" --role "push button" fin
 UI_TIMEOUT=5 ui --role "push button" find "Renew certificate $old_serial"
 check "… and not the old one" test "$ui_rc" -eq 1
 check_tries "the renewal: the right PIN, no try spent"
+
+# --- the dialogs: Change PIN, then Unblock with PUK -------------------------------------
+NEW_PIN=246810
+# dialog_secret DIALOG FIELD SECRET: types a secret into a field of a dialog.
+dialog_secret() { printf '%s\n' "$3" | ui --in "$1" type "$2" -; }
+ui_check "Change PIN… opens its dialog" --role "push button" click "Change PIN"
+ui_check "… the dialog is there (its GResource is in the program)" \
+  --in "Change PIN" --role "push button" find "Change PIN"
+# new_pin_twice DIALOG: the new PIN in both of its fields.
+new_pin_twice() { dialog_secret "$1" "New PIN" "$NEW_PIN" && dialog_secret "$1" "New PIN again" "$NEW_PIN"; }
+check "a wrong current PIN typed" dialog_secret "Change PIN" "Current PIN" 999999
+check "… and the new PIN twice" new_pin_twice "Change PIN"
+expect_try pin wrong
+ui_check "Change PIN" --in "Change PIN" --role "push button" click "Change PIN"
+ui_check "a wrong PIN is said in the dialog" --in "Change PIN" wait-any "^Wrong PIN"
+check_tries "the wrong current PIN: one try"
+# The fields were emptied when the PIN went: all three again.
+check "the right current PIN typed" dialog_secret "Change PIN" "Current PIN" "$PIN"
+check "… and the new PIN twice again" new_pin_twice "Change PIN"
+ui_check "Change PIN again" --in "Change PIN" --role "push button" click "Change PIN"
+ui_check "the PIN is changed" --in "Change PIN" wait-any "(changed|Changed)"
+check_tries "the right PIN: no try spent"
+ui_check "Close" --in "Change PIN" --role "push button" click Close
+run signet pin change "$TOKEN_LABEL" --pin-fd 3 --new-pin-fd 4 3<<EOF 4<<EOF2
+$NEW_PIN
+$PIN
+EOF
+$PIN
+EOF2
+check_rc "the new PIN set in the window works (signet pin change back)" 0
+check_tries "… no try spent"
+
+# Lock the PIN (three wrong tries from the CLI), then unblock it in the window.
+# (the shim's SoftHSM2 model logs the third as wrong too; the PIN is locked)
+expect_try pin wrong 3
+for i in 1 2 3; do
+  run signet pin change "$TOKEN_LABEL" --confirm-final-try --pin-fd 3 --new-pin-fd 4 3<<EOF 4<<EOF2
+99999$i
+$PIN
+EOF
+$PIN
+EOF2
+done
+check_rc "the PIN is locked" 4
+check_tries "three wrong PINs, one try each"
+ui_check "Unblock with PUK… opens its dialog" --role "push button" click "Unblock with PUK"
+ui_check "… the dialog is there" --in "Unblock PIN with PUK" --role "push button" find Unblock
+check "the PUK typed" dialog_secret "Unblock PIN with PUK" PUK "$SO_PIN"
+check "… and the new PIN twice" new_pin_twice "Unblock PIN with PUK"
+expect_try puk ok
+ui_check "Unblock" --in "Unblock PIN with PUK" --role "push button" click Unblock
+ui_check "the PIN is unblocked" --in "Unblock PIN with PUK" wait-any "(unblocked|Unblocked)"
+check_tries "the unblock: one PUK try, the right one"
+ui_check "Close" --in "Unblock PIN with PUK" --role "push button" click Close
+run signet status "$TOKEN_LABEL" --json
+jcheck "status: the PIN is no longer locked" "$RIG/out" 'not d["pin"]["locked"]'
 tap_done
