@@ -42,7 +42,7 @@ agent_signetd_LDADD = $(agent_signet_ldadd)
 
 # --- hotplug (PC/SC monitor): its own fragment --------------------------------
 include agent/hotplug.mk
-# --- the state database (signet-state.c) and reminders: their own fragments -
+# --- the state database (agent/signet-state*.c) and reminders: their own fragments -
 include agent/state.mk
 include agent/reminders.mk
 

@@ -1,6 +1,8 @@
 # agent/state.mk: the state database (SQLite): agent/signet-state.[ch] and its
 # tests. Appends to agent_libsignet_agent_la_SOURCES (see agent/local.mk).
-agent_state_sources = agent/signet-state.c agent/signet-state.h
+agent_state_sources = agent/signet-state.c agent/signet-state.h agent/signet-state-private.h \
+	agent/signet-state-certs.c agent/signet-state-journal.c agent/signet-state-reminders.c \
+	agent/signet-state-audit.c
 agent_libsignet_agent_la_SOURCES += $(agent_state_sources)
 EXTRA_DIST += docs/internals/state.md
 
