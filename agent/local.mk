@@ -9,7 +9,7 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-agent-dbus.c agent/signet-agent-ops.c agent/signet-agent-import.c \
 	agent/signet-agent-background.c \
 	agent/signet-activate.c agent/signet-activate.h \
-	agent/signet-activation-record.c agent/signet-activation-record.h \
+	agent/signet-activation-upgrade.c agent/signet-activation-upgrade.h \
 	agent/signet-caller.c agent/signet-caller.h \
 	agent/signet-config.c agent/signet-config.h \
 	agent/signet-errors.c agent/signet-errors.h \

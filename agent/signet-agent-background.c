@@ -15,7 +15,6 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
-#include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
@@ -105,6 +104,11 @@ poll_due(SignetAgent *agent)
                   op->token_serial);
       else
         g_message("poll: the renewal of token '%s' is still pending at the CA", op->token_serial);
+      continue;
+    }
+    if (signet_state_error_is_conflict(local)) {
+      /* A signet renew took the entry meanwhile: it is that task's now. */
+      g_message("poll: %s", local->message);
       continue;
     }
     /* Not now (the CA down, ...): again in ten minutes, not at once. */

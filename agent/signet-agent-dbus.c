@@ -18,7 +18,6 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
-#include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"

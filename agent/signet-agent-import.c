@@ -17,7 +17,6 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
-#include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
@@ -180,17 +179,24 @@ static void
 settle_activations(Op *op, GBytes *id, X509 *leaf)
 {
   const char *serial = op->token->serial != NULL ? op->token->serial : "";
-  g_autoptr(GPtrArray) records = signet_activation_records_for_token(op->agent->state_dir, serial);
+  g_autoptr(GPtrArray) open = NULL;
   g_autofree char *hex = signet_token_dict_id_to_hex(id);
 
-  for (guint i = 0; *serial != '\0' && i < records->len; i++) {
-    const SignetActivationRecord *r = g_ptr_array_index(records, i);
+  if (op->agent->state == NULL || *serial == '\0')
+    return;
+  open = signet_state_op_list_open(op->agent->state, serial, NULL);
+  for (guint i = 0; open != NULL && i < open->len; i++) {
+    SignetOperation *r = g_ptr_array_index(open, i);
     g_autoptr(GError) local = NULL;
+    g_autofree char *message = NULL;
 
-    if (r->stage == SIGNET_ACTIVATION_ISSUED || !g_bytes_equal(r->key_id, id))
+    if (r->kind != SIGNET_OP_ACTIVATE || r->state == SIGNET_OP_ISSUED
+        || g_strcmp0(r->new_key_id, hex) != 0)
       continue;
     signet_install_track(op->agent->state, serial, hex, leaf, r->profile);
-    if (!signet_activation_record_remove(op->agent->state_dir, serial, r->profile, &local))
+    message = g_strdup_printf("finished by the imported certificate (key %s)", hex);
+    if (!signet_state_op_close(op->agent->state, r, SIGNET_OP_FINISHED, message,
+                               signet_clock_now(), &local))
       g_message("import: %s", local->message);
     else
       g_message("import: the activation of token '%s' through profile %s is finished by the "

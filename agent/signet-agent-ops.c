@@ -17,7 +17,6 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
-#include "agent/signet-activation-record.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
@@ -205,6 +204,9 @@ operations_list(SignetAgent *agent, const char *serial)
     const SignetOperation *op = g_ptr_array_index(open, i);
     GVariantBuilder e;
 
+    /* Activations have their own list ("activations"). */
+    if (op->kind != SIGNET_OP_RENEW)
+      continue;
     g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&e, "{sv}", "id", g_variant_new_int64(op->id));
     g_variant_builder_add(&e, "{sv}", "kind",
@@ -233,12 +235,23 @@ operations_list(SignetAgent *agent, const char *serial)
   return g_variant_builder_end(&list);
 }
 
+/* @key: @unix_time as ISO 8601 UTC ("2026-12-04T10:00:00Z"). */
+static void
+add_iso8601(GVariantBuilder *b, const char *key, gint64 unix_time)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(unix_time);
+  g_autofree char *when = t != NULL ? g_date_time_format_iso8601(t) : NULL;
+
+  if (when != NULL)
+    g_variant_builder_add(b, "{sv}", key, g_variant_new_string(when));
+}
+
 /* @status plus "activations": the unfinished activations of the token. */
 static GVariant *
 add_activations(SignetAgent *agent, GVariant *status)
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink(status);
-  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GPtrArray) open = NULL;
   const char *serial = NULL;
   GVariantBuilder b, list;
   GVariantIter iter;
@@ -270,25 +283,22 @@ add_activations(SignetAgent *agent, GVariant *status)
   }
   g_variant_builder_add(&b, "{sv}", "operations", operations_list(agent, serial));
   g_variant_builder_init(&list, G_VARIANT_TYPE("aa{sv}"));
-  records = signet_activation_records_for_token(agent->state_dir, serial ? serial : "");
-  for (guint i = 0; serial != NULL && *serial != '\0' && i < records->len; i++) {
-    const SignetActivationRecord *r = g_ptr_array_index(records, i);
-    g_autofree char *id = signet_token_dict_id_to_hex(r->key_id);
+  if (agent->state != NULL && serial != NULL && *serial != '\0')
+    open = signet_state_op_list_open(agent->state, serial, NULL);
+  for (guint i = 0; open != NULL && i < open->len; i++) {
+    const SignetOperation *r = g_ptr_array_index(open, i);
     GVariantBuilder e;
 
+    if (r->kind != SIGNET_OP_ACTIVATE)
+      continue;
     g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
-    g_variant_builder_add(&e, "{sv}", "profile", g_variant_new_string(r->profile));
-    g_variant_builder_add(&e, "{sv}", "stage",
-                          g_variant_new_string(signet_activation_stage_to_string(r->stage)));
-    g_variant_builder_add(&e, "{sv}", "id", g_variant_new_string(id));
-    if (r->retry_at != NULL) {
-      g_autofree char *when = g_date_time_format_iso8601(r->retry_at);
-      g_variant_builder_add(&e, "{sv}", "retry_at", g_variant_new_string(when));
-    }
-    if (r->sent_at != NULL) {
-      g_autofree char *when = g_date_time_format_iso8601(r->sent_at);
-      g_variant_builder_add(&e, "{sv}", "sent_at", g_variant_new_string(when));
-    }
+    g_variant_builder_add(&e, "{sv}", "profile", g_variant_new_string(r->profile ? r->profile : ""));
+    g_variant_builder_add(&e, "{sv}", "stage", g_variant_new_string(signet_activation_stage(r)));
+    g_variant_builder_add(&e, "{sv}", "id", g_variant_new_string(r->new_key_id ? r->new_key_id : ""));
+    if (r->retry_at != 0)
+      add_iso8601(&e, "retry_at", r->retry_at);
+    if (r->sent_at != 0)
+      add_iso8601(&e, "sent_at", r->sent_at);
     if (r->reference != NULL)
       g_variant_builder_add(&e, "{sv}", "reference", g_variant_new_string(r->reference));
     if (r->request_pem != NULL) {
@@ -580,8 +590,8 @@ run_activate(Op *op, GError **error)
     .reference = op->reference,
     .code = op->code,
     .label = op->label,
-    .state_dir = op->agent->state_dir,
     .state = op->agent->state,
+    .out_journal_closed = &op->journal_closed,
     .login = activate_login,
     .progress = activate_progress,
     .data = op,

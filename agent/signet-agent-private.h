@@ -30,7 +30,6 @@ struct _SignetAgent
   SignetP11Context *ctx; /* NULL when the modules could not be loaded */
   GError *ctx_error;
   SignetAgent1 *skeleton;
-  char *state_dir;    /* activation records */
   SignetState *state; /* the journal; NULL if it could not be opened */
   GError *state_error;
   guint poll_id;         /* the one timer for pending renewals */

@@ -23,7 +23,7 @@
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
-#include "agent/signet-activation-record.h"
+#include "agent/signet-activation-upgrade.h"
 #include "agent/signet-caller.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-renew.h"
@@ -302,7 +302,6 @@ signet_agent_finalize(GObject *object)
   signet_agent_unexport(agent);
   g_clear_object(&agent->skeleton);
   g_clear_pointer(&agent->busy, g_hash_table_unref);
-  g_free(agent->state_dir);
   g_clear_handle_id(&agent->poll_id, g_source_remove);
   g_clear_pointer(&agent->reminder_days, g_array_unref);
   g_clear_pointer(&agent->state, signet_state_free);
@@ -327,7 +326,6 @@ signet_agent_init(SignetAgent *agent)
     static const guint defaults[] = { 45, 15 };
     g_array_append_vals(agent->reminder_days, defaults, G_N_ELEMENTS(defaults));
   }
-  agent->state_dir = signet_activation_dir();
 }
 
 SignetAgent *
@@ -341,6 +339,8 @@ signet_agent_new(SignetP11Context *ctx, GError *ctx_error)
   agent->state = signet_state_open(NULL, &agent->state_error);
   if (agent->state == NULL)
     g_warning("%s", agent->state_error->message);
+  else
+    (void)signet_activation_records_upgrade(agent->state, NULL);
   agent->skeleton = signet_agent1_skeleton_new();
   signet_agent1_set_version(agent->skeleton, PACKAGE_VERSION);
   /* Answers come from workers' completions, in the main context. */

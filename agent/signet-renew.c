@@ -29,6 +29,7 @@ typedef struct
   gboolean send_again; /* resumed: the request was sent, its answer never came */
   gboolean logged_in;  /* the PIN is sent once per call */
   char *selector;      /* which certificate (--cert, or the interrupted one's serial) */
+  gboolean conflict;   /* another task changed the journal entry: touch nothing more */
 } Run;
 
 static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -56,7 +57,12 @@ step(Run *run, const char *name, GError **error)
 {
   if (run->op != NULL && run->op->id != 0
       && !signet_state_op_step(run->r->state, run->op, name, signet_clock_now(), error)) {
-    g_prefix_error(error, "Could not write the renewal journal, so the renewal was not started: ");
+    if (error != NULL && signet_state_error_is_conflict(*error)) {
+      run->conflict = TRUE;
+      g_prefix_error(error, "The renewal stopped before step %s: ", name);
+    } else
+      g_prefix_error(error, "Could not write the renewal journal, so step %s was not started: ",
+                     name);
     return FALSE;
   }
   signet_fault_point(name);
@@ -68,8 +74,10 @@ save(Run *run)
 {
   g_autoptr(GError) local = NULL;
 
-  if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local))
-    g_warning("renew: could not update the journal: %s", local->message);
+  if (signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local))
+    return;
+  run->conflict = run->conflict || signet_state_error_is_conflict(local);
+  g_warning("renew: could not update the journal: %s", local->message);
 }
 
 static char *
@@ -123,8 +131,10 @@ close_op(Run *run, SignetOpState final, const char *message)
 
   if (run->op == NULL || run->op->id == 0)
     return;
-  if (!signet_state_op_close(run->r->state, run->op, final, message, signet_clock_now(), &local))
+  if (!signet_state_op_close(run->r->state, run->op, final, message, signet_clock_now(), &local)) {
+    run->conflict = run->conflict || signet_state_error_is_conflict(local);
     g_warning("renew: could not close the journal entry: %s", local->message);
+  }
   else if (run->r->out_journal_closed != NULL && !run->resumed)
     *run->r->out_journal_closed = TRUE;
 }
@@ -574,7 +584,10 @@ verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
   public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
   if (public_key == NULL)
     return FALSE;
-  return journal_issued(run->r->state, run->op, public_key, certs, cacerts, error);
+  if (journal_issued(run->r->state, run->op, public_key, certs, cacerts, error))
+    return TRUE;
+  run->conflict = error != NULL && signet_state_error_is_conflict(*error);
+  return FALSE;
 }
 
 /* ---- rolling back ------------------------------------------------------------ */
@@ -588,6 +601,16 @@ roll_back(Run *run, const char *why, GError **error)
   g_autoptr(GBytes) new_id = op_new_id(run);
   g_autoptr(GError) local = NULL;
 
+  /* The entry is another task's now (it may have kept a certificate for
+   * the new key): nothing is undone on its behalf. */
+  if (run->conflict) {
+    g_message("renew: not undoing anything on token '%s': another task changed the journal "
+              "entry (%s)",
+              run->name, why);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
+                "Another task changed this renewal's journal entry; nothing was undone");
+    return FALSE;
+  }
   if (new_id != NULL && !run->op->keep_key
       && !signet_p11_session_delete_key_pair(run->r->session, new_id, &local)
       && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {

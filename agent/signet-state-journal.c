@@ -79,6 +79,9 @@ signet_operation_free(SignetOperation *op)
   g_free(op->request_pem);
   g_free(op->certificates_pem);
   g_free(op->message);
+  g_free(op->reference);
+  g_free(op->answer_lost);
+  g_clear_pointer(&op->poll_state, g_bytes_unref);
   g_free(op);
 }
 
@@ -100,13 +103,16 @@ signet_operation_copy(const SignetOperation *op)
   copy->request_pem = g_strdup(op->request_pem);
   copy->certificates_pem = g_strdup(op->certificates_pem);
   copy->message = g_strdup(op->message);
+  copy->reference = g_strdup(op->reference);
+  copy->answer_lost = g_strdup(op->answer_lost);
+  copy->poll_state = op->poll_state != NULL ? g_bytes_ref(op->poll_state) : NULL;
   return copy;
 }
 
 #define OP_COLUMNS                                                                                 \
   "id, kind, token_serial, token_label, profile, old_key_id, old_cert_serial, old_cert_issuer, "   \
   "new_key_id, keep_key, key_made, step, state, request_pem, certificates_pem, cert_stored, "      \
-  "retry_at, started, updated, message"
+  "retry_at, started, updated, message, reference, sent_at, answer_lost, poll_state, revision"
 
 static SignetOperation *
 op_from_row(SignetState *state, SignetStmt *stmt, GError **error)
@@ -140,10 +146,18 @@ op_from_row(SignetState *state, SignetStmt *stmt, GError **error)
   op->started = sqlite3_column_int64(stmt, 17);
   op->updated = sqlite3_column_int64(stmt, 18);
   op->message = signet_db_column_text(stmt, 19);
+  op->reference = signet_db_column_text(stmt, 20);
+  op->sent_at = sqlite3_column_int64(stmt, 21);
+  op->answer_lost = signet_db_column_text(stmt, 22);
+  if (sqlite3_column_type(stmt, 23) != SQLITE_NULL)
+    op->poll_state = g_bytes_new(sqlite3_column_blob(stmt, 23),
+                                 (gsize)sqlite3_column_bytes(stmt, 23));
+  op->revision = sqlite3_column_int64(stmt, 24);
   return g_steal_pointer(&op);
 }
 
-/* Binds every field of @op but id, started and updated to ?1 … ?17. */
+/* Binds every field of @op but id, started, updated and revision to ?1 …
+ * ?17 and ?20 … ?24. */
 static void
 bind_op_fields(SignetStmt *stmt, const SignetOperation *op)
 {
@@ -164,6 +178,16 @@ bind_op_fields(SignetStmt *stmt, const SignetOperation *op)
   sqlite3_bind_int(stmt, 15, op->cert_stored ? 1 : 0);
   sqlite3_bind_int64(stmt, 16, op->retry_at);
   signet_db_bind_text(stmt, 17, op->message);
+  signet_db_bind_text(stmt, 20, op->reference);
+  sqlite3_bind_int64(stmt, 21, op->sent_at);
+  signet_db_bind_text(stmt, 22, op->answer_lost);
+  if (op->poll_state != NULL) {
+    gsize len = 0;
+    gconstpointer data = g_bytes_get_data(op->poll_state, &len);
+
+    sqlite3_bind_blob(stmt, 23, data != NULL ? data : "", (int)len, SQLITE_TRANSIENT);
+  } else
+    sqlite3_bind_null(stmt, 23);
 }
 
 static gboolean
@@ -249,9 +273,9 @@ signet_state_op_begin(SignetState *state, SignetOperation *op, gint64 now, GErro
       "INSERT INTO operations (kind, token_serial, token_label, profile, old_key_id,"
       "  old_cert_serial, old_cert_issuer, new_key_id, keep_key, key_made, step, state,"
       "  request_pem, certificates_pem, cert_stored, retry_at, message, started,"
-      "  updated)"
+      "  updated, reference, sent_at, answer_lost, poll_state, revision)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-      "  ?17, ?18, ?18)",
+      "  ?17, ?18, ?18, ?20, ?21, ?22, ?23, 0)",
       error);
   if (stmt == NULL)
     goto fail;
@@ -269,6 +293,7 @@ signet_state_op_begin(SignetState *state, SignetOperation *op, gint64 now, GErro
   op->id = sqlite3_last_insert_rowid(state->db);
   op->started = now;
   op->updated = now;
+  op->revision = 0;
   return TRUE;
 
 fail:
@@ -276,9 +301,51 @@ fail:
   return FALSE;
 }
 
-/* UPDATE of every field by id. Called with the lock held. */
+gboolean
+signet_state_error_is_conflict(const GError *error)
+{
+  return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG);
+}
+
+/* Why an UPDATE at @op->revision changed nothing: the entry is gone, or
+ * another task moved it on (closed it, or wrote it at that revision first).
+ * Called with the lock held. */
+static void
+set_conflict_error(SignetState *state, const SignetOperation *op, GError **error)
+{
+  g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autoptr(SignetOperation) now = NULL;
+
+  stmt = signet_db_prepare(state, "SELECT " OP_COLUMNS " FROM operations WHERE id = ?1", &local);
+  if (stmt != NULL) {
+    sqlite3_bind_int64(stmt, 1, op->id);
+    if (signet_db_step_row(state, stmt, "read the operation", &local) == 1)
+      now = op_from_row(state, stmt, &local);
+  }
+  if (now == NULL) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                "%s: no operation %" G_GINT64_FORMAT " in the journal (a bug in Signet: please "
+                "report it)",
+                state->path, op->id);
+    return;
+  }
+  g_set_error(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
+              "the %s of token %s (operation %" G_GINT64_FORMAT ") was changed by another task "
+              "while this one worked on it (now %s at step %s, revision %" G_GINT64_FORMAT
+              "; this task read revision %" G_GINT64_FORMAT "): this task stopped without "
+              "changing anything; see signet status",
+              signet_op_kind_to_string(now->kind), now->token_serial, op->id,
+              signet_op_state_to_string(now->state), now->step != NULL ? now->step : "none",
+              now->revision, op->revision);
+}
+
+/* UPDATE of every field by id, compare-and-set on the revision and on the
+ * entry being open; the new revision in @out_revision. Called with the lock
+ * held. */
 static gboolean
-save_locked(SignetState *state, const SignetOperation *op, gint64 now, GError **error)
+save_locked(SignetState *state, const SignetOperation *op, gint64 now, gint64 *out_revision,
+            GError **error)
 {
   g_autoptr(SignetStmt) stmt = NULL;
 
@@ -288,14 +355,16 @@ save_locked(SignetState *state, const SignetOperation *op, gint64 now, GError **
       "  profile = ?4, old_key_id = ?5, old_cert_serial = ?6, old_cert_issuer = ?7,"
       "  new_key_id = ?8, keep_key = ?9, key_made = ?10, step = ?11, state = ?12,"
       "  request_pem = ?13, certificates_pem = ?14, cert_stored = ?15, retry_at = ?16,"
-      "  message = ?17, updated = ?18"
-      " WHERE id = ?19",
+      "  message = ?17, updated = ?18, reference = ?20, sent_at = ?21, answer_lost = ?22,"
+      "  poll_state = ?23, revision = revision + 1"
+      " WHERE id = ?19 AND revision = ?24 AND state IN ('running', 'pending', 'issued')",
       error);
   if (stmt == NULL)
     return FALSE;
   bind_op_fields(stmt, op);
   sqlite3_bind_int64(stmt, 18, now);
   sqlite3_bind_int64(stmt, 19, op->id);
+  sqlite3_bind_int64(stmt, 24, op->revision);
   if (sqlite3_step(stmt) != SQLITE_DONE) {
     if ((sqlite3_extended_errcode(state->db) & 0xff) == SQLITE_CONSTRAINT)
       set_exists_error(state, NULL, op, error);
@@ -304,12 +373,10 @@ save_locked(SignetState *state, const SignetOperation *op, gint64 now, GError **
     return FALSE;
   }
   if (sqlite3_changes(state->db) != 1) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                "%s: no operation %" G_GINT64_FORMAT " in the journal (a bug in Signet: please "
-                "report it)",
-                state->path, op->id);
+    set_conflict_error(state, op, error);
     return FALSE;
   }
+  *out_revision = op->revision + 1;
   return TRUE;
 }
 
@@ -317,6 +384,7 @@ gboolean
 signet_state_op_save(SignetState *state, SignetOperation *op, gint64 now, GError **error)
 {
   g_autoptr(GMutexLocker) locker = NULL;
+  gint64 revision = 0;
 
   g_return_val_if_fail(state != NULL, FALSE);
   g_return_val_if_fail(op != NULL, FALSE);
@@ -325,9 +393,10 @@ signet_state_op_save(SignetState *state, SignetOperation *op, gint64 now, GError
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
   locker = g_mutex_locker_new(&state->lock);
-  if (!save_locked(state, op, now, error))
+  if (!save_locked(state, op, now, &revision, error))
     return FALSE;
   op->updated = now;
+  op->revision = revision;
   return TRUE;
 }
 
@@ -366,6 +435,7 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
   g_autoptr(SignetOperation) saved = NULL;
   g_autoptr(SignetStmt) stmt = NULL;
   SignetOpState was;
+  gint64 revision = 0;
   int row;
 
   g_return_val_if_fail(state != NULL, FALSE);
@@ -409,7 +479,7 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
     g_free(saved->message);
     saved->message = g_strdup(message);
   }
-  if (!save_locked(state, saved, now, error))
+  if (!save_locked(state, saved, now, &revision, error))
     goto fail;
   if (!signet_db_audit_locked(state, saved->token_serial, saved->token_label,
                               signet_op_kind_to_string(saved->kind), outcome_for(final),
@@ -424,6 +494,7 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
     op->message = g_strdup(message);
   }
   op->updated = now;
+  op->revision = revision;
   return TRUE;
 
 fail:

@@ -109,6 +109,16 @@ static const char *const migrations[] = {
   "  PRIMARY KEY (token_serial, issuer, serial, threshold)"
   ");"
   "PRAGMA user_version = 2;",
+  /* 2 → 3: one journal for activation and renewal (docs/internals/state.md):
+   * a revision every update compares and sets, what an activation sent
+   * (the reference, when, why its answer was lost), and what a connector
+   * needs to ask the CA again about a pending request. */
+  "ALTER TABLE operations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE operations ADD COLUMN reference TEXT;"
+  "ALTER TABLE operations ADD COLUMN sent_at INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE operations ADD COLUMN answer_lost TEXT;"
+  "ALTER TABLE operations ADD COLUMN poll_state BLOB;"
+  "PRAGMA user_version = 3;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);

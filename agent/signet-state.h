@@ -23,7 +23,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 2
+#define SIGNET_STATE_SCHEMA_VERSION 3
 
 typedef struct _SignetState SignetState;
 
@@ -130,6 +130,16 @@ typedef struct
   gint64 retry_at;        /* PENDING: when the CA said to come back; 0 none */
   gint64 started, updated;
   char *message; /* the outcome in words (never a secret) */
+  /* Activation: what the request was sent with, for what the holder tells
+   * the CA if its answer is lost. */
+  char *reference;   /* the reference number (not a secret; the code is) */
+  gint64 sent_at;    /* when the request first went to the CA; 0: not yet */
+  char *answer_lost; /* why the answer did not arrive, when the agent saw it */
+  GBytes *poll_state; /* PENDING: what the CA's protocol sends again (never a secret) */
+  /* Compare-and-set: the revision this copy was read or last written at.
+   * Every write succeeds only if the entry is still at it, and moves it on
+   * by one: two tasks holding the same entry cannot write over each other. */
+  gint64 revision;
 } SignetOperation;
 
 void signet_operation_free(SignetOperation *op);
@@ -140,15 +150,23 @@ SignetOperation *signet_operation_copy(const SignetOperation *op);
  * op->id. Fails with G_IO_ERROR_EXISTS if an open operation of the same kind
  * exists for the same token and profile. */
 gboolean signet_state_op_begin(SignetState *state, SignetOperation *op, gint64 now, GError **error);
-/* Writes every field of @op (by op->id), updated = @now. Durable on return. */
+/* Writes every field of @op (by op->id), updated = @now. Durable on return.
+ * Compare-and-set: only if the entry is still open and at op->revision
+ * (then op->revision moves on); otherwise nothing is written and the error
+ * is G_IO_ERROR_WRONG_ETAG (signet_state_error_is_conflict()): another
+ * task changed the entry since @op was read. Its caller must stop without
+ * touching the token: the entry belongs to the task that changed it. */
 gboolean signet_state_op_save(SignetState *state, SignetOperation *op, gint64 now, GError **error);
 /* op->step = @step, then signet_state_op_save(): call BEFORE the step runs. */
 gboolean signet_state_op_step(SignetState *state, SignetOperation *op, const char *step, gint64 now,
                               GError **error);
 /* op->state = @final (FINISHED, ROLLED_BACK or FAILED), message, saved; and
- * one audit entry for the operation. */
+ * one audit entry for the operation. Compare-and-set as
+ * signet_state_op_save(). */
 gboolean signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState final,
                                const char *message, gint64 now, GError **error);
+/* TRUE if @error says another task changed the entry first. */
+gboolean signet_state_error_is_conflict(const GError *error);
 SignetOperation *signet_state_op_get(SignetState *state, gint64 id, GError **error);
 /* The open operation of @kind for @token_serial (and @profile unless NULL),
  * or NULL with no error when there is none. */

@@ -209,7 +209,7 @@ est_code
 echo 'C_CreateObject error CKR_DEVICE_MEMORY' >"$SIGNET_SHIM_STATE/fault"
 activate
 check_rc "the token refuses to store the certificate: the activation fails" 1
-check_err "… saying the certificate is kept and how to finish" 'could not be written to the token.*kept in .*run the same activation again'
+check_err "… saying the certificate is kept and how to finish" 'could not be written to the token.*Signet keeps it; run the same activation again'
 run signet status "$TOKEN_LABEL" --json
 jcheck "… status shows it issued, waiting to be written" "$RIG/out" \
   'len(d["activations"]) == 1 and d["activations"][0]["stage"] == "issued"'

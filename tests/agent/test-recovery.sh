@@ -45,7 +45,7 @@ open_unfinished() { sqlite3 "file:$DB?mode=ro" "select count(*) from operations 
 # after_restart WHAT MIN: at least MIN working certificates with their keys
 # are there (renewal: the old or the new one; a fresh token being activated:
 # none yet, or the new one), and any key without a certificate is known to
-# the journal or an activation record.
+# the journal.
 after_restart() {
   leaves=$(leaf_ids)
   privs=$(private_ids)
@@ -57,7 +57,6 @@ after_restart() {
   for id in $privs; do
     printf '%s\n' "$leaves" | grep -qx "$id" && continue
     journal_known | grep -qix "$id" && continue
-    grep -rqi "$id" "$XDG_STATE_HOME/signet/activations" 2>/dev/null && continue
     unknown="$unknown $id"
   done
   check "$1: after the restart at least $2 working certificate(s) with their keys" test "$working" -ge "$2"

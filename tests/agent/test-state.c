@@ -142,6 +142,13 @@ assert_op_equal(const SignetOperation *a, const SignetOperation *b)
   g_assert_cmpint(a->started, ==, b->started);
   g_assert_cmpint(a->updated, ==, b->updated);
   g_assert_cmpstr(a->message, ==, b->message);
+  g_assert_cmpstr(a->reference, ==, b->reference);
+  g_assert_cmpint(a->sent_at, ==, b->sent_at);
+  g_assert_cmpstr(a->answer_lost, ==, b->answer_lost);
+  g_assert_true((a->poll_state == NULL) == (b->poll_state == NULL));
+  if (a->poll_state != NULL)
+    g_assert_true(g_bytes_equal(a->poll_state, b->poll_state));
+  g_assert_cmpint(a->revision, ==, b->revision);
 }
 
 static SignetOperation *
@@ -290,10 +297,13 @@ test_newer_refused(Fixture *fx, gconstpointer data)
   SignetState *state;
   sqlite3 *db = NULL;
 
+  g_autofree char *sql = g_strdup_printf("CREATE TABLE future (a); PRAGMA user_version = %d;",
+                                         SIGNET_STATE_SCHEMA_VERSION + 1);
+  g_autofree char *newer = g_strdup_printf("version %d", SIGNET_STATE_SCHEMA_VERSION + 1);
+  g_autofree char *ours = g_strdup_printf("version %d", SIGNET_STATE_SCHEMA_VERSION);
+
   g_assert_cmpint(sqlite3_open(fx->path, &db), ==, SQLITE_OK);
-  g_assert_cmpint(
-      sqlite3_exec(db, "CREATE TABLE future (a); PRAGMA user_version = 3;", NULL, NULL, NULL), ==,
-      SQLITE_OK);
+  g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close(db);
   g_assert_cmpint(g_chmod(fx->path, 0644), ==, 0);
   before = read_bytes(fx->path, &before_len);
@@ -303,14 +313,14 @@ test_newer_refused(Fixture *fx, gconstpointer data)
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull(strstr(error->message, fx->path));
   g_assert_nonnull(strstr(error->message, "made by a newer Signet"));
-  g_assert_nonnull(strstr(error->message, "version 3"));
-  g_assert_nonnull(strstr(error->message, "version 2"));
+  g_assert_nonnull(strstr(error->message, newer));
+  g_assert_nonnull(strstr(error->message, ours));
 
   after = read_bytes(fx->path, &after_len);
   g_assert_cmpmem(before, before_len, after, after_len);
   g_assert_cmphex(file_mode(fx->path), ==, 0644);
   db = raw_open(fx->path);
-  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, SIGNET_STATE_SCHEMA_VERSION + 1);
   sqlite3_close(db);
 }
 
@@ -690,6 +700,131 @@ test_op_lifecycle(Fixture *fx, gconstpointer data)
   got = signet_state_op_get(fx->state, 9999, &error);
   g_assert_null(got);
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+/* Two tasks hold the same entry (the background poll and a signet renew):
+ * the second write is refused, nothing of it lands, and a closed entry is
+ * never reopened by a late write. */
+static void
+test_op_compare_and_set(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetOperation) op = new_op(SIGNET_OP_RENEW, "T1", "corp");
+  g_autoptr(SignetOperation) poll = NULL;
+  g_autoptr(SignetOperation) renew = NULL;
+  g_autoptr(SignetOperation) got = NULL;
+  g_autoptr(GPtrArray) audit = NULL;
+
+  op->state = SIGNET_OP_PENDING;
+  op->request_pem = g_strdup("REQ");
+  op->poll_state = g_bytes_new_static("\x01\x00\x02", 3);
+  g_assert_true(signet_state_op_begin(fx->state, op, NOW, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(op->revision, ==, 0);
+
+  poll = get_op(fx->state, op->id);
+  renew = get_op(fx->state, op->id);
+  assert_op_equal(poll, renew);
+
+  /* The renewal resumes first: RUNNING at revision 1. */
+  renew->state = SIGNET_OP_RUNNING;
+  g_assert_true(signet_state_op_step(fx->state, renew, "login", NOW + 1, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(renew->revision, ==, 1);
+
+  /* The poll, slow, comes back with what it read: refused, nothing written. */
+  poll->state = SIGNET_OP_ISSUED;
+  poll->certificates_pem = g_strdup("CERTS");
+  g_assert_false(signet_state_op_save(fx->state, poll, NOW + 2, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG);
+  g_assert_true(signet_state_error_is_conflict(error));
+  g_assert_nonnull(strstr(error->message, "changed by another task"));
+  g_assert_nonnull(strstr(error->message, "running at step login"));
+  g_clear_error(&error);
+  g_assert_cmpint(poll->revision, ==, 0);
+  got = get_op(fx->state, op->id);
+  assert_op_equal(got, renew);
+  g_assert_null(got->certificates_pem);
+  g_clear_pointer(&got, signet_operation_free);
+
+  /* Nor can it close the entry. */
+  g_assert_false(
+      signet_state_op_close(fx->state, poll, SIGNET_OP_FAILED, "poll gave up", NOW + 3, &error));
+  g_assert_true(signet_state_error_is_conflict(error));
+  g_clear_error(&error);
+
+  /* The renewal finishes; a late write of the stale copy cannot reopen it,
+   * even at the revision it once had. */
+  g_assert_true(
+      signet_state_op_close(fx->state, renew, SIGNET_OP_FINISHED, "renewed", NOW + 4, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(renew->revision, ==, 2);
+  poll->revision = renew->revision;
+  g_assert_false(signet_state_op_save(fx->state, poll, NOW + 5, &error));
+  g_assert_true(signet_state_error_is_conflict(error));
+  g_assert_nonnull(strstr(error->message, "now finished"));
+  g_clear_error(&error);
+  got = get_op(fx->state, op->id);
+  g_assert_cmpint(got->state, ==, SIGNET_OP_FINISHED);
+  g_assert_cmpstr(got->message, ==, "renewed");
+  audit = signet_state_audit_list(fx->state, NULL, 0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(audit->len, ==, 1);
+
+  /* A copy keeps its revision: writing it after the original moved on is
+   * refused too. */
+  g_clear_pointer(&op, signet_operation_free);
+  op = new_op(SIGNET_OP_ACTIVATE, "T2", "corp");
+  g_assert_true(signet_state_op_begin(fx->state, op, NOW, &error));
+  g_clear_pointer(&renew, signet_operation_free);
+  renew = signet_operation_copy(op);
+  g_assert_true(signet_state_op_step(fx->state, op, "enroll", NOW + 1, &error));
+  g_assert_false(signet_state_op_step(fx->state, renew, "generate-key", NOW + 2, &error));
+  g_assert_true(signet_state_error_is_conflict(error));
+}
+
+/* A database of schema 2 (before the revision and the activation's
+ * columns) opens, migrates, and its entries read back with revision 0 and
+ * can be written. */
+static void
+test_migrate_from_2(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetOperation) op = new_op(SIGNET_OP_RENEW, "T1", "corp");
+  g_autoptr(SignetOperation) got = NULL;
+  SignetState *state;
+  sqlite3 *db;
+
+  state = signet_state_open(fx->path, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_state_op_begin(state, op, NOW, &error));
+  g_assert_no_error(error);
+  signet_state_free(state);
+
+  db = raw_open(fx->path);
+  g_assert_cmpint(sqlite3_exec(db,
+                               "ALTER TABLE operations DROP COLUMN revision;"
+                               "ALTER TABLE operations DROP COLUMN reference;"
+                               "ALTER TABLE operations DROP COLUMN sent_at;"
+                               "ALTER TABLE operations DROP COLUMN answer_lost;"
+                               "ALTER TABLE operations DROP COLUMN poll_state;"
+                               "PRAGMA user_version = 2;",
+                               NULL, NULL, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  state = signet_state_open(fx->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(signet_state_get_schema_version(state), ==, SIGNET_STATE_SCHEMA_VERSION);
+  got = get_op(state, op->id);
+  g_assert_cmpint(got->revision, ==, 0);
+  g_assert_null(got->reference);
+  g_assert_cmpstr(got->token_serial, ==, "T1");
+  got->reference = g_strdup("REF-1");
+  g_assert_true(signet_state_op_step(state, got, "login", NOW + 1, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(got->revision, ==, 1);
+  signet_state_free(state);
 }
 
 static void
@@ -1190,6 +1325,8 @@ main(int argc, char **argv)
   g_test_add_func("/state/op-strings", test_op_strings);
   ADD("op-lifecycle", test_op_lifecycle, TRUE);
   ADD("op-close-outcomes", test_op_close_outcomes, TRUE);
+  ADD("op-compare-and-set", test_op_compare_and_set, TRUE);
+  ADD("migrate-from-2", test_migrate_from_2, FALSE);
   ADD("op-unique", test_op_unique, TRUE);
   ADD("op-queries", test_op_queries, TRUE);
   ADD("reminders", test_reminders, TRUE);
