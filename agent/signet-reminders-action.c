@@ -84,30 +84,30 @@ signet_reminders_window_program(void)
 
 /* ---- the action ----------------------------------------------------------- */
 
+/* 1 to @max characters, each one @allowed says yes to. */
 static gboolean
-is_token_serial(const char *s)
+is_short_word(const char *s, gsize max, gboolean (*allowed)(char c))
 {
   gsize n = strlen(s);
 
-  if (n == 0 || n > MAX_TOKEN_SERIAL)
+  if (n == 0 || n > max)
     return FALSE;
   for (const char *p = s; *p != '\0'; p++)
-    if (!g_ascii_isalnum(*p) && strchr("-_.:", *p) == NULL)
+    if (!allowed(*p))
       return FALSE;
   return TRUE;
 }
 
 static gboolean
-is_hex_id(const char *s)
+is_serial_char(char c)
 {
-  gsize n = strlen(s);
+  return g_ascii_isalnum(c) || strchr("-_.:", c) != NULL;
+}
 
-  if (n == 0 || n > MAX_KEY_ID_HEX)
-    return FALSE;
-  for (const char *p = s; *p != '\0'; p++)
-    if (!g_ascii_isxdigit(*p))
-      return FALSE;
-  return TRUE;
+static gboolean
+is_hex_char(char c)
+{
+  return g_ascii_isxdigit(c);
 }
 
 static void
@@ -123,7 +123,8 @@ on_renew_activate_cb(GSimpleAction *action, GVariant *parameter, gpointer user_d
   g_variant_get(parameter, "(&s&s)", &serial, &key_id);
   /* The target comes over the session bus: only a serial and a hex id go
    * into the command line (a terminal may hand its -e to a shell). */
-  if (!is_token_serial(serial) || !is_hex_id(key_id)) {
+  if (!is_short_word(serial, MAX_TOKEN_SERIAL, is_serial_char)
+      || !is_short_word(key_id, MAX_KEY_ID_HEX, is_hex_char)) {
     g_message("renew action refused: token serial or certificate id malformed");
     return;
   }

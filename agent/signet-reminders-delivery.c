@@ -67,16 +67,25 @@ signet_reminders_notification_service(const char *env_backend, gboolean use_port
 
 /* ---- is a notification service there? (worker) --------------------------- */
 
+/* Calls @method of the bus daemon on @bus: its reply, of @reply_type, or
+ * NULL with @error set when it did not answer. */
+static GVariant *
+call_bus_daemon(GDBusConnection *bus, const char *method, GVariant *parameters,
+                const char *reply_type, GError **error)
+{
+  return g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", method, parameters,
+                                     G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE,
+                                     BUS_CALL_TIMEOUT, NULL, error);
+}
+
 /* TRUE in @out_owned if @name has an owner on @bus. */
 static gboolean
 name_has_owner(GDBusConnection *bus, const char *name, gboolean *out_owned, GError **error)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply
+      = call_bus_daemon(bus, "NameHasOwner", g_variant_new("(s)", name), "(b)", error);
 
-  reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameHasOwner",
-                                      g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
-                                      G_DBUS_CALL_FLAGS_NONE, BUS_CALL_TIMEOUT, NULL, error);
   if (reply == NULL)
     return FALSE;
   g_variant_get(reply, "(b)", out_owned);
@@ -87,13 +96,9 @@ name_has_owner(GDBusConnection *bus, const char *name, gboolean *out_owned, GErr
 static gboolean
 name_activatable(GDBusConnection *bus, const char *name, gboolean *out_activatable, GError **error)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply = call_bus_daemon(bus, "ListActivatableNames", NULL, "(as)", error);
   g_autofree const char **names = NULL;
 
-  reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "ListActivatableNames", NULL,
-                                      G_VARIANT_TYPE("(as)"), G_DBUS_CALL_FLAGS_NONE,
-                                      BUS_CALL_TIMEOUT, NULL, error);
   if (reply == NULL)
     return FALSE;
   g_variant_get(reply, "(^a&s)", &names);
