@@ -81,8 +81,15 @@ signet_hotplug_reader_in_use(const Reader *r)
   return r->state->present && (r->state->exclusive || r->held);
 }
 
-/* signet-hotplug.c: the readers as told. */
+/* signet-hotplug.c: the readers as told, and the workers. */
 Reader *signet_hotplug_find_reader(SignetHotplug *hp, const char *name);
+/* Runs @func in a GTask worker (named @name) with @data (freed with
+ * @data_free), then @done in the main context, which must decrement
+ * hp->n_reads: the worker counts there from now on (the idle rule, and
+ * signet_hotplug_free() waits for it). */
+void signet_hotplug_run_worker(SignetHotplug *hp, const char *name, gpointer data,
+                               GDestroyNotify data_free, GTaskThreadFunc func,
+                               GAsyncReadyCallback done);
 
 /* signet-hotplug-tokens.c: the PKCS#11 token in each card. */
 void signet_hotplug_reader_clear_token(Reader *r);

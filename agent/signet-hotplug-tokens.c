@@ -172,15 +172,11 @@ void
 signet_hotplug_start_read(SignetHotplug *hp, Reader *r, gint64 seen)
 {
   ReadJob *job = g_new0(ReadJob, 1);
-  g_autoptr(GTask) task = NULL;
 
   job->ctx = signet_agent_get_context(hp->agent);
   job->reader = g_strdup(r->state->name);
   job->generation = r->generation;
   job->seen = seen;
-  hp->n_reads++;
-  task = g_task_new(NULL, hp->cancellable, on_read_done_cb, hp);
-  g_task_set_source_tag(task, signet_hotplug_start_read);
-  g_task_set_task_data(task, job, (GDestroyNotify)read_job_free);
-  g_task_run_in_thread(task, read_token_thread);
+  signet_hotplug_run_worker(hp, "start_read", job, (GDestroyNotify)read_job_free, read_token_thread,
+                            on_read_done_cb);
 }

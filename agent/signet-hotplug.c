@@ -25,7 +25,7 @@
 
 static void tell_in_use_changed(SignetHotplug *hp, Reader *r, gboolean was_in_use, gint64 seen);
 
-/* ---- readers ---------------------------------------------------------------- */
+/* ---- readers and workers ---------------------------------------------------- */
 
 static void
 reader_free(Reader *r)
@@ -55,6 +55,18 @@ find_state(const SignetReaderSnapshot *s, const char *name)
       return st;
   }
   return NULL;
+}
+
+void
+signet_hotplug_run_worker(SignetHotplug *hp, const char *name, gpointer data,
+                          GDestroyNotify data_free, GTaskThreadFunc func, GAsyncReadyCallback done)
+{
+  g_autoptr(GTask) task = g_task_new(NULL, hp->cancellable, done, hp);
+
+  hp->n_reads++;
+  g_task_set_name(task, name);
+  g_task_set_task_data(task, data, data_free);
+  g_task_run_in_thread(task, func);
 }
 
 /* ---- ListReaders: asks whether cards are held ------------------------------ */
@@ -149,7 +161,6 @@ static void
 list_readers(SignetHotplug *hp, GDBusMethodInvocation *invocation)
 {
   ProbeJob *job = g_new0(ProbeJob, 1);
-  g_autoptr(GTask) task = NULL;
 
   job->probes = g_ptr_array_new_with_free_func((GDestroyNotify)probe_free);
   job->invocation = invocation;
@@ -169,11 +180,8 @@ list_readers(SignetHotplug *hp, GDBusMethodInvocation *invocation)
     answer_list_readers(hp, invocation);
     return;
   }
-  hp->n_reads++;
-  task = g_task_new(NULL, hp->cancellable, on_probes_done_cb, hp);
-  g_task_set_source_tag(task, list_readers);
-  g_task_set_task_data(task, job, (GDestroyNotify)probe_job_free);
-  g_task_run_in_thread(task, probe_thread);
+  signet_hotplug_run_worker(hp, "list_readers", job, (GDestroyNotify)probe_job_free, probe_thread,
+                            on_probes_done_cb);
 }
 
 static gboolean
