@@ -1,8 +1,13 @@
 /* signet-hotplug-private.h: what the files of hotplug share
  * (signet-hotplug.c, signet-hotplug-tokens.c, signet-hotplug-signals.c,
- * signet-hotplug-idle.c): the object's fields, a reader as told to
- * clients, and the functions one file gives the others. Not for use
- * outside agent/.
+ * signet-hotplug-idle.c). Not for use outside those files.
+ *
+ * Owns: the object's fields, a reader as told to clients (Reader, with its
+ * PKCS#11 state), the kinds of event, whether a reader is in use, and the
+ * functions one file gives the others.
+ * May call: nothing (declarations, and one inline test of a reader's
+ * fields); includes signet-hotplug.h, signet-monitor.h and the generated
+ * D-Bus skeleton for the types.
  */
 #pragma once
 

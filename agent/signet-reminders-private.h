@@ -1,8 +1,14 @@
 /* signet-reminders-private.h: what the files of the reminders share
  * (signet-reminders.c, signet-reminders-schedule.c, signet-reminders-due.c,
- * signet-reminders-delivery.c, signet-reminders-action.c): the object's
- * fields, what a check is given and what it found, and the functions one
- * file gives the others. Not for use outside agent/.
+ * signet-reminders-delivery.c, signet-reminders-action.c). Not for use
+ * outside those files.
+ *
+ * Owns: the object's fields, the names both sides of a file boundary use
+ * (configuration keys, the action, the notification services' bus names),
+ * what a check is given (CheckData) and what it found (Reminder,
+ * CheckResult), and the functions one file gives the others.
+ * May call: nothing (declarations); includes signet-reminders.h,
+ * signet-state.h and pkcs11/signet-p11.h for the types.
  */
 #pragma once
 
