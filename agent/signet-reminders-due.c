@@ -9,8 +9,8 @@
  * state database (signet-state.h), signet-token-dict.h, signet_clock_now(),
  * signet-reminders-delivery.c (signet_reminders_deliver), GLib/GIO.
  *
- * Threads: everything but signet_reminders_pick() runs in the check's
- * worker (signet-reminders-schedule.c starts it), one check at a time.
+ * Threads: the check runs in its worker (signet-reminders-schedule.c
+ * starts it), one check at a time; the rule is a pure function.
  */
 #include "config.h"
 
