@@ -1,7 +1,10 @@
 # agent/reminders.mk: expiry reminders (GNotification) and their tests.
 # Appends to agent_libsignet_agent_la_SOURCES (see agent/local.mk, which
 # also puts every source of the agent's library under format-check).
-agent_reminders_sources = agent/signet-reminders.c agent/signet-reminders.h
+agent_reminders_sources = agent/signet-reminders.c agent/signet-reminders.h \
+	agent/signet-reminders-private.h agent/signet-reminders-schedule.c \
+	agent/signet-reminders-due.c agent/signet-reminders-delivery.c \
+	agent/signet-reminders-action.c
 agent_libsignet_agent_la_SOURCES += $(agent_reminders_sources)
 
 check_PROGRAMS += tests/reminders/test-reminders-units

@@ -11,6 +11,11 @@
  * Threads: everything here runs in the main context; PKCS#11 reads run in a
  * worker, one at a time, and events are told in the order they happened.
  * docs/internals/hotplug.md explains the matching rule and the idle rule.
+ *
+ * One file per part (signet-hotplug-private.h is what they share):
+ * signet-hotplug.c the readers as told (snapshots to events, ListReaders),
+ * -tokens.c the PKCS#11 token in each card, -signals.c what clients are
+ * told, -idle.c the idle rule.
  */
 #pragma once
 

@@ -1,4 +1,8 @@
 /* signet-reminders.h: certificate expiry reminders (docs/internals/reminders.md).
+ * One file per part (signet-reminders-private.h is what they share):
+ * signet-reminders.c the configuration and the object, -schedule.c when
+ * checks run, -due.c which reminders are due, -delivery.c shown or not
+ * shown (notification, signal, marks), -action.c the action "renew".
  *
  * Owns: the [reminders] group of signet.conf,
  *   [reminders]
