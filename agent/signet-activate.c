@@ -484,8 +484,7 @@ audit_interrupted(Run *run)
                            fingerprint != NULL ? fingerprint : "unknown", when,
                            r->reference != NULL ? r->reference : "(not recorded)");
   if (!signet_state_audit(run->a->state, run->serial, run->name, "activate", "interrupted", detail,
-                          r->sent_at != 0 ? r->sent_at : signet_clock_now(),
-                          &local))
+                          r->sent_at != 0 ? r->sent_at : signet_clock_now(), &local))
     g_warning("activate: could not write the audit log: %s", local->message);
 }
 

@@ -195,8 +195,8 @@ settle_activations(Op *op, GBytes *id, X509 *leaf)
       continue;
     signet_install_track(op->agent->state, serial, hex, leaf, r->profile);
     message = g_strdup_printf("finished by the imported certificate (key %s)", hex);
-    if (!signet_state_op_close(op->agent->state, r, SIGNET_OP_FINISHED, message,
-                               signet_clock_now(), &local))
+    if (!signet_state_op_close(op->agent->state, r, SIGNET_OP_FINISHED, message, signet_clock_now(),
+                               &local))
       g_message("import: %s", local->message);
     else
       g_message("import: the activation of token '%s' through profile %s is finished by the "

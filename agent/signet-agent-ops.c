@@ -292,9 +292,11 @@ add_activations(SignetAgent *agent, GVariant *status)
     if (r->kind != SIGNET_OP_ACTIVATE)
       continue;
     g_variant_builder_init(&e, G_VARIANT_TYPE_VARDICT);
-    g_variant_builder_add(&e, "{sv}", "profile", g_variant_new_string(r->profile ? r->profile : ""));
+    g_variant_builder_add(&e, "{sv}", "profile",
+                          g_variant_new_string(r->profile ? r->profile : ""));
     g_variant_builder_add(&e, "{sv}", "stage", g_variant_new_string(signet_activation_stage(r)));
-    g_variant_builder_add(&e, "{sv}", "id", g_variant_new_string(r->new_key_id ? r->new_key_id : ""));
+    g_variant_builder_add(&e, "{sv}", "id",
+                          g_variant_new_string(r->new_key_id ? r->new_key_id : ""));
     if (r->retry_at != 0)
       add_iso8601(&e, "retry_at", r->retry_at);
     if (r->sent_at != 0)

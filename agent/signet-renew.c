@@ -61,8 +61,8 @@ step(Run *run, const char *name, GError **error)
       run->conflict = TRUE;
       g_prefix_error(error, "The renewal stopped before step %s: ", name);
     } else
-      g_prefix_error(error, "Could not write the renewal journal, so step %s was not started: ",
-                     name);
+      g_prefix_error(error,
+                     "Could not write the renewal journal, so step %s was not started: ", name);
     return FALSE;
   }
   signet_fault_point(name);
@@ -134,8 +134,7 @@ close_op(Run *run, SignetOpState final, const char *message)
   if (!signet_state_op_close(run->r->state, run->op, final, message, signet_clock_now(), &local)) {
     run->conflict = run->conflict || signet_state_error_is_conflict(local);
     g_warning("renew: could not close the journal entry: %s", local->message);
-  }
-  else if (run->r->out_journal_closed != NULL && !run->resumed)
+  } else if (run->r->out_journal_closed != NULL && !run->resumed)
     *run->r->out_journal_closed = TRUE;
 }
 

@@ -150,8 +150,8 @@ op_from_row(SignetState *state, SignetStmt *stmt, GError **error)
   op->sent_at = sqlite3_column_int64(stmt, 21);
   op->answer_lost = signet_db_column_text(stmt, 22);
   if (sqlite3_column_type(stmt, 23) != SQLITE_NULL)
-    op->poll_state = g_bytes_new(sqlite3_column_blob(stmt, 23),
-                                 (gsize)sqlite3_column_bytes(stmt, 23));
+    op->poll_state
+        = g_bytes_new(sqlite3_column_blob(stmt, 23), (gsize)sqlite3_column_bytes(stmt, 23));
   op->revision = sqlite3_column_int64(stmt, 24);
   return g_steal_pointer(&op);
 }

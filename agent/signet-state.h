@@ -132,9 +132,9 @@ typedef struct
   char *message; /* the outcome in words (never a secret) */
   /* Activation: what the request was sent with, for what the holder tells
    * the CA if its answer is lost. */
-  char *reference;   /* the reference number (not a secret; the code is) */
-  gint64 sent_at;    /* when the request first went to the CA; 0: not yet */
-  char *answer_lost; /* why the answer did not arrive, when the agent saw it */
+  char *reference;    /* the reference number (not a secret; the code is) */
+  gint64 sent_at;     /* when the request first went to the CA; 0: not yet */
+  char *answer_lost;  /* why the answer did not arrive, when the agent saw it */
   GBytes *poll_state; /* PENDING: what the CA's protocol sends again (never a secret) */
   /* Compare-and-set: the revision this copy was read or last written at.
    * Every write succeeds only if the entry is still at it, and moves it on
