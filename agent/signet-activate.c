@@ -36,6 +36,7 @@ typedef struct
 
 static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
 static char *without_stop(const char *message);
+static void set_step(Run *run, const char *step);
 
 static void
 progress(Run *run, const char *step, const char *format, ...)
@@ -122,6 +123,25 @@ roll_back(Run *run, const GError *why)
   if (run->new_id == NULL || run->keep_key || run->conflict)
     return;
   hex = signet_token_dict_id_to_hex(run->new_id);
+  /* Journaled before the key goes: the entry is then one whose key has no
+   * request at the CA (stage generated), so that whatever happens next it
+   * is cleaned up, never sent again for a key that is gone. If even that
+   * cannot be written, nothing is deleted. */
+  if (run->op != NULL && run->op->id != 0) {
+    g_autofree char *request = g_steal_pointer(&run->op->request_pem);
+    gint64 sent_at = run->op->sent_at;
+
+    run->op->sent_at = 0;
+    set_step(run, "roll-back");
+    if (!journal(run, &local)) {
+      run->op->request_pem = g_steal_pointer(&request);
+      run->op->sent_at = sent_at;
+      g_message("activate: the new key %s on token '%s' stays (%s); the next activation "
+                "takes it from the journal",
+                hex, run->name, local->message);
+      return;
+    }
+  }
   if (signet_p11_session_delete_key_pair(run->a->session, run->new_id, &local)
       || g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
     g_message("activate: deleted the new key %s again on token '%s'", hex, run->name);
@@ -379,6 +399,7 @@ verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
                 local->message);
     return NULL;
   }
+  signet_fault_point("store+");
   kept = signet_x509_name_to_string(X509_get_subject_name(leaf));
   g_message("activate: stored the certificate of '%s' and %u CA certificate(s) on token '%s'", kept,
             n_stored, run->name);
@@ -690,6 +711,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     if (!signet_p11_session_generate_key_pair_with_id(a->session, key_type, label, run.new_id,
                                                       error))
       goto fail;
+    signet_fault_point("generate-key+");
     run.op->key_made = TRUE;
 
     progress(&run, "request", "Making the certificate request, signed on the token");

@@ -373,6 +373,15 @@ signet_agent_unexport(SignetAgent *agent)
     g_dbus_interface_skeleton_unexport(skeleton);
 }
 
+gint64
+signet_agent_get_next_poll(SignetAgent *agent)
+{
+  g_return_val_if_fail(SIGNET_IS_AGENT(agent), 0);
+  if (agent->polling)
+    return agent->poll_at != 0 ? agent->poll_at : 1;
+  return agent->poll_id != 0 ? agent->poll_at : 0;
+}
+
 guint
 signet_agent_get_n_running(SignetAgent *agent)
 {

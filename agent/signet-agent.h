@@ -38,6 +38,9 @@ void signet_agent_unexport(SignetAgent *agent);
 
 /* Operations started and not answered yet: the context must outlive them. */
 guint signet_agent_get_n_running(SignetAgent *agent);
+/* When the background poll next asks the CA about a pending renewal (Unix
+ * seconds), or 0 when nothing is pending. Idle exit waits for it. */
+gint64 signet_agent_get_next_poll(SignetAgent *agent);
 
 /* The exported skeleton (for other parts of the agent to emit signals and
  * answer their own methods, e.g. hotplug), and the token context (NULL when

@@ -58,6 +58,15 @@ on_idle_timeout_cb(gpointer user_data)
     signet_hotplug_update_idle(hp);
     return G_SOURCE_REMOVE;
   }
+  if (signet_agent_get_next_poll(hp->agent) != 0) {
+    /* A pending renewal is asked about at its time, not at the next start:
+     * stay until then (a poll that finds it issued or refused ends it). */
+    g_message("idle: a renewal is pending at the CA (next poll at %" G_GINT64_FORMAT
+              "); staying to ask it",
+              signet_agent_get_next_poll(hp->agent));
+    signet_hotplug_update_idle(hp);
+    return G_SOURCE_REMOVE;
+  }
   g_message("idle for %u s (no card, no client watching, no call): exiting", hp->idle_seconds);
   hp->idle_func(hp->idle_data);
   return G_SOURCE_REMOVE;

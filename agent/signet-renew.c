@@ -412,6 +412,29 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present, gboolean old_rem
   return g_variant_builder_end(&b);
 }
 
+/* The certificate object on the token under @id that is @leaf (same DER),
+ * read back from the token; NO_SUCH_OBJECT if the token has none. */
+static SignetP11Certificate *
+stored_certificate(Run *run, GBytes *id, X509 *leaf, GError **error)
+{
+  g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(run->r->session, error);
+
+  if (certs == NULL)
+    return NULL;
+  for (guint i = 0; i < certs->len; i++) {
+    SignetP11Certificate *c = g_ptr_array_index(certs, i);
+
+    if (c->id != NULL && g_bytes_equal(c->id, id) && c->cert != NULL
+        && X509_cmp(c->cert, leaf) == 0)
+      return g_ptr_array_steal_index(certs, i);
+  }
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+              "token '%s' does not hold the new certificate under the new key's id %s (read "
+              "back after writing it); run signet renew again",
+              run->name, run->op->new_key_id);
+  return NULL;
+}
+
 /* ISSUED: certificates_pem holds the leaf, then the chain. Writes it, tests
  * it, removes the old credential, and finishes the journal entry. Any
  * failure leaves the entry ISSUED: the next renewal resumes here. */
@@ -440,12 +463,14 @@ finish_issued(Run *run, GError **error)
   if (!step(run, "store", error))
     return NULL;
   progress(run, "store", "Writing the new certificate and the CA chain to the token");
-  if (!run->op->cert_stored
-      && !signet_install_leaf(run->r->session, leaf, new_id, label, NULL, error))
+  /* Written again unless the token holds it (a journal that says it was
+   * stored is not proof: the object may have gone since). */
+  if (!signet_install_leaf(run->r->session, leaf, new_id, label, NULL, error))
     return NULL;
   if (!signet_install_chain(run->r->session, leaf, chain, run->profile->chain_label, &n_stored,
                             &n_present, error))
     return NULL;
+  signet_fault_point("store+");
   run->op->cert_stored = TRUE;
   save(run);
 
@@ -453,10 +478,16 @@ finish_issued(Run *run, GError **error)
     return NULL;
   progress(run, "test-signature", "Signing a test message with the new key on the token");
   {
-    g_autoptr(EVP_PKEY) key = signet_p11_session_get_private_key(run->r->session, new_id, error);
-    if (key == NULL || !signet_x509_test_signature(key, leaf, error)) {
-      g_prefix_error(error, "The new certificate is on the token but the test signature failed, "
-                            "so the old certificate and key were kept: ");
+    /* Nothing on the journal's word: the certificate the test checks is
+     * the object read back from the token. */
+    g_autoptr(SignetP11Certificate) stored = stored_certificate(run, new_id, leaf, error);
+    g_autoptr(EVP_PKEY) key = NULL;
+
+    if (stored != NULL)
+      key = signet_p11_session_get_private_key(run->r->session, new_id, error);
+    if (key == NULL || !signet_x509_test_signature(key, stored->cert, error)) {
+      g_prefix_error(error, "The new certificate was written to the token but the check of it "
+                            "there failed, so the old certificate and key were kept: ");
       return NULL;
     }
   }
@@ -500,6 +531,7 @@ finish_issued(Run *run, GError **error)
   }
   g_clear_error(&local);
   old_removed = TRUE;
+  signet_fault_point("remove-old+");
 
   if (!step(run, "done", error))
     return NULL;
@@ -608,6 +640,16 @@ roll_back(Run *run, const char *why, GError **error)
               run->name, why);
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
                 "Another task changed this renewal's journal entry; nothing was undone");
+    return FALSE;
+  }
+  /* Journaled before anything is deleted: from here the entry is undone,
+   * never sent again (a key the CA may still issue for stays otherwise). */
+  if (new_id != NULL && !run->op->keep_key && !step(run, "roll-back", &local)) {
+    g_message("renew: nothing deleted on token '%s' (%s): %s; the next renewal of this token "
+              "takes it from the journal",
+              run->name, why, local->message);
+    if (error != NULL)
+      g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
   }
   if (new_id != NULL && !run->op->keep_key
@@ -750,6 +792,7 @@ make_request(Run *run, GError **error)
             run->r->session, key_type,
             run->old_label != NULL ? run->old_label : run->profile->key_label, new_id, error))
       return FALSE;
+    signet_fault_point("generate-key+");
     run->op->key_made = TRUE;
     save(run);
   } else {

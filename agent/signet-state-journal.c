@@ -587,7 +587,9 @@ signet_state_op_next_retry(SignetState *state, GError **error)
 
   locker = g_mutex_locker_new(&state->lock);
   stmt = signet_db_prepare(
-      state, "SELECT MIN(retry_at) FROM operations WHERE state = 'pending' AND retry_at > 0",
+      state,
+      "SELECT MIN(retry_at) FROM operations WHERE state = 'pending' AND kind = 'renew'"
+      " AND retry_at > 0",
       error);
   if (stmt == NULL)
     return 0;

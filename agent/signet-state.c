@@ -190,10 +190,40 @@ signet_db_set_error(SignetState *state, GError **error, const char *what)
 
 /* ---- statements -------------------------------------------------------------------------- */
 
+static gint disk_full; /* signet_state_set_disk_full(): test builds' fault */
+
+void
+signet_state_set_disk_full(gboolean full)
+{
+  g_atomic_int_set(&disk_full, full ? 1 : 0);
+}
+
+/* With the disk-full fault on, a statement that writes fails as SQLite
+ * fails on a full disk (SQLITE_FULL), before it runs. */
+static gboolean
+check_disk_full(SignetState *state, const char *sql, GError **error)
+{
+  static const char *const writes[] = { "INSERT", "UPDATE", "DELETE", "BEGIN", "REPLACE" };
+
+  if (!g_atomic_int_get(&disk_full))
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS(writes); i++)
+    if (g_ascii_strncasecmp(sql, writes[i], strlen(writes[i])) == 0) {
+      g_set_error(error, G_IO_ERROR, io_code_for(SQLITE_FULL),
+                  "%s: could not write: database or disk is full (SQLite error %d); %s",
+                  state->path, SQLITE_FULL, advice_for(SQLITE_FULL));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 SignetStmt *
 signet_db_prepare(SignetState *state, const char *sql, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
+
+  if (!check_disk_full(state, sql, error))
+    return NULL;
 
   if (sqlite3_prepare_v2(state->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
     signet_db_set_error(state, error, "prepare a statement");
@@ -250,6 +280,8 @@ signet_db_step_row(SignetState *state, SignetStmt *stmt, const char *what, GErro
 gboolean
 signet_db_exec(SignetState *state, const char *sql, const char *what, GError **error)
 {
+  if (!check_disk_full(state, sql, error))
+    return FALSE;
   if (sqlite3_exec(state->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
     signet_db_set_error(state, error, what);
     return FALSE;

@@ -35,6 +35,11 @@ SignetState *signet_state_open(const char *path, GError **error);
 void signet_state_free(SignetState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetState, signet_state_free)
 const char *signet_state_get_path(SignetState *state);
+/* Test builds' fault (SIGNET_FAULT=STEP:disk-full, signet-testhooks.h),
+ * process-wide: while TRUE every statement that writes fails as on a full
+ * disk (G_IO_ERROR_NO_SPACE, "database or disk is full"); reads work.
+ * Nothing else sets it. */
+void signet_state_set_disk_full(gboolean full);
 int signet_state_get_schema_version(SignetState *state);
 /* The connection's settings as SQLite reports them (for diagnostics and
  * tests): journal mode ("wal"), synchronous (2 = FULL), foreign keys, busy
@@ -175,7 +180,9 @@ SignetOperation *signet_state_op_find_open(SignetState *state, SignetOpKind kind
                                            GError **error);
 /* Open operations, oldest first, of @token_serial (NULL: every token). */
 GPtrArray *signet_state_op_list_open(SignetState *state, const char *token_serial, GError **error);
-/* The earliest retry_at among PENDING operations, 0 if none. */
+/* The earliest retry_at among PENDING renewals (the ones the agent asks
+ * the CA about by itself; a pending activation needs its code again), 0 if
+ * none. */
 gint64 signet_state_op_next_retry(SignetState *state, GError **error);
 
 /* ---- reminders sent ------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/signet-state.h"
 #include "enroll/signet-est.h"
 #endif
 
@@ -67,8 +68,10 @@ signet_fault_point(const char *step)
     pull_token(step);
   } else if (strcmp(kind, "ca-down") == 0) {
     signet_est_set_unreachable(TRUE);
+  } else if (strcmp(kind, "disk-full") == 0) {
+    signet_state_set_disk_full(TRUE);
   } else {
-    g_warning("SIGNET_FAULT: unknown kind '%s' (crash, remove, ca-down)", kind);
+    g_warning("SIGNET_FAULT: unknown kind '%s' (crash, remove, ca-down, disk-full)", kind);
   }
 #else
   (void)step;

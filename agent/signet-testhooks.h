@@ -14,7 +14,13 @@
  *                     ca-down  from this step on, every connection to the
  *                              CA is refused (the EST client connects to a
  *                              closed port)
- *                     The fault fires once per process.
+ *                     disk-full from this step on, every write to the state
+ *                              database fails as on a full disk
+ *                              (signet_state_set_disk_full())
+ *                     The fault fires once per process. A STEP ending in
+ *                     "+" ("generate-key+", "store+", "remove-old+") is the
+ *                     point inside that step after its PKCS#11 call and
+ *                     before the journal records what it did.
  * Without the configure flag the variable is ignored and the functions
  * below are no-ops. May call: GLib, enroll/ (its test
  * knob), libc.

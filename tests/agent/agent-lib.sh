@@ -161,7 +161,7 @@ rig_teardown() {
 
 
 agent_start() {
-  "$SIGNETD" --verbose >>"$RIG/agent.log" 2>&1 &
+  "$SIGNETD" --verbose "$@" >>"$RIG/agent.log" 2>&1 &
   AGENT_PID=$!
   if ! gdbus wait --session --timeout 20 io.signet.Agent; then
     echo "Bail out! signetd did not take its bus name"

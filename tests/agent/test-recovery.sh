@@ -103,9 +103,12 @@ EOF
 est_code --subject "CN=Ewa Fault,O=Example,C=PL"
 activate
 check_rc "the token is activated" 0
-for kind in crash remove ca-down; do
-  for step in check-certificate ca-certificates login check-room generate-key request reenroll \
-    verify store test-signature remove-old done; do
+# A STEP+ is the point inside the step after its PKCS#11 call, before the
+# journal has what it did; disk-full: every journal write fails from there.
+for kind in crash remove ca-down disk-full; do
+  for step in check-certificate ca-certificates login check-room generate-key generate-key+ \
+    request reenroll verify store store+ test-signature remove-old remove-old+ done; do
+    case $kind:$step in ca-down:*+) continue ;; esac
     restart "$step:$kind"
     renew
     first=$rc
@@ -117,10 +120,32 @@ for kind in crash remove ca-down; do
   done
 done
 
+# --- nothing on the journal's word -------------------------------------------------
+# The renewal killed after the new certificate was written (the journal says
+# stored); the certificate object then goes from the token (another tool).
+# The next renew writes it again from the journal and checks the object on
+# the token before the old certificate and key go: never a key left without
+# its certificate.
+restart "test-signature:crash"
+renew
+restart
+newid=$(sqlite3 "file:$DB?mode=ro" "select new_key_id from operations where state = 'issued'")
+check "a renewal killed after the certificate was written is issued in the journal" test -n "$newid"
+p11 --login --pin "$PIN" --delete-object --type cert --id "$newid" >/dev/null
+has_leaf() { leaf_ids | grep -qix "$1"; }
+if has_leaf "$newid"; then gone=no; else gone=yes; fi
+check_eq "… the new certificate is deleted from the token by another tool" yes "$gone"
+renew
+check_rc "… the next signet renew succeeds" 0
+settled "renew after the new certificate went from the token" 1
+check "… the certificate on the token is the new one, written again" has_leaf "$newid"
+
 # --- activation: every step, every fault -----------------------------------------
 # Each round on a fresh token (the same label, a new serial).
-for kind in crash remove ca-down; do
-  for step in check-token ca-certificates subject login generate-key request enroll verify store done; do
+for kind in crash remove ca-down disk-full; do
+  for step in check-token ca-certificates subject login generate-key generate-key+ request enroll \
+    verify store store+ done; do
+    case $kind:$step in ca-down:*+) continue ;; esac
     agent_stop >/dev/null 2>&1 || true
     rm -rf "$RIG/tokens"/*
     token_init "$TOKEN_LABEL"

@@ -101,7 +101,7 @@ check_eq "… and the token is unchanged" "$new $new" "$(leaf_ids) $(private_ids
 rm -f "$CLOCK"
 
 # --- pending at the CA, issued on a later poll after a restart ----------------------
-estca mode deferred:3 >/dev/null
+estca mode deferred:6 >/dev/null
 renew
 check_rc "a renewal the CA issues later: exit 7" 7
 check_err "… saying the agent asks again" 'asks the CA again'
@@ -110,14 +110,26 @@ check_eq "the journal holds the pending renewal" "pending" \
 check_eq "the current certificate stays" "$new" "$(leaf_ids)"
 agent_stop
 estca mode normal >/dev/null
-agent_start
+# An idle time (1 s) shorter than the wait the CA asked for: the pending
+# renewal keeps the agent until its poll (without it the agent would exit
+# idle and the poll never happen).
+agent_start --idle-timeout 1
 i=0
-until grep -q 'wrote the renewed certificate' "$RIG/agent.log" || [ $i -ge 100 ]; do
+until grep -q 'wrote the renewed certificate' "$RIG/agent.log" || [ $i -ge 200 ]; do
   sleep 0.1
   i=$((i + 1))
 done
 check "after a restart the agent polled the CA and wrote the certificate without a PIN" \
   grep -q 'wrote the renewed certificate' "$RIG/agent.log"
+if grep -q 'idle: a renewal is pending' "$RIG/agent.log"; then
+  check "… staying past its idle time for the pending renewal" kill -0 "$AGENT_PID"
+else
+  # The poll came before the idle time (a slow machine: the CA's time had
+  # passed at the restart); the idle rule was not needed.
+  check "… polled before the idle time" true
+fi
+agent_stop
+agent_start
 check_eq "the journal holds the issued renewal until the PIN finishes it" "issued" \
   "$(sqlite3 "file:$DB?mode=ro" "select state from operations where kind='renew' order by id desc limit 1")"
 renew --json
