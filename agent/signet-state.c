@@ -116,6 +116,19 @@ static const char *const migrations[] = {
   "  PRIMARY KEY (token_serial, issuer, serial, threshold)"
   ");"
   "PRAGMA user_version = 2;",
+  /* 2 → 3: the roots a certificate's chain may end at, recorded when it was
+   * issued or imported (docs/internals/trust.md). */
+  "CREATE TABLE certificate_roots ("
+  "  token_serial TEXT NOT NULL,"
+  "  issuer TEXT NOT NULL,"
+  "  serial TEXT NOT NULL,"
+  "  root_sha256 TEXT NOT NULL,"
+  "  root_pem TEXT NOT NULL,"
+  "  source TEXT NOT NULL,"
+  "  recorded INTEGER NOT NULL,"
+  "  PRIMARY KEY (token_serial, issuer, serial, root_sha256)"
+  ");"
+  "PRAGMA user_version = 3;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);
@@ -890,6 +903,108 @@ signet_state_cert_profile(SignetState *state, const char *token_serial, const ch
   if (row != 1)
     return NULL;
   return column_text(stmt, 0);
+}
+
+/* ---- the roots of a certificate ------------------------------------------------------------ */
+
+void
+signet_state_root_free(SignetStateRoot *root)
+{
+  if (root == NULL)
+    return;
+  g_free(root->sha256);
+  g_free(root->pem);
+  g_free(root->source);
+  g_free(root);
+}
+
+gboolean
+signet_state_roots_add(SignetState *state, const char *token_serial, const char *issuer,
+                       const char *serial, GPtrArray *roots, gint64 now, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+
+  g_return_val_if_fail(state != NULL, FALSE);
+  g_return_val_if_fail(token_serial != NULL && issuer != NULL && serial != NULL, FALSE);
+  g_return_val_if_fail(roots != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  for (guint i = 0; i < roots->len; i++) {
+    const SignetStateRoot *root = g_ptr_array_index(roots, i);
+
+    g_return_val_if_fail(root->sha256 != NULL && root->pem != NULL, FALSE);
+  }
+
+  locker = g_mutex_locker_new(&state->lock);
+  if (!begin(state, error))
+    return FALSE;
+  /* A root recorded before keeps its first source and time. */
+  stmt = prepare(state,
+                 "INSERT OR IGNORE INTO certificate_roots (token_serial, issuer, serial,"
+                 "  root_sha256, root_pem, source, recorded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 error);
+  if (stmt == NULL)
+    goto fail;
+  for (guint i = 0; i < roots->len; i++) {
+    const SignetStateRoot *root = g_ptr_array_index(roots, i);
+
+    sqlite3_reset(stmt);
+    bind_text(stmt, 1, token_serial);
+    bind_text(stmt, 2, issuer);
+    bind_text(stmt, 3, serial);
+    bind_text(stmt, 4, root->sha256);
+    bind_text(stmt, 5, root->pem);
+    bind_text(stmt, 6, root->source != NULL ? root->source : "");
+    sqlite3_bind_int64(stmt, 7, now);
+    if (!step_done(state, stmt, "record a certificate's root", error))
+      goto fail;
+  }
+  g_clear_pointer(&stmt, stmt_finalize);
+  if (!commit(state, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  rollback(state);
+  return FALSE;
+}
+
+GPtrArray *
+signet_state_roots_list(SignetState *state, const char *token_serial, const char *issuer,
+                        const char *serial, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(GPtrArray) roots = NULL;
+  int row;
+
+  g_return_val_if_fail(state != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  locker = g_mutex_locker_new(&state->lock);
+  stmt = prepare(state,
+                 "SELECT root_sha256, root_pem, source, recorded FROM certificate_roots"
+                 " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3"
+                 " ORDER BY recorded, root_sha256",
+                 error);
+  if (stmt == NULL)
+    return NULL;
+  bind_text(stmt, 1, token_serial);
+  bind_text(stmt, 2, issuer);
+  bind_text(stmt, 3, serial);
+  roots = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+  while ((row = step_row(state, stmt, "read a certificate's roots", error)) == 1) {
+    SignetStateRoot *root = g_new0(SignetStateRoot, 1);
+
+    root->sha256 = column_text(stmt, 0);
+    root->pem = column_text(stmt, 1);
+    root->source = column_text(stmt, 2);
+    root->recorded = sqlite3_column_int64(stmt, 3);
+    g_ptr_array_add(roots, root);
+  }
+  if (row < 0)
+    return NULL;
+  return g_steal_pointer(&roots);
 }
 
 /* ---- the operations journal -------------------------------------------------------------- */

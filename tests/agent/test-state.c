@@ -292,7 +292,7 @@ test_newer_refused(Fixture *fx, gconstpointer data)
 
   g_assert_cmpint(sqlite3_open(fx->path, &db), ==, SQLITE_OK);
   g_assert_cmpint(
-      sqlite3_exec(db, "CREATE TABLE future (a); PRAGMA user_version = 3;", NULL, NULL, NULL), ==,
+      sqlite3_exec(db, "CREATE TABLE future (a); PRAGMA user_version = 4;", NULL, NULL, NULL), ==,
       SQLITE_OK);
   sqlite3_close(db);
   g_assert_cmpint(g_chmod(fx->path, 0644), ==, 0);
@@ -303,14 +303,14 @@ test_newer_refused(Fixture *fx, gconstpointer data)
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull(strstr(error->message, fx->path));
   g_assert_nonnull(strstr(error->message, "made by a newer Signet"));
+  g_assert_nonnull(strstr(error->message, "version 4"));
   g_assert_nonnull(strstr(error->message, "version 3"));
-  g_assert_nonnull(strstr(error->message, "version 2"));
 
   after = read_bytes(fx->path, &after_len);
   g_assert_cmpmem(before, before_len, after, after_len);
   g_assert_cmphex(file_mode(fx->path), ==, 0644);
   db = raw_open(fx->path);
-  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 3);
+  g_assert_cmpint(raw_int(db, "PRAGMA user_version"), ==, 4);
   sqlite3_close(db);
 }
 
@@ -1115,6 +1115,111 @@ test_threads(Fixture *fx, gconstpointer data)
   g_assert_cmpuint(one->len, ==, ROWS_PER_THREAD);
 }
 
+/* ---- the roots of a certificate ------------------------------------------------------------ */
+
+static SignetStateRoot *
+root_new(const char *sha256, const char *pem, const char *source)
+{
+  SignetStateRoot *root = g_new0(SignetStateRoot, 1);
+
+  root->sha256 = g_strdup(sha256);
+  root->pem = g_strdup(pem);
+  root->source = g_strdup(source);
+  return root;
+}
+
+static void
+test_roots(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) add = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+  g_autoptr(GPtrArray) list = NULL;
+  const SignetStateRoot *r;
+
+  /* None recorded: an empty list, no error. */
+  list = signet_state_roots_list(fx->state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 0);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  g_ptr_array_add(add, root_new("AA:01", "-----BEGIN CERTIFICATE-----\nA\n", "cacerts"));
+  g_ptr_array_add(add, root_new("BB:02", "-----BEGIN CERTIFICATE-----\nB\n", "cacerts"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0a", add, NOW, &error));
+  g_assert_no_error(error);
+  /* Again, one known and one new: the known keeps its first source and time. */
+  g_ptr_array_set_size(add, 0);
+  g_ptr_array_add(add, root_new("AA:01", "-----BEGIN CERTIFICATE-----\nA\n", "renewal"));
+  g_ptr_array_add(add, root_new("CC:03", "-----BEGIN CERTIFICATE-----\nC\n", "ca-roots"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0a", add, NOW + 10, &error));
+  g_assert_no_error(error);
+  /* Another certificate of the token, and the same on another token. */
+  g_ptr_array_set_size(add, 0);
+  g_ptr_array_add(add, root_new("DD:04", "D", "import"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0b", add, NOW, &error));
+  g_assert_true(signet_state_roots_add(fx->state, "T2", "CN=CA", "0a", add, NOW, &error));
+  g_assert_no_error(error);
+
+  list = signet_state_roots_list(fx->state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 3);
+  r = g_ptr_array_index(list, 0);
+  g_assert_cmpstr(r->sha256, ==, "AA:01");
+  g_assert_cmpstr(r->source, ==, "cacerts");
+  g_assert_cmpint(r->recorded, ==, NOW);
+  g_assert_cmpstr(r->pem, ==, "-----BEGIN CERTIFICATE-----\nA\n");
+  r = g_ptr_array_index(list, 1);
+  g_assert_cmpstr(r->sha256, ==, "BB:02");
+  r = g_ptr_array_index(list, 2);
+  g_assert_cmpstr(r->sha256, ==, "CC:03");
+  g_assert_cmpstr(r->source, ==, "ca-roots");
+  g_assert_cmpint(r->recorded, ==, NOW + 10);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_roots_list(fx->state, "T2", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_assert_cmpstr(((SignetStateRoot *)g_ptr_array_index(list, 0))->sha256, ==, "DD:04");
+}
+
+/* A database of schema 2 (before the roots) is migrated on open, its data kept. */
+static void
+test_migrate_from_2(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetState) state = NULL;
+  g_autoptr(GPtrArray) add = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+  g_autoptr(GPtrArray) list = NULL;
+  g_autofree char *profile = NULL;
+  sqlite3 *db;
+
+  state = signet_state_open(fx->path, &error);
+  g_assert_no_error(error);
+  track(state, "T1", "CN=CA", "0a", "corp", NOW + 30 * 86400, NOW);
+  g_clear_pointer(&state, signet_state_free);
+  /* Back to version 2, as an older Signet left it. */
+  db = raw_open(fx->path);
+  g_assert_cmpint(
+      sqlite3_exec(db, "DROP TABLE certificate_roots; PRAGMA user_version = 2;", NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close(db);
+
+  state = signet_state_open(fx->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(signet_state_get_schema_version(state), ==, 3);
+  profile = signet_state_cert_profile(state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(profile, ==, "corp");
+  list = signet_state_roots_list(state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 0);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  g_ptr_array_add(add, root_new("AA:01", "A", "cacerts"));
+  g_assert_true(signet_state_roots_add(state, "T1", "CN=CA", "0a", add, NOW, &error));
+  g_assert_no_error(error);
+  list = signet_state_roots_list(state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+}
+
 /* ---- durability --------------------------------------------------------------------------- */
 
 static void
@@ -1187,6 +1292,8 @@ main(int argc, char **argv)
   ADD("unwritable-dir", test_unwritable_dir, FALSE);
   ADD("tokens", test_tokens, TRUE);
   ADD("certs", test_certs, TRUE);
+  ADD("roots", test_roots, TRUE);
+  ADD("migrate-from-2", test_migrate_from_2, FALSE);
   g_test_add_func("/state/op-strings", test_op_strings);
   ADD("op-lifecycle", test_op_lifecycle, TRUE);
   ADD("op-close-outcomes", test_op_close_outcomes, TRUE);
