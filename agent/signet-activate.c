@@ -12,6 +12,7 @@
 #include "agent/signet-install.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
+#include "agent/signet-trust.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-est.h"
@@ -32,6 +33,7 @@ typedef struct
   GBytes *new_id;    /* the key of op */
   gboolean keep_key; /* the CA may have (or has) a certificate for it: never delete it */
   gboolean conflict; /* another task changed op: touch nothing more */
+  SignetTrust *trust; /* the roots the issued chain must end at */
 } Run;
 
 static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -216,6 +218,71 @@ est_new(Run *run, GError **error)
   return signet_est_new(&config, error);
 }
 
+/* The roots the issued chain must end at (docs/internals/trust.md): the
+ * profile's ca-roots, else the self-signed certificates of @cacerts (the
+ * CA's /cacerts, fetched over TLS verified with the profile's trust
+ * anchors), and @cacerts must lead to them. Before the token is touched. */
+static gboolean
+choose_roots(Run *run, GPtrArray *cacerts, GError **error)
+{
+  const SignetProfile *p = run->a->profile;
+  g_autoptr(SignetTrust) trust = signet_trust_new();
+  g_autoptr(GError) local = NULL;
+
+  if (!signet_trust_add_profile_roots(trust, p, error))
+    return FALSE;
+  if (signet_trust_count(trust) == 0 && signet_trust_add_cacerts_roots(trust, cacerts) == 0) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "The CA's certificates (/cacerts) hold no root certificate, so the certificate "
+                "it issues could not be checked; nothing was changed on the token. Ask your CA "
+                "for a profile that names its root certificates (ca-roots)");
+    return FALSE;
+  }
+  if (!signet_trust_check_cacerts(trust, cacerts, NULL, &local)) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "The CA does not issue under a root profile '%s' trusts: %s. Nothing was "
+                "changed on the token. If your CA has changed its root certificate, install its "
+                "updated profile; otherwise contact your CA",
+                p->name, local->message);
+    return FALSE;
+  }
+  run->trust = g_steal_pointer(&trust);
+  return TRUE;
+}
+
+/* A certificate kept from an earlier run (ISSUED): the roots recorded for
+ * it when it was checked, and the profile's ca-roots; a record from before
+ * roots were recorded asks the CA's /cacerts as activation does. */
+static gboolean
+choose_kept_roots(Run *run, X509 *leaf, GError **error)
+{
+  g_autoptr(SignetTrust) trust = signet_trust_new();
+  g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
+  g_autofree char *serial = signet_x509_serial_to_string(leaf);
+  g_autoptr(GError) local = NULL;
+
+  if (!signet_trust_add_profile_roots(trust, run->a->profile, error))
+    return FALSE;
+  (void)signet_trust_add_recorded(trust, run->a->state, run->serial, issuer, serial, &local);
+  if (local != NULL)
+    g_warning("activate: %s", local->message);
+  if (signet_trust_count(trust) > 0) {
+    run->trust = g_steal_pointer(&trust);
+    return TRUE;
+  }
+  {
+    g_autoptr(SignetEst) est = NULL;
+    g_autoptr(GPtrArray) cacerts = NULL;
+
+    progress(run, "ca-certificates", "Connecting to %s for its root certificates",
+             run->a->profile->display_name);
+    est = est_new(run, error);
+    if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+      return FALSE;
+    return choose_roots(run, cacerts, error);
+  }
+}
+
 static gboolean
 set_credentials(Run *run, SignetEst *est, GError **error)
 {
@@ -348,13 +415,20 @@ verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
     g_ptr_array_add(all, g_ptr_array_index(certs, i));
   for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
     g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
-  if (!signet_x509_verify_chain(leaf, all, NULL, &local)) {
+  if (run->trust == NULL && !choose_kept_roots(run, leaf, error))
+    return NULL;
+  /* What came with the certificate (and /cacerts) only builds the chain:
+   * it must end at a root the holder trusted before. */
+  if (!signet_trust_verify(run->trust, leaf, all, NULL, NULL, &local)) {
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                "The certificate the CA returned does not verify against the CA's own "
-                "certificates (%s); nothing was written to the token. Contact your CA",
+                "The certificate the CA returned does not chain to a root you trust for this "
+                "CA: %s. Nothing was written to the token. Contact your CA; if it has changed "
+                "its root certificate, install its updated profile",
                 local->message);
     return NULL;
   }
+  /* Its renewal must end at the same roots. */
+  signet_trust_record(run->trust, run->a->state, run->serial, leaf);
 
   /* From here on the CA's work must not be lost, and its key is never
    * deleted: the certificate is kept in the journal before the token is
@@ -658,6 +732,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
   cacerts = signet_est_get_cacerts(est, error);
   if (cacerts == NULL)
     goto out;
+  if (!choose_roots(&run, cacerts, error))
+    goto out;
   if (!set_credentials(&run, est, error))
     goto out;
   if (run.op == NULL || stage_is(run.op, "generated")) {
@@ -818,5 +894,6 @@ fail:
 out:
   g_clear_pointer(&run.new_id, g_bytes_unref);
   g_clear_pointer(&run.op, signet_operation_free);
+  g_clear_pointer(&run.trust, signet_trust_free);
   return reply;
 }

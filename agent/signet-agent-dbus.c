@@ -116,6 +116,28 @@ parse_options(GVariant *options, const char *const *allowed, Op *op, GError **er
         return FALSE;
       }
       *field = g_variant_get_boolean(value);
+    } else if (g_str_equal(key, "anchor")) {
+      gsize len = 0;
+
+      if (!g_variant_is_of_type(value, G_VARIANT_TYPE_BYTESTRING)) {
+        g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                    "Option 'anchor' must be a byte array: the content of a file of root "
+                    "certificates");
+        g_variant_unref(value);
+        return FALSE;
+      }
+      (void)g_variant_get_fixed_array(value, &len, 1);
+      if (len == 0 || len > SIGNET_CERTFILE_MAX) {
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                    "The anchor file has %" G_GSIZE_FORMAT
+                    " bytes: not a certificate file (PEM, DER or PKCS#7 of at most %d bytes); "
+                    "give the root certificate of the CA that issued your certificate",
+                    len, SIGNET_CERTFILE_MAX);
+        g_variant_unref(value);
+        return FALSE;
+      }
+      g_clear_pointer(&op->anchor, g_bytes_unref);
+      op->anchor = g_variant_get_data_as_bytes(value);
     } else if (g_str_equal(key, "request-id")) {
       if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
         g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
@@ -199,7 +221,7 @@ parse_key_id(const char *text, GError **error)
 
 static const char *const options_label_confirm[] = { "label", "confirm-final-try", NULL };
 static const char *const options_import[]
-    = { "label", "confirm-final-try", "allow-expired", "replace", NULL };
+    = { "label", "confirm-final-try", "allow-expired", "replace", "anchor", NULL };
 static const char *const options_confirm[] = { "confirm-final-try", NULL };
 
 static gboolean
@@ -378,6 +400,8 @@ profile_dict(const SignetProfile *p)
   g_variant_builder_add(&b, "{sv}", "url", g_variant_new_string(p->url));
   g_variant_builder_add(&b, "{sv}", "trust_anchors",
                         g_variant_new_string(p->trust_anchors ? p->trust_anchors : ""));
+  g_variant_builder_add(&b, "{sv}", "ca_roots",
+                        g_variant_new_string(p->ca_roots ? p->ca_roots : ""));
   g_variant_builder_add(&b, "{sv}", "key_type", g_variant_new_string(p->key_type));
   g_variant_builder_add(&b, "{sv}", "subject", g_variant_new_string(p->subject ? p->subject : ""));
   g_variant_builder_add(&b, "{sv}", "subject_from_ca", g_variant_new_boolean(p->subject_from_ca));

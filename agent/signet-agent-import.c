@@ -26,22 +26,118 @@
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
+#include "agent/signet-trust.h"
 #include "common/signet-secret.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-profile.h"
 #include "enroll/signet-x509.h"
 
-/* Does @leaf verify against the other certificates of the file? @out_reason
- * says why not. */
-static gboolean
-verify_chain(X509 *leaf, GPtrArray *certs, char **out_reason)
+/* The certificates of an --anchor file: CA certificates the holder trusts.
+ * Read before the token is touched. */
+static GPtrArray *
+parse_anchors(GBytes *data, GError **error)
 {
-  g_autoptr(GError) local = NULL;
+  gsize len = 0;
+  const guint8 *bytes = g_bytes_get_data(data, &len);
+  g_autoptr(GPtrArray) certs = signet_certfile_parse(bytes, len, error);
+  GPtrArray *anchors;
 
-  if (signet_x509_verify_chain(leaf, certs, NULL, &local))
+  if (certs == NULL) {
+    g_prefix_error(error, "The anchor file is not a certificate file; nothing was written. ");
+    return NULL;
+  }
+  anchors = g_ptr_array_new_with_free_func((GDestroyNotify)X509_free);
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+
+    if (signet_x509_is_ca(c)) {
+      X509_up_ref(c);
+      g_ptr_array_add(anchors, c);
+    }
+  }
+  if (anchors->len == 0) {
+    g_ptr_array_unref(anchors);
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                "The anchor file holds no CA certificate (%u certificate%s, none a CA's); "
+                "nothing was written. Give the root certificate of the CA that issued your "
+                "certificate",
+                certs->len, certs->len == 1 ? "" : "s");
+    return NULL;
+  }
+  return anchors;
+}
+
+static gboolean
+is_anchor(GPtrArray *anchors, X509 *cert)
+{
+  for (guint i = 0; anchors != NULL && i < anchors->len; i++)
+    if (X509_cmp(g_ptr_array_index(anchors, i), cert) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Does @leaf chain to a root the holder trusts: the system's trusted
+ * certificates or one of @anchors (--anchor)? The file's other
+ * certificates only build the chain; a root in the file is never trusted
+ * for being there. Verified: @out_root, the root it ends at, and
+ * @out_source (SIGNET_TRUST_ANCHOR or SIGNET_TRUST_SYSTEM). Not verified:
+ * @out_reason says why and what to do. */
+static gboolean
+verify_chain(X509 *leaf, GPtrArray *certs, GPtrArray *anchors, X509 **out_root,
+             const char **out_source, char **out_reason)
+{
+  g_autoptr(X509_STORE) store = X509_STORE_new();
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+  g_autoptr(GError) local = NULL;
+  g_autofree char *what = NULL;
+  const char *where = anchors != NULL
+                          ? "neither among the system's trusted certificates nor in the anchor "
+                            "file given"
+                          : "not among the system's trusted certificates";
+  X509 *root = NULL;
+  X509 *top;
+
+  if (store == NULL) {
+    *out_reason = g_strdup("out of memory");
+    return FALSE;
+  }
+  /* The system's trusted certificates (/etc/ssl/certs, or SSL_CERT_FILE
+   * and SSL_CERT_DIR), then the holder's own. */
+  if (X509_STORE_set_default_paths(store) != 1)
+    ERR_clear_error();
+  for (guint i = 0; anchors != NULL && i < anchors->len; i++)
+    if (X509_STORE_add_cert(store, g_ptr_array_index(anchors, i)) != 1)
+      ERR_clear_error();
+  if (signet_x509_verify_chain_with_store(leaf, certs, store, now, &root, &local)) {
+    *out_source = is_anchor(anchors, root) ? SIGNET_TRUST_ANCHOR : SIGNET_TRUST_SYSTEM;
+    *out_root = root;
     return TRUE;
-  *out_reason = g_strdup(local->message);
+  }
+  top = signet_x509_chain_top(leaf, certs);
+  what = signet_x509_describe(top);
+  if (top != leaf && signet_x509_is_self_signed(top)) {
+    g_autoptr(GError) top_error = NULL;
+
+    if (signet_x509_verify_chain_with_store(top, NULL, store, now, NULL, &top_error))
+      *out_reason = g_strdup_printf("the chain does not verify to the trusted root %s "
+                                    "(OpenSSL: %s)",
+                                    what, local->message);
+    else
+      *out_reason = g_strdup_printf(
+          "the chain ends at the root %s, which is %s (OpenSSL: %s). If you trust this root "
+          "(compare its SHA-256 fingerprint with the one your CA publishes), import again "
+          "naming it: signet import --anchor ROOT-FILE TOKEN FILE",
+          what, where, local->message);
+  } else {
+    g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(top));
+
+    *out_reason = g_strdup_printf(
+        "the chain stops at %s: its issuer %s is not in the file, and is %s (OpenSSL: %s). "
+        "Import again naming the CA's root certificate: signet import --anchor ROOT-FILE TOKEN "
+        "FILE (with the CA certificates between them in FILE)",
+        top == leaf ? "the certificate itself" : what, issuer, where, local->message);
+  }
   return FALSE;
 }
 
@@ -216,6 +312,9 @@ signet_op_run_import(Op *op, GError **error)
   g_autofree char *chain_error = NULL;
   g_autoptr(GPtrArray) others = NULL;
   g_autoptr(GPtrArray) replaced = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) anchors = NULL;
+  g_autoptr(X509) root = NULL;
+  const char *root_source = NULL;
   X509 *leaf = NULL;
   gboolean present, verified;
   guint32 chain_stored = 0, chain_present = 0;
@@ -229,6 +328,8 @@ signet_op_run_import(Op *op, GError **error)
     return NULL;
   if (!op->allow_expired && !check_not_expired(certs, error))
     return NULL;
+  if (op->anchor != NULL && (anchors = parse_anchors(op->anchor, error)) == NULL)
+    return NULL;
 
   session = signet_op_open_session(op, error);
   if (session == NULL)
@@ -238,7 +339,7 @@ signet_op_run_import(Op *op, GError **error)
   if (!find_leaf(session, certs, &leaf, &id, error))
     return NULL;
 
-  verified = verify_chain(leaf, certs, &chain_error);
+  verified = verify_chain(leaf, certs, anchors, &root, &root_source, &chain_error);
   present = signet_p11_session_has_certificate(session, leaf, &local);
   if (local != NULL) {
     g_propagate_error(error, g_steal_pointer(&local));
@@ -296,6 +397,9 @@ signet_op_run_import(Op *op, GError **error)
     }
   }
   settle_activations(op, id, leaf);
+  /* A renewal of this certificate ends at the same root. */
+  if (root != NULL && op->token->serial != NULL)
+    signet_trust_record_root(op->agent->state, op->token->serial, leaf, root, root_source);
 
   if (!signet_install_chain(session, leaf, certs, NULL, &chain_stored, &chain_present, &local)) {
     g_propagate_prefixed_error(error, g_steal_pointer(&local),
@@ -311,6 +415,12 @@ signet_op_run_import(Op *op, GError **error)
   g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(chain_stored));
   g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(chain_present));
   g_variant_builder_add(&b, "{sv}", "chain_verified", g_variant_new_boolean(verified));
+  if (verified) {
+    g_autofree char *root_name = signet_x509_describe(root);
+
+    g_variant_builder_add(&b, "{sv}", "chain_root", g_variant_new_string(root_name));
+    g_variant_builder_add(&b, "{sv}", "chain_anchor", g_variant_new_string(root_source));
+  }
   g_ptr_array_add(replaced, NULL);
   g_variant_builder_add(&b, "{sv}", "replaced",
                         g_variant_new_strv((const char *const *)replaced->pdata, -1));

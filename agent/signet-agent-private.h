@@ -76,6 +76,7 @@ typedef struct
   gboolean confirm_final_try;
   gboolean allow_expired; /* ImportCertificate: store an expired certificate anyway */
   gboolean replace;       /* ImportCertificate: the key's other certificates go */
+  GBytes *anchor;         /* ImportCertificate: root certificates the holder trusts */
   gboolean chain;         /* ExportCertificate: with the CA chain (default) */
   SignetSecret *pin;      /* PIN, or the old PIN for ChangePin */
   SignetSecret *puk;

@@ -54,6 +54,7 @@ signet_op_free(Op *op)
   g_free(op->label);
   g_clear_pointer(&op->key_id, g_bytes_unref);
   g_clear_pointer(&op->data, g_bytes_unref);
+  g_clear_pointer(&op->anchor, g_bytes_unref);
   g_clear_pointer(&op->pin, signet_secret_free);
   g_clear_pointer(&op->puk, signet_secret_free);
   g_clear_pointer(&op->new_pin, signet_secret_free);

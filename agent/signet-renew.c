@@ -11,6 +11,7 @@
 #include "agent/signet-install.h"
 #include "agent/signet-testhooks.h"
 #include "agent/signet-token-dict.h"
+#include "agent/signet-trust.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-est.h"
@@ -30,6 +31,7 @@ typedef struct
   gboolean logged_in;  /* the PIN is sent once per call */
   char *selector;      /* which certificate (--cert, or the interrupted one's serial) */
   gboolean conflict;   /* another task changed the journal entry: touch nothing more */
+  SignetTrust *trust;  /* the roots the new chain must end at */
 } Run;
 
 static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
@@ -550,13 +552,57 @@ finish_issued(Run *run, GError **error)
   return describe(run, leaf, n_stored, n_present, old_removed);
 }
 
+/* The roots a renewal of @op's certificate must chain to
+ * (docs/internals/trust.md): the profile's ca-roots and the roots recorded
+ * for the certificate renewed (at its activation, renewal or import); with
+ * neither (a certificate from before roots were recorded, or imported
+ * unverified), the self-signed certificates of @cacerts, as at activation.
+ * @cacerts (the CA's /cacerts over verified TLS) must lead to them: a CA
+ * that now issues under another root is refused here, before the token is
+ * touched. */
+static SignetTrust *
+renewal_roots(SignetState *state, const SignetProfile *profile, const SignetOperation *op,
+              GPtrArray *cacerts, GError **error)
+{
+  g_autoptr(SignetTrust) trust = signet_trust_new();
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GDateTime) now = signet_clock_now_utc();
+
+  if (!signet_trust_add_profile_roots(trust, profile, error))
+    return NULL;
+  (void)signet_trust_add_recorded(trust, state, op->token_serial, op->old_cert_issuer,
+                                  op->old_cert_serial, &local);
+  if (local != NULL) {
+    g_warning("renew: %s", local->message);
+    g_clear_error(&local);
+  }
+  if (signet_trust_count(trust) == 0 && signet_trust_add_cacerts_roots(trust, cacerts) == 0) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "Signet has no record of the root certificate this certificate was issued "
+                "under, and the CA's certificates (/cacerts) hold none, so the renewed "
+                "certificate could not be checked; nothing was changed on the token. Ask your "
+                "CA for a profile that names its root certificates (ca-roots)");
+    return NULL;
+  }
+  if (!signet_trust_check_cacerts(trust, cacerts, now, &local)) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
+                "The CA now issues under another root certificate: %s. Nothing was changed on "
+                "the token, the current certificate stays. If your CA has changed its root "
+                "certificate, install its updated profile (with the new root in ca-roots) and "
+                "renew again; otherwise contact your CA",
+                local->message);
+    return NULL;
+  }
+  return g_steal_pointer(&trust);
+}
+
 /* What the CA issued (@certs; @cacerts may add the chain) for @public_key,
  * checked: the leaf holds that key and chains to the CA's certificates.
  * Journals it as ISSUED (the leaf first, then its CA chain) before anything
  * is written to a token: from here on the CA's work must not be lost. */
 static gboolean
 journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *public_key, GPtrArray *certs,
-               GPtrArray *cacerts, GError **error)
+               GPtrArray *cacerts, const SignetTrust *trust, GError **error)
 {
   g_autoptr(GPtrArray) all = g_ptr_array_new();
   g_autoptr(GError) local = NULL;
@@ -578,13 +624,19 @@ journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *public_key, GP
     g_ptr_array_add(all, g_ptr_array_index(certs, i));
   for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
     g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
-  if (!signet_x509_verify_chain(leaf, all, now, &local)) {
+  /* What came with the certificate (and /cacerts) only builds the chain:
+   * it must end at a root the holder trusted before. */
+  if (!signet_trust_verify(trust, leaf, all, now, NULL, &local)) {
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                "The new certificate does not verify against the CA's own certificates (%s); "
-                "nothing was written, the current certificate stays. Contact your CA",
+                "The new certificate does not chain to a root you trust for this CA: %s. "
+                "Nothing was written to the token, the current certificate stays. If your CA "
+                "has changed its root certificate, install its updated profile (with the new "
+                "root in ca-roots) and renew again; otherwise contact your CA",
                 local->message);
     return FALSE;
   }
+  /* The next renewal of the new certificate ends at the same roots. */
+  signet_trust_record(trust, state, op->token_serial, leaf);
   pem = certs_to_pem(leaf, all);
   if (pem == NULL) {
     g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
@@ -615,7 +667,7 @@ verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
   public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
   if (public_key == NULL)
     return FALSE;
-  if (journal_issued(run->r->state, run->op, public_key, certs, cacerts, error))
+  if (journal_issued(run->r->state, run->op, public_key, certs, cacerts, run->trust, error))
     return TRUE;
   run->conflict = error != NULL && signet_state_error_is_conflict(*error);
   return FALSE;
@@ -887,6 +939,9 @@ run_renewal(Run *run, GError **error)
     est = est_new(run->profile, error);
     if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
       goto fail;
+    run->trust = renewal_roots(run->r->state, run->profile, run->op, cacerts, error);
+    if (run->trust == NULL)
+      goto fail;
   }
 
   if (!login(run, error))
@@ -960,6 +1015,7 @@ run_clear(Run *run)
   g_clear_pointer(&run->old_cert, X509_free);
   g_free(run->old_label);
   g_free(run->selector);
+  g_clear_pointer(&run->trust, signet_trust_free);
 }
 
 GVariant *
@@ -1114,6 +1170,7 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
   g_autoptr(SignetEst) est = NULL;
   g_autoptr(GPtrArray) cacerts = NULL;
   g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(SignetTrust) trust = NULL;
 
   g_return_val_if_fail(op->state == SIGNET_OP_PENDING, FALSE);
   profile = op->profile != NULL && profiles != NULL
@@ -1126,6 +1183,9 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
   }
   est = est_new(profile, error);
   if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+    return FALSE;
+  trust = renewal_roots(state, profile, op, cacerts, error);
+  if (trust == NULL)
     return FALSE;
   /* No PIN here, so no TLS client authentication: the CA recognises the
    * request it accepted (docs/internals/renewal.md). */
@@ -1145,7 +1205,7 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
     g_free(op->step);
     op->step = g_strdup("verify");
     ok = journal_issued(state, op, req != NULL ? X509_REQ_get0_pubkey(req) : NULL, result->certs,
-                        cacerts, error);
+                        cacerts, trust, error);
     X509_REQ_free(req);
     return ok;
   }

@@ -212,3 +212,106 @@ signet_state_cert_profile(SignetState *state, const char *token_serial, const ch
     return NULL;
   return signet_db_column_text(stmt, 0);
 }
+
+/* ---- the roots of a certificate ------------------------------------------------------------ */
+
+void
+signet_state_root_free(SignetStateRoot *root)
+{
+  if (root == NULL)
+    return;
+  g_free(root->sha256);
+  g_free(root->pem);
+  g_free(root->source);
+  g_free(root);
+}
+
+gboolean
+signet_state_roots_add(SignetState *state, const char *token_serial, const char *issuer,
+                       const char *serial, GPtrArray *roots, gint64 now, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+
+  g_return_val_if_fail(state != NULL, FALSE);
+  g_return_val_if_fail(token_serial != NULL && issuer != NULL && serial != NULL, FALSE);
+  g_return_val_if_fail(roots != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+  for (guint i = 0; i < roots->len; i++) {
+    const SignetStateRoot *root = g_ptr_array_index(roots, i);
+
+    g_return_val_if_fail(root->sha256 != NULL && root->pem != NULL, FALSE);
+  }
+
+  locker = g_mutex_locker_new(&state->lock);
+  if (!signet_db_begin(state, error))
+    return FALSE;
+  /* A root recorded before keeps its first source and time. */
+  stmt = signet_db_prepare(
+      state,
+      "INSERT OR IGNORE INTO certificate_roots (token_serial, issuer, serial,"
+      "  root_sha256, root_pem, source, recorded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      error);
+  if (stmt == NULL)
+    goto fail;
+  for (guint i = 0; i < roots->len; i++) {
+    const SignetStateRoot *root = g_ptr_array_index(roots, i);
+
+    sqlite3_reset(stmt);
+    signet_db_bind_text(stmt, 1, token_serial);
+    signet_db_bind_text(stmt, 2, issuer);
+    signet_db_bind_text(stmt, 3, serial);
+    signet_db_bind_text(stmt, 4, root->sha256);
+    signet_db_bind_text(stmt, 5, root->pem);
+    signet_db_bind_text(stmt, 6, root->source != NULL ? root->source : "");
+    sqlite3_bind_int64(stmt, 7, now);
+    if (!signet_db_step_done(state, stmt, "record a certificate's root", error))
+      goto fail;
+  }
+  g_clear_pointer(&stmt, signet_db_stmt_finalize);
+  if (!signet_db_commit(state, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  signet_db_rollback(state);
+  return FALSE;
+}
+
+GPtrArray *
+signet_state_roots_list(SignetState *state, const char *token_serial, const char *issuer,
+                        const char *serial, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(GPtrArray) roots = NULL;
+  int row;
+
+  g_return_val_if_fail(state != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  locker = g_mutex_locker_new(&state->lock);
+  stmt = signet_db_prepare(state,
+                           "SELECT root_sha256, root_pem, source, recorded FROM certificate_roots"
+                           " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3"
+                           " ORDER BY recorded, root_sha256",
+                           error);
+  if (stmt == NULL)
+    return NULL;
+  signet_db_bind_text(stmt, 1, token_serial);
+  signet_db_bind_text(stmt, 2, issuer);
+  signet_db_bind_text(stmt, 3, serial);
+  roots = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+  while ((row = signet_db_step_row(state, stmt, "read a certificate's roots", error)) == 1) {
+    SignetStateRoot *root = g_new0(SignetStateRoot, 1);
+
+    root->sha256 = signet_db_column_text(stmt, 0);
+    root->pem = signet_db_column_text(stmt, 1);
+    root->source = signet_db_column_text(stmt, 2);
+    root->recorded = sqlite3_column_int64(stmt, 3);
+    g_ptr_array_add(roots, root);
+  }
+  if (row < 0)
+    return NULL;
+  return g_steal_pointer(&roots);
+}

@@ -119,6 +119,19 @@ static const char *const migrations[] = {
   "ALTER TABLE operations ADD COLUMN answer_lost TEXT;"
   "ALTER TABLE operations ADD COLUMN poll_state BLOB;"
   "PRAGMA user_version = 3;",
+  /* 3 → 4: the roots a certificate's chain may end at, recorded when it was
+   * issued or imported (docs/internals/trust.md). */
+  "CREATE TABLE certificate_roots ("
+  "  token_serial TEXT NOT NULL,"
+  "  issuer TEXT NOT NULL,"
+  "  serial TEXT NOT NULL,"
+  "  root_sha256 TEXT NOT NULL,"
+  "  root_pem TEXT NOT NULL,"
+  "  source TEXT NOT NULL,"
+  "  recorded INTEGER NOT NULL,"
+  "  PRIMARY KEY (token_serial, issuer, serial, root_sha256)"
+  ");"
+  "PRAGMA user_version = 4;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);

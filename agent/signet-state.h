@@ -3,7 +3,8 @@
  *
  * Owns: the schema (versioned with PRAGMA user_version, migrated forward on
  * open, one transaction per migration), tokens seen, certificates tracked,
- * the operations journal (activation and renewal), reminders sent (and those
+ * the roots each certificate's chain may end at, the operations journal
+ * (activation and renewal), reminders sent (and those
  * due but not shown yet), and the audit log. Never holds a secret (PIN, PUK,
  * activation code): no column can.
  * May call: SQLite, GLib. Never: PKCS#11, enroll/, D-Bus.
@@ -23,7 +24,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 3
+#define SIGNET_STATE_SCHEMA_VERSION 4
 
 typedef struct _SignetState SignetState;
 
@@ -87,6 +88,30 @@ GPtrArray *signet_state_certs_list(SignetState *state, const char *token_serial,
 /* The profile recorded for a certificate, or NULL (no error) if none. */
 char *signet_state_cert_profile(SignetState *state, const char *token_serial, const char *issuer,
                                 const char *serial, GError **error);
+
+/* ---- the roots of a certificate --------------------------------------------- */
+/* The root certificates the holder trusted for a certificate when it was
+ * issued or imported (docs/internals/trust.md): its renewal must chain to
+ * one of them (or to the profile's ca-roots). Public data only. */
+typedef struct
+{
+  char *sha256; /* SHA-256 of the root's DER, "AB:CD:…" */
+  char *pem;    /* the root certificate */
+  char *source; /* where it came from, for a person: "ca-roots", "cacerts", … */
+  gint64 recorded;
+} SignetStateRoot;
+
+void signet_state_root_free(SignetStateRoot *root);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetStateRoot, signet_state_root_free)
+
+/* Records @roots (SignetStateRoot; sha256 and pem set) for the certificate
+ * (token_serial, issuer, serial), in one transaction; a root recorded
+ * already keeps its first source and time. */
+gboolean signet_state_roots_add(SignetState *state, const char *token_serial, const char *issuer,
+                                const char *serial, GPtrArray *roots, gint64 now, GError **error);
+/* The roots recorded for that certificate, oldest first (empty: none). */
+GPtrArray *signet_state_roots_list(SignetState *state, const char *token_serial, const char *issuer,
+                                   const char *serial, GError **error);
 
 /* ---- the operations journal ------------------------------------------------- */
 typedef enum

@@ -576,11 +576,17 @@ signet_cli_print_import(GVariant *result, const char *token)
   g_print("  ");
   g_print(_("CA certificates: %u stored, %u already on the token"), stored, present);
   g_print("\n  ");
-  if (signet_client_dict_bool(result, "chain_verified"))
-    g_print("%s", _("The certificate verifies against the chain in the file."));
+  if (!signet_client_dict_bool(result, "chain_verified"))
+    /* TRANSLATORS: %s is why, and what to do, in English from the agent. */
+    g_print(_("The chain was NOT verified: %s."), lookup_str(result, "chain_error"));
+  else if (g_str_equal(lookup_str(result, "chain_anchor"), "anchor"))
+    /* TRANSLATORS: %s names a root certificate: "CN=… (SHA-256 3F:A2:…)". */
+    g_print(_("The chain verifies to %s, a root from the --anchor file."),
+            lookup_str(result, "chain_root"));
   else
-    /* TRANSLATORS: %s is the reason, in English from the agent. */
-    g_print(_("The chain was not verified: %s."), lookup_str(result, "chain_error"));
+    /* TRANSLATORS: %s names a root certificate: "CN=… (SHA-256 3F:A2:…)". */
+    g_print(_("The chain verifies to %s, a root the system trusts."),
+            lookup_str(result, "chain_root"));
   g_print("\n");
   {
     g_autofree const char **replaced = NULL;

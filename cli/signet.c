@@ -5,7 +5,7 @@
  *   signet status TOKEN
  *   signet keygen TOKEN --type T [--label L]
  *   signet csr TOKEN --subject SUBJECT [--type T] [--label L] [--out FILE]
- *   signet import TOKEN FILE
+ *   signet import TOKEN FILE [--anchor ROOTS]
  *   signet pin change TOKEN
  *   signet pin unblock TOKEN
  *   signet monitor
@@ -71,6 +71,7 @@ typedef enum
   OPT_ALLOW_EXPIRED = 1 << 13,
   OPT_REPLACE = 1 << 14,
   OPT_EXPORT = 1 << 15, /* --der, --no-chain */
+  OPT_ANCHOR = 1 << 16,
 } OptionSet;
 
 /* A --*-fd option not given (any negative number given is refused). */
@@ -96,6 +97,8 @@ typedef struct
   int limit;
   gboolean allow_expired;
   gboolean replace;
+  char *anchor; /* import: a file of root certificates the holder trusts */
+  GBytes *anchor_data;
   gboolean der;      /* export: DER, the holder certificate only */
   gboolean no_chain; /* export: without the CA chain */
   SignetAgent1 *proxy;
@@ -267,6 +270,10 @@ write_options(Cli *cli, gboolean with_label)
     g_variant_builder_add(&b, "{sv}", "allow-expired", g_variant_new_boolean(TRUE));
   if (cli->replace)
     g_variant_builder_add(&b, "{sv}", "replace", g_variant_new_boolean(TRUE));
+  if (cli->anchor_data != NULL)
+    g_variant_builder_add(
+        &b, "{sv}", "anchor",
+        g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, cli->anchor_data, TRUE));
   return g_variant_builder_end(&b);
 }
 
@@ -466,6 +473,25 @@ cmd_import(Cli *cli, char **args, GError **error)
                   "1 MiB)"),
                 file, (size_t)len);
     return FALSE;
+  }
+  if (cli->anchor != NULL) {
+    g_autofree char *anchor = NULL;
+    gsize anchor_len = 0;
+
+    g_clear_error(&read_error);
+    if (!g_file_get_contents(cli->anchor, &anchor, &anchor_len, &read_error)) {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                  _("Could not read the anchor file: %s"), read_error->message);
+      return FALSE;
+    }
+    if (anchor_len == 0 || anchor_len > CERTFILE_MAX) {
+      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                  _("'%s' has %zu bytes: not a certificate file (PEM, DER or PKCS#7 of at most "
+                    "1 MiB)"),
+                  cli->anchor, (size_t)anchor_len);
+      return FALSE;
+    }
+    cli->anchor_data = g_bytes_new_take(g_steal_pointer(&anchor), anchor_len);
   }
   status = get_status(cli, token, error);
   if (status == NULL)
@@ -668,9 +694,9 @@ cmd_profile_show(Cli *cli, char **args, GError **error)
   gboolean from_ca = FALSE;
   guint32 connect_timeout = 0, timeout = 0;
   /* TRANSLATORS: the lines of signet profile show. */
-  const char *labels[] = { _("Profile:"),       _("File:"),       _("Protocol:"), _("URL:"),
-                           _("Trust anchors:"), _("Key type:"),   _("Subject:"),  _("Renewal:"),
-                           _("Labels:"),        _("Activation:"), _("Timeouts:") };
+  const char *labels[] = { _("Profile:"),       _("File:"),     _("Protocol:"),   _("URL:"),
+                           _("Trust anchors:"), _("CA roots:"), _("Key type:"),   _("Subject:"),
+                           _("Renewal:"),       _("Labels:"),   _("Activation:"), _("Timeouts:") };
   g_autofree char *value = NULL;
   int width;
 
@@ -694,28 +720,34 @@ cmd_profile_show(Cli *cli, char **args, GError **error)
                          *dict_string(p, "trust_anchors") != '\0'
                              ? dict_string(p, "trust_anchors")
                              : _("the system's certificate store"));
-  signet_cli_print_field("", labels[5], width, dict_string(p, "key_type"));
-  signet_cli_print_field("", labels[6], width,
+  /* TRANSLATORS: a profile without ca-roots: the issuing roots are those
+   * the CA's EST /cacerts gives, over TLS verified with the trust anchors. */
+  signet_cli_print_field("", labels[5], width,
+                         *dict_string(p, "ca_roots") != '\0'
+                             ? dict_string(p, "ca_roots")
+                             : _("the CA's own, from EST /cacerts"));
+  signet_cli_print_field("", labels[6], width, dict_string(p, "key_type"));
+  signet_cli_print_field("", labels[7], width,
                          from_ca ? _("asked from the CA (EST csrattrs)")
                                  : dict_string(p, "subject"));
   /* TRANSLATORS: a profile's renewal key: "new" or "same", as in the file. */
   value = g_strdup_printf(_("%s key"), dict_string(p, "renewal_key"));
-  signet_cli_print_field("", labels[7], width, value);
+  signet_cli_print_field("", labels[8], width, value);
   g_clear_pointer(&value, g_free);
   /* TRANSLATORS: the labels a profile gives to the objects it writes. */
   value = g_strdup_printf(_("key '%s', certificate '%s', chain '%s'"), dict_string(p, "key_label"),
                           dict_string(p, "certificate_label"), dict_string(p, "chain_label"));
-  signet_cli_print_field("", labels[8], width, value);
+  signet_cli_print_field("", labels[9], width, value);
   g_clear_pointer(&value, g_free);
   /* TRANSLATORS: how the activation logs in to the CA: the reference's name,
    * the user name sent, the activation code's name. */
   value = g_strdup_printf(_("%s as user name '%s'; %s as password"),
                           dict_string(p, "reference_prompt"), dict_string(p, "username"),
                           dict_string(p, "code_prompt"));
-  signet_cli_print_field("", labels[9], width, value);
+  signet_cli_print_field("", labels[10], width, value);
   g_clear_pointer(&value, g_free);
   value = g_strdup_printf(_("connect %u s, whole request %u s"), connect_timeout, timeout);
-  signet_cli_print_field("", labels[10], width, value);
+  signet_cli_print_field("", labels[11], width, value);
   return TRUE;
 }
 
@@ -1190,7 +1222,8 @@ static const Command commands[] = {
   { "import", "TOKEN FILE",
     N_("Store the certificate issued for a key on the token, and its CA chain (PEM, DER, "
        ".cer/.crt, PKCS#7 .p7b/.p7c, PEM bundle)."),
-    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED | OPT_REPLACE, cmd_import },
+    2, 0, OPT_PIN | OPT_CONFIRM | OPT_LABEL | OPT_ALLOW_EXPIRED | OPT_REPLACE | OPT_ANCHOR,
+    cmd_import },
   { "pin change", "TOKEN", N_("Change the PIN."), 1, 0, OPT_PIN | OPT_NEW_PIN | OPT_CONFIRM,
     cmd_pin_change },
   { "pin unblock", "TOKEN", N_("Unblock the PIN with the PUK and set a new PIN."), 1, 0,
@@ -1296,11 +1329,14 @@ command_entries(const Command *command, Cli *cli)
       N_("Write the certificate alone, DER-encoded (.cer, .der)"), NULL },
     { "no-chain", 0, 0, G_OPTION_ARG_NONE, &cli->no_chain,
       N_("Write the certificate without its CA chain"), NULL },
+    { "anchor", 0, 0, G_OPTION_ARG_FILENAME, &cli->anchor,
+      N_("Also trust the root certificate(s) in FILE when checking the chain"), "FILE" },
   };
   const OptionSet need[]
-      = { 0,        OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
-          OPT_PUK,  OPT_NEW_PIN, OPT_CONFIRM,       OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
-          OPT_CERT, OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE, OPT_EXPORT,    OPT_EXPORT };
+      = { 0,         OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
+          OPT_PUK,   OPT_NEW_PIN, OPT_CONFIRM,       OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
+          OPT_CERT,  OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE, OPT_EXPORT,    OPT_EXPORT,
+          OPT_ANCHOR };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)
@@ -1504,5 +1540,7 @@ main(int argc, char **argv)
   g_free(cli.profile);
   g_free(cli.reference);
   g_free(cli.cert);
+  g_free(cli.anchor);
+  g_clear_pointer(&cli.anchor_data, g_bytes_unref);
   return status;
 }

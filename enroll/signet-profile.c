@@ -56,8 +56,8 @@ static const struct
   const char *const keys[9];
 } schema[] = {
   { "profile",
-    { "display-name*", "protocol", "url", "trust-anchors", "key-type", "subject", "renewal-key",
-      NULL } },
+    { "display-name*", "protocol", "url", "trust-anchors", "ca-roots", "key-type", "subject",
+      "renewal-key", NULL } },
   { "labels", { "key", "certificate", "chain", NULL } },
   { "activation", { "username", "reference-prompt*", "code-prompt*", NULL } },
   { "network", { "connect-timeout", "timeout", NULL } },
@@ -73,6 +73,7 @@ signet_profile_free(SignetProfile *profile)
   g_free(profile->file);
   g_free(profile->url);
   g_free(profile->trust_anchors);
+  g_free(profile->ca_roots);
   g_free(profile->key_type);
   g_free(profile->subject);
   g_free(profile->key_label);
@@ -480,6 +481,69 @@ check_trust_anchors(Check *check, const char *value)
   return g_steal_pointer(&path);
 }
 
+/* ca-roots: @value resolved against the profile's directory; an error
+ * unless it is a regular file of certificates (PEM, DER or PKCS#7) that are
+ * all CA certificates; a warning for one that has expired. */
+static char *
+check_ca_roots(Check *check, const char *value)
+{
+  guint line = key_line(check->scan, "profile", "ca-roots");
+  g_autofree char *dir = g_path_get_dirname(check->path);
+  g_autofree char *path = g_canonicalize_filename(value, dir);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) certs = NULL;
+  gsize len = 0;
+  GStatBuf st;
+
+  if (g_stat(path, &st) != 0) {
+    int saved = errno;
+
+    add_error(check, line,
+              "ca-roots: %s: %s: give the file of the root certificates the CA issues under", path,
+              g_strerror(saved));
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    add_error(check, line, "ca-roots: %s is not a regular file: give a certificate file", path);
+    return NULL;
+  }
+  if (st.st_size > SIGNET_CERTFILE_MAX) {
+    add_error(check, line, "ca-roots: %s is too large for a certificate file", path);
+    return NULL;
+  }
+  if (!g_file_get_contents(path, &contents, &len, &local_error)) {
+    add_error(check, line, "ca-roots: %s", local_error->message);
+    return NULL;
+  }
+  certs = signet_certfile_parse((const guint8 *)contents, len, &local_error);
+  if (certs == NULL) {
+    add_error(check, line, "ca-roots: %s: %s", path, local_error->message);
+    return NULL;
+  }
+  for (guint i = 0; i < certs->len; i++) {
+    X509 *c = g_ptr_array_index(certs, i);
+    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(c));
+
+    if (!signet_x509_is_ca(c)) {
+      add_error(check, line,
+                "ca-roots: %s holds %s, which is not a CA certificate: give only the CA's root "
+                "certificates",
+                path, subject);
+      return NULL;
+    }
+    if (X509_cmp_time(X509_get0_notAfter(c), NULL) < 0) {
+      g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(c));
+
+      add_warning(check, line,
+                  "ca-roots: %s: the root %s expired on %s: no certificate verifies to it any "
+                  "more; ask the CA for its current profile",
+                  path, subject, until != NULL ? until : "(unknown)");
+    }
+  }
+  return g_steal_pointer(&path);
+}
+
 static gboolean
 key_allowed(const char *const *keys, const char *key)
 {
@@ -577,6 +641,7 @@ check_profile(Check *check, const char *name)
   g_autoptr(SignetProfile) profile = g_new0(SignetProfile, 1);
   g_autofree char *protocol = NULL, *key_type = NULL, *subject = NULL, *renewal = NULL;
   g_autofree char *anchors = NULL;
+  g_autofree char *roots = NULL;
   guint profile_line = group_line(check->scan, "profile");
 
   profile->name = g_strdup(name);
@@ -614,6 +679,9 @@ check_profile(Check *check, const char *name)
   anchors = get_string(check, "profile", "trust-anchors", FALSE);
   if (anchors != NULL)
     profile->trust_anchors = check_trust_anchors(check, anchors);
+  roots = get_string(check, "profile", "ca-roots", FALSE);
+  if (roots != NULL)
+    profile->ca_roots = check_ca_roots(check, roots);
 
   key_type = get_string(check, "profile", "key-type", FALSE);
   if (key_type == NULL) {

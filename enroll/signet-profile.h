@@ -14,6 +14,20 @@
  *   trust-anchors = example-root.pem              (PEM file, relative to the
  *                                                  profile's directory;
  *                                                  absent: system store)
+ *                                                 the CAs that sign the CA
+ *                                                 server's TLS certificate
+ *   ca-roots = example-qualified-root.pem         (PEM, DER or PKCS#7 file,
+ *                                                  relative to the profile's
+ *                                                  directory: the roots the
+ *                                                  CA issues holder
+ *                                                  certificates under; an
+ *                                                  issued chain must end at
+ *                                                  one of them. Absent: the
+ *                                                  self-signed certificates
+ *                                                  of EST /cacerts, fetched
+ *                                                  over TLS verified with
+ *                                                  trust-anchors; see
+ *                                                  docs/internals/trust.md)
  *   key-type = ec:p256                            (rsa:2048 rsa:3072 rsa:4096
  *                                                  ec:p256 ec:p384)
  *   subject = CN=${reference},O=Example           (a template, RFC 4514 or
@@ -62,6 +76,7 @@ typedef struct
   SignetProtocol protocol;
   char *url;
   char *trust_anchors; /* absolute path, or NULL: system store */
+  char *ca_roots;      /* absolute path of the issuing roots, or NULL: /cacerts */
   char *key_type;      /* "ec:p256", … */
   char *subject;       /* template; NULL when subject_from_ca */
   gboolean subject_from_ca;

@@ -177,59 +177,176 @@ x509_stack_free(X509Stack *stack)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509Stack, x509_stack_free)
 
 gboolean
-signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **error)
+signet_x509_is_self_signed(X509 *cert)
 {
-  g_autoptr(X509_STORE) store = X509_STORE_new();
+  gboolean self_signed;
+
+  g_return_val_if_fail(cert != NULL, FALSE);
+
+  ERR_set_mark();
+  self_signed = X509_self_signed(cert, 1) == 1;
+  ERR_pop_to_mark();
+  return self_signed;
+}
+
+char *
+signet_x509_fingerprint(X509 *cert)
+{
+  guint8 md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  GString *out;
+
+  g_return_val_if_fail(cert != NULL, NULL);
+
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1) {
+    ERR_clear_error();
+    return g_strdup("?");
+  }
+  out = g_string_sized_new(md_len * 3);
+  for (unsigned int i = 0; i < md_len; i++)
+    g_string_append_printf(out, "%s%02X", i > 0 ? ":" : "", md[i]);
+  return g_string_free(out, FALSE);
+}
+
+char *
+signet_x509_describe(X509 *cert)
+{
+  g_autofree char *subject = NULL;
+  g_autofree char *fingerprint = NULL;
+
+  g_return_val_if_fail(cert != NULL, NULL);
+
+  subject = signet_x509_name_to_string(X509_get_subject_name(cert));
+  fingerprint = signet_x509_fingerprint(cert);
+  return g_strdup_printf("%s (SHA-256 %s)", *subject != '\0' ? subject : "(no name)", fingerprint);
+}
+
+/* Did @issuer issue @cert: names and key identifiers match and @cert's
+ * signature verifies with @issuer's key? */
+static gboolean
+issued_by(X509 *cert, X509 *issuer)
+{
+  EVP_PKEY *key;
+  gboolean ok;
+
+  ERR_set_mark();
+  key = X509_get0_pubkey(issuer);
+  ok = X509_check_issued(issuer, cert) == X509_V_OK && key != NULL && X509_verify(cert, key) == 1;
+  ERR_pop_to_mark();
+  return ok;
+}
+
+X509 *
+signet_x509_chain_top(X509 *leaf, GPtrArray *certs)
+{
+  X509 *top = leaf;
+
+  g_return_val_if_fail(leaf != NULL, NULL);
+
+  /* A chain longer than the file's certificates is a loop. */
+  for (guint depth = 0; certs != NULL && depth <= certs->len; depth++) {
+    X509 *next = NULL;
+
+    if (signet_x509_is_self_signed(top))
+      break;
+    for (guint i = 0; i < certs->len && next == NULL; i++) {
+      X509 *c = g_ptr_array_index(certs, i);
+
+      if (c != top && X509_cmp(c, top) != 0 && issued_by(top, c))
+        next = c;
+    }
+    if (next == NULL)
+      break;
+    top = next;
+  }
+  return top;
+}
+
+gboolean
+signet_x509_verify_chain_with_store(X509 *leaf, GPtrArray *untrusted, X509_STORE *store,
+                                    GDateTime *now, X509 **out_anchor, GError **error)
+{
   g_autoptr(X509_STORE_CTX) ctx = X509_STORE_CTX_new();
-  g_autoptr(X509Stack) untrusted = sk_X509_new_null();
-  guint n_ca = 0, n_roots = 0;
+  g_autoptr(X509Stack) chain = sk_X509_new_null();
+  X509_VERIFY_PARAM *param;
   int err;
 
-  g_return_val_if_fail(leaf != NULL && certs != NULL, FALSE);
-  if (store == NULL || ctx == NULL || untrusted == NULL) {
+  g_return_val_if_fail(leaf != NULL && store != NULL, FALSE);
+  if (ctx == NULL || chain == NULL) {
     g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "Out of memory");
     return FALSE;
   }
-  for (int pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < certs->len; i++) {
-      X509 *c = g_ptr_array_index(certs, i);
-      gboolean root;
+  /* The intermediates: never trusted, only material to build the chain. */
+  for (guint i = 0; untrusted != NULL && i < untrusted->len; i++) {
+    X509 *c = g_ptr_array_index(untrusted, i);
 
-      if (c == leaf || X509_cmp(c, leaf) == 0 || !signet_x509_is_ca(c))
-        continue;
-      ERR_set_mark();
-      root = X509_self_signed(c, 0) == 1;
-      ERR_pop_to_mark();
-      if (pass == 0) {
-        n_ca++;
-        n_roots += root ? 1 : 0;
-      } else if (root || n_roots == 0)
-        X509_STORE_add_cert(store, c);
-      else
-        sk_X509_push(untrusted, c);
+    if (c != leaf && X509_cmp(c, leaf) != 0 && sk_X509_push(chain, c) <= 0) {
+      g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "Out of memory");
+      return FALSE;
     }
-  if (n_ca == 0) {
-    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                        "there is no CA certificate to verify the certificate with");
-    return FALSE;
   }
-  if (n_roots == 0)
-    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-  if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+  if (X509_STORE_CTX_init(ctx, store, leaf, chain) != 1) {
     ERR_clear_error();
     g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
                         "Could not set up the certificate verification");
     return FALSE;
   }
+  /* On this verification only (the caller's store stays as it is): a
+   * trusted certificate ends the chain, self-signed or not. */
+  param = X509_STORE_CTX_get0_param(ctx);
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   if (now != NULL)
     X509_STORE_CTX_set_time(ctx, 0, (time_t)g_date_time_to_unix(now));
-  if (X509_verify_cert(ctx) == 1)
+  if (X509_verify_cert(ctx) == 1) {
+    STACK_OF(X509) *verified = X509_STORE_CTX_get0_chain(ctx);
+    int n = verified != NULL ? sk_X509_num(verified) : 0;
+
+    if (out_anchor != NULL) {
+      X509 *anchor = n > 0 ? sk_X509_value(verified, n - 1) : NULL;
+
+      if (anchor != NULL)
+        X509_up_ref(anchor);
+      *out_anchor = anchor;
+    }
     return TRUE;
+  }
   err = X509_STORE_CTX_get_error(ctx);
   ERR_clear_error();
   g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH, "%s",
               X509_verify_cert_error_string(err));
   return FALSE;
+}
+
+gboolean
+signet_x509_verify_chain(X509 *leaf, GPtrArray *untrusted, GPtrArray *anchors, GDateTime *now,
+                         X509 **out_anchor, GError **error)
+{
+  g_autoptr(X509_STORE) store = X509_STORE_new();
+  guint n_anchors = 0;
+
+  g_return_val_if_fail(leaf != NULL, FALSE);
+  if (store == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED, "Out of memory");
+    return FALSE;
+  }
+  for (guint i = 0; anchors != NULL && i < anchors->len; i++) {
+    X509 *c = g_ptr_array_index(anchors, i);
+
+    /* A holder certificate is nobody's anchor. */
+    if (!signet_x509_is_ca(c))
+      continue;
+    if (X509_STORE_add_cert(store, c) != 1) {
+      ERR_clear_error();
+      continue; /* the same certificate twice */
+    }
+    n_anchors++;
+  }
+  if (n_anchors == 0) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
+                        "there is no trusted root certificate to verify the certificate with");
+    return FALSE;
+  }
+  return signet_x509_verify_chain_with_store(leaf, untrusted, store, now, out_anchor, error);
 }
 
 gboolean

@@ -67,14 +67,41 @@ gint64 signet_asn1_time_to_unix(const ASN1_TIME *time);
  * expired: floor ((notAfter - now) / 86400 s). G_MININT32 if notAfter is
  * malformed (long expired, as far as a caller is concerned). */
 gint64 signet_x509_days_left(X509 *cert, GDateTime *now);
-/* Does @leaf verify up to the CA certificates in @certs (other entries,
- * equal to @leaf, are skipped)? Self-signed CA certificates among them are
- * the trust anchors and the others intermediates; with no self-signed one,
- * the CA certificates are trusted as they are (a partial chain is enough).
- * @now: NULL for the current time. FALSE with CERT_MISMATCH saying why
- * (no CA certificate given, or OpenSSL's reason: "unable to get local
- * issuer certificate", "certificate has expired", …). */
-gboolean signet_x509_verify_chain(X509 *leaf, GPtrArray *certs, GDateTime *now, GError **error);
+/* Does @leaf chain to one of @anchors, the roots the caller already trusts
+ * (docs/internals/trust.md)? @untrusted: the intermediates to build the
+ * chain with (what came with the certificate; may be NULL). Nothing in
+ * @untrusted is ever an anchor, self-signed or not: a root that came in the
+ * same answer as the leaf makes no chain verify. Of @anchors only CA
+ * certificates (signet_x509_is_ca) count; a CA certificate that is not
+ * self-signed counts as an anchor too (it was given as trusted: a partial
+ * chain ending there verifies). An anchor must be valid at @now like every
+ * other certificate of the chain. @now: NULL for the current time.
+ * @out_anchor (may be NULL): the anchor the chain ends at (a new reference).
+ * FALSE with CERT_MISMATCH saying why (no anchor given, or OpenSSL's
+ * reason: "unable to get local issuer certificate", "self-signed
+ * certificate in certificate chain", "certificate has expired", …). */
+gboolean signet_x509_verify_chain(X509 *leaf, GPtrArray *untrusted, GPtrArray *anchors,
+                                  GDateTime *now, X509 **out_anchor, GError **error);
+/* The same with the anchors in @store (e.g. the system's, from
+ * X509_STORE_set_default_paths, plus the caller's own); every certificate
+ * of @store is an anchor (partial chains verify). @store is not changed. */
+gboolean signet_x509_verify_chain_with_store(X509 *leaf, GPtrArray *untrusted, X509_STORE *store,
+                                             GDateTime *now, X509 **out_anchor, GError **error);
+/* The certificate a chain from @leaf ends at inside @certs: its issuer,
+ * that issuer's issuer, … as long as @certs holds one (by name, key
+ * identifier and signature), up to a self-signed one. @leaf itself when
+ * @certs holds no issuer of it. Not a verification: what a message names as
+ * "the root the CA used". Borrowed from @certs (or @leaf). */
+X509 *signet_x509_chain_top(X509 *leaf, GPtrArray *certs);
+/* TRUE if @cert is self-signed (its own issuer, its signature verifies with
+ * its own key). */
+gboolean signet_x509_is_self_signed(X509 *cert);
+/* SHA-256 of @cert's DER, "3F:A2:…" (upper case with colons, as `openssl
+ * x509 -fingerprint -sha256` prints it). */
+char *signet_x509_fingerprint(X509 *cert);
+/* "CN=Example Root CA,O=Example (SHA-256 3F:A2:…)": a certificate named so
+ * that a person can compare it with what the CA publishes. */
+char *signet_x509_describe(X509 *cert);
 
 /* TRUE if @cert holds @key's public key. */
 gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);

@@ -17,6 +17,7 @@ agent_integration_tests = \
 	tests/agent/test-portal.sh \
 	tests/agent/test-activate.sh \
 	tests/agent/test-renew.sh \
+	tests/agent/test-trust.sh \
 	tests/agent/test-recovery.sh \
 	tests/agent/test-interrupted.sh \
 	tests/agent/test-history.sh \
@@ -58,6 +59,7 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-portal.card \
 	tests/agent/opensc-card/test-activate.card \
 	tests/agent/opensc-card/test-renew.card \
+	tests/agent/opensc-card/test-trust.card \
 	tests/agent/opensc-card/test-recovery.card \
 	tests/agent/opensc-card/test-interrupted.card \
 	tests/agent/opensc-card/test-history.card \

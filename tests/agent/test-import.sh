@@ -1,7 +1,8 @@
 #!/bin/sh
 # The manual CA flow on a fresh SoftHSM2 token: csr → signed by a throwaway
-# CA with `openssl x509 -req` → import as PEM, DER, PKCS#7 with the chain and
-# PEM bundle → status. And what must write nothing: a certificate for no key
+# CA with `openssl x509 -req` → import as PEM, DER, PKCS#7 with the chain (its
+# root named with --anchor: verified) and PEM bundle (the root only in the
+# file: not verified) → status. And what must write nothing: a certificate for no key
 # on the token, a file that is no certificate, an expired certificate (unless
 # --allow-expired), a subject that does not parse.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
@@ -65,12 +66,13 @@ check "import DER: says where it went" grep -q "Stored the certificate on token 
 csr_for p7-holder ec:p384
 openssl crl2pkcs7 -nocrl -certfile "$RIG/p7-holder.pem" -certfile "$RIG/ca/int.pem" \
   -certfile "$RIG/ca/root.pem" -outform DER -out "$RIG/p7-holder.p7b"
-run signet import "$TOKEN_LABEL" "$RIG/p7-holder.p7b" --json --pin-fd 3 3<<EOF
+run signet import "$TOKEN_LABEL" "$RIG/p7-holder.p7b" --anchor "$RIG/ca/root.pem" --json --pin-fd 3 3<<EOF
 $PIN
 EOF
-check_rc "import PKCS#7 with the chain succeeds" 0
+check_rc "import PKCS#7 with the chain, its root named with --anchor, succeeds" 0
 check "import PKCS#7: two CA certificates stored" test "$(jq_ "$RIG/out" 'd["chain_stored"]')" = 2
-check "import PKCS#7: the chain verifies" test "$(jq_ "$RIG/out" 'd["chain_verified"]')" = true
+jcheck "import PKCS#7: the chain verifies to the root of the anchor file" "$RIG/out" \
+  '(d["chain_verified"] == True and d["chain_anchor"] == "anchor" and d["chain_root"].startswith("O=Signet Tests,CN=Signet Test Root CA (SHA-256 "))'
 
 # --- PEM bundle: leaf + chain already on the token --------------------------------
 csr_for bundle-holder rsa:2048
@@ -81,7 +83,9 @@ EOF
 check_rc "import PEM bundle succeeds" 0
 check "import bundle: the CA certificates were there already" \
   test "$(jq_ "$RIG/out" '[d["chain_stored"], d["chain_present"]]')" = '[0, 2]'
-check "import bundle: verified" test "$(jq_ "$RIG/out" 'd["chain_verified"]')" = true
+# The root in the file is no reason to trust it (docs/internals/trust.md).
+jcheck "import bundle: the root came in the file only, so the chain is not verified, and the agent says to name the root with --anchor" "$RIG/out" \
+  '(d["chain_verified"] == False and "the chain ends at the root O=Signet Tests,CN=Signet Test Root CA (SHA-256 " in d["chain_error"] and "signet import --anchor" in d["chain_error"])'
 
 # --- status -------------------------------------------------------------------
 run signet status "$TOKEN_LABEL" --json

@@ -567,6 +567,71 @@ test_certs(Fixture *fx, gconstpointer data)
   g_assert_cmpuint(list->len, ==, 0);
 }
 
+/* ---- the roots of a certificate ------------------------------------------------------------ */
+
+static SignetStateRoot *
+root_new(const char *sha256, const char *pem, const char *source)
+{
+  SignetStateRoot *root = g_new0(SignetStateRoot, 1);
+
+  root->sha256 = g_strdup(sha256);
+  root->pem = g_strdup(pem);
+  root->source = g_strdup(source);
+  return root;
+}
+
+static void
+test_roots(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) add = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+  g_autoptr(GPtrArray) list = NULL;
+  const SignetStateRoot *r;
+
+  /* None recorded: an empty list, no error. */
+  list = signet_state_roots_list(fx->state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 0);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  g_ptr_array_add(add, root_new("AA:01", "-----BEGIN CERTIFICATE-----\nA\n", "cacerts"));
+  g_ptr_array_add(add, root_new("BB:02", "-----BEGIN CERTIFICATE-----\nB\n", "cacerts"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0a", add, NOW, &error));
+  g_assert_no_error(error);
+  /* Again, one known and one new: the known keeps its first source and time. */
+  g_ptr_array_set_size(add, 0);
+  g_ptr_array_add(add, root_new("AA:01", "-----BEGIN CERTIFICATE-----\nA\n", "renewal"));
+  g_ptr_array_add(add, root_new("CC:03", "-----BEGIN CERTIFICATE-----\nC\n", "ca-roots"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0a", add, NOW + 10, &error));
+  g_assert_no_error(error);
+  /* Another certificate of the token, and the same on another token. */
+  g_ptr_array_set_size(add, 0);
+  g_ptr_array_add(add, root_new("DD:04", "D", "import"));
+  g_assert_true(signet_state_roots_add(fx->state, "T1", "CN=CA", "0b", add, NOW, &error));
+  g_assert_true(signet_state_roots_add(fx->state, "T2", "CN=CA", "0a", add, NOW, &error));
+  g_assert_no_error(error);
+
+  list = signet_state_roots_list(fx->state, "T1", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 3);
+  r = g_ptr_array_index(list, 0);
+  g_assert_cmpstr(r->sha256, ==, "AA:01");
+  g_assert_cmpstr(r->source, ==, "cacerts");
+  g_assert_cmpint(r->recorded, ==, NOW);
+  g_assert_cmpstr(r->pem, ==, "-----BEGIN CERTIFICATE-----\nA\n");
+  r = g_ptr_array_index(list, 1);
+  g_assert_cmpstr(r->sha256, ==, "BB:02");
+  r = g_ptr_array_index(list, 2);
+  g_assert_cmpstr(r->sha256, ==, "CC:03");
+  g_assert_cmpstr(r->source, ==, "ca-roots");
+  g_assert_cmpint(r->recorded, ==, NOW + 10);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_roots_list(fx->state, "T2", "CN=CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_assert_cmpstr(((SignetStateRoot *)g_ptr_array_index(list, 0))->sha256, ==, "DD:04");
+}
+
 /* ---- the operations journal --------------------------------------------------------------- */
 
 static void
@@ -783,8 +848,8 @@ test_op_compare_and_set(Fixture *fx, gconstpointer data)
   g_assert_true(signet_state_error_is_conflict(error));
 }
 
-/* A database of schema 2 (before the revision and the activation's
- * columns) opens, migrates, and its entries read back with revision 0 and
+/* A database of schema 2 (before the journal's revision and activation
+ * columns, and the roots) opens, migrates, and its entries read back with revision 0 and
  * can be written. */
 static void
 test_migrate_from_2(Fixture *fx, gconstpointer data)
@@ -808,6 +873,7 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
                                "ALTER TABLE operations DROP COLUMN sent_at;"
                                "ALTER TABLE operations DROP COLUMN answer_lost;"
                                "ALTER TABLE operations DROP COLUMN poll_state;"
+                               "DROP TABLE certificate_roots;"
                                "PRAGMA user_version = 2;",
                                NULL, NULL, NULL),
                   ==, SQLITE_OK);
@@ -824,6 +890,21 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
   g_assert_true(signet_state_op_step(state, got, "login", NOW + 1, &error));
   g_assert_no_error(error);
   g_assert_cmpint(got->revision, ==, 1);
+  {
+    g_autoptr(GPtrArray) add
+        = g_ptr_array_new_with_free_func((GDestroyNotify)signet_state_root_free);
+    g_autoptr(GPtrArray) list = signet_state_roots_list(state, "T1", "CN=CA", "0a", &error);
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(list->len, ==, 0);
+    g_clear_pointer(&list, g_ptr_array_unref);
+    g_ptr_array_add(add, root_new("AA:01", "A", "cacerts"));
+    g_assert_true(signet_state_roots_add(state, "T1", "CN=CA", "0a", add, NOW, &error));
+    g_assert_no_error(error);
+    list = signet_state_roots_list(state, "T1", "CN=CA", "0a", &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(list->len, ==, 1);
+  }
   signet_state_free(state);
 }
 
@@ -1326,6 +1407,7 @@ main(int argc, char **argv)
   ADD("unwritable-dir", test_unwritable_dir, FALSE);
   ADD("tokens", test_tokens, TRUE);
   ADD("certs", test_certs, TRUE);
+  ADD("roots", test_roots, TRUE);
   g_test_add_func("/state/op-strings", test_op_strings);
   ADD("op-lifecycle", test_op_lifecycle, TRUE);
   ADD("op-close-outcomes", test_op_close_outcomes, TRUE);

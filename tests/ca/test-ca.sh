@@ -2,7 +2,8 @@
 # tests/ca/signet-test-ca, driven only by independent tools (curl, openssl):
 # serving on a free port and its profile, cacerts, csrattrs, one-time and
 # expiring activation codes, enrollment that verifies to the root, the
-# deferred and fault modes, re-enrollment with TLS client authentication,
+# deferred and fault modes (forged-root and other-root: a chain ending at a
+# forged root of the same name), re-enrollment with TLS client authentication,
 # pending re-enrollments (deferred, renew-window, polled without a client
 # certificate, kept across a restart), `issue` in every format, and a prompt
 # exit on SIGTERM.
@@ -258,6 +259,32 @@ check "mode wrong-key: 200" test "$ST" = 200
 certs "$T/wk.pem"
 check "mode wrong-key: a certificate that verifies" verifies "$T/wk.pem"
 check "mode wrong-key: not for the request's key" other_key "$T/wk.pem" "$T/e1.key"
+"$CA" mode --dir "$D" forged-root
+enroll "$CRED" "$T/e1.b64"
+check "mode forged-root: 200" test "$ST" = 200
+certs "$T/fr.pem"
+check "mode forged-root: the certificate comes with two CA certificates" test "$(count_certs "$T/fr.pem")" = 3
+awk '/BEGIN CERT/ { n++ } n == 1' "$T/fr.pem" >"$T/fr-leaf.pem"
+awk '/BEGIN CERT/ { n++ } n == 3' "$T/fr.pem" >"$T/fr-root.pem"
+check "mode forged-root: for the request's key" same_key "$T/fr-leaf.pem" "$T/e1.key"
+check "mode forged-root: it does not verify to the CA's root" not verifies "$T/fr-leaf.pem"
+check "mode forged-root: the root sent has the real root's name" \
+  test "$(subject_of "$T/fr-root.pem")" = "CN=Signet Test Root CA,O=Signet Test"
+fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256; }
+check "mode forged-root: ... but is another certificate (forged-root.pem)" \
+  sh -c "[ '$(fingerprint "$T/fr-root.pem")' != '$(fingerprint "$D/root.pem")' ] && [ '$(fingerprint "$T/fr-root.pem")' = '$(fingerprint "$D/forged-root.pem")' ]"
+check "mode forged-root: the chain sent verifies to that forged root" \
+  quiet openssl verify -CAfile "$D/forged-root.pem" -untrusted "$D/forged-issuing.pem" "$T/fr-leaf.pem"
+est cacerts
+certs "$T/fr-cacerts.pem"
+check "mode forged-root: /cacerts still gives the real chain" grep -qF "$(sed -n 2p "$D/root.pem")" "$T/fr-cacerts.pem"
+"$CA" mode --dir "$D" other-root
+est cacerts
+certs "$T/or-cacerts.pem"
+check "mode other-root: /cacerts gives the forged chain" \
+  sh -c "grep -qF '$(sed -n 2p "$D/forged-root.pem")' '$T/or-cacerts.pem' && ! grep -qF '$(sed -n 2p "$D/root.pem")' '$T/or-cacerts.pem'"
+enroll "$CRED" "$T/e1.b64"
+check "mode other-root: 200 with the same code (forged-root did not spend it)" test "$ST" = 200
 "$CA" mode --dir "$D" slow:4
 enroll "$CRED" "$T/e1.b64" --max-time 1
 check "mode slow: the client times out (28)" test "$RC" = 28

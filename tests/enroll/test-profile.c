@@ -79,6 +79,35 @@ make_ca_pem(void)
   return g_strndup(mem, (gsize)len);
 }
 
+/* A certificate as PEM: self-signed when @issuer is NULL (then a CA's, as
+ * a root), else an end-entity certificate of @issuer's name (signed with
+ * its own key: a ca-roots file must refuse it for not being a CA's); valid
+ * from @from_days to @to_days from now. */
+static char *
+make_cert_pem(const char *subject, const char *issuer, long from_days, long to_days)
+{
+  g_autoptr(EVP_PKEY) key = EVP_EC_gen("P-256");
+  g_autoptr(X509) cert = X509_new();
+  g_autoptr(X509_NAME) name = signet_subject_parse(subject, NULL);
+  g_autoptr(X509_NAME) issuer_name = signet_subject_parse(issuer != NULL ? issuer : subject, NULL);
+  g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
+  char *mem = NULL;
+  long len;
+
+  g_assert_nonnull(key);
+  g_assert_cmpint(X509_set_version(cert, 2), ==, 1);
+  g_assert_cmpint(ASN1_INTEGER_set(X509_get_serialNumber(cert), 2), ==, 1);
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(cert), from_days * 86400));
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(cert), to_days * 86400));
+  g_assert_cmpint(X509_set_subject_name(cert, name), ==, 1);
+  g_assert_cmpint(X509_set_issuer_name(cert, issuer_name), ==, 1);
+  g_assert_cmpint(X509_set_pubkey(cert, key), ==, 1);
+  g_assert_cmpint(X509_sign(cert, key, EVP_sha256()), >, 0);
+  g_assert_cmpint(PEM_write_bio_X509(bio, cert), ==, 1);
+  len = BIO_get_mem_data(bio, &mem);
+  return g_strndup(mem, (gsize)len);
+}
+
 /* The smallest valid profile. */
 #define MINIMAL                                                                                    \
   "[profile]\n"                                                                                    \
@@ -239,6 +268,59 @@ test_trust_anchors_relative(Fixture *f, gconstpointer data)
   g_assert_cmpstr(profile->trust_anchors, ==, anchors);
 }
 
+/* ca-roots: the issuing roots, relative to the profile's directory like
+ * trust-anchors, and separate from them; any certificate file format. */
+static void
+test_ca_roots(Fixture *f, gconstpointer data)
+{
+  g_autofree char *tls = make_ca_pem();
+  g_autofree char *root1 = make_cert_pem("CN=Qualified Root 1", NULL, -1, 3650);
+  g_autofree char *root2 = make_cert_pem("CN=Qualified Root 2", NULL, -1, 3650);
+  g_autofree char *both = g_strconcat(root1, root2, NULL);
+  g_autofree char *anchors = write_file(f->dir, "q/tls.pem", tls, -1);
+  g_autofree char *roots = write_file(f->dir, "q/roots/qualified.pem", both, -1);
+  g_autofree char *path = write_file(f->dir, "q/q.conf",
+                                     MINIMAL "trust-anchors = tls.pem\n"
+                                             "ca-roots = roots/qualified.pem\n",
+                                     -1);
+  g_autoptr(GPtrArray) problems = problems_new();
+  g_autoptr(SignetProfile) profile = NULL;
+  g_autoptr(SignetProfile) plain = NULL;
+  g_autofree char *cwd = g_get_current_dir();
+  g_autofree char *minimal = write_file(f->dir, "plain.conf", MINIMAL, -1);
+
+  (void)data;
+  g_assert_cmpint(g_chdir("/"), ==, 0);
+  profile = load_ok(path, problems);
+  g_assert_cmpint(g_chdir(cwd), ==, 0);
+  g_assert_cmpuint(problems->len, ==, 0);
+  g_assert_cmpstr(profile->trust_anchors, ==, anchors);
+  g_assert_cmpstr(profile->ca_roots, ==, roots);
+  /* Absent: NULL (the CA's /cacerts). */
+  plain = load_ok(minimal, NULL);
+  g_assert_null(plain->ca_roots);
+}
+
+/* A root in ca-roots that has expired: the profile loads, with a warning. */
+static void
+test_ca_roots_expired(Fixture *f, gconstpointer data)
+{
+  g_autofree char *old = make_cert_pem("CN=Old Root", NULL, -20, -10);
+  g_autofree char *roots = write_file(f->dir, "old.pem", old, -1);
+  g_autofree char *path = write_file(f->dir, "old.conf", MINIMAL "ca-roots = old.pem\n", -1);
+  g_autoptr(GPtrArray) problems = problems_new();
+  g_autoptr(SignetProfile) profile = load_ok(path, problems);
+  const SignetProfileProblem *p;
+
+  (void)data;
+  g_assert_cmpstr(profile->ca_roots, ==, roots);
+  g_assert_cmpuint(problems->len, ==, 1);
+  p = g_ptr_array_index(problems, 0);
+  g_assert_cmpuint(p->line, ==, 6);
+  g_assert_nonnull(strstr(p->message, "ca-roots:"));
+  g_assert_nonnull(strstr(p->message, "CN=Old Root expired on"));
+}
+
 /* The file name and a value's line: "FILE:LINE: " in the GError. */
 static void
 assert_broken(const char *path, guint line, const char *contains)
@@ -298,6 +380,11 @@ static const struct
   { "anchors-missing", MINIMAL "trust-anchors = nowhere.pem\n", 6, "nowhere.pem" },
   { "anchors-not-cert", MINIMAL "trust-anchors = anchors-not-cert.conf\n", 6,
     "anchors-not-cert.conf: Not a certificate" },
+  { "ca-roots-missing", MINIMAL "ca-roots = nowhere.pem\n", 6, "ca-roots: " },
+  { "ca-roots-not-cert", MINIMAL "ca-roots = ca-roots-not-cert.conf\n", 6,
+    "ca-roots-not-cert.conf: Not a certificate" },
+  { "ca-roots-holder", MINIMAL "ca-roots = holder.pem\n", 6,
+    "holder.pem holds CN=Holder, which is not a CA certificate" },
   { "timeout-zero", MINIMAL "[network]\ntimeout = 0\n", 7, "from 1 to 3600" },
   { "timeout-text", MINIMAL "[network]\nconnect-timeout = 15s\n", 7, "\"15s\" is not a number" },
   { "timeout-huge", MINIMAL "[network]\ntimeout = 99999999999999999999\n", 7, "from 1 to 3600" },
@@ -326,6 +413,10 @@ test_broken(Fixture *f, gconstpointer data)
     if (g_str_equal(broken[i].name, "nul"))
       len = strlen(MINIMAL "[labels]\nkey = a") + 3;
     path = write_file(f->dir, file, broken[i].text, (gssize)len);
+    if (g_str_equal(broken[i].name, "ca-roots-holder")) {
+      g_autofree char *holder = make_cert_pem("CN=Holder", "CN=Some CA", -1, 30);
+      g_autofree char *written = write_file(f->dir, "holder.pem", holder, -1);
+    }
     g_test_message("%s", broken[i].name);
     assert_broken(path, broken[i].line, broken[i].contains);
   }
@@ -660,6 +751,8 @@ main(int argc, char **argv)
   ADD("/profile/label-defaults", test_label_defaults);
   ADD("/profile/ask-ca", test_ask_ca);
   ADD("/profile/trust-anchors-relative", test_trust_anchors_relative);
+  ADD("/profile/ca-roots", test_ca_roots);
+  ADD("/profile/ca-roots-expired", test_ca_roots_expired);
   ADD("/profile/broken", test_broken);
   ADD("/profile/line-of-key-in-group", test_line_of_key_in_group);
   ADD("/profile/many-errors", test_many_errors_in_line_order);

@@ -3,7 +3,9 @@
  *
  * The certificates are made at test time with OpenSSL's API (a root CA, an
  * intermediate CA, leaves); where the `openssl` command is installed it also
- * makes a PKCS#7 bundle and checks a request independently.
+ * makes a PKCS#7 bundle and checks a request independently. Chain
+ * verification is tested against roots given explicitly: a root that comes
+ * with the chain never verifies it (docs/internals/trust.md).
  */
 #include "config.h"
 
@@ -93,6 +95,10 @@ make_cert(const char *const *rdns, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer
   if (ca != NULL)
     add_ext(cert, issuer != NULL ? issuer : cert, NID_basic_constraints, ca);
   add_ext(cert, issuer != NULL ? issuer : cert, NID_subject_key_identifier, "hash");
+  /* As CAs issue them: the issuer's key identifier, which tells apart two
+   * CAs of the same name. */
+  if (issuer != NULL)
+    add_ext(cert, issuer, NID_authority_key_identifier, "keyid:always");
   g_assert_cmpint(X509_sign(cert, issuer_key != NULL ? issuer_key : key, EVP_sha256()), >, 0);
   return cert;
 }
@@ -1022,6 +1028,282 @@ test_x509_matches_key(void)
   g_assert_true(signet_x509_matches_key(chain.root, chain.root_key));
 }
 
+/* ---- verifying a chain against trusted roots ---- */
+
+/* A root, an intermediate and a leaf valid now (for a year), and a forged
+ * root and intermediate with the same names but keys of their own, with a
+ * leaf of the forger's. */
+typedef struct
+{
+  EVP_PKEY *root_key, *inter_key, *leaf_key, *forged_root_key, *forged_inter_key;
+  X509 *root, *inter, *leaf, *forged_root, *forged_inter, *forged_leaf, *other_root;
+} Pki;
+
+static const char *const pki_root_rdns[] = { "O", "Signet Test", "CN", "Trust Root", NULL };
+static const char *const pki_inter_rdns[] = { "O", "Signet Test", "CN", "Trust Issuing", NULL };
+static const char *const pki_leaf_rdns[] = { "CN", "Trust Holder", NULL };
+
+static void
+pki_make(Pki *pki)
+{
+  const char *const other_rdns[] = { "CN", "Some Other Root", NULL };
+  time_t year = time(NULL) + 365 * 86400;
+  g_autoptr(EVP_PKEY) other_key = make_ec_key();
+
+  pki->root_key = make_ec_key();
+  pki->inter_key = make_ec_key();
+  pki->leaf_key = make_ec_key();
+  pki->forged_root_key = make_ec_key();
+  pki->forged_inter_key = make_ec_key();
+  pki->root
+      = make_cert(pki_root_rdns, pki->root_key, NULL, NULL, "critical,CA:TRUE", "a1", year + 86400);
+  pki->inter = make_cert(pki_inter_rdns, pki->inter_key, pki->root, pki->root_key,
+                         "critical,CA:TRUE,pathlen:0", "a2", year + 3600);
+  pki->leaf
+      = make_cert(pki_leaf_rdns, pki->leaf_key, pki->inter, pki->inter_key, "CA:FALSE", "a3", year);
+  pki->forged_root = make_cert(pki_root_rdns, pki->forged_root_key, NULL, NULL, "critical,CA:TRUE",
+                               "a1", year + 86400);
+  pki->forged_inter
+      = make_cert(pki_inter_rdns, pki->forged_inter_key, pki->forged_root, pki->forged_root_key,
+                  "critical,CA:TRUE,pathlen:0", "a2", year + 3600);
+  pki->forged_leaf = make_cert(pki_leaf_rdns, pki->leaf_key, pki->forged_inter,
+                               pki->forged_inter_key, "CA:FALSE", "a3", year);
+  pki->other_root
+      = make_cert(other_rdns, other_key, NULL, NULL, "critical,CA:TRUE", "b1", year + 86400);
+}
+
+static void
+pki_clear(Pki *pki)
+{
+  X509 **certs[] = { &pki->root,         &pki->inter,       &pki->leaf,      &pki->forged_root,
+                     &pki->forged_inter, &pki->forged_leaf, &pki->other_root };
+  EVP_PKEY **keys[] = { &pki->root_key, &pki->inter_key, &pki->leaf_key, &pki->forged_root_key,
+                        &pki->forged_inter_key };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(certs); i++)
+    g_clear_pointer(certs[i], X509_free);
+  for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
+    g_clear_pointer(keys[i], EVP_PKEY_free);
+}
+
+static GPtrArray *
+certs_of(X509 *first, ...)
+{
+  GPtrArray *certs = g_ptr_array_new();
+  va_list args;
+
+  va_start(args, first);
+  for (X509 *c = first; c != NULL; c = va_arg(args, X509 *))
+    g_ptr_array_add(certs, c);
+  va_end(args);
+  return certs;
+}
+
+static void
+assert_chain_fails(X509 *leaf, GPtrArray *untrusted, GPtrArray *anchors, const char *why)
+{
+  g_autoptr(GError) error = NULL;
+  X509 *anchor = NULL;
+
+  g_assert_false(signet_x509_verify_chain(leaf, untrusted, anchors, NULL, &anchor, &error));
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
+  g_assert_null(anchor);
+  if (why != NULL && strstr(error->message, why) == NULL)
+    g_error("message \"%s\" does not contain \"%s\"", error->message, why);
+  g_assert_cmpuint(ERR_peek_error(), ==, 0);
+}
+
+static void
+assert_chain_ends_at(X509 *leaf, GPtrArray *untrusted, GPtrArray *anchors, X509 *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509) anchor = NULL;
+
+  g_assert_true(signet_x509_verify_chain(leaf, untrusted, anchors, NULL, &anchor, &error));
+  g_assert_no_error(error);
+  g_assert_nonnull(anchor);
+  g_assert_cmpint(X509_cmp(anchor, expected), ==, 0);
+  g_assert_cmpuint(ERR_peek_error(), ==, 0);
+}
+
+/* A root that came with the chain is no anchor, self-signed or not. */
+static void
+test_verify_root_untrusted(void)
+{
+  Pki pki = { 0 };
+  g_autoptr(GPtrArray) chain_with_root = NULL;
+  g_autoptr(GPtrArray) other = NULL;
+  g_autoptr(GPtrArray) empty = g_ptr_array_new();
+  g_autoptr(GError) error = NULL;
+
+  pki_make(&pki);
+  chain_with_root = certs_of(pki.inter, pki.root, NULL);
+  other = certs_of(pki.other_root, NULL);
+  /* Before: "self-signed CA certificates among them are the anchors". */
+  assert_chain_fails(pki.leaf, chain_with_root, other,
+                     "self-signed certificate in certificate chain");
+  assert_chain_fails(pki.leaf, chain_with_root, empty, "no trusted root");
+  assert_chain_fails(pki.leaf, chain_with_root, NULL, "no trusted root");
+  /* Nor does a holder certificate given as an anchor count. */
+  {
+    g_autoptr(GPtrArray) leaf_as_anchor = certs_of(pki.leaf, NULL);
+
+    assert_chain_fails(pki.leaf, chain_with_root, leaf_as_anchor, "no trusted root");
+  }
+  /* The same with a store. */
+  {
+    g_autoptr(X509_STORE) store = X509_STORE_new();
+
+    g_assert_cmpint(X509_STORE_add_cert(store, pki.other_root), ==, 1);
+    g_assert_false(
+        signet_x509_verify_chain_with_store(pki.leaf, chain_with_root, store, NULL, NULL, &error));
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
+  }
+  pki_clear(&pki);
+}
+
+static void
+test_verify_to_anchor(void)
+{
+  Pki pki = { 0 };
+  g_autoptr(GPtrArray) inter = NULL;
+  g_autoptr(GPtrArray) inter_and_root = NULL;
+  g_autoptr(GPtrArray) roots = NULL;
+  g_autoptr(GPtrArray) with_junk = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509) anchor = NULL;
+  g_autoptr(GDateTime) today = g_date_time_new_now_utc();
+  g_autoptr(GDateTime) later = g_date_time_add_days(today, 400);
+
+  pki_make(&pki);
+  inter = certs_of(pki.inter, NULL);
+  inter_and_root = certs_of(pki.leaf, pki.inter, pki.root, NULL);
+  roots = certs_of(pki.other_root, pki.root, NULL);
+  with_junk = certs_of(pki.other_root, pki.leaf, pki.root, NULL);
+  assert_chain_ends_at(pki.leaf, inter, roots, pki.root);
+  /* The root in the chain too (as CAs send it), and the leaf itself: skipped. */
+  assert_chain_ends_at(pki.leaf, inter_and_root, roots, pki.root);
+  /* A holder certificate among the anchors is left out, the rest count. */
+  assert_chain_ends_at(pki.leaf, inter, with_junk, pki.root);
+  /* No intermediate: no chain. */
+  assert_chain_fails(pki.leaf, NULL, roots, "unable to get local issuer certificate");
+  /* Expired by the time given. */
+  g_assert_false(signet_x509_verify_chain(pki.leaf, inter, roots, later, NULL, &error));
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
+  g_assert_nonnull(strstr(error->message, "expired"));
+  g_clear_error(&error);
+  /* A store of the caller's, left as it was. */
+  {
+    g_autoptr(X509_STORE) store = X509_STORE_new();
+
+    g_assert_cmpint(X509_STORE_add_cert(store, pki.root), ==, 1);
+    g_assert_true(
+        signet_x509_verify_chain_with_store(pki.leaf, inter, store, NULL, &anchor, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(X509_cmp(anchor, pki.root), ==, 0);
+    g_assert_cmpint(X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store))
+                        & X509_V_FLAG_PARTIAL_CHAIN,
+                    ==, 0);
+  }
+  pki_clear(&pki);
+}
+
+/* An intermediate given as anchor is trusted as given: the chain may end
+ * there (partial chain), as RFC 5280 allows a trust anchor that is not
+ * self-signed. Nothing from the untrusted side becomes one that way. */
+static void
+test_verify_partial(void)
+{
+  Pki pki = { 0 };
+  g_autoptr(GPtrArray) inter_anchor = NULL;
+  g_autoptr(GPtrArray) inter = NULL;
+  g_autoptr(GPtrArray) root_anchor = NULL;
+
+  pki_make(&pki);
+  inter_anchor = certs_of(pki.inter, NULL);
+  inter = certs_of(pki.inter, NULL);
+  root_anchor = certs_of(pki.other_root, NULL);
+  assert_chain_ends_at(pki.leaf, NULL, inter_anchor, pki.inter);
+  assert_chain_ends_at(pki.leaf, inter, inter_anchor, pki.inter);
+  /* The intermediate untrusted (not given as anchor): no partial chain. */
+  assert_chain_fails(pki.leaf, inter, root_anchor, "unable to get");
+  /* The forger's leaf does not verify to the real intermediate. */
+  assert_chain_fails(pki.forged_leaf, NULL, inter_anchor, NULL);
+  pki_clear(&pki);
+}
+
+/* An anchor must be valid now like every certificate of the chain. */
+static void
+test_verify_expired_anchor(void)
+{
+  Pki pki = { 0 };
+  g_autoptr(X509) expired_root = NULL;
+  g_autoptr(X509) inter = NULL;
+  g_autoptr(X509) leaf = NULL;
+  g_autoptr(GPtrArray) untrusted = NULL;
+  g_autoptr(GPtrArray) anchors = NULL;
+
+  pki_make(&pki);
+  /* notBefore a day ago, notAfter an hour ago; same key and name as the root. */
+  expired_root = make_cert(pki_root_rdns, pki.root_key, NULL, NULL, "critical,CA:TRUE", "c1",
+                           time(NULL) - 3600);
+  inter = make_cert(pki_inter_rdns, pki.inter_key, expired_root, pki.root_key,
+                    "critical,CA:TRUE,pathlen:0", "c2", time(NULL) + 365 * 86400);
+  leaf = make_cert(pki_leaf_rdns, pki.leaf_key, inter, pki.inter_key, "CA:FALSE", "c3",
+                   time(NULL) + 300 * 86400);
+  untrusted = certs_of(inter, NULL);
+  anchors = certs_of(expired_root, NULL);
+  assert_chain_fails(leaf, untrusted, anchors, "certificate has expired");
+  /* The valid root of the same key and name verifies the same chain. */
+  g_ptr_array_add(anchors, pki.root);
+  assert_chain_ends_at(leaf, untrusted, anchors, pki.root);
+  pki_clear(&pki);
+}
+
+/* A root of the same name as the trusted one, but another key (a forgery,
+ * or a CA that changed its root): the chain through it fails, and
+ * signet_x509_chain_top() names the forged root, not the trusted one. */
+static void
+test_verify_forged_root(void)
+{
+  Pki pki = { 0 };
+  g_autoptr(GPtrArray) forged = NULL;
+  g_autoptr(GPtrArray) mixed = NULL;
+  g_autoptr(GPtrArray) trusted = NULL;
+  g_autoptr(GPtrArray) forged_trusted = NULL;
+  g_autoptr(GPtrArray) real = NULL;
+  g_autofree char *real_fp = NULL;
+  g_autofree char *forged_fp = NULL;
+  g_autofree char *described = NULL;
+
+  pki_make(&pki);
+  forged = certs_of(pki.forged_inter, pki.forged_root, NULL);
+  mixed = certs_of(pki.forged_inter, pki.forged_root, pki.inter, pki.root, NULL);
+  trusted = certs_of(pki.root, NULL);
+  forged_trusted = certs_of(pki.forged_root, NULL);
+  real = certs_of(pki.inter, NULL);
+  assert_chain_fails(pki.forged_leaf, forged, trusted, NULL);
+  assert_chain_fails(pki.forged_leaf, mixed, trusted, NULL);
+  /* Nor does the forged root, trusted, make the real chain verify. */
+  assert_chain_fails(pki.leaf, real, forged_trusted, NULL);
+  assert_chain_ends_at(pki.leaf, mixed, trusted, pki.root);
+
+  g_assert_true(signet_x509_chain_top(pki.forged_leaf, mixed) == pki.forged_root);
+  g_assert_true(signet_x509_chain_top(pki.leaf, mixed) == pki.root);
+  g_assert_true(signet_x509_chain_top(pki.leaf, NULL) == pki.leaf);
+  g_assert_true(signet_x509_chain_top(pki.leaf, trusted) == pki.leaf);
+  g_assert_true(signet_x509_is_self_signed(pki.forged_root));
+  g_assert_false(signet_x509_is_self_signed(pki.inter));
+  real_fp = signet_x509_fingerprint(pki.root);
+  forged_fp = signet_x509_fingerprint(pki.forged_root);
+  g_assert_cmpuint(strlen(real_fp), ==, 95);
+  g_assert_cmpstr(real_fp, !=, forged_fp);
+  described = signet_x509_describe(pki.forged_root);
+  g_assert_true(g_str_has_prefix(described, "CN=Trust Root,O=Signet Test (SHA-256 "));
+  g_assert_nonnull(strstr(described, forged_fp));
+  pki_clear(&pki);
+}
+
 /* ---- subjects ---- */
 
 typedef struct
@@ -1385,6 +1667,11 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/x509/days-left", test_x509_days_left);
   g_test_add_func("/enroll/x509/is-ca", test_x509_is_ca);
   g_test_add_func("/enroll/x509/matches-key", test_x509_matches_key);
+  g_test_add_func("/enroll/x509/verify/root-untrusted", test_verify_root_untrusted);
+  g_test_add_func("/enroll/x509/verify/to-anchor", test_verify_to_anchor);
+  g_test_add_func("/enroll/x509/verify/partial", test_verify_partial);
+  g_test_add_func("/enroll/x509/verify/expired-anchor", test_verify_expired_anchor);
+  g_test_add_func("/enroll/x509/verify/forged-root", test_verify_forged_root);
   g_test_add_func("/enroll/subject/good", test_subject_good);
   g_test_add_func("/enroll/subject/bad", test_subject_bad);
   g_test_add_func("/enroll/csr/rsa", test_csr_rsa);
