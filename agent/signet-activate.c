@@ -29,10 +29,10 @@ typedef struct
    * this token and profile, or the one this call began; NULL before. Its
    * stage (signet_activation_stage()) says how far it got. */
   SignetOperation *op;
-  gboolean resumed;  /* op was open before this call */
-  GBytes *new_id;    /* the key of op */
-  gboolean keep_key; /* the CA may have (or has) a certificate for it: never delete it */
-  gboolean conflict; /* another task changed op: touch nothing more */
+  gboolean resumed;   /* op was open before this call */
+  GBytes *new_id;     /* the key of op */
+  gboolean keep_key;  /* the CA may have (or has) a certificate for it: never delete it */
+  gboolean conflict;  /* another task changed op: touch nothing more */
   SignetTrust *trust; /* the roots the issued chain must end at */
 } Run;
 
