@@ -15,7 +15,7 @@
 #include "agent/signet-trust.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
-#include "enroll/signet-est.h"
+#include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
 
 typedef struct
@@ -204,20 +204,6 @@ set_step(Run *run, const char *step)
   run->op->step = g_strdup(step);
 }
 
-static SignetEst *
-est_new(Run *run, GError **error)
-{
-  const SignetProfile *p = run->a->profile;
-  SignetEstConfig config = {
-    .url = p->url,
-    .trust_anchors = p->trust_anchors,
-    .connect_timeout = p->connect_timeout,
-    .timeout = p->timeout,
-  };
-
-  return signet_est_new(&config, error);
-}
-
 /* The roots the issued chain must end at (docs/internals/trust.md): the
  * profile's ca-roots, else the self-signed certificates of @cacerts (the
  * CA's /cacerts, fetched over TLS verified with the profile's trust
@@ -271,23 +257,22 @@ choose_kept_roots(Run *run, X509 *leaf, GError **error)
     return TRUE;
   }
   {
-    g_autoptr(SignetEst) est = NULL;
+    g_autoptr(SignetConnector) connector = NULL;
     g_autoptr(GPtrArray) cacerts = NULL;
 
     progress(run, "ca-certificates", "Connecting to %s for its root certificates",
              run->a->profile->display_name);
-    est = est_new(run, error);
-    if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+    connector = signet_connector_new(run->a->profile, error);
+    if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
       return FALSE;
     return choose_roots(run, cacerts, error);
   }
 }
 
+/* The holder's reference and code, as the connector gets them. */
 static gboolean
-set_credentials(Run *run, SignetEst *est, GError **error)
+check_code(Run *run, SignetConnectorCode *code, GError **error)
 {
-  g_autofree char *user = NULL;
-
   if (run->a->code == NULL || signet_secret_get_len(run->a->code) == 0) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                 "No %s given: the CA needs the %s and %s it sent you", run->a->profile->code_prompt,
@@ -301,25 +286,24 @@ set_credentials(Run *run, SignetEst *est, GError **error)
                 run->a->profile->code_prompt);
     return FALSE;
   }
-  user = signet_profile_expand(run->a->profile->username, run->a->reference, run->serial, error);
-  if (user == NULL)
-    return FALSE;
-  signet_est_set_basic_auth(est, user, run->a->code);
+  code->reference = run->a->reference;
+  code->code = run->a->code;
+  code->token_serial = run->serial;
   return TRUE;
 }
 
 static char *
-find_subject(Run *run, SignetEst *est, GError **error)
+find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *code, GError **error)
 {
   const SignetProfile *p = run->a->profile;
   g_autofree char *subject = NULL;
   g_autoptr(X509_NAME) name = NULL;
 
   if (p->subject_from_ca) {
-    g_autoptr(SignetEstCsrAttrs) attrs = NULL;
+    g_autoptr(SignetSubjectHint) attrs = NULL;
 
     progress(run, "subject", "Asking the CA which name to request");
-    attrs = signet_est_get_csr_attrs(est, error);
+    attrs = signet_connector_subject_hint(connector, code, error);
     if (attrs == NULL)
       return NULL;
     if (attrs->subject == NULL) {
@@ -678,9 +662,10 @@ signet_activation_run(const SignetActivation *a, GError **error)
   Run run = { .a = a };
   g_autofree char *serial = NULL;
   g_autofree char *name = NULL;
-  g_autoptr(SignetEst) est = NULL;
+  g_autoptr(SignetConnector) connector = NULL;
+  SignetConnectorCode code = { 0 };
   g_autoptr(GPtrArray) cacerts = NULL;
-  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(SignetAnswer) result = NULL;
   g_autofree char *subject = NULL;
   g_autoptr(GError) local = NULL;
   SignetP11KeyType key_type;
@@ -726,18 +711,18 @@ signet_activation_run(const SignetActivation *a, GError **error)
   }
 
   progress(&run, "ca-certificates", "Connecting to %s", a->profile->display_name);
-  est = est_new(&run, error);
-  if (est == NULL)
+  connector = signet_connector_new(a->profile, error);
+  if (connector == NULL)
     goto out;
-  cacerts = signet_est_get_cacerts(est, error);
+  cacerts = signet_connector_ca_certs(connector, error);
   if (cacerts == NULL)
     goto out;
   if (!choose_roots(&run, cacerts, error))
     goto out;
-  if (!set_credentials(&run, est, error))
+  if (!check_code(&run, &code, error))
     goto out;
   if (run.op == NULL || stage_is(run.op, "generated")) {
-    subject = find_subject(&run, est, error);
+    subject = find_subject(&run, connector, &code, error);
     if (subject == NULL)
       goto out;
   }
@@ -815,7 +800,17 @@ signet_activation_run(const SignetActivation *a, GError **error)
   }
 
   progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
-  result = signet_est_simple_enroll(est, run.op->request_pem, error);
+  if (g_str_equal(resumed, "pending")) {
+    SignetConnectorPoll poll = {
+      .csr_pem = run.op->request_pem,
+      .poll_state = run.op->poll_state,
+      .renewal = FALSE,
+      .code = &code,
+    };
+
+    result = signet_connector_poll(connector, &poll, error);
+  } else
+    result = signet_connector_enroll(connector, &code, run.op->request_pem, error);
   /* The CA has answered (or given up): a test stops the agent here. */
   signet_fault_point("answered");
   if (result == NULL) {
@@ -861,12 +856,15 @@ signet_activation_run(const SignetActivation *a, GError **error)
     }
     goto fail;
   }
-  if (result->status == SIGNET_EST_PENDING) {
+  if (result->status == SIGNET_ANSWER_PENDING) {
     g_autofree char *when = g_date_time_format(result->retry_at, "%Y-%m-%d %H:%M:%S UTC");
     g_autofree char *iso = g_date_time_format_iso8601(result->retry_at);
 
     run.op->state = SIGNET_OP_PENDING;
     run.op->retry_at = g_date_time_to_unix(result->retry_at);
+    g_clear_pointer(&run.op->poll_state, g_bytes_unref);
+    if (result->poll_state != NULL)
+      run.op->poll_state = g_bytes_ref(result->poll_state);
     set_step(&run, "pending");
     if (!journal(&run, &local)) {
       g_propagate_prefixed_error(error, g_steal_pointer(&local),

@@ -386,17 +386,43 @@ on_handle_unblock_pin_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
 static const char *const options_activate[] = { "request-id", "label", "confirm-final-try", NULL };
 
 /* The profile dictionary of ListProfiles and GetProfile (docs/dbus-api.md). */
+static gint
+compare_keys(gconstpointer a, gconstpointer b, gpointer data)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The protocol group's settings as a{ss}, sorted by key. */
+static GVariant *
+settings_dict(GHashTable *settings)
+{
+  GVariantBuilder b;
+  g_autofree gpointer *keys = NULL;
+  guint n = 0;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+  if (settings != NULL)
+    keys = g_hash_table_get_keys_as_array(settings, &n);
+  if (keys != NULL)
+    g_qsort_with_data(keys, (gint)n, sizeof(gpointer), compare_keys, NULL);
+  for (guint i = 0; i < n; i++)
+    g_variant_builder_add(&b, "{ss}", (const char *)keys[i],
+                          (const char *)g_hash_table_lookup(settings, keys[i]));
+  return g_variant_builder_end(&b);
+}
+
 static GVariant *
 profile_dict(const SignetProfile *p)
 {
   GVariantBuilder b;
+  /* EST's user name, for clients of before [est] (docs/dbus-api.md). */
+  const char *username = p->settings != NULL ? g_hash_table_lookup(p->settings, "username") : NULL;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add(&b, "{sv}", "name", g_variant_new_string(p->name));
   g_variant_builder_add(&b, "{sv}", "display_name", g_variant_new_string(p->display_name));
   g_variant_builder_add(&b, "{sv}", "file", g_variant_new_string(p->file ? p->file : ""));
-  g_variant_builder_add(&b, "{sv}", "protocol",
-                        g_variant_new_string(signet_protocol_to_string(p->protocol)));
+  g_variant_builder_add(&b, "{sv}", "protocol", g_variant_new_string(p->protocol));
   g_variant_builder_add(&b, "{sv}", "url", g_variant_new_string(p->url));
   g_variant_builder_add(&b, "{sv}", "trust_anchors",
                         g_variant_new_string(p->trust_anchors ? p->trust_anchors : ""));
@@ -411,7 +437,8 @@ profile_dict(const SignetProfile *p)
   g_variant_builder_add(&b, "{sv}", "certificate_label",
                         g_variant_new_string(p->certificate_label));
   g_variant_builder_add(&b, "{sv}", "chain_label", g_variant_new_string(p->chain_label));
-  g_variant_builder_add(&b, "{sv}", "username", g_variant_new_string(p->username));
+  g_variant_builder_add(&b, "{sv}", "username", g_variant_new_string(username ? username : ""));
+  g_variant_builder_add(&b, "{sv}", "settings", settings_dict(p->settings));
   g_variant_builder_add(&b, "{sv}", "reference_prompt", g_variant_new_string(p->reference_prompt));
   g_variant_builder_add(&b, "{sv}", "code_prompt", g_variant_new_string(p->code_prompt));
   g_variant_builder_add(&b, "{sv}", "connect_timeout", g_variant_new_uint32(p->connect_timeout));

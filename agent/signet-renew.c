@@ -14,7 +14,7 @@
 #include "agent/signet-trust.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
-#include "enroll/signet-est.h"
+#include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
 
 typedef struct
@@ -111,19 +111,6 @@ static GBytes *
 op_old_id(Run *run)
 {
   return run->op->old_key_id != NULL ? signet_hex_decode(run->op->old_key_id) : NULL;
-}
-
-static SignetEst *
-est_new(const SignetProfile *p, GError **error)
-{
-  SignetEstConfig config = {
-    .url = p->url,
-    .trust_anchors = p->trust_anchors,
-    .connect_timeout = p->connect_timeout,
-    .timeout = p->timeout,
-  };
-
-  return signet_est_new(&config, error);
 }
 
 static void
@@ -726,11 +713,23 @@ roll_back(Run *run, const char *why, GError **error)
 
 /* ---- the CA ------------------------------------------------------------------ */
 
-/* Sends the request (PENDING or new) to /simplereenroll, authenticated
- * with the old certificate and key. Returns the result or NULL. */
-static SignetEstResult *
-reenroll(Run *run, SignetEst *est, GError **error)
+/* What a PENDING answer asks to keep for the poll (journaled with it). */
+static void
+set_poll_state(SignetOperation *op, const SignetAnswer *answer)
 {
+  g_clear_pointer(&op->poll_state, g_bytes_unref);
+  if (answer->poll_state != NULL)
+    op->poll_state = g_bytes_ref(answer->poll_state);
+}
+
+/* Sends the request (new, or again) or asks about the PENDING one,
+ * authenticated with the old certificate and key. Returns the answer or
+ * NULL. */
+static SignetAnswer *
+reenroll(Run *run, SignetConnector *connector, GError **error)
+{
+  SignetConnectorIdentity identity;
+
   g_autoptr(GBytes) old_id = op_old_id(run);
   g_autoptr(EVP_PKEY) old_key = NULL;
 
@@ -742,13 +741,23 @@ reenroll(Run *run, SignetEst *est, GError **error)
   old_key = signet_p11_session_get_private_key(run->r->session, old_id, error);
   if (old_key == NULL)
     return NULL;
-  if (!signet_est_set_client_identity(est, run->old_cert, old_key, error))
-    return NULL;
-  return signet_est_simple_reenroll(est, run->op->request_pem, error);
+  identity.cert = run->old_cert;
+  identity.key = old_key;
+  if (run->op->state == SIGNET_OP_PENDING) {
+    SignetConnectorPoll poll = {
+      .csr_pem = run->op->request_pem,
+      .poll_state = run->op->poll_state,
+      .renewal = TRUE,
+      .identity = &identity,
+    };
+
+    return signet_connector_poll(connector, &poll, error);
+  }
+  return signet_connector_reenroll(connector, &identity, run->op->request_pem, error);
 }
 
 static void
-set_pending_error(Run *run, SignetEstResult *result, GError **error)
+set_pending_error(Run *run, SignetAnswer *result, GError **error)
 {
   g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(run->op->retry_at);
   g_autofree char *when = g_date_time_format(at, "%Y-%m-%d %H:%M:%S UTC");
@@ -907,9 +916,9 @@ signet_renewal_resume_action(const SignetOperation *op)
 static GVariant *
 run_renewal(Run *run, GError **error)
 {
-  g_autoptr(SignetEst) est = NULL;
+  g_autoptr(SignetConnector) connector = NULL;
   g_autoptr(GPtrArray) cacerts = NULL;
-  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(SignetAnswer) result = NULL;
   g_autoptr(GError) local = NULL;
   GVariant *reply;
   gboolean fresh = run->op->id == 0;
@@ -936,8 +945,8 @@ run_renewal(Run *run, GError **error)
     if (!step(run, "ca-certificates", error))
       goto fail;
     progress(run, "ca-certificates", "Connecting to %s", run->profile->display_name);
-    est = est_new(run->profile, error);
-    if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+    connector = signet_connector_new(run->profile, error);
+    if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
       goto fail;
     run->trust = renewal_roots(run->r->state, run->profile, run->op, cacerts, error);
     if (run->trust == NULL)
@@ -963,14 +972,15 @@ run_renewal(Run *run, GError **error)
            "Sending the renewal request to %s, signed in with the current "
            "certificate",
            run->profile->display_name);
-  result = reenroll(run, est, error);
+  result = reenroll(run, connector, error);
   /* The CA has answered (or given up): a test stops the agent here. */
   signet_fault_point("answered");
   if (result == NULL)
     goto fail;
-  if (result->status == SIGNET_EST_PENDING) {
+  if (result->status == SIGNET_ANSWER_PENDING) {
     run->op->state = SIGNET_OP_PENDING;
     run->op->retry_at = g_date_time_to_unix(result->retry_at);
+    set_poll_state(run->op, result);
     if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local)) {
       g_propagate_prefixed_error(error, g_steal_pointer(&local),
                                  "The CA will issue the certificate later, but the request "
@@ -1167,9 +1177,9 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
                     GError **error)
 {
   const SignetProfile *profile;
-  g_autoptr(SignetEst) est = NULL;
+  g_autoptr(SignetConnector) connector = NULL;
   g_autoptr(GPtrArray) cacerts = NULL;
-  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(SignetAnswer) result = NULL;
   g_autoptr(SignetTrust) trust = NULL;
 
   g_return_val_if_fail(op->state == SIGNET_OP_PENDING, FALSE);
@@ -1181,19 +1191,28 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
                 "The CA profile '%s' of a pending renewal is gone", op->profile);
     return FALSE;
   }
-  est = est_new(profile, error);
-  if (est == NULL || (cacerts = signet_est_get_cacerts(est, error)) == NULL)
+  connector = signet_connector_new(profile, error);
+  if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
     return FALSE;
   trust = renewal_roots(state, profile, op, cacerts, error);
   if (trust == NULL)
     return FALSE;
   /* No PIN here, so no TLS client authentication: the CA recognises the
    * request it accepted (docs/internals/renewal.md). */
-  result = signet_est_poll_reenroll(est, op->request_pem, error);
+  {
+    SignetConnectorPoll poll = {
+      .csr_pem = op->request_pem,
+      .poll_state = op->poll_state,
+      .renewal = TRUE,
+    };
+
+    result = signet_connector_poll(connector, &poll, error);
+  }
   if (result == NULL)
     return FALSE;
-  if (result->status == SIGNET_EST_PENDING) {
+  if (result->status == SIGNET_ANSWER_PENDING) {
     op->retry_at = g_date_time_to_unix(result->retry_at);
+    set_poll_state(op, result);
     return signet_state_op_save(state, op, signet_clock_now(), error);
   }
   /* The request holds the new key's public half (no token needed). */

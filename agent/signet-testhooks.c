@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "agent/signet-state.h"
-#include "enroll/signet-est.h"
+#include "enroll/signet-connector.h"
 #endif
 
 gboolean
@@ -67,7 +67,7 @@ signet_fault_point(const char *step)
   } else if (strcmp(kind, "remove") == 0) {
     pull_token(step);
   } else if (strcmp(kind, "ca-down") == 0) {
-    signet_est_set_unreachable(TRUE);
+    signet_connector_set_unreachable(TRUE);
   } else if (strcmp(kind, "disk-full") == 0) {
     signet_state_set_disk_full(TRUE);
   } else {

@@ -106,11 +106,4 @@ SignetEstResult *signet_est_simple_reenroll(SignetEst *est, const char *csr_pem,
  * client authentication answers 401, SIGNET_ENROLL_ERROR_CODE_REJECTED). */
 SignetEstResult *signet_est_poll_reenroll(SignetEst *est, const char *csr_pem, GError **error);
 
-/* Test-only knob, process-wide: while TRUE every connection goes to a
- * closed local port, so every request fails as with the CA down
- * (SIGNET_ENROLL_ERROR_CONNECT) through the real connection code. The
- * agent's fault hook (SIGNET_FAULT=STEP:ca-down, test builds only) sets it;
- * nothing else does. */
-void signet_est_set_unreachable(gboolean unreachable);
-
 G_END_DECLS

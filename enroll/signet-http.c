@@ -29,12 +29,12 @@ typedef struct
   char *data;
 } LockedBuf;
 
-/* signet_est_set_unreachable(): port 1 on the loopback is closed. */
+/* signet_http_set_unreachable(): port 1 on the loopback is closed. */
 static gint unreachable;
 static struct curl_slist unreachable_list[] = { { (char *)"::127.0.0.1:1", NULL } };
 
 void
-signet_est_set_unreachable(gboolean value)
+signet_http_set_unreachable(gboolean value)
 {
   g_atomic_int_set(&unreachable, value ? 1 : 0);
 }

@@ -71,6 +71,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)
  * /simplereenroll), FAILED (anything else). */
 SignetHttpResponse *signet_http_request(const SignetHttpRequest *request, GError **error);
 
+/* While TRUE, every connection goes to a closed local port (see
+ * signet_connector_set_unreachable(), its only caller). */
+void signet_http_set_unreachable(gboolean unreachable);
+
 /* The host part of an https URL (for messages), or NULL. */
 char *signet_http_url_host(const char *url);
 

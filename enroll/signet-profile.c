@@ -19,6 +19,7 @@
 
 #include "common/signet-util.h"
 #include "enroll/signet-profile.h"
+#include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
 
@@ -63,6 +64,18 @@ static const struct
   { "network", { "connect-timeout", "timeout", NULL } },
 };
 
+/* The keys of @group in the schema (NULL-terminated, never NULL). */
+static const char *const *
+schema_keys(const char *group)
+{
+  static const char *const none[] = { NULL };
+
+  for (guint g = 0; g < G_N_ELEMENTS(schema); g++)
+    if (g_str_equal(schema[g].group, group))
+      return schema[g].keys;
+  return none;
+}
+
 void
 signet_profile_free(SignetProfile *profile)
 {
@@ -79,21 +92,11 @@ signet_profile_free(SignetProfile *profile)
   g_free(profile->key_label);
   g_free(profile->certificate_label);
   g_free(profile->chain_label);
-  g_free(profile->username);
+  g_free(profile->protocol);
+  g_clear_pointer(&profile->settings, g_hash_table_unref);
   g_free(profile->reference_prompt);
   g_free(profile->code_prompt);
   g_free(profile);
-}
-
-const char *
-signet_protocol_to_string(SignetProtocol protocol)
-{
-  switch (protocol) {
-    case SIGNET_PROTOCOL_EST:
-      return "est";
-    default:
-      return "unknown";
-  }
 }
 
 const char *
@@ -585,11 +588,15 @@ check_names(Check *check)
     for (guint g = 0; g < G_N_ELEMENTS(schema); g++)
       if (g_str_equal(schema[g].group, entry->group))
         keys = schema[g].keys;
+    /* A protocol's own group: its connector names the keys. */
+    if (keys == NULL && signet_connector_find(entry->group) != NULL
+        && g_str_equal(signet_connector_find(entry->group)->name, entry->group))
+      keys = signet_connector_find(entry->group)->keys;
     if (entry->key == NULL) {
       if (keys == NULL)
         add_warning(check, entry->line,
                     "unknown group [%s], ignored: a profile has [profile], [labels], "
-                    "[activation] and [network]",
+                    "[activation], [network] and its protocol's group ([est])",
                     quoted_group);
       continue;
     }
@@ -635,6 +642,58 @@ check_template(Check *check, const char *group, const char *key, const char *tem
   return TRUE;
 }
 
+/* The connector's report of a mistake in its group, at the key's line. */
+typedef struct
+{
+  Check *check;
+  const char *group;
+  GHashTable *from; /* key → the group it was read from, when not @group */
+} GroupReport;
+
+static void
+report_group_problem(const char *key, const char *message, gpointer data)
+{
+  GroupReport *r = data;
+  const char *group = key != NULL && g_hash_table_contains(r->from, key)
+                          ? g_hash_table_lookup(r->from, key)
+                          : r->group;
+  guint line = key != NULL ? key_line(r->check->scan, group, key) : 0;
+
+  add_error(r->check, line != 0 ? line : group_line(r->check->scan, group), "%s", message);
+}
+
+/* The protocol's own group ([est], ...): its known keys as key → value,
+ * checked and completed with defaults by the connector. A key of that
+ * group that a profile from before the group existed wrote in
+ * [activation] (EST's username) is read from there, with a warning. */
+static GHashTable *
+check_protocol_group(Check *check, const SignetConnectorClass *connector)
+{
+  g_autoptr(GHashTable) settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) from = g_hash_table_new(g_str_hash, g_str_equal);
+  GroupReport report = { check, connector->name, from };
+
+  for (guint k = 0; connector->keys[k] != NULL; k++) {
+    const char *key = connector->keys[k];
+    char *value = get_string(check, connector->name, key, FALSE);
+
+    if (value == NULL && g_strv_contains(schema_keys("activation"), key)
+        && (value = get_string(check, "activation", key, FALSE)) != NULL) {
+      add_warning(check, key_line(check->scan, "activation", key),
+                  "%s: belongs in [%s] now (read from [activation] for older profiles): move it "
+                  "there",
+                  key, connector->name);
+      g_hash_table_insert(from, (gpointer)key, (gpointer) "activation");
+    }
+    if (value != NULL)
+      g_hash_table_insert(settings, g_strdup(key), value);
+  }
+  if (connector->check_settings != NULL
+      && !connector->check_settings(settings, report_group_problem, &report))
+    return NULL;
+  return g_steal_pointer(&settings);
+}
+
 static SignetProfile *
 check_profile(Check *check, const char *name)
 {
@@ -643,6 +702,7 @@ check_profile(Check *check, const char *name)
   g_autofree char *anchors = NULL;
   g_autofree char *roots = NULL;
   guint profile_line = group_line(check->scan, "profile");
+  const SignetConnectorClass *connector = NULL;
 
   profile->name = g_strdup(name);
   profile->file = g_strdup(check->path);
@@ -663,11 +723,15 @@ check_profile(Check *check, const char *name)
   if (protocol == NULL) {
     if (!g_key_file_has_key(check->keyfile, "profile", "protocol", NULL))
       add_error(check, profile_line, "protocol: missing: write protocol = est");
-  } else if (g_ascii_strcasecmp(protocol, "est") == 0)
-    profile->protocol = SIGNET_PROTOCOL_EST;
-  else
+  } else if ((connector = signet_connector_find(protocol)) != NULL)
+    profile->protocol = g_strdup(connector->name);
+  else {
+    g_autofree char *known = signet_connector_list_names();
+
     add_error(check, key_line(check->scan, "profile", "protocol"),
-              "protocol: \"%s\" is not supported: this version of Signet knows est", protocol);
+              "protocol: \"%s\" is not supported: this version of Signet knows %s", protocol,
+              known);
+  }
 
   profile->url = get_string(check, "profile", "url", FALSE);
   if (profile->url == NULL) {
@@ -737,11 +801,8 @@ check_profile(Check *check, const char *name)
   if (profile->chain_label == NULL)
     profile->chain_label = g_strdup("CA certificate");
 
-  profile->username = get_string(check, "activation", "username", FALSE);
-  if (profile->username == NULL)
-    profile->username = g_strdup("${reference}");
-  else
-    check_template(check, "activation", "username", profile->username, NULL);
+  if (connector != NULL)
+    profile->settings = check_protocol_group(check, connector);
   profile->reference_prompt = get_string(check, "activation", "reference-prompt", TRUE);
   if (profile->reference_prompt == NULL)
     profile->reference_prompt = g_strdup("Reference number");

@@ -9,7 +9,8 @@
  *
  *   [profile]
  *   display-name = Example Qualified CA           (default: NAME)
- *   protocol = est                                (est; scep, acme later)
+ *   protocol = est                                (a connector's name:
+ *                                                  signet-connector.c)
  *   url = https://ca.example/.well-known/est/q    (https only)
  *   trust-anchors = example-root.pem              (PEM file, relative to the
  *                                                  profile's directory;
@@ -39,13 +40,15 @@
  *   certificate = Qualified signature             (of the certificate)
  *   chain = Example CA                            (of the CA certificates)
  *   [activation]
- *   username = ${reference}                       (HTTP Basic user name;
- *                                                  the password is the code)
  *   reference-prompt = Reference number
  *   code-prompt = Activation code
  *   [network]
  *   connect-timeout = 15                          (seconds)
  *   timeout = 120                                 (seconds)
+ *   [est]                                         (the protocol's own group,
+ *   username = ${reference}                        its keys named and checked
+ *                                                  by its connector: see
+ *                                                  signet-est-connector.c)
  *
  * Templates know ${reference} and ${serial} (the token's serial); "$$" is a
  * "$". Unknown groups or keys are reported as problems (a typo must not
@@ -59,11 +62,6 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  SIGNET_PROTOCOL_EST,
-} SignetProtocol;
-
-typedef enum
-{
   SIGNET_RENEWAL_NEW_KEY,
   SIGNET_RENEWAL_SAME_KEY,
 } SignetRenewalKey;
@@ -72,8 +70,8 @@ typedef struct
 {
   char *name;
   char *display_name;
-  char *file; /* absolute path it was read from */
-  SignetProtocol protocol;
+  char *file;     /* absolute path it was read from */
+  char *protocol; /* a connector's name, lower case: "est" */
   char *url;
   char *trust_anchors; /* absolute path, or NULL: system store */
   char *ca_roots;      /* absolute path of the issuing roots, or NULL: /cacerts */
@@ -84,17 +82,18 @@ typedef struct
   char *key_label;         /* never NULL: default display_name */
   char *certificate_label; /* never NULL: default key_label */
   char *chain_label;       /* never NULL: default "CA certificate" */
-  char *username;          /* template, default "${reference}" */
   char *reference_prompt;  /* default "Reference number" */
   char *code_prompt;       /* default "Activation code" */
   guint connect_timeout;   /* default 15 */
   guint timeout;           /* default 120 */
+  /* The protocol's group: key → value, checked and completed with its
+   * defaults by the connector (signet-connector.h). */
+  GHashTable *settings;
 } SignetProfile;
 
 void signet_profile_free(SignetProfile *profile);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetProfile, signet_profile_free)
 
-const char *signet_protocol_to_string(SignetProtocol protocol);    /* "est" */
 const char *signet_renewal_key_to_string(SignetRenewalKey policy); /* "new", "same" */
 
 typedef struct

@@ -7,3 +7,14 @@ tests_enroll_test_profile_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
 tests_enroll_test_profile_LDADD = tests/testutil/libsignet-testutil.la enroll/libsignet-enroll.la $(GLIB_LIBS) \
 	$(OPENSSL_LIBS)
 signet_format_sources += $(tests_enroll_test_profile_SOURCES)
+
+# The connector seam (enroll/signet-connector.h): factory, answer checks,
+# the protocol's profile group.
+check_PROGRAMS += tests/enroll/test-connector
+TESTS += tests/enroll/test-connector
+tests_enroll_test_connector_SOURCES = tests/enroll/test-connector.c
+tests_enroll_test_connector_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"test-connector\"
+tests_enroll_test_connector_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
+tests_enroll_test_connector_LDADD = tests/testutil/libsignet-testutil.la \
+	enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS)
+signet_format_sources += $(tests_enroll_test_connector_SOURCES)

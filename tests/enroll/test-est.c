@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "enroll/signet-est.h"
+#include "enroll/signet-connector.h"
 #include "enroll/signet-http.h"
 #include "enroll/signet-enroll-private.h"
 #include "pkcs11/signet-p11.h"
@@ -1339,6 +1340,142 @@ teardown(void)
   g_free(rig.root);
 }
 
+/* ---- EST through the connector seam (signet-connector.h) ----------------- */
+
+/* A profile as the loader makes it, for the test CA; @username: [est]. */
+static SignetProfile *
+connector_profile(const char *username)
+{
+  SignetProfile *profile = g_new0(SignetProfile, 1);
+
+  profile->name = g_strdup("test-ca");
+  profile->protocol = g_strdup("est");
+  profile->url = g_strdup(rig.url);
+  profile->trust_anchors = g_strdup(rig.root);
+  profile->connect_timeout = 5;
+  profile->timeout = 30;
+  profile->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert(profile->settings, g_strdup("username"), g_strdup(username));
+  return profile;
+}
+
+static void
+test_connector_enroll(void)
+{
+  g_autoptr(SignetProfile) profile = connector_profile("${reference}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(GPtrArray) cacerts = NULL;
+  g_autoptr(EVP_PKEY) key = ec_key();
+  g_autofree char *csr = csr_for(key, "CN=Through the seam");
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+
+  connector = signet_connector_new(profile, &error);
+  g_assert_no_error(error);
+  cacerts = signet_connector_ca_certs(connector, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(cacerts->len, >, 0);
+
+  ca_new_code(NULL, &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), key));
+  g_assert_null(answer->poll_state); /* EST keeps nothing but the request */
+  g_clear_pointer(&answer, signet_answer_free);
+
+  /* The code was spent: the same again is the CA's refusal, in words. */
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+}
+
+/* [est] username is the HTTP user name: a template the CA does not know
+ * as a reference makes it refuse the code. */
+static void
+test_connector_username(void)
+{
+  g_autoptr(SignetProfile) right = connector_profile("${reference}");
+  g_autoptr(SignetProfile) wrong = connector_profile("user-${serial}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(EVP_PKEY) key = ec_key();
+  g_autofree char *csr = csr_for(key, "CN=Username");
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+
+  ca_new_code(NULL, &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+  connector = signet_connector_new(wrong, &error);
+  g_assert_no_error(error);
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+  g_clear_error(&error);
+  g_clear_pointer(&connector, signet_connector_free);
+
+  /* The code was not spent by the refusal. */
+  connector = signet_connector_new(right, &error);
+  g_assert_no_error(error);
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+}
+
+/* A pending activation is asked about with the code again (EST has no
+ * other way); without it the connector says what to do and sends nothing. */
+static void
+test_connector_poll(void)
+{
+  g_autoptr(SignetProfile) profile = connector_profile("${reference}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(EVP_PKEY) key = ec_key();
+  g_autofree char *csr = csr_for(key, "CN=Pending");
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+  SignetConnectorPoll poll = { .csr_pem = csr, .renewal = FALSE };
+
+  connector = signet_connector_new(profile, &error);
+  g_assert_no_error(error);
+  ca_new_code(NULL, &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+  ca_mode("deferred:3600");
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
+  g_assert_nonnull(answer->retry_at);
+  g_clear_pointer(&answer, signet_answer_free);
+
+  answer = signet_connector_poll(connector, &poll, &error);
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED);
+  g_assert_nonnull(strstr(error->message, "same reference and code"));
+  g_clear_error(&error);
+
+  /* Too early: still pending. At the CA's ready time: issued. */
+  poll.code = &code;
+  answer = signet_connector_poll(connector, &poll, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
+  g_clear_pointer(&answer, signet_answer_free);
+  ca_clock("+2h");
+  answer = signet_connector_poll(connector, &poll, &error);
+  ca_clock("now");
+  ca_mode("normal");
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), key));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1385,6 +1522,9 @@ main(int argc, char **argv)
   g_test_add_data_func("/est/reenroll/foreign-certificate-tls1.3", GUINT_TO_POINTER(13),
                        test_reenroll_foreign_certificate);
   g_test_add_func("/est/reenroll/refused", test_reenroll_refused);
+  g_test_add_func("/est/connector/enroll", test_connector_enroll);
+  g_test_add_func("/est/connector/username", test_connector_username);
+  g_test_add_func("/est/connector/poll", test_connector_poll);
   ret = g_test_run();
   teardown();
   return ret;

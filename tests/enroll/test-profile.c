@@ -156,12 +156,13 @@ test_full(Fixture *f, gconstpointer data)
                                           "certificate = Qualified certificate\n"
                                           "chain = Example CA\n"
                                           "[activation]\n"
-                                          "username = u-${serial}-${reference}\n"
                                           "reference-prompt = Order number\n"
                                           "code-prompt = PIN letter code\n"
                                           "[network]\n"
                                           "connect-timeout = 7\n"
-                                          "timeout = 300\n",
+                                          "timeout = 300\n"
+                                          "[est]\n"
+                                          "username = u-${serial}-${reference}\n",
                                           anchors);
   g_autofree char *path = write_file(f->dir, "example-q.conf", text, -1);
   g_autoptr(GPtrArray) problems = problems_new();
@@ -174,8 +175,7 @@ test_full(Fixture *f, gconstpointer data)
   g_assert_cmpstr(profile->name, ==, "example-q");
   g_assert_cmpstr(profile->display_name, ==, "Example Qualified CA");
   g_assert_cmpstr(profile->file, ==, path);
-  g_assert_cmpint(profile->protocol, ==, SIGNET_PROTOCOL_EST);
-  g_assert_cmpstr(signet_protocol_to_string(profile->protocol), ==, "est");
+  g_assert_cmpstr(profile->protocol, ==, "est");
   g_assert_cmpstr(profile->url, ==, "https://ca.example:8443/.well-known/est/q");
   g_assert_cmpstr(profile->trust_anchors, ==, anchors);
   g_assert_cmpstr(profile->key_type, ==, "rsa:3072");
@@ -186,13 +186,15 @@ test_full(Fixture *f, gconstpointer data)
   g_assert_cmpstr(profile->key_label, ==, "Qualified key");
   g_assert_cmpstr(profile->certificate_label, ==, "Qualified certificate");
   g_assert_cmpstr(profile->chain_label, ==, "Example CA");
-  g_assert_cmpstr(profile->username, ==, "u-${serial}-${reference}");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "username"), ==,
+                  "u-${serial}-${reference}");
   g_assert_cmpstr(profile->reference_prompt, ==, "Order number");
   g_assert_cmpstr(profile->code_prompt, ==, "PIN letter code");
   g_assert_cmpuint(profile->connect_timeout, ==, 7);
   g_assert_cmpuint(profile->timeout, ==, 300);
 
-  username = signet_profile_expand(profile->username, "R-1", "0a1b", &error);
+  username = signet_profile_expand(g_hash_table_lookup(profile->settings, "username"), "R-1",
+                                   "0a1b", &error);
   g_assert_no_error(error);
   g_assert_cmpstr(username, ==, "u-0a1b-R-1");
 }
@@ -214,7 +216,7 @@ test_defaults(Fixture *f, gconstpointer data)
   g_assert_cmpstr(profile->key_label, ==, "minimal");
   g_assert_cmpstr(profile->certificate_label, ==, "minimal");
   g_assert_cmpstr(profile->chain_label, ==, "CA certificate");
-  g_assert_cmpstr(profile->username, ==, "${reference}");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "username"), ==, "${reference}");
   g_assert_cmpstr(profile->reference_prompt, ==, "Reference number");
   g_assert_cmpstr(profile->code_prompt, ==, "Activation code");
   g_assert_cmpuint(profile->connect_timeout, ==, 15);
@@ -391,7 +393,10 @@ static const struct
   { "timeout-negative", MINIMAL "[network]\ntimeout = -5\n", 7, "from 1 to 3600" },
   { "connect-longer", MINIMAL "[network]\nconnect-timeout = 200\ntimeout = 100\n", 7,
     "longer than the whole request" },
-  { "username", MINIMAL "[activation]\nusername = ${user}\n", 7, "username: unknown variable" },
+  { "username", MINIMAL "[est]\nusername = ${user}\n", 7, "username: unknown variable" },
+  { "username-old-group", MINIMAL "[activation]\nusername = ${user}\n", 7,
+    "username: unknown variable" },
+  { "username-colon", MINIMAL "[est]\nusername = a:${reference}\n", 7, "holds no ':'" },
   { "bad-escape", MINIMAL "[labels]\nkey = a\\qb\n", 7, "key: a \"\\\" escape" },
   { "nul", MINIMAL "[labels]\nkey = a\0b\n", 7, "NUL byte" },
   { "latin1",
@@ -732,7 +737,6 @@ test_expand(void)
 static void
 test_to_string(void)
 {
-  g_assert_cmpstr(signet_protocol_to_string(SIGNET_PROTOCOL_EST), ==, "est");
   g_assert_cmpstr(signet_renewal_key_to_string(SIGNET_RENEWAL_NEW_KEY), ==, "new");
   g_assert_cmpstr(signet_renewal_key_to_string(SIGNET_RENEWAL_SAME_KEY), ==, "same");
   signet_profile_free(NULL);

@@ -1,0 +1,234 @@
+/* signet-connector.c: the factory and the dispatch of signet-connector.h.
+ *
+ * A new protocol is one file that defines its SignetConnectorClass and one
+ * line in `protocols` below.
+ */
+#include "config.h"
+
+#include "enroll/signet-connector.h"
+#include "enroll/signet-enroll-private.h"
+#include "enroll/signet-http.h"
+#include "enroll/signet-x509.h"
+
+/* ---- the factory: one line per protocol ---------------------------------- */
+
+/* Each defined in its own file (signet-NAME-connector.c). */
+extern const SignetConnectorClass signet_est_connector_class;
+
+static const SignetConnectorClass *const protocols[] = {
+  &signet_est_connector_class,
+};
+
+const SignetConnectorClass *
+signet_connector_find(const char *name)
+{
+  g_return_val_if_fail(name != NULL, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS(protocols); i++)
+    if (g_ascii_strcasecmp(protocols[i]->name, name) == 0)
+      return protocols[i];
+  return NULL;
+}
+
+char *
+signet_connector_list_names(void)
+{
+  GString *out = g_string_new(NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS(protocols); i++) {
+    if (i > 0)
+      g_string_append(out, i + 1 == G_N_ELEMENTS(protocols) ? " and " : ", ");
+    g_string_append(out, protocols[i]->name);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* ---- one connector ------------------------------------------------------- */
+
+struct _SignetConnector
+{
+  const SignetConnectorClass *klass;
+  gpointer impl;
+};
+
+void
+signet_answer_free(SignetAnswer *answer)
+{
+  if (answer == NULL)
+    return;
+  g_clear_pointer(&answer->certs, g_ptr_array_unref);
+  g_clear_pointer(&answer->retry_at, g_date_time_unref);
+  g_clear_pointer(&answer->poll_state, g_bytes_unref);
+  g_free(answer->message);
+  g_free(answer);
+}
+
+void
+signet_subject_hint_free(SignetSubjectHint *hint)
+{
+  if (hint == NULL)
+    return;
+  g_free(hint->subject);
+  g_strfreev(hint->oids);
+  g_free(hint);
+}
+
+SignetConnector *
+signet_connector_new(const SignetProfile *profile, GError **error)
+{
+  const SignetConnectorClass *klass;
+
+  g_return_val_if_fail(profile != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  klass = profile->protocol != NULL ? signet_connector_find(profile->protocol) : NULL;
+  if (klass == NULL) {
+    g_autofree char *known = signet_connector_list_names();
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "Profile '%s' uses protocol '%s', which this version of Signet does not speak "
+                "(it knows %s): install a newer Signet or ask your CA for another profile",
+                profile->name, profile->protocol ? profile->protocol : "", known);
+    return NULL;
+  }
+  return signet_connector_new_for_class(klass, profile, error);
+}
+
+SignetConnector *
+signet_connector_new_for_class(const SignetConnectorClass *klass, const SignetProfile *profile,
+                               GError **error)
+{
+  SignetConnector *connector;
+  gpointer impl;
+
+  g_return_val_if_fail(klass != NULL && profile != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  impl = klass->open(profile, error);
+  if (impl == NULL)
+    return NULL;
+  connector = g_new0(SignetConnector, 1);
+  connector->klass = klass;
+  connector->impl = impl;
+  return connector;
+}
+
+void
+signet_connector_free(SignetConnector *connector)
+{
+  if (connector == NULL)
+    return;
+  connector->klass->close(connector->impl);
+  g_free(connector);
+}
+
+const SignetConnectorClass *
+signet_connector_get_class(SignetConnector *connector)
+{
+  g_return_val_if_fail(connector != NULL, NULL);
+  return connector->klass;
+}
+
+/* Every answer is checked here, whatever the protocol: an issued answer
+ * holds certificates, a pending one says when to ask again. */
+static SignetAnswer *
+checked(const SignetConnectorClass *klass, SignetAnswer *answer, GError **error)
+{
+  gboolean ok;
+
+  if (answer == NULL)
+    return NULL;
+  ok = answer->status == SIGNET_ANSWER_ISSUED ? answer->certs != NULL && answer->certs->len > 0
+                                              : answer->retry_at != NULL;
+  if (!ok) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "The CA's %s answer was incomplete (%s): nothing was changed on the token; "
+                "try again later or contact your CA",
+                klass->description,
+                answer->status == SIGNET_ANSWER_ISSUED ? "no certificate" : "no time to ask again");
+    signet_answer_free(answer);
+    return NULL;
+  }
+  return answer;
+}
+
+GPtrArray *
+signet_connector_ca_certs(SignetConnector *connector, GError **error)
+{
+  GPtrArray *certs;
+
+  g_return_val_if_fail(connector != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  certs = connector->klass->ca_certs(connector->impl, error);
+  if (certs != NULL && certs->len == 0) {
+    g_ptr_array_unref(certs);
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                "The CA sent no CA certificate (%s): contact your CA",
+                connector->klass->description);
+    return NULL;
+  }
+  return certs;
+}
+
+SignetSubjectHint *
+signet_connector_subject_hint(SignetConnector *connector, const SignetConnectorCode *code,
+                              GError **error)
+{
+  g_return_val_if_fail(connector != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (connector->klass->subject_hint == NULL) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "%s cannot ask the CA which name to request: the profile must name the subject "
+                "(a template such as CN=${reference})",
+                connector->klass->description);
+    return NULL;
+  }
+  return connector->klass->subject_hint(connector->impl, code, error);
+}
+
+SignetAnswer *
+signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,
+                        const char *csr_pem, GError **error)
+{
+  g_return_val_if_fail(connector != NULL && code != NULL && csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return checked(connector->klass, connector->klass->enroll(connector->impl, code, csr_pem, error),
+                 error);
+}
+
+SignetAnswer *
+signet_connector_reenroll(SignetConnector *connector, const SignetConnectorIdentity *identity,
+                          const char *csr_pem, GError **error)
+{
+  g_return_val_if_fail(connector != NULL && csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  if (identity == NULL || identity->cert == NULL || identity->key == NULL) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                        "Renewal is authenticated with the current certificate and its key, and "
+                        "none was given: renew a token that holds a valid certificate, or "
+                        "activate it again with a new activation code");
+    return NULL;
+  }
+  return checked(connector->klass,
+                 connector->klass->reenroll(connector->impl, identity, csr_pem, error), error);
+}
+
+SignetAnswer *
+signet_connector_poll(SignetConnector *connector, const SignetConnectorPoll *poll, GError **error)
+{
+  g_return_val_if_fail(connector != NULL && poll != NULL && poll->csr_pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return checked(connector->klass, connector->klass->poll(connector->impl, poll, error), error);
+}
+
+void
+signet_connector_set_unreachable(gboolean unreachable)
+{
+  /* Every protocol goes through signet-http.c. */
+  signet_http_set_unreachable(unreachable);
+}

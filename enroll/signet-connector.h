@@ -1,0 +1,163 @@
+/* signet-connector.h: the contract a CA protocol fills in, and the one
+ * factory that builds a connector from a profile.
+ *
+ * Owns: the table of protocols (signet-connector.c: one line per protocol),
+ * the dispatch from the agent's engines (activation, renewal, the
+ * background poll) to a protocol, the checks every answer passes before the
+ * agent sees it (an issued answer holds certificates, a pending one a
+ * retry time), and the protocol's own group of a profile ([est], ...),
+ * whose keys the protocol declares and checks.
+ * May call: common/, enroll/ (the protocols' clients), OpenSSL, GLib.
+ * Never PKCS#11, never D-Bus: the agent hands in what lives on the token
+ * (a key as an EVP_PKEY from libp11).
+ *
+ * A protocol is one file (signet-est-connector.c) that defines a
+ * SignetConnectorClass, and one line in the factory's table. Models: curl's
+ * struct Curl_ssl (lib/vtls/vtls_int.h) and fwupd's FuPlugin vfuncs. The
+ * contract, what the agent journals of it and how a pending answer
+ * survives a restart: docs/internals/connector.md.
+ *
+ * Threads: a connector is used by one thread at a time; every call blocks
+ * (the agent calls it from a GTask worker).
+ */
+#pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/signet-secret.h"
+#include "enroll/signet-profile.h"
+
+G_BEGIN_DECLS
+
+/* What a holder proves a first enrollment with: the reference number and
+ * the one-time activation code the CA sent. */
+typedef struct
+{
+  const char *reference;
+  const SignetSecret *code;
+  const char *token_serial; /* for the profile's templates (${serial}) */
+} SignetConnectorCode;
+
+/* A client identity: the current certificate and its key on the token. */
+typedef struct
+{
+  X509 *cert;
+  EVP_PKEY *key;
+} SignetConnectorIdentity;
+
+typedef enum
+{
+  SIGNET_ANSWER_ISSUED,  /* certs holds the certificate(s) */
+  SIGNET_ANSWER_PENDING, /* ask again (poll) at retry_at */
+} SignetAnswerStatus;
+
+/* A CA's answer to enroll, reenroll or poll. */
+typedef struct
+{
+  SignetAnswerStatus status;
+  GPtrArray *certs;    /* ISSUED: X509*, as the CA sent them (leaf among them) */
+  GDateTime *retry_at; /* PENDING: when to ask again (UTC) */
+  GBytes *poll_state;  /* PENDING: what poll() needs besides the request,
+                        * journaled as is; NULL: nothing (EST) */
+  char *message;       /* the CA's text, if any */
+} SignetAnswer;
+void signet_answer_free(SignetAnswer *answer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetAnswer, signet_answer_free)
+
+/* What the CA says about the request before it is made. */
+typedef struct
+{
+  char *subject; /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none */
+  GStrv oids;    /* other OIDs the CA asked for (dotted), never NULL */
+} SignetSubjectHint;
+void signet_subject_hint_free(SignetSubjectHint *hint);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetSubjectHint, signet_subject_hint_free)
+
+/* A poll for a request the CA answered PENDING. */
+typedef struct
+{
+  const char *csr_pem;                     /* the request the CA accepted */
+  GBytes *poll_state;                      /* the pending answer's poll_state, or NULL */
+  gboolean renewal;                        /* TRUE: a reenroll, FALSE: an enroll */
+  const SignetConnectorCode *code;         /* an enroll: the code again, or NULL */
+  const SignetConnectorIdentity *identity; /* a reenroll: when the PIN is at hand, or NULL */
+} SignetConnectorPoll;
+
+/* Reports one mistake in the protocol's profile group: @key is the key it
+ * concerns (its line is found), NULL for the group as a whole. */
+typedef void (*SignetConnectorReport)(const char *key, const char *message, gpointer data);
+
+typedef struct
+{
+  /* The profile's "protocol = NAME" and its group "[NAME]". */
+  const char *name;
+  /* For messages: "EST (RFC 7030)". */
+  const char *description;
+  /* The keys of [NAME] (NULL-terminated); any other key is reported. */
+  const char *const *keys;
+  /* Checks the values of [NAME] (@settings: key → value, only known keys)
+   * and adds the defaults of the keys not given. Reports each mistake;
+   * returns FALSE if there was one. May be NULL (no checks). */
+  gboolean (*check_settings)(GHashTable *settings, SignetConnectorReport report, gpointer data);
+
+  /* Everything below gets what open() returned. */
+  gpointer (*open)(const SignetProfile *profile, GError **error);
+  void (*close)(gpointer impl);
+  /* The CA's certificates (never empty), as the protocol fetches them. */
+  GPtrArray *(*ca_certs)(gpointer impl, GError **error);
+  /* What the CA wants in the request; NULL (the method) when the protocol
+   * cannot say: a profile with subject = ask-ca is then refused. */
+  SignetSubjectHint *(*subject_hint)(gpointer impl, const SignetConnectorCode *code,
+                                     GError **error);
+  /* A first certificate for @csr_pem, proven with the holder's code. */
+  SignetAnswer *(*enroll)(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
+                          GError **error);
+  /* A renewal, authenticated with the current certificate and key. */
+  SignetAnswer *(*reenroll)(gpointer impl, const SignetConnectorIdentity *identity,
+                            const char *csr_pem, GError **error);
+  /* Asks again about a request answered PENDING. */
+  SignetAnswer *(*poll)(gpointer impl, const SignetConnectorPoll *poll, GError **error);
+} SignetConnectorClass;
+
+/* The protocol named @name (case-insensitive), or NULL. */
+const SignetConnectorClass *signet_connector_find(const char *name);
+/* The protocols' names for a message: "est" (or "cmp, est and scep"). */
+char *signet_connector_list_names(void);
+
+typedef struct _SignetConnector SignetConnector;
+
+/* The connector of @profile's protocol (the profile was loaded, so its
+ * protocol is known and its group checked); @profile must outlive it. */
+SignetConnector *signet_connector_new(const SignetProfile *profile, GError **error);
+/* The same with an explicit protocol: for tests (a protocol whose answers
+ * the test writes) and a protocol under development before its line in
+ * the factory. */
+SignetConnector *signet_connector_new_for_class(const SignetConnectorClass *klass,
+                                                const SignetProfile *profile, GError **error);
+void signet_connector_free(SignetConnector *connector);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetConnector, signet_connector_free)
+
+const SignetConnectorClass *signet_connector_get_class(SignetConnector *connector);
+
+GPtrArray *signet_connector_ca_certs(SignetConnector *connector, GError **error);
+/* SIGNET_ENROLL_ERROR_PROFILE when the protocol cannot say. */
+SignetSubjectHint *signet_connector_subject_hint(SignetConnector *connector,
+                                                 const SignetConnectorCode *code, GError **error);
+SignetAnswer *signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,
+                                      const char *csr_pem, GError **error);
+SignetAnswer *signet_connector_reenroll(SignetConnector *connector,
+                                        const SignetConnectorIdentity *identity,
+                                        const char *csr_pem, GError **error);
+SignetAnswer *signet_connector_poll(SignetConnector *connector, const SignetConnectorPoll *poll,
+                                    GError **error);
+
+/* Test-only knob, process-wide: while TRUE every connection of every
+ * protocol goes to a closed local port, so every request fails as with the
+ * CA down (SIGNET_ENROLL_ERROR_CONNECT) through the real connection code.
+ * The agent's fault hook (SIGNET_FAULT=STEP:ca-down, test builds only)
+ * sets it; nothing else does. */
+void signet_connector_set_unreachable(gboolean unreachable);
+
+G_END_DECLS

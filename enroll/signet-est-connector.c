@@ -1,0 +1,212 @@
+/* signet-est-connector.c: EST (RFC 7030) as a connector
+ * (signet-connector.h), on the EST client of signet-est.h.
+ *
+ * The profile's [est] group:
+ *   username = ${reference}    the HTTP Basic user name of /simpleenroll
+ *                              and /csrattrs (a template: ${reference},
+ *                              ${serial}); the password is the activation
+ *                              code. Profiles written before the group
+ *                              existed say it as [activation] username.
+ *
+ * Enroll is /simpleenroll with Basic credentials, reenroll
+ * /simplereenroll with TLS client authentication, poll the same request
+ * again with what the holder has at hand (the code; the client identity,
+ * or none when the agent polls without the PIN). EST keeps nothing between
+ * a pending answer and its poll but the request itself: poll_state is
+ * NULL.
+ */
+#include "config.h"
+
+#include "enroll/signet-connector.h"
+#include "enroll/signet-est.h"
+#include "enroll/signet-x509.h"
+
+#include <string.h>
+
+/* Sample values a template is checked with (as signet-profile.c does). */
+#define SAMPLE_REFERENCE "REF-0001"
+#define SAMPLE_SERIAL    "0123456789abcdef"
+
+typedef struct
+{
+  const SignetProfile *profile;
+  SignetEst *est;
+} EstConnector;
+
+static const char *const est_keys[] = { "username", NULL };
+
+static gboolean
+est_check_settings(GHashTable *settings, SignetConnectorReport report, gpointer data)
+{
+  const char *user = g_hash_table_lookup(settings, "username");
+  g_autoptr(GError) local = NULL;
+  g_autofree char *expanded = NULL;
+
+  if (user == NULL) {
+    g_hash_table_insert(settings, g_strdup("username"), g_strdup("${reference}"));
+    return TRUE;
+  }
+  expanded = signet_profile_expand(user, SAMPLE_REFERENCE, SAMPLE_SERIAL, &local);
+  if (expanded == NULL) {
+    g_autofree char *message = g_strdup_printf("username: %s", local->message);
+
+    report("username", message, data);
+    return FALSE;
+  }
+  if (*expanded == '\0' || strchr(expanded, ':') != NULL) {
+    report("username",
+           "username: an HTTP user name is not empty and holds no ':' (RFC 7617); "
+           "write for example username = ${reference}",
+           data);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gpointer
+est_open(const SignetProfile *profile, GError **error)
+{
+  SignetEstConfig config = {
+    .url = profile->url,
+    .trust_anchors = profile->trust_anchors,
+    .connect_timeout = profile->connect_timeout,
+    .timeout = profile->timeout,
+  };
+  SignetEst *est = signet_est_new(&config, error);
+  EstConnector *self;
+
+  if (est == NULL)
+    return NULL;
+  self = g_new0(EstConnector, 1);
+  self->profile = profile;
+  self->est = est;
+  return self;
+}
+
+static void
+est_close(gpointer impl)
+{
+  EstConnector *self = impl;
+
+  signet_est_free(self->est);
+  g_free(self);
+}
+
+static GPtrArray *
+est_ca_certs(gpointer impl, GError **error)
+{
+  EstConnector *self = impl;
+
+  return signet_est_get_cacerts(self->est, error);
+}
+
+/* HTTP Basic from the holder's reference and code ([est] username). */
+static gboolean
+set_code(EstConnector *self, const SignetConnectorCode *code, GError **error)
+{
+  const char *template_ = NULL;
+  g_autofree char *user = NULL;
+
+  if (self->profile->settings != NULL)
+    template_ = g_hash_table_lookup(self->profile->settings, "username");
+  user = signet_profile_expand(template_ != NULL ? template_ : "${reference}", code->reference,
+                               code->token_serial != NULL ? code->token_serial : "", error);
+  if (user == NULL)
+    return FALSE;
+  signet_est_set_basic_auth(self->est, user, code->code);
+  return TRUE;
+}
+
+static SignetSubjectHint *
+est_subject_hint(gpointer impl, const SignetConnectorCode *code, GError **error)
+{
+  EstConnector *self = impl;
+  g_autoptr(SignetEstCsrAttrs) attrs = NULL;
+  SignetSubjectHint *hint;
+
+  if (code != NULL && !set_code(self, code, error))
+    return NULL;
+  attrs = signet_est_get_csr_attrs(self->est, error);
+  if (attrs == NULL)
+    return NULL;
+  hint = g_new0(SignetSubjectHint, 1);
+  hint->subject = g_steal_pointer(&attrs->subject);
+  hint->oids = attrs->oids != NULL ? g_steal_pointer(&attrs->oids) : g_new0(char *, 1);
+  return hint;
+}
+
+/* SignetEstResult → SignetAnswer. */
+static SignetAnswer *
+answer_from(SignetEstResult *result)
+{
+  SignetAnswer *answer;
+
+  if (result == NULL)
+    return NULL;
+  answer = g_new0(SignetAnswer, 1);
+  answer->status
+      = result->status == SIGNET_EST_ISSUED ? SIGNET_ANSWER_ISSUED : SIGNET_ANSWER_PENDING;
+  answer->certs = g_steal_pointer(&result->certs);
+  answer->retry_at = g_steal_pointer(&result->retry_at);
+  answer->message = g_steal_pointer(&result->message);
+  signet_est_result_free(result);
+  return answer;
+}
+
+static SignetAnswer *
+est_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem, GError **error)
+{
+  EstConnector *self = impl;
+
+  if (!set_code(self, code, error))
+    return NULL;
+  return answer_from(signet_est_simple_enroll(self->est, csr_pem, error));
+}
+
+static SignetAnswer *
+est_reenroll(gpointer impl, const SignetConnectorIdentity *identity, const char *csr_pem,
+             GError **error)
+{
+  EstConnector *self = impl;
+
+  if (!signet_est_set_client_identity(self->est, identity->cert, identity->key, error))
+    return NULL;
+  return answer_from(signet_est_simple_reenroll(self->est, csr_pem, error));
+}
+
+static SignetAnswer *
+est_poll(gpointer impl, const SignetConnectorPoll *poll, GError **error)
+{
+  EstConnector *self = impl;
+
+  if (!poll->renewal) {
+    if (poll->code == NULL) {
+      g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
+                          "An EST CA is asked about a pending activation with the activation "
+                          "code again: run the activation again with the same reference and "
+                          "code");
+      return NULL;
+    }
+    return est_enroll(impl, poll->code, poll->csr_pem, error);
+  }
+  if (poll->identity != NULL
+      && !signet_est_set_client_identity(self->est, poll->identity->cert, poll->identity->key,
+                                         error))
+    return NULL;
+  return answer_from(signet_est_poll_reenroll(self->est, poll->csr_pem, error));
+}
+
+extern const SignetConnectorClass signet_est_connector_class;
+const SignetConnectorClass signet_est_connector_class = {
+  .name = "est",
+  .description = "EST (RFC 7030)",
+  .keys = est_keys,
+  .check_settings = est_check_settings,
+  .open = est_open,
+  .close = est_close,
+  .ca_certs = est_ca_certs,
+  .subject_hint = est_subject_hint,
+  .enroll = est_enroll,
+  .reenroll = est_reenroll,
+  .poll = est_poll,
+};
