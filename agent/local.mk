@@ -8,13 +8,15 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-agent.c agent/signet-agent.h agent/signet-agent-private.h \
 	agent/signet-agent-dbus.c agent/signet-agent-ops.c agent/signet-agent-import.c \
 	agent/signet-agent-background.c \
-	agent/signet-activate.c agent/signet-activate.h \
+	agent/signet-activate.c agent/signet-activate.h agent/signet-activate-private.h \
+	agent/signet-activate-finish.c agent/signet-activate-messages.c \
 	agent/signet-activation-upgrade.c agent/signet-activation-upgrade.h \
 	agent/signet-caller.c agent/signet-caller.h \
 	agent/signet-config.c agent/signet-config.h \
 	agent/signet-errors.c agent/signet-errors.h \
 	agent/signet-opensc.c agent/signet-opensc.h \
-	agent/signet-renew.c agent/signet-renew.h \
+	agent/signet-renew.c agent/signet-renew.h agent/signet-renew-private.h \
+	agent/signet-renew-choose.c agent/signet-renew-finish.c agent/signet-renew-background.c \
 	agent/signet-clock.c agent/signet-clock.h \
 	agent/signet-install.c agent/signet-install.h \
 	agent/signet-testhooks.c agent/signet-testhooks.h \

@@ -1,47 +1,11 @@
-/* signet-activate.c: see signet-activate.h. */
+/* signet-activate.c: see signet-activate.h; the files of the engine:
+ * signet-activate-private.h. */
 #include "config.h"
 
-#include "agent/signet-activate.h"
+#include "agent/signet-activate-private.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
-#include "agent/signet-errors.h"
-#include "agent/signet-state.h"
-#include "agent/signet-clock.h"
-#include "agent/signet-install.h"
-#include "agent/signet-testhooks.h"
-#include "agent/signet-token-dict.h"
-#include "agent/signet-trust.h"
-#include "common/signet-util.h"
-#include "common/signet-openssl-util.h"
-#include "enroll/signet-connector.h"
-#include "enroll/signet-x509.h"
-
-typedef struct
-{
-  const SignetActivation *a;
-  /* Copies: the session re-reads its token (after a login, a write), and
-   * the token it returns then is a new one. */
-  const char *serial;
-  const char *name; /* the token's label, else its serial */
-  /* The journal entry (kind activate): an earlier unfinished activation of
-   * this token and profile, or the one this call began; NULL before. Its
-   * stage (signet_activation_stage()) says how far it got. */
-  SignetOperation *op;
-  gboolean resumed;   /* op was open before this call */
-  GBytes *new_id;     /* the key of op */
-  gboolean keep_key;  /* the CA may have (or has) a certificate for it: never delete it */
-  gboolean conflict;  /* another task changed op: touch nothing more */
-  SignetTrust *trust; /* the roots the issued chain must end at */
-} Run;
-
-static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
-static char *without_stop(const char *message);
-static void set_step(Run *run, const char *step);
-
-static void
-progress(Run *run, const char *step, const char *format, ...)
+void
+signet_activate_progress(Run *run, const char *step, const char *format, ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -83,8 +47,8 @@ stage_is(const SignetOperation *op, const char *stage)
 }
 
 /* Writes the journal entry (compare-and-set: see signet_state_op_save()). */
-static gboolean
-journal(Run *run, GError **error)
+gboolean
+signet_activate_journal(Run *run, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
@@ -96,8 +60,8 @@ journal(Run *run, GError **error)
 }
 
 /* Closes the journal entry @final with @message, one audit entry for it. */
-static void
-close_entry(Run *run, SignetOpState final, const char *message)
+void
+signet_activate_close_entry(Run *run, SignetOpState final, const char *message)
 {
   g_autoptr(GError) local = NULL;
 
@@ -134,8 +98,8 @@ roll_back(Run *run, const GError *why)
     gint64 sent_at = run->op->sent_at;
 
     run->op->sent_at = 0;
-    set_step(run, "roll-back");
-    if (!journal(run, &local)) {
+    signet_activate_set_step(run, "roll-back");
+    if (!signet_activate_journal(run, &local)) {
       run->op->request_pem = g_steal_pointer(&request);
       run->op->sent_at = sent_at;
       g_message("activate: the new key %s on token '%s' stays (%s); the next activation "
@@ -147,7 +111,8 @@ roll_back(Run *run, const GError *why)
   if (signet_p11_session_delete_key_pair(run->a->session, run->new_id, &local)
       || g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
     g_message("activate: deleted the new key %s again on token '%s'", hex, run->name);
-    close_entry(run, SIGNET_OP_FAILED, why != NULL ? why->message : "failed; its key deleted");
+    signet_activate_close_entry(run, SIGNET_OP_FAILED,
+                                why != NULL ? why->message : "failed; its key deleted");
     return;
   }
   g_message("activate: could not delete the new key %s on token '%s': %s; the next "
@@ -155,8 +120,8 @@ roll_back(Run *run, const GError *why)
             hex, run->name, local->message);
 }
 
-static char *
-certs_to_pem(GPtrArray *certs, GError **error)
+char *
+signet_activate_certs_to_pem(GPtrArray *certs, GError **error)
 {
   g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
   char *data = NULL;
@@ -197,8 +162,8 @@ begin_entry(Run *run, GError **error)
 }
 
 /* Sets the entry's step (journaled by the caller). */
-static void
-set_step(Run *run, const char *step)
+void
+signet_activate_set_step(Run *run, const char *step)
 {
   g_free(run->op->step);
   run->op->step = g_strdup(step);
@@ -239,8 +204,8 @@ choose_roots(Run *run, GPtrArray *cacerts, GError **error)
 /* A certificate kept from an earlier run (ISSUED): the roots recorded for
  * it when it was checked, and the profile's ca-roots; a record from before
  * roots were recorded asks the CA's /cacerts as activation does. */
-static gboolean
-choose_kept_roots(Run *run, X509 *leaf, GError **error)
+gboolean
+signet_activate_choose_kept_roots(Run *run, X509 *leaf, GError **error)
 {
   g_autoptr(SignetTrust) trust = signet_trust_new();
   g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(leaf));
@@ -260,8 +225,8 @@ choose_kept_roots(Run *run, X509 *leaf, GError **error)
     g_autoptr(SignetConnector) connector = NULL;
     g_autoptr(GPtrArray) cacerts = NULL;
 
-    progress(run, "ca-certificates", "Connecting to %s for its root certificates",
-             run->a->profile->display_name);
+    signet_activate_progress(run, "ca-certificates", "Connecting to %s for its root certificates",
+                             run->a->profile->display_name);
     connector = signet_connector_new(run->a->profile, error);
     if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
       return FALSE;
@@ -302,7 +267,7 @@ find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *co
   if (p->subject_from_ca) {
     g_autoptr(SignetSubjectHint) attrs = NULL;
 
-    progress(run, "subject", "Asking the CA which name to request");
+    signet_activate_progress(run, "subject", "Asking the CA which name to request");
     attrs = signet_connector_subject_hint(connector, code, error);
     if (attrs == NULL)
       return NULL;
@@ -315,7 +280,7 @@ find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *co
     }
     subject = g_strdup(attrs->subject);
   } else {
-    progress(run, "subject", "Filling in the name to request from the profile");
+    signet_activate_progress(run, "subject", "Filling in the name to request from the profile");
     subject = signet_profile_expand(p->subject, run->a->reference, run->serial, error);
     if (subject == NULL)
       return NULL;
@@ -326,315 +291,6 @@ find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *co
     return NULL;
   }
   return g_steal_pointer(&subject);
-}
-
-/* The certificate among @certs that holds the new key's public half: read
- * from the request when there is one (the CA's answer is checked, and kept,
- * before the token is touched again), else from the token. */
-static X509 *
-find_leaf(Run *run, GPtrArray *certs, GError **error)
-{
-  g_autoptr(EVP_PKEY) public_key
-      = run->op->request_pem != NULL
-            ? signet_csr_public_key(run->op->request_pem, error)
-            : signet_p11_session_get_public_key(run->a->session, run->new_id, error);
-
-  if (public_key == NULL)
-    return NULL;
-  for (guint i = 0; i < certs->len; i++)
-    if (signet_x509_matches_key(g_ptr_array_index(certs, i), public_key))
-      return g_ptr_array_index(certs, i);
-  g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                      "The CA returned a certificate for another key, not for the key "
-                      "generated on your token; nothing was written to the token. Try again "
-                      "later, or contact your CA");
-  return NULL;
-}
-
-/* Stores @leaf under @id and the CA certificates of @chain; counts them. */
-static gboolean
-store(Run *run, X509 *leaf, GPtrArray *chain, guint *n_stored, guint *n_present, GError **error)
-{
-  SignetP11Session *s = run->a->session;
-  const SignetProfile *p = run->a->profile;
-  const char *label = run->a->label != NULL ? run->a->label : p->certificate_label;
-
-  return signet_install_leaf(s, leaf, run->new_id, label, NULL, error)
-         && signet_install_chain(s, leaf, chain, p->chain_label, n_stored, n_present, error);
-}
-
-static GVariant *
-describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
-{
-  g_autofree char *hex = signet_token_dict_id_to_hex(run->new_id);
-  GVariantBuilder b;
-
-  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->a->profile->name));
-  g_variant_builder_add(&b, "{sv}", "token_serial", g_variant_new_string(run->serial));
-  g_variant_builder_add(&b, "{sv}", "token_label", g_variant_new_string(run->name));
-  g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(hex));
-  signet_token_dict_add_issued(&b, leaf);
-  g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(n_stored));
-  g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(n_present));
-  return g_variant_builder_end(&b);
-}
-
-/* Writes what the CA issued (@certs: the CA's answer; @cacerts: /cacerts
- * or NULL when the answer holds the chain) after checking it. */
-static GVariant *
-verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
-{
-  g_autoptr(GPtrArray) all = g_ptr_array_new();
-  g_autoptr(GError) local = NULL;
-  g_autofree char *kept = NULL;
-  guint n_stored = 0, n_present = 0;
-  X509 *leaf;
-
-  progress(run, "verify", "Checking the certificate: your new key, and the CA's chain");
-  leaf = find_leaf(run, certs, error);
-  if (leaf == NULL)
-    return NULL;
-  for (guint i = 0; i < certs->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(certs, i));
-  for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
-  if (run->trust == NULL && !choose_kept_roots(run, leaf, error))
-    return NULL;
-  /* What came with the certificate (and /cacerts) only builds the chain:
-   * it must end at a root the holder trusted before. */
-  if (!signet_trust_verify(run->trust, leaf, all, NULL, NULL, &local)) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                "The certificate the CA returned does not chain to a root you trust for this "
-                "CA: %s. Nothing was written to the token. Contact your CA; if it has changed "
-                "its root certificate, install its updated profile",
-                local->message);
-    return NULL;
-  }
-  /* Its renewal must end at the same roots. */
-  signet_trust_record(run->trust, run->a->state, run->serial, leaf);
-
-  /* From here on the CA's work must not be lost, and its key is never
-   * deleted: the certificate is kept in the journal before the token is
-   * written, and if it cannot be kept (disk full), nothing is written. */
-  run->keep_key = TRUE;
-  if (run->op->state != SIGNET_OP_ISSUED) {
-    g_autoptr(GPtrArray) ordered = g_ptr_array_new();
-    g_autofree char *pem = NULL;
-
-    g_ptr_array_add(ordered, leaf);
-    for (guint i = 0; i < all->len; i++)
-      if (g_ptr_array_index(all, i) != leaf && signet_x509_is_ca(g_ptr_array_index(all, i)))
-        g_ptr_array_add(ordered, g_ptr_array_index(all, i));
-    pem = certs_to_pem(ordered, error);
-    if (pem == NULL)
-      return NULL;
-    g_free(run->op->certificates_pem);
-    run->op->certificates_pem = g_steal_pointer(&pem);
-    run->op->state = SIGNET_OP_ISSUED;
-    run->op->retry_at = 0;
-    set_step(run, "store");
-    if (!journal(run, &local)) {
-      g_autofree char *why = without_stop(local->message);
-
-      run->op->state = SIGNET_OP_RUNNING;
-      g_set_error(error, local->domain, local->code,
-                  "The CA issued your certificate, but Signet could not keep it before writing "
-                  "it to the token (%s), so nothing was written. Fix that and run the same "
-                  "activation again: the same request is sent again and the new key stays on "
-                  "the token for it",
-                  why);
-      return NULL;
-    }
-  }
-
-  progress(run, "store", "Writing the certificate and the CA chain to the token");
-  if (!store(run, leaf, all, &n_stored, &n_present, &local)) {
-    g_set_error(error, local->domain, local->code,
-                "The CA issued your certificate, but it could not be written to the token: "
-                "%s. Signet keeps it; run the same activation again to write it (the "
-                "activation code is not needed again)",
-                local->message);
-    return NULL;
-  }
-  signet_fault_point("store+");
-  kept = signet_x509_name_to_string(X509_get_subject_name(leaf));
-  g_message("activate: stored the certificate of '%s' and %u CA certificate(s) on token '%s'", kept,
-            n_stored, run->name);
-  {
-    g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
-    /* Renewal goes back to the CA that issued it. */
-    signet_install_track(run->a->state, run->serial, key_id, leaf, run->a->profile->name);
-  }
-  {
-    g_autofree char *serial = signet_x509_serial_to_string(leaf);
-    g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(leaf));
-    g_autofree char *message = g_strdup_printf("activated: certificate %s of %s, valid until %s",
-                                               serial, kept, until != NULL ? until : "?");
-
-    close_entry(run, SIGNET_OP_FINISHED, message);
-  }
-  progress(run, "done", "Activated: the certificate and its chain are on the token");
-  return describe(run, leaf, n_stored, n_present);
-}
-
-/* A key left by an activation that stopped before the CA answered. */
-static gboolean
-clean_up_generated(Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) certs = NULL;
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GBytes) key_id = signet_hex_decode(run->op->new_key_id);
-  const char *hex = run->op->new_key_id;
-  gboolean has_cert = FALSE;
-  g_autofree char *why = NULL;
-
-  progress(run, "cleanup", "Removing the key left by an activation that did not finish");
-  certs = signet_p11_session_list_certificates(run->a->session, error);
-  if (certs == NULL)
-    return FALSE;
-  for (guint i = 0; i < certs->len; i++) {
-    const SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    if (c->id != NULL && key_id != NULL && g_bytes_equal(c->id, key_id))
-      has_cert = TRUE;
-  }
-  if (!has_cert && key_id != NULL
-      && !signet_p11_session_delete_key_pair(run->a->session, key_id, &local)
-      && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
-    g_propagate_error(error, g_steal_pointer(&local));
-    return FALSE;
-  }
-  g_message("activate: removed key %s left by an unfinished activation on token '%s'", hex,
-            run->name);
-  why = g_strdup_printf("interrupted at step %s before the request was sent; its key %s was "
-                        "removed by the next activation",
-                        run->op->step != NULL ? run->op->step : "(none)", hex);
-  close_entry(run, SIGNET_OP_ROLLED_BACK, why);
-  if (run->conflict) {
-    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_WRONG_ETAG,
-                        "Another task changed this activation's journal entry: run the "
-                        "activation again");
-    return FALSE;
-  }
-  g_clear_pointer(&run->op, signet_operation_free);
-  run->resumed = FALSE;
-  return TRUE;
-}
-
-static GVariant *
-finish_kept(Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) certs = NULL;
-  const char *pem = run->op->certificates_pem != NULL ? run->op->certificates_pem : "";
-
-  progress(run, "enroll", "Using the certificate the CA issued earlier (kept since then)");
-  certs = signet_certfile_parse((const guint8 *)pem, strlen(pem), error);
-  if (certs == NULL)
-    return NULL;
-  run->keep_key = TRUE;
-  return verify_and_store(run, certs, NULL, error);
-}
-
-/* "2026-12-04 10:00:00 UTC" for Unix seconds (0: not known) */
-static char *
-format_utc(gint64 unix_time)
-{
-  g_autoptr(GDateTime) t = unix_time != 0 ? g_date_time_new_from_unix_utc(unix_time) : NULL;
-
-  return t != NULL ? g_date_time_format(t, "%Y-%m-%d %H:%M:%S UTC") : g_strdup("an unknown time");
-}
-
-/* The request of an earlier attempt went to the CA and no answer came back
- * while the agent ran (it stopped): that attempt goes into the history
- * now, at the time it was sent. */
-static void
-audit_interrupted(Run *run)
-{
-  const SignetOperation *r = run->op;
-  g_autofree char *when = format_utc(r->sent_at);
-  g_autofree char *fingerprint = signet_csr_fingerprint(r->request_pem, NULL);
-  g_autofree char *detail = NULL;
-  g_autoptr(GError) local = NULL;
-
-  if (run->a->state == NULL || r->answer_lost != NULL)
-    return;
-  detail = g_strdup_printf("interrupted: the request (SHA-256 %s) was sent to the CA on %s with "
-                           "reference %s and the agent stopped before the answer arrived",
-                           fingerprint != NULL ? fingerprint : "unknown", when,
-                           r->reference != NULL ? r->reference : "(not recorded)");
-  if (!signet_state_audit(run->a->state, run->serial, run->name, "activate", "interrupted", detail,
-                          r->sent_at != 0 ? r->sent_at : signet_clock_now(), &local))
-    g_warning("activate: could not write the audit log: %s", local->message);
-}
-
-/* An error of the enroll step after which the CA may have issued the
- * certificate (and spent the code): the request reached it, the answer did
- * not come back whole. A refusal, or no connection at all, is not one. */
-static gboolean
-answer_may_be_lost(const GError *error)
-{
-  return error != NULL && error->domain == SIGNET_ENROLL_ERROR
-         && (error->code == SIGNET_ENROLL_ERROR_TIMEOUT
-             || error->code == SIGNET_ENROLL_ERROR_BAD_RESPONSE
-             || error->code == SIGNET_ENROLL_ERROR_FAILED);
-}
-
-static gboolean
-is_refusal(const GError *error)
-{
-  return error != NULL && error->domain == SIGNET_ENROLL_ERROR
-         && (error->code == SIGNET_ENROLL_ERROR_CODE_REJECTED
-             || error->code == SIGNET_ENROLL_ERROR_CODE_EXPIRED
-             || error->code == SIGNET_ENROLL_ERROR_REFUSED);
-}
-
-/* A profile's prompt ("Reference number") inside a sentence. */
-static char *
-in_sentence(const char *prompt)
-{
-  char *word = g_strdup(prompt);
-
-  if (g_ascii_isupper(word[0]) && !g_ascii_isupper(word[1]))
-    word[0] = g_ascii_tolower(word[0]);
-  return word;
-}
-
-/* @message without its final full stop, to go on in another sentence. */
-static char *
-without_stop(const char *message)
-{
-  gsize len = strlen(message);
-
-  return g_strndup(message, len > 0 && message[len - 1] == '.' ? len - 1 : len);
-}
-
-/* @error gets @message (taken), keeping its domain and code. */
-static void
-reword(GError **error, char *message)
-{
-  g_free((*error)->message);
-  (*error)->message = message;
-}
-
-/* What the holder tells the CA about a request whose answer was lost. */
-static char *
-what_to_tell(Run *run)
-{
-  g_autofree char *when = format_utc(run->op->sent_at);
-  g_autofree char *fingerprint = signet_csr_fingerprint(run->op->request_pem, NULL);
-  const char *reference = run->a->reference != NULL && *run->a->reference != '\0'
-                              ? run->a->reference
-                              : run->op->reference;
-  g_autofree char *word = signet_shell_word(run->serial);
-  g_autofree char *ref_words = in_sentence(run->a->profile->reference_prompt);
-  g_autofree char *code_words = in_sentence(run->a->profile->code_prompt);
-
-  return g_strdup_printf(
-      "Tell your CA: %s %s, request sent on %s, request fingerprint SHA-256 %s. If it gives you "
-      "the certificate, import it: signet import %s FILE. If it gives you a new %s, run the "
-      "activation again with it: the same request (the same key) is sent",
-      ref_words, reference != NULL ? reference : "(not recorded)", when,
-      fingerprint != NULL ? fingerprint : "unknown", word, code_words);
 }
 
 /* The open entry of this token and profile, if any (run->op, resumed). */
@@ -681,8 +337,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
     run.name = name;
   }
 
-  progress(&run, "check-token", "Checking that token '%s' can make a %s key", run.name,
-           a->profile->key_type);
+  signet_activate_progress(&run, "check-token", "Checking that token '%s' can make a %s key",
+                           run.name, a->profile->key_type);
   if (!signet_p11_key_type_parse(a->profile->key_type, &key_type, error))
     return NULL;
   if (!signet_p11_token_check_key_type(signet_p11_session_get_token(a->session), key_type, error))
@@ -703,14 +359,14 @@ signet_activation_run(const SignetActivation *a, GError **error)
     goto out;
 
   if (stage_is(run.op, "issued")) {
-    progress(&run, "login", "Logging in to token '%s'", run.name);
+    signet_activate_progress(&run, "login", "Logging in to token '%s'", run.name);
     if (!a->login(a->data, a->session, error))
       goto out;
-    reply = finish_kept(&run, error);
+    reply = signet_activate_finish_kept(&run, error);
     goto out;
   }
 
-  progress(&run, "ca-certificates", "Connecting to %s", a->profile->display_name);
+  signet_activate_progress(&run, "ca-certificates", "Connecting to %s", a->profile->display_name);
   connector = signet_connector_new(a->profile, error);
   if (connector == NULL)
     goto out;
@@ -727,12 +383,12 @@ signet_activation_run(const SignetActivation *a, GError **error)
       goto out;
   }
 
-  progress(&run, "login", "Logging in to token '%s'", run.name);
+  signet_activate_progress(&run, "login", "Logging in to token '%s'", run.name);
   if (!a->login(a->data, a->session, error))
     goto out;
 
   if (stage_is(run.op, "generated")) {
-    if (!clean_up_generated(&run, error))
+    if (!signet_activate_clean_up_generated(&run, error))
       goto out;
     g_clear_pointer(&run.new_id, g_bytes_unref);
   }
@@ -743,13 +399,14 @@ signet_activation_run(const SignetActivation *a, GError **error)
     resumed = signet_activation_stage(run.op);
     run.keep_key = TRUE;
     if (g_str_equal(resumed, "sent")) {
-      g_autofree char *when = format_utc(run.op->sent_at);
+      g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
 
-      audit_interrupted(&run);
-      progress(&run, "resend",
-               "Sending the same request again: an earlier attempt sent it on %s and its answer "
-               "did not arrive",
-               when);
+      signet_activate_audit_interrupted(&run);
+      signet_activate_progress(
+          &run, "resend",
+          "Sending the same request again: an earlier attempt sent it on %s and its answer "
+          "did not arrive",
+          when);
     }
     /* The reference the holder gives now is the one it is sent with. */
     if (a->reference != NULL && *a->reference != '\0') {
@@ -768,14 +425,16 @@ signet_activation_run(const SignetActivation *a, GError **error)
       g_prefix_error(error, "Could not journal the activation before generating its key: ");
       goto out;
     }
-    progress(&run, "generate-key", "Generating a %s key pair on the token", a->profile->key_type);
+    signet_activate_progress(&run, "generate-key", "Generating a %s key pair on the token",
+                             a->profile->key_type);
     if (!signet_p11_session_generate_key_pair_with_id(a->session, key_type, label, run.new_id,
                                                       error))
       goto fail;
     signet_fault_point("generate-key+");
     run.op->key_made = TRUE;
 
-    progress(&run, "request", "Making the certificate request, signed on the token");
+    signet_activate_progress(&run, "request",
+                             "Making the certificate request, signed on the token");
     {
       g_autoptr(EVP_PKEY) pub = signet_p11_session_get_public_key(a->session, run.new_id, error);
       g_autoptr(EVP_PKEY) priv = NULL;
@@ -790,8 +449,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
     /* Journaled before it is sent: whatever happens to the agent from here
      * on, the next activation sends this request again, never a new one. */
     run.op->sent_at = signet_clock_now();
-    set_step(&run, "enroll");
-    if (!journal(&run, error)) {
+    signet_activate_set_step(&run, "enroll");
+    if (!signet_activate_journal(&run, error)) {
       g_prefix_error(error, "Could not journal the request before sending it: ");
       g_clear_pointer(&run.op->request_pem, g_free);
       run.op->sent_at = 0;
@@ -799,7 +458,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     }
   }
 
-  progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
+  signet_activate_progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
   if (g_str_equal(resumed, "pending")) {
     SignetConnectorPoll poll = {
       .csr_pem = run.op->request_pem,
@@ -818,38 +477,40 @@ signet_activation_run(const SignetActivation *a, GError **error)
 
     if (g_str_equal(resumed, "pending")) {
       /* A code the CA refused is final for this request: start afresh. */
-      if (is_refusal(e))
+      if (signet_activate_is_refusal(e))
         run.keep_key = FALSE;
     } else if (g_str_equal(resumed, "sent")) {
       /* The key stays: the CA may have issued a certificate for it. */
-      if (is_refusal(e)) {
-        g_autofree char *tell = what_to_tell(&run);
-        g_autofree char *when = format_utc(run.op->sent_at);
-        g_autofree char *said = without_stop(e->message);
+      if (signet_activate_is_refusal(e)) {
+        g_autofree char *tell = signet_activate_what_to_tell(&run);
+        g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
+        g_autofree char *said = signet_activate_without_stop(e->message);
 
-        reword(error, g_strdup_printf("An earlier attempt sent this token's request to the CA on "
-                                      "%s and its answer did not arrive; the CA now refuses the "
-                                      "same request, so it may have issued your certificate "
-                                      "already. The CA says: %s. %s. The new key stays on the "
-                                      "token for that certificate",
-                                      when, said, tell));
+        signet_activate_reword(
+            error, g_strdup_printf("An earlier attempt sent this token's request to the CA on "
+                                   "%s and its answer did not arrive; the CA now refuses the "
+                                   "same request, so it may have issued your certificate "
+                                   "already. The CA says: %s. %s. The new key stays on the "
+                                   "token for that certificate",
+                                   when, said, tell));
       }
-    } else if (answer_may_be_lost(e)) {
-      g_autofree char *why = without_stop(e->message);
-      g_autofree char *ref_words = in_sentence(a->profile->reference_prompt);
-      g_autofree char *code_words = in_sentence(a->profile->code_prompt);
+    } else if (signet_activate_answer_may_be_lost(e)) {
+      g_autofree char *why = signet_activate_without_stop(e->message);
+      g_autofree char *ref_words = signet_activate_in_sentence(a->profile->reference_prompt);
+      g_autofree char *code_words = signet_activate_in_sentence(a->profile->code_prompt);
 
       /* The entry (sent) of before the request was sent stays either way. */
       run.keep_key = TRUE;
       run.op->answer_lost = g_strdup(why);
-      if (!journal(&run, &local))
+      if (!signet_activate_journal(&run, &local))
         g_message("activate: could not note why the answer was lost: %s", local->message);
-      reword(error, g_strdup_printf("The request reached the CA, but its answer did not "
-                                    "arrive: %s. The CA may have issued the certificate: run "
-                                    "the same activation again with the same %s and %s to "
-                                    "fetch it (the same request is sent; the new key stays on "
-                                    "the token until then)",
-                                    why, ref_words, code_words));
+      signet_activate_reword(
+          error, g_strdup_printf("The request reached the CA, but its answer did not "
+                                 "arrive: %s. The CA may have issued the certificate: run "
+                                 "the same activation again with the same %s and %s to "
+                                 "fetch it (the same request is sent; the new key stays on "
+                                 "the token until then)",
+                                 why, ref_words, code_words));
     } else {
       /* Refused, or never reached: nothing was issued. */
       run.keep_key = FALSE;
@@ -865,8 +526,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
     g_clear_pointer(&run.op->poll_state, g_bytes_unref);
     if (result->poll_state != NULL)
       run.op->poll_state = g_bytes_ref(result->poll_state);
-    set_step(&run, "pending");
-    if (!journal(&run, &local)) {
+    signet_activate_set_step(&run, "pending");
+    if (!signet_activate_journal(&run, &local)) {
       g_propagate_prefixed_error(error, g_steal_pointer(&local),
                                  "The CA will issue the certificate later, but the request "
                                  "could not be kept: ");
@@ -874,7 +535,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
       goto fail;
     }
     run.keep_key = TRUE;
-    progress(&run, "pending", "The CA will issue the certificate later (after %s)", when);
+    signet_activate_progress(&run, "pending", "The CA will issue the certificate later (after %s)",
+                             when);
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING,
                 "The CA has accepted the request and will issue the certificate later: run the "
                 "same activation again after %s (retry-at %s). The new key stays on the token "
@@ -883,7 +545,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
                 result->message ? result->message : "");
     goto out;
   }
-  reply = verify_and_store(&run, result->certs, cacerts, error);
+  reply = signet_activate_verify_and_store(&run, result->certs, cacerts, error);
   if (reply != NULL)
     goto out;
 

@@ -95,7 +95,8 @@ poll_due(SignetAgent *agent)
     SignetOperation *op = g_ptr_array_index(open, i);
     g_autoptr(GError) local = NULL;
 
-    if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_PENDING || op->retry_at > now)
+    if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_PENDING || op->retry_at > now
+        || signet_renewal_waits_for_holder(op))
       continue;
     if (signet_renewal_poll(agent->state, profiles, op, &local)) {
       if (op->state == SIGNET_OP_ISSUED)
@@ -109,6 +110,25 @@ poll_due(SignetAgent *agent)
     if (signet_state_error_is_conflict(local)) {
       /* A signet renew took the entry meanwhile: it is that task's now. */
       g_message("poll: %s", local->message);
+      continue;
+    }
+    if (g_error_matches(local, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED)
+        || g_error_matches(local, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED)) {
+      /* The CA answers only a poll authenticated as the request was (or
+       * refuses outright): the holder asks, with the PIN, and learns which. */
+      g_message("poll: the CA did not answer about the renewal of token '%s' without the "
+                "current certificate (%s); the holder renews again with the PIN",
+                op->token_serial, local->message);
+      g_free(op->step);
+      op->step = g_strdup(SIGNET_RENEWAL_STEP_WAIT_HOLDER);
+      g_free(op->message);
+      op->message = g_strdup_printf(
+          "The CA answers about this renewal only when it is asked with your current "
+          "certificate, which needs your PIN; it said: %s",
+          local->message);
+      g_clear_error(&local);
+      if (!signet_state_op_save(agent->state, op, now, &local))
+        g_warning("poll: %s", local->message);
       continue;
     }
     /* Not now (the CA down, ...): again in ten minutes, not at once. */

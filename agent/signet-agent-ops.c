@@ -227,9 +227,11 @@ operations_list(SignetAgent *agent, const char *serial)
     if (op->kind == SIGNET_OP_RENEW)
       g_variant_builder_add(&e, "{sv}", "resume",
                             g_variant_new_string(signet_renewal_resume_action(op)));
-    /* Only a PENDING one goes on without the holder (the agent asks the CA). */
+    /* Only a PENDING one goes on without the holder (the agent asks the
+     * CA), unless the CA wants to be asked with the client certificate. */
     g_variant_builder_add(&e, "{sv}", "needs_pin",
-                          g_variant_new_boolean(op->state != SIGNET_OP_PENDING));
+                          g_variant_new_boolean(op->state != SIGNET_OP_PENDING
+                                                || signet_renewal_waits_for_holder(op)));
     g_variant_builder_add_value(&list, g_variant_builder_end(&e));
   }
   return g_variant_builder_end(&list);

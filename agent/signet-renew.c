@@ -1,43 +1,11 @@
-/* signet-renew.c: see signet-renew.h. */
+/* signet-renew.c: see signet-renew.h; the files of the engine:
+ * signet-renew-private.h. */
 #include "config.h"
 
-#include "agent/signet-renew.h"
+#include "agent/signet-renew-private.h"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
-#include "agent/signet-errors.h"
-#include "agent/signet-clock.h"
-#include "agent/signet-install.h"
-#include "agent/signet-testhooks.h"
-#include "agent/signet-token-dict.h"
-#include "agent/signet-trust.h"
-#include "common/signet-util.h"
-#include "common/signet-openssl-util.h"
-#include "enroll/signet-connector.h"
-#include "enroll/signet-x509.h"
-
-typedef struct
-{
-  const SignetRenewal *r;
-  char *serial;                 /* the token's serial (copied: the session re-reads it) */
-  char *name;                   /* its label, else its serial */
-  SignetOperation *op;          /* the journal entry */
-  const SignetProfile *profile; /* the CA */
-  X509 *old_cert;               /* the certificate being renewed (owned) */
-  char *old_label;
-  gboolean resumed;
-  gboolean send_again; /* resumed: the request was sent, its answer never came */
-  gboolean logged_in;  /* the PIN is sent once per call */
-  char *selector;      /* which certificate (--cert, or the interrupted one's serial) */
-  gboolean conflict;   /* another task changed the journal entry: touch nothing more */
-  SignetTrust *trust;  /* the roots the new chain must end at */
-} Run;
-
-static void progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);
-
-static void
-progress(Run *run, const char *step, const char *format, ...)
+void
+signet_renew_progress(Run *run, const char *step, const char *format, ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -54,8 +22,8 @@ progress(Run *run, const char *step, const char *format, ...)
 }
 
 /* Journals @step (durably) before it runs, then the test hook. */
-static gboolean
-step(Run *run, const char *name, GError **error)
+gboolean
+signet_renew_step(Run *run, const char *name, GError **error)
 {
   if (run->op != NULL && run->op->id != 0
       && !signet_state_op_step(run->r->state, run->op, name, signet_clock_now(), error)) {
@@ -71,8 +39,8 @@ step(Run *run, const char *name, GError **error)
   return TRUE;
 }
 
-static void
-save(Run *run)
+void
+signet_renew_save(Run *run)
 {
   g_autoptr(GError) local = NULL;
 
@@ -82,8 +50,8 @@ save(Run *run)
   g_warning("renew: could not update the journal: %s", local->message);
 }
 
-static char *
-certs_to_pem(X509 *leaf, GPtrArray *chain)
+char *
+signet_renew_certs_to_pem(X509 *leaf, GPtrArray *chain)
 {
   g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
   char *data = NULL;
@@ -101,20 +69,20 @@ certs_to_pem(X509 *leaf, GPtrArray *chain)
   return g_strndup(data, (gsize)len);
 }
 
-static GBytes *
-op_new_id(Run *run)
+GBytes *
+signet_renew_op_new_id(Run *run)
 {
   return run->op->new_key_id != NULL ? signet_hex_decode(run->op->new_key_id) : NULL;
 }
 
-static GBytes *
-op_old_id(Run *run)
+GBytes *
+signet_renew_op_old_id(Run *run)
 {
   return run->op->old_key_id != NULL ? signet_hex_decode(run->op->old_key_id) : NULL;
 }
 
-static void
-close_op(Run *run, SignetOpState final, const char *message)
+void
+signet_renew_close_op(Run *run, SignetOpState final, const char *message)
 {
   g_autoptr(GError) local = NULL;
 
@@ -127,539 +95,6 @@ close_op(Run *run, SignetOpState final, const char *message)
     *run->r->out_journal_closed = TRUE;
 }
 
-/* ---- choosing the certificate --------------------------------------------- */
-
-/* Leaf certificates with a key pair id on the token. */
-static GPtrArray *
-renewable_certificates(Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(run->r->session, error);
-  GPtrArray *out;
-
-  if (certs == NULL)
-    return NULL;
-  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    if (c->authority || c->id == NULL || g_bytes_get_size(c->id) == 0 || signet_x509_is_ca(c->cert))
-      continue;
-    g_ptr_array_add(out, g_steal_pointer(&certs->pdata[i]));
-  }
-  return out;
-}
-
-/* @text without colons, spaces and leading zeros, in lower case: how a
- * serial, a key id or a fingerprint is compared. */
-static char *
-normalize_hex(const char *text)
-{
-  GString *out = g_string_new(NULL);
-
-  for (const char *p = text; *p != '\0'; p++)
-    if (*p != ':' && *p != ' ' && !(out->len == 0 && *p == '0'))
-      g_string_append_c(out, g_ascii_tolower(*p));
-  return g_string_free(out, FALSE);
-}
-
-gboolean
-signet_renewal_cert_matches(const char *selector, const char *key_id, X509 *cert)
-{
-  g_autofree char *want = normalize_hex(selector);
-  g_autofree char *id = key_id != NULL ? normalize_hex(key_id) : NULL;
-  g_autofree char *serial = NULL;
-  g_autofree char *serial_hex = NULL;
-  guint8 md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  g_autofree char *fingerprint = NULL;
-
-  if (*want == '\0')
-    return FALSE;
-  if (id != NULL && g_str_equal(want, id))
-    return TRUE;
-  if (cert == NULL)
-    return FALSE;
-  serial = signet_x509_serial_to_string(cert);
-  serial_hex = normalize_hex(serial);
-  if (g_str_equal(want, serial_hex))
-    return TRUE;
-  if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1)
-    return FALSE;
-  fingerprint = signet_hex_encode(md, md_len);
-  g_autofree char *fp = normalize_hex(fingerprint);
-  return g_str_equal(want, fp);
-}
-
-/* "serial 1a2b (key id 01ab, CN=…, valid until 2027-01-01)" for each. */
-static char *
-list_certificates(GPtrArray *certs)
-{
-  GString *out = g_string_new(NULL);
-
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    g_autofree char *hex = signet_token_dict_id_to_hex(c->id);
-    g_autofree char *serial = signet_x509_serial_to_string(c->cert);
-    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(c->cert));
-    g_autofree char *until = signet_asn1_time_to_iso8601(X509_get0_notAfter(c->cert));
-
-    g_string_append_printf(out, "%sserial %s (key id %s, %s, valid until %.10s)", i > 0 ? "; " : "",
-                           serial, hex, subject, until != NULL ? until : "?");
-  }
-  return g_string_free(out, FALSE);
-}
-
-/* The holder certificates still under key @id. */
-static GPtrArray *
-certificates_of_key(Run *run, GBytes *id, GError **error)
-{
-  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
-  GPtrArray *out;
-
-  if (certs == NULL)
-    return NULL;
-  out = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_certificate_free);
-  for (guint i = 0; i < certs->len; i++)
-    if (g_bytes_equal(((SignetP11Certificate *)g_ptr_array_index(certs, i))->id, id))
-      g_ptr_array_add(out, g_steal_pointer(&certs->pdata[i]));
-  return out;
-}
-
-static gboolean
-choose_certificate(Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
-  g_autoptr(GPtrArray) matches = g_ptr_array_new();
-  const char *selector = run->selector;
-  SignetP11Certificate *chosen;
-
-  if (certs == NULL)
-    return FALSE;
-  if (certs->len == 0) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
-                "Token '%s' has no certificate with a key to renew; activate it first "
-                "(signet activate)",
-                run->name);
-    return FALSE;
-  }
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    g_autofree char *hex = signet_token_dict_id_to_hex(c->id);
-
-    if (selector == NULL || signet_renewal_cert_matches(selector, hex, c->cert))
-      g_ptr_array_add(matches, c);
-  }
-  if (matches->len == 0) {
-    g_autofree char *list = list_certificates(certs);
-
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
-                "Token '%s' has no certificate with key id, serial or fingerprint %s; it has: "
-                "%s",
-                run->name, selector, list);
-    return FALSE;
-  }
-  if (matches->len > 1) {
-    g_autofree char *list = list_certificates(matches);
-
-    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "Token '%s' has %u certificates%s%s: say which one to renew with --cert SERIAL "
-                "(%s)",
-                run->name, matches->len, selector != NULL ? " for " : "",
-                selector != NULL ? selector : "", list);
-    return FALSE;
-  }
-  chosen = g_ptr_array_index(matches, 0);
-  run->old_cert = X509_dup(chosen->cert);
-  run->old_label = g_strdup(chosen->label);
-  run->op->old_key_id = signet_token_dict_id_to_hex(chosen->id);
-  run->op->old_cert_serial = signet_x509_serial_to_string(chosen->cert);
-  run->op->old_cert_issuer = signet_x509_name_to_string(X509_get_issuer_name(chosen->cert));
-  return TRUE;
-}
-
-/* The certificate of an interrupted renewal, found again by value. */
-static gboolean
-find_old_certificate(Run *run, GError **error)
-{
-  g_autoptr(GPtrArray) certs = renewable_certificates(run, error);
-
-  if (certs == NULL)
-    return FALSE;
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-    g_autofree char *serial = signet_x509_serial_to_string(c->cert);
-    g_autofree char *issuer = signet_x509_name_to_string(X509_get_issuer_name(c->cert));
-
-    if (g_strcmp0(serial, run->op->old_cert_serial) == 0
-        && g_strcmp0(issuer, run->op->old_cert_issuer) == 0) {
-      run->old_cert = X509_dup(c->cert);
-      run->old_label = g_strdup(c->label);
-      return TRUE;
-    }
-  }
-  return TRUE; /* gone: removed by the interrupted renewal itself */
-}
-
-static gboolean
-check_validity(Run *run, GError **error)
-{
-  g_autoptr(GDateTime) now = signet_clock_now_utc();
-  gint64 t = g_date_time_to_unix(now);
-  gint64 not_after = signet_asn1_time_to_unix(X509_get0_notAfter(run->old_cert));
-  gint64 not_before = signet_asn1_time_to_unix(X509_get0_notBefore(run->old_cert));
-  g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(run->old_cert));
-
-  if (not_after <= t) {
-    g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(not_after);
-    g_autofree char *date = g_date_time_format(when, "%Y-%m-%d");
-
-    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_EXPIRED,
-                "The certificate of '%s' on token '%s' expired on %s: renewal is authenticated "
-                "with the current certificate, so it is no longer possible. Request a new "
-                "certificate from your CA (activation), on this token",
-                subject, run->name, date);
-    return FALSE;
-  }
-  if (not_before > t) {
-    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "The certificate of '%s' on token '%s' is not valid yet; check the computer's "
-                "clock",
-                subject, run->name);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-find_profile(Run *run, GError **error)
-{
-  const char *name = run->r->profile_name;
-  g_autofree char *recorded = NULL;
-
-  if (name == NULL && run->op->profile != NULL)
-    name = run->op->profile;
-  if (name == NULL) {
-    g_autoptr(GError) local = NULL;
-    recorded = signet_state_cert_profile(run->r->state, run->serial, run->op->old_cert_issuer,
-                                         run->op->old_cert_serial, &local);
-    if (local != NULL)
-      g_warning("renew: %s", local->message);
-    name = recorded;
-  }
-  if (name == NULL) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
-                "Signet has no record of which CA issued this certificate (it was not activated "
-                "with Signet): name the CA's profile with --profile NAME (signet profile list)");
-    return FALSE;
-  }
-  run->profile
-      = run->r->profiles != NULL ? signet_profile_set_lookup(run->r->profiles, name) : NULL;
-  if (run->profile == NULL) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
-                "No CA profile named '%s' (signet profile list shows them)", name);
-    return FALSE;
-  }
-  if (run->op->profile == NULL)
-    run->op->profile = g_strdup(run->profile->name);
-  return TRUE;
-}
-
-/* ---- the steps after the CA issued ------------------------------------------ */
-
-/* The token's private key @id exists (after login). */
-static gboolean
-has_private_key(Run *run, GBytes *id, GError **error)
-{
-  g_autoptr(GPtrArray) pairs = signet_p11_session_list_key_pairs(run->r->session, error);
-
-  if (pairs == NULL)
-    return FALSE;
-  for (guint i = 0; i < pairs->len; i++) {
-    SignetP11KeyPair *k = g_ptr_array_index(pairs, i);
-    if (k->has_private && g_bytes_equal(k->id, id))
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static GVariant *
-describe(Run *run, X509 *leaf, guint n_stored, guint n_present, gboolean old_removed)
-{
-  GVariantBuilder b;
-
-  g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add(&b, "{sv}", "profile", g_variant_new_string(run->profile->name));
-  g_variant_builder_add(&b, "{sv}", "token_serial", g_variant_new_string(run->serial));
-  g_variant_builder_add(&b, "{sv}", "token_label", g_variant_new_string(run->name));
-  g_variant_builder_add(&b, "{sv}", "id", g_variant_new_string(run->op->new_key_id));
-  g_variant_builder_add(&b, "{sv}", "old_id", g_variant_new_string(run->op->old_key_id));
-  g_variant_builder_add(&b, "{sv}", "keep_key", g_variant_new_boolean(run->op->keep_key));
-  signet_token_dict_add_issued(&b, leaf);
-  g_variant_builder_add(&b, "{sv}", "chain_stored", g_variant_new_uint32(n_stored));
-  g_variant_builder_add(&b, "{sv}", "chain_present", g_variant_new_uint32(n_present));
-  g_variant_builder_add(&b, "{sv}", "old_removed", g_variant_new_boolean(old_removed));
-  g_variant_builder_add(&b, "{sv}", "resumed", g_variant_new_boolean(run->resumed));
-  return g_variant_builder_end(&b);
-}
-
-/* The certificate object on the token under @id that is @leaf (same DER),
- * read back from the token; NO_SUCH_OBJECT if the token has none. */
-static SignetP11Certificate *
-stored_certificate(Run *run, GBytes *id, X509 *leaf, GError **error)
-{
-  g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(run->r->session, error);
-
-  if (certs == NULL)
-    return NULL;
-  for (guint i = 0; i < certs->len; i++) {
-    SignetP11Certificate *c = g_ptr_array_index(certs, i);
-
-    if (c->id != NULL && g_bytes_equal(c->id, id) && c->cert != NULL
-        && X509_cmp(c->cert, leaf) == 0)
-      return g_ptr_array_steal_index(certs, i);
-  }
-  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
-              "token '%s' does not hold the new certificate under the new key's id %s (read "
-              "back after writing it); run signet renew again",
-              run->name, run->op->new_key_id);
-  return NULL;
-}
-
-/* ISSUED: certificates_pem holds the leaf, then the chain. Writes it, tests
- * it, removes the old credential, and finishes the journal entry. Any
- * failure leaves the entry ISSUED: the next renewal resumes here. */
-static GVariant *
-finish_issued(Run *run, GError **error)
-{
-  const char *pem = run->op->certificates_pem;
-  g_autoptr(GPtrArray) chain = NULL;
-  g_autoptr(GBytes) new_id = op_new_id(run);
-  g_autoptr(GBytes) old_id = op_old_id(run);
-  g_autoptr(GError) local = NULL;
-  guint n_stored = 0, n_present = 0;
-  gboolean old_removed = FALSE;
-  const char *label;
-  X509 *leaf;
-
-  chain = signet_certfile_parse((const guint8 *)pem, strlen(pem), error);
-  if (chain == NULL || new_id == NULL) {
-    g_prefix_error(error, "The journal's certificate could not be read back: ");
-    return NULL;
-  }
-  leaf = g_ptr_array_index(chain, 0);
-  label = run->old_label != NULL && *run->old_label != '\0' ? run->old_label
-                                                            : run->profile->certificate_label;
-
-  if (!step(run, "store", error))
-    return NULL;
-  progress(run, "store", "Writing the new certificate and the CA chain to the token");
-  /* Written again unless the token holds it (a journal that says it was
-   * stored is not proof: the object may have gone since). */
-  if (!signet_install_leaf(run->r->session, leaf, new_id, label, NULL, error))
-    return NULL;
-  if (!signet_install_chain(run->r->session, leaf, chain, run->profile->chain_label, &n_stored,
-                            &n_present, error))
-    return NULL;
-  signet_fault_point("store+");
-  run->op->cert_stored = TRUE;
-  save(run);
-
-  if (!step(run, "test-signature", error))
-    return NULL;
-  progress(run, "test-signature", "Signing a test message with the new key on the token");
-  {
-    /* Nothing on the journal's word: the certificate the test checks is
-     * the object read back from the token. */
-    g_autoptr(SignetP11Certificate) stored = stored_certificate(run, new_id, leaf, error);
-    g_autoptr(EVP_PKEY) key = NULL;
-
-    if (stored != NULL)
-      key = signet_p11_session_get_private_key(run->r->session, new_id, error);
-    if (key == NULL || !signet_x509_test_signature(key, stored->cert, error)) {
-      g_prefix_error(error, "The new certificate was written to the token but the check of it "
-                            "there failed, so the old certificate and key were kept: ");
-      return NULL;
-    }
-  }
-
-  if (!step(run, "remove-old", error))
-    return NULL;
-  if (run->op->keep_key) {
-    progress(run, "remove-old", "Removing the old certificate (the key stays: it is renewed)");
-    if (run->old_cert != NULL
-        && !signet_p11_session_delete_certificate(run->r->session, run->old_cert, &local)
-        && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return NULL;
-    }
-  } else {
-    g_autoptr(GPtrArray) others = NULL;
-
-    progress(run, "remove-old", "Removing the old certificate and its key");
-    /* The renewed certificate only: other certificates of the old key are
-     * the holder's, and keep their key. */
-    if (run->old_cert != NULL
-        && !signet_p11_session_delete_certificate(run->r->session, run->old_cert, &local)
-        && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return NULL;
-    }
-    g_clear_error(&local);
-    others = old_id != NULL ? certificates_of_key(run, old_id, error) : NULL;
-    if (old_id != NULL && others == NULL)
-      return NULL;
-    if (others != NULL && others->len > 0) {
-      g_autofree char *list = list_certificates(others);
-      g_message("renew: kept the old key %s on token '%s': other certificates use it (%s)",
-                run->op->old_key_id, run->name, list);
-    } else if (old_id != NULL
-               && !signet_p11_session_delete_key_pair(run->r->session, old_id, &local)
-               && !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT)) {
-      g_propagate_error(error, g_steal_pointer(&local));
-      return NULL;
-    }
-  }
-  g_clear_error(&local);
-  old_removed = TRUE;
-  signet_fault_point("remove-old+");
-
-  if (!step(run, "done", error))
-    return NULL;
-  signet_install_track(run->r->state, run->serial, run->op->new_key_id, leaf, run->profile->name);
-  {
-    g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
-    g_autofree char *serial = signet_x509_serial_to_string(leaf);
-    g_autofree char *message = g_strdup_printf("renewed '%s': new certificate %s, key %s", subject,
-                                               serial, run->op->new_key_id);
-    close_op(run, SIGNET_OP_FINISHED, message);
-    g_message("renew: %s on token '%s'", message, run->name);
-  }
-  progress(run, "done",
-           "Renewed: the new certificate is on the token and the old one is removed. "
-           "Institutions you sign with may need the new certificate");
-  return describe(run, leaf, n_stored, n_present, old_removed);
-}
-
-/* The roots a renewal of @op's certificate must chain to
- * (docs/internals/trust.md): the profile's ca-roots and the roots recorded
- * for the certificate renewed (at its activation, renewal or import); with
- * neither (a certificate from before roots were recorded, or imported
- * unverified), the self-signed certificates of @cacerts, as at activation.
- * @cacerts (the CA's /cacerts over verified TLS) must lead to them: a CA
- * that now issues under another root is refused here, before the token is
- * touched. */
-static SignetTrust *
-renewal_roots(SignetState *state, const SignetProfile *profile, const SignetOperation *op,
-              GPtrArray *cacerts, GError **error)
-{
-  g_autoptr(SignetTrust) trust = signet_trust_new();
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GDateTime) now = signet_clock_now_utc();
-
-  if (!signet_trust_add_profile_roots(trust, profile, error))
-    return NULL;
-  (void)signet_trust_add_recorded(trust, state, op->token_serial, op->old_cert_issuer,
-                                  op->old_cert_serial, &local);
-  if (local != NULL) {
-    g_warning("renew: %s", local->message);
-    g_clear_error(&local);
-  }
-  if (signet_trust_count(trust) == 0 && signet_trust_add_cacerts_roots(trust, cacerts) == 0) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
-                "Signet has no record of the root certificate this certificate was issued "
-                "under, and the CA's certificates (/cacerts) hold none, so the renewed "
-                "certificate could not be checked; nothing was changed on the token. Ask your "
-                "CA for a profile that names its root certificates (ca-roots)");
-    return NULL;
-  }
-  if (!signet_trust_check_cacerts(trust, cacerts, now, &local)) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TLS,
-                "The CA now issues under another root certificate: %s. Nothing was changed on "
-                "the token, the current certificate stays. If your CA has changed its root "
-                "certificate, install its updated profile (with the new root in ca-roots) and "
-                "renew again; otherwise contact your CA",
-                local->message);
-    return NULL;
-  }
-  return g_steal_pointer(&trust);
-}
-
-/* What the CA issued (@certs; @cacerts may add the chain) for @public_key,
- * checked: the leaf holds that key and chains to the CA's certificates.
- * Journals it as ISSUED (the leaf first, then its CA chain) before anything
- * is written to a token: from here on the CA's work must not be lost. */
-static gboolean
-journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *public_key, GPtrArray *certs,
-               GPtrArray *cacerts, const SignetTrust *trust, GError **error)
-{
-  g_autoptr(GPtrArray) all = g_ptr_array_new();
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GDateTime) now = signet_clock_now_utc();
-  g_autofree char *pem = NULL;
-  X509 *leaf = NULL;
-
-  for (guint i = 0; public_key != NULL && i < certs->len && leaf == NULL; i++)
-    if (signet_x509_matches_key(g_ptr_array_index(certs, i), public_key))
-      leaf = g_ptr_array_index(certs, i);
-  if (leaf == NULL) {
-    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                        "The CA returned a certificate for another key, not for the new key on "
-                        "your token; nothing was written, the current certificate stays. Try "
-                        "again later, or contact your CA");
-    return FALSE;
-  }
-  for (guint i = 0; i < certs->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(certs, i));
-  for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
-  /* What came with the certificate (and /cacerts) only builds the chain:
-   * it must end at a root the holder trusted before. */
-  if (!signet_trust_verify(trust, leaf, all, now, NULL, &local)) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                "The new certificate does not chain to a root you trust for this CA: %s. "
-                "Nothing was written to the token, the current certificate stays. If your CA "
-                "has changed its root certificate, install its updated profile (with the new "
-                "root in ca-roots) and renew again; otherwise contact your CA",
-                local->message);
-    return FALSE;
-  }
-  /* The next renewal of the new certificate ends at the same roots. */
-  signet_trust_record(trust, state, op->token_serial, leaf);
-  pem = certs_to_pem(leaf, all);
-  if (pem == NULL) {
-    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
-                        "Could not write the certificates as PEM");
-    return FALSE;
-  }
-  g_free(op->certificates_pem);
-  op->certificates_pem = g_steal_pointer(&pem);
-  op->state = SIGNET_OP_ISSUED;
-  op->retry_at = 0;
-  if (!signet_state_op_save(state, op, signet_clock_now(), error)) {
-    g_prefix_error(error, "The CA issued the certificate but the journal could not keep it: ");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* The verify step: the new key's public half from the token. */
-static gboolean
-verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
-{
-  g_autoptr(GBytes) new_id = op_new_id(run);
-  g_autoptr(EVP_PKEY) public_key = NULL;
-
-  if (!step(run, "verify", error))
-    return FALSE;
-  progress(run, "verify", "Checking the new certificate: your new key, and the CA's chain");
-  public_key = signet_p11_session_get_public_key(run->r->session, new_id, error);
-  if (public_key == NULL)
-    return FALSE;
-  if (journal_issued(run->r->state, run->op, public_key, certs, cacerts, run->trust, error))
-    return TRUE;
-  run->conflict = error != NULL && signet_state_error_is_conflict(*error);
-  return FALSE;
-}
-
 /* ---- rolling back ------------------------------------------------------------ */
 
 /* Before ISSUED: deletes the new key (never the kept one) and closes the
@@ -668,7 +103,7 @@ verify_issued(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
 static gboolean
 roll_back(Run *run, const char *why, GError **error)
 {
-  g_autoptr(GBytes) new_id = op_new_id(run);
+  g_autoptr(GBytes) new_id = signet_renew_op_new_id(run);
   g_autoptr(GError) local = NULL;
 
   /* The entry is another task's now (it may have kept a certificate for
@@ -683,7 +118,7 @@ roll_back(Run *run, const char *why, GError **error)
   }
   /* Journaled before anything is deleted: from here the entry is undone,
    * never sent again (a key the CA may still issue for stays otherwise). */
-  if (new_id != NULL && !run->op->keep_key && !step(run, "roll-back", &local)) {
+  if (new_id != NULL && !run->op->keep_key && !signet_renew_step(run, "roll-back", &local)) {
     g_message("renew: nothing deleted on token '%s' (%s): %s; the next renewal of this token "
               "takes it from the journal",
               run->name, why, local->message);
@@ -699,7 +134,7 @@ roll_back(Run *run, const char *why, GError **error)
               run->op->new_key_id, run->name, local->message);
     g_free(run->op->message);
     run->op->message = g_strdup_printf("%s; the new key is still to be deleted", why);
-    save(run);
+    signet_renew_save(run);
     if (error != NULL)
       g_propagate_error(error, g_steal_pointer(&local));
     return FALSE;
@@ -707,15 +142,15 @@ roll_back(Run *run, const char *why, GError **error)
   if (new_id != NULL && !run->op->keep_key)
     g_message("renew: deleted the new key %s on token '%s'; the current certificate stays",
               run->op->new_key_id, run->name);
-  close_op(run, SIGNET_OP_ROLLED_BACK, why);
+  signet_renew_close_op(run, SIGNET_OP_ROLLED_BACK, why);
   return TRUE;
 }
 
 /* ---- the CA ------------------------------------------------------------------ */
 
 /* What a PENDING answer asks to keep for the poll (journaled with it). */
-static void
-set_poll_state(SignetOperation *op, const SignetAnswer *answer)
+void
+signet_renew_set_poll_state(SignetOperation *op, const SignetAnswer *answer)
 {
   g_clear_pointer(&op->poll_state, g_bytes_unref);
   if (answer->poll_state != NULL)
@@ -730,7 +165,7 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
 {
   SignetConnectorIdentity identity;
 
-  g_autoptr(GBytes) old_id = op_old_id(run);
+  g_autoptr(GBytes) old_id = signet_renew_op_old_id(run);
   g_autoptr(EVP_PKEY) old_key = NULL;
 
   if (run->old_cert == NULL) {
@@ -763,13 +198,23 @@ set_pending_error(Run *run, SignetAnswer *result, GError **error)
   g_autofree char *when = g_date_time_format(at, "%Y-%m-%d %H:%M:%S UTC");
   g_autofree char *iso = g_date_time_format_iso8601(at);
 
-  progress(run, "pending", "The CA will issue the new certificate later (after %s)", when);
-  g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING,
-              "The CA has accepted the renewal and will issue the certificate later (after %s, "
-              "retry-at %s). Signet asks the CA again then and writes the certificate when the "
-              "token is present; the current certificate stays valid and in use until then%s%s",
-              when, iso, result != NULL && result->message ? "; the CA says: " : "",
-              result != NULL && result->message ? result->message : "");
+  signet_renew_progress(run, "pending", "The CA will issue the new certificate later (after %s)",
+                        when);
+  if (signet_renewal_waits_for_holder(run->op))
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING,
+                "The CA has accepted the renewal and will issue the certificate later (after %s, "
+                "retry-at %s). It answers only when asked with your current certificate, so "
+                "Signet cannot ask it by itself: run this renewal again after that time (it "
+                "needs your PIN); the current certificate stays valid and in use until then%s%s",
+                when, iso, result != NULL && result->message ? "; the CA says: " : "",
+                result != NULL && result->message ? result->message : "");
+  else
+    g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_PENDING,
+                "The CA has accepted the renewal and will issue the certificate later (after %s, "
+                "retry-at %s). Signet asks the CA again then and writes the certificate when the "
+                "token is present; the current certificate stays valid and in use until then%s%s",
+                when, iso, result != NULL && result->message ? "; the CA says: " : "",
+                result != NULL && result->message ? result->message : "");
 }
 
 /* ---- the renewal ------------------------------------------------------------- */
@@ -781,11 +226,11 @@ login(Run *run, GError **error)
    * what status shows and what decides how it resumes. */
   if (run->resumed)
     signet_fault_point("login");
-  else if (!step(run, "login", error))
+  else if (!signet_renew_step(run, "login", error))
     return FALSE;
   if (run->logged_in)
     return TRUE;
-  progress(run, "login", "Logging in to token '%s'", run->name);
+  signet_renew_progress(run, "login", "Logging in to token '%s'", run->name);
   if (run->r->login == NULL) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                 "The renewal needs the token's PIN");
@@ -799,12 +244,13 @@ static gboolean
 check_room(Run *run, GError **error)
 {
   const SignetP11Token *t = signet_p11_session_get_token(run->r->session);
-  g_autoptr(GBytes) old_id = op_old_id(run);
+  g_autoptr(GBytes) old_id = signet_renew_op_old_id(run);
 
-  if (!step(run, "check-room", error))
+  if (!signet_renew_step(run, "check-room", error))
     return FALSE;
-  progress(run, "check-room", "Checking the token has the current key and room for a new one");
-  if (!has_private_key(run, old_id, error)) {
+  signet_renew_progress(run, "check-room",
+                        "Checking the token has the current key and room for a new one");
+  if (!signet_renew_has_private_key(run, old_id, error)) {
     if (error != NULL && *error == NULL)
       g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_MATCHING_KEY,
                   "Token '%s' does not have the private key of the certificate to renew (id "
@@ -845,24 +291,24 @@ make_request(Run *run, GError **error)
       return FALSE;
     /* The id is journaled before the key exists. */
     run->op->new_key_id = signet_token_dict_id_to_hex(new_id);
-    if (!step(run, "generate-key", error))
+    if (!signet_renew_step(run, "generate-key", error))
       return FALSE;
-    progress(run, "generate-key", "Generating a new %s key pair on the token",
-             run->profile->key_type);
+    signet_renew_progress(run, "generate-key", "Generating a new %s key pair on the token",
+                          run->profile->key_type);
     if (!signet_p11_session_generate_key_pair_with_id(
             run->r->session, key_type,
             run->old_label != NULL ? run->old_label : run->profile->key_label, new_id, error))
       return FALSE;
     signet_fault_point("generate-key+");
     run->op->key_made = TRUE;
-    save(run);
+    signet_renew_save(run);
   } else {
-    new_id = op_new_id(run);
+    new_id = signet_renew_op_new_id(run);
   }
 
-  if (!step(run, "request", error))
+  if (!signet_renew_step(run, "request", error))
     return FALSE;
-  progress(run, "request", "Making the certificate request, signed on the token");
+  signet_renew_progress(run, "request", "Making the certificate request, signed on the token");
   pub = signet_p11_session_get_public_key(run->r->session, new_id, error);
   if (pub != NULL)
     priv = signet_p11_session_get_private_key(run->r->session, new_id, error);
@@ -873,7 +319,7 @@ make_request(Run *run, GError **error)
       = signet_csr_build_pem_for_name(priv, pub, X509_get_subject_name(run->old_cert), error);
   if (run->op->request_pem == NULL)
     return FALSE;
-  save(run);
+  signet_renew_save(run);
   return TRUE;
 }
 
@@ -885,9 +331,16 @@ recover_running(Run *run, GError **error)
   g_autofree char *why = g_strdup_printf("interrupted at step %s; rolled back",
                                          run->op->step != NULL ? run->op->step : "(none)");
 
-  progress(run, "cleanup", "Undoing a renewal that was interrupted (at step %s)",
-           run->op->step != NULL ? run->op->step : "start");
+  signet_renew_progress(run, "cleanup", "Undoing a renewal that was interrupted (at step %s)",
+                        run->op->step != NULL ? run->op->step : "start");
   return roll_back(run, why, error);
+}
+
+gboolean
+signet_renewal_waits_for_holder(const SignetOperation *op)
+{
+  return op->state == SIGNET_OP_PENDING && op->step != NULL
+         && g_str_equal(op->step, SIGNET_RENEWAL_STEP_WAIT_HOLDER);
 }
 
 const char *
@@ -895,7 +348,7 @@ signet_renewal_resume_action(const SignetOperation *op)
 {
   switch (op->state) {
     case SIGNET_OP_PENDING:
-      return "wait";
+      return signet_renewal_waits_for_holder(op) ? "ask-again" : "wait";
     case SIGNET_OP_ISSUED:
       return "finish";
     case SIGNET_OP_RUNNING:
@@ -922,11 +375,15 @@ run_renewal(Run *run, GError **error)
   g_autoptr(GError) local = NULL;
   GVariant *reply;
   gboolean fresh = run->op->id == 0;
+  /* A CA that answers only an authenticated poll: still pending, the entry
+   * keeps waiting for the holder rather than for the background poll. */
+  gboolean holder_asks = signet_renewal_waits_for_holder(run->op);
 
   if (fresh) {
-    progress(run, "check-certificate", "Checking the certificate to renew on token '%s'",
-             run->name);
-    if (!choose_certificate(run, error) || !check_validity(run, error) || !find_profile(run, error))
+    signet_renew_progress(run, "check-certificate",
+                          "Checking the certificate to renew on token '%s'", run->name);
+    if (!signet_renew_choose_certificate(run, error) || !signet_renew_check_validity(run, error)
+        || !signet_renew_find_profile(run, error))
       return NULL;
     run->op->keep_key = run->profile->renewal_key == SIGNET_RENEWAL_SAME_KEY;
     if (run->op->keep_key) {
@@ -942,13 +399,13 @@ run_renewal(Run *run, GError **error)
   }
 
   if (run->op->state != SIGNET_OP_ISSUED) {
-    if (!step(run, "ca-certificates", error))
+    if (!signet_renew_step(run, "ca-certificates", error))
       goto fail;
-    progress(run, "ca-certificates", "Connecting to %s", run->profile->display_name);
+    signet_renew_progress(run, "ca-certificates", "Connecting to %s", run->profile->display_name);
     connector = signet_connector_new(run->profile, error);
     if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
       goto fail;
-    run->trust = renewal_roots(run->r->state, run->profile, run->op, cacerts, error);
+    run->trust = signet_renew_roots(run->r->state, run->profile, run->op, cacerts, error);
     if (run->trust == NULL)
       goto fail;
   }
@@ -957,7 +414,7 @@ run_renewal(Run *run, GError **error)
     goto fail;
 
   if (run->op->state == SIGNET_OP_ISSUED)
-    return finish_issued(run, error);
+    return signet_renew_finish_issued(run, error);
 
   if (run->op->state == SIGNET_OP_RUNNING && !run->send_again) {
     if (!run->op->keep_key && !check_room(run, error))
@@ -966,12 +423,12 @@ run_renewal(Run *run, GError **error)
       goto fail;
   }
 
-  if (!step(run, "reenroll", error))
+  if (!signet_renew_step(run, "reenroll", error))
     goto fail;
-  progress(run, "reenroll",
-           "Sending the renewal request to %s, signed in with the current "
-           "certificate",
-           run->profile->display_name);
+  signet_renew_progress(run, "reenroll",
+                        "Sending the renewal request to %s, signed in with the current "
+                        "certificate",
+                        run->profile->display_name);
   result = reenroll(run, connector, error);
   /* The CA has answered (or given up): a test stops the agent here. */
   signet_fault_point("answered");
@@ -980,7 +437,11 @@ run_renewal(Run *run, GError **error)
   if (result->status == SIGNET_ANSWER_PENDING) {
     run->op->state = SIGNET_OP_PENDING;
     run->op->retry_at = g_date_time_to_unix(result->retry_at);
-    set_poll_state(run->op, result);
+    signet_renew_set_poll_state(run->op, result);
+    if (holder_asks) {
+      g_free(run->op->step);
+      run->op->step = g_strdup(SIGNET_RENEWAL_STEP_WAIT_HOLDER);
+    }
     if (!signet_state_op_save(run->r->state, run->op, signet_clock_now(), &local)) {
       g_propagate_prefixed_error(error, g_steal_pointer(&local),
                                  "The CA will issue the certificate later, but the request "
@@ -991,9 +452,9 @@ run_renewal(Run *run, GError **error)
     set_pending_error(run, result, error);
     return NULL;
   }
-  if (!verify_issued(run, result->certs, cacerts, error))
+  if (!signet_renew_verify_issued(run, result->certs, cacerts, error))
     goto fail;
-  reply = finish_issued(run, error);
+  reply = signet_renew_finish_issued(run, error);
   return reply;
 
 fail:
@@ -1061,8 +522,9 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
   run.selector = g_strdup(r->cert_id);
   if (open != NULL) {
     /* An unfinished renewal of this token comes first. */
-    g_autofree char *want = r->cert_id != NULL ? normalize_hex(r->cert_id) : NULL;
-    g_autofree char *serial = normalize_hex(open->old_cert_serial ? open->old_cert_serial : "");
+    g_autofree char *want = r->cert_id != NULL ? signet_renew_normalize_hex(r->cert_id) : NULL;
+    g_autofree char *serial
+        = signet_renew_normalize_hex(open->old_cert_serial ? open->old_cert_serial : "");
 
     if (r->cert_id != NULL && !signet_renewal_cert_matches(r->cert_id, open->old_key_id, NULL)
         && !g_str_equal(want, serial)) {
@@ -1077,7 +539,7 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
     }
     run.op = g_steal_pointer(&open);
     run.resumed = TRUE;
-    if (!find_profile(&run, error) || !find_old_certificate(&run, error))
+    if (!signet_renew_find_profile(&run, error) || !signet_renew_find_old_certificate(&run, error))
       goto out;
     if (g_str_equal(signet_renewal_resume_action(run.op), "undo")) {
       /* Roll back needs the PIN (the new private key is a private object). */
@@ -1097,14 +559,16 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
     } else {
       if (run.op->state == SIGNET_OP_RUNNING) {
         run.send_again = TRUE;
-        progress(&run, "resume",
-                 "Sending the same renewal request to %s again: the earlier attempt stopped (at "
-                 "step %s) before the CA's answer arrived",
-                 run.profile->display_name, run.op->step);
+        signet_renew_progress(
+            &run, "resume",
+            "Sending the same renewal request to %s again: the earlier attempt stopped (at "
+            "step %s) before the CA's answer arrived",
+            run.profile->display_name, run.op->step);
       } else
-        progress(&run, "resume", "Resuming the renewal of token '%s' (%s)", run.name,
-                 signet_op_state_to_string(run.op->state));
-      if (run.op->state != SIGNET_OP_ISSUED && run.old_cert != NULL && !check_validity(&run, error))
+        signet_renew_progress(&run, "resume", "Resuming the renewal of token '%s' (%s)", run.name,
+                              signet_op_state_to_string(run.op->state));
+      if (run.op->state != SIGNET_OP_ISSUED && run.old_cert != NULL
+          && !signet_renew_check_validity(&run, error))
         goto out;
       reply = run_renewal(&run, error);
       goto out;
@@ -1121,111 +585,4 @@ signet_renewal_run(const SignetRenewal *r, GError **error)
 out:
   run_clear(&run);
   return reply;
-}
-
-/* ---- without a PIN --------------------------------------------------------- */
-
-guint
-signet_renewal_recover_without_pin(const SignetRenewal *r, GError **error)
-{
-  const SignetP11Token *token = signet_p11_session_get_token(r->session);
-  g_autoptr(GPtrArray) open = NULL;
-  guint waiting = 0;
-
-  if (r->state == NULL || token->serial == NULL)
-    return 0;
-  open = signet_state_op_list_open(r->state, token->serial, error);
-  if (open == NULL)
-    return 0;
-  for (guint i = 0; i < open->len; i++) {
-    SignetOperation *op = g_ptr_array_index(open, i);
-    g_autoptr(GPtrArray) chain = NULL;
-    g_autoptr(GBytes) new_id = NULL;
-    g_autoptr(GError) local = NULL;
-    X509 *leaf;
-
-    waiting++;
-    if (op->kind != SIGNET_OP_RENEW || op->state != SIGNET_OP_ISSUED || op->cert_stored
-        || op->certificates_pem == NULL)
-      continue;
-    /* The certificate is public: tokens that allow it take it without the
-     * PIN (SoftHSM2 does; most cards want the PIN and refuse). */
-    chain = signet_certfile_parse((const guint8 *)op->certificates_pem,
-                                  strlen(op->certificates_pem), &local);
-    new_id = op->new_key_id != NULL ? signet_hex_decode(op->new_key_id) : NULL;
-    if (chain == NULL || chain->len == 0 || new_id == NULL)
-      continue;
-    leaf = g_ptr_array_index(chain, 0);
-    if (!signet_install_leaf(r->session, leaf, new_id, NULL, NULL, &local)) {
-      g_debug("renew: the issued certificate waits for the PIN to be written to token '%s': %s",
-              token->serial, local->message);
-      continue;
-    }
-    op->cert_stored = TRUE;
-    if (!signet_state_op_save(r->state, op, signet_clock_now(), &local))
-      g_warning("renew: %s", local->message);
-    else
-      g_message("renew: wrote the renewed certificate to token '%s'; the renewal finishes "
-                "(test signature, old certificate removed) at the next signet renew",
-                token->serial);
-  }
-  return waiting;
-}
-
-gboolean
-signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, SignetOperation *op,
-                    GError **error)
-{
-  const SignetProfile *profile;
-  g_autoptr(SignetConnector) connector = NULL;
-  g_autoptr(GPtrArray) cacerts = NULL;
-  g_autoptr(SignetAnswer) result = NULL;
-  g_autoptr(SignetTrust) trust = NULL;
-
-  g_return_val_if_fail(op->state == SIGNET_OP_PENDING, FALSE);
-  profile = op->profile != NULL && profiles != NULL
-                ? signet_profile_set_lookup(profiles, op->profile)
-                : NULL;
-  if (profile == NULL) {
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
-                "The CA profile '%s' of a pending renewal is gone", op->profile);
-    return FALSE;
-  }
-  connector = signet_connector_new(profile, error);
-  if (connector == NULL || (cacerts = signet_connector_ca_certs(connector, error)) == NULL)
-    return FALSE;
-  trust = renewal_roots(state, profile, op, cacerts, error);
-  if (trust == NULL)
-    return FALSE;
-  /* No PIN here, so no TLS client authentication: the CA recognises the
-   * request it accepted (docs/internals/renewal.md). */
-  {
-    SignetConnectorPoll poll = {
-      .csr_pem = op->request_pem,
-      .poll_state = op->poll_state,
-      .renewal = TRUE,
-    };
-
-    result = signet_connector_poll(connector, &poll, error);
-  }
-  if (result == NULL)
-    return FALSE;
-  if (result->status == SIGNET_ANSWER_PENDING) {
-    op->retry_at = g_date_time_to_unix(result->retry_at);
-    set_poll_state(op, result);
-    return signet_state_op_save(state, op, signet_clock_now(), error);
-  }
-  /* The request holds the new key's public half (no token needed). */
-  {
-    g_autoptr(BIO) bio = BIO_new_mem_buf(op->request_pem, -1);
-    X509_REQ *req = bio != NULL ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
-    gboolean ok;
-
-    g_free(op->step);
-    op->step = g_strdup("verify");
-    ok = journal_issued(state, op, req != NULL ? X509_REQ_get0_pubkey(req) : NULL, result->certs,
-                        cacerts, trust, error);
-    X509_REQ_free(req);
-    return ok;
-  }
 }

@@ -81,9 +81,17 @@ gboolean signet_renewal_poll(SignetState *state, const SignetProfileSet *profile
  * and what signet_renewal_run then does): "send-again" (RUNNING, the
  * request went to the CA: the same request is sent again), "undo"
  * (RUNNING before that: rolled back, then a renewal from the start),
- * "finish" (ISSUED), "wait" (PENDING: the agent asks the CA itself), or
- * "none" (closed). */
+ * "finish" (ISSUED), "wait" (PENDING: the agent asks the CA itself),
+ * "ask-again" (PENDING at a CA that answers only a poll authenticated as
+ * the request was: the holder asks, with the PIN), or "none" (closed). */
 const char *signet_renewal_resume_action(const SignetOperation *op);
+
+/* The step of a PENDING renewal that the agent no longer asks the CA about
+ * by itself: the CA refused a poll without the client certificate (strict
+ * EST servers want a poll authenticated as the request was, RFC 7030
+ * 4.2.3), and only the holder's PIN unlocks the key for that. */
+#define SIGNET_RENEWAL_STEP_WAIT_HOLDER "wait-holder"
+gboolean signet_renewal_waits_for_holder(const SignetOperation *op);
 
 /* Does @selector (what --cert gives: a key id, a certificate serial, or its
  * SHA-256 fingerprint; hex, any case, colons allowed) name the certificate

@@ -589,6 +589,7 @@ signet_state_op_next_retry(SignetState *state, GError **error)
   stmt = signet_db_prepare(
       state,
       "SELECT MIN(retry_at) FROM operations WHERE state = 'pending' AND kind = 'renew'"
+      " AND COALESCE(step, '') != 'wait-holder'"
       " AND retry_at > 0",
       error);
   if (stmt == NULL)

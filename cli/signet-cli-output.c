@@ -396,7 +396,18 @@ print_unfinished(GVariant *status, const char *token)
     g_print("\n");
     if (*message != '\0')
       g_print("    %s\n", message);
-    if (g_str_equal(state, "pending")) {
+    if (g_str_equal(state, "pending") && g_str_equal(lookup_str(op, "resume"), "ask-again")) {
+      g_print("    ");
+      if (*retry != '\0')
+        /* TRANSLATORS: %s is a date and time. */
+        g_print(_("The CA issues the certificate later, from %s, and answers only when asked "
+                  "with your current certificate: the agent cannot ask it by itself."),
+                retry);
+      else
+        g_print("%s", _("The CA issues the certificate later, and answers only when asked with "
+                        "your current certificate: the agent cannot ask it by itself."));
+      g_print("\n");
+    } else if (g_str_equal(state, "pending")) {
       g_print("    ");
       if (*retry != '\0')
         /* TRANSLATORS: %s is a date and time. */

@@ -128,6 +128,40 @@ fin=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
 check_eq "one certificate with its key: the renewed one" "$fin $fin" "$(leaf_ids) $(private_ids)"
 check_eq "nothing open in the journal" 0 "$(open_ops)"
 
+# --- a strict CA answers a poll only with the client certificate ---------------------
+# (RFC 7030 4.2.3; signet-test-ca poll-auth on). The agent's poll has no PIN:
+# refused, it stops asking and status tells the holder to renew with the PIN.
+estca poll-auth on >/dev/null
+estca mode deferred:1 >/dev/null
+renew
+check_rc "a renewal a strict CA issues later: exit 7" 7
+agent_stop
+estca mode normal >/dev/null
+agent_start
+i=0
+until grep -q 'the holder renews again with the PIN' "$RIG/agent.log" || [ $i -ge 100 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+check "the agent's poll without the PIN is refused by the strict CA" \
+  grep -q 'the holder renews again with the PIN' "$RIG/agent.log"
+check_eq "the entry stays pending, waiting for the holder" "pending wait-holder" \
+  "$(sqlite3 "file:$DB?mode=ro" "select state || ' ' || step from operations where kind='renew' order by id desc limit 1")"
+run signet status "$TOKEN_LABEL"
+check_rc "signet status" 0
+check "… says the CA answers only when asked with the current certificate" \
+  grep -q 'answers only when asked with your current certificate' "$RIG/out"
+check "… and to renew with the PIN, as a command that works when pasted" \
+  grep -Eq "To do: run .signet renew [^ ]+( --cert [0-9a-f]+)?. to finish \(it needs your PIN\)" "$RIG/out"
+renew --json
+check_rc "signet renew with the PIN asks the CA with the certificate and finishes" 0
+last_json
+jcheck "… as a resumed renewal" "$RIG/last.json" 'd["event"] == "renewed" and d["certificate"]["resumed"]'
+fin=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+check_eq "one certificate with its key: the renewed one" "$fin $fin" "$(leaf_ids) $(private_ids)"
+check_eq "nothing open in the journal" 0 "$(open_ops)"
+estca poll-auth off >/dev/null
+
 # --- a pending renewal keeps the idle agent until its poll ---------------------------
 # An idle time (1 s) shorter than the wait the CA asked for (6 s): without
 # the rule the agent would exit idle and the poll never happen.

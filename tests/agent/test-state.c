@@ -1154,6 +1154,16 @@ test_op_queries(Fixture *fx, gconstpointer data)
   next = signet_state_op_next_retry(fx->state, &error);
   g_assert_no_error(error);
   g_assert_cmpint(next, ==, NOW + 500);
+
+  /* A pending renewal that waits for the holder (a CA that answers only an
+   * authenticated poll) does not count: nothing is due for the agent. */
+  g_free(r3->step);
+  r3->step = g_strdup("wait-holder");
+  g_assert_true(signet_state_op_save(fx->state, r3, NOW + 70, &error));
+  g_assert_no_error(error);
+  next = signet_state_op_next_retry(fx->state, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(next, ==, 0);
 }
 
 /* ---- reminders ---------------------------------------------------------------------------- */
