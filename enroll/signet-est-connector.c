@@ -7,9 +7,18 @@
  *                              ${serial}); the password is the activation
  *                              code. Profiles written before the group
  *                              existed say it as [activation] username.
+ *   reenroll-username = U      HTTP credentials for /simplereenroll, sent
+ *   reenroll-password = P      besides the client certificate (Basic, or
+ *                              Digest when the CA challenges for it): both
+ *                              or neither. A credential the CA publishes
+ *                              for its renewal endpoint, the same for every
+ *                              holder: not a holder's secret, and readable
+ *                              by anyone who can read the profile (and in
+ *                              the profile's settings over D-Bus).
  *
- * Enroll is /simpleenroll with Basic credentials, reenroll
- * /simplereenroll with TLS client authentication, poll the same request
+ * Enroll is /simpleenroll with Basic credentials (Digest on a challenge),
+ * reenroll /simplereenroll with TLS client authentication and the reenroll
+ * credentials, if any; poll the same request
  * again with what the holder has at hand (the code; the client identity,
  * or none when the agent polls without the PIN). EST keeps nothing between
  * a pending answer and its poll but the request itself: poll_state is
@@ -33,7 +42,53 @@ typedef struct
   SignetEst *est;
 } EstConnector;
 
-static const char *const est_keys[] = { "username", NULL };
+static const char *const est_keys[]
+    = { "username", "reenroll-username", "reenroll-password", NULL };
+
+/* TRUE if @text has a control character (none goes into an HTTP header). */
+static gboolean
+has_control(const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar)*p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
+/* [est] reenroll-username and reenroll-password: both or neither. */
+static gboolean
+check_reenroll_auth(GHashTable *settings, SignetConnectorReport report, gpointer data)
+{
+  const char *user = g_hash_table_lookup(settings, "reenroll-username");
+  const char *password = g_hash_table_lookup(settings, "reenroll-password");
+
+  if (user == NULL && password == NULL)
+    return TRUE;
+  if (user == NULL || password == NULL) {
+    report(user != NULL ? "reenroll-username" : "reenroll-password",
+           user != NULL ? "reenroll-username: set without reenroll-password: the CA's "
+                          "credentials for renewal are both or neither"
+                        : "reenroll-password: set without reenroll-username: the CA's "
+                          "credentials for renewal are both or neither",
+           data);
+    return FALSE;
+  }
+  if (*user == '\0' || strchr(user, ':') != NULL || has_control(user)) {
+    report("reenroll-username",
+           "reenroll-username: an HTTP user name is not empty and holds no ':' or control "
+           "character (RFC 7617); write it as your CA gave it",
+           data);
+    return FALSE;
+  }
+  if (*password == '\0' || has_control(password) || strlen(password) > SIGNET_SECRET_MAX) {
+    report("reenroll-password",
+           "reenroll-password: not empty, no control character, at most 256 bytes; write it "
+           "as your CA gave it",
+           data);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 static gboolean
 est_check_settings(GHashTable *settings, SignetConnectorReport report, gpointer data)
@@ -41,10 +96,11 @@ est_check_settings(GHashTable *settings, SignetConnectorReport report, gpointer 
   const char *user = g_hash_table_lookup(settings, "username");
   g_autoptr(GError) local = NULL;
   g_autofree char *expanded = NULL;
+  gboolean ok = check_reenroll_auth(settings, report, data);
 
   if (user == NULL) {
     g_hash_table_insert(settings, g_strdup("username"), g_strdup("${reference}"));
-    return TRUE;
+    return ok;
   }
   expanded = signet_profile_expand(user, SAMPLE_REFERENCE, SAMPLE_SERIAL, &local);
   if (expanded == NULL) {
@@ -60,7 +116,7 @@ est_check_settings(GHashTable *settings, SignetConnectorReport report, gpointer 
            data);
     return FALSE;
   }
-  return TRUE;
+  return ok;
 }
 
 static gpointer
@@ -74,9 +130,19 @@ est_open(const SignetProfile *profile, GError **error)
   };
   SignetEst *est = signet_est_new(&config, error);
   EstConnector *self;
+  const char *user = NULL, *password = NULL;
 
   if (est == NULL)
     return NULL;
+  if (profile->settings != NULL) {
+    user = g_hash_table_lookup(profile->settings, "reenroll-username");
+    password = g_hash_table_lookup(profile->settings, "reenroll-password");
+  }
+  if (user != NULL && password != NULL) {
+    g_autoptr(SignetSecret) secret = signet_secret_new(password, strlen(password));
+
+    signet_est_set_reenroll_auth(est, user, secret);
+  }
   self = g_new0(EstConnector, 1);
   self->profile = profile;
   self->est = est;

@@ -42,8 +42,10 @@ struct _SignetEst
   guint connect_timeout;
   guint timeout;
   guint tls_max_version;
-  char *username;
+  char *username; /* /csrattrs, /simpleenroll */
   SignetSecret *password;
+  char *reenroll_username; /* /simplereenroll, besides the client identity */
+  SignetSecret *reenroll_password;
   X509 *client_cert;
   EVP_PKEY *client_key;
 };
@@ -58,6 +60,14 @@ typedef enum
 
 static const char *const op_paths[]
     = { "/cacerts", "/csrattrs", "/simpleenroll", "/simplereenroll" };
+
+/* The HTTP credentials a request went with, in the end. */
+typedef enum
+{
+  SENT_NONE,
+  SENT_BASIC,
+  SENT_DIGEST,
+} AuthSent;
 
 /* ---- SignetEst --------------------------------------------------------- */
 
@@ -143,6 +153,8 @@ signet_est_free(SignetEst *est)
   g_free(est->trust_anchors);
   g_free(est->username);
   signet_secret_free(est->password);
+  g_free(est->reenroll_username);
+  signet_secret_free(est->reenroll_password);
   X509_free(est->client_cert);
   EVP_PKEY_free(est->client_key);
   g_free(est);
@@ -159,6 +171,20 @@ signet_est_set_basic_auth(SignetEst *est, const char *username, const SignetSecr
     return;
   est->username = g_strdup(username);
   est->password
+      = signet_secret_new(signet_secret_get_data(password), signet_secret_get_len(password));
+}
+
+void
+signet_est_set_reenroll_auth(SignetEst *est, const char *username, const SignetSecret *password)
+{
+  g_return_if_fail(est != NULL);
+
+  g_clear_pointer(&est->reenroll_username, g_free);
+  g_clear_pointer(&est->reenroll_password, signet_secret_free);
+  if (username == NULL || password == NULL)
+    return;
+  est->reenroll_username = g_strdup(username);
+  est->reenroll_password
       = signet_secret_new(signet_secret_get_data(password), signet_secret_get_len(password));
 }
 
@@ -216,8 +242,11 @@ signet_est_result_free(SignetEstResult *result)
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/* Sends one EST request, with the credentials of @op: Basic
+ * pre-emptively; when the CA answers 401 with a Digest challenge, once
+ * more with libcurl's Digest. @out_sent: what went, in the end. */
 static SignetHttpResponse *
-est_request(SignetEst *est, Operation op, GBytes *body, GError **error)
+est_request(SignetEst *est, Operation op, GBytes *body, AuthSent *out_sent, GError **error)
 {
   static const char *const pkcs10_headers[]
       = { "Content-Type: application/pkcs10", "Content-Transfer-Encoding: base64", NULL };
@@ -233,6 +262,8 @@ est_request(SignetEst *est, Operation op, GBytes *body, GError **error)
     .tls_max_version = est->tls_max_version,
   };
 
+  SignetHttpResponse *response;
+
   if ((op == OP_CSRATTRS || op == OP_ENROLL) && est->password != NULL) {
     request.username = est->username;
     request.password = est->password;
@@ -240,8 +271,53 @@ est_request(SignetEst *est, Operation op, GBytes *body, GError **error)
   if (op == OP_REENROLL) {
     request.client_cert = est->client_cert;
     request.client_key = est->client_key;
+    if (est->reenroll_password != NULL) {
+      request.username = est->reenroll_username;
+      request.password = est->reenroll_password;
+    }
   }
-  return signet_http_request(&request, error);
+  *out_sent = request.password != NULL ? SENT_BASIC : SENT_NONE;
+  response = signet_http_request(&request, error);
+  if (response != NULL && response->status == 401 && request.password != NULL
+      && (signet_http_response_auth_schemes(response) & SIGNET_HTTP_AUTH_DIGEST) != 0) {
+    g_debug("%s: HTTP 401 with a Digest challenge: once more with Digest", op_paths[op]);
+    g_clear_pointer(&response, signet_http_response_free);
+    request.digest = TRUE;
+    *out_sent = SENT_DIGEST;
+    response = signet_http_request(&request, error);
+  }
+  return response;
+}
+
+/* What the CA's WWW-Authenticate headers ask for, for a message:
+ * "HTTP Digest authentication", ...; NULL when there was no challenge. */
+static char *
+wanted_auth(const SignetHttpResponse *response)
+{
+  SignetHttpAuthSchemes schemes = signet_http_response_auth_schemes(response);
+
+  if ((schemes & SIGNET_HTTP_AUTH_BASIC) != 0 && (schemes & SIGNET_HTTP_AUTH_DIGEST) != 0)
+    return g_strdup("HTTP Basic or Digest authentication");
+  if ((schemes & SIGNET_HTTP_AUTH_DIGEST) != 0)
+    return g_strdup("HTTP Digest authentication");
+  if ((schemes & SIGNET_HTTP_AUTH_BASIC) != 0)
+    return g_strdup("HTTP Basic authentication");
+  if (schemes != 0) {
+    /* The first challenge's scheme, as the CA wrote it. */
+    const char *value = response->www_authenticate[0];
+    gsize len = strcspn(value, " \t,");
+
+    return g_strdup_printf("HTTP authentication of a kind Signet does not support (\"%.*s\")",
+                           (int)MIN(len, (gsize)40), value);
+  }
+  return NULL;
+}
+
+/* TRUE when the CA challenges only for schemes Signet does not speak. */
+static gboolean
+wants_only_other(const SignetHttpResponse *response)
+{
+  return signet_http_response_auth_schemes(response) == SIGNET_HTTP_AUTH_OTHER;
 }
 
 /* Tags out of an HTML page, so that its text can be read. */
@@ -322,23 +398,55 @@ ca_said(const char *text)
 /* An HTTP status other than the expected ones, as the contract in
  * signet-est.h says. */
 static void
-set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *response, GError **error)
+set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *response, AuthSent sent,
+                 GError **error)
 {
   long status = response->status;
   g_autofree char *text = ca_text(response);
   g_autofree char *said = ca_said(text);
+  /* What the CA's challenge (WWW-Authenticate) asks for, if it sent one. */
+  g_autofree char *wanted = status == 401 ? wanted_auth(response) : NULL;
 
-  if (status == 401 && (op == OP_ENROLL || op == OP_CSRATTRS) && est->password != NULL) {
+  if (status == 401 && wanted != NULL && wants_only_other(response)) {
+    /* Nothing the holder can type in will help. */
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                "The CA wants %s for %s (HTTP 401): ask your CA for a profile Signet can use.%s",
+                wanted, op_paths[op], said);
+    return;
+  }
+  if (status == 401 && (op == OP_ENROLL || op == OP_CSRATTRS) && sent != SENT_NONE) {
     g_autofree char *lower = text != NULL ? g_utf8_strdown(text, -1) : NULL;
 
     if (lower != NULL && strstr(lower, "expired") != NULL)
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_EXPIRED,
                   "The activation code has expired. Ask your CA for a new one.%s", said);
+    else if (wanted != NULL)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED,
+                  "The CA wants %s and did not accept the reference number and activation code "
+                  "(unknown or already used; sent with HTTP %s). Check them, or ask your CA for "
+                  "a new activation code.%s",
+                  wanted, sent == SENT_DIGEST ? "Digest" : "Basic", said);
     else
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED,
                   "The CA did not accept the reference number and activation code (unknown or "
                   "already used). Check them, or ask your CA for a new activation code.%s",
                   said);
+    return;
+  }
+  if (status == 401 && op == OP_REENROLL && wanted != NULL) {
+    /* A challenge: the CA wants HTTP credentials besides the certificate. */
+    if (sent == SENT_NONE)
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                  "The CA wants %s for renewal, besides the current certificate, and the "
+                  "profile gives no credentials for it (HTTP 401): ask your CA for a profile "
+                  "with [est] reenroll-username and reenroll-password.%s",
+                  wanted, said);
+    else
+      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                  "The CA wants %s for renewal and did not accept the profile's credentials "
+                  "([est] reenroll-username and reenroll-password, sent with HTTP %s; HTTP "
+                  "401): ask your CA for an up-to-date profile.%s",
+                  wanted, sent == SENT_DIGEST ? "Digest" : "Basic", said);
     return;
   }
   if (status == 401 && op == OP_REENROLL) {
@@ -407,15 +515,16 @@ GPtrArray *
 signet_est_get_cacerts(SignetEst *est, GError **error)
 {
   g_autoptr(SignetHttpResponse) response = NULL;
+  AuthSent sent = SENT_NONE;
 
   g_return_val_if_fail(est != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  response = est_request(est, OP_CACERTS, NULL, error);
+  response = est_request(est, OP_CACERTS, NULL, &sent, error);
   if (response == NULL)
     return NULL;
   if (response->status != 200) {
-    set_status_error(est, OP_CACERTS, response, error);
+    set_status_error(est, OP_CACERTS, response, sent, error);
     return NULL;
   }
   return parse_certs(response, OP_CACERTS, error);
@@ -679,13 +788,14 @@ SignetEstCsrAttrs *
 signet_est_get_csr_attrs(SignetEst *est, GError **error)
 {
   g_autoptr(SignetHttpResponse) response = NULL;
+  AuthSent sent = SENT_NONE;
   gsize len = 0;
   const guint8 *data;
 
   g_return_val_if_fail(est != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  response = est_request(est, OP_CSRATTRS, NULL, error);
+  response = est_request(est, OP_CSRATTRS, NULL, &sent, error);
   if (response == NULL)
     return NULL;
   if (response->status == 204 || response->status == 404) {
@@ -695,7 +805,7 @@ signet_est_get_csr_attrs(SignetEst *est, GError **error)
     return attrs;
   }
   if (response->status != 200) {
-    set_status_error(est, OP_CSRATTRS, response, error);
+    set_status_error(est, OP_CSRATTRS, response, sent, error);
     return NULL;
   }
   data = g_bytes_get_data(response->body, &len);
@@ -732,6 +842,7 @@ enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
   g_autoptr(BIO) bio = NULL;
   g_autoptr(X509_REQ) req = NULL;
   g_autoptr(SignetHttpResponse) response = NULL;
+  AuthSent sent = SENT_NONE;
   g_autoptr(SignetEstResult) result = NULL;
   g_autofree unsigned char *der = NULL;
   g_autofree char *b64 = NULL;
@@ -769,7 +880,7 @@ enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
   }
   body = g_string_free_to_bytes(wrapped);
 
-  response = est_request(est, op, body, error);
+  response = est_request(est, op, body, &sent, error);
   if (response == NULL)
     return NULL;
 
@@ -792,7 +903,7 @@ enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
             response->retry_after != NULL ? response->retry_after : "(none)", seconds);
     return g_steal_pointer(&result);
   }
-  set_status_error(est, op, response, error);
+  set_status_error(est, op, response, sent, error);
   return NULL;
 }
 

@@ -5,9 +5,14 @@
  * given trust anchors or the system store, host name checked, no option to
  * turn verification off; failures as SIGNET_ENROLL_ERROR_RESOLVE / CONNECT /
  * TLS / TIMEOUT / ... with a message a holder understands), and the EST
- * operations /cacerts, /csrattrs, /simpleenroll (HTTP Basic) and
- * /simplereenroll (TLS client authentication with a certificate and its
- * key, which may be an on-token EVP_PKEY from libp11).
+ * operations /cacerts, /csrattrs, /simpleenroll (HTTP Basic, or Digest when
+ * the CA challenges for it) and /simplereenroll (TLS client authentication
+ * with a certificate and its key, which may be an on-token EVP_PKEY from
+ * libp11; and HTTP credentials too, when the CA wants them).
+ *
+ * HTTP authentication (RFC 7030 3.2.3): Basic (RFC 7617) is sent
+ * pre-emptively; a 401 whose WWW-Authenticate challenges for Digest
+ * (RFC 7616) is answered once, by libcurl's Digest (MD5, SHA-256).
  * May call: common/, OpenSSL, libcurl, GLib. Never PKCS#11, never D-Bus.
  *
  * Threads: a SignetEst is used by one thread at a time; every call blocks
@@ -15,9 +20,13 @@
  *
  * HTTP status → error (the CA's text, when it sent one, is in the message):
  *   200 → result; 202 + Retry-After → SIGNET_EST_PENDING (not an error);
- *   400, 403 → REFUSED; 401 on /simpleenroll → CODE_REJECTED, or
- *   CODE_EXPIRED when the CA's text says the code expired; 401 on
- *   /simplereenroll → REFUSED (current certificate not accepted);
+ *   400, 403 → REFUSED; 401 on /simpleenroll → CODE_REJECTED (naming the
+ *   scheme the CA challenged for), or CODE_EXPIRED when the CA's text says
+ *   the code expired; 401 on /simplereenroll → REFUSED: with a challenge,
+ *   the CA wants HTTP credentials (the scheme named; the profile's
+ *   [est] reenroll-username / reenroll-password, missing or not accepted),
+ *   without one, the current certificate was not accepted; a challenge
+ *   only for schemes Signet does not speak → REFUSED;
  *   404 → BAD_RESPONSE (no EST service at that URL: check the profile);
  *   5xx → UNAVAILABLE; a body that is not what RFC 7030 says, or cut short
  *   → BAD_RESPONSE.
@@ -55,6 +64,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEst, signet_est_free)
 /* HTTP Basic credentials for /csrattrs and /simpleenroll. @password is
  * copied into locked memory, wiped with @est. */
 void signet_est_set_basic_auth(SignetEst *est, const char *username, const SignetSecret *password);
+
+/* HTTP credentials for /simplereenroll, sent besides the client identity
+ * (and with signet_est_poll_reenroll()): a credential the CA publishes for
+ * its renewal endpoint, the same for every holder, not a holder's secret.
+ * Basic, or Digest when challenged, as above. @password is copied into
+ * locked memory. NULL, NULL: none (the default). */
+void signet_est_set_reenroll_auth(SignetEst *est, const char *username,
+                                  const SignetSecret *password);
 
 /* TLS client authentication for /simplereenroll: @cert and its private key
  * @key (an on-token key through libp11 works: the key never leaves the
@@ -103,7 +120,8 @@ SignetEstResult *signet_est_simple_reenroll(SignetEst *est, const char *csr_pem,
 /* /simplereenroll again for a request the CA answered 202, with the
  * client identity if one was set, else without (the agent polls without
  * the PIN: the CA recognises the request it accepted; one that insists on
- * client authentication answers 401, SIGNET_ENROLL_ERROR_CODE_REJECTED). */
+ * client authentication answers 401, SIGNET_ENROLL_ERROR_REFUSED). The
+ * reenroll credentials go with it, when set. */
 SignetEstResult *signet_est_poll_reenroll(SignetEst *est, const char *csr_pem, GError **error);
 
 G_END_DECLS

@@ -17,6 +17,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CURL, curl_easy_cleanup)
 
 /* Longest header value kept (Retry-After is a date at most). */
 #define HEADER_VALUE_MAX 256
+/* Longest WWW-Authenticate value kept (a Digest challenge's nonce and
+ * opaque can be long; only the schemes are read from it). */
+#define CHALLENGE_MAX 1024
 /* Longest piece of outside text (a URL, curl's detail) put in a message. */
 #define MESSAGE_PART_MAX 200
 
@@ -169,6 +172,7 @@ signet_http_response_free(SignetHttpResponse *response)
   g_bytes_unref(response->body);
   g_free(response->content_type);
   g_free(response->retry_after);
+  g_strfreev(response->www_authenticate);
   g_free(response);
 }
 
@@ -179,6 +183,7 @@ typedef struct
   GByteArray *body;
   gboolean too_large;
   char *retry_after;
+  GPtrArray *challenges; /* WWW-Authenticate values */
   /* TLS client authentication */
   X509 *client_cert;
   EVP_PKEY *client_key;
@@ -210,19 +215,94 @@ on_header_cb(char *data, size_t size, size_t nmemb, void *user_data)
   Transfer *t = user_data;
   gsize len = size * nmemb;
   static const char name[] = "retry-after:";
+  static const char challenge[] = "www-authenticate:";
 
-  /* A new answer (after "100 Continue", or a proxy's CONNECT): only the
-   * headers of the final one count. */
-  if (len >= 5 && g_ascii_strncasecmp(data, "HTTP/", 5) == 0)
+  /* A new answer (after "100 Continue", a proxy's CONNECT, or the 401 that
+   * libcurl answers with Digest): only the final one counts, its headers
+   * and its body. */
+  if (len >= 5 && g_ascii_strncasecmp(data, "HTTP/", 5) == 0) {
     g_clear_pointer(&t->retry_after, g_free);
-  else if (len > sizeof name - 1 && g_ascii_strncasecmp(data, name, sizeof name - 1) == 0) {
+    g_ptr_array_set_size(t->challenges, 0);
+    g_byte_array_set_size(t->body, 0);
+  } else if (len > sizeof name - 1 && g_ascii_strncasecmp(data, name, sizeof name - 1) == 0) {
     g_autofree char *value = g_strndup(data + sizeof name - 1, len - (sizeof name - 1));
 
     g_strstrip(value);
     g_free(t->retry_after);
     t->retry_after = printable(value, HEADER_VALUE_MAX);
+  } else if (len > sizeof challenge - 1
+             && g_ascii_strncasecmp(data, challenge, sizeof challenge - 1) == 0
+             && t->challenges->len < SIGNET_HTTP_CHALLENGES_MAX) {
+    g_autofree char *value = g_strndup(data + sizeof challenge - 1, len - (sizeof challenge - 1));
+
+    g_strstrip(value);
+    g_ptr_array_add(t->challenges, printable(value, CHALLENGE_MAX));
   }
   return len;
+}
+
+/* RFC 9110 5.6.2: tchar. */
+static gboolean
+is_tchar(char c)
+{
+  return g_ascii_isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The schemes in one WWW-Authenticate value: a list of challenges, each
+ * "SCHEME [token68 | param=value, ...]", where a quoted value may hold
+ * commas. An element that is a token not followed by '=' is a scheme. */
+static SignetHttpAuthSchemes
+challenge_schemes(const char *value)
+{
+  SignetHttpAuthSchemes schemes = 0;
+  const char *p = value;
+
+  while (*p != '\0') {
+    const char *token;
+    gsize token_len;
+
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    token = p;
+    while (is_tchar(*p))
+      p++;
+    token_len = (gsize)(p - token);
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (token_len > 0 && *p != '=') {
+      /* A scheme; what follows it needs no comma. */
+      if (token_len == 5 && g_ascii_strncasecmp(token, "Basic", 5) == 0)
+        schemes |= SIGNET_HTTP_AUTH_BASIC;
+      else if (token_len == 6 && g_ascii_strncasecmp(token, "Digest", 6) == 0)
+        schemes |= SIGNET_HTTP_AUTH_DIGEST;
+      else
+        schemes |= SIGNET_HTTP_AUTH_OTHER;
+      continue;
+    }
+    /* A parameter, a token68 or junk: on to the next comma outside quotes. */
+    while (*p != '\0' && *p != ',') {
+      if (*p == '"') {
+        for (p++; *p != '\0' && *p != '"'; p++)
+          if (*p == '\\' && p[1] != '\0')
+            p++;
+        if (*p == '\0')
+          break;
+      }
+      p++;
+    }
+  }
+  return schemes;
+}
+
+SignetHttpAuthSchemes
+signet_http_response_auth_schemes(const SignetHttpResponse *response)
+{
+  SignetHttpAuthSchemes schemes = 0;
+
+  g_return_val_if_fail(response != NULL, 0);
+  for (char **v = response->www_authenticate; v != NULL && *v != NULL; v++)
+    schemes |= challenge_schemes(*v);
+  return schemes;
 }
 
 /* curl calls this with its SSL_CTX before each TLS handshake, once the
@@ -479,6 +559,7 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   static GOnce once = G_ONCE_INIT;
   g_autoptr(CURL) curl = NULL;
   g_autoptr(LockedBuf) auth = NULL;
+  g_autoptr(LockedBuf) digest_password = NULL;
   struct curl_slist *headers = NULL;
   struct curl_slist auth_node = { 0 };
   struct curl_slist *first = NULL;
@@ -506,6 +587,7 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
     return NULL;
   }
   t.body = g_byte_array_new();
+  t.challenges = g_ptr_array_new_with_free_func(g_free);
   t.client_cert = request->client_cert;
   t.client_key = request->client_key;
 
@@ -516,11 +598,25 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   for (const char *const *h = request->headers; h != NULL && *h != NULL; h++)
     headers = curl_slist_append(headers, *h);
   first = headers;
-  if (request->password != NULL) {
+  if (request->password != NULL && !request->digest) {
     auth = basic_auth_header(request->username, request->password);
     auth_node.data = auth->data;
     auth_node.next = headers;
     first = &auth_node;
+  } else if (request->password != NULL) {
+    /* Digest is libcurl's: it wants the password as a C string, which we
+     * build in locked memory; libcurl copies it (strdup) into the handle,
+     * and that copy, and the hashes it computes from it, are freed
+     * without being wiped when the handle goes. */
+    gsize len = signet_secret_get_len(request->password);
+
+    if (memchr(signet_secret_get_data(request->password), '\0', len) != NULL) {
+      g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                          "The password holds a NUL byte and cannot be sent with HTTP Digest");
+      goto out;
+    }
+    digest_password = locked_buf_new(len + 1);
+    memcpy(digest_password->data, signet_secret_get_data(request->password), len);
   }
 
   SETOPT(curl, CURLOPT_URL, request->url);
@@ -561,6 +657,11 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   SETOPT(curl, CURLOPT_HEADERFUNCTION, on_header_cb);
   SETOPT(curl, CURLOPT_HEADERDATA, &t);
   SETOPT(curl, CURLOPT_HTTPHEADER, first);
+  if (digest_password != NULL) {
+    SETOPT(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
+    SETOPT(curl, CURLOPT_USERNAME, request->username);
+    SETOPT(curl, CURLOPT_PASSWORD, digest_password->data);
+  }
   if (g_strcmp0(request->method, "POST") == 0) {
     gsize len = 0;
     const void *data = request->body != NULL ? g_bytes_get_data(request->body, &len) : "";
@@ -572,7 +673,8 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
     SETOPT(curl, CURLOPT_HTTPGET, 1L);
   }
 
-  g_debug("%s %s", request->method, request->url);
+  g_debug("%s %s%s", request->method, request->url,
+          digest_password != NULL ? " (HTTP Digest)" : "");
   ERR_clear_error();
   rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
@@ -610,6 +712,8 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   if (content_type != NULL)
     response->content_type = printable(content_type, HEADER_VALUE_MAX);
   response->retry_after = g_steal_pointer(&t.retry_after);
+  g_ptr_array_add(t.challenges, NULL);
+  response->www_authenticate = (GStrv)g_ptr_array_free(g_steal_pointer(&t.challenges), FALSE);
 
 out:
   /* The handle first: it points at the headers. Then only our list:
@@ -619,6 +723,8 @@ out:
   if (t.body != NULL)
     g_byte_array_unref(t.body);
   g_free(t.retry_after);
+  if (t.challenges != NULL)
+    g_ptr_array_unref(t.challenges);
   g_free(t.client_error);
   return response;
 }

@@ -7,7 +7,8 @@
  * is BAD_RESPONSE naming where it pointed), proxies from the environment
  * (libcurl reads https_proxy / no_proxy itself), the User-Agent
  * "Signet/VERSION", connect and total timeouts, answers of at most
- * SIGNET_HTTP_BODY_MAX bytes; HTTP Basic credentials built in locked memory;
+ * SIGNET_HTTP_BODY_MAX bytes; HTTP Basic credentials built in locked memory,
+ * sent pre-emptively; HTTP Digest (RFC 7616) left to libcurl, on request;
  * TLS client authentication with a certificate and an EVP_PKEY that may
  * live on a token (set in curl's SSL_CTX); transport failures as
  * SIGNET_ENROLL_ERROR_RESOLVE / CONNECT / TLS / TIMEOUT / BAD_RESPONSE with
@@ -40,9 +41,13 @@ typedef struct
    * "Content-Type: application/pkcs10" (NULL-terminated; may be NULL). */
   GBytes *body;
   const char *const *headers;
-  /* HTTP Basic: both or neither. */
+  /* HTTP credentials: both or neither. Sent as Basic (RFC 7617),
+   * pre-emptively, or, with @digest, as libcurl's Digest (RFC 7616): the
+   * request goes without credentials, and the server's Digest challenge is
+   * answered (libcurl copies the password into its own memory for it). */
   const char *username;
   const SignetSecret *password;
+  gboolean digest;
   /* TLS client authentication: both or neither. */
   X509 *client_cert;
   EVP_PKEY *client_key;
@@ -56,7 +61,24 @@ typedef struct
   GBytes *body;       /* never NULL, maybe empty */
   char *content_type; /* NULL if none */
   char *retry_after;  /* the Retry-After header's value, NULL if none */
+  /* The WWW-Authenticate headers' values (printable, at most
+   * SIGNET_HTTP_CHALLENGES_MAX), never NULL, maybe empty. */
+  GStrv www_authenticate;
 } SignetHttpResponse;
+
+/* WWW-Authenticate headers kept from one answer. */
+#define SIGNET_HTTP_CHALLENGES_MAX 8
+
+/* The authentication schemes an answer's WWW-Authenticate headers ask for
+ * (RFC 9110 11.6.1: a header holds one or more challenges, each a scheme
+ * and its parameters). */
+typedef enum
+{
+  SIGNET_HTTP_AUTH_BASIC = 1 << 0,
+  SIGNET_HTTP_AUTH_DIGEST = 1 << 1,
+  SIGNET_HTTP_AUTH_OTHER = 1 << 2, /* any scheme Signet does not speak */
+} SignetHttpAuthSchemes;
+SignetHttpAuthSchemes signet_http_response_auth_schemes(const SignetHttpResponse *response);
 
 void signet_http_response_free(SignetHttpResponse *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)

@@ -350,6 +350,62 @@ test_profile_group(void)
   g_assert_true(has_problem(problems, 2, "this version of Signet knows est"));
 }
 
+/* [est] reenroll-username and reenroll-password: both or neither, the one
+ * given alone reported at its line; an HTTP user name without ':'. */
+static void
+test_profile_reenroll_auth(void)
+{
+  g_autoptr(GPtrArray) problems
+      = g_ptr_array_new_with_free_func((GDestroyNotify)signet_profile_problem_free);
+  g_autoptr(GError) error = NULL;
+  SignetProfile *profile;
+
+  profile = load(HEAD "[est]\nreenroll-username = estuser\nreenroll-password = est pwd\n", problems,
+                 &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(problems->len, ==, 0);
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "reenroll-username"), ==, "estuser");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "reenroll-password"), ==, "est pwd");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "username"), ==, "${reference}");
+  signet_profile_free(profile);
+
+  /* Neither: nothing is added. */
+  profile = load(HEAD "[est]\nusername = ${reference}\n", problems, &error);
+  g_assert_no_error(error);
+  g_assert_false(g_hash_table_contains(profile->settings, "reenroll-username"));
+  g_assert_false(g_hash_table_contains(profile->settings, "reenroll-password"));
+  signet_profile_free(profile);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(HEAD "[est]\nusername = ${reference}\nreenroll-username = estuser\n", problems,
+                 &error);
+  g_assert_null(profile);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_true(has_problem(problems, 8, "set without reenroll-password"));
+  g_clear_error(&error);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(HEAD "[est]\n\nreenroll-password = estpwd\n", problems, &error);
+  g_assert_null(profile);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_true(has_problem(problems, 8, "set without reenroll-username"));
+  g_clear_error(&error);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(HEAD "[est]\nreenroll-username = est:user\nreenroll-password = estpwd\n", problems,
+                 &error);
+  g_assert_null(profile);
+  g_assert_true(has_problem(problems, 7, "reenroll-username: an HTTP user name"));
+  g_clear_error(&error);
+
+  /* Both mistakes at once are both reported. */
+  g_ptr_array_set_size(problems, 0);
+  profile = load(HEAD "[est]\nusername = ${nope}\nreenroll-password = estpwd\n", problems, &error);
+  g_assert_null(profile);
+  g_assert_true(has_problem(problems, 7, "username: unknown variable"));
+  g_assert_true(has_problem(problems, 8, "set without reenroll-username"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -361,6 +417,7 @@ main(int argc, char **argv)
   g_test_add_func("/connector/factory", test_factory);
   g_test_add_func("/connector/answers-checked", test_answers_checked);
   g_test_add_func("/connector/profile-group", test_profile_group);
+  g_test_add_func("/connector/profile-reenroll-auth", test_profile_reenroll_auth);
   status = g_test_run();
   signet_test_remove_tree(tmpdir);
   g_free(tmpdir);

@@ -1476,6 +1476,262 @@ test_connector_poll(void)
   g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), key));
 }
 
+/* ---- HTTP authentication as EST servers ask for it (RFC 7030 3.2.3) ------ */
+
+/* The schemes of WWW-Authenticate challenges (RFC 9110 11.6.1): several
+ * per header, parameters with quoted commas, a token68, any case. */
+static void
+test_auth_schemes(void)
+{
+  static const struct
+  {
+    const char *values[3];
+    SignetHttpAuthSchemes schemes;
+  } cases[] = {
+    { { NULL }, 0 },
+    { { "Basic realm=\"est\"" }, SIGNET_HTTP_AUTH_BASIC },
+    { { "digest realm=\"a, Basic b\", nonce=\"x\", qop=\"auth\"" }, SIGNET_HTTP_AUTH_DIGEST },
+    { { "Digest realm=\"r\", algorithm=SHA-256", "Digest realm=\"r\", algorithm=MD5" },
+      SIGNET_HTTP_AUTH_DIGEST },
+    { { "Basic realm=\"x\", Digest realm=\"y\", nonce=\"n\"" },
+      SIGNET_HTTP_AUTH_BASIC | SIGNET_HTTP_AUTH_DIGEST },
+    { { "Bearer realm=\"x\"", "Negotiate abc==" }, SIGNET_HTTP_AUTH_OTHER },
+    { { "Negotiate abc==, Basic realm=\"x\"" }, SIGNET_HTTP_AUTH_OTHER | SIGNET_HTTP_AUTH_BASIC },
+    { { "realm=\"orphan\", =, \"unterminated" }, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    SignetHttpResponse response = { .www_authenticate = (GStrv)cases[i].values };
+
+    g_assert_cmpint(signet_http_response_auth_schemes(&response), ==, cases[i].schemes);
+  }
+}
+
+/* The CA's renewal credentials in mode reenroll-auth (signet-test-ca). */
+#define REENROLL_USER     "estuser"
+#define REENROLL_PASSWORD "estpwd"
+
+/* A CA that wants Digest (RFC 7616): the Basic credentials sent first are
+ * answered 401 with a Digest challenge, which libcurl's Digest answers
+ * (SHA-256, the CA's first choice; MD5 when it offers only that). A wrong
+ * code: CODE_REJECTED, saying the CA wanted Digest. */
+static void
+test_enroll_digest(void)
+{
+  static const char *const modes[] = { "digest", "digest:md5", "digest:sha-256" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(modes); i++) {
+    g_autoptr(SignetEst) est = NULL;
+    g_autoptr(SignetEst) wrong = est_new();
+    g_autoptr(EVP_PKEY) key = ec_key();
+    g_autofree char *csr = csr_for(key, "CN=Ignored");
+    g_autofree char *ref = NULL;
+    g_autoptr(SignetSecret) code = NULL;
+    g_autoptr(SignetSecret) bad = signet_secret_new("AAAA-BBBB-CCCC-DDDD", 19);
+    g_autoptr(SignetEstCsrAttrs) attrs = NULL;
+    g_autoptr(SignetEstResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_test_message("mode %s", modes[i]);
+    ca_mode(modes[i]);
+    ca_new_code("CN=Digest Holder,O=Signet Test,C=PL", &ref, &code);
+
+    /* The wrong code for the right reference: refused, the code unspent. */
+    signet_est_set_basic_auth(wrong, ref, bad);
+    result = signet_est_simple_enroll(wrong, csr, &error);
+    g_assert_null(result);
+    g_test_message("%s", error->message);
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+    g_assert_nonnull(strstr(error->message, "The CA wants HTTP Digest authentication and did "
+                                            "not accept the reference number and activation "
+                                            "code"));
+    g_assert_nonnull(strstr(error->message, "sent with HTTP Digest"));
+    g_clear_error(&error);
+
+    est = est_new();
+    signet_est_set_basic_auth(est, ref, code);
+    attrs = signet_est_get_csr_attrs(est, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(attrs->subject, ==, "CN=Digest Holder,O=Signet Test,C=PL");
+
+    result = signet_est_simple_enroll(est, csr, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(result->status, ==, SIGNET_EST_ISSUED);
+    g_assert_true(signet_x509_matches_key(g_ptr_array_index(result->certs, 0), key));
+    g_clear_pointer(&result, signet_est_result_free);
+
+    /* Spent. */
+    result = signet_est_simple_enroll(est, csr, &error);
+    g_assert_null(result);
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+    g_assert_nonnull(strstr(error->message, "HTTP Digest"));
+  }
+  ca_mode("normal");
+}
+
+/* An enrolled in-memory key and its certificate, and a renewal request for
+ * the same subject with a new key. */
+static SignetEst *
+est_enrolled(EVP_PKEY *key, EVP_PKEY *new_key, X509 **out_cert, char **out_renew_csr)
+{
+  g_autoptr(SignetEst) est = est_with_code(NULL);
+  g_autofree char *csr = csr_for(key, "CN=Ignored");
+  g_autofree char *name = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetEstResult) first = signet_est_simple_enroll(est, csr, &error);
+  X509 *cert;
+
+  g_assert_no_error(error);
+  cert = g_ptr_array_index(first->certs, 0);
+  g_assert_true(signet_est_set_client_identity(est, cert, key, &error));
+  g_assert_no_error(error);
+  name = signet_x509_name_to_string(X509_get_subject_name(cert));
+  *out_renew_csr = csr_for(new_key, name);
+  X509_up_ref(cert);
+  *out_cert = cert;
+  return g_steal_pointer(&est);
+}
+
+/* A CA that wants HTTP credentials on /simplereenroll besides the client
+ * certificate: without them, the message says so (the scheme, the profile
+ * keys to ask for), not that the certificate was refused; the wrong ones
+ * are named as such; the right ones renew. A 401 without a challenge still
+ * means the certificate. */
+static void
+test_reenroll_http_auth(void)
+{
+  g_autoptr(EVP_PKEY) key = ec_key();
+  g_autoptr(EVP_PKEY) new_key = ec_key();
+  g_autoptr(X509) cert = NULL;
+  g_autofree char *renew_csr = NULL;
+  g_autoptr(SignetEst) est = est_enrolled(key, new_key, &cert, &renew_csr);
+  g_autoptr(SignetSecret) right = signet_secret_new(REENROLL_PASSWORD, strlen(REENROLL_PASSWORD));
+  g_autoptr(SignetSecret) wrong = signet_secret_new("guess", 5);
+  g_autoptr(SignetEstResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  ca_mode("reenroll-auth");
+  result = signet_est_simple_reenroll(est, renew_csr, &error);
+  g_assert_null(result);
+  g_test_message("%s", error->message);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "The CA wants HTTP Basic authentication for renewal"));
+  g_assert_nonnull(strstr(error->message, "[est] reenroll-username and reenroll-password"));
+  g_assert_null(strstr(error->message, "did not accept the current certificate"));
+  g_clear_error(&error);
+
+  signet_est_set_reenroll_auth(est, REENROLL_USER, wrong);
+  result = signet_est_simple_reenroll(est, renew_csr, &error);
+  g_assert_null(result);
+  g_test_message("%s", error->message);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "did not accept the profile's credentials"));
+  g_assert_nonnull(strstr(error->message, "sent with HTTP Basic"));
+  g_clear_error(&error);
+
+  /* The enrollment's code credentials are not the renewal's. */
+  signet_est_set_reenroll_auth(est, NULL, NULL);
+  result = signet_est_simple_reenroll(est, renew_csr, &error);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_clear_error(&error);
+
+  signet_est_set_reenroll_auth(est, REENROLL_USER, right);
+  result = signet_est_simple_reenroll(est, renew_csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(result->status, ==, SIGNET_EST_ISSUED);
+  g_assert_true(signet_x509_matches_key(g_ptr_array_index(result->certs, 0), new_key));
+  g_clear_pointer(&result, signet_est_result_free);
+
+  /* 401 without WWW-Authenticate: the certificate, as before. */
+  ca_mode("http-401");
+  result = signet_est_simple_reenroll(est, renew_csr, &error);
+  ca_mode("normal");
+  g_assert_null(result);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "did not accept the current certificate"));
+}
+
+/* [est] reenroll-username / reenroll-password reach the CA through the
+ * connector: on a renewal and on the background poll (no client identity)
+ * of a renewal the CA answered pending. */
+static void
+test_connector_reenroll_auth(void)
+{
+  g_autoptr(SignetProfile) plain = connector_profile("${reference}");
+  g_autoptr(SignetProfile) with_auth = connector_profile("${reference}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(SignetConnector) without = NULL;
+  g_autoptr(EVP_PKEY) key = ec_key();
+  g_autoptr(EVP_PKEY) new_key = ec_key();
+  g_autoptr(EVP_PKEY) third_key = ec_key();
+  g_autofree char *csr = csr_for(key, "CN=Ignored");
+  g_autofree char *renew_csr = NULL;
+  g_autofree char *third_csr = NULL;
+  g_autofree char *ref = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+  SignetConnectorIdentity identity;
+  SignetConnectorPoll poll = { .renewal = TRUE };
+
+  g_hash_table_insert(with_auth->settings, g_strdup("reenroll-username"), g_strdup(REENROLL_USER));
+  g_hash_table_insert(with_auth->settings, g_strdup("reenroll-password"),
+                      g_strdup(REENROLL_PASSWORD));
+  connector = signet_connector_new(with_auth, &error);
+  g_assert_no_error(error);
+  without = signet_connector_new(plain, &error);
+  g_assert_no_error(error);
+
+  ca_new_code(NULL, &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+  answer = signet_connector_enroll(connector, &code, csr, &error);
+  g_assert_no_error(error);
+  identity = (SignetConnectorIdentity){ g_ptr_array_index(answer->certs, 0), key };
+  X509_up_ref(identity.cert);
+  name = signet_x509_name_to_string(X509_get_subject_name(identity.cert));
+  renew_csr = csr_for(new_key, name);
+  third_csr = csr_for(third_key, name);
+  g_clear_pointer(&answer, signet_answer_free);
+
+  ca_mode("reenroll-auth");
+  answer = signet_connector_reenroll(without, &identity, renew_csr, &error);
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "reenroll-username"));
+  g_clear_error(&error);
+
+  answer = signet_connector_reenroll(connector, &identity, renew_csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), new_key));
+  g_clear_pointer(&answer, signet_answer_free);
+
+  /* A renewal the CA defers, then asks credentials for on every request:
+   * the background poll (no PIN, no client identity) sends them too. */
+  ca_mode("deferred:3600");
+  answer = signet_connector_reenroll(connector, &identity, third_csr, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
+  g_clear_pointer(&answer, signet_answer_free);
+  ca_mode("reenroll-auth");
+  poll.csr_pem = third_csr;
+  answer = signet_connector_poll(without, &poll, &error);
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "wants HTTP Basic authentication"));
+  g_clear_error(&error);
+  ca_clock("+2h");
+  answer = signet_connector_poll(connector, &poll, &error);
+  ca_clock("now");
+  ca_mode("normal");
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), third_key));
+  X509_free(identity.cert);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1525,6 +1781,10 @@ main(int argc, char **argv)
   g_test_add_func("/est/connector/enroll", test_connector_enroll);
   g_test_add_func("/est/connector/username", test_connector_username);
   g_test_add_func("/est/connector/poll", test_connector_poll);
+  g_test_add_func("/est/auth/schemes", test_auth_schemes);
+  g_test_add_func("/est/auth/enroll-digest", test_enroll_digest);
+  g_test_add_func("/est/auth/reenroll-http-auth", test_reenroll_http_auth);
+  g_test_add_func("/est/connector/reenroll-auth", test_connector_reenroll_auth);
   ret = g_test_run();
   teardown();
   return ret;
