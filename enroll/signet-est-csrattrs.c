@@ -7,9 +7,16 @@
  * signet_est_csr_attrs_free(). signet-est.c fetches the body.
  * May call: enroll/ (subjects), OpenSSL, GLib. No I/O.
  *
+ * What it understands (RFC 7030 4.5.2 and RFC 9908, which clarifies it):
+ * subject attributes (Signet's convention), the key type (id-ecPublicKey
+ * with a curve, rsaEncryption with a size, or either bare), the signature
+ * algorithm (its hash), challengePassword; everything else is listed as an
+ * OID for the caller.
+ *
  * The body is outside input from the CA's server: bounded everywhere
  * (CSRATTRS_*), every DER element required to use its whole input, and
- * OpenSSL's error queue left empty.
+ * OpenSSL's error queue left empty. Slack real servers send is taken: NUL
+ * bytes and whitespace after the base64, CRLF line breaks.
  */
 #include "config.h"
 
@@ -35,6 +42,8 @@ signet_est_csr_attrs_free(SignetEstCsrAttrs *attrs)
   if (attrs == NULL)
     return;
   g_free(attrs->subject);
+  g_free(attrs->key_type);
+  g_free(attrs->hash);
   g_strfreev(attrs->oids);
   g_free(attrs);
 }
@@ -112,6 +121,109 @@ add_oid(GPtrArray *oids, const ASN1_OBJECT *obj)
   g_ptr_array_add(oids, g_strdup(buf));
 }
 
+/* The key type: the first the CA names, or a more precise one of the same
+ * algorithm after a bare algorithm ("ec" then "ec:p384"). */
+static void
+set_key_type(SignetEstCsrAttrs *attrs, const char *key_type)
+{
+  if (attrs->key_type != NULL
+      && (strchr(attrs->key_type, ':') != NULL || !g_str_has_prefix(key_type, attrs->key_type)))
+    return;
+  g_free(attrs->key_type);
+  attrs->key_type = g_strdup(key_type);
+}
+
+/* A bare OID Signet understands: TRUE when it went into @attrs. */
+static gboolean
+take_oid(SignetEstCsrAttrs *attrs, const ASN1_OBJECT *obj)
+{
+  int nid = OBJ_obj2nid(obj);
+  int md_nid = NID_undef, pkey_nid = NID_undef;
+  const char *hash;
+
+  switch (nid) {
+    case NID_undef:
+      return FALSE;
+    case NID_X9_62_id_ecPublicKey:
+      set_key_type(attrs, "ec");
+      return TRUE;
+    case NID_rsaEncryption:
+      set_key_type(attrs, "rsa");
+      return TRUE;
+    case NID_pkcs9_challengePassword:
+      attrs->challenge_password = TRUE;
+      return TRUE;
+    default:
+      break;
+  }
+  /* A signature algorithm (ECDSA or RSA PKCS#1 v1.5 with a hash): its hash,
+   * by OpenSSL's name ("sha256"). The first one named counts. */
+  if (!OBJ_find_sigid_algs(nid, &md_nid, &pkey_nid) || md_nid == NID_undef
+      || (pkey_nid != NID_X9_62_id_ecPublicKey && pkey_nid != NID_rsaEncryption))
+    return FALSE;
+  hash = OBJ_nid2ln(md_nid);
+  if (hash == NULL)
+    return FALSE;
+  if (attrs->hash == NULL)
+    attrs->hash = g_ascii_strdown(hash, -1);
+  return TRUE;
+}
+
+/* An Attribute (not a subject's) Signet understands: TRUE when it went
+ * into @attrs. A key type Signet does not know (another curve, another RSA
+ * size, a value of the wrong type) is not taken: its OID is listed. */
+static gboolean
+take_attribute(SignetEstCsrAttrs *attrs, X509_ATTRIBUTE *attr)
+{
+  int count = X509_ATTRIBUTE_count(attr);
+  ASN1_TYPE *value = count == 1 ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
+  int64_t bits = 0;
+
+  switch (OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr))) {
+    case NID_pkcs9_challengePassword: /* whatever its value says */
+      attrs->challenge_password = TRUE;
+      return TRUE;
+    case NID_X9_62_id_ecPublicKey: /* { namedCurve } */
+      if (count == 0) {
+        set_key_type(attrs, "ec");
+        return TRUE;
+      }
+      if (value == NULL || value->type != V_ASN1_OBJECT)
+        return FALSE;
+      switch (OBJ_obj2nid(value->value.object)) {
+        case NID_X9_62_prime256v1:
+          set_key_type(attrs, "ec:p256");
+          return TRUE;
+        case NID_secp384r1:
+          set_key_type(attrs, "ec:p384");
+          return TRUE;
+        default:
+          return FALSE;
+      }
+    case NID_rsaEncryption: /* { INTEGER bits } */
+      if (count == 0) {
+        set_key_type(attrs, "rsa");
+        return TRUE;
+      }
+      if (value == NULL || value->type != V_ASN1_INTEGER)
+        return FALSE;
+      if (!ASN1_INTEGER_get_int64(&bits, value->value.integer)) {
+        ERR_clear_error();
+        return FALSE;
+      }
+      if (bits != 2048 && bits != 3072 && bits != 4096)
+        return FALSE;
+      {
+        g_autofree char *key_type = g_strdup_printf("rsa:%d", (int)bits);
+
+        set_key_type(attrs, key_type);
+      }
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
 /* One Attribute that names a subject RDN: added to @name and, escaped, to
  * @rdns. FALSE (not an error) if it is not one. */
 static gboolean
@@ -184,6 +296,9 @@ signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error)
     fail_csrattrs(error, "far too long");
     return NULL;
   }
+  /* NUL bytes and whitespace after the base64: slack some servers send. */
+  while (len > 0 && (body[len - 1] == '\0' || g_ascii_isspace(body[len - 1])))
+    len--;
   /* Base64 with any whitespace (RFC 7030 4.5.2: base64 of the DER). */
   for (gsize i = 0; i < len; i++) {
     guchar c = body[i];
@@ -231,7 +346,8 @@ signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error)
       gboolean failed = FALSE;
 
       if (item->type == V_ASN1_OBJECT) {
-        add_oid(oids, item->value.object);
+        if (!take_oid(attrs, item->value.object))
+          add_oid(oids, item->value.object);
         continue;
       }
       if (item->type != V_ASN1_SEQUENCE) {
@@ -254,7 +370,8 @@ signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error)
       }
       if (failed)
         goto out;
-      add_oid(oids, X509_ATTRIBUTE_get0_object(attr));
+      if (!take_attribute(attrs, attr))
+        add_oid(oids, X509_ATTRIBUTE_get0_object(attr));
     }
   }
 
