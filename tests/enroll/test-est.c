@@ -1695,6 +1695,56 @@ test_connector_username(void)
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
 }
 
+/* The connector's subject hint carries the key type, hash and
+ * challengePassword; signet_subject_hint_check() holds it against the
+ * profile's key type. */
+static void
+test_connector_subject_hint(void)
+{
+  g_autoptr(SignetProfile) profile = connector_profile("${reference}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(SignetSubjectHint) hint = NULL;
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+
+  profile->key_type = g_strdup("ec:p256");
+  connector = signet_connector_new(profile, &error);
+  g_assert_no_error(error);
+  ca_new_code("CN=Hinted,C=PL", &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+
+  /* The default answer: a subject and ecdsa-with-SHA256, nothing else. */
+  hint = signet_connector_subject_hint(connector, &code, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");
+  g_assert_null(hint->key_type);
+  g_assert_cmpstr(hint->hash, ==, "sha256");
+  g_assert_false(hint->challenge_password);
+  g_assert_true(signet_subject_hint_check(hint, profile->key_type, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&hint, signet_subject_hint_free);
+
+  /* An EC P-384 key: not what the profile makes. */
+  ca_csrattrs("ec-p384");
+  hint = signet_connector_subject_hint(connector, &code, &error);
+  ca_csrattrs("subject");
+  g_assert_no_error(error);
+  g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");
+  g_assert_cmpstr(hint->key_type, ==, "ec:p384");
+  g_assert_cmpstr(hint->hash, ==, "sha384");
+  g_assert_true(hint->challenge_password);
+  g_assert_cmpuint(g_strv_length(hint->oids), ==, 1);
+  g_assert_false(signet_subject_hint_check(hint, profile->key_type, &error));
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "ec:p384"));
+  g_assert_nonnull(strstr(error->message, "ec:p256"));
+  g_clear_error(&error);
+  g_assert_true(signet_subject_hint_check(hint, "ec:p384", &error));
+  g_assert_no_error(error);
+}
+
 /* A pending activation is asked about with the code again (EST has no
  * other way); without it the connector says what to do and sends nothing. */
 static void
@@ -1796,6 +1846,7 @@ main(int argc, char **argv)
   g_test_add_func("/est/connector/enroll", test_connector_enroll);
   g_test_add_func("/est/connector/username", test_connector_username);
   g_test_add_func("/est/connector/poll", test_connector_poll);
+  g_test_add_func("/est/connector/subject-hint", test_connector_subject_hint);
   ret = g_test_run();
   teardown();
   return ret;
