@@ -7,11 +7,12 @@ enroll_libsignet_enroll_la_SOURCES += \
 	enroll/signet-http.h \
 	enroll/signet-http.c \
 	enroll/signet-est.c \
+	enroll/signet-est-csrattrs.c \
 	enroll/signet-connector.h \
 	enroll/signet-connector.c \
 	enroll/signet-est-connector.c
 signet_format_sources += enroll/signet-est.h enroll/signet-http.h enroll/signet-http.c \
-	enroll/signet-est.c enroll/signet-connector.h enroll/signet-connector.c \
-	enroll/signet-est-connector.c
+	enroll/signet-est.c enroll/signet-est-csrattrs.c enroll/signet-connector.h \
+	enroll/signet-connector.c enroll/signet-est-connector.c
 # Its internals note (docs/local.mk lists the others).
 EXTRA_DIST += docs/internals/est.md docs/internals/connector.md

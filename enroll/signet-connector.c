@@ -10,6 +10,8 @@
 #include "enroll/signet-http.h"
 #include "enroll/signet-x509.h"
 
+#include <string.h>
+
 /* ---- the factory: one line per protocol ---------------------------------- */
 
 /* Each defined in its own file (signet-NAME-connector.c). */
@@ -69,8 +71,82 @@ signet_subject_hint_free(SignetSubjectHint *hint)
   if (hint == NULL)
     return;
   g_free(hint->subject);
+  g_free(hint->key_type);
+  g_free(hint->hash);
   g_strfreev(hint->oids);
   g_free(hint);
+}
+
+/* "ec:p384" → "EC P-384", "rsa:3072" → "RSA 3072-bit", "ec" → "EC". */
+static char *
+describe_key_type(const char *key_type)
+{
+  const char *size = strchr(key_type, ':');
+  g_autofree char *family = g_ascii_strup(key_type, size != NULL ? size - key_type : -1);
+
+  if (size == NULL)
+    return g_steal_pointer(&family);
+  if (g_str_equal(family, "EC") && size[1] == 'p')
+    return g_strdup_printf("EC P-%s", size + 2);
+  return g_strdup_printf("%s %s-bit", family, size + 1);
+}
+
+/* "ec:p384" is an "ec" key; "ec:p384" only an "ec:p384" one. */
+static gboolean
+key_type_matches(const char *wanted, const char *have)
+{
+  gsize len = strlen(wanted);
+
+  if (g_str_equal(wanted, have))
+    return TRUE;
+  return strchr(wanted, ':') == NULL && strncmp(have, wanted, len) == 0 && have[len] == ':';
+}
+
+gboolean
+signet_subject_hint_check(const SignetSubjectHint *hint, const char *profile_key_type,
+                          GError **error)
+{
+  static const char *const hashes[] = { "sha256", "sha384", "sha512", NULL };
+  static const char *const key_oids[] = { "1.2.840.10045.2.1", "1.2.840.113549.1.1.1", NULL };
+
+  g_return_val_if_fail(hint != NULL && profile_key_type != NULL, FALSE);
+  g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+  if (hint->key_type != NULL && !key_type_matches(hint->key_type, profile_key_type)) {
+    g_autofree char *wanted = describe_key_type(hint->key_type);
+    g_autofree char *as_profile = strchr(hint->key_type, ':') != NULL
+                                      ? g_strdup_printf(" (key-type %s)", hint->key_type)
+                                      : g_strdup("");
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA asks for an %s key%s, but the profile makes key-type = %s keys: ask "
+                "your CA for an updated profile",
+                wanted, as_profile, profile_key_type);
+    return FALSE;
+  }
+  if (hint->key_type == NULL && hint->oids != NULL)
+    for (const char *const *k = key_oids; *k != NULL; k++)
+      if (g_strv_contains((const char *const *)hint->oids, *k)) {
+        gboolean ec = g_str_equal(*k, key_oids[0]);
+
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                    "The CA asks for %s key Signet cannot make (%s), and the profile makes "
+                    "key-type = %s keys: ask your CA for an updated profile",
+                    ec ? "an EC" : "an RSA",
+                    ec ? "a curve other than P-256 or P-384"
+                       : "a size other than 2048, 3072 or 4096 bits",
+                    profile_key_type);
+        return FALSE;
+      }
+  if (hint->hash != NULL && !g_strv_contains(hashes, hint->hash)) {
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                "The CA asks for requests signed with '%s', which Signet does not do (it "
+                "signs with sha256, sha384 or sha512): ask your CA to accept SHA-256 or "
+                "stronger, or for an updated profile",
+                hint->hash);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 SignetConnector *

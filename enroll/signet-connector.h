@@ -69,11 +69,37 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetAnswer, signet_answer_free)
 /* What the CA says about the request before it is made. */
 typedef struct
 {
-  char *subject; /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none */
-  GStrv oids;    /* other OIDs the CA asked for (dotted), never NULL */
+  /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none. */
+  char *subject;
+  /* The key the CA wants, in a profile's key-type form: "ec:p256",
+   * "ec:p384", "rsa:2048", "rsa:3072", "rsa:4096"; "ec" or "rsa" when it
+   * names the algorithm only; NULL when it names none Signet knows (one it
+   * does not know is then among @oids: signet_subject_hint_check()). */
+  char *key_type;
+  /* The hash the CA wants the request signed with ("sha256", "sha384",
+   * "sha512", or one Signet cannot make: "sha1", ...), NULL if it named
+   * none. */
+  char *hash;
+  /* The CA wants a challengePassword attribute in the request. */
+  gboolean challenge_password;
+  /* Other OIDs the CA asked for (dotted), never NULL. */
+  GStrv oids;
 } SignetSubjectHint;
 void signet_subject_hint_free(SignetSubjectHint *hint);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetSubjectHint, signet_subject_hint_free)
+
+/* Whether a request made with the profile's key type (@profile_key_type,
+ * SignetProfile.key_type: "ec:p256", ...) can give the CA what @hint asks
+ * for. Pure: no I/O. SIGNET_ENROLL_ERROR_PROFILE, naming both and what to
+ * do (ask the CA for an updated profile), when the CA asks for another key
+ * type ("ec" and "rsa" match any curve or size of theirs), or for a key
+ * Signet cannot make (an id-ecPublicKey or rsaEncryption among @hint's
+ * oids, with no key type it knows); SIGNET_ENROLL_ERROR_PROFILE too when
+ * it asks for a hash Signet does not sign with (anything but sha256,
+ * sha384 and sha512). The subject and challenge_password are the caller's
+ * business. */
+gboolean signet_subject_hint_check(const SignetSubjectHint *hint, const char *profile_key_type,
+                                   GError **error);
 
 /* A poll for a request the CA answered PENDING. */
 typedef struct

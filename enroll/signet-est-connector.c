@@ -197,6 +197,9 @@ est_subject_hint(gpointer impl, const SignetConnectorCode *code, GError **error)
     return NULL;
   hint = g_new0(SignetSubjectHint, 1);
   hint->subject = g_steal_pointer(&attrs->subject);
+  hint->key_type = g_steal_pointer(&attrs->key_type);
+  hint->hash = g_steal_pointer(&attrs->hash);
+  hint->challenge_password = attrs->challenge_password;
   hint->oids = attrs->oids != NULL ? g_steal_pointer(&attrs->oids) : g_new0(char *, 1);
   return hint;
 }

@@ -82,15 +82,33 @@ gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *ke
  * never empty. */
 GPtrArray *signet_est_get_cacerts(SignetEst *est, GError **error);
 
-/* /csrattrs. The subject the CA wants, when it says: CsrAttrs holding
- * Attribute entries whose type is a name attribute (CN, O, C, serialNumber,
- * ...) with one string value each, in the order given; Signet's convention,
- * documented in docs/internals/enroll.md. Bare OIDs are listed in @oids.
- * 204 or 404: no attributes (not an error). */
+/* /csrattrs (RFC 7030 4.5.2, as RFC 9908 (draft-ietf-lamps-rfc7030-csrattrs)
+ * clarifies it): what the CA wants in the request, as far as Signet
+ * understands it. The subject: Attribute entries whose type is a name
+ * attribute (CN, O, C, serialNumber, ...) with one string value each, in
+ * the order given (Signet's convention). The key type: an id-ecPublicKey
+ * Attribute with its curve, an rsaEncryption Attribute with its size
+ * (INTEGER), or either OID bare. The hash: a bare signature algorithm OID
+ * (ECDSA or RSA with a hash). challengePassword, bare or as an Attribute.
+ * Everything else, and a key type Signet does not know (another curve or
+ * size), is listed in @oids. Details: docs/internals/est.md. 204 or 404: no
+ * attributes (not an error). */
 typedef struct
 {
-  char *subject; /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none */
-  GStrv oids;    /* other OIDs the CA asked for (dotted), maybe empty */
+  /* "CN=…,O=…" (RFC 4514 form), NULL if the CA named none. */
+  char *subject;
+  /* As a profile's key-type: "ec:p256", "ec:p384", "rsa:2048", "rsa:3072",
+   * "rsa:4096"; "ec" or "rsa" when the CA names the algorithm only; NULL:
+   * none Signet knows. The first the CA names (a precise one refines a
+   * bare algorithm). */
+  char *key_type;
+  /* The hash of the first signature algorithm the CA names, by OpenSSL's
+   * name: "sha256", "sha384", "sha512", "sha1", ...; NULL: none named. */
+  char *hash;
+  /* The CA asks for a challengePassword attribute. */
+  gboolean challenge_password;
+  /* Other OIDs the CA asked for (dotted), maybe empty. */
+  GStrv oids;
 } SignetEstCsrAttrs;
 void signet_est_csr_attrs_free(SignetEstCsrAttrs *attrs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetEstCsrAttrs, signet_est_csr_attrs_free)

@@ -164,6 +164,35 @@ check "csrattrs: C, O, CN in DER order, then ecdsa-with-SHA256" \
 check "csrattrs: the holder's name as UTF8String" \
   grep -q "UTF8STRING *:Test Holder $REF\$" "$T/attrs"
 check "csrattrs: the country as PrintableString" grep -q 'PRINTABLESTRING *:PL$' "$T/attrs"
+# Canned answers (csrattrs ANSWER); the code is checked as always.
+oids_of() {
+  base64 -d <"$T/b" | openssl asn1parse -inform DER 2>/dev/null \
+    | sed -n 's/.*OBJECT *:\([^ ]*\).*/\1/p' | paste -sd' ' -
+}
+check "csrattrs: the default answer is subject" test "$("$CA" csrattrs --dir "$D")" = subject
+quiet "$CA" csrattrs --dir "$D" ec-p384
+est csrattrs -u "$CRED"
+check "csrattrs ec-p384: RFC 7030's example after the subject" \
+  test "$(oids_of)" = "countryName organizationName commonName challengePassword \
+id-ecPublicKey secp384r1 Extension 1.3.6.1.1.1.1.22 ecdsa-with-SHA384"
+quiet "$CA" csrattrs --dir "$D" rsa-3072
+est csrattrs -u "$CRED"
+check "csrattrs rsa-3072: rsaEncryption { 3072 }, sha256WithRSAEncryption" \
+  sh -c "base64 -d <'$T/b' | openssl asn1parse -inform DER | grep -q 'INTEGER *:0C00\$'"
+check "csrattrs rsa-3072: the OIDs" test "$(oids_of)" \
+  = "countryName organizationName commonName rsaEncryption sha256WithRSAEncryption"
+quiet "$CA" csrattrs --dir "$D" with-trailing-nul
+est csrattrs -u "$CRED"
+check "csrattrs with-trailing-nul: ends in a NUL byte" \
+  test "$(tail -c 2 "$T/b" | od -An -c | tr -d ' ')" = '\n\0'
+quiet "$CA" csrattrs --dir "$D" garbage
+est csrattrs -u "$CRED"
+check "csrattrs garbage: 200, not base64" sh -c "test '$ST' = 200 && ! base64 -d <'$T/b' >/dev/null 2>&1"
+quiet "$CA" csrattrs --dir "$D" none
+est csrattrs -u "$CRED"
+check "csrattrs none: 204" test "$ST" = 204
+check "csrattrs: an unknown answer is refused" not "$CA" csrattrs --dir "$D" bogus
+quiet "$CA" csrattrs --dir "$D" subject
 
 # --- simpleenroll -------------------------------------------------------------
 csr e1 "/CN=anything"

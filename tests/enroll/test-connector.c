@@ -406,6 +406,70 @@ test_profile_reenroll_auth(void)
   g_assert_true(has_problem(problems, 8, "set without reenroll-username"));
 }
 
+/* ---- signet_subject_hint_check() ------------------------------------------- */
+
+static void
+test_subject_hint_check(void)
+{
+  static const struct
+  {
+    const char *key_type; /* the hint's */
+    const char *hash;
+    const char *oid; /* one other OID, or NULL */
+    const char *profile;
+    const char *needles; /* NULL: accepted; else '|'-separated parts of the message */
+  } cases[] = {
+    /* Nothing asked: anything goes. */
+    { NULL, NULL, NULL, "rsa:2048", NULL },
+    { NULL, NULL, "1.2.840.113549.1.9.14", "ec:p256", NULL },
+    /* The same key type; the algorithm alone matches any of its sizes. */
+    { "ec:p384", NULL, NULL, "ec:p384", NULL },
+    { "rsa:3072", "sha256", NULL, "rsa:3072", NULL },
+    { "ec", "sha384", NULL, "ec:p256", NULL },
+    { "rsa", "sha512", NULL, "rsa:4096", NULL },
+    /* Another key type: both named, and what to do. */
+    { "ec:p384", NULL, NULL, "ec:p256", "EC P-384|ec:p384|ec:p256|updated profile" },
+    { "rsa:3072", NULL, NULL, "rsa:2048", "RSA 3072-bit|rsa:3072|rsa:2048|updated profile" },
+    { "rsa:2048", NULL, NULL, "ec:p256", "rsa:2048|ec:p256" },
+    { "ec", NULL, NULL, "rsa:2048", "an EC key|rsa:2048|updated profile" },
+    { "rsa", NULL, NULL, "ec:p384", "an RSA key|ec:p384" },
+    { "ec", NULL, NULL, "ecx:p256", "ecx:p256" }, /* a prefix is not an algorithm */
+    /* A key Signet cannot make (P-521, RSA 1024: listed as OIDs). */
+    { NULL, NULL, "1.2.840.10045.2.1", "ec:p256", "an EC key Signet cannot make|ec:p256" },
+    { NULL, NULL, "1.2.840.113549.1.1.1", "rsa:2048", "an RSA key Signet cannot make" },
+    /* ...unless it also named one Signet knows. */
+    { "ec:p256", NULL, "1.2.840.10045.2.1", "ec:p256", NULL },
+    /* A hash Signet does not sign with. */
+    { NULL, "sha1", NULL, "rsa:2048", "'sha1'|sha256, sha384 or sha512" },
+    { "ec:p256", "sha224", NULL, "ec:p256", "'sha224'" },
+    { NULL, "md5", NULL, "ec:p256", "'md5'" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    const char *oids[] = { cases[i].oid, NULL };
+    SignetSubjectHint hint = {
+      .key_type = (char *)cases[i].key_type,
+      .hash = (char *)cases[i].hash,
+      .oids = (GStrv)oids,
+    };
+    gboolean ok = signet_subject_hint_check(&hint, cases[i].profile, &error);
+
+    g_test_message("case %" G_GSIZE_FORMAT ": %s", i, error != NULL ? error->message : "ok");
+    if (cases[i].needles == NULL) {
+      g_assert_no_error(error);
+      g_assert_true(ok);
+    } else {
+      g_auto(GStrv) needles = g_strsplit(cases[i].needles, "|", -1);
+
+      g_assert_false(ok);
+      g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+      for (char **n = needles; *n != NULL; n++)
+        g_assert_nonnull(strstr(error->message, *n));
+    }
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -418,6 +482,7 @@ main(int argc, char **argv)
   g_test_add_func("/connector/answers-checked", test_answers_checked);
   g_test_add_func("/connector/profile-group", test_profile_group);
   g_test_add_func("/connector/profile-reenroll-auth", test_profile_reenroll_auth);
+  g_test_add_func("/connector/subject-hint-check", test_subject_hint_check);
   status = g_test_run();
   signet_test_remove_tree(tmpdir);
   g_free(tmpdir);

@@ -99,6 +99,13 @@ ca_mode(const char *mode)
   g_free(ca_run("mode", mode, NULL));
 }
 
+/* What /csrattrs answers (signet-test-ca csrattrs ANSWER). */
+static void
+ca_csrattrs(const char *answer)
+{
+  g_free(ca_run("csrattrs", answer, NULL));
+}
+
 static void
 ca_clock(const char *when)
 {
@@ -461,9 +468,10 @@ test_csrattrs(void)
                   NID_countryName);
   g_assert_cmpint(OBJ_obj2nid(X509_NAME_ENTRY_get_object(X509_NAME_get_entry(got, 3))), ==,
                   NID_commonName);
-  /* The bare OID the test CA asks for: ecdsa-with-SHA256. */
+  /* The bare OID the test CA asks for, ecdsa-with-SHA256: its hash. */
+  g_assert_cmpstr(attrs->hash, ==, "sha256");
   g_assert_nonnull(attrs->oids);
-  g_assert_true(g_strv_contains((const char *const *)attrs->oids, "1.2.840.10045.4.3.2"));
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
 }
 
 static void
@@ -483,6 +491,61 @@ test_csrattrs_credentials(void)
   attrs = signet_est_get_csr_attrs(est, &error);
   g_assert_null(attrs);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+}
+
+/* The test CA's canned answers: a key type, a hash and challengePassword
+ * besides the subject, slack after the base64, garbage, 204. */
+static void
+test_csrattrs_canned(void)
+{
+  g_autoptr(SignetEst) est = est_with_code("CN=Canned,O=Example,C=PL");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetEstCsrAttrs) attrs = NULL;
+
+  ca_csrattrs("ec-p384");
+  attrs = signet_est_get_csr_attrs(est, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(attrs->subject, ==, "CN=Canned,O=Example,C=PL");
+  g_assert_cmpstr(attrs->key_type, ==, "ec:p384");
+  g_assert_cmpstr(attrs->hash, ==, "sha384");
+  g_assert_true(attrs->challenge_password);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 1);
+  g_assert_cmpstr(attrs->oids[0], ==, "1.2.840.113549.1.9.14"); /* extensionRequest */
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+
+  ca_csrattrs("rsa-3072");
+  attrs = signet_est_get_csr_attrs(est, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(attrs->subject, ==, "CN=Canned,O=Example,C=PL");
+  g_assert_cmpstr(attrs->key_type, ==, "rsa:3072");
+  g_assert_cmpstr(attrs->hash, ==, "sha256");
+  g_assert_false(attrs->challenge_password);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+
+  ca_csrattrs("with-trailing-nul");
+  attrs = signet_est_get_csr_attrs(est, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(attrs->subject, ==, "CN=Canned,O=Example,C=PL");
+  g_assert_cmpstr(attrs->hash, ==, "sha256");
+  g_assert_null(attrs->key_type);
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+
+  ca_csrattrs("garbage");
+  attrs = signet_est_get_csr_attrs(est, &error);
+  g_assert_null(attrs);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+  g_assert_nonnull(strstr(error->message, "not base64"));
+  g_clear_error(&error);
+
+  ca_csrattrs("none");
+  attrs = signet_est_get_csr_attrs(est, &error);
+  ca_csrattrs("subject");
+  g_assert_no_error(error);
+  g_assert_null(attrs->subject);
+  g_assert_null(attrs->key_type);
+  g_assert_null(attrs->hash);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
 }
 
 /* ---- /simpleenroll ------------------------------------------------------ */
@@ -1167,13 +1230,16 @@ test_csrattrs_parse(void)
   attrs = parse_der(tlv(0x30, g_byte_array_new()), &error);
   g_assert_no_error(error);
   g_assert_null(attrs->subject);
+  g_assert_null(attrs->key_type);
+  g_assert_null(attrs->hash);
+  g_assert_false(attrs->challenge_password);
   g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
   g_clear_pointer(&attrs, signet_est_csr_attrs_free);
 
   /* Values that need escapes, in DER order C, O, OU, CN, plus an attribute
-   * with a SEQUENCE value (extensionRequest), a pkcs9 string attribute
-   * (challengePassword) and an attribute with two values: all three go to
-   * the OIDs, as do the bare ones (once each). */
+   * with a SEQUENCE value (extensionRequest) and an attribute with two
+   * values: both go to the OIDs, as do unknown bare ones (once each). The
+   * signature algorithm (twice) is the hash, challengePassword a flag. */
   attrs = parse_der(
       tlv(0x30,
           cat(attr("2.5.4.6", str(0x13, "PL")), attr("2.5.4.10", str(0x0c, "A,B+C;D<E>F=G")),
@@ -1196,11 +1262,12 @@ test_csrattrs_parse(void)
 
     g_assert_cmpmem(ASN1_STRING_get0_data(ou), ASN1_STRING_length(ou), " #lead and trail ", 17);
   }
-  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 4);
-  g_assert_cmpstr(attrs->oids[0], ==, "1.2.840.10045.4.3.2");
-  g_assert_cmpstr(attrs->oids[1], ==, "1.2.840.113549.1.9.14");
-  g_assert_cmpstr(attrs->oids[2], ==, "1.2.840.113549.1.9.7");
-  g_assert_cmpstr(attrs->oids[3], ==, "2.5.4.12");
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 2);
+  g_assert_cmpstr(attrs->oids[0], ==, "1.2.840.113549.1.9.14");
+  g_assert_cmpstr(attrs->oids[1], ==, "2.5.4.12");
+  g_assert_cmpstr(attrs->hash, ==, "sha256");
+  g_assert_true(attrs->challenge_password);
+  g_assert_null(attrs->key_type);
   g_clear_pointer(&attrs, signet_est_csr_attrs_free);
 
   /* An OID OpenSSL has no name for: written dotted. */
@@ -1214,6 +1281,206 @@ test_csrattrs_parse(void)
   g_assert_no_error(error);
   g_assert_cmpstr(attrs->subject, ==, "2.5.4.99.1=x");
   g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+}
+
+/* base64 of @der with @tail after it, parsed. */
+static SignetEstCsrAttrs *
+parse_with_tail(GByteArray *der, const void *tail, gsize tail_len, GError **error)
+{
+  g_autofree char *b64 = g_base64_encode(der->data, der->len);
+  g_autoptr(GByteArray) body = bytes(b64, strlen(b64));
+  SignetEstCsrAttrs *attrs;
+
+  g_byte_array_append(body, tail, (guint)tail_len);
+  g_byte_array_unref(der);
+  attrs = signet_est_csr_attrs_parse(body->data, body->len, error);
+  g_assert_cmpuint(ERR_peek_error(), ==, 0);
+  return attrs;
+}
+
+static GByteArray *
+integer(const void *be, gsize len)
+{
+  return tlv(0x02, bytes(be, len));
+}
+
+#define ID_EC_PUBLIC_KEY "1.2.840.10045.2.1"
+#define RSA_ENCRYPTION   "1.2.840.113549.1.1.1"
+#define PRIME256V1       "1.2.840.10045.3.1.7"
+#define SECP384R1        "1.3.132.0.34"
+#define SECP521R1        "1.3.132.0.35"
+
+/* The key type a CA asks for (RFC 9908): id-ecPublicKey { curve },
+ * rsaEncryption { INTEGER bits }, or either bare. */
+static void
+test_csrattrs_parse_key_type(void)
+{
+  struct
+  {
+    const char *what;
+    GByteArray *items;
+    const char *key_type; /* NULL: none */
+    const char *oid;      /* listed in oids, or NULL: nothing listed */
+  } cases[] = {
+    { "P-256", attr(ID_EC_PUBLIC_KEY, oid(PRIME256V1)), "ec:p256", NULL },
+    { "P-384", attr(ID_EC_PUBLIC_KEY, oid(SECP384R1)), "ec:p384", NULL },
+    { "P-521: unknown, listed", attr(ID_EC_PUBLIC_KEY, oid(SECP521R1)), NULL, ID_EC_PUBLIC_KEY },
+    { "a curve that is not an OID", attr(ID_EC_PUBLIC_KEY, str(0x0c, "P-256")), NULL,
+      ID_EC_PUBLIC_KEY },
+    { "two curves", attr(ID_EC_PUBLIC_KEY, cat(oid(PRIME256V1), oid(SECP384R1), NULL)), NULL,
+      ID_EC_PUBLIC_KEY },
+    { "bare id-ecPublicKey", oid(ID_EC_PUBLIC_KEY), "ec", NULL },
+    { "bare rsaEncryption", oid(RSA_ENCRYPTION), "rsa", NULL },
+    { "RSA 2048", attr(RSA_ENCRYPTION, integer("\x08\x00", 2)), "rsa:2048", NULL },
+    { "RSA 3072", attr(RSA_ENCRYPTION, integer("\x0c\x00", 2)), "rsa:3072", NULL },
+    { "RSA 4096", attr(RSA_ENCRYPTION, integer("\x10\x00", 2)), "rsa:4096", NULL },
+    { "RSA 1024: unknown", attr(RSA_ENCRYPTION, integer("\x04\x00", 2)), NULL, RSA_ENCRYPTION },
+    { "RSA -2048", attr(RSA_ENCRYPTION, integer("\xf8\x00", 2)), NULL, RSA_ENCRYPTION },
+    { "RSA 2^72+2048",
+      attr(RSA_ENCRYPTION, integer("\x01\x00\x00\x00\x00\x00\x00\x00\x08\x00", 10)), NULL,
+      RSA_ENCRYPTION },
+    { "RSA size as a string", attr(RSA_ENCRYPTION, str(0x13, "2048")), NULL, RSA_ENCRYPTION },
+    { "a bare algorithm refined",
+      cat(oid(ID_EC_PUBLIC_KEY), attr(ID_EC_PUBLIC_KEY, oid(SECP384R1)), NULL), "ec:p384", NULL },
+    { "the first one counts",
+      cat(attr(RSA_ENCRYPTION, integer("\x0c\x00", 2)), attr(ID_EC_PUBLIC_KEY, oid(SECP384R1)),
+          oid(ID_EC_PUBLIC_KEY), NULL),
+      "rsa:3072", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SignetEstCsrAttrs) attrs = parse_der(tlv(0x30, cases[i].items), &error);
+
+    g_test_message("%s", cases[i].what);
+    g_assert_no_error(error);
+    g_assert_cmpstr(attrs->key_type, ==, cases[i].key_type);
+    g_assert_cmpuint(g_strv_length(attrs->oids), ==, cases[i].oid != NULL ? 1 : 0);
+    if (cases[i].oid != NULL)
+      g_assert_cmpstr(attrs->oids[0], ==, cases[i].oid);
+    g_assert_null(attrs->hash);
+    g_assert_false(attrs->challenge_password);
+  }
+}
+
+/* The hash of the signature algorithm a CA asks for, and challengePassword. */
+static void
+test_csrattrs_parse_hash(void)
+{
+  static const struct
+  {
+    const char *oid;
+    const char *hash; /* NULL: not a hash, listed */
+  } cases[] = {
+    { "1.2.840.10045.4.3.2", "sha256" },   /* ecdsa-with-SHA256 */
+    { "1.2.840.10045.4.3.3", "sha384" },   /* ecdsa-with-SHA384 */
+    { "1.2.840.10045.4.3.4", "sha512" },   /* ecdsa-with-SHA512 */
+    { "1.2.840.113549.1.1.11", "sha256" }, /* sha256WithRSAEncryption */
+    { "1.2.840.113549.1.1.12", "sha384" }, /* sha384WithRSAEncryption */
+    { "1.2.840.113549.1.1.13", "sha512" }, /* sha512WithRSAEncryption */
+    { "1.2.840.113549.1.1.5", "sha1" },    /* sha1WithRSAEncryption */
+    { "1.2.840.10045.4.1", "sha1" },       /* ecdsa-with-SHA1 */
+    { "1.2.840.113549.1.1.10", NULL },     /* RSASSA-PSS: no hash in the OID */
+    { "1.3.101.112", NULL },               /* Ed25519 */
+    { "2.16.840.1.101.3.4.3.2", NULL },    /* dsa-with-sha256: not ECDSA or RSA */
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetEstCsrAttrs) attrs = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    attrs = parse_der(tlv(0x30, oid(cases[i].oid)), &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(attrs->hash, ==, cases[i].hash);
+    g_assert_cmpuint(g_strv_length(attrs->oids), ==, cases[i].hash == NULL ? 1 : 0);
+    g_assert_null(attrs->key_type);
+    g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+  }
+
+  /* The first signature algorithm named counts. */
+  attrs = parse_der(tlv(0x30, cat(oid("1.2.840.10045.4.3.3"), oid("1.2.840.10045.4.3.2"), NULL)),
+                    &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(attrs->hash, ==, "sha384");
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+
+  /* challengePassword: bare (RFC 7030's example), or an Attribute with or
+   * without a value. */
+  attrs = parse_der(tlv(0x30, oid("1.2.840.113549.1.9.7")), &error);
+  g_assert_no_error(error);
+  g_assert_true(attrs->challenge_password);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+  attrs = parse_der(tlv(0x30, attr("1.2.840.113549.1.9.7", g_byte_array_new())), &error);
+  g_assert_no_error(error);
+  g_assert_true(attrs->challenge_password);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 0);
+  g_clear_pointer(&attrs, signet_est_csr_attrs_free);
+
+  /* RFC 7030 4.5.2's example, after a subject. */
+  attrs = parse_der(tlv(0x30, cat(attr("2.5.4.3", str(0x0c, "Jan")), oid("1.2.840.113549.1.9.7"),
+                                  attr(ID_EC_PUBLIC_KEY, oid(SECP384R1)),
+                                  attr("1.2.840.113549.1.9.14", oid("1.3.6.1.1.1.1.22")),
+                                  oid("1.2.840.10045.4.3.3"), NULL)),
+                    &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(attrs->subject, ==, "CN=Jan");
+  g_assert_cmpstr(attrs->key_type, ==, "ec:p384");
+  g_assert_cmpstr(attrs->hash, ==, "sha384");
+  g_assert_true(attrs->challenge_password);
+  g_assert_cmpuint(g_strv_length(attrs->oids), ==, 1);
+  g_assert_cmpstr(attrs->oids[0], ==, "1.2.840.113549.1.9.14");
+}
+
+/* Slack real servers send after the base64 is taken; garbage is not. */
+static void
+test_csrattrs_parse_slack(void)
+{
+  static const struct
+  {
+    const char *tail;
+    gsize len;
+    gboolean ok;
+  } cases[] = {
+    { "\0", 1, TRUE },
+    { "\n\0", 2, TRUE },
+    { "\r\n\0\0", 4, TRUE },
+    { "\r\n \t\r\n", 6, TRUE },
+    { "\0\n", 2, TRUE },
+    { "\0A", 2, FALSE },          /* base64 after a NUL */
+    { "x\0", 2, FALSE },          /* not base64 */
+    { "\n<html>\n", 8, FALSE },   /* a web page after it */
+    { "\0\0\0\0MA==", 8, FALSE }, /* NULs, then more */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SignetEstCsrAttrs) attrs = parse_with_tail(
+        tlv(0x30, cat(attr("2.5.4.3", str(0x0c, "Jan")), oid("1.2.840.10045.4.3.2"), NULL)),
+        cases[i].tail, cases[i].len, &error);
+
+    g_test_message("case %" G_GSIZE_FORMAT, i);
+    if (cases[i].ok) {
+      g_assert_no_error(error);
+      g_assert_cmpstr(attrs->subject, ==, "CN=Jan");
+      g_assert_cmpstr(attrs->hash, ==, "sha256");
+    } else {
+      g_assert_null(attrs);
+      g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+    }
+  }
+  /* A NUL inside the base64, and one before it. */
+  {
+    static const char inside[] = "MAoGCCqG\0SM49BAMC";
+    static const char before[] = "\0MAoGCCqGSM49BAMC";
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null(signet_est_csr_attrs_parse((const guint8 *)inside, sizeof inside - 1, &error));
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+    g_clear_error(&error);
+    g_assert_null(signet_est_csr_attrs_parse((const guint8 *)before, sizeof before - 1, &error));
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+  }
 }
 
 static void
@@ -1426,6 +1693,56 @@ test_connector_username(void)
   answer = signet_connector_enroll(connector, &code, csr, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+}
+
+/* The connector's subject hint carries the key type, hash and
+ * challengePassword; signet_subject_hint_check() holds it against the
+ * profile's key type. */
+static void
+test_connector_subject_hint(void)
+{
+  g_autoptr(SignetProfile) profile = connector_profile("${reference}");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autoptr(SignetSubjectHint) hint = NULL;
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) secret = NULL;
+  g_autoptr(GError) error = NULL;
+  SignetConnectorCode code;
+
+  profile->key_type = g_strdup("ec:p256");
+  connector = signet_connector_new(profile, &error);
+  g_assert_no_error(error);
+  ca_new_code("CN=Hinted,C=PL", &ref, &secret);
+  code = (SignetConnectorCode){ ref, secret, "0a1b" };
+
+  /* The default answer: a subject and ecdsa-with-SHA256, nothing else. */
+  hint = signet_connector_subject_hint(connector, &code, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");
+  g_assert_null(hint->key_type);
+  g_assert_cmpstr(hint->hash, ==, "sha256");
+  g_assert_false(hint->challenge_password);
+  g_assert_true(signet_subject_hint_check(hint, profile->key_type, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&hint, signet_subject_hint_free);
+
+  /* An EC P-384 key: not what the profile makes. */
+  ca_csrattrs("ec-p384");
+  hint = signet_connector_subject_hint(connector, &code, &error);
+  ca_csrattrs("subject");
+  g_assert_no_error(error);
+  g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");
+  g_assert_cmpstr(hint->key_type, ==, "ec:p384");
+  g_assert_cmpstr(hint->hash, ==, "sha384");
+  g_assert_true(hint->challenge_password);
+  g_assert_cmpuint(g_strv_length(hint->oids), ==, 1);
+  g_assert_false(signet_subject_hint_check(hint, profile->key_type, &error));
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "ec:p384"));
+  g_assert_nonnull(strstr(error->message, "ec:p256"));
+  g_clear_error(&error);
+  g_assert_true(signet_subject_hint_check(hint, "ec:p384", &error));
+  g_assert_no_error(error);
 }
 
 /* A pending activation is asked about with the code again (EST has no
@@ -1741,12 +2058,16 @@ main(int argc, char **argv)
   /* Parser tests need no CA. */
   g_test_add_func("/est/csrattrs/parse", test_csrattrs_parse);
   g_test_add_func("/est/csrattrs/parse-hostile", test_csrattrs_parse_hostile);
+  g_test_add_func("/est/csrattrs/parse-key-type", test_csrattrs_parse_key_type);
+  g_test_add_func("/est/csrattrs/parse-hash", test_csrattrs_parse_hash);
+  g_test_add_func("/est/csrattrs/parse-slack", test_csrattrs_parse_slack);
   if (!setup())
     return 0;
   g_test_add_func("/est/new/checks", test_new_checks);
   g_test_add_func("/est/cacerts", test_cacerts);
   g_test_add_func("/est/csrattrs/subject", test_csrattrs);
   g_test_add_func("/est/csrattrs/credentials", test_csrattrs_credentials);
+  g_test_add_func("/est/csrattrs/canned", test_csrattrs_canned);
   g_test_add_func("/est/enroll/issued-then-used", test_enroll);
   g_test_add_func("/est/enroll/expired", test_enroll_expired);
   g_test_add_func("/est/enroll/bad-csr", test_enroll_bad_csr);
@@ -1785,6 +2106,7 @@ main(int argc, char **argv)
   g_test_add_func("/est/auth/enroll-digest", test_enroll_digest);
   g_test_add_func("/est/auth/reenroll-http-auth", test_reenroll_http_auth);
   g_test_add_func("/est/connector/reenroll-auth", test_connector_reenroll_auth);
+  g_test_add_func("/est/connector/subject-hint", test_connector_subject_hint);
   ret = g_test_run();
   teardown();
   return ret;

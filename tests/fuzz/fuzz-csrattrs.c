@@ -15,7 +15,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   g_assert_true((attrs != NULL) != (error != NULL));
   if (attrs == NULL)
     g_assert_true(g_utf8_validate(error->message, -1, NULL));
-  else if (attrs->subject != NULL)
-    g_assert_true(g_utf8_validate(attrs->subject, -1, NULL));
+  else {
+    static const char *const key_types[]
+        = { "ec", "rsa", "ec:p256", "ec:p384", "rsa:2048", "rsa:3072", "rsa:4096", NULL };
+
+    if (attrs->subject != NULL)
+      g_assert_true(g_utf8_validate(attrs->subject, -1, NULL));
+    if (attrs->key_type != NULL)
+      g_assert_true(g_strv_contains(key_types, attrs->key_type));
+    if (attrs->hash != NULL)
+      g_assert_true(g_utf8_validate(attrs->hash, -1, NULL) && *attrs->hash != '\0');
+    g_assert_nonnull(attrs->oids);
+  }
   return 0;
 }
