@@ -257,30 +257,38 @@ check_code(Run *run, SignetConnectorCode *code, GError **error)
   return TRUE;
 }
 
+/* The name to request, and in *@hint what the CA asked the request to
+ * hold (asked before every new request when the protocol can ask, held
+ * against the profile's key type before anything touches the token), or
+ * NULL when the protocol cannot ask. */
 static char *
-find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *code, GError **error)
+find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *code,
+             SignetSubjectHint **hint, GError **error)
 {
   const SignetProfile *p = run->a->profile;
   g_autofree char *subject = NULL;
   g_autoptr(X509_NAME) name = NULL;
 
-  if (p->subject_from_ca) {
-    g_autoptr(SignetSubjectHint) attrs = NULL;
-
-    signet_activate_progress(run, "subject", "Asking the CA which name to request");
-    attrs = signet_connector_subject_hint(connector, code, error);
-    if (attrs == NULL)
+  if (p->subject_from_ca || signet_connector_has_subject_hint(connector)) {
+    signet_activate_progress(run, "subject", "Asking the CA what the request must hold");
+    *hint = signet_connector_subject_hint(connector, code, error);
+    if (*hint == NULL)
       return NULL;
-    if (attrs->subject == NULL) {
+    if (!signet_subject_hint_check(*hint, p->key_type, error))
+      return NULL;
+  }
+  if (p->subject_from_ca) {
+    if ((*hint)->subject == NULL) {
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
                   "The CA did not say which name (subject) to request, and profile '%s' asks "
                   "it to (subject=ask-ca): ask your CA for an up-to-date profile",
                   p->name);
       return NULL;
     }
-    subject = g_strdup(attrs->subject);
+    subject = g_strdup((*hint)->subject);
   } else {
-    signet_activate_progress(run, "subject", "Filling in the name to request from the profile");
+    if (*hint == NULL)
+      signet_activate_progress(run, "subject", "Filling in the name to request from the profile");
     subject = signet_profile_expand(p->subject, run->a->reference, run->serial, error);
     if (subject == NULL)
       return NULL;
@@ -323,6 +331,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
   g_autoptr(GPtrArray) cacerts = NULL;
   g_autoptr(SignetAnswer) result = NULL;
   g_autofree char *subject = NULL;
+  g_autoptr(SignetSubjectHint) hint = NULL;
   g_autoptr(GError) local = NULL;
   SignetP11KeyType key_type;
   const char *resumed = "none"; /* the stage an earlier attempt left: sent, pending */
@@ -378,7 +387,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
   if (!check_code(&run, &code, error))
     goto out;
   if (run.op == NULL || stage_is(run.op, "generated")) {
-    subject = find_subject(&run, connector, &code, error);
+    subject = find_subject(&run, connector, &code, &hint, error);
     if (subject == NULL)
       goto out;
   }
@@ -439,10 +448,21 @@ signet_activation_run(const SignetActivation *a, GError **error)
       g_autoptr(EVP_PKEY) pub = signet_p11_session_get_public_key(a->session, run.new_id, error);
       g_autoptr(EVP_PKEY) priv = NULL;
 
-      if (pub != NULL)
+      g_autoptr(X509_NAME) subject_name = pub != NULL ? signet_subject_parse(subject, error) : NULL;
+      /* A challengePassword, when the CA asks for one, is the activation
+       * code: the one secret the CA gave for this request (docs/internals/
+       * connector.md). */
+      SignetCsrOptions options = {
+        .hash = hint != NULL ? hint->hash : NULL,
+        .challenge_password
+        = hint != NULL && hint->challenge_password ? signet_secret_get_data(a->code) : NULL,
+        .challenge_password_len = signet_secret_get_len(a->code),
+      };
+
+      if (subject_name != NULL)
         priv = signet_p11_session_get_private_key(a->session, run.new_id, error);
       if (priv != NULL)
-        run.op->request_pem = signet_csr_build_pem(priv, pub, subject, error);
+        run.op->request_pem = signet_csr_build_pem_with(priv, pub, subject_name, &options, error);
     }
     if (run.op->request_pem == NULL)
       goto fail;

@@ -247,6 +247,13 @@ signet_connector_ca_certs(SignetConnector *connector, GError **error)
   return certs;
 }
 
+gboolean
+signet_connector_has_subject_hint(SignetConnector *connector)
+{
+  g_return_val_if_fail(connector != NULL, FALSE);
+  return connector->klass->subject_hint != NULL;
+}
+
 SignetSubjectHint *
 signet_connector_subject_hint(SignetConnector *connector, const SignetConnectorCode *code,
                               GError **error)

@@ -169,6 +169,8 @@ const SignetConnectorClass *signet_connector_get_class(SignetConnector *connecto
 
 GPtrArray *signet_connector_ca_certs(SignetConnector *connector, GError **error);
 /* SIGNET_ENROLL_ERROR_PROFILE when the protocol cannot say. */
+/* Whether the protocol can ask the CA what a request must hold. */
+gboolean signet_connector_has_subject_hint(SignetConnector *connector);
 SignetSubjectHint *signet_connector_subject_hint(SignetConnector *connector,
                                                  const SignetConnectorCode *code, GError **error);
 SignetAnswer *signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,

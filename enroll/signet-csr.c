@@ -3,8 +3,9 @@
  *
  * The signer may be an EVP_PKEY that libp11 binds to a key on a token (a
  * legacy RSA_METHOD / EC_KEY_METHOD key), so signing goes through the classic
- * EVP_DigestSignInit (ctx, NULL, EVP_sha256 (), NULL, key) path, which
- * OpenSSL 3 routes to such keys, and never through provider-only calls.
+ * EVP_DigestSignInit (ctx, NULL, EVP_sha256 () -- or the hash the CA asked
+ * for --, NULL, key) path, which OpenSSL 3 routes to such keys, and never
+ * through provider-only calls.
  */
 #include "config.h"
 
@@ -40,9 +41,32 @@ char *
 signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
                               GError **error)
 {
+  return signet_csr_build_pem_with(signer, public_key, name, NULL, error);
+}
+
+static const EVP_MD *
+csr_hash(const char *name, GError **error)
+{
+  if (name == NULL || g_str_equal(name, "sha256"))
+    return EVP_sha256();
+  if (g_str_equal(name, "sha384"))
+    return EVP_sha384();
+  if (g_str_equal(name, "sha512"))
+    return EVP_sha512();
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+              "Signet signs requests with sha256, sha384 or sha512, not '%s'", name);
+  return NULL;
+}
+
+char *
+signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
+                          const SignetCsrOptions *options, GError **error)
+{
+  static const SignetCsrOptions defaults = { 0 };
   g_autoptr(X509_REQ) req = NULL;
   g_autoptr(EVP_MD_CTX) md_ctx = NULL;
   g_autoptr(BIO) bio = NULL;
+  const EVP_MD *md;
   EVP_PKEY *key;
   char *pem = NULL;
   long pem_len;
@@ -50,6 +74,11 @@ signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509
   g_return_val_if_fail(signer != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
+  if (options == NULL)
+    options = &defaults;
+  md = csr_hash(options->hash, error);
+  if (md == NULL)
+    return NULL;
   key = public_key != NULL ? public_key : signer;
   ERR_clear_error();
   req = X509_REQ_new();
@@ -58,11 +87,20 @@ signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509
     set_openssl_error(error, "Cannot build the certificate request");
     return NULL;
   }
+  /* A DirectoryString, as a UTF8String (OpenSSL's default string mask). */
+  if (options->challenge_password != NULL
+      && !X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_UTF8,
+                                    options->challenge_password,
+                                    (int)options->challenge_password_len)) {
+    set_openssl_error(error, "Cannot put the challengePassword the CA asked for into the "
+                             "certificate request");
+    return NULL;
+  }
 
   md_ctx = EVP_MD_CTX_new();
-  if (md_ctx == NULL || EVP_DigestSignInit(md_ctx, NULL, EVP_sha256(), NULL, signer) != 1) {
+  if (md_ctx == NULL || EVP_DigestSignInit(md_ctx, NULL, md, NULL, signer) != 1) {
     set_openssl_error(error, "Cannot sign the certificate request with this key (RSA or EC "
-                             "keys sign with SHA-256)");
+                             "keys sign with SHA-256, SHA-384 or SHA-512)");
     return NULL;
   }
   if (X509_REQ_sign_ctx(req, md_ctx) <= 0) {

@@ -130,6 +130,20 @@ char *signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *s
  * certificate's subject, RDN for RDN). */
 char *signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
                                     GError **error);
+/* What a CA asked the request to be (its subject hint): the hash to sign
+ * with ("sha256", the default when NULL; "sha384"; "sha512") and a
+ * challengePassword attribute (@challenge_password, UTF-8, not
+ * NUL-terminated, or NULL for none). */
+typedef struct
+{
+  const char *hash;
+  const guint8 *challenge_password;
+  gsize challenge_password_len;
+} SignetCsrOptions;
+/* signet_csr_build_pem_for_name() as @options say (NULL: as there).
+ * BAD_INPUT for a hash other than the three. */
+char *signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
+                                const SignetCsrOptions *options, GError **error);
 /* The public key in the PEM request @pem (BAD_INPUT if it is not one). */
 EVP_PKEY *signet_csr_public_key(const char *pem, GError **error);
 /* SHA-256 of the request's DER, "3F:A2:…" (as `openssl req -outform DER |

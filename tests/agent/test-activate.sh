@@ -221,6 +221,64 @@ check_eq "… the key pair and its certificate are on the token" "$((before + 3)
 run signet status "$TOKEN_LABEL" --json
 jcheck "… and nothing is left unfinished" "$RIG/out" 'd["activations"] == []'
 
+# --- what /csrattrs asks for: held against the profile, then given ------------
+# The test CA refuses (400) a request without the key, hash and
+# challengePassword its /csrattrs asked for (tests/ca/README.md).
+progress_steps() {
+  "$PYTHON" -c '
+import json, sys
+print(" ".join(json.loads(l)["step"] for l in open(sys.argv[1]) if json.loads(l).get("event") == "progress"))' "$RIG/out"
+}
+before=$(objects)
+est_code
+estca csrattrs ec-p384 >/dev/null
+activate --json
+check_rc "the CA asks for an EC P-384 key, the profile makes P-256: refused" 1
+last_json
+jcheck "… naming both key types and what to do" "$RIG/last.json" \
+  '"EC P-384" in d["error"]["message"] and "ec:p256" in d["error"]["message"] and "updated profile" in d["error"]["message"]'
+check_eq "… before the token is logged in to (no PIN sent)" \
+  "check-token ca-certificates subject" "$(progress_steps)"
+check_eq "… and nothing is written" "$before" "$(objects)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… nor left unfinished" "$RIG/out" 'd["activations"] == []'
+
+sed 's/^key-type=.*/key-type=ec:p384/' "$PROFILES/signet-test.conf" >"$PROFILES/p384.conf"
+PROFILE=p384 activate --json
+check_rc "with a P-384 profile the same code activates" 0
+last_json
+jcheck "… the certificate issued (the CA checked the P-384 key, SHA-384 and the challengePassword)" \
+  "$RIG/last.json" 'd["event"] == "activated"'
+id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+"$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object --type cert \
+  --id "$id" -o "$RIG/p384.der" >/dev/null 2>&1
+check "… for a P-384 key" sh -c "openssl x509 -inform DER -in '$RIG/p384.der' -noout -text | grep -q 'NIST CURVE: P-384'"
+run signet history "$TOKEN_LABEL" --json
+check "… and the history does not show the code" sh -c "! grep -qF '$CODE' '$RIG/out'"
+
+est_code
+estca csrattrs rsa-3072 >/dev/null
+before=$(objects)
+PROFILE=p384 activate
+check_rc "the CA asks for an RSA 3072 key, the profile makes EC P-384: refused" 1
+check_err "… naming both" 'RSA 3072-bit.*ec:p384'
+check_eq "… and nothing is written" "$before" "$(objects)"
+
+estca csrattrs garbage >/dev/null
+activate --json
+check_rc "a /csrattrs answer that is no CsrAttrs: refused" 1
+last_json
+jcheck "… as a bad answer from the CA, before the token is touched" "$RIG/last.json" \
+  'd["error"]["name"] == "io.signet.Error.CaResponse"'
+check_eq "… and nothing is written" "$before" "$(objects)"
+
+estca csrattrs with-trailing-nul >/dev/null
+activate
+check_rc "a /csrattrs answer with a NUL after it is read" 0
+check_eq "… and the key pair and its certificate are written" "$((before + 3))" "$(objects)"
+estca csrattrs subject >/dev/null
+rm -f "$PROFILES/p384.conf"
+
 # --- the CA is down --------------------------------------------------------------
 est_code
 est_ca_stop

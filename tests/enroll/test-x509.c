@@ -1537,6 +1537,52 @@ test_csr_ec(void)
   check_csr(pem, key, subject, NID_ecdsa_with_SHA256);
 }
 
+/* The hash and challengePassword a CA asked for (its /csrattrs). */
+static void
+test_csr_options(void)
+{
+  g_autoptr(EVP_PKEY) key = make_ec_key();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509_NAME) name = signet_subject_parse("CN=Jan Kowalski", NULL);
+  static const guint8 code[] = "ABCD-EFGH-JKLM";
+  const SignetCsrOptions options = {
+    .hash = "sha384",
+    .challenge_password = code,
+    .challenge_password_len = sizeof code - 1,
+  };
+  const SignetCsrOptions sha512 = { .hash = "sha512" };
+  const SignetCsrOptions sha1 = { .hash = "sha1" };
+  g_autofree char *pem = signet_csr_build_pem_with(key, NULL, name, &options, &error);
+  g_autofree char *pem512 = NULL;
+  g_autofree char *bad = NULL;
+
+  g_assert_no_error(error);
+  check_csr(pem, key, "CN=Jan Kowalski", NID_ecdsa_with_SHA384);
+  {
+    g_autoptr(BIO) bio = BIO_new_mem_buf(pem, -1);
+    g_autoptr(X509_REQ) req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+    int at = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+    ASN1_TYPE *value;
+
+    g_assert_cmpint(at, >=, 0);
+    g_assert_cmpint(X509_REQ_get_attr_count(req), ==, 1);
+    value = X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(req, at), 0);
+    g_assert_nonnull(value);
+    g_assert_cmpint(value->type, ==, V_ASN1_UTF8STRING);
+    g_assert_cmpmem(ASN1_STRING_get0_data(value->value.asn1_string),
+                    ASN1_STRING_length(value->value.asn1_string), code, sizeof code - 1);
+  }
+
+  pem512 = signet_csr_build_pem_with(key, NULL, name, &sha512, &error);
+  g_assert_no_error(error);
+  check_csr(pem512, key, "CN=Jan Kowalski", NID_ecdsa_with_SHA512);
+
+  bad = signet_csr_build_pem_with(key, NULL, name, &sha1, &error);
+  g_assert_null(bad);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT);
+  g_assert_nonnull(strstr(error->message, "'sha1'"));
+}
+
 static void
 test_csr_public_key(void)
 {
@@ -1677,6 +1723,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/csr/rsa", test_csr_rsa);
   g_test_add_func("/enroll/csr/ec", test_csr_ec);
   g_test_add_func("/enroll/csr/public-key", test_csr_public_key);
+  g_test_add_func("/enroll/csr/options", test_csr_options);
   g_test_add_func("/enroll/csr/mismatch", test_csr_mismatch);
   g_test_add_func("/enroll/csr/bad-subject", test_csr_bad_subject);
   g_test_add_func("/enroll/csr/unsupported-key", test_csr_unsupported_key);
