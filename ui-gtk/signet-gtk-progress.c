@@ -306,11 +306,46 @@ signet_gtk_operation_form_error(SignetGtkOperation *op, const char *text)
   gtk_widget_set_visible(GTK_WIDGET(op->form_error), TRUE);
 }
 
+/* The form's PIN row says the state read again after an error, so that
+ * Try Again shows the tries left now, not those when the page opened. */
+typedef struct
+{
+  SignetGtkOperation *op;
+  GtkWidget *page; /* referenced: @op lives in it */
+} StateRead;
+
+static void
+on_state_read_cb(GVariant *status, gpointer data)
+{
+  StateRead *read = data;
+
+  if (status != NULL) {
+    g_autofree char *pin_state
+        = g_strdup_printf(_("The PIN: %s"), signet_gtk_pin_short_state(status));
+
+    adw_action_row_set_subtitle(read->op->pin_row, pin_state);
+  }
+  g_object_unref(read->page);
+  g_free(read);
+}
+
 static void
 show_error(SignetGtkOperation *op, GtkLabel *label, const GError *error)
 {
   (void)signet_gtk_secret_show_error(label, op->proxy, op->token, error,
                                      SIGNET_GTK_TRIES_PIN_AND_PUK, NULL, NULL);
+}
+
+/* show_error() in the form, the PIN row updated from what is read. */
+static void
+show_form_error(SignetGtkOperation *op, const GError *error)
+{
+  StateRead *read = g_new0(StateRead, 1);
+
+  read->op = op;
+  read->page = g_object_ref(op->page);
+  (void)signet_gtk_secret_show_error(op->form_error, op->proxy, op->token, error,
+                                     SIGNET_GTK_TRIES_PIN_AND_PUK, on_state_read_cb, read);
 }
 
 /* The call answered; @data: the operation, its page referenced. */
@@ -326,7 +361,7 @@ on_done_cb(GObject *source, GAsyncResult *res, gpointer data)
     signet_gtk_progress_finish(op->progress, FALSE);
     gtk_label_set_text(op->run_label, op->failed_text);
     show_error(op, op->run_error, error);
-    show_error(op, op->form_error, error);
+    show_form_error(op, error);
     gtk_widget_set_visible(GTK_WIDGET(op->again_button), TRUE);
   } else {
     signet_gtk_progress_finish(op->progress, TRUE);
@@ -351,7 +386,7 @@ on_secret_ready_cb(gboolean go, gboolean confirmed_final_try, gboolean pin_pad, 
     /* Nothing is sent: a refusal, or the final try not confirmed. */
     gtk_editable_set_text(op->pin_entry, "");
     if (error != NULL)
-      show_error(op, op->form_error, error);
+      show_form_error(op, error);
     else
       signet_gtk_operation_form_error(op, _("Nothing was sent to the token."));
     set_running(op, FALSE);
