@@ -55,6 +55,16 @@
 #   state NAME                print the widget's states (sensitive, checked, ...)
 #   wait-state NAME STATE     until the widget has STATE (e.g. sensitive);
 #                             !STATE: until it has not
+#   keys SCOPE TEXT           type TEXT on the keyboard (XTest, through
+#                             AT-SPI's generateKeyboardEvent), once a widget
+#                             under the window or widget SCOPE has the
+#                             keyboard focus: what a person does where no
+#                             widget is accessible (GTK 4.8's file chooser
+#                             lists files in a GtkTreeView that AT-SPI does
+#                             not show; a typed "/" opens its location
+#                             field); TEXT "-" reads one line from stdin
+#   press KEY                 press and release KEY (an X keysym name:
+#                             Return, Escape, Tab) on the keyboard
 #   count NAME                print how many widgets match (no wait)
 #   dump                      print the application's whole tree
 #   windows                   print the application's windows, one a line
@@ -68,6 +78,8 @@ import time
 import pyatspi
 
 POLL = 0.1
+# The keys `press` knows: X keysyms.
+KEYSYMS = {"Return": 0xFF0D, "Escape": 0xFF1B, "Tab": 0xFF09}
 
 
 class Lookup:
@@ -397,6 +409,27 @@ def main():
         # Read it back where the field shows it (a password field does not).
         if x.getRoleName() != "password text":
             L.poll(lambda: text_of(x) == text, "%r did not take the text" % a[0])
+    elif c == "keys":
+        nargs(2)
+        text = sys.stdin.readline().rstrip("\n") if a[1] == "-" else a[1]
+        scope = L.need(a[0])
+
+        def focused():
+            for node in L.walk(scope):
+                try:
+                    if node.getState().contains(pyatspi.STATE_FOCUSED):
+                        return node
+                except Exception:
+                    continue
+            return None
+        L.poll(focused, "a widget under %r with the keyboard focus" % a[0])
+        pyatspi.Registry.generateKeyboardEvent(0, text, pyatspi.KEY_STRING)
+    elif c == "press":
+        nargs(1)
+        if a[0] not in KEYSYMS:
+            sys.stderr.write("atspi-driver: press knows %s\n" % ", ".join(sorted(KEYSYMS)))
+            sys.exit(2)
+        pyatspi.Registry.generateKeyboardEvent(KEYSYMS[a[0]], None, pyatspi.KEY_SYM)
     elif c == "text":
         nargs(1)
         print(text_of(L.need(a[0])))

@@ -12,6 +12,9 @@
 #    left (a 40-day certificate);
 #  - the token page's expiry banner offers "Renew now", the renewal completes
 #    and the renewed certificate replaces the old one on the token page;
+#  - Export saves it with its chain through the Save dialog; taken off the
+#    token, it is imported again from that file (the Open dialog driven
+#    from the keyboard) and shows on the token page;
 #  - the dialogs of the real program (their GResource linked in): Change PIN
 #    with a wrong current PIN says so in place and stays open, with the right
 #    one the PIN changes; once the PIN is locked, Unblock with PUK sets a new
@@ -116,10 +119,56 @@ UI_TIMEOUT=5 ui --role "push button" find "Renew certificate $old_serial"
 check "… and not the old one" test "$ui_rc" -eq 1
 check_tries "the renewal: the right PIN, no try spent"
 
-# --- the dialogs: Change PIN, then Unblock with PUK -------------------------------------
-NEW_PIN=246810
 # dialog_secret DIALOG FIELD SECRET: types a secret into a field of a dialog.
 dialog_secret() { printf '%s\n' "$3" | ui --in "$1" type "$2" -; }
+
+# --- export and import: the renewed certificate round-trips through files ---------------
+# GTK 4.8's file chooser shows its files in a GtkTreeView that AT-SPI does
+# not see: the Save dialog's name field is set like any field; in the Open
+# dialog the path is typed on the keyboard, as a keyboard user does ("/"
+# opens the location field), then Return.
+ui_check "Export… opens the export dialog for the renewed certificate" \
+  --role "push button" click "Export certificate $new_serial"
+ui_check "… offering PEM with the chain first" --in "Export Certificate" wait-any "^PEM with the chain"
+ui_check "Export… asks where to save" --in "Export Certificate" --role "push button" click "_Export…"
+ui_check "… the Save dialog suggests a name" --in "Save the Certificate" --role text wait-text "Name:" "[.]pem\$"
+ui_check "… a path typed as its name" --in "Save the Certificate" --role text type "Name:" "$RIG/exported.pem"
+ui_check "… Save" --in "Save the Certificate" --role "push button" click "_Save"
+ui_check "the dialog says where it saved" --in "Export Certificate" wait-any "^Saved to $RIG/exported[.]pem[.]\$"
+ui_check "Close" --in "Export Certificate" --role "push button" click Close
+check_eq "the file holds the certificate and its chain (issuing CA, root)" 3 \
+  "$(grep -c 'BEGIN CERTIFICATE' "$RIG/exported.pem" 2>/dev/null)"
+check "… the renewed certificate first" sh -c \
+  "openssl x509 -in '$RIG/exported.pem' -noout -serial | grep -qix 'serial=0*$new_serial'"
+check "… which verifies to the test CA's root" sh -c \
+  "openssl verify -CAfile '$ESTCA_DIR/root.pem' -untrusted '$RIG/exported.pem' '$RIG/exported.pem' >/dev/null"
+
+# The certificate taken off the token (its key stays), then imported again.
+cert_id=$(jq_ "$RIG/status.json" "[c['id'] for c in d['certificates'] if c['serial'] == '$new_serial'][0]")
+"$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --login --pin "$PIN" \
+  --delete-object --type cert --id "$cert_id" >/dev/null 2>&1
+run signet status "$TOKEN_LABEL" --json
+jcheck "the certificate deleted from the token (pkcs11-tool), its key kept" "$RIG/out" \
+  "not any(c['serial'] == '$new_serial' for c in d['certificates'])"
+ui_check "Import a Certificate… opens its dialog" --role "push button" click "Import a certificate"
+ui_check "… with no file chosen yet" --in "Import Certificate" wait-any "^No file chosen\$"
+ui_check "Choose File… opens the file chooser" --in "Import Certificate" --role "push button" click "C_hoose File…"
+ui_check "… the path typed on the keyboard" keys "Choose the Certificate File" "$RIG/exported.pem"
+ui_check "… and Return" press Return
+ui_check "the dialog names the chosen file" --in "Import Certificate" wait-any "^$RIG/exported[.]pem\$"
+check "the PIN typed" dialog_secret "Import Certificate" PIN "$PIN"
+ui_check "Import" --in "Import Certificate" --role "push button" click "_Import"
+ui_check "the certificate is on the token again, the dialog says" \
+  --in "Import Certificate" wait-any "^The certificate of .*Test Holder $REF.* is on the token"
+ui_check "Close" --in "Import Certificate" --role "push button" click Close
+run signet status "$TOKEN_LABEL" --json
+jcheck "status: the imported certificate with its key" "$RIG/out" \
+  "any(c['serial'] == '$new_serial' and c['has_key'] for c in d['certificates'])"
+ui_check "… and the token page shows it" --role "push button" find "Renew certificate $new_serial"
+check_tries "export and import: the right PIN, no try spent"
+
+# --- the dialogs: Change PIN, then Unblock with PUK -------------------------------------
+NEW_PIN=246810
 ui_check "Change PIN… opens its dialog" --role "push button" click "Change PIN"
 ui_check "… the dialog is there (its GResource is in the program)" \
   --in "Change PIN" --role "push button" find "Change PIN"
