@@ -587,18 +587,13 @@ signet_cli_print_import(GVariant *result, const char *token)
   g_print("  ");
   g_print(_("CA certificates: %u stored, %u already on the token"), stored, present);
   g_print("\n  ");
-  if (!signet_client_dict_bool(result, "chain_verified"))
-    /* TRANSLATORS: %s is why, and what to do, in English from the agent. */
-    g_print(_("The chain was NOT verified: %s."), lookup_str(result, "chain_error"));
-  else if (g_str_equal(lookup_str(result, "chain_anchor"), "anchor"))
-    /* TRANSLATORS: %s names a root certificate: "CN=… (SHA-256 3F:A2:…)". */
-    g_print(_("The chain verifies to %s, a root from the --anchor file."),
-            lookup_str(result, "chain_root"));
-  else
-    /* TRANSLATORS: %s names a root certificate: "CN=… (SHA-256 3F:A2:…)". */
-    g_print(_("The chain verifies to %s, a root the system trusts."),
-            lookup_str(result, "chain_root"));
-  g_print("\n");
+  {
+    /* TRANSLATORS: where a root came from, in "The chain verifies to %s, a
+       root from %s.". */
+    g_autofree char *chain = signet_client_describe_import_chain(result, _("the --anchor file"));
+
+    g_print("%s\n", chain);
+  }
   {
     g_autofree const char **replaced = NULL;
 

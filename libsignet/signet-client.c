@@ -142,6 +142,34 @@ signet_client_format_not_after(GVariant *dict)
       not_after, (int64_t)days_left);
 }
 
+static const char *
+dict_str(GVariant *dict, const char *key)
+{
+  const char *value = "";
+
+  (void)g_variant_lookup(dict, key, "&s", &value);
+  return value;
+}
+
+char *
+signet_client_describe_import_chain(GVariant *result, const char *anchor_source)
+{
+  g_return_val_if_fail(result != NULL, NULL);
+
+  if (!signet_client_dict_bool(result, "chain_verified"))
+    /* TRANSLATORS: %s is why, and what to do, in English from the agent. */
+    return g_strdup_printf(_("The chain was NOT verified: %s."), dict_str(result, "chain_error"));
+  if (g_str_equal(dict_str(result, "chain_anchor"), "anchor"))
+    /* TRANSLATORS: the first %s names a root certificate: "CN=… (SHA-256
+       3F:A2:…)"; the second the file it came from: "the --anchor file",
+       "the root file you chose". */
+    return g_strdup_printf(_("The chain verifies to %s, a root from %s."),
+                           dict_str(result, "chain_root"), anchor_source);
+  /* TRANSLATORS: %s names a root certificate: "CN=… (SHA-256 3F:A2:…)". */
+  return g_strdup_printf(_("The chain verifies to %s, a root the system trusts."),
+                         dict_str(result, "chain_root"));
+}
+
 char *
 signet_client_format_time(GVariant *value)
 {

@@ -78,6 +78,13 @@ char *signet_client_describe_secret_state(GVariant *state, gboolean is_puk);
  * "(365 days left)", "(1 day left)" or "(expired 3 days ago)". */
 char *signet_client_format_not_after(GVariant *dict);
 
+/* ImportCertificate's word on the chain, one sentence: "The chain was NOT
+ * verified: WHY." (chain_error, the agent's English), or "The chain
+ * verifies to ROOT, a root the system trusts." / "..., a root from
+ * @anchor_source." (chain_anchor "anchor": the caller's words for the
+ * anchor file, "the --anchor file"). */
+char *signet_client_describe_import_chain(GVariant *result, const char *anchor_source);
+
 /* "2026-11-21 15:20" in local time, from Unix seconds (x) or an ISO 8601
  * string (s); "" for 0, NULL or an unreadable time. */
 char *signet_client_format_time(GVariant *value);

@@ -135,6 +135,38 @@ not_after(gint64 days, gboolean expired)
   return signet_client_format_not_after(d);
 }
 
+/* ImportCertificate's chain in words, the same for the CLI and the window. */
+static GVariant *
+chain_result(gboolean verified, const char *anchor)
+{
+  g_auto(GVariantDict) d = G_VARIANT_DICT_INIT(NULL);
+
+  g_variant_dict_insert(&d, "chain_verified", "b", verified);
+  if (verified) {
+    g_variant_dict_insert(&d, "chain_root", "s", "CN=Root (SHA-256 3F:A2)");
+    g_variant_dict_insert(&d, "chain_anchor", "s", anchor);
+  } else
+    g_variant_dict_insert(&d, "chain_error", "s", "it ends at CN=Other: name the root");
+  return g_variant_ref_sink(g_variant_dict_end(&d));
+}
+
+static void
+test_import_chain(void)
+{
+  g_autoptr(GVariant) system = chain_result(TRUE, "system");
+  g_autoptr(GVariant) anchored = chain_result(TRUE, "anchor");
+  g_autoptr(GVariant) not_verified = chain_result(FALSE, NULL);
+  g_autofree char *a = signet_client_describe_import_chain(system, "the --anchor file");
+  g_autofree char *b = signet_client_describe_import_chain(anchored, "the --anchor file");
+  g_autofree char *c = signet_client_describe_import_chain(not_verified, "the --anchor file");
+
+  g_assert_cmpstr(a, ==,
+                  "The chain verifies to CN=Root (SHA-256 3F:A2), a root the system trusts.");
+  g_assert_cmpstr(b, ==,
+                  "The chain verifies to CN=Root (SHA-256 3F:A2), a root from the --anchor file.");
+  g_assert_cmpstr(c, ==, "The chain was NOT verified: it ends at CN=Other: name the root.");
+}
+
 static void
 test_validity(void)
 {
@@ -240,6 +272,7 @@ main(int argc, char **argv)
   g_test_add_func("/client/op-secret", test_op_secret);
   g_test_add_func("/client/words", test_words);
   g_test_add_func("/client/validity", test_validity);
+  g_test_add_func("/client/import-chain", test_import_chain);
   g_test_add_func("/client/error-kinds", test_error_kinds);
   g_test_add_func("/client/pem", test_pem);
   return g_test_run();

@@ -133,11 +133,17 @@ class Lookup:
             if role not in ("application",) and not self.showing(node):
                 continue
             yield node
+            # A child that went (a file chooser just destroyed) fails alone.
+            kids = []
             try:
                 n = node.childCount
-                kids = [node.getChildAtIndex(i) for i in range(n)]
             except Exception:
-                kids = []
+                n = 0
+            for i in range(n):
+                try:
+                    kids.append(node.getChildAtIndex(i))
+                except Exception:
+                    continue
             stack.extend(reversed(kids))
 
     def root(self):

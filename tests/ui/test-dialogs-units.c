@@ -524,6 +524,9 @@ test_import_rules(void)
 
   assert_entry(dialog, "pin", "PIN");
   assert_button(signet_gtk_base_dialog_get(dialog, "choose_button"), "C_hoose File…");
+  assert_button(signet_gtk_base_dialog_get(dialog, "anchor_button"), "Choose _Root…");
+  g_assert_cmpstr(adw_action_row_get_subtitle(signet_gtk_base_dialog_get(dialog, "anchor_row")), ==,
+                  "Only the roots this computer trusts");
   assert_button(GTK_WIDGET(dialog->action_button), "_Import");
   /* No file chosen: nothing to send, whatever the PIN. */
   type(dialog, "pin", "1234");

@@ -153,6 +153,7 @@ jcheck "the certificate deleted from the token (pkcs11-tool), its key kept" "$RI
 ui_check "Import a Certificate… opens its dialog" --role "push button" click "Import a certificate"
 ui_check "… with no file chosen yet" --in "Import Certificate" wait-any "^No file chosen\$"
 ui_check "Choose File… opens the file chooser" --in "Import Certificate" --role "push button" click "C_hoose File…"
+check "… the Open dialog appears" ui_window "Choose the Certificate File"
 ui_check "… the path typed on the keyboard" keys "Choose the Certificate File" "$RIG/exported.pem"
 ui_check "… and Return" press Return
 ui_check "the dialog names the chosen file" --in "Import Certificate" wait-any "^$RIG/exported[.]pem\$"
@@ -160,6 +161,27 @@ check "the PIN typed" dialog_secret "Import Certificate" PIN "$PIN"
 ui_check "Import" --in "Import Certificate" --role "push button" click "_Import"
 ui_check "the certificate is on the token again, the dialog says" \
   --in "Import Certificate" wait-any "^The certificate of .*Test Holder $REF.* is on the token"
+ui_check "… and that its chain could not be verified (the test root is no system root), and why" \
+  --in "Import Certificate" wait-any "The chain was NOT verified: .*Signet Test Root"
+ui_check "Close" --in "Import Certificate" --role "push button" click Close
+
+# Again, with the CA's root chosen: the chain verifies to it.
+ui_check "Import a Certificate… again" --role "push button" click "Import a certificate"
+ui_check "… Choose File…" --in "Import Certificate" --role "push button" click "C_hoose File…"
+check "… the Open dialog appears" ui_window "Choose the Certificate File"
+ui_check "… the path typed" keys "Choose the Certificate File" "$RIG/exported.pem"
+ui_check "… and Return" press Return
+ui_check "… the dialog names it" --in "Import Certificate" wait-any "^$RIG/exported[.]pem\$"
+ui_check "Choose Root… opens the file chooser for the CA's root" \
+  --in "Import Certificate" --role "push button" click "Choose _Root…"
+check "… the Open dialog appears" ui_window "Choose the CA's Root Certificate"
+ui_check "… the root's path typed" keys "Choose the CA's Root Certificate" "$ESTCA_DIR/root.pem"
+ui_check "… and Return" press Return
+ui_check "… the dialog names the root file" --in "Import Certificate" wait-any "^$ESTCA_DIR/root[.]pem\$"
+check "the PIN typed" dialog_secret "Import Certificate" PIN "$PIN"
+ui_check "Import" --in "Import Certificate" --role "push button" click "_Import"
+ui_check "the chain verifies to the test CA's root, from the chosen file" \
+  --in "Import Certificate" wait-any "The chain verifies to .*Signet Test Root.*, a root from the root file you chose[.]"
 ui_check "Close" --in "Import Certificate" --role "push button" click Close
 run signet status "$TOKEN_LABEL" --json
 jcheck "status: the imported certificate with its key" "$RIG/out" \

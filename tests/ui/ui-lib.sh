@@ -24,6 +24,8 @@
 #   ui_check DESC CMD…    one TAP line from `ui CMD…`, with the driver's error
 #                         (and the window's tree) on failure
 #   ui_text NAME          print a widget's text (empty on failure)
+#   ui_window NAME        wait for a window named NAME (a file chooser), each
+#                         look by a new driver process
 #   ui_pin NAME SECRET    type SECRET into the (password) field NAME through
 #                         stdin, never on a command line
 #
@@ -173,6 +175,24 @@ ui_check() {
 }
 
 ui_text() { ui text "$@" && cat "$RIG/ui.out"; }
+
+# ui_window NAME: until the application has a window named NAME, each look
+# by a new driver process (up to UI_TIMEOUT seconds). A driver that first
+# read the application's windows while a file chooser was being made
+# (after another one was destroyed) keeps what it read then and never sees
+# the new window's name (measured: GTK 4.8, libatspi 2.46); a fresh process
+# reads it.
+ui_window() {
+  local end=$(($(date +%s) + UI_TIMEOUT))
+  while :; do
+    if ui windows && cut -f 2- "$RIG/ui.out" | grep -qxF "$1"; then return 0; fi
+    if [ "$(date +%s)" -ge "$end" ]; then
+      echo "ui_window: no window named '$1' after ${UI_TIMEOUT}s; there are:" >"$RIG/ui.err"
+      cat "$RIG/ui.out" >>"$RIG/ui.err"
+      return 1
+    fi
+  done
+}
 
 ui_pin() {
   printf '%s\n' "$2" | ui type "$1" - || {
