@@ -8,6 +8,17 @@ tap_n=0
 tap_fail=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() { tap_n=$((tap_n + 1)); tap_fail=$((tap_fail + 1)); echo "not ok $tap_n - $*"; }
+# wait_until SECONDS CMD…: run CMD every 50 ms until it succeeds.
+wait_until() {
+  local limit=$1 i=0
+  shift
+  while ! "$@"; do
+    i=$((i + 1))
+    [ "$i" -ge $((limit * 20)) ] && return 1
+    sleep 0.05
+  done
+  return 0
+}
 # check DESCRIPTION COMMAND...: one TAP line from a command's exit status
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq DESCRIPTION EXPECTED ACTUAL: one TAP line, both values shown on failure

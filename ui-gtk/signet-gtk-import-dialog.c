@@ -153,24 +153,16 @@ choose(SignetGtkBaseDialog *dialog, Slot *slot)
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(import->chooser));
 }
 
+/* Choose File… or Choose Root…: the slot the button fills. */
 static void
 on_choose_clicked_cb(GtkButton *button, gpointer data)
 {
   SignetGtkBaseDialog *dialog = data;
   Import *import = dialog->priv;
 
-  (void)button;
-  choose(dialog, &import->cert);
-}
-
-static void
-on_choose_anchor_clicked_cb(GtkButton *button, gpointer data)
-{
-  SignetGtkBaseDialog *dialog = data;
-  Import *import = dialog->priv;
-
-  (void)button;
-  choose(dialog, &import->anchor);
+  choose(dialog, GTK_WIDGET(button) == signet_gtk_base_dialog_get(dialog, "anchor_button")
+                     ? &import->anchor
+                     : &import->cert);
 }
 
 static void
@@ -259,6 +251,6 @@ signet_gtk_import_certificate(GtkWindow *parent, SignetAgent1 *agent, const char
   g_signal_connect(signet_gtk_base_dialog_get(dialog, "choose_button"), "clicked",
                    G_CALLBACK(on_choose_clicked_cb), dialog);
   g_signal_connect(signet_gtk_base_dialog_get(dialog, "anchor_button"), "clicked",
-                   G_CALLBACK(on_choose_anchor_clicked_cb), dialog);
+                   G_CALLBACK(on_choose_clicked_cb), dialog);
   signet_gtk_base_dialog_refresh(dialog);
 }

@@ -111,11 +111,7 @@ check_eq "the current certificate stays" "$new" "$(leaf_ids)"
 agent_stop
 estca mode normal >/dev/null
 agent_start
-i=0
-until grep -q 'wrote the renewed certificate' "$RIG/agent.log" || [ $i -ge 100 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
+wait_until 10 grep -q 'wrote the renewed certificate' "$RIG/agent.log"
 check "after a restart the agent polled the CA and wrote the certificate without a PIN" \
   grep -q 'wrote the renewed certificate' "$RIG/agent.log"
 check_eq "the journal holds the issued renewal until the PIN finishes it" "issued" \
@@ -138,11 +134,7 @@ check_rc "a renewal a strict CA issues later: exit 7" 7
 agent_stop
 estca mode normal >/dev/null
 agent_start
-i=0
-until grep -q 'the holder renews again with the PIN' "$RIG/agent.log" || [ $i -ge 100 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
+wait_until 10 grep -q 'the holder renews again with the PIN' "$RIG/agent.log"
 check "the agent's poll without the PIN is refused by the strict CA" \
   grep -q 'the holder renews again with the PIN' "$RIG/agent.log"
 check_eq "the entry stays pending, waiting for the holder" "pending wait-holder" \
@@ -176,13 +168,9 @@ agent_stop
 estca mode normal >/dev/null
 wrote=$(grep -c 'wrote the renewed certificate' "$RIG/agent.log")
 agent_start --idle-timeout 1
-i=0
-until [ "$(grep -c 'wrote the renewed certificate' "$RIG/agent.log")" -gt "$wrote" ] || [ $i -ge 200 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-check "an agent with a 1 s idle time polled the CA at its time and wrote the certificate" \
-  test "$(grep -c 'wrote the renewed certificate' "$RIG/agent.log")" -gt "$wrote"
+wrote_more() { [ "$(grep -c 'wrote the renewed certificate' "$RIG/agent.log")" -gt "$wrote" ]; }
+wait_until 20 wrote_more
+check "an agent with a 1 s idle time polled the CA at its time and wrote the certificate" wrote_more
 grep -q 'idle: a renewal is pending' "$RIG/agent.log" ||
   echo "# the CA's time had passed at the restart: the poll came before the idle time"
 tap_done

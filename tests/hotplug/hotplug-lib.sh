@@ -16,7 +16,6 @@
 #   pcscd_start/pcscd_stop, card_insert/card_remove (vicc)
 #   signals_start          record the agent's signals (as gdbus monitor prints them)
 #   signal_count NAME      how many NAME signals were recorded
-#   wait_until SECONDS CMD…  until CMD succeeds (polls every 50 ms)
 . "${top_srcdir:?}/tests/lib.sh"
 
 : "${SIGNETD:=$top_builddir/agent/signetd}"
@@ -99,17 +98,6 @@ hp_teardown() {
   fi
 }
 
-# wait_until SECONDS CMD…: run CMD every 50 ms until it succeeds.
-wait_until() {
-  local limit=$1 i=0
-  shift
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge $((limit * 20)) ] && return 1
-    sleep 0.05
-  done
-  return 0
-}
 
 pcscd_start() {
   pcscd -f -c "$RIG/pcsc" >>"$RIG/pcscd.log" 2>&1 &

@@ -22,10 +22,6 @@
 # Every PIN try the shim saw is checked against the ones the test sent.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 . "$top_srcdir/tests/ui/ui-lib.sh"
-# todo_ui WHY: a TAP TODO (agent-lib.sh's not_ok): a known fault of the
-# window, still checked; once fixed the check passes as XPASS and fails the
-# script until the directive is taken out.
-todo_ui() { echo " # TODO $1"; }
 ui_require
 rig_setup
 est_ca_start
@@ -150,13 +146,19 @@ cert_id=$(jq_ "$RIG/status.json" "[c['id'] for c in d['certificates'] if c['seri
 run signet status "$TOKEN_LABEL" --json
 jcheck "the certificate deleted from the token (pkcs11-tool), its key kept" "$RIG/out" \
   "not any(c['serial'] == '$new_serial' for c in d['certificates'])"
+# import_choose BUTTON CHOOSER FILE: in the import dialog, BUTTON opens the
+# Open dialog CHOOSER, FILE's path is typed on the keyboard, then Return,
+# and the dialog names FILE.
+import_choose() {
+  ui_check "$1 opens the file chooser" --in "Import Certificate" --role "push button" click "$1"
+  check "… the Open dialog appears" ui_window "$2"
+  ui_check "… the path typed on the keyboard" keys "$2" "$3"
+  ui_check "… and Return" press Return
+  ui_check "… the dialog names the chosen file" --in "Import Certificate" wait-any "^$3\$"
+}
 ui_check "Import a Certificate… opens its dialog" --role "push button" click "Import a certificate"
 ui_check "… with no file chosen yet" --in "Import Certificate" wait-any "^No file chosen\$"
-ui_check "Choose File… opens the file chooser" --in "Import Certificate" --role "push button" click "C_hoose File…"
-check "… the Open dialog appears" ui_window "Choose the Certificate File"
-ui_check "… the path typed on the keyboard" keys "Choose the Certificate File" "$RIG/exported.pem"
-ui_check "… and Return" press Return
-ui_check "the dialog names the chosen file" --in "Import Certificate" wait-any "^$RIG/exported[.]pem\$"
+import_choose "C_hoose File…" "Choose the Certificate File" "$RIG/exported.pem"
 check "the PIN typed" dialog_secret "Import Certificate" PIN "$PIN"
 ui_check "Import" --in "Import Certificate" --role "push button" click "_Import"
 ui_check "the certificate is on the token again, the dialog says" \
@@ -167,17 +169,8 @@ ui_check "Close" --in "Import Certificate" --role "push button" click Close
 
 # Again, with the CA's root chosen: the chain verifies to it.
 ui_check "Import a Certificate… again" --role "push button" click "Import a certificate"
-ui_check "… Choose File…" --in "Import Certificate" --role "push button" click "C_hoose File…"
-check "… the Open dialog appears" ui_window "Choose the Certificate File"
-ui_check "… the path typed" keys "Choose the Certificate File" "$RIG/exported.pem"
-ui_check "… and Return" press Return
-ui_check "… the dialog names it" --in "Import Certificate" wait-any "^$RIG/exported[.]pem\$"
-ui_check "Choose Root… opens the file chooser for the CA's root" \
-  --in "Import Certificate" --role "push button" click "Choose _Root…"
-check "… the Open dialog appears" ui_window "Choose the CA's Root Certificate"
-ui_check "… the root's path typed" keys "Choose the CA's Root Certificate" "$ESTCA_DIR/root.pem"
-ui_check "… and Return" press Return
-ui_check "… the dialog names the root file" --in "Import Certificate" wait-any "^$ESTCA_DIR/root[.]pem\$"
+import_choose "C_hoose File…" "Choose the Certificate File" "$RIG/exported.pem"
+import_choose "Choose _Root…" "Choose the CA's Root Certificate" "$ESTCA_DIR/root.pem"
 check "the PIN typed" dialog_secret "Import Certificate" PIN "$PIN"
 ui_check "Import" --in "Import Certificate" --role "push button" click "_Import"
 ui_check "the chain verifies to the test CA's root, from the chosen file" \
