@@ -271,7 +271,7 @@ find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *co
 
   if (p->subject_from_ca || signet_connector_has_subject_hint(connector)) {
     signet_activate_progress(run, "subject", "Asking the CA what the request must hold");
-    *hint = signet_connector_subject_hint(connector, code, error);
+    *hint = signet_connector_subject_hint(connector, code, NULL, error);
     if (*hint == NULL)
       return NULL;
     if (!signet_subject_hint_check(*hint, p->key_type, error))

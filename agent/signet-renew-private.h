@@ -42,6 +42,7 @@ typedef struct
   char *selector;      /* which certificate (--cert, or the interrupted one's serial) */
   gboolean conflict;   /* another task changed the journal entry: touch nothing more */
   SignetTrust *trust;  /* the roots the new chain must end at */
+  char *hash;          /* what the CA asked the request signed with, or NULL */
 } Run;
 
 void signet_renew_progress(Run *run, const char *step, const char *format, ...) G_GNUC_PRINTF(3, 4);

@@ -274,6 +274,51 @@ check_room(Run *run, GError **error)
   return TRUE;
 }
 
+/* What the CA asks a new request to hold, when the protocol can ask: asked
+ * with the current certificate (so after the login), before anything is
+ * made on the token. The key the request will carry (a new one of the
+ * profile's key type, or the current one) must be what the CA asks for;
+ * the hash it names is the one the request is signed with. The subject
+ * stays the current certificate's whatever the answer says (RFC 7030
+ * 4.2.2), and a challengePassword cannot be given (a renewal has no
+ * code): a CA that insists refuses the request, with its reason. */
+static gboolean
+ask_ca(Run *run, SignetConnector *connector, GError **error)
+{
+  g_autoptr(SignetSubjectHint) hint = NULL;
+  g_autoptr(GBytes) old_id = NULL;
+  g_autoptr(EVP_PKEY) old_key = NULL;
+  g_autofree char *current_type = NULL;
+  SignetConnectorIdentity identity;
+
+  if (!signet_connector_has_subject_hint(connector))
+    return TRUE;
+  if (!signet_renew_step(run, "ask-ca", error))
+    return FALSE;
+  signet_renew_progress(run, "ask-ca", "Asking %s what the renewal request must hold",
+                        run->profile->display_name);
+  old_id = signet_renew_op_old_id(run);
+  old_key = signet_p11_session_get_private_key(run->r->session, old_id, error);
+  if (old_key == NULL)
+    return FALSE;
+  identity.cert = run->old_cert;
+  identity.key = old_key;
+  hint = signet_connector_subject_hint(connector, NULL, &identity, error);
+  if (hint == NULL)
+    return FALSE;
+  if (run->op->keep_key) {
+    current_type = signet_x509_key_type(run->old_cert);
+    if (!signet_subject_hint_check(hint, current_type != NULL ? current_type : "unknown", error)) {
+      g_prefix_error(error, "The renewal keeps the current key (renewal-key=same), and the CA "
+                            "no longer accepts it: ");
+      return FALSE;
+    }
+  } else if (!signet_subject_hint_check(hint, run->profile->key_type, error))
+    return FALSE;
+  run->hash = g_steal_pointer(&hint->hash);
+  return TRUE;
+}
+
 static gboolean
 make_request(Run *run, GError **error)
 {
@@ -314,9 +359,14 @@ make_request(Run *run, GError **error)
     priv = signet_p11_session_get_private_key(run->r->session, new_id, error);
   if (priv == NULL)
     return FALSE;
-  /* The same subject, RDN for RDN (RFC 7030 4.2.2). */
-  run->op->request_pem
-      = signet_csr_build_pem_for_name(priv, pub, X509_get_subject_name(run->old_cert), error);
+  /* The same subject, RDN for RDN (RFC 7030 4.2.2), signed with the hash
+   * the CA asked for. */
+  {
+    SignetCsrOptions options = { .hash = run->hash };
+
+    run->op->request_pem = signet_csr_build_pem_with(
+        priv, pub, X509_get_subject_name(run->old_cert), &options, error);
+  }
   if (run->op->request_pem == NULL)
     return FALSE;
   signet_renew_save(run);
@@ -417,6 +467,8 @@ run_renewal(Run *run, GError **error)
     return signet_renew_finish_issued(run, error);
 
   if (run->op->state == SIGNET_OP_RUNNING && !run->send_again) {
+    if (!ask_ca(run, connector, error))
+      goto fail;
     if (!run->op->keep_key && !check_room(run, error))
       goto fail;
     if (!make_request(run, error))
@@ -487,6 +539,7 @@ run_clear(Run *run)
   g_free(run->old_label);
   g_free(run->selector);
   g_clear_pointer(&run->trust, signet_trust_free);
+  g_free(run->hash);
 }
 
 GVariant *

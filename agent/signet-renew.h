@@ -8,6 +8,9 @@
  *                      CA profile
  *   ca-certificates    EST /cacerts (TLS verified) before any PIN or key
  *   login              the PIN, once
+ *   ask-ca             what the CA wants in the request (EST /csrattrs,
+ *                      with the current certificate), held against the
+ *                      key the request will carry; its hash is used
  *   check-room         room for a second key pair (token free memory, when
  *                      the token says); skipped for keep-key
  *   generate-key       the new key's CKA_ID is journaled first, then made

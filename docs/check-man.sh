@@ -58,7 +58,7 @@ for o in --verbose --version --idle-timeout idle-timeout signet.conf unblock-met
 done
 # Every renewal step (agent/signet-renew.h) is named in signetd.8 and in the
 # D-Bus reference's table of Renew.
-for step in check-certificate ca-certificates login check-room generate-key request reenroll \
+for step in check-certificate ca-certificates login ask-ca check-room generate-key request reenroll \
 	verify store test-signature remove-old "done"; do
 	check "signetd.8 names the renewal step $step" has signetd.8 "$step"
 	check "dbus-api.md's Renew table has the step $step" \

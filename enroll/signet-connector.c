@@ -256,7 +256,7 @@ signet_connector_has_subject_hint(SignetConnector *connector)
 
 SignetSubjectHint *
 signet_connector_subject_hint(SignetConnector *connector, const SignetConnectorCode *code,
-                              GError **error)
+                              const SignetConnectorIdentity *identity, GError **error)
 {
   g_return_val_if_fail(connector != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -268,7 +268,7 @@ signet_connector_subject_hint(SignetConnector *connector, const SignetConnectorC
                 connector->klass->description);
     return NULL;
   }
-  return connector->klass->subject_hint(connector->impl, code, error);
+  return connector->klass->subject_hint(connector->impl, code, identity, error);
 }
 
 SignetAnswer *

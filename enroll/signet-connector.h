@@ -134,9 +134,11 @@ typedef struct
   /* The CA's certificates (never empty), as the protocol fetches them. */
   GPtrArray *(*ca_certs)(gpointer impl, GError **error);
   /* What the CA wants in the request; NULL (the method) when the protocol
-   * cannot say: a profile with subject = ask-ca is then refused. */
+   * cannot say: a profile with subject = ask-ca is then refused. Asked
+   * with the holder's code before an enrollment, with the client identity
+   * before a renewal (one of them non-NULL). */
   SignetSubjectHint *(*subject_hint)(gpointer impl, const SignetConnectorCode *code,
-                                     GError **error);
+                                     const SignetConnectorIdentity *identity, GError **error);
   /* A first certificate for @csr_pem, proven with the holder's code. */
   SignetAnswer *(*enroll)(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
                           GError **error);
@@ -172,7 +174,9 @@ GPtrArray *signet_connector_ca_certs(SignetConnector *connector, GError **error)
 /* Whether the protocol can ask the CA what a request must hold. */
 gboolean signet_connector_has_subject_hint(SignetConnector *connector);
 SignetSubjectHint *signet_connector_subject_hint(SignetConnector *connector,
-                                                 const SignetConnectorCode *code, GError **error);
+                                                 const SignetConnectorCode *code,
+                                                 const SignetConnectorIdentity *identity,
+                                                 GError **error);
 SignetAnswer *signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,
                                       const char *csr_pem, GError **error);
 SignetAnswer *signet_connector_reenroll(SignetConnector *connector,

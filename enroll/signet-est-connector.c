@@ -184,13 +184,18 @@ set_code(EstConnector *self, const SignetConnectorCode *code, GError **error)
 }
 
 static SignetSubjectHint *
-est_subject_hint(gpointer impl, const SignetConnectorCode *code, GError **error)
+est_subject_hint(gpointer impl, const SignetConnectorCode *code,
+                 const SignetConnectorIdentity *identity, GError **error)
 {
   EstConnector *self = impl;
   g_autoptr(SignetEstCsrAttrs) attrs = NULL;
   SignetSubjectHint *hint;
 
   if (code != NULL && !set_code(self, code, error))
+    return NULL;
+  /* Before a renewal: as /simplereenroll, with the current certificate. */
+  if (identity != NULL
+      && !signet_est_set_client_identity(self->est, identity->cert, identity->key, error))
     return NULL;
   attrs = signet_est_get_csr_attrs(self->est, error);
   if (attrs == NULL)

@@ -248,12 +248,16 @@ est_request(SignetEst *est, Operation op, GBytes *body, AuthSent *out_sent, GErr
   };
 
   SignetHttpResponse *response;
+  /* /csrattrs before a renewal (no holder's code, a client identity) is
+   * asked as /simplereenroll is. */
+  gboolean as_renewal = op == OP_REENROLL
+                        || (op == OP_CSRATTRS && est->password == NULL && est->client_cert != NULL);
 
   if ((op == OP_CSRATTRS || op == OP_ENROLL) && est->password != NULL) {
     request.username = est->username;
     request.password = est->password;
   }
-  if (op == OP_REENROLL) {
+  if (as_renewal) {
     request.client_cert = est->client_cert;
     request.client_key = est->client_key;
     if (est->reenroll_password != NULL) {

@@ -73,7 +73,9 @@ void signet_est_set_basic_auth(SignetEst *est, const char *username, const Signe
 void signet_est_set_reenroll_auth(SignetEst *est, const char *username,
                                   const SignetSecret *password);
 
-/* TLS client authentication for /simplereenroll: @cert and its private key
+/* TLS client authentication for /simplereenroll, and for /csrattrs when no
+ * Basic credentials were set (asked before a renewal, with the renewal
+ * credentials too): @cert and its private key
  * @key (an on-token key through libp11 works: the key never leaves the
  * token; RSA and EC; TLS 1.2 and 1.3). References are taken. */
 gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key, GError **error);

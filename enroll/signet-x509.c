@@ -168,6 +168,30 @@ signet_x509_matches_key(X509 *cert, EVP_PKEY *key)
   return match;
 }
 
+char *
+signet_x509_key_type(X509 *cert)
+{
+  EVP_PKEY *key;
+  char group[64] = "";
+
+  g_return_val_if_fail(cert != NULL, NULL);
+
+  key = X509_get0_pubkey(cert);
+  if (key == NULL)
+    return NULL;
+  if (EVP_PKEY_is_a(key, "RSA"))
+    return g_strdup_printf("rsa:%d", EVP_PKEY_get_bits(key));
+  if (!EVP_PKEY_is_a(key, "EC"))
+    return NULL;
+  if (EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, NULL) == 1) {
+    if (g_str_equal(group, "prime256v1") || g_str_equal(group, "P-256"))
+      return g_strdup("ec:p256");
+    if (g_str_equal(group, "secp384r1") || g_str_equal(group, "P-384"))
+      return g_strdup("ec:p384");
+  }
+  return g_strdup("ec");
+}
+
 typedef STACK_OF(X509) X509Stack;
 static void
 x509_stack_free(X509Stack *stack)

@@ -105,6 +105,10 @@ char *signet_x509_describe(X509 *cert);
 
 /* TRUE if @cert holds @key's public key. */
 gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
+/* @cert's key in a profile's key-type form: "ec:p256", "ec:p384",
+ * "rsa:3072", …; "ec" (another curve) or "rsa"; NULL for another
+ * algorithm. */
+char *signet_x509_key_type(X509 *cert);
 
 /* A test signature: signs fresh random data with @key (SHA-256; PKCS#1
  * v1.5 for RSA, ECDSA for EC; on the token when @key is bound to one) and

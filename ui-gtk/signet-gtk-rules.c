@@ -135,6 +135,7 @@ static const struct
   { NULL, "ca-certificates", N_("Fetch the certificate authority's certificates") },
   { NULL, "subject", N_("Prepare the name on the certificate") },
   { NULL, "login", N_("Log in with the PIN") },
+  { NULL, "ask-ca", N_("Ask the certificate authority what the request must hold") },
   { NULL, "cleanup", N_("Remove what an earlier attempt left") },
   { NULL, "check-room", N_("Check for room on the token") },
   { NULL, "generate-key", N_("Generate the key on the token") },
@@ -156,19 +157,9 @@ static const char *const activate_steps[] = {
 };
 
 static const char *const renew_steps[] = {
-  "check-certificate",
-  "ca-certificates",
-  "login",
-  "check-room",
-  "generate-key",
-  "request",
-  "reenroll",
-  "verify",
-  "store",
-  "test-signature",
-  "remove-old",
-  "done",
-  NULL,
+  "check-certificate", "ca-certificates", "login",    "ask-ca", "check-room",
+  "generate-key",      "request",         "reenroll", "verify", "store",
+  "test-signature",    "remove-old",      "done",     NULL,
 };
 
 const char *const *

@@ -106,7 +106,7 @@ check_rc "the token is activated" 0
 # A STEP+ is the point inside the step after its PKCS#11 call, before the
 # journal has what it did; disk-full: every journal write fails from there.
 for kind in crash remove ca-down disk-full; do
-  for step in check-certificate ca-certificates login check-room generate-key generate-key+ \
+  for step in check-certificate ca-certificates login ask-ca check-room generate-key generate-key+ \
     request reenroll verify store store+ test-signature remove-old remove-old+ done; do
     case $kind:$step in ca-down:*+) continue ;; esac
     restart "$step:$kind"

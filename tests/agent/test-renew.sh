@@ -62,7 +62,7 @@ steps=$("$PYTHON" -c '
 import json, sys
 print(" ".join(json.loads(l)["step"] for l in open(sys.argv[1]) if json.loads(l).get("event") == "progress"))' "$RIG/out")
 check_eq "renew --json: a progress event per step, in order" \
-  "check-certificate ca-certificates login check-room generate-key request reenroll verify store test-signature remove-old done" "$steps"
+  "check-certificate ca-certificates login ask-ca check-room generate-key request reenroll verify store test-signature remove-old done" "$steps"
 check "the renewal has a new key id" test -n "$new" -a "$new" != "$old"
 check_eq "the token holds the new certificate and key only: the old ones are gone" \
   "$new $new" "$(leaf_ids) $(private_ids)"
@@ -90,6 +90,45 @@ check_eq "the key is the same and carries one certificate" "$new $new" "$(leaf_i
 "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object --type cert \
   --id "$new" -o "$RIG/same.der" >/dev/null 2>&1
 check "… and it is a new certificate" sh -c "! cmp -s '$RIG/new.der' '$RIG/same.der'"
+
+# --- what /csrattrs asks for: held against the key the renewal sends ---------------
+# The agent asks /csrattrs with the current certificate after the login, and
+# the test CA refuses (400) a re-enrollment without the key and hash it asked
+# for (tests/ca/README.md): a P-384 key, signed with SHA-384.
+PROFILES="$XDG_CONFIG_HOME/signet/profiles.d"
+progress_steps() {
+  "$PYTHON" -c '
+import json, sys
+print(" ".join(json.loads(l)["step"] for l in open(sys.argv[1]) if json.loads(l).get("event") == "progress"))' "$RIG/out"
+}
+estca csrattrs ec-p384 >/dev/null
+renew --profile signet-test --json
+check_rc "the CA asks for an EC P-384 key, the profile makes P-256: refused" 1
+last_json
+jcheck "… naming both key types and what to do" "$RIG/last.json" \
+  '"EC P-384" in d["error"]["message"] and "ec:p256" in d["error"]["message"] and "updated profile" in d["error"]["message"]'
+check_eq "… after asking the CA, before any key is made" \
+  "check-certificate ca-certificates login ask-ca" "$(progress_steps)"
+check_eq "… and the token is unchanged" "$new $new" "$(leaf_ids) $(private_ids)"
+check_eq "… and nothing is left open" 0 "$(open_ops)"
+renew --profile signet-same
+check_rc "keeping the P-256 key: refused as well" 1
+check_err "… saying the CA no longer accepts the current key" 'keeps the current key.*EC P-384'
+check_eq "… and the token is unchanged" "$new $new" "$(leaf_ids) $(private_ids)"
+sed 's/^key-type *=.*/key-type=ec:p384/' "$PROFILES/signet-test.conf" >"$PROFILES/p384.conf"
+renew --profile p384 --json
+check_rc "a profile that makes P-384 keys renews (the CA checked the key and SHA-384)" 0
+last_json
+new=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+"$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object --type cert \
+  --id "$new" -o "$RIG/p384.der" >/dev/null 2>&1
+check "… for a new P-384 key" \
+  sh -c "openssl x509 -inform DER -in '$RIG/p384.der' -noout -text | grep -q 'NIST CURVE: P-384'"
+sed -e 's/^renewal-key *=.*$/renewal-key = same/' "$PROFILES/p384.conf" >"$PROFILES/p384-same.conf"
+renew --profile p384-same --json
+check_rc "… and keeping that P-384 key renews too (signed with SHA-384)" 0
+check_eq "… under the same key" "$new $new" "$(leaf_ids) $(private_ids)"
+estca csrattrs subject >/dev/null
 
 # --- an expired certificate: refused -------------------------------------------------
 echo $(($(date +%s) + 200 * 86400)) >"$CLOCK"

@@ -240,7 +240,7 @@ test_answers_checked(void)
   g_assert_null(signet_connector_ca_certs(connector, &error));
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
   g_clear_error(&error);
-  g_assert_null(signet_connector_subject_hint(connector, &code, &error));
+  g_assert_null(signet_connector_subject_hint(connector, &code, NULL, &error));
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
   g_assert_nonnull(strstr(error->message, "must name the subject"));
   g_clear_error(&error);

@@ -1716,7 +1716,7 @@ test_connector_subject_hint(void)
   code = (SignetConnectorCode){ ref, secret, "0a1b" };
 
   /* The default answer: a subject and ecdsa-with-SHA256, nothing else. */
-  hint = signet_connector_subject_hint(connector, &code, &error);
+  hint = signet_connector_subject_hint(connector, &code, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");
   g_assert_null(hint->key_type);
@@ -1728,7 +1728,7 @@ test_connector_subject_hint(void)
 
   /* An EC P-384 key: not what the profile makes. */
   ca_csrattrs("ec-p384");
-  hint = signet_connector_subject_hint(connector, &code, &error);
+  hint = signet_connector_subject_hint(connector, &code, NULL, &error);
   ca_csrattrs("subject");
   g_assert_no_error(error);
   g_assert_cmpstr(hint->subject, ==, "CN=Hinted,C=PL");

@@ -1028,6 +1028,29 @@ test_x509_matches_key(void)
   g_assert_true(signet_x509_matches_key(chain.root, chain.root_key));
 }
 
+/* A certificate's key in a profile's key-type form. */
+static void
+test_x509_key_type(void)
+{
+  const char *const rdns[] = { "CN", "Key Type", NULL };
+  g_autoptr(EVP_PKEY) p384 = EVP_EC_gen("P-384");
+  g_autoptr(EVP_PKEY) p521 = EVP_EC_gen("P-521");
+  g_autoptr(EVP_PKEY) rsa = EVP_RSA_gen(2048);
+  time_t year = time(NULL) + 365 * 86400;
+  g_autoptr(X509) c384 = make_cert(rdns, p384, NULL, NULL, NULL, "1", year);
+  g_autoptr(X509) c521 = make_cert(rdns, p521, NULL, NULL, NULL, "2", year);
+  g_autoptr(X509) crsa = make_cert(rdns, rsa, NULL, NULL, NULL, "3", year);
+  g_autofree char *t256 = signet_x509_key_type(chain.leaf);
+  g_autofree char *t384 = signet_x509_key_type(c384);
+  g_autofree char *t521 = signet_x509_key_type(c521);
+  g_autofree char *trsa = signet_x509_key_type(crsa);
+
+  g_assert_cmpstr(t256, ==, "ec:p256");
+  g_assert_cmpstr(t384, ==, "ec:p384");
+  g_assert_cmpstr(t521, ==, "ec");
+  g_assert_cmpstr(trsa, ==, "rsa:2048");
+}
+
 /* ---- verifying a chain against trusted roots ---- */
 
 /* A root, an intermediate and a leaf valid now (for a year), and a forged
@@ -1713,6 +1736,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/x509/days-left", test_x509_days_left);
   g_test_add_func("/enroll/x509/is-ca", test_x509_is_ca);
   g_test_add_func("/enroll/x509/matches-key", test_x509_matches_key);
+  g_test_add_func("/enroll/x509/key-type", test_x509_key_type);
   g_test_add_func("/enroll/x509/verify/root-untrusted", test_verify_root_untrusted);
   g_test_add_func("/enroll/x509/verify/to-anchor", test_verify_to_anchor);
   g_test_add_func("/enroll/x509/verify/partial", test_verify_partial);
