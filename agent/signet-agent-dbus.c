@@ -567,7 +567,7 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
   g_autoptr(GError) error = NULL;
   g_autofree char *uri_serial = NULL;
   g_autofree char *uri_label = NULL;
-  guint limit = 0, n = 0;
+  SignetAuditQuery query = { 0 };
   GVariantBuilder b;
   GVariantIter iter;
   const char *key;
@@ -575,14 +575,18 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
 
   g_variant_iter_init(&iter, options);
   while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-    if (!g_str_equal(key, "limit") || !g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32)) {
-      g_autoptr(GError) bad = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                                          "Unknown option '%s' (GetHistory takes limit, u)", key);
+    if (g_str_equal(key, "limit") && g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+      query.limit = g_variant_get_uint32(value);
+    else if (g_str_equal(key, "before") && g_variant_is_of_type(value, G_VARIANT_TYPE_INT64))
+      query.before = g_variant_get_int64(value);
+    else {
+      g_autoptr(GError) bad
+          = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                        "Unknown option '%s' (GetHistory takes limit, u, and before, x)", key);
       signet_errors_return(invocation, bad);
       g_variant_unref(value);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-    limit = g_variant_get_uint32(value);
   }
   if (agent->state == NULL) {
     signet_errors_return(invocation, agent->state_error);
@@ -595,24 +599,22 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
     signet_errors_return(invocation, error);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
-  entries = signet_state_audit_list(agent->state, NULL, 0, &error);
+  /* A token is named by its serial, its label or a URI, as everywhere. */
+  if (g_str_has_prefix(token, "pkcs11:")) {
+    query.serial = uri_serial;
+    query.label = uri_label;
+  } else if (*token != '\0')
+    query.token = token;
+  entries = signet_state_audit_list(agent->state, &query, &error);
   if (entries == NULL) {
     signet_errors_return(invocation, error);
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   }
   g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
-  for (guint i = 0; i < entries->len && (limit == 0 || n < limit); i++) {
+  for (guint i = 0; i < entries->len; i++) {
     const SignetAuditEntry *e = g_ptr_array_index(entries, i);
     GVariantBuilder d;
 
-    /* A token is named by its serial, its label or a URI, as everywhere. */
-    if (g_str_has_prefix(token, "pkcs11:")) {
-      if ((uri_serial != NULL && g_strcmp0(uri_serial, e->token_serial) != 0)
-          || (uri_label != NULL && g_strcmp0(uri_label, e->token_label) != 0))
-        continue;
-    } else if (*token != '\0' && g_strcmp0(token, e->token_serial) != 0
-               && g_strcmp0(token, e->token_label) != 0)
-      continue;
     g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&d, "{sv}", "time", g_variant_new_int64(e->time));
     g_variant_builder_add(&d, "{sv}", "token_serial",
@@ -623,7 +625,6 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
     g_variant_builder_add(&d, "{sv}", "outcome", g_variant_new_string(e->outcome));
     g_variant_builder_add(&d, "{sv}", "detail", g_variant_new_string(e->detail ? e->detail : ""));
     g_variant_builder_add_value(&b, g_variant_builder_end(&d));
-    n++;
   }
   signet_agent1_complete_get_history(skeleton, invocation, g_variant_builder_end(&b));
   return G_DBUS_METHOD_INVOCATION_HANDLED;

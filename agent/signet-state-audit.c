@@ -61,8 +61,9 @@ signet_state_audit(SignetState *state, const char *token_serial, const char *tok
 }
 
 GPtrArray *
-signet_state_audit_list(SignetState *state, const char *token_serial, guint limit, GError **error)
+signet_state_audit_list(SignetState *state, const SignetAuditQuery *query, GError **error)
 {
+  static const SignetAuditQuery all = { 0 };
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(SignetStmt) stmt = NULL;
   g_autoptr(GPtrArray) entries = NULL;
@@ -71,16 +72,26 @@ signet_state_audit_list(SignetState *state, const char *token_serial, guint limi
   g_return_val_if_fail(state != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
+  if (query == NULL)
+    query = &all;
   locker = g_mutex_locker_new(&state->lock);
   stmt = signet_db_prepare(state,
                            "SELECT id, time, token_serial, token_label, operation, outcome, detail"
-                           " FROM audit WHERE (?1 IS NULL OR token_serial = ?1)"
-                           " ORDER BY time DESC, id DESC LIMIT ?2",
+                           " FROM audit"
+                           " WHERE (?1 IS NULL OR token_serial = ?1 OR token_label = ?1)"
+                           " AND (?2 IS NULL OR token_serial = ?2)"
+                           " AND (?3 IS NULL OR token_label = ?3)"
+                           " AND (?4 IS NULL OR time < ?4)"
+                           " ORDER BY time DESC, id DESC LIMIT ?5",
                            error);
   if (stmt == NULL)
     return NULL;
-  signet_db_bind_text(stmt, 1, token_serial);
-  sqlite3_bind_int64(stmt, 2, limit > 0 ? (gint64)limit : -1);
+  signet_db_bind_text(stmt, 1, query->token);
+  signet_db_bind_text(stmt, 2, query->serial);
+  signet_db_bind_text(stmt, 3, query->label);
+  if (query->before != 0)
+    sqlite3_bind_int64(stmt, 4, query->before);
+  sqlite3_bind_int64(stmt, 5, query->limit > 0 ? (gint64)query->limit : -1);
   entries = g_ptr_array_new_with_free_func((GDestroyNotify)signet_audit_entry_free);
   while ((row = signet_db_step_row(state, stmt, "read the audit log", error)) == 1) {
     SignetAuditEntry *entry = g_new0(SignetAuditEntry, 1);

@@ -132,6 +132,9 @@ static const char *const migrations[] = {
   "  PRIMARY KEY (token_serial, issuer, serial, root_sha256)"
   ");"
   "PRAGMA user_version = 4;",
+  /* 4 → 5: the history of a token named by its label, in SQL. */
+  "CREATE INDEX audit_by_label ON audit (token_label, time, id);"
+  "PRAGMA user_version = 5;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);

@@ -24,7 +24,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 4
+#define SIGNET_STATE_SCHEMA_VERSION 5
 
 typedef struct _SignetState SignetState;
 
@@ -266,8 +266,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetAuditEntry, signet_audit_entry_free)
 gboolean signet_state_audit(SignetState *state, const char *token_serial, const char *token_label,
                             const char *operation, const char *outcome, const char *detail,
                             gint64 now, GError **error);
-/* Newest first, at most @limit (0: all), of @token_serial (NULL: all). */
-GPtrArray *signet_state_audit_list(SignetState *state, const char *token_serial, guint limit,
+/* Which audit entries: every condition set must hold. */
+typedef struct
+{
+  const char *token;  /* a serial or a label (either matches), NULL: any */
+  const char *serial; /* exactly this serial (a PKCS#11 URI's), NULL: any */
+  const char *label;  /* exactly this label (a PKCS#11 URI's), NULL: any */
+  gint64 before;      /* only entries older than this (Unix seconds), 0: any */
+  guint limit;        /* at most this many, the newest, 0: all */
+} SignetAuditQuery;
+
+/* The entries @query (NULL: all) names, newest first, filtered and limited
+ * by SQLite (indexes on token serial, label and time). */
+GPtrArray *signet_state_audit_list(SignetState *state, const SignetAuditQuery *query,
                                    GError **error);
 
 G_END_DECLS

@@ -606,11 +606,24 @@ signet_cli_print_import(GVariant *result, const char *token)
   }
 }
 
+/* @e's time (x), 0 if none. */
+static gint64
+entry_time(GVariant *entries, gsize i)
+{
+  g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
+  gint64 t = 0;
+
+  g_variant_lookup(e, "time", "x", &t);
+  return t;
+}
+
 void
-signet_cli_print_history(GVariant *entries)
+signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
 {
   gsize n = entries != NULL ? g_variant_n_children(entries) : 0;
+  gboolean more = n > shown;
   g_autoptr(GPtrArray) times = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) out = g_string_sized_new(128 * MIN(n, 100000));
   /* TRANSLATORS: the columns of signet history. */
   const char *heads[] = { C_("history", "TIME"), C_("history", "TOKEN"), C_("history", "OPERATION"),
                           C_("history", "OUTCOME"), C_("history", "DETAIL") };
@@ -621,15 +634,26 @@ signet_cli_print_history(GVariant *entries)
     g_print("%s\n", _("No operations recorded."));
     return;
   }
+  if (more) {
+    /* The next page is "older than the last time shown": every entry of
+     * that second must be on this one. */
+    gint64 first_left = entry_time(entries, shown);
+
+    n = shown;
+    while (n > 0 && entry_time(entries, n - 1) == first_left)
+      n--;
+    if (n == 0) /* a page's worth in one second: show them all */
+      n = shown;
+  }
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
     const char *label = lookup_str(e, "token_label");
-    const char *token = *label != '\0' ? label : lookup_str(e, "token_serial");
+    const char *token_name = *label != '\0' ? label : lookup_str(e, "token_serial");
     char *t = lookup_time(e, "time");
 
     g_ptr_array_add(times, t);
     w_time = MAX(w_time, (int)g_utf8_strlen(t, -1));
-    w_token = MAX(w_token, (int)g_utf8_strlen(*token != '\0' ? token : "-", -1));
+    w_token = MAX(w_token, (int)g_utf8_strlen(*token_name != '\0' ? token_name : "-", -1));
     w_op = MAX(w_op, (int)g_utf8_strlen(lookup_str(e, "operation"), -1));
     w_outcome = MAX(w_outcome, (int)g_utf8_strlen(lookup_str(e, "outcome"), -1));
   }
@@ -638,15 +662,16 @@ signet_cli_print_history(GVariant *entries)
     const int widths[] = { w_time, w_token, w_op, w_outcome };
 
     for (gsize c = 0; c < G_N_ELEMENTS(widths); c++)
-      g_print("%s%*s  ", heads[c], (int)MAX(0, widths[c] - g_utf8_strlen(heads[c], -1)), "");
-    g_print("%s\n", heads[4]);
+      g_string_append_printf(out, "%s%*s  ", heads[c],
+                             (int)MAX(0, widths[c] - g_utf8_strlen(heads[c], -1)), "");
+    g_string_append_printf(out, "%s\n", heads[4]);
   }
   for (gsize i = 0; i < n; i++) {
     g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
     const char *label = lookup_str(e, "token_label");
-    const char *token = *label != '\0' ? label : lookup_str(e, "token_serial");
-    g_autofree char *detail = g_strdup(lookup_str(e, "detail"));
-    const char *cols[] = { times->pdata[i], *token != '\0' ? token : "-",
+    const char *token_name = *label != '\0' ? label : lookup_str(e, "token_serial");
+    gsize detail_at;
+    const char *cols[] = { times->pdata[i], *token_name != '\0' ? token_name : "-",
                            lookup_str(e, "operation"), lookup_str(e, "outcome") };
     const int widths[] = { w_time, w_token, w_op, w_outcome };
 
@@ -654,10 +679,27 @@ signet_cli_print_history(GVariant *entries)
     for (gsize c = 0; c < G_N_ELEMENTS(cols); c++) {
       glong len = g_utf8_strlen(cols[c], -1);
 
-      g_print("%s%*s  ", cols[c], (int)MAX(0, widths[c] - len), "");
+      g_string_append(out, cols[c]);
+      g_string_append_printf(out, "%*s  ", (int)MAX(0, widths[c] - len), "");
     }
-    g_strdelimit(detail, "\r\n\t", ' ');
-    g_print("%s\n", detail);
+    detail_at = out->len;
+    g_string_append(out, lookup_str(e, "detail"));
+    g_strdelimit(out->str + detail_at, "\r\n\t", ' ');
+    g_string_append_c(out, '\n');
+  }
+  /* One write for the whole table. */
+  fwrite(out->str, 1, out->len, stdout);
+  fflush(stdout);
+  if (more) {
+    g_autoptr(GDateTime) last = g_date_time_new_from_unix_local(entry_time(entries, n - 1));
+    g_autofree char *when = last != NULL ? g_date_time_format(last, "%Y-%m-%d %H:%M:%S") : NULL;
+    g_autofree char *quoted = *token != '\0' ? g_shell_quote(token) : NULL;
+
+    if (when != NULL)
+      /* TRANSLATORS: after a page of signet history; the command is not
+       * translated. */
+      g_printerr(_("Older entries: signet history %s%s--before '%s'\n"),
+                 quoted != NULL ? quoted : "", quoted != NULL ? " " : "", when);
   }
 }
 

@@ -11,7 +11,7 @@
  *   signet monitor
  *   signet activate TOKEN --profile NAME [--reference REF]
  *   signet renew TOKEN [--cert ID] [--profile NAME]
- *   signet history [TOKEN] [--limit N]
+ *   signet history [TOKEN] [--limit N] [--before TIME]
  *   signet profile list
  *   signet profile show NAME
  *
@@ -98,6 +98,7 @@ typedef struct
   gboolean allow_expired;
   gboolean replace;
   char *anchor; /* import: a file of root certificates the holder trusts */
+  char *before; /* history: older than this time */
   GBytes *anchor_data;
   gboolean der;      /* export: DER, the holder certificate only */
   gboolean no_chain; /* export: without the CA chain */
@@ -1111,23 +1112,67 @@ cmd_renew(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+/* --before's TIME: a date (its midnight), a date and time (as history
+ * prints it, seconds optional), both local unless ISO 8601 with a zone
+ * says otherwise; or @SECONDS since the epoch. */
+static gboolean
+parse_before(const char *text, gint64 *out)
+{
+  g_autoptr(GTimeZone) local = g_time_zone_new_local();
+  g_autoptr(GDateTime) t = NULL;
+  g_autofree char *iso = NULL;
+  guint64 seconds;
+
+  if (text[0] == '@')
+    return g_ascii_string_to_unsigned(text + 1, 10, 1, G_MAXINT64, &seconds, NULL)
+           && (*out = (gint64)seconds, TRUE);
+  iso = strlen(text) == 10 ? g_strconcat(text, "T00:00:00", NULL) : g_strdup(text);
+  if (strlen(iso) > 10 && iso[10] == ' ')
+    iso[10] = 'T';
+  /* "14:30" as history prints it: GLib wants the seconds. */
+  if (strlen(iso) == 16) {
+    char *with_seconds = g_strconcat(iso, ":00", NULL);
+
+    g_free(iso);
+    iso = with_seconds;
+  }
+  t = g_date_time_new_from_iso8601(iso, local);
+  if (t == NULL)
+    return FALSE;
+  *out = g_date_time_to_unix(t);
+  return TRUE;
+}
+
 static gboolean
 cmd_history(Cli *cli, char **args, GError **error)
 {
   g_autoptr(GVariant) entries = NULL;
   GVariantBuilder options;
+  const char *token = args[0] != NULL ? args[0] : "";
+  gint64 before = 0;
 
+  if (cli->before != NULL && !parse_before(cli->before, &before)) {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                _("--before takes a time such as 2026-12-01 or 2026-12-01 14:30:05, not '%s'"),
+                cli->before);
+    return FALSE;
+  }
   g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+  /* One more than shown: whether there is an older page. */
   if (cli->limit != LIMIT_UNSET)
-    g_variant_builder_add(&options, "{sv}", "limit", g_variant_new_uint32((guint32)cli->limit));
-  if (!signet_agent1_call_get_history_sync(cli->proxy, args[0] != NULL ? args[0] : "",
-                                           g_variant_builder_end(&options), G_DBUS_CALL_FLAGS_NONE,
-                                           TIMEOUT_READ, &entries, NULL, error))
+    g_variant_builder_add(&options, "{sv}", "limit",
+                          g_variant_new_uint32((guint32)cli->limit + (cli->json ? 0 : 1)));
+  if (before != 0)
+    g_variant_builder_add(&options, "{sv}", "before", g_variant_new_int64(before));
+  if (!signet_agent1_call_get_history_sync(cli->proxy, token, g_variant_builder_end(&options),
+                                           G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &entries, NULL,
+                                           error))
     return agent_failed(error);
   if (cli->json)
     signet_cli_print_variant_json(entries);
   else
-    signet_cli_print_history(entries);
+    signet_cli_print_history(entries, token,
+                             cli->limit != LIMIT_UNSET ? (gsize)cli->limit : G_MAXSIZE);
   return TRUE;
 }
 
@@ -1321,6 +1366,9 @@ command_entries(const Command *command, Cli *cli)
          "status shows them); needed when the token has several"),
       "SERIAL" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit, N_("Show at most N entries, the newest"), "N" },
+    { "before", 0, 0, G_OPTION_ARG_STRING, &cli->before,
+      N_("Show only entries older than TIME (2026-12-01, 2026-12-01 14:30:05, or ISO 8601)"),
+      "TIME" },
     { "allow-expired", 0, 0, G_OPTION_ARG_NONE, &cli->allow_expired,
       N_("Store the certificate even if it has expired or is not valid yet"), NULL },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &cli->replace,
@@ -1333,10 +1381,10 @@ command_entries(const Command *command, Cli *cli)
       N_("Also trust the root certificate(s) in FILE when checking the chain"), "FILE" },
   };
   const OptionSet need[]
-      = { 0,         OPT_TYPE,    OPT_LABEL,         OPT_SUBJECT, OPT_OUT,       OPT_PIN,
-          OPT_PUK,   OPT_NEW_PIN, OPT_CONFIRM,       OPT_PROFILE, OPT_REFERENCE, OPT_CODE,
-          OPT_CERT,  OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE, OPT_EXPORT,    OPT_EXPORT,
-          OPT_ANCHOR };
+      = { 0,          OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT,       OPT_OUT,       OPT_PIN,
+          OPT_PUK,    OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE,       OPT_REFERENCE, OPT_CODE,
+          OPT_CERT,   OPT_LIMIT,   OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE,   OPT_EXPORT,
+          OPT_EXPORT, OPT_ANCHOR };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)
@@ -1541,6 +1589,7 @@ main(int argc, char **argv)
   g_free(cli.reference);
   g_free(cli.cert);
   g_free(cli.anchor);
+  g_free(cli.before);
   g_clear_pointer(&cli.anchor_data, g_bytes_unref);
   return status;
 }

@@ -170,6 +170,8 @@ signet_client_describe_import_chain(GVariant *result, const char *anchor_source)
                          dict_str(result, "chain_root"));
 }
 
+static GTimeZone *local_zone;
+
 char *
 signet_client_format_time(GVariant *value)
 {
@@ -195,7 +197,11 @@ signet_client_format_time(GVariant *value)
   }
   if (utc == NULL)
     return g_strdup("");
-  local = g_date_time_to_local(utc);
+  /* The local zone once per process, not once per time printed (a
+   * history of thousands of rows). */
+  if (g_once_init_enter(&local_zone))
+    g_once_init_leave(&local_zone, g_time_zone_new_local());
+  local = g_date_time_to_timezone(utc, local_zone);
   return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
 }
 

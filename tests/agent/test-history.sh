@@ -3,8 +3,9 @@
 # the agent records (a key generated on a second token, an activation
 # through the EST test CA, the same code refused, a wrong PIN, a PIN
 # change) `signet history` lists them newest first, filtered by token
-# (label or serial), as a table or one JSON array, and --limit keeps the
-# newest N. Neither the output nor the state database (signet.db and its
+# (label or serial), as a table or one JSON array, --limit keeps the
+# newest N and --before pages back. The agent's settable clock spaces the
+# operations. Neither the output nor the state database (signet.db and its
 # WAL) ever holds a PIN or the activation code. Also the CLI's own checks:
 # `signet renew` without TOKEN and with a --pin-fd that is not open are
 # usage errors (exit 2), and renewing an expired certificate is exit 9
@@ -60,27 +61,31 @@ run signet history
 check "… and the text says nothing was recorded" grep -q '^No operations recorded' "$RIG/out"
 
 # --- operations the agent records ---------------------------------------------
+# Each at its own minute of the agent's clock, except the refused activation
+# and the wrong PIN, in one second (the page boundary below).
+T0=$(date +%s)
+echo "$T0" >"$SIGNET_FAKE_NOW"
 run signet keygen "$OTHER" --type ec:p256 --pin-fd 3 3<<EOF
 $PIN
 EOF
 check_rc "a key generated on the second token" 0
-sleep 1
+echo $((T0 + 60)) >"$SIGNET_FAKE_NOW"
 est_code --subject "CN=Jan Kowalski,O=Example,C=PL"
 activate
 check_rc "activation through the test CA" 0
-sleep 1
+echo $((T0 + 120)) >"$SIGNET_FAKE_NOW"
 activate
 check_rc "the same activation code again is refused" 1
-sleep 1
 expect_try pin wrong
 pin_change "$WRONG_PIN" "$NEW_PIN"
 check_rc "a PIN change with a wrong PIN fails" 3
 check_tries "a PIN change with a wrong PIN: one PIN try, no PUK try"
-sleep 1
+echo $((T0 + 180)) >"$SIGNET_FAKE_NOW"
 pin_change "$PIN" "$NEW_PIN"
 check_rc "a PIN change with the right PIN" 0
 check_tries "a PIN change with the right PIN: no PUK try"
 PIN=$NEW_PIN
+rm -f "$SIGNET_FAKE_NOW"
 
 # --- the whole log --------------------------------------------------------------
 run signet history --json
@@ -140,6 +145,38 @@ jcheck "history TOKEN --limit 3: the token's three newest" "$RIG/out" \
   '[e["operation"] + "/" + e["outcome"] for e in d] == ["change-pin/ok", "change-pin/failed", "activate/failed"]'
 run signet history --limit 1
 check_eq "history --limit 1 (text): header and one line" 2 "$(wc -l <"$RIG/out")"
+
+# --- pages: --limit and --before -------------------------------------------------
+# A full page ends at a second, so that "older than its last time" (the
+# command it prints on stderr) misses nothing: the three pages of --limit 2
+# are the whole log, each entry once.
+at() { date -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
+run signet history --limit 2
+check_eq "page 1 of --limit 2: one entry (the next two share a second)" 2 "$(wc -l <"$RIG/out")"
+check_eq "… and the command for the older ones on stderr" \
+  "Older entries: signet history --before '$(at $((T0 + 180)))'" "$(cat "$RIG/err")"
+run signet history --limit 2 --before "$(at $((T0 + 180)))" --json
+jcheck "page 2: the two entries of that second" "$RIG/out" \
+  '[e["operation"] + "/" + e["outcome"] for e in d] == ["change-pin/failed", "activate/failed"]'
+run signet history --limit 2 --before "$(at $((T0 + 180)))"
+check_eq "… (text: the same two, and the next command)" \
+  "Older entries: signet history --before '$(at $((T0 + 120)))'" "$(cat "$RIG/err")"
+run signet history --limit 2 --before "$(at $((T0 + 120)))" --json
+jcheck "page 3: the last two" "$RIG/out" \
+  '[e["operation"] + "/" + e["outcome"] for e in d] == ["activate/ok", "generate-key/ok"]'
+run signet history --limit 2 --before "$(at $((T0 + 120)))"
+check_eq "… and no command after the last page" "" "$(cat "$RIG/err")"
+run signet history "$TOKEN_LABEL" --before "@$((T0 + 120))" --json
+jcheck "--before @SECONDS, for one token" "$RIG/out" \
+  '[e["operation"] for e in d] == ["activate"]'
+run signet history --before "$(date -d "@$T0" '+%Y-%m-%d')" --json
+jcheck "--before a date: older than its midnight (none here)" "$RIG/out" 'd == []'
+run signet history --before yesterday-ish
+check_rc "--before that is no time: a usage error" 2
+check_err "… saying what it takes" 'before takes a time such as'
+run signet history "pkcs11:token=$TOKEN_LABEL;serial=$SERIAL" --limit 1 --json
+jcheck "a PKCS#11 URI with --limit: the token's newest" "$RIG/out" \
+  'len(d) == 1 and d[0]["operation"] == "change-pin" and d[0]["outcome"] == "ok"'
 
 # --- no secret anywhere ---------------------------------------------------------
 run signet history --json

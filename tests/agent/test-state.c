@@ -741,7 +741,7 @@ test_op_lifecycle(Fixture *fx, gconstpointer data)
   assert_op_equal(got, op);
   g_clear_pointer(&got, signet_operation_free);
 
-  audit = signet_state_audit_list(fx->state, NULL, 0, &error);
+  audit = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(audit->len, ==, 1);
   entry = g_ptr_array_index(audit, 0);
@@ -757,7 +757,7 @@ test_op_lifecycle(Fixture *fx, gconstpointer data)
   g_assert_false(signet_state_op_close(fx->state, op, SIGNET_OP_FAILED, "again", NOW + 5, &error));
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_clear_error(&error);
-  audit = signet_state_audit_list(fx->state, NULL, 0, &error);
+  audit = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(audit->len, ==, 1);
 
@@ -832,7 +832,7 @@ test_op_compare_and_set(Fixture *fx, gconstpointer data)
   got = get_op(fx->state, op->id);
   g_assert_cmpint(got->state, ==, SIGNET_OP_FINISHED);
   g_assert_cmpstr(got->message, ==, "renewed");
-  audit = signet_state_audit_list(fx->state, NULL, 0, &error);
+  audit = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(audit->len, ==, 1);
 
@@ -939,7 +939,7 @@ test_op_close_outcomes(Fixture *fx, gconstpointer data)
     g_assert_no_error(error);
     got = get_op(fx->state, op->id);
     g_assert_cmpint(got->state, ==, cases[i].final);
-    audit = signet_state_audit_list(fx->state, NULL, 1, &error);
+    audit = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .limit = 1 }, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(audit->len, ==, 1);
     entry = g_ptr_array_index(audit, 0);
@@ -1232,7 +1232,7 @@ test_audit(Fixture *fx, gconstpointer data)
   g_autoptr(GPtrArray) list = NULL;
   SignetAuditEntry *e;
 
-  list = signet_state_audit_list(fx->state, NULL, 0, &error);
+  list = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 0);
   g_clear_pointer(&list, g_ptr_array_unref);
@@ -1251,7 +1251,7 @@ test_audit(Fixture *fx, gconstpointer data)
                                    "the CA issues on 2025-03-01", NOW + 20, &error));
   g_assert_no_error(error);
 
-  list = signet_state_audit_list(fx->state, NULL, 0, &error);
+  list = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 4);
   e = g_ptr_array_index(list, 0);
@@ -1274,25 +1274,62 @@ test_audit(Fixture *fx, gconstpointer data)
   g_clear_pointer(&list, g_ptr_array_unref);
 
   /* Limit. */
-  list = signet_state_audit_list(fx->state, NULL, 2, &error);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .limit = 2 }, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 2);
   g_assert_cmpstr(((SignetAuditEntry *)g_ptr_array_index(list, 1))->operation, ==, "import");
   g_clear_pointer(&list, g_ptr_array_unref);
 
   /* Token filter, with and without a limit. */
-  list = signet_state_audit_list(fx->state, "T1", 0, &error);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .serial = "T1" }, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 2);
   g_assert_cmpstr(((SignetAuditEntry *)g_ptr_array_index(list, 0))->operation, ==, "renew");
   g_assert_cmpstr(((SignetAuditEntry *)g_ptr_array_index(list, 1))->operation, ==, "activate");
   g_clear_pointer(&list, g_ptr_array_unref);
-  list = signet_state_audit_list(fx->state, "T1", 1, &error);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .serial = "T1", .limit = 1 },
+                                 &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 1);
   g_assert_cmpstr(((SignetAuditEntry *)g_ptr_array_index(list, 0))->operation, ==, "renew");
   g_clear_pointer(&list, g_ptr_array_unref);
-  list = signet_state_audit_list(fx->state, "T9", 0, &error);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .serial = "T9" }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 0);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  /* A token named by serial or label (either), or by both as a URI does. */
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .token = "Alice" }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .token = "T2" }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .label = "Alice" }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .serial = "T2", .label = "Alice" },
+                                 &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 0);
+  g_clear_pointer(&list, g_ptr_array_unref);
+
+  /* Pages back in time: older than a time, limited. */
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .before = NOW + 20 }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  g_assert_cmpint(((SignetAuditEntry *)g_ptr_array_index(list, 0))->time, ==, NOW + 10);
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_audit_list(
+      fx->state, &(SignetAuditQuery){ .token = "Alice", .before = NOW + 20, .limit = 5 }, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 1);
+  g_assert_cmpstr(((SignetAuditEntry *)g_ptr_array_index(list, 0))->operation, ==, "activate");
+  g_clear_pointer(&list, g_ptr_array_unref);
+  list = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .before = NOW }, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(list->len, ==, 0);
 }
@@ -1337,10 +1374,10 @@ test_threads(Fixture *fx, gconstpointer data)
 
   g_assert_null(err1);
   g_assert_null(err2);
-  all = signet_state_audit_list(fx->state, NULL, 0, &error);
+  all = signet_state_audit_list(fx->state, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(all->len, ==, 2 * ROWS_PER_THREAD);
-  one = signet_state_audit_list(fx->state, "T2", 0, &error);
+  one = signet_state_audit_list(fx->state, &(SignetAuditQuery){ .serial = "T2" }, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(one->len, ==, ROWS_PER_THREAD);
 }
