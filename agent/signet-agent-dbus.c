@@ -5,6 +5,8 @@
  * GetProfile and GetHistory answer here. See signet-agent.c for the
  * pipeline.
  */
+/* memfd_create() and the seals of GetHistoryFd. */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include "agent/signet-agent.h"
@@ -14,7 +16,12 @@
 #include <openssl/pem.h>
 #include <p11-kit/uri.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixfdlist.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "agent/signet-activate.h"
 #include "agent/signet-card.h"
@@ -559,6 +566,53 @@ on_handle_renew_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation, co
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* GetHistory's and GetHistoryFd's token and options as a query (the
+ * strings it points to in @uri_serial and @uri_label); FALSE with the error
+ * already returned to the caller. */
+static gboolean
+history_query(GDBusMethodInvocation *invocation, SignetAgent *agent, const char *token,
+              GVariant *options, SignetAuditQuery *query, char **uri_serial, char **uri_label)
+{
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  *query = (SignetAuditQuery){ 0 };
+  g_variant_iter_init(&iter, options);
+  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
+    if (g_str_equal(key, "limit") && g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
+      query->limit = g_variant_get_uint32(value);
+    else if (g_str_equal(key, "before") && g_variant_is_of_type(value, G_VARIANT_TYPE_INT64))
+      query->before = g_variant_get_int64(value);
+    else {
+      g_autoptr(GError) bad
+          = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
+                        "Unknown option '%s' (GetHistory takes limit, u, and before, x)", key);
+      signet_errors_return(invocation, bad);
+      g_variant_unref(value);
+      return FALSE;
+    }
+  }
+  if (agent->state == NULL) {
+    signet_errors_return(invocation, agent->state_error);
+    return FALSE;
+  }
+  /* A token is named by its serial, its label or a URI (as signet list
+   * prints it: the serial and label it gives), as everywhere; the token
+   * need not be present. */
+  if (g_str_has_prefix(token, "pkcs11:")) {
+    if (!signet_p11_uri_token_names(token, uri_serial, uri_label, &error)) {
+      signet_errors_return(invocation, error);
+      return FALSE;
+    }
+    query->serial = *uri_serial;
+    query->label = *uri_label;
+  } else if (*token != '\0')
+    query->token = token;
+  return TRUE;
+}
+
 static gboolean
 on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
                          const char *token, GVariant *options, SignetAgent *agent)
@@ -567,44 +621,11 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
   g_autoptr(GError) error = NULL;
   g_autofree char *uri_serial = NULL;
   g_autofree char *uri_label = NULL;
-  SignetAuditQuery query = { 0 };
+  SignetAuditQuery query;
   GVariantBuilder b;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
 
-  g_variant_iter_init(&iter, options);
-  while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-    if (g_str_equal(key, "limit") && g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
-      query.limit = g_variant_get_uint32(value);
-    else if (g_str_equal(key, "before") && g_variant_is_of_type(value, G_VARIANT_TYPE_INT64))
-      query.before = g_variant_get_int64(value);
-    else {
-      g_autoptr(GError) bad
-          = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                        "Unknown option '%s' (GetHistory takes limit, u, and before, x)", key);
-      signet_errors_return(invocation, bad);
-      g_variant_unref(value);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  }
-  if (agent->state == NULL) {
-    signet_errors_return(invocation, agent->state_error);
+  if (!history_query(invocation, agent, token, options, &query, &uri_serial, &uri_label))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  }
-  /* A PKCS#11 URI (as signet list prints it) names the token by the
-   * serial and label it gives; the token need not be present. */
-  if (g_str_has_prefix(token, "pkcs11:")
-      && !signet_p11_uri_token_names(token, &uri_serial, &uri_label, &error)) {
-    signet_errors_return(invocation, error);
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  }
-  /* A token is named by its serial, its label or a URI, as everywhere. */
-  if (g_str_has_prefix(token, "pkcs11:")) {
-    query.serial = uri_serial;
-    query.label = uri_label;
-  } else if (*token != '\0')
-    query.token = token;
   entries = signet_state_audit_list(agent->state, &query, &error);
   if (entries == NULL) {
     signet_errors_return(invocation, error);
@@ -627,6 +648,85 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
     g_variant_builder_add_value(&b, g_variant_builder_end(&d));
   }
   signet_agent1_complete_get_history(skeleton, invocation, g_variant_builder_end(&b));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* A sealed memfd holding @text (@len bytes), at offset 0; -1 with @error. */
+static int
+sealed_memfd(const char *name, const char *text, gsize len, GError **error)
+{
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  gsize done = 0;
+
+  if (fd < 0)
+    goto fail;
+  while (done < len) {
+    ssize_t n = write(fd, text + done, len - done);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      goto fail;
+    done += (gsize)n;
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0
+      || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    goto fail;
+  return fd;
+
+fail : {
+  int saved = errno;
+
+  g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+              "Could not hand the history over (memfd): %s", g_strerror(saved));
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+}
+
+static gboolean
+on_handle_get_history_fd_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                            GUnixFDList *in_fds, const char *token, GVariant *options,
+                            SignetAgent *agent)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri_serial = NULL;
+  g_autofree char *uri_label = NULL;
+  g_autoptr(GString) out = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  SignetAuditQuery query;
+  int fd;
+
+  (void)in_fds;
+  if (!history_query(invocation, agent, token, options, &query, &uri_serial, &uri_label))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  entries = signet_state_audit_list(agent->state, &query, &error);
+  if (entries == NULL) {
+    signet_errors_return(invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  out = g_string_sized_new(96 * entries->len + 1);
+  for (guint i = 0; i < entries->len; i++) {
+    const SignetAuditEntry *e = g_ptr_array_index(entries, i);
+    const char *fields[] = { e->token_serial, e->token_label, e->operation, e->outcome, e->detail };
+
+    g_string_append_printf(out, "%" G_GINT64_FORMAT, e->time);
+    g_string_append_c(out, '\0');
+    for (gsize f = 0; f < G_N_ELEMENTS(fields); f++) {
+      g_string_append(out, fields[f] != NULL ? fields[f] : "");
+      g_string_append_c(out, '\0');
+    }
+  }
+  fd = sealed_memfd("signet-history", out->str, out->len, &error);
+  if (fd < 0) {
+    signet_errors_return(invocation, error);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  }
+  fds = g_unix_fd_list_new_from_array(&fd, 1); /* takes the descriptor */
+  signet_agent1_complete_get_history_fd(skeleton, invocation, fds, g_variant_new_handle(0),
+                                        entries->len);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -660,4 +760,6 @@ signet_agent_dbus_connect(SignetAgent *agent)
                    G_CALLBACK(on_handle_export_certificate_cb), agent);
   g_signal_connect(agent->skeleton, "handle-get-history", G_CALLBACK(on_handle_get_history_cb),
                    agent);
+  g_signal_connect(agent->skeleton, "handle-get-history-fd",
+                   G_CALLBACK(on_handle_get_history_fd_cb), agent);
 }

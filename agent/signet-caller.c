@@ -52,6 +52,7 @@ static const MethodRule method_rules[] = {
   { "ListReaders", OPEN },
   { "Renew", GUARDED }, /* the PIN; writes, then deletes the old credential */
   { "GetHistory", OPEN },
+  { "GetHistoryFd", OPEN },
   { "ExportCertificate", OPEN }, /* public objects only */
   { "WatchTokens", OPEN },
   { "UnwatchTokens", OPEN },

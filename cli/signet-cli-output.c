@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cli/signet-cli-output.h"
+#include "cli/signet-cli-errors.h"
 
 #include "common/signet-util.h"
 #include "libsignet/signet-client.h"
@@ -606,58 +607,127 @@ signet_cli_print_import(GVariant *result, const char *token)
   }
 }
 
-/* @e's time (x), 0 if none. */
-static gint64
-entry_time(GVariant *entries, gsize i)
+/* One history entry: its fields point into the records, or into @escaped
+ * when they had to be made printable. */
+typedef struct
 {
-  g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
-  gint64 t = 0;
+  gint64 time;
+  char *when; /* local, as printed */
+  const char *serial, *label, *operation, *outcome, *detail;
+} HistoryRow;
 
-  g_variant_lookup(e, "time", "x", &t);
-  return t;
+/* @field, or an escaped copy kept in @owned when it has control characters
+ * (a value from a token or a CA is printed on one line). */
+static const char *
+printable(const char *field, GPtrArray *owned)
+{
+  char *safe;
+
+  if (!signet_has_control_chars(field))
+    return field;
+  safe = signet_escape_control_chars(field, FALSE);
+  g_ptr_array_add(owned, safe);
+  return safe;
 }
 
-void
-signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
+/* The token's label, else its serial, else "-". */
+static const char *
+history_row_token(const HistoryRow *row)
 {
-  gsize n = entries != NULL ? g_variant_n_children(entries) : 0;
+  if (*row->label != '\0')
+    return row->label;
+  return *row->serial != '\0' ? row->serial : "-";
+}
+
+/* Reads up to @max rows of GetHistoryFd's records into @rows; how many, or
+ * -1 when the records are not six NUL-terminated fields each. */
+static gssize
+history_rows_read(const char *records, gsize len, HistoryRow *rows, gsize max, GPtrArray *owned)
+{
+  gsize at = 0, count = 0;
+
+  while (at < len && count < max) {
+    const char *fields[6];
+    HistoryRow *row = &rows[count];
+    char *end = NULL;
+
+    for (gsize f = 0; f < G_N_ELEMENTS(fields); f++) {
+      const char *nul = at < len ? memchr(records + at, '\0', len - at) : NULL;
+
+      if (nul == NULL)
+        return -1;
+      fields[f] = records + at;
+      at = (gsize)(nul - records) + 1;
+    }
+    row->time = g_ascii_strtoll(fields[0], &end, 10);
+    if (end == fields[0] || *end != '\0')
+      return -1;
+    row->serial = printable(fields[1], owned);
+    row->label = printable(fields[2], owned);
+    row->operation = printable(fields[3], owned);
+    row->outcome = printable(fields[4], owned);
+    row->detail = printable(fields[5], owned);
+    {
+      g_autoptr(GVariant) t = g_variant_ref_sink(g_variant_new_int64(row->time));
+
+      row->when = signet_client_format_time(t);
+    }
+    count++;
+  }
+  return (gssize)count;
+}
+
+gboolean
+signet_cli_print_history(const char *records, gsize records_len, gsize n, const char *token,
+                         gsize shown, GError **error)
+{
   gboolean more = n > shown;
-  g_autoptr(GPtrArray) times = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GString) out = g_string_sized_new(128 * MIN(n, 100000));
+  g_autofree HistoryRow *rows = NULL;
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+  gssize got;
+  g_autoptr(GString) out = NULL;
   /* TRANSLATORS: the columns of signet history. */
   const char *heads[] = { C_("history", "TIME"), C_("history", "TOKEN"), C_("history", "OPERATION"),
                           C_("history", "OUTCOME"), C_("history", "DETAIL") };
   int w_time = (int)g_utf8_strlen(heads[0], -1), w_token = (int)g_utf8_strlen(heads[1], -1);
   int w_op = (int)g_utf8_strlen(heads[2], -1), w_outcome = (int)g_utf8_strlen(heads[3], -1);
+  gsize count;
 
   if (n == 0) {
     g_print("%s\n", _("No operations recorded."));
-    return;
+    return TRUE;
   }
+  /* One more than shown was asked for: read it only for its time. */
+  count = MIN(n, shown == G_MAXSIZE ? n : shown + 1);
+  rows = g_new0(HistoryRow, count);
+  got = history_rows_read(records, records_len, rows, count, owned);
+  if (got != (gssize)count) {
+    for (gsize i = 0; got > 0 && i < (gsize)got; i++)
+      g_free(rows[i].when);
+    g_set_error_literal(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
+                        _("The agent's history was not in the form it should be"));
+    return FALSE;
+  }
+  n = count;
   if (more) {
     /* The next page is "older than the last time shown": every entry of
      * that second must be on this one. */
-    gint64 first_left = entry_time(entries, shown);
+    gint64 first_left = rows[shown].time;
 
     n = shown;
-    while (n > 0 && entry_time(entries, n - 1) == first_left)
+    while (n > 0 && rows[n - 1].time == first_left)
       n--;
     if (n == 0) /* a page's worth in one second: show them all */
       n = shown;
   }
   for (gsize i = 0; i < n; i++) {
-    g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
-    const char *label = lookup_str(e, "token_label");
-    const char *token_name = *label != '\0' ? label : lookup_str(e, "token_serial");
-    char *t = lookup_time(e, "time");
-
-    g_ptr_array_add(times, t);
-    w_time = MAX(w_time, (int)g_utf8_strlen(t, -1));
-    w_token = MAX(w_token, (int)g_utf8_strlen(*token_name != '\0' ? token_name : "-", -1));
-    w_op = MAX(w_op, (int)g_utf8_strlen(lookup_str(e, "operation"), -1));
-    w_outcome = MAX(w_outcome, (int)g_utf8_strlen(lookup_str(e, "outcome"), -1));
+    w_time = MAX(w_time, (int)g_utf8_strlen(rows[i].when, -1));
+    w_token = MAX(w_token, (int)g_utf8_strlen(history_row_token(&rows[i]), -1));
+    w_op = MAX(w_op, (int)g_utf8_strlen(rows[i].operation, -1));
+    w_outcome = MAX(w_outcome, (int)g_utf8_strlen(rows[i].outcome, -1));
   }
   w_token = MIN(w_token, 32);
+  out = g_string_sized_new(64 + 96 * n);
   {
     const int widths[] = { w_time, w_token, w_op, w_outcome };
 
@@ -667,13 +737,10 @@ signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
     g_string_append_printf(out, "%s\n", heads[4]);
   }
   for (gsize i = 0; i < n; i++) {
-    g_autoptr(GVariant) e = g_variant_get_child_value(entries, i);
-    const char *label = lookup_str(e, "token_label");
-    const char *token_name = *label != '\0' ? label : lookup_str(e, "token_serial");
-    gsize detail_at;
-    const char *cols[] = { times->pdata[i], *token_name != '\0' ? token_name : "-",
-                           lookup_str(e, "operation"), lookup_str(e, "outcome") };
+    const char *cols[]
+        = { rows[i].when, history_row_token(&rows[i]), rows[i].operation, rows[i].outcome };
     const int widths[] = { w_time, w_token, w_op, w_outcome };
+    gsize detail_at;
 
     /* printf pads bytes, not characters: pad by hand for UTF-8 labels. */
     for (gsize c = 0; c < G_N_ELEMENTS(cols); c++) {
@@ -683,7 +750,7 @@ signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
       g_string_append_printf(out, "%*s  ", (int)MAX(0, widths[c] - len), "");
     }
     detail_at = out->len;
-    g_string_append(out, lookup_str(e, "detail"));
+    g_string_append(out, rows[i].detail);
     g_strdelimit(out->str + detail_at, "\r\n\t", ' ');
     g_string_append_c(out, '\n');
   }
@@ -691,7 +758,7 @@ signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
   fwrite(out->str, 1, out->len, stdout);
   fflush(stdout);
   if (more) {
-    g_autoptr(GDateTime) last = g_date_time_new_from_unix_local(entry_time(entries, n - 1));
+    g_autoptr(GDateTime) last = g_date_time_new_from_unix_local(rows[n - 1].time);
     g_autofree char *when = last != NULL ? g_date_time_format(last, "%Y-%m-%d %H:%M:%S") : NULL;
     g_autofree char *quoted = *token != '\0' ? g_shell_quote(token) : NULL;
 
@@ -701,6 +768,9 @@ signet_cli_print_history(GVariant *entries, const char *token, gsize shown)
       g_printerr(_("Older entries: signet history %s%s--before '%s'\n"),
                  quoted != NULL ? quoted : "", quoted != NULL ? " " : "", when);
   }
+  for (gsize i = 0; i < count; i++)
+    g_free(rows[i].when);
+  return TRUE;
 }
 
 /* The labels of the certificate an Activate or Renew result describes. */

@@ -32,11 +32,14 @@ void signet_cli_print_token_line(GVariant *token);
  * not send are not printed. */
 void signet_cli_print_status(GVariant *status, const char *token);
 /* The GetHistory entries as a table, newest first as the agent sends them. */
-/* The history table of @entries (GetHistory's), at most @shown of them; when
- * there are more, the page ends at a second (an entry with the time of the
- * first one left out is left out too) and a line on stderr gives the
- * command for the older ones (@token as given, maybe ""). */
-void signet_cli_print_history(GVariant *entries, const char *token, gsize shown);
+/* The history table of GetHistoryFd's @records (@len bytes, @n entries of
+ * six NUL-terminated fields), at most @shown of them; when there are more,
+ * the page ends at a second (an entry with the time of the first one left
+ * out is left out too) and a line on stderr gives the command for the
+ * older ones (@token as given, maybe ""). FALSE when the records are not
+ * in that form. */
+gboolean signet_cli_print_history(const char *records, gsize len, gsize n, const char *token,
+                                  gsize shown, GError **error);
 /* An Activate result, and a Renew result: their certificates in the same
  * lines ("Valid:     NOT_BEFORE to signet_client_format_not_after()"). */
 void signet_cli_print_activated(GVariant *result);

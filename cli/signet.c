@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
@@ -1147,9 +1148,14 @@ static gboolean
 cmd_history(Cli *cli, char **args, GError **error)
 {
   g_autoptr(GVariant) entries = NULL;
+  g_autoptr(GVariant) records = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GMappedFile) map = NULL;
   GVariantBuilder options;
   const char *token = args[0] != NULL ? args[0] : "";
   gint64 before = 0;
+  guint count = 0;
+  int fd;
 
   if (cli->before != NULL && !parse_before(cli->before, &before)) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
@@ -1164,16 +1170,30 @@ cmd_history(Cli *cli, char **args, GError **error)
                           g_variant_new_uint32((guint32)cli->limit + (cli->json ? 0 : 1)));
   if (before != 0)
     g_variant_builder_add(&options, "{sv}", "before", g_variant_new_int64(before));
-  if (!signet_agent1_call_get_history_sync(cli->proxy, token, g_variant_builder_end(&options),
-                                           G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &entries, NULL,
-                                           error))
-    return agent_failed(error);
-  if (cli->json)
+  if (cli->json) {
+    if (!signet_agent1_call_get_history_sync(cli->proxy, token, g_variant_builder_end(&options),
+                                             G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &entries, NULL,
+                                             error))
+      return agent_failed(error);
     signet_cli_print_variant_json(entries);
-  else
-    signet_cli_print_history(entries, token,
-                             cli->limit != LIMIT_UNSET ? (gsize)cli->limit : G_MAXSIZE);
-  return TRUE;
+    return TRUE;
+  }
+  /* The table: the entries through a descriptor (GetHistoryFd), not
+   * thousands of dictionaries in a message. */
+  if (!signet_agent1_call_get_history_fd_sync(cli->proxy, token, g_variant_builder_end(&options),
+                                              G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, NULL, &records,
+                                              &count, &fds, NULL, error))
+    return agent_failed(error);
+  fd = g_unix_fd_list_get(fds, g_variant_get_handle(records), error);
+  if (fd < 0)
+    return FALSE;
+  map = g_mapped_file_new_from_fd(fd, FALSE, error);
+  close(fd);
+  if (map == NULL)
+    return FALSE;
+  return signet_cli_print_history(g_mapped_file_get_contents(map), g_mapped_file_get_length(map),
+                                  count, token,
+                                  cli->limit != LIMIT_UNSET ? (gsize)cli->limit : G_MAXSIZE, error);
 }
 
 /* signet export TOKEN [--cert C] [--no-chain] [--der] [-o FILE]: the

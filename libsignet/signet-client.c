@@ -1,6 +1,8 @@
 /* signet-client.c: see signet-client.h. */
 #include "config.h"
 
+#include <time.h>
+
 #include "libsignet/signet-client.h"
 
 #include <glib/gi18n-lib.h>
@@ -170,22 +172,18 @@ signet_client_describe_import_chain(GVariant *result, const char *anchor_source)
                          dict_str(result, "chain_root"));
 }
 
-static GTimeZone *local_zone;
-
 char *
 signet_client_format_time(GVariant *value)
 {
   g_autoptr(GDateTime) utc = NULL;
-  g_autoptr(GDateTime) local = NULL;
+  gint64 t;
 
   if (value == NULL)
     return g_strdup("");
   if (g_variant_is_of_type(value, G_VARIANT_TYPE_INT64)) {
-    gint64 t = g_variant_get_int64(value);
-
+    t = g_variant_get_int64(value);
     if (t == 0)
       return g_strdup("");
-    utc = g_date_time_new_from_unix_utc(t);
   } else if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) {
     const char *text = g_variant_get_string(value, NULL);
 
@@ -194,15 +192,20 @@ signet_client_format_time(GVariant *value)
     utc = g_date_time_new_from_iso8601(text, NULL);
     if (utc == NULL)
       return g_strdup(text);
-  }
-  if (utc == NULL)
+    t = g_date_time_to_unix(utc);
+  } else
     return g_strdup("");
-  /* The local zone once per process, not once per time printed (a
-   * history of thousands of rows). */
-  if (g_once_init_enter(&local_zone))
-    g_once_init_leave(&local_zone, g_time_zone_new_local());
-  local = g_date_time_to_timezone(utc, local_zone);
-  return g_date_time_format(local != NULL ? local : utc, "%Y-%m-%d %H:%M");
+  {
+    /* localtime_r() reads the zone once per process (tzset), not once per
+     * time printed: a history has thousands. */
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char text[32];
+
+    if (localtime_r(&tt, &tm) == NULL || strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm) == 0)
+      return g_strdup("");
+    return g_strdup(text);
+  }
 }
 
 char *

@@ -849,7 +849,7 @@ test_op_compare_and_set(Fixture *fx, gconstpointer data)
 }
 
 /* A database of schema 2 (before the journal's revision and activation
- * columns, and the roots) opens, migrates, and its entries read back with revision 0 and
+ * columns, the roots and the label index) opens, migrates, and its entries read back with revision 0 and
  * can be written. */
 static void
 test_migrate_from_2(Fixture *fx, gconstpointer data)
@@ -874,6 +874,7 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
                                "ALTER TABLE operations DROP COLUMN answer_lost;"
                                "ALTER TABLE operations DROP COLUMN poll_state;"
                                "DROP TABLE certificate_roots;"
+                               "DROP INDEX audit_by_label;"
                                "PRAGMA user_version = 2;",
                                NULL, NULL, NULL),
                   ==, SQLITE_OK);
