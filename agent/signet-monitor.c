@@ -3,7 +3,12 @@
 
 #include "agent/signet-monitor.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <winscard.h>
 
 #define PNP_READER "\\\\?PnP?\\Notification"
@@ -23,6 +28,7 @@ struct _SignetMonitor
   gboolean finished;
   gboolean have_ctx;
   SCARDCONTEXT ctx;
+  int wake_fd; /* an eventfd written to stop a wait for pcscd's socket */
 
   /* The worker's own. */
   SignetReaderSnapshot *published;
@@ -152,6 +158,8 @@ monitor_unref(SignetMonitor *m)
   if (!g_atomic_ref_count_dec(&m->ref))
     return;
   signet_reader_snapshot_free(m->published);
+  if (m->wake_fd >= 0)
+    close(m->wake_fd);
   g_main_context_unref(m->context);
   g_mutex_clear(&m->lock);
   g_cond_clear(&m->cond);
@@ -394,6 +402,80 @@ watch(SignetMonitor *m, SCARDCONTEXT ctx)
   }
 }
 
+/* Where pcsc-lite's clients reach pcscd: $PCSCLITE_CSOCK_NAME, as the
+ * library reads it, else its built-in path (pcsc-lite 1.9). */
+static const char *
+pcscd_socket_path(void)
+{
+  const char *path = g_getenv("PCSCLITE_CSOCK_NAME");
+
+  return path != NULL && *path == '/' ? path : "/run/pcscd/pcscd.comm";
+}
+
+/* Waits, with no timer, until pcscd's socket (or a missing directory on its
+ * way) appears or is replaced, or until the monitor stops: pcscd creates it
+ * when it starts, systemd when pcscd.socket starts. TRUE when stopping;
+ * FALSE to try connecting again, also when inotify is not available (the
+ * caller then waits on its timer). */
+static gboolean
+wait_for_socket(SignetMonitor *m, gboolean *watched)
+{
+  const char *path = pcscd_socket_path();
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_autofree char *want = g_path_get_basename(path);
+  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  gboolean stopping = FALSE;
+
+  *watched = FALSE;
+  if (in < 0)
+    return FALSE;
+  /* The nearest directory that exists, for the next name on the way. */
+  while (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_ONLYDIR) < 0) {
+    char *parent;
+
+    if (errno != ENOENT || g_str_equal(dir, "/")) {
+      close(in);
+      return FALSE;
+    }
+    g_free(want);
+    want = g_path_get_basename(dir);
+    parent = g_path_get_dirname(dir);
+    g_free(dir);
+    dir = parent;
+  }
+  *watched = TRUE;
+  g_debug("PC/SC: pcscd does not answer; waiting for %s to appear in %s (no polling)", want, dir);
+  for (;;) {
+    struct pollfd fds[2]
+        = { { .fd = in, .events = POLLIN }, { .fd = m->wake_fd, .events = POLLIN } };
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    gboolean relevant = FALSE;
+    ssize_t len;
+
+    if (poll(fds, G_N_ELEMENTS(fds), -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    if ((fds[1].revents & POLLIN) != 0 || is_stopping(m)) {
+      stopping = TRUE;
+      break;
+    }
+    while ((len = read(in, buf, sizeof buf)) > 0)
+      for (char *p = buf; p < buf + len;) {
+        const struct inotify_event *ev = (const struct inotify_event *)p;
+
+        if (ev->len > 0 && g_str_equal(ev->name, want))
+          relevant = TRUE;
+        p += sizeof *ev + ev->len;
+      }
+    if (relevant)
+      break;
+  }
+  close(in);
+  return stopping;
+}
+
 static gpointer
 worker(gpointer data)
 {
@@ -426,8 +508,19 @@ worker(gpointer data)
       backoff = 0;
     }
     /* pcscd absent, stopped or restarted: no reader until it answers. */
-    g_debug("PC/SC: %s; connecting again in %u ms", signet_monitor_rv_name(rv), backoff);
     publish(m, snapshot_new(FALSE));
+    if (backoff == SIGNET_MONITOR_BACKOFF_MAX_MS) {
+      gboolean watched;
+
+      /* It did not answer for seconds: wait for its socket, not a timer. */
+      if (wait_for_socket(m, &watched))
+        break;
+      if (watched) {
+        backoff = 0;
+        continue;
+      }
+    }
+    g_debug("PC/SC: %s; connecting again in %u ms", signet_monitor_rv_name(rv), backoff);
     if (backoff > 0 && wait_or_stop(m, backoff))
       break;
     backoff = backoff == 0 ? SIGNET_MONITOR_BACKOFF_FIRST_MS
@@ -487,6 +580,7 @@ signet_monitor_new(SignetMonitorFunc func, gpointer user_data)
   g_mutex_init(&m->lock);
   g_cond_init(&m->cond);
   m->context = g_main_context_ref_thread_default();
+  m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   m->func = func;
   m->user_data = user_data;
   m->thread = g_thread_new("signet-pcsc", worker, monitor_ref(m));
@@ -501,6 +595,12 @@ signet_monitor_free(SignetMonitor *m)
   g_mutex_lock(&m->lock);
   m->stopping = TRUE;
   g_cond_broadcast(&m->cond);
+  if (m->wake_fd >= 0) {
+    guint64 one = 1;
+
+    if (write(m->wake_fd, &one, sizeof one) < 0)
+      g_debug("PC/SC: could not wake the worker: %s", g_strerror(errno));
+  }
   /* SCardCancel only stops a wait in progress: repeat it until the worker
    * is out, in case it was about to enter one. */
   while (!m->finished) {

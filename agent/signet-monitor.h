@@ -5,12 +5,17 @@
  *
  * Owns: the worker's PC/SC context; reconnecting to pcscd with a capped
  * backoff when it is absent, stopped or restarted (then the snapshot is
- * empty with service FALSE until pcscd answers again).
+ * empty with service FALSE until pcscd answers again), and once the backoff
+ * reaches its cap, waiting with inotify for pcscd's socket
+ * ($PCSCLITE_CSOCK_NAME, else /run/pcscd/pcscd.comm, or the directory on
+ * its way) to appear instead of on a timer: no wakeup until pcscd starts.
  * May call: pcsc-lite, GLib. Never PKCS#11, never D-Bus.
  *
  * Threads: the worker blocks in SCardGetStatusChange (INFINITE) while pcscd
- * is up, and waits on a condition variable between reconnect attempts while
- * it is not: no polling and no sleeps otherwise. signet_monitor_free()
+ * is up, waits on a condition variable between the first reconnect
+ * attempts while it is not, then in poll() on the inotify descriptor and an
+ * eventfd that signet_monitor_free() writes: no polling and no sleeps
+ * otherwise. signet_monitor_free()
  * cancels the wait with SCardCancel and joins the worker (well under a
  * second). Snapshots are delivered in the thread-default main context of the
  * caller of signet_monitor_new(), in the order the worker saw them; nothing

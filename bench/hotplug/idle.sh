@@ -26,6 +26,11 @@
 # A wakeup of any kind (timer, poll timeout, futex) is a context switch: the
 # target is zero context switches, zero syscalls and zero CPU time in
 # window 1. Output in $BENCH_OUT/idle-DATE.txt (and the strace tables).
+#
+# NO_PCSCD=1: after settling, pcscd (and pcsc-wait with it) is stopped and
+# the windows start 10 s later (after the agent's first reconnect attempts,
+# about 6 s): the cost of an agent on a machine without pcscd, where it
+# waits for pcscd's socket to appear (target: the same zero).
 # shellcheck source=rig.sh
 . "$(dirname "$0")/rig.sh"
 bench_enter idle "$@"
@@ -49,6 +54,13 @@ grep -qF "$READER0" "$RIG/readers" || die "the agent does not list the reader"
 sleep "$SETTLE"
 
 NAMES="signetd pcsc-wait sleep pcscd"
+if [ -n "${NO_PCSCD:-}" ]; then
+  kill -TERM "$PCSCD_PID" "$REF_PID" 2>/dev/null
+  wait "$PCSCD_PID" "$REF_PID" 2>/dev/null
+  PCSCD_PID=
+  NAMES="signetd sleep"
+  sleep 10
+fi
 pid_of() {
   case $1 in
     signetd) echo "$AGENT_PID" ;;
@@ -75,7 +87,11 @@ counters() {
 OUT=$BENCH_OUT/idle-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 {
-  echo "# idle.sh: ${S} s windows after ${SETTLE} s to settle, reader \"$READER0\" empty, OpenSC module"
+  if [ -n "${NO_PCSCD:-}" ]; then
+    echo "# idle.sh: ${S} s windows, pcscd stopped 10 s before (NO_PCSCD=1), OpenSC module"
+  else
+    echo "# idle.sh: ${S} s windows after ${SETTLE} s to settle, reader \"$READER0\" empty, OpenSC module"
+  fi
   echo "# signetd threads: $(for t in /proc/"$AGENT_PID"/task/*; do cat "$t/comm"; done | sort | uniq -c | tr -s ' \n' ' ')"
   echo "# signetd $(git -C "$TOP_SRC" describe --always --dirty 2>/dev/null), $(nproc) CPUs, $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/summary.txt"
@@ -94,7 +110,8 @@ done
 for p in $PERF_PIDS; do wait "$p"; done
 
 # Window 2: strace.
-for name in signetd pcsc-wait sleep; do
+for name in $NAMES; do
+  [ "$name" = pcscd ] && continue
   timeout -s INT "$S" strace -c -f -p "$(pid_of "$name")" -o "$OUT/strace.$name.txt" 2>/dev/null &
   STRACE_PIDS="${STRACE_PIDS:-} $!"
 done
@@ -168,7 +185,8 @@ EOF
   echo "#   (every wakeup is one), cpu_us from schedstat, ticks = utime+stime at $(getconf CLK_TCK) Hz,"
   echo "#   perf_* = perf stat over the same window (context switches, syscalls, task-clock ms)"
   echo "# window 2 (${S} s): strace = syscalls counted by strace -c -f -p (attach/detach included)"
-  for name in signetd pcsc-wait sleep; do
+  for name in $NAMES; do
+    [ "$name" = pcscd ] && continue
     echo "#   strace $name: $(strace_names "$name")"
   done
 } | tee -a "$OUT/summary.txt"

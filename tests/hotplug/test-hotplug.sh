@@ -74,13 +74,21 @@ jcheck_lines "signet monitor --json: token-removed after PC/SC saw it" "$RIG/mon
 [e for e in L if e['event'] == 'token-removed' and e['reader'] == '$READER0'
  and -0.05 <= t(e) - $(cat "$RIG/t-remove") < $WAIT]"
 
-# pcscd stopped and started again while the agent runs.
+# pcscd stopped and started again while the agent runs. Once its first
+# attempts (about 6 s) are over, the agent waits for pcscd's socket with
+# inotify: no timer, and pcscd is seen as soon as it creates the socket.
 pcscd_stop
 wait_until 10 signal_seen ReaderRemoved 2
 check_count "pcscd stopped: both readers removed" ReaderRemoved 2
+waiting() { grep -q 'pcscd does not answer; waiting for pcscd.comm to appear' "$RIG/agent.log"; }
+wait_until 20 waiting
+check "… after a few attempts the agent waits for pcscd's socket, not a timer" waiting
+attempts=$(grep -c 'connecting again in' "$RIG/agent.log")
 pcscd_start
 wait_until 15 signal_seen ReaderAdded 4
 check_count "pcscd back: both readers added again" ReaderAdded 4
+check_eq "… seen through the socket's appearance, with no timed attempt meanwhile" \
+  "$attempts" "$(grep -c 'connecting again in' "$RIG/agent.log")"
 "$PCSC_HELPER" wait "$READER0" present 15000 >"$RIG/t-insert2" &
 helper=$!
 card_insert
