@@ -849,8 +849,8 @@ test_op_compare_and_set(Fixture *fx, gconstpointer data)
 }
 
 /* A database of schema 2 (before the journal's revision and activation
- * columns, the roots and the label index) opens, migrates, and its entries read back with revision 0 and
- * can be written. */
+ * columns, the roots and the label index) opens, migrates, and its entries read back with revision
+ * 0 and can be written. */
 static void
 test_migrate_from_2(Fixture *fx, gconstpointer data)
 {
