@@ -49,8 +49,6 @@
 #define TIMEOUT_WRITE  600000
 #define TIMEOUT_KEYGEN G_MAXINT
 
-#define CERTFILE_MAX (1024 * 1024)
-
 static const char *const key_types[]
     = { "rsa:2048", "rsa:3072", "rsa:4096", "ec:p256", "ec:p384", NULL };
 
@@ -451,49 +449,44 @@ cmd_csr(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+/* A certificate file (@anchor: the --anchor one), bounded
+ * (signet_client_read_certfile): BAD_INPUT saying which and why. */
+static GBytes *
+read_certfile(const char *path, gboolean anchor, GError **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_commandline_arg(path);
+  g_autoptr(GError) read_error = NULL;
+  GBytes *bytes = signet_client_read_certfile(file, NULL, &read_error);
+
+  if (bytes != NULL)
+    return bytes;
+  if (anchor)
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                _("Could not read the anchor file: %s"), read_error->message);
+  else
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
+                _("Could not read the certificate file: %s"), read_error->message);
+  return NULL;
+}
+
 static gboolean
 cmd_import(Cli *cli, char **args, GError **error)
 {
   const char *token = args[0];
   const char *file = args[1];
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) read_error = NULL;
+  g_autoptr(GBytes) contents = NULL;
   g_autoptr(GVariant) status = NULL;
   g_autoptr(GVariant) result = NULL;
-  gsize len = 0;
   SignetSecret *pin;
 
-  /* Read the file before the PIN: a missing file costs nothing. */
-  if (!g_file_get_contents(file, &contents, &len, &read_error)) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                _("Could not read the certificate file: %s"), read_error->message);
+  /* Read the files before the PIN: a missing or wrong file costs nothing. */
+  contents = read_certfile(file, FALSE, error);
+  if (contents == NULL)
     return FALSE;
-  }
-  if (len == 0 || len > CERTFILE_MAX) {
-    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                _("'%s' has %zu bytes: not a certificate file (PEM, DER or PKCS#7 of at most "
-                  "1 MiB)"),
-                file, (size_t)len);
-    return FALSE;
-  }
   if (cli->anchor != NULL) {
-    g_autofree char *anchor = NULL;
-    gsize anchor_len = 0;
-
-    g_clear_error(&read_error);
-    if (!g_file_get_contents(cli->anchor, &anchor, &anchor_len, &read_error)) {
-      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                  _("Could not read the anchor file: %s"), read_error->message);
+    cli->anchor_data = read_certfile(cli->anchor, TRUE, error);
+    if (cli->anchor_data == NULL)
       return FALSE;
-    }
-    if (anchor_len == 0 || anchor_len > CERTFILE_MAX) {
-      g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_BAD_INPUT,
-                  _("'%s' has %zu bytes: not a certificate file (PEM, DER or PKCS#7 of at most "
-                    "1 MiB)"),
-                  cli->anchor, (size_t)anchor_len);
-      return FALSE;
-    }
-    cli->anchor_data = g_bytes_new_take(g_steal_pointer(&anchor), anchor_len);
   }
   status = get_status(cli, token, error);
   if (status == NULL)
@@ -502,8 +495,7 @@ cmd_import(Cli *cli, char **args, GError **error)
   if (pin == NULL)
     return FALSE;
   if (!signet_agent1_call_import_certificate_sync(
-          cli->proxy, token,
-          g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, contents, len, sizeof(guint8)),
+          cli->proxy, token, g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, contents, TRUE),
           signet_cli_secret_to_variant(pin), write_options(cli, TRUE), G_DBUS_CALL_FLAGS_NONE,
           TIMEOUT_WRITE, &result, NULL, error))
     return agent_failed(error);

@@ -208,6 +208,67 @@ signet_client_format_time(GVariant *value)
   }
 }
 
+GBytes *
+signet_client_read_certfile(GFile *file, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GFileInputStream) in = NULL;
+  g_autofree guint8 *buf = NULL;
+  g_autofree char *name = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail(G_IS_FILE(file), NULL);
+
+  in = g_file_read(file, cancellable, error);
+  if (in == NULL)
+    return NULL;
+  buf = g_malloc(SIGNET_CLIENT_CERTFILE_MAX + 1);
+  if (!g_input_stream_read_all(G_INPUT_STREAM(in), buf, SIGNET_CLIENT_CERTFILE_MAX + 1, &len,
+                               cancellable, error))
+    return NULL;
+  name = g_file_get_parse_name(file);
+  if (len > SIGNET_CLIENT_CERTFILE_MAX) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                _("%s is larger than 1 MiB: not a certificate file (PEM, DER or PKCS#7)"), name);
+    return NULL;
+  }
+  if (len == 0) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                _("%s is empty: not a certificate file (PEM, DER or PKCS#7)"), name);
+    return NULL;
+  }
+  return g_bytes_new_take(g_realloc(g_steal_pointer(&buf), len), len);
+}
+
+static void
+read_certfile_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GBytes *bytes = signet_client_read_certfile(G_FILE(source), cancellable, &error);
+
+  (void)data;
+  if (bytes == NULL)
+    g_task_return_error(task, error);
+  else
+    g_task_return_pointer(task, bytes, (GDestroyNotify)g_bytes_unref);
+}
+
+void
+signet_client_read_certfile_async(GFile *file, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new(file, cancellable, callback, user_data);
+
+  g_task_set_source_tag(task, signet_client_read_certfile_async);
+  g_task_run_in_thread(task, read_certfile_thread);
+}
+
+GBytes *
+signet_client_read_certfile_finish(GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+  return g_task_propagate_pointer(G_TASK(result), error);
+}
+
 char *
 signet_client_certificates_to_pem(GVariant *certificates)
 {

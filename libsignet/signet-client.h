@@ -93,6 +93,22 @@ char *signet_client_format_time(GVariant *value);
  * one after another in the order given; NULL if one is empty. */
 char *signet_client_certificates_to_pem(GVariant *certificates);
 
+/* The largest certificate file a holder may give (ImportCertificate's own
+ * limit: PEM, DER or PKCS#7 of a chain). */
+#define SIGNET_CLIENT_CERTFILE_MAX (1024 * 1024)
+
+/* A certificate file the holder chose, read whole, but never more than
+ * one byte past SIGNET_CLIENT_CERTFILE_MAX: a device (/dev/zero), a pipe
+ * that does not end or a 2 GB file is refused without being read into
+ * memory. G_IO_ERROR_MESSAGE_TOO_LARGE when longer, G_IO_ERROR_INVALID_DATA
+ * when empty (both say in words what a certificate file is), else GIO's
+ * error reading it. Blocking: the window calls it in a thread
+ * (signet_client_read_certfile_async). */
+GBytes *signet_client_read_certfile(GFile *file, GCancellable *cancellable, GError **error);
+void signet_client_read_certfile_async(GFile *file, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+GBytes *signet_client_read_certfile_finish(GAsyncResult *result, GError **error);
+
 /* --- errors ---------------------------------------------------------------- */
 
 #define SIGNET_CLIENT_ERROR (signet_client_error_quark())

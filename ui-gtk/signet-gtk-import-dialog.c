@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define RESOURCE "/io/signet/Signet/dialogs/signet-gtk-import-dialog.ui"
-#define MAX_FILE (1024 * 1024)
 
 /* A file the dialog reads: the certificate (needed) or the roots the
  * holder trusts for it (optional: ImportCertificate's anchor). */
@@ -80,21 +79,19 @@ on_file_loaded_cb(GObject *source, GAsyncResult *res, gpointer data)
   Slot *slot = choosing->slot;
   g_autoptr(GError) error = NULL;
   g_autofree char *name = g_file_get_parse_name(G_FILE(source));
-  char *contents = NULL;
-  gsize len = 0;
 
   signet_gtk_base_dialog_set_busy(dialog, NULL);
   g_clear_pointer(&slot->data, g_bytes_unref);
-  if (!g_file_load_contents_finish(G_FILE(source), res, &contents, &len, NULL, &error)) {
-    g_autofree char *text = g_strdup_printf(_("Could not read %s: %s"), name, error->message);
+  slot->data = signet_client_read_certfile_finish(res, &error);
+  if (slot->data == NULL) {
+    /* Too large and empty say it in words; else what reading said. */
+    g_autofree char *text = error->domain == G_IO_ERROR
+                                    && (error->code == G_IO_ERROR_MESSAGE_TOO_LARGE
+                                        || error->code == G_IO_ERROR_INVALID_DATA)
+                                ? g_strdup(error->message)
+                                : g_strdup_printf(_("Could not read %s: %s"), name, error->message);
     signet_gtk_base_dialog_show_error_text(dialog, text);
-  } else if (len == 0 || len > MAX_FILE) {
-    g_autofree char *text = g_strdup_printf(
-        _("%s is not a certificate file: it is empty or larger than 1 MiB."), name);
-    g_free(contents);
-    signet_gtk_base_dialog_show_error_text(dialog, text);
-  } else
-    slot->data = g_bytes_new_take(contents, len);
+  }
   if (dialog->window == NULL)
     return;
   adw_action_row_set_subtitle(signet_gtk_base_dialog_get(dialog, slot->row),
@@ -121,7 +118,7 @@ on_open_response_cb(GtkNativeDialog *chooser, int response, gpointer data)
   if (file != NULL) {
     /* Read before the PIN is asked: a wrong file costs nothing. */
     signet_gtk_base_dialog_set_busy(choosing->dialog, _("Reading the file…"));
-    g_file_load_contents_async(file, NULL, on_file_loaded_cb, g_steal_pointer(&choosing));
+    signet_client_read_certfile_async(file, NULL, on_file_loaded_cb, g_steal_pointer(&choosing));
   }
 }
 

@@ -154,6 +154,24 @@ run signet import "$TOKEN_LABEL" "$RIG/does-not-exist.pem" --pin-fd 3 3<<EOF
 $PIN
 EOF
 check_rc "a missing file is refused (exit 1)" 1
+# Bounded before read: a device that never ends and a 2 GB (sparse) file
+# are refused after 1 MiB, before the PIN, without being read into memory.
+truncate -s 2G "$RIG/huge.p7b"
+: >"$RIG/empty.pem"
+for f in /dev/zero "$RIG/huge.p7b"; do
+  run timeout 60 "$SIGNET" import "$TOKEN_LABEL" "$f" --pin-fd 3 3<<EOF
+$PIN
+EOF
+  check_rc "signet import $(basename "$f") is refused at once (exit 1)" 1
+  check_err "… as larger than 1 MiB, not a certificate file" 'larger than 1 MiB: not a certificate file'
+done
+run signet import "$TOKEN_LABEL" "$RIG/empty.pem" --pin-fd 3 3<<EOF
+$PIN
+EOF
+check_rc "an empty file is refused (exit 1)" 1
+check_err "… saying it is empty" 'empty.pem is empty: not a certificate file'
+check "… and nothing was written (pkcs11-tool)" test "$(objects)" -eq "$before"
+rm -f "$RIG/huge.p7b"
 
 # --- an expired certificate -----------------------------------------------------
 # (issue 11, point 7: it imported with exit 0 and "(-371 days left)")
