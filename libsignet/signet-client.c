@@ -265,7 +265,9 @@ signet_client_read_certfile_async(GFile *file, GCancellable *cancellable,
 GBytes *
 signet_client_read_certfile_finish(GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+  g_return_val_if_fail(G_IS_TASK(result), NULL);
+  g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == signet_client_read_certfile_async,
+                       NULL);
   return g_task_propagate_pointer(G_TASK(result), error);
 }
 

@@ -5,6 +5,7 @@
 
 #include "libsignet/signet-client.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 /* A GetTokenStatus-like dictionary: "pin" and "puk" with the flags given
@@ -263,6 +264,63 @@ test_pem(void)
   g_assert_null(signet_client_certificates_to_pem(empty));
 }
 
+/* Certificate files: bounded before read, in words, sync and async. */
+static void
+on_read_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+  GBytes **out = data;
+  g_autoptr(GError) error = NULL;
+
+  (void)source;
+  *out = signet_client_read_certfile_finish(res, &error);
+  g_assert_no_error(error);
+}
+
+static void
+test_read_certfile(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) zero = g_file_new_for_path("/dev/zero");
+  g_autofree char *dir = g_dir_make_tmp("signet-client-XXXXXX", NULL);
+  g_autofree char *empty_path = g_build_filename(dir, "empty.pem", NULL);
+  g_autofree char *small_path = g_build_filename(dir, "small.pem", NULL);
+  g_autofree char *exact_path = g_build_filename(dir, "exact.der", NULL);
+  g_autofree char *exact = g_malloc0(SIGNET_CLIENT_CERTFILE_MAX);
+  g_autoptr(GFile) empty = NULL, small = NULL, exactly = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GBytes *async_bytes = NULL;
+
+  g_assert_true(g_file_set_contents(empty_path, "", 0, NULL));
+  g_assert_true(g_file_set_contents(small_path, "-----BEGIN CERTIFICATE-----\n", -1, NULL));
+  g_assert_true(g_file_set_contents(exact_path, exact, SIGNET_CLIENT_CERTFILE_MAX, NULL));
+  empty = g_file_new_for_path(empty_path);
+  small = g_file_new_for_path(small_path);
+  exactly = g_file_new_for_path(exact_path);
+
+  g_assert_null(signet_client_read_certfile(zero, NULL, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+  g_assert_nonnull(strstr(error->message, "/dev/zero is larger than 1 MiB"));
+  g_clear_error(&error);
+  g_assert_null(signet_client_read_certfile(empty, NULL, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error(&error);
+  bytes = signet_client_read_certfile(exactly, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_bytes_get_size(bytes), ==, SIGNET_CLIENT_CERTFILE_MAX);
+  g_clear_pointer(&bytes, g_bytes_unref);
+
+  signet_client_read_certfile_async(small, NULL, on_read_cb, &async_bytes);
+  while (async_bytes == NULL)
+    g_main_context_iteration(NULL, TRUE);
+  g_assert_cmpuint(g_bytes_get_size(async_bytes), ==, 28);
+  g_bytes_unref(async_bytes);
+
+  g_assert_cmpint(g_remove(empty_path), ==, 0);
+  g_assert_cmpint(g_remove(small_path), ==, 0);
+  g_assert_cmpint(g_remove(exact_path), ==, 0);
+  g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -275,5 +333,6 @@ main(int argc, char **argv)
   g_test_add_func("/client/import-chain", test_import_chain);
   g_test_add_func("/client/error-kinds", test_error_kinds);
   g_test_add_func("/client/pem", test_pem);
+  g_test_add_func("/client/read-certfile", test_read_certfile);
   return g_test_run();
 }
