@@ -170,6 +170,12 @@ check "expired code (CA clock +16d): badTime, activation code expired" \
 cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k1.pem" -certout "$T/w.pem"
 check "the same code with the clock back: issued" test "$RC" = 0 -a -s "$T/w.pem"
 
+new_code
+cmpc -cmd ir -unprotected_requests -subject "/CN=x" -newkey "$T/k1.pem" -certout "$T/w.pem"
+check "ir without protection: wrongIntegrity, must be protected with a MAC" \
+  refused wrongIntegrity "an initial enrollment (ir, cr, p10cr) must be protected with a MAC"
+check "... the code stays usable" test "$(code_state "$REF")" = ok
+
 # --- kur ------------------------------------------------------------------------------
 newkey k3.pem
 cmpc -cmd kur -cert "$T/ir.pem" -key "$T/k1.pem" -newkey "$T/k3.pem" -certout "$T/kur.pem" \
@@ -184,6 +190,10 @@ check "kur: issued records it as a renewal" \
   sh -c "'$CA' issued --dir '$D' | grep -q '^$(serial_of "$T/kur.pem") ref:- '"
 cmpc -cmd kur -cert "$T/kur.pem" -key "$T/k3.pem" -newkey "$T/k3.pem" -certout "$T/kur-same.pem"
 check "kur with the same key" same_key "$T/kur-same.pem" "$T/k3.pem"
+cmpc -cmd kur -ref "$REF" -secret "pass:$CODE" -oldcert "$T/kur-same.pem" -newkey "$T/k3.pem" \
+  -certout "$T/kur-x.pem"
+check "kur under a MAC: wrongIntegrity, must be signed" \
+  refused wrongIntegrity "a renewal (kur) must be signed with the current certificate's key"
 "$CA" clock --dir "$D" +41d >/dev/null
 cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k3.pem" -certout "$T/kur-x.pem"
 check "kur with an expired certificate (CA clock): badTime, the current certificate has expired" \
@@ -208,6 +218,24 @@ check "deferred: a new ir for the same key, after the date, gets the certificate
 check "deferred: nothing pending any more" test -z "$("$CA" pending --dir "$D")"
 check "deferred: the code is used now" test "$(code_state "$REF")" = used
 "$CA" clock --dir "$D" now >/dev/null
+# A renewal accepted (renew-window: a certificate with 40 days left waits
+# until it has 30), polled by a new kur after the client gave up.
+"$CA" mode --dir "$D" renew-window:30
+newkey k6.pem
+cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k6.pem" -certout "$T/rw.pem" \
+  -total_timeout 3
+after=$(sed -n 's/.*checkAfter = \([0-9]*\) seconds.*/\1/p' "$T/cmp-out" | head -n 1)
+check "renew-window:30: the kur waits about 10 days" between 863000 864100 "$after"
+check "renew-window:30: pending lists the kur" \
+  sh -c "'$CA' pending --dir '$D' | grep -q ' kur cert:$(serial_of "$T/kur-same.pem") '"
+"$CA" clock --dir "$D" +11d >/dev/null
+cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k6.pem" -certout "$T/rw.pem"
+check "renew-window:30: a new kur for the same key, inside the window: the certificate" \
+  same_key "$T/rw.pem" "$T/k6.pem"
+check "renew-window:30: the same subject" \
+  test "$(subject_of "$T/rw.pem")" = "$(subject_of "$T/kur-same.pem")"
+"$CA" clock --dir "$D" now >/dev/null
+
 # Within one transaction: openssl cmp sleeps checkAfter (rounded up) between
 # polls, so its next poll finds the request ready on the CA's clock.
 "$CA" mode --dir "$D" deferred:2
