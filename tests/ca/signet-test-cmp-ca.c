@@ -916,6 +916,7 @@ serve_request(Server *s, Conn *c)
   g_auto(GStrv) lines = NULL;
   g_auto(GStrv) request_line = NULL;
   gboolean keep_alive = FALSE, pkixcmp = FALSE, chunked = FALSE, has_length = FALSE;
+  gboolean expect_continue = FALSE;
   gint64 length = 0;
   g_autofree unsigned char *body = NULL;
   unsigned char *rsp = NULL;
@@ -958,6 +959,8 @@ serve_request(Server *s, Conn *c)
     else if (g_ascii_strcasecmp(name, "Content-Type") == 0)
       pkixcmp = g_ascii_strncasecmp(value, "application/pkixcmp", 19) == 0
                 && (value[19] == '\0' || value[19] == ';' || value[19] == ' ');
+    else if (g_ascii_strcasecmp(name, "Expect") == 0)
+      expect_continue = g_ascii_strcasecmp(value, "100-continue") == 0;
     else if (g_ascii_strcasecmp(name, "Transfer-Encoding") == 0)
       chunked = TRUE;
     else if (g_ascii_strcasecmp(name, "Content-Length") == 0) {
@@ -994,6 +997,14 @@ serve_request(Server *s, Conn *c)
     return FALSE;
   }
 
+  /* libcurl asks before it sends a larger body; without an answer it
+   * waits a second. */
+  if (expect_continue && c->len == 0) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (!send_all(c->ssl, cont, sizeof(cont) - 1))
+      return FALSE;
+  }
   body = g_malloc((gsize)length + 1);
   {
     size_t have = MIN(c->len, (size_t)length);

@@ -81,6 +81,10 @@ subjects_in() {
   openssl crl2pkcs7 -nocrl -certfile "$1" | openssl pkcs7 -print_certs -noout \
     | sed -n 's/^subject=//p'
 }
+# lists COMMAND PATTERN: signet-test-ca COMMAND (issued, pending) prints a
+# line that matches.
+lists() { "$CA" "$1" --dir "$D" >"$T/list" && grep -q -- "$2" "$T/list"; }
+is_der() { openssl asn1parse -inform DER -in "$1" >/dev/null 2>&1; }
 has_subject() { subjects_in "$1" | grep -qF "$2"; }
 subject_of() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
@@ -134,11 +138,30 @@ check "ir: certConf on the same connection (keep-alive)" \
   grep -q 'certConf -> pkiconf (request 2 on this connection)' "$T/log"
 check "ir: the code is used" test "$(code_state "$REF")" = used
 check "ir: issued lists it under the reference" \
-  sh -c "'$CA' issued --dir '$D' | grep -q '^$(serial_of "$T/ir.pem") ref:$REF '"
+  lists issued "^$(serial_of "$T/ir.pem") ref:$REF "
 cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k1.pem" -certout "$T/again.pem"
 check "ir with a used code: badRequest, unknown or already used" \
   refused badRequest "unknown or already used activation code"
 check "... and no certificate" test ! -s "$T/again.pem"
+
+# The same ir sent again by curl: a CMP answer (the refusal of a used code),
+# 100-continue honoured, and two on one connection with keep-alive only.
+new_code
+cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k1.pem" \
+  -certout "$T/ir2.pem" -reqout "$T/ir.der,$T/certconf.der"
+ST=$(curl -sS -v --cacert "$D/root.pem" -H 'Content-Type: application/pkixcmp' \
+  -H 'Expect: 100-continue' --data-binary "@$T/ir.der" -o "$T/b" -w '%{http_code}' "$URL" \
+  2>"$T/curl-err")
+check "curl, an ir: 200" test "$ST" = 200
+check "curl, an ir: Expect: 100-continue answered" grep -q '< HTTP/1.1 100 Continue' "$T/curl-err"
+check "curl, an ir: Content-Type: application/pkixcmp" grep -qi "< Content-Type: application/pkixcmp" "$T/curl-err"
+check "curl, an ir: the answer is DER" is_der "$T/b"
+check "curl, without keep-alive: Connection: close" grep -qi '< Connection: close' "$T/curl-err"
+curl -sS -v --cacert "$D/root.pem" -H 'Content-Type: application/pkixcmp' \
+  -H 'Connection: keep-alive' --data-binary "@$T/ir.der" -o /dev/null "$URL" \
+  --next --cacert "$D/root.pem" -H 'Content-Type: application/pkixcmp' \
+  -H 'Connection: keep-alive' --data-binary "@$T/ir.der" -o /dev/null "$URL" 2>"$T/curl-err"
+check "curl, two with keep-alive: one connection" grep -qi 're-using existing connection' "$T/curl-err"
 
 # --- p10cr, cr, implicitConfirm -------------------------------------------------------
 new_code
@@ -187,7 +210,7 @@ check "kur: as long as the certificate it renews was made to (40 days)" not_afte
 check "kur: chains to the root" verifies "$T/kur.pem"
 check "kur: extraCerts hold the issuing CA" has_subject "$T/kur-extra.pem" "CN = Signet Test Issuing CA"
 check "kur: issued records it as a renewal" \
-  sh -c "'$CA' issued --dir '$D' | grep -q '^$(serial_of "$T/kur.pem") ref:- '"
+  lists issued "^$(serial_of "$T/kur.pem") ref:- "
 cmpc -cmd kur -cert "$T/kur.pem" -key "$T/k3.pem" -newkey "$T/k3.pem" -certout "$T/kur-same.pem"
 check "kur with the same key" same_key "$T/kur-same.pem" "$T/k3.pem"
 cmpc -cmd kur -ref "$REF" -secret "pass:$CODE" -oldcert "$T/kur-same.pem" -newkey "$T/k3.pem" \
@@ -209,7 +232,7 @@ check "deferred: waiting, then pollRep" grep -q 'pollReq -> pollRep' "$T/log"
 after=$(sed -n 's/.*checkAfter = \([0-9]*\) seconds.*/\1/p' "$T/cmp-out" | head -n 1)
 check "deferred: checkAfter is the seconds left on the CA's clock" between 3590 3600 "$after"
 check "deferred: the client gave up, no certificate" test "$RC" != 0 -a ! -s "$T/d.pem"
-check "deferred: pending lists the ir" sh -c "'$CA' pending --dir '$D' | grep -q ' ir ref:$REF '"
+check "deferred: pending lists the ir" lists pending " ir ref:$REF "
 check "deferred: the code is not used yet" test "$(code_state "$REF")" = ok
 "$CA" clock --dir "$D" +3601s >/dev/null
 cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k4.pem" -certout "$T/d.pem"
@@ -227,7 +250,7 @@ cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k6.pem" -cert
 after=$(sed -n 's/.*checkAfter = \([0-9]*\) seconds.*/\1/p' "$T/cmp-out" | head -n 1)
 check "renew-window:30: the kur waits about 10 days" between 863000 864100 "$after"
 check "renew-window:30: pending lists the kur" \
-  sh -c "'$CA' pending --dir '$D' | grep -q ' kur cert:$(serial_of "$T/kur-same.pem") '"
+  lists pending " kur cert:$(serial_of "$T/kur-same.pem") "
 "$CA" clock --dir "$D" +11d >/dev/null
 cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k6.pem" -certout "$T/rw.pem"
 check "renew-window:30: a new kur for the same key, inside the window: the certificate" \
