@@ -3,3 +3,16 @@
 # which drives it with curl and openssl only.
 TESTS += tests/ca/test-ca.sh
 EXTRA_DIST += tests/ca/signet-test-ca tests/ca/test-ca.sh tests/ca/README.md
+
+# signet-test-cmp-ca: the same CA's CMP face (C, OpenSSL's CMP server), which
+# asks signet-test-ca for every decision; its test drives it with
+# `openssl cmp` only.
+check_PROGRAMS += tests/ca/signet-test-cmp-ca
+tests_ca_signet_test_cmp_ca_SOURCES = tests/ca/signet-test-cmp-ca.c
+tests_ca_signet_test_cmp_ca_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-test-cmp-ca\" \
+	-DSIGNET_TEST_CA_SCRIPT=\"$(abs_top_srcdir)/tests/ca/signet-test-ca\"
+tests_ca_signet_test_cmp_ca_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
+tests_ca_signet_test_cmp_ca_LDADD = $(GLIB_LIBS) $(OPENSSL_LIBS)
+signet_format_sources += $(tests_ca_signet_test_cmp_ca_SOURCES)
+TESTS += tests/ca/test-cmp-ca.sh
+EXTRA_DIST += tests/ca/test-cmp-ca.sh
