@@ -88,14 +88,15 @@ fake_answer(void)
 }
 
 static SignetAnswer *
-fake_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem, GError **error)
+fake_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
+            EVP_PKEY *request_key, GError **error)
 {
   return fake_answer();
 }
 
 static SignetAnswer *
 fake_reenroll(gpointer impl, const SignetConnectorIdentity *identity, const char *csr_pem,
-              GError **error)
+              EVP_PKEY *request_key, GError **error)
 {
   return fake_answer();
 }
@@ -192,7 +193,7 @@ test_answers_checked(void)
   SignetConnectorCode code = { "REF-1", secret, "0a" };
   SignetConnectorIdentity identity = { NULL, NULL };
   g_autoptr(GBytes) state = g_bytes_new_static("txn-7", 5);
-  SignetConnectorPoll poll = { "csr", state, FALSE, &code, NULL };
+  SignetConnectorPoll poll = { .csr_pem = "csr", .poll_state = state, .code = &code };
   g_autoptr(GError) error = NULL;
   SignetAnswer *answer;
 
@@ -201,7 +202,7 @@ test_answers_checked(void)
 
   /* Issued with no certificate, pending with no time: refused. */
   fake.status = SIGNET_ANSWER_ISSUED;
-  answer = signet_connector_enroll(connector, &code, "csr", &error);
+  answer = signet_connector_enroll(connector, &code, "csr", NULL, &error);
   expect_refused(answer, error, "no certificate");
   g_clear_error(&error);
   fake.status = SIGNET_ANSWER_PENDING;
@@ -218,18 +219,18 @@ test_answers_checked(void)
   signet_answer_free(answer);
   fake.status = SIGNET_ANSWER_ISSUED;
   fake.with_certs = TRUE;
-  answer = signet_connector_enroll(connector, &code, "csr", &error);
+  answer = signet_connector_enroll(connector, &code, "csr", NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(answer->certs->len, ==, 1);
   signet_answer_free(answer);
   g_assert_cmpuint(fake.calls, ==, 4);
 
   /* A renewal without a client identity never reaches the protocol. */
-  answer = signet_connector_reenroll(connector, &identity, "csr", &error);
+  answer = signet_connector_reenroll(connector, &identity, "csr", NULL, &error);
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED);
   g_clear_error(&error);
-  answer = signet_connector_reenroll(connector, NULL, "csr", &error);
+  answer = signet_connector_reenroll(connector, NULL, "csr", NULL, &error);
   g_assert_null(answer);
   g_assert_nonnull(error);
   g_clear_error(&error);
