@@ -504,6 +504,20 @@ transact(CmpConnector *self, OSSL_CMP_CTX *ctx, Exchange *x, int type, GError **
   }
   if (x->error != NULL) {
     g_propagate_error(error, g_steal_pointer(&x->error));
+  } else if (OSSL_CMP_CTX_get_status(ctx) == OSSL_CMP_PKISTATUS_rejection
+             && OSSL_CMP_CTX_get0_newCert(ctx) != NULL) {
+    /* The certificate came, and the CA refused its confirmation: not a
+     * word about the code. */
+    g_autofree char *text = status_text(ctx);
+    int info = OSSL_CMP_CTX_get_failInfoCode(ctx);
+    g_autofree char *bits = describe_fail_info(info < 0 ? 0 : info);
+
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
+                "%s sent the certificate but refused its confirmation (certConf; CMP failInfo "
+                "%s)%s%s%s: it may be revoked; try again, and contact your CA if it persists",
+                self->profile->display_name != NULL ? self->profile->display_name : "The CA", bits,
+                text != NULL ? ". The CA says: \"" : "", text != NULL ? text : "",
+                text != NULL ? "\"" : "");
   } else if (OSSL_CMP_CTX_get_status(ctx) == OSSL_CMP_PKISTATUS_rejection) {
     set_rejection(self, ctx, type == OSSL_CMP_KUR, error);
   } else {
