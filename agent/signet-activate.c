@@ -330,6 +330,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
   SignetConnectorCode code = { 0 };
   g_autoptr(GPtrArray) cacerts = NULL;
   g_autoptr(SignetAnswer) result = NULL;
+  g_autoptr(EVP_PKEY) request_key = NULL;
   g_autofree char *subject = NULL;
   g_autoptr(SignetSubjectHint) hint = NULL;
   g_autoptr(GError) local = NULL;
@@ -479,9 +480,15 @@ signet_activation_run(const SignetActivation *a, GError **error)
   }
 
   signet_activate_progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
+  /* The request's key, for a protocol that proves possession with it
+   * (CMP; EST ignores it): not found, it is NULL and that protocol says so. */
+  request_key = run.new_id != NULL
+                    ? signet_p11_session_get_private_key(a->session, run.new_id, NULL)
+                    : NULL;
   if (g_str_equal(resumed, "pending")) {
     SignetConnectorPoll poll = {
       .csr_pem = run.op->request_pem,
+      .request_key = request_key,
       .poll_state = run.op->poll_state,
       .renewal = FALSE,
       .code = &code,
@@ -489,7 +496,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
 
     result = signet_connector_poll(connector, &poll, error);
   } else
-    result = signet_connector_enroll(connector, &code, run.op->request_pem, error);
+    result = signet_connector_enroll(connector, &code, run.op->request_pem, request_key, error);
   /* The CA has answered (or given up): a test stops the agent here. */
   signet_fault_point("answered");
   if (result == NULL) {

@@ -166,7 +166,9 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
   SignetConnectorIdentity identity;
 
   g_autoptr(GBytes) old_id = signet_renew_op_old_id(run);
+  g_autoptr(GBytes) new_id = signet_renew_op_new_id(run);
   g_autoptr(EVP_PKEY) old_key = NULL;
+  g_autoptr(EVP_PKEY) new_key = NULL;
 
   if (run->old_cert == NULL) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
@@ -178,9 +180,14 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
     return NULL;
   identity.cert = run->old_cert;
   identity.key = old_key;
+  /* The request's key, for a protocol that proves possession with it
+   * (CMP; EST ignores it): the old one when the renewal keeps it. */
+  if (!run->op->keep_key && new_id != NULL)
+    new_key = signet_p11_session_get_private_key(run->r->session, new_id, NULL);
   if (run->op->state == SIGNET_OP_PENDING) {
     SignetConnectorPoll poll = {
       .csr_pem = run->op->request_pem,
+      .request_key = run->op->keep_key ? old_key : new_key,
       .poll_state = run->op->poll_state,
       .renewal = TRUE,
       .identity = &identity,
@@ -188,7 +195,8 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
 
     return signet_connector_poll(connector, &poll, error);
   }
-  return signet_connector_reenroll(connector, &identity, run->op->request_pem, error);
+  return signet_connector_reenroll(connector, &identity, run->op->request_pem,
+                                   run->op->keep_key ? old_key : new_key, error);
 }
 
 static void

@@ -15,9 +15,11 @@
 /* ---- the factory: one line per protocol ---------------------------------- */
 
 /* Each defined in its own file (signet-NAME-connector.c). */
+extern const SignetConnectorClass signet_cmp_connector_class;
 extern const SignetConnectorClass signet_est_connector_class;
 
 static const SignetConnectorClass *const protocols[] = {
+  &signet_cmp_connector_class,
   &signet_est_connector_class,
 };
 
@@ -273,18 +275,19 @@ signet_connector_subject_hint(SignetConnector *connector, const SignetConnectorC
 
 SignetAnswer *
 signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,
-                        const char *csr_pem, GError **error)
+                        const char *csr_pem, EVP_PKEY *request_key, GError **error)
 {
   g_return_val_if_fail(connector != NULL && code != NULL && csr_pem != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  return checked(connector->klass, connector->klass->enroll(connector->impl, code, csr_pem, error),
+  return checked(connector->klass,
+                 connector->klass->enroll(connector->impl, code, csr_pem, request_key, error),
                  error);
 }
 
 SignetAnswer *
 signet_connector_reenroll(SignetConnector *connector, const SignetConnectorIdentity *identity,
-                          const char *csr_pem, GError **error)
+                          const char *csr_pem, EVP_PKEY *request_key, GError **error)
 {
   g_return_val_if_fail(connector != NULL && csr_pem != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -297,7 +300,8 @@ signet_connector_reenroll(SignetConnector *connector, const SignetConnectorIdent
     return NULL;
   }
   return checked(connector->klass,
-                 connector->klass->reenroll(connector->impl, identity, csr_pem, error), error);
+                 connector->klass->reenroll(connector->impl, identity, csr_pem, request_key, error),
+                 error);
 }
 
 SignetAnswer *

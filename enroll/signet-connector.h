@@ -105,6 +105,7 @@ gboolean signet_subject_hint_check(const SignetSubjectHint *hint, const char *pr
 typedef struct
 {
   const char *csr_pem;                     /* the request the CA accepted */
+  EVP_PKEY *request_key;                   /* its key on the token (see enroll), or NULL */
   GBytes *poll_state;                      /* the pending answer's poll_state, or NULL */
   gboolean renewal;                        /* TRUE: a reenroll, FALSE: an enroll */
   const SignetConnectorCode *code;         /* an enroll: the code again, or NULL */
@@ -139,12 +140,18 @@ typedef struct
    * before a renewal (one of them non-NULL). */
   SignetSubjectHint *(*subject_hint)(gpointer impl, const SignetConnectorCode *code,
                                      const SignetConnectorIdentity *identity, GError **error);
-  /* A first certificate for @csr_pem, proven with the holder's code. */
+  /* A first certificate for @csr_pem, proven with the holder's code.
+   * @request_key: the private key of @csr_pem's public key, on the token
+   * (an EVP_PKEY from libp11), for a protocol that proves possession of
+   * the key in its own message (CMP's POP); NULL when the caller has
+   * none, and then such a protocol fails (EST ignores it). */
   SignetAnswer *(*enroll)(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
-                          GError **error);
-  /* A renewal, authenticated with the current certificate and key. */
+                          EVP_PKEY *request_key, GError **error);
+  /* A renewal, authenticated with the current certificate and key;
+   * @request_key as for enroll (the new key, or the current one when the
+   * renewal keeps it). */
   SignetAnswer *(*reenroll)(gpointer impl, const SignetConnectorIdentity *identity,
-                            const char *csr_pem, GError **error);
+                            const char *csr_pem, EVP_PKEY *request_key, GError **error);
   /* Asks again about a request answered PENDING. */
   SignetAnswer *(*poll)(gpointer impl, const SignetConnectorPoll *poll, GError **error);
 } SignetConnectorClass;
@@ -178,10 +185,10 @@ SignetSubjectHint *signet_connector_subject_hint(SignetConnector *connector,
                                                  const SignetConnectorIdentity *identity,
                                                  GError **error);
 SignetAnswer *signet_connector_enroll(SignetConnector *connector, const SignetConnectorCode *code,
-                                      const char *csr_pem, GError **error);
+                                      const char *csr_pem, EVP_PKEY *request_key, GError **error);
 SignetAnswer *signet_connector_reenroll(SignetConnector *connector,
                                         const SignetConnectorIdentity *identity,
-                                        const char *csr_pem, GError **error);
+                                        const char *csr_pem, EVP_PKEY *request_key, GError **error);
 SignetAnswer *signet_connector_poll(SignetConnector *connector, const SignetConnectorPoll *poll,
                                     GError **error);
 

@@ -228,10 +228,12 @@ answer_from(SignetEstResult *result)
 }
 
 static SignetAnswer *
-est_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem, GError **error)
+est_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
+           EVP_PKEY *request_key, GError **error)
 {
   EstConnector *self = impl;
 
+  (void)request_key; /* EST's proof of possession is the request's signature */
   if (!set_code(self, code, error))
     return NULL;
   return answer_from(signet_est_simple_enroll(self->est, csr_pem, error));
@@ -239,10 +241,11 @@ est_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem, 
 
 static SignetAnswer *
 est_reenroll(gpointer impl, const SignetConnectorIdentity *identity, const char *csr_pem,
-             GError **error)
+             EVP_PKEY *request_key, GError **error)
 {
   EstConnector *self = impl;
 
+  (void)request_key;
   if (!signet_est_set_client_identity(self->est, identity->cert, identity->key, error))
     return NULL;
   return answer_from(signet_est_simple_reenroll(self->est, csr_pem, error));
@@ -261,7 +264,7 @@ est_poll(gpointer impl, const SignetConnectorPoll *poll, GError **error)
                           "code");
       return NULL;
     }
-    return est_enroll(impl, poll->code, poll->csr_pem, error);
+    return est_enroll(impl, poll->code, poll->csr_pem, NULL, error);
   }
   if (poll->identity != NULL
       && !signet_est_set_client_identity(self->est, poll->identity->cert, poll->identity->key,

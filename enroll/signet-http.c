@@ -113,6 +113,37 @@ global_init(gpointer data)
   return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
 }
 
+static GOnce http_once = G_ONCE_INIT;
+
+struct _SignetHttpConnections
+{
+  CURLSH *share;
+};
+
+SignetHttpConnections *
+signet_http_connections_new(void)
+{
+  SignetHttpConnections *connections = g_new0(SignetHttpConnections, 1);
+
+  if (GPOINTER_TO_INT(g_once(&http_once, global_init, NULL)) == CURLE_OK)
+    connections->share = curl_share_init();
+  if (connections->share != NULL
+      && curl_share_setopt(connections->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)
+             != CURLSHE_OK)
+    g_clear_pointer(&connections->share, curl_share_cleanup);
+  /* Without a cache each request has its own connection, as without. */
+  return connections;
+}
+
+void
+signet_http_connections_free(SignetHttpConnections *connections)
+{
+  if (connections == NULL)
+    return;
+  g_clear_pointer(&connections->share, curl_share_cleanup);
+  g_free(connections);
+}
+
 /* Outside text for a message: valid UTF-8, printable characters only, at
  * most @max characters. */
 static char *
@@ -556,7 +587,6 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
 SignetHttpResponse *
 signet_http_request(const SignetHttpRequest *request, GError **error)
 {
-  static GOnce once = G_ONCE_INIT;
   g_autoptr(CURL) curl = NULL;
   g_autoptr(LockedBuf) auth = NULL;
   g_autoptr(LockedBuf) digest_password = NULL;
@@ -575,7 +605,7 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   g_return_val_if_fail((request->username == NULL) == (request->password == NULL), NULL);
   g_return_val_if_fail((request->client_cert == NULL) == (request->client_key == NULL), NULL);
 
-  if (GPOINTER_TO_INT(g_once(&once, global_init, NULL)) != CURLE_OK) {
+  if (GPOINTER_TO_INT(g_once(&http_once, global_init, NULL)) != CURLE_OK) {
     g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
                         "libcurl could not be initialised");
     return NULL;
@@ -657,6 +687,8 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   SETOPT(curl, CURLOPT_HEADERFUNCTION, on_header_cb);
   SETOPT(curl, CURLOPT_HEADERDATA, &t);
   SETOPT(curl, CURLOPT_HTTPHEADER, first);
+  if (request->connections != NULL && request->connections->share != NULL)
+    SETOPT(curl, CURLOPT_SHARE, request->connections->share);
   if (digest_password != NULL) {
     SETOPT(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
     SETOPT(curl, CURLOPT_USERNAME, request->username);
@@ -678,6 +710,13 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   ERR_clear_error();
   rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
+    long fresh = -1;
+
+    /* A kept connection was up, TLS and all: what failed on it failed
+     * after the request went out. */
+    if (request->connections != NULL
+        && curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK && fresh == 0)
+      t.tls_started = TRUE;
     set_transfer_error(error, curl, rc, errbuf, request, &t);
     g_debug("%s %s: curl error %d (%s)", request->method, request->url, (int)rc, errbuf);
     ERR_clear_error();

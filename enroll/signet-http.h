@@ -1,5 +1,8 @@
 /* signet-http.h: one HTTPS request to a CA, over libcurl. Private to enroll/
- * (and its tests): the EST client (signet-est.c) is its only caller.
+ * (and its tests): its callers are the EST client (signet-est.c) and the
+ * CMP connector's transfer callback (signet-cmp-connector.c), which sends
+ * the messages of one CMP transaction over one kept connection
+ * (SignetHttpConnections).
  *
  * Owns: libcurl's global state (initialised once), one easy handle per
  * request; TLS always verified (peer and host name) against the given trust
@@ -30,6 +33,15 @@ G_BEGIN_DECLS
 /* Largest answer accepted from a CA. */
 #define SIGNET_HTTP_BODY_MAX (1024 * 1024)
 
+/* Connections kept from one request to the next (libcurl's connection
+ * cache, shared between easy handles): the messages of one CMP
+ * transaction go over one connection, as servers that keep a transaction
+ * per connection want. Used by one thread at a time. */
+typedef struct _SignetHttpConnections SignetHttpConnections;
+SignetHttpConnections *signet_http_connections_new(void);
+void signet_http_connections_free(SignetHttpConnections *connections);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpConnections, signet_http_connections_free)
+
 typedef struct
 {
   const char *method;        /* "GET" or "POST" */
@@ -53,6 +65,9 @@ typedef struct
   EVP_PKEY *client_key;
   /* Highest TLS version offered: 0 (TLS 1.3), 12 or 13. Never below 1.2. */
   guint tls_max_version;
+  /* Where the connection comes from and goes back to, or NULL: a
+   * connection of its own, closed after the answer. */
+  SignetHttpConnections *connections;
 } SignetHttpRequest;
 
 typedef struct

@@ -588,10 +588,17 @@ check_names(Check *check)
     for (guint g = 0; g < G_N_ELEMENTS(schema); g++)
       if (g_str_equal(schema[g].group, entry->group))
         keys = schema[g].keys;
-    /* A protocol's own group: its connector names the keys. */
+    /* The profile's protocol's own group: its connector names the keys
+     * (another protocol's group is unknown here). */
     if (keys == NULL && signet_connector_find(entry->group) != NULL
-        && g_str_equal(signet_connector_find(entry->group)->name, entry->group))
-      keys = signet_connector_find(entry->group)->keys;
+        && g_str_equal(signet_connector_find(entry->group)->name, entry->group)) {
+      g_autofree char *protocol
+          = g_key_file_get_string(check->keyfile, "profile", "protocol", NULL);
+
+      if (protocol != NULL
+          && signet_connector_find(g_strstrip(protocol)) == signet_connector_find(entry->group))
+        keys = signet_connector_find(entry->group)->keys;
+    }
     if (entry->key == NULL) {
       if (keys == NULL)
         add_warning(check, entry->line,

@@ -88,14 +88,15 @@ fake_answer(void)
 }
 
 static SignetAnswer *
-fake_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem, GError **error)
+fake_enroll(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
+            EVP_PKEY *request_key, GError **error)
 {
   return fake_answer();
 }
 
 static SignetAnswer *
 fake_reenroll(gpointer impl, const SignetConnectorIdentity *identity, const char *csr_pem,
-              GError **error)
+              EVP_PKEY *request_key, GError **error)
 {
   return fake_answer();
 }
@@ -140,14 +141,17 @@ test_factory(void)
 {
   g_autofree char *names = signet_connector_list_names();
   g_autoptr(SignetProfile) est = profile_new("est", "https://ca.example/.well-known/est");
-  g_autoptr(SignetProfile) cmp = profile_new("cmp", "https://ca.example/");
+  g_autoptr(SignetProfile) cmp = profile_new("cmp", "https://ca.example/cmp");
+  g_autoptr(SignetProfile) scep = profile_new("scep", "https://ca.example/");
   g_autoptr(SignetConnector) connector = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpstr(names, ==, "est");
+  g_assert_cmpstr(names, ==, "cmp and est");
   g_assert_nonnull(signet_connector_find("est"));
   g_assert_true(signet_connector_find("EST") == signet_connector_find("est"));
   g_assert_cmpstr(signet_connector_find("est")->name, ==, "est");
+  g_assert_cmpstr(signet_connector_find("CMP")->name, ==, "cmp");
+  g_assert_cmpstr(signet_connector_find("cmp")->description, ==, "CMP (RFC 4210, RFC 9483)");
   g_assert_null(signet_connector_find("scep"));
   g_assert_null(signet_connector_find(""));
 
@@ -156,12 +160,28 @@ test_factory(void)
   g_assert_true(signet_connector_get_class(connector) == signet_connector_find("est"));
   g_clear_pointer(&connector, signet_connector_free);
 
+  connector = signet_connector_new(cmp, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_connector_get_class(connector) == signet_connector_find("cmp"));
+  /* CMP cannot ask the CA what the request must hold. */
+  g_assert_false(signet_connector_has_subject_hint(connector));
+  g_clear_pointer(&connector, signet_connector_free);
+
   /* A protocol this build does not speak: said, with what it knows. */
+  connector = signet_connector_new(scep, &error);
+  g_assert_null(connector);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "'scep'"));
+  g_assert_nonnull(strstr(error->message, "it knows cmp and est"));
+  g_clear_error(&error);
+
+  /* CMP is https only too. */
+  g_free(cmp->url);
+  cmp->url = g_strdup("http://ca.example/cmp");
   connector = signet_connector_new(cmp, &error);
   g_assert_null(connector);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
-  g_assert_nonnull(strstr(error->message, "'cmp'"));
-  g_assert_nonnull(strstr(error->message, "it knows est"));
+  g_assert_nonnull(strstr(error->message, "https only"));
   g_clear_error(&error);
 
   /* The protocol's own checks run when it opens (EST: https only). */
@@ -192,7 +212,7 @@ test_answers_checked(void)
   SignetConnectorCode code = { "REF-1", secret, "0a" };
   SignetConnectorIdentity identity = { NULL, NULL };
   g_autoptr(GBytes) state = g_bytes_new_static("txn-7", 5);
-  SignetConnectorPoll poll = { "csr", state, FALSE, &code, NULL };
+  SignetConnectorPoll poll = { .csr_pem = "csr", .poll_state = state, .code = &code };
   g_autoptr(GError) error = NULL;
   SignetAnswer *answer;
 
@@ -201,7 +221,7 @@ test_answers_checked(void)
 
   /* Issued with no certificate, pending with no time: refused. */
   fake.status = SIGNET_ANSWER_ISSUED;
-  answer = signet_connector_enroll(connector, &code, "csr", &error);
+  answer = signet_connector_enroll(connector, &code, "csr", NULL, &error);
   expect_refused(answer, error, "no certificate");
   g_clear_error(&error);
   fake.status = SIGNET_ANSWER_PENDING;
@@ -218,18 +238,18 @@ test_answers_checked(void)
   signet_answer_free(answer);
   fake.status = SIGNET_ANSWER_ISSUED;
   fake.with_certs = TRUE;
-  answer = signet_connector_enroll(connector, &code, "csr", &error);
+  answer = signet_connector_enroll(connector, &code, "csr", NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(answer->certs->len, ==, 1);
   signet_answer_free(answer);
   g_assert_cmpuint(fake.calls, ==, 4);
 
   /* A renewal without a client identity never reaches the protocol. */
-  answer = signet_connector_reenroll(connector, &identity, "csr", &error);
+  answer = signet_connector_reenroll(connector, &identity, "csr", NULL, &error);
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED);
   g_clear_error(&error);
-  answer = signet_connector_reenroll(connector, NULL, "csr", &error);
+  answer = signet_connector_reenroll(connector, NULL, "csr", NULL, &error);
   g_assert_null(answer);
   g_assert_nonnull(error);
   g_clear_error(&error);
@@ -347,7 +367,60 @@ test_profile_group(void)
                  "subject = CN=x\n",
                  problems, &error);
   g_assert_null(profile);
-  g_assert_true(has_problem(problems, 2, "this version of Signet knows est"));
+  g_assert_true(has_problem(problems, 2, "this version of Signet knows cmp and est"));
+}
+
+#define CMP_HEAD                                                                                   \
+  "[profile]\n"                                                                                    \
+  "protocol = cmp\n"                                                                               \
+  "url = https://ca.example/cmp\n"                                                                 \
+  "key-type = ec:p256\n"                                                                           \
+  "subject = CN=${reference}\n"
+
+/* [cmp]: recipient (a name) and implicit-confirm (yes/no, default no). */
+static void
+test_profile_cmp_group(void)
+{
+  g_autoptr(GPtrArray) problems
+      = g_ptr_array_new_with_free_func((GDestroyNotify)signet_profile_problem_free);
+  g_autoptr(GError) error = NULL;
+  SignetProfile *profile;
+
+  profile = load(CMP_HEAD "[cmp]\nrecipient = CN=Example CA,O=Example\n", problems, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(profile->protocol, ==, "cmp");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "recipient"), ==,
+                  "CN=Example CA,O=Example");
+  g_assert_cmpstr(g_hash_table_lookup(profile->settings, "implicit-confirm"), ==, "no");
+  g_assert_cmpuint(problems->len, ==, 0);
+  signet_profile_free(profile);
+
+  /* EST's group in a CMP profile is another protocol's: unknown here. */
+  g_ptr_array_set_size(problems, 0);
+  profile = load(CMP_HEAD "[est]\nusername = x\n", problems, &error);
+  g_assert_no_error(error);
+  g_assert_true(has_problem(problems, 6, "unknown group [est]"));
+  signet_profile_free(profile);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(CMP_HEAD "[cmp]\nimplicit-confirm = maybe\n", problems, &error);
+  g_assert_null(profile);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_true(has_problem(problems, 7, "implicit-confirm: yes or no"));
+  g_clear_error(&error);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(CMP_HEAD "[cmp]\nrecipient = not a name\n", problems, &error);
+  g_assert_null(profile);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_true(has_problem(problems, 7, "recipient:"));
+  g_clear_error(&error);
+
+  g_ptr_array_set_size(problems, 0);
+  profile = load(CMP_HEAD "[cmp]\nreference = x\n", problems, &error);
+  g_assert_no_error(error);
+  g_assert_true(has_problem(problems, 7, "known keys are recipient, implicit-confirm"));
+  signet_profile_free(profile);
 }
 
 /* [est] reenroll-username and reenroll-password: both or neither, the one
@@ -482,6 +555,7 @@ main(int argc, char **argv)
   g_test_add_func("/connector/answers-checked", test_answers_checked);
   g_test_add_func("/connector/profile-group", test_profile_group);
   g_test_add_func("/connector/profile-reenroll-auth", test_profile_reenroll_auth);
+  g_test_add_func("/connector/profile-cmp-group", test_profile_cmp_group);
   g_test_add_func("/connector/subject-hint-check", test_subject_hint_check);
   status = g_test_run();
   signet_test_remove_tree(tmpdir);

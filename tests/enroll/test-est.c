@@ -1648,7 +1648,7 @@ test_connector_enroll(void)
 
   ca_new_code(NULL, &ref, &secret);
   code = (SignetConnectorCode){ ref, secret, "0a1b" };
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
   g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), key));
@@ -1656,7 +1656,7 @@ test_connector_enroll(void)
   g_clear_pointer(&answer, signet_answer_free);
 
   /* The code was spent: the same again is the CA's refusal, in words. */
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
 }
@@ -1681,7 +1681,7 @@ test_connector_username(void)
   code = (SignetConnectorCode){ ref, secret, "0a1b" };
   connector = signet_connector_new(wrong, &error);
   g_assert_no_error(error);
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
   g_clear_error(&error);
@@ -1690,7 +1690,7 @@ test_connector_username(void)
   /* The code was not spent by the refusal. */
   connector = signet_connector_new(right, &error);
   g_assert_no_error(error);
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
 }
@@ -1766,7 +1766,7 @@ test_connector_poll(void)
   ca_new_code(NULL, &ref, &secret);
   code = (SignetConnectorCode){ ref, secret, "0a1b" };
   ca_mode("deferred:3600");
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
   g_assert_nonnull(answer->retry_at);
@@ -2003,7 +2003,7 @@ test_connector_reenroll_auth(void)
 
   ca_new_code(NULL, &ref, &secret);
   code = (SignetConnectorCode){ ref, secret, "0a1b" };
-  answer = signet_connector_enroll(connector, &code, csr, &error);
+  answer = signet_connector_enroll(connector, &code, csr, NULL, &error);
   g_assert_no_error(error);
   identity = (SignetConnectorIdentity){ g_ptr_array_index(answer->certs, 0), key };
   X509_up_ref(identity.cert);
@@ -2013,13 +2013,13 @@ test_connector_reenroll_auth(void)
   g_clear_pointer(&answer, signet_answer_free);
 
   ca_mode("reenroll-auth");
-  answer = signet_connector_reenroll(without, &identity, renew_csr, &error);
+  answer = signet_connector_reenroll(without, &identity, renew_csr, NULL, &error);
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
   g_assert_nonnull(strstr(error->message, "reenroll-username"));
   g_clear_error(&error);
 
-  answer = signet_connector_reenroll(connector, &identity, renew_csr, &error);
+  answer = signet_connector_reenroll(connector, &identity, renew_csr, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
   g_assert_true(signet_x509_matches_key(g_ptr_array_index(answer->certs, 0), new_key));
@@ -2028,7 +2028,7 @@ test_connector_reenroll_auth(void)
   /* A renewal the CA defers, then asks credentials for on every request:
    * the background poll (no PIN, no client identity) sends them too. */
   ca_mode("deferred:3600");
-  answer = signet_connector_reenroll(connector, &identity, third_csr, &error);
+  answer = signet_connector_reenroll(connector, &identity, third_csr, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
   g_clear_pointer(&answer, signet_answer_free);

@@ -368,7 +368,7 @@ static const struct
   { "empty-url", MINIMAL "url =\n", 6, "url: empty value" },
   { "protocol",
     "[profile]\nurl = https://x/\nprotocol = scep\nkey-type = ec:p256\nsubject = CN=x\n", 3,
-    "this version of Signet knows est" },
+    "this version of Signet knows cmp and est" },
   { "protocol-missing", "[profile]\nurl = https://x/\nkey-type = ec:p256\nsubject = CN=x\n", 1,
     "protocol: missing" },
   { "key-type", MINIMAL "key-type = rsa:1024\n", 6,
