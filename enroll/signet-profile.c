@@ -600,11 +600,15 @@ check_names(Check *check)
         keys = signet_connector_find(entry->group)->keys;
     }
     if (entry->key == NULL) {
-      if (keys == NULL)
+      if (keys == NULL) {
+        g_autofree char *names = signet_connector_list_names();
+
         add_warning(check, entry->line,
                     "unknown group [%s], ignored: a profile has [profile], [labels], "
-                    "[activation], [network] and its protocol's group ([est])",
-                    quoted_group);
+                    "[activation], [network] and its protocol's group (one of %s, as "
+                    "protocol = says)",
+                    quoted_group, names);
+      }
       continue;
     }
     if (keys == NULL)

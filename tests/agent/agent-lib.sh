@@ -139,6 +139,10 @@ rig_teardown() {
     kill -TERM "$ESTCA_PID" 2>/dev/null
     wait "$ESTCA_PID" 2>/dev/null
   fi
+  if [ -n "${CMPCA_PID:-}" ]; then
+    kill -TERM "$CMPCA_PID" 2>/dev/null
+    wait "$CMPCA_PID" 2>/dev/null
+  fi
   if [ -n "${AGENT_PID:-}" ]; then
     kill -TERM "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
@@ -439,6 +443,34 @@ est_ca_start() {
   done
   mkdir -p "$XDG_CONFIG_HOME/signet/profiles.d"
   cp "$ESTCA_DIR/profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-test.conf"
+}
+
+# cmp_ca_start: the same CA's CMP face (tests/ca/signet-test-cmp-ca, built by
+# make check) on the EST CA's directory (est_ca_start first): one brain, so
+# est_code and estca work for it too. Its profile as "signet-cmp".
+cmp_ca_start() {
+  local i=0
+  : >"$RIG/cmpca.out"
+  "$top_builddir/tests/ca/signet-test-cmp-ca" serve --dir "$ESTCA_DIR" --test-ca "$ESTCA_PROG" \
+    >"$RIG/cmpca.out" 2>>"$RIG/cmpca.log" &
+  CMPCA_PID=$!
+  until grep -q '^listening on' "$RIG/cmpca.out"; do
+    if ! kill -0 "$CMPCA_PID" 2>/dev/null || [ $i -ge 300 ]; then
+      echo "Bail out! signet-test-cmp-ca did not start"
+      awk '{ print "# " $0 }' "$RIG/cmpca.log"
+      exit 1
+    fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  cp "$ESTCA_DIR/cmp-profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-cmp.conf"
+}
+
+cmp_ca_stop() {
+  [ -n "${CMPCA_PID:-}" ] || return 0
+  kill -TERM "$CMPCA_PID" 2>/dev/null
+  wait "$CMPCA_PID" 2>/dev/null
+  CMPCA_PID=
 }
 
 est_ca_stop() {

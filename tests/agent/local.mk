@@ -33,7 +33,8 @@ agent_integration_tests = \
 	tests/agent/test-labels.sh \
 	tests/agent/test-output-format.sh \
 	tests/agent/test-export.sh \
-	tests/agent/test-tty.sh
+	tests/agent/test-tty.sh \
+	tests/agent/test-cmp.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
 
@@ -69,7 +70,8 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-faults.card \
 	tests/agent/opensc-card/test-dbus.card \
 	tests/agent/opensc-card/test-hints.card \
-	tests/agent/opensc-card/test-tty.card
+	tests/agent/opensc-card/test-tty.card \
+	tests/agent/opensc-card/test-cmp.card
 TESTS += $(agent_card_tests)
 TEST_EXTENSIONS += .card
 CARD_LOG_DRIVER = $(LOG_DRIVER)
