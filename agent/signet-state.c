@@ -622,8 +622,13 @@ signet_state_open(const char *path, GError **error)
       return NULL;
     }
   }
+  /* SQLite's page cache (2 MB by default) keeps every page read until it
+   * is full: the agent's memory would grow with the database for its first
+   * hundreds of operations. Its queries touch a few pages each (indexes by
+   * token and time): 256 KiB is plenty (bench/ops/growth.sh). */
   if (!signet_db_exec(state, "PRAGMA synchronous = FULL", "set synchronous=FULL", error)
-      || !signet_db_exec(state, "PRAGMA foreign_keys = ON", "enable foreign keys", error))
+      || !signet_db_exec(state, "PRAGMA foreign_keys = ON", "enable foreign keys", error)
+      || !signet_db_exec(state, "PRAGMA cache_size = -256", "set the cache size", error))
     return NULL;
 
   if (!migrate(state, error))
