@@ -566,51 +566,56 @@ on_handle_renew_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation, co
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* GetHistory's and GetHistoryFd's token and options as a query (the
- * strings it points to in @uri_serial and @uri_label); FALSE with the error
- * already returned to the caller. */
-static gboolean
-history_query(GDBusMethodInvocation *invocation, SignetAgent *agent, const char *token,
-              GVariant *options, SignetAuditQuery *query, char **uri_serial, char **uri_label)
+/* The entries GetHistory's and GetHistoryFd's token and options name;
+ * NULL with the error already returned to the caller. */
+static GPtrArray *
+history_entries(GDBusMethodInvocation *invocation, SignetAgent *agent, const char *token,
+                GVariant *options)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *uri_serial = NULL;
+  g_autofree char *uri_label = NULL;
+  SignetAuditQuery query = { 0 };
+  GPtrArray *entries;
   GVariantIter iter;
   const char *key;
   GVariant *value;
 
-  *query = (SignetAuditQuery){ 0 };
   g_variant_iter_init(&iter, options);
   while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
     if (g_str_equal(key, "limit") && g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32))
-      query->limit = g_variant_get_uint32(value);
+      query.limit = g_variant_get_uint32(value);
     else if (g_str_equal(key, "before") && g_variant_is_of_type(value, G_VARIANT_TYPE_INT64))
-      query->before = g_variant_get_int64(value);
+      query.before = g_variant_get_int64(value);
     else {
       g_autoptr(GError) bad
           = g_error_new(SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
                         "Unknown option '%s' (GetHistory takes limit, u, and before, x)", key);
       signet_errors_return(invocation, bad);
       g_variant_unref(value);
-      return FALSE;
+      return NULL;
     }
   }
   if (agent->state == NULL) {
     signet_errors_return(invocation, agent->state_error);
-    return FALSE;
+    return NULL;
   }
   /* A token is named by its serial, its label or a URI (as signet list
    * prints it: the serial and label it gives), as everywhere; the token
    * need not be present. */
   if (g_str_has_prefix(token, "pkcs11:")) {
-    if (!signet_p11_uri_token_names(token, uri_serial, uri_label, &error)) {
+    if (!signet_p11_uri_token_names(token, &uri_serial, &uri_label, &error)) {
       signet_errors_return(invocation, error);
-      return FALSE;
+      return NULL;
     }
-    query->serial = *uri_serial;
-    query->label = *uri_label;
+    query.serial = uri_serial;
+    query.label = uri_label;
   } else if (*token != '\0')
-    query->token = token;
-  return TRUE;
+    query.token = token;
+  entries = signet_state_audit_list(agent->state, &query, &error);
+  if (entries == NULL)
+    signet_errors_return(invocation, error);
+  return entries;
 }
 
 static gboolean
@@ -618,19 +623,11 @@ on_handle_get_history_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocati
                          const char *token, GVariant *options, SignetAgent *agent)
 {
   g_autoptr(GPtrArray) entries = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *uri_serial = NULL;
-  g_autofree char *uri_label = NULL;
-  SignetAuditQuery query;
   GVariantBuilder b;
 
-  if (!history_query(invocation, agent, token, options, &query, &uri_serial, &uri_label))
+  entries = history_entries(invocation, agent, token, options);
+  if (entries == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  entries = signet_state_audit_list(agent->state, &query, &error);
-  if (entries == NULL) {
-    signet_errors_return(invocation, error);
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  }
   g_variant_builder_init(&b, G_VARIANT_TYPE("aa{sv}"));
   for (guint i = 0; i < entries->len; i++) {
     const SignetAuditEntry *e = g_ptr_array_index(entries, i);
@@ -692,21 +689,14 @@ on_handle_get_history_fd_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invoc
 {
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *uri_serial = NULL;
-  g_autofree char *uri_label = NULL;
   g_autoptr(GString) out = NULL;
   g_autoptr(GUnixFDList) fds = NULL;
-  SignetAuditQuery query;
   int fd;
 
   (void)in_fds;
-  if (!history_query(invocation, agent, token, options, &query, &uri_serial, &uri_label))
+  entries = history_entries(invocation, agent, token, options);
+  if (entries == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  entries = signet_state_audit_list(agent->state, &query, &error);
-  if (entries == NULL) {
-    signet_errors_return(invocation, error);
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  }
   out = g_string_sized_new(96 * entries->len + 1);
   for (guint i = 0; i < entries->len; i++) {
     const SignetAuditEntry *e = g_ptr_array_index(entries, i);

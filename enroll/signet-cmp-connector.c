@@ -195,20 +195,7 @@ cmp_ca_certs(gpointer impl, GError **error)
 static char *
 printable(const char *text)
 {
-  g_autofree char *valid = g_utf8_make_valid(text, -1);
-  GString *out = g_string_new(NULL);
-  gsize count = 0;
-
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-    gunichar c = g_utf8_get_char(p);
-
-    if (count++ == CA_TEXT_MAX) {
-      g_string_append(out, "…");
-      break;
-    }
-    g_string_append_unichar(out, g_unichar_isprint(c) ? c : '?');
-  }
-  return g_string_free(out, FALSE);
+  return signet_enroll_printable_text(text, CA_TEXT_MAX);
 }
 
 /* ---- the transport ------------------------------------------------------- */

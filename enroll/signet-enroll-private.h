@@ -19,6 +19,11 @@ G_BEGIN_DECLS
  * Empties the queue. */
 char *signet_openssl_error_text(void);
 
+/* What a CA said, for a holder to read: @text (any bytes) as valid UTF-8,
+ * each character that is not printable as '?', cut after @max characters
+ * with "…". Never NULL. */
+char *signet_enroll_printable_text(const char *text, gsize max);
+
 /* The name signet_subject_parse() reads back for the attribute type @obj:
  * OpenSSL's short name ("CN") for the types it knows, else the dotted OID;
  * NULL for an OID too long to write. */

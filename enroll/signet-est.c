@@ -356,23 +356,9 @@ ca_text(const SignetHttpResponse *response)
   valid = g_utf8_make_valid(text, -1);
   lines = g_strsplit_set(valid, "\r\n", -1);
   for (char **line = lines; *line != NULL; line++) {
-    GString *out;
-    gsize count = 0;
-
     g_strstrip(*line);
-    if (**line == '\0')
-      continue;
-    out = g_string_new(NULL);
-    for (const char *p = *line; *p != '\0'; p = g_utf8_next_char(p)) {
-      gunichar c = g_utf8_get_char(p);
-
-      if (count++ == CA_TEXT_MAX) {
-        g_string_append(out, "…");
-        break;
-      }
-      g_string_append_unichar(out, g_unichar_isprint(c) ? c : '?');
-    }
-    return g_string_free(out, FALSE);
+    if (**line != '\0')
+      return signet_enroll_printable_text(*line, CA_TEXT_MAX);
   }
   return NULL;
 }

@@ -29,6 +29,25 @@ signet_openssl_error_text(void)
   return g_strdup(reason);
 }
 
+char *
+signet_enroll_printable_text(const char *text, gsize max)
+{
+  g_autofree char *valid = g_utf8_make_valid(text, -1);
+  GString *out = g_string_new(NULL);
+  gsize count = 0;
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
+
+    if (count++ == max) {
+      g_string_append(out, "…");
+      break;
+    }
+    g_string_append_unichar(out, g_unichar_isprint(c) ? c : '?');
+  }
+  return g_string_free(out, FALSE);
+}
+
 gboolean
 signet_x509_is_ca(X509 *cert)
 {

@@ -426,21 +426,30 @@ estca() {
   "$ESTCA_PROG" "$cmd" --dir "$ESTCA_DIR" "$@"
 }
 
-est_ca_start() {
-  local i=0
-  ESTCA_DIR="$RIG/estca"
-  : >"$RIG/estca.out"
-  "$ESTCA_PROG" serve --dir "$ESTCA_DIR" --port "${1:-0}" >"$RIG/estca.out" 2>>"$RIG/estca.log" &
-  ESTCA_PID=$!
-  until grep -q '^listening on' "$RIG/estca.out"; do
-    if ! kill -0 "$ESTCA_PID" 2>/dev/null || [ $i -ge 300 ]; then
-      echo "Bail out! signet-test-ca did not start"
-      awk '{ print "# " $0 }' "$RIG/estca.log"
+# serve_ca NAME OUT LOG CMD...: CMD in the background, its output in OUT and
+# its errors in LOG, until it prints "listening on"; its PID in SERVED_PID.
+serve_ca() {
+  local name=$1 out=$2 log=$3 i=0
+  shift 3
+  : >"$out"
+  "$@" >"$out" 2>>"$log" &
+  SERVED_PID=$!
+  until grep -q '^listening on' "$out"; do
+    if ! kill -0 "$SERVED_PID" 2>/dev/null || [ $i -ge 300 ]; then
+      echo "Bail out! $name did not start"
+      awk '{ print "# " $0 }' "$log"
       exit 1
     fi
     sleep 0.1
     i=$((i + 1))
   done
+}
+
+est_ca_start() {
+  ESTCA_DIR="$RIG/estca"
+  serve_ca signet-test-ca "$RIG/estca.out" "$RIG/estca.log" \
+    "$ESTCA_PROG" serve --dir "$ESTCA_DIR" --port "${1:-0}"
+  ESTCA_PID=$SERVED_PID
   mkdir -p "$XDG_CONFIG_HOME/signet/profiles.d"
   cp "$ESTCA_DIR/profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-test.conf"
 }
@@ -449,20 +458,9 @@ est_ca_start() {
 # make check) on the EST CA's directory (est_ca_start first): one brain, so
 # est_code and estca work for it too. Its profile as "signet-cmp".
 cmp_ca_start() {
-  local i=0
-  : >"$RIG/cmpca.out"
-  "$top_builddir/tests/ca/signet-test-cmp-ca" serve --dir "$ESTCA_DIR" --test-ca "$ESTCA_PROG" \
-    >"$RIG/cmpca.out" 2>>"$RIG/cmpca.log" &
-  CMPCA_PID=$!
-  until grep -q '^listening on' "$RIG/cmpca.out"; do
-    if ! kill -0 "$CMPCA_PID" 2>/dev/null || [ $i -ge 300 ]; then
-      echo "Bail out! signet-test-cmp-ca did not start"
-      awk '{ print "# " $0 }' "$RIG/cmpca.log"
-      exit 1
-    fi
-    sleep 0.1
-    i=$((i + 1))
-  done
+  serve_ca signet-test-cmp-ca "$RIG/cmpca.out" "$RIG/cmpca.log" \
+    "$top_builddir/tests/ca/signet-test-cmp-ca" serve --dir "$ESTCA_DIR" --test-ca "$ESTCA_PROG"
+  CMPCA_PID=$SERVED_PID
   cp "$ESTCA_DIR/cmp-profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-cmp.conf"
 }
 
