@@ -149,23 +149,7 @@ signet_http_connections_free(SignetHttpConnections *connections)
 static char *
 printable(const char *text, gsize max)
 {
-  g_autofree char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
-  GString *out = g_string_new(NULL);
-  gsize count = 0;
-
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-    gunichar c = g_utf8_get_char(p);
-
-    if (count++ == max) {
-      g_string_append(out, "…");
-      break;
-    }
-    if (g_unichar_isprint(c) || c == ' ')
-      g_string_append_unichar(out, c);
-    else
-      g_string_append_c(out, '?');
-  }
-  return g_string_free(out, FALSE);
+  return signet_enroll_printable_text(text != NULL ? text : "", max);
 }
 
 char *
