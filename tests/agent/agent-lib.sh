@@ -429,21 +429,19 @@ estca() {
 # serve_ca NAME OUT LOG CMD...: CMD in the background, its output in OUT and
 # its errors in LOG, until it prints "listening on"; its PID in SERVED_PID.
 serve_ca() {
-  local name=$1 out=$2 log=$3 i=0
+  local name=$1 out=$2 log=$3
   shift 3
   : >"$out"
   "$@" >"$out" 2>>"$log" &
   SERVED_PID=$!
-  until grep -q '^listening on' "$out"; do
-    if ! kill -0 "$SERVED_PID" 2>/dev/null || [ $i -ge 300 ]; then
-      echo "Bail out! $name did not start"
-      awk '{ print "# " $0 }' "$log"
-      exit 1
-    fi
-    sleep 0.1
-    i=$((i + 1))
-  done
+  if ! wait_until 30 served_listening "$out" || ! kill -0 "$SERVED_PID" 2>/dev/null; then
+    echo "Bail out! $name did not start"
+    awk '{ print "# " $0 }' "$log"
+    exit 1
+  fi
 }
+# served_listening OUT: the server said it listens, or it is gone.
+served_listening() { grep -q '^listening on' "$1" || ! kill -0 "$SERVED_PID" 2>/dev/null; }
 
 est_ca_start() {
   ESTCA_DIR="$RIG/estca"

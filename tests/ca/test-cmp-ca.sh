@@ -32,17 +32,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
+# The server said it listens, or it is gone.
+listening_or_gone() { grep -q '^listening on ' "$T/out" || ! kill -0 "$PID" 2>/dev/null; }
+gone() { ! kill -0 "$PID" 2>/dev/null; }
+
 # start: serve in the background and wait for its "listening" line.
 start() {
   : >"$T/out"
   "$CMPCA" serve --dir "$D" >"$T/out" 2>>"$T/log" &
   PID=$!
-  i=0
-  while ! grep -q '^listening on ' "$T/out" && [ $i -lt 200 ]; do
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-  done
+  wait_until 20 listening_or_gone
   PORT=$(cat "$D/cmp-port" 2>/dev/null)
   URL="https://127.0.0.1:$PORT/cmp"
 }
@@ -306,12 +305,8 @@ check "... and issuing" same_key "$T/last.pem" "$T/k5.pem"
 check "one log line per request" grep -q '^signet-test-cmp-ca: POST /cmp 200 ir -> ip$' "$T/log"
 check "no activation code in the log" not grep -qF -f "$T/codes" "$T/log"
 kill -TERM "$PID"
-i=0
-while kill -0 "$PID" 2>/dev/null && [ $i -lt 30 ]; do
-  sleep 0.1
-  i=$((i + 1))
-done
-check "SIGTERM stops it within 3 s" not kill -0 "$PID"
+wait_until 3 gone
+check "SIGTERM stops it within 3 s" gone
 wait "$PID"
 check "... with exit status 0" test $? = 0
 PID=
