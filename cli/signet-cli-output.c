@@ -667,11 +667,7 @@ history_rows_read(const char *records, gsize len, HistoryRow *rows, gsize max, G
     row->operation = printable(fields[3], owned);
     row->outcome = printable(fields[4], owned);
     row->detail = printable(fields[5], owned);
-    {
-      g_autoptr(GVariant) t = g_variant_ref_sink(g_variant_new_int64(row->time));
-
-      row->when = signet_client_format_time(t);
-    }
+    row->when = signet_client_format_unix_time(row->time);
     count++;
   }
   return (gssize)count;

@@ -195,17 +195,22 @@ signet_client_format_time(GVariant *value)
     t = g_date_time_to_unix(utc);
   } else
     return g_strdup("");
-  {
-    /* localtime_r() reads the zone once per process (tzset), not once per
-     * time printed: a history has thousands. */
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char text[32];
+  return signet_client_format_unix_time(t);
+}
 
-    if (localtime_r(&tt, &tm) == NULL || strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm) == 0)
-      return g_strdup("");
-    return g_strdup(text);
-  }
+char *
+signet_client_format_unix_time(gint64 t)
+{
+  /* localtime_r() reads the zone once per process (tzset), not once per
+   * time printed: a history has thousands. */
+  time_t tt = (time_t)t;
+  struct tm tm;
+  char text[32];
+
+  if (t == 0 || localtime_r(&tt, &tm) == NULL
+      || strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm) == 0)
+    return g_strdup("");
+  return g_strdup(text);
 }
 
 GBytes *

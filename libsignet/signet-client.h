@@ -88,6 +88,8 @@ char *signet_client_describe_import_chain(GVariant *result, const char *anchor_s
 /* "2026-11-21 15:20" in local time, from Unix seconds (x) or an ISO 8601
  * string (s); "" for 0, NULL or an unreadable time. */
 char *signet_client_format_time(GVariant *value);
+/* The same from Unix seconds; "" for 0. */
+char *signet_client_format_unix_time(gint64 t);
 
 /* The certificates of an ExportCertificate answer (aay, DER each) as PEM,
  * one after another in the order given; NULL if one is empty. */
