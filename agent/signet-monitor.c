@@ -469,8 +469,10 @@ wait_for_socket(SignetMonitor *m, gboolean *watched)
           relevant = TRUE;
         p += sizeof *ev + ev->len;
       }
-    if (relevant)
+    if (relevant) {
+      g_debug("PC/SC: %s appeared in %s; connecting", want, dir);
       break;
+    }
   }
   close(in);
   return stopping;
