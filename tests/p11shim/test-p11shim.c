@@ -516,7 +516,10 @@ test_extractable(Fixture *fx, gconstpointer user_data)
     g_assert_cmpint(get_bool(s, key, CKA_EXTRACTABLE), ==, CK_TRUE);
     g_autoptr(GBytes) value = get_bytes(s, key, CKA_VALUE);
     g_assert_nonnull(value);
-    g_assert_cmpuint(g_bytes_get_size(value), ==, 32);
+    /* The P-256 scalar, as a big integer: SoftHSM2 drops leading zero
+     * bytes, so one key in 256 has 31 bytes or fewer. */
+    g_assert_cmpuint(g_bytes_get_size(value), >=, 16);
+    g_assert_cmpuint(g_bytes_get_size(value), <=, 32);
   }
   g_assert_cmpint(g_unlink(fault), ==, 0);
   g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
