@@ -120,6 +120,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
                                  ec ? G_N_ELEMENTS(pub_ec) : G_N_ELEMENTS(pub_rsa), priv_tmpl,
                                  G_N_ELEMENTS(priv_tmpl), &pub, &priv);
   }
+  signet_p11_session_forget(s);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not generate the key pair on the token");
     return FALSE;
@@ -130,6 +131,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
       && protection != SIGNET_P11_KEY_PROTECTION_CARD) {
     (void)s->f->C_DestroyObject(s->handle, priv);
     (void)s->f->C_DestroyObject(s->handle, pub);
+    signet_p11_session_forget(s);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
                 "The token made a private key that %s; it was deleted. Use another token or "
                 "module",

@@ -16,53 +16,217 @@
 /* Largest attribute read from a token (a certificate is a few KiB). */
 #define MAX_ATTRIBUTE (256 * 1024)
 
+/* ---- what this session has read ---------------------------------------- */
+
+/* An operation looks at the same objects several times (the status before
+ * it, the key lookup, the checks before and after a write). Within one
+ * session a search or an attribute read is answered from what the token
+ * said, until anything is written or the login changes: then
+ * signet_p11_session_forget() drops it all. Only public attributes go
+ * through here (the private key's parts are asked for by value_unreadable()
+ * alone, and only for their length); it is freed with the session. */
+
+typedef struct
+{
+  gboolean ok;
+  GBytes *value;
+} SeenAttribute;
+
+static void
+seen_attribute_free(SeenAttribute *a)
+{
+  g_clear_pointer(&a->value, g_bytes_unref);
+  g_free(a);
+}
+
+void
+signet_p11_session_forget(SignetP11Session *s)
+{
+  g_clear_pointer(&s->seen_attributes, g_hash_table_unref);
+  g_clear_pointer(&s->seen_searches, g_hash_table_unref);
+}
+
+/* The session's attributes read so far. */
+static GHashTable *
+seen_attributes(SignetP11Session *s)
+{
+  if (s->seen_attributes == NULL)
+    s->seen_attributes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify)seen_attribute_free);
+  return s->seen_attributes;
+}
+
+static char *
+attribute_key(CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type)
+{
+  return g_strdup_printf("%lu:%lu", (unsigned long)obj, (unsigned long)type);
+}
+
+/* The value of @type of @obj (NULL with *ok FALSE when the token would not
+ * say), read once per session. @fixed: the value's size when known (one
+ * call), else 0 (the length first, then the value). */
+static GBytes *
+read_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, gsize fixed,
+               gboolean *ok)
+{
+  g_autofree char *key = attribute_key(obj, type);
+  SeenAttribute *seen;
+  CK_ATTRIBUTE attr = { type, NULL, 0 };
+  guint8 *buf = NULL;
+
+  seen = g_hash_table_lookup(seen_attributes(s), key);
+  if (seen != NULL) {
+    *ok = seen->ok;
+    return seen->value != NULL ? g_bytes_ref(seen->value) : NULL;
+  }
+  seen = g_new0(SeenAttribute, 1);
+  if (fixed == 0) {
+    if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) == CKR_OK
+        && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION && attr.ulValueLen <= MAX_ATTRIBUTE)
+      fixed = attr.ulValueLen;
+    else
+      goto done;
+  }
+  buf = g_malloc0(fixed ? fixed : 1);
+  attr.pValue = buf;
+  attr.ulValueLen = fixed;
+  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) == CKR_OK && attr.ulValueLen <= fixed) {
+    seen->ok = TRUE;
+    seen->value = g_bytes_new_take(g_steal_pointer(&buf), attr.ulValueLen);
+  }
+done:
+  g_free(buf);
+  g_hash_table_replace(s->seen_attributes, g_steal_pointer(&key), seen);
+  *ok = seen->ok;
+  return seen->value != NULL ? g_bytes_ref(seen->value) : NULL;
+}
+
+/* Reads @types of @obj in two calls (their lengths, then their values)
+ * instead of one or two each, for the reads that follow. A module that
+ * refuses the whole template (PKCS#11 wants it to fill what it can and mark
+ * the rest unavailable) is then asked one attribute at a time. Public
+ * attributes only. */
+static void
+prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types, gsize n)
+{
+  g_autofree CK_ATTRIBUTE *tmpl = g_new0(CK_ATTRIBUTE, n);
+  g_autofree CK_ATTRIBUTE *avail = g_new0(CK_ATTRIBUTE, n);
+  gsize n_avail = 0, missing = 0;
+  CK_RV rv;
+
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *key = attribute_key(obj, types[i]);
+
+    if (!g_hash_table_contains(seen_attributes(s), key))
+      tmpl[missing++].type = types[i];
+  }
+  if (missing == 0)
+    return;
+  rv = s->f->C_GetAttributeValue(s->handle, obj, tmpl, missing);
+  if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE)
+    return;
+  for (gsize i = 0; i < missing; i++)
+    if (tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION && tmpl[i].ulValueLen <= MAX_ATTRIBUTE) {
+      avail[n_avail].type = tmpl[i].type;
+      avail[n_avail].ulValueLen = tmpl[i].ulValueLen;
+      avail[n_avail].pValue = g_malloc0(tmpl[i].ulValueLen ? tmpl[i].ulValueLen : 1);
+      n_avail++;
+    }
+  rv = n_avail > 0 ? s->f->C_GetAttributeValue(s->handle, obj, avail, n_avail) : CKR_OK;
+  for (gsize i = 0, a = 0; i < missing; i++) {
+    SeenAttribute *seen;
+
+    if (a < n_avail && avail[a].type == tmpl[i].type) {
+      if (rv != CKR_OK) {
+        g_free(avail[a++].pValue);
+        continue; /* not known: read alone when asked for */
+      }
+      seen = g_new0(SeenAttribute, 1);
+      seen->ok = TRUE;
+      seen->value = g_bytes_new_take(avail[a].pValue, avail[a].ulValueLen);
+      a++;
+    } else
+      seen = g_new0(SeenAttribute, 1); /* the module does not have it */
+    g_hash_table_replace(s->seen_attributes, attribute_key(obj, tmpl[i].type), seen);
+  }
+}
+
+/* What is read of a certificate object, and of a key object. */
+static const CK_ATTRIBUTE_TYPE certificate_attributes[]
+    = { CKA_CERTIFICATE_TYPE, CKA_VALUE, CKA_ID, CKA_LABEL, CKA_CERTIFICATE_CATEGORY };
+static const CK_ATTRIBUTE_TYPE key_attributes[] = {
+  CKA_ID,        CKA_LABEL,           CKA_KEY_TYPE,         CKA_MODULUS_BITS,
+  CKA_MODULUS,   CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS,        CKA_EC_POINT,
+  CKA_SENSITIVE, CKA_EXTRACTABLE,     CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+};
+
 GBytes *
 signet_p11_get_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type)
 {
-  CK_ATTRIBUTE attr = { type, NULL, 0 };
-  guint8 *buf;
+  gboolean ok;
 
-  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK
-      || attr.ulValueLen == (CK_ULONG)-1 || attr.ulValueLen > MAX_ATTRIBUTE)
-    return NULL;
-  buf = g_malloc(attr.ulValueLen ? attr.ulValueLen : 1);
-  attr.pValue = buf;
-  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK) {
-    g_free(buf);
-    return NULL;
-  }
-  return g_bytes_new_take(buf, attr.ulValueLen);
+  return read_attribute(s, obj, type, 0, &ok);
 }
 
 gboolean
 signet_p11_get_bool(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
                     gboolean fallback)
 {
-  CK_BBOOL value = CK_FALSE;
-  CK_ATTRIBUTE attr = { type, &value, sizeof value };
+  gboolean ok;
+  g_autoptr(GBytes) v = read_attribute(s, obj, type, sizeof(CK_BBOOL), &ok);
 
-  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK)
+  if (!ok || g_bytes_get_size(v) != sizeof(CK_BBOOL))
     return fallback;
-  return value == CK_TRUE;
+  return *(const CK_BBOOL *)g_bytes_get_data(v, NULL) == CK_TRUE;
 }
 
 static CK_ULONG
 get_ulong(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, CK_ULONG fallback)
 {
-  CK_ULONG value = 0;
-  CK_ATTRIBUTE attr = { type, &value, sizeof value };
+  gboolean ok;
+  g_autoptr(GBytes) v = read_attribute(s, obj, type, sizeof(CK_ULONG), &ok);
+  CK_ULONG value;
 
-  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) != CKR_OK)
+  if (!ok || g_bytes_get_size(v) != sizeof value)
     return fallback;
+  memcpy(&value, g_bytes_get_data(v, NULL), sizeof value);
   return value;
+}
+
+/* The search template as bytes, the key of what it found. */
+static GBytes *
+search_key(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+  GByteArray *b = g_byte_array_new();
+
+  for (CK_ULONG i = 0; i < count; i++) {
+    g_byte_array_append(b, (const guint8 *)&tmpl[i].type, sizeof tmpl[i].type);
+    g_byte_array_append(b, (const guint8 *)&tmpl[i].ulValueLen, sizeof tmpl[i].ulValueLen);
+    if (tmpl[i].pValue != NULL)
+      g_byte_array_append(b, tmpl[i].pValue, (guint)tmpl[i].ulValueLen);
+  }
+  return g_byte_array_free_to_bytes(b);
 }
 
 GArray *
 signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count, GError **error)
 {
-  g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
-  CK_RV rv = s->f->C_FindObjectsInit(s->handle, tmpl, count);
+  g_autoptr(GArray) found = NULL;
+  g_autoptr(GBytes) key = search_key(tmpl, count);
+  GArray *seen;
+  CK_RV rv;
 
+  if (s->seen_searches == NULL)
+    s->seen_searches = g_hash_table_new_full(
+        g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, (GDestroyNotify)g_array_unref);
+  seen = g_hash_table_lookup(s->seen_searches, key);
+  if (seen != NULL) {
+    found = g_array_sized_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE), seen->len);
+    g_array_append_vals(found, seen->data, seen->len);
+    return g_steal_pointer(&found);
+  }
+  found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  rv = s->f->C_FindObjectsInit(s->handle, tmpl, count);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
@@ -81,6 +245,7 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
   }
+  g_hash_table_replace(s->seen_searches, g_steal_pointer(&key), g_array_ref(found));
   return g_steal_pointer(&found);
 }
 
@@ -179,7 +344,10 @@ ec_public_key(GBytes *params, GBytes *point)
 EVP_PKEY *
 signet_p11_object_public_key(SignetP11Session *s, CK_OBJECT_HANDLE obj)
 {
-  CK_KEY_TYPE type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+  CK_KEY_TYPE type;
+
+  prefetch(s, obj, key_attributes, G_N_ELEMENTS(key_attributes));
+  type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
 
   if (type == CKK_RSA) {
     g_autoptr(GBytes) n = signet_p11_get_attribute(s, obj, CKA_MODULUS);
@@ -282,6 +450,7 @@ signet_p11_session_list_certificates(SignetP11Session *s, GError **error)
     SignetP11Certificate *c;
     X509 *x;
 
+    prefetch(s, h, certificate_attributes, G_N_ELEMENTS(certificate_attributes));
     if (get_ulong(s, h, CKA_CERTIFICATE_TYPE, CKC_X_509) != CKC_X_509)
       continue;
     value = signet_p11_get_attribute(s, h, CKA_VALUE);
@@ -336,8 +505,12 @@ signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
       return NULL;
     for (guint i = 0; i < handles->len; i++) {
       CK_OBJECT_HANDLE h = g_array_index(handles, CK_OBJECT_HANDLE, i);
-      g_autoptr(GBytes) id = get_id(s, h);
-      SignetP11KeyPair *k = pair_for_id(pairs, id);
+      g_autoptr(GBytes) id = NULL;
+      SignetP11KeyPair *k;
+
+      prefetch(s, h, key_attributes, G_N_ELEMENTS(key_attributes));
+      id = get_id(s, h);
+      k = pair_for_id(pairs, id);
 
       if (k->label == NULL || *k->label == '\0') {
         g_free(k->label);
@@ -542,6 +715,7 @@ signet_p11_session_delete_certificate(SignetP11Session *s, X509 *cert, GError **
                 "The certificate is not on token \"%s\"", s->token->label);
     return FALSE;
   }
+  signet_p11_session_forget(s);
   for (guint i = 0; i < found->len; i++) {
     CK_RV rv = s->f->C_DestroyObject(s->handle, g_array_index(found, CK_OBJECT_HANDLE, i));
     if (rv != CKR_OK) {
@@ -626,6 +800,7 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
     };
     CK_ULONG n = G_N_ELEMENTS(tmpl);
 
+    signet_p11_session_forget(s);
     rv = s->f->C_CreateObject(s->handle, tmpl, n, &obj);
     if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID)
       rv = s->f->C_CreateObject(s->handle, tmpl, n - 1, &obj);
@@ -637,6 +812,7 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
   /* Read it back: what is on the token must be what we meant to store. */
   readback = signet_p11_get_attribute(s, obj, CKA_VALUE);
   if (readback == NULL || !g_bytes_equal(readback, der)) {
+    signet_p11_session_forget(s);
     (void)s->f->C_DestroyObject(s->handle, obj);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
                 "The certificate read back from the token differs from the one written; "
@@ -675,6 +851,7 @@ signet_p11_session_delete_key_pair(SignetP11Session *s, GBytes *id, GError **err
                 s->token->label, hex);
     return FALSE;
   }
+  signet_p11_session_forget(s);
   for (guint c = 0; c < found->len; c++) {
     GArray *h = g_ptr_array_index(found, c);
     for (guint i = 0; i < h->len; i++) {

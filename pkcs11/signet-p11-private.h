@@ -45,6 +45,10 @@ struct _SignetP11Session
   CK_SESSION_HANDLE handle;
   SignetP11Token *token;
   gboolean logged_in;
+  /* What this session read (signet-p11-objects.c): "HANDLE:TYPE" → the
+   * attribute, a search template's bytes → the handles found. */
+  GHashTable *seen_attributes;
+  GHashTable *seen_searches;
 };
 
 /* Sets @error from @rv for the operation @what ("Could not generate the key"),
@@ -61,12 +65,17 @@ SignetP11Token *signet_p11_token_read(SignetP11Context *ctx, guint module_index,
 /* Describes the PIN state for a message: "one try left", … or NULL. */
 char *signet_p11_describe_pin_state(const SignetP11PinState *state);
 
-/* Reads one attribute of @obj into a new GBytes, or NULL if absent/unreadable. */
+/* Reads one public attribute of @obj into a new GBytes, or NULL if
+ * absent/unreadable; once per session (signet_p11_session_forget()). */
 GBytes *signet_p11_get_attribute(SignetP11Session *session, CK_OBJECT_HANDLE obj,
                                  CK_ATTRIBUTE_TYPE type);
 gboolean signet_p11_get_bool(SignetP11Session *session, CK_OBJECT_HANDLE obj,
                              CK_ATTRIBUTE_TYPE type, gboolean fallback);
-/* Finds every object matching @tmpl. */
+/* Drops what the session read: called after anything is written to the
+ * token and when the login changes. */
+void signet_p11_session_forget(SignetP11Session *session);
+/* Finds every object matching @tmpl (the same search again in the session,
+ * with nothing written since, is not sent again). */
 GArray *signet_p11_find_objects(SignetP11Session *session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
                                 GError **error);
 

@@ -77,6 +77,7 @@ signet_p11_session_free(SignetP11Session *s)
     (void)s->f->C_CloseSession(s->handle);
     session_closed(s->module);
   }
+  signet_p11_session_forget(s);
   signet_p11_token_free(s->token);
   g_free(s);
 }
@@ -210,6 +211,8 @@ signet_p11_session_login_as(SignetP11Session *s, CK_USER_TYPE who, const SignetS
 
   if (!signet_p11_check_final_try(s, who, confirm_final_try, error))
     return FALSE;
+  /* Logged in, the token shows other objects. */
+  signet_p11_session_forget(s);
   if (s->token->protected_auth_path && (secret == NULL || signet_secret_get_len(secret) == 0))
     rv = s->f->C_Login(s->handle, who, NULL, 0);
   else if (secret == NULL) {

@@ -372,7 +372,10 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   t->max_pin_len = tinfo.ulMaxPinLen;
   t->free_public_memory = tinfo.ulFreePublicMemory;
   t->free_private_memory = tinfo.ulFreePrivateMemory;
-  cached_mechanisms(m, f, slot, t);
+  /* An uninitialised token (SoftHSM2's free slot) is never worked with:
+   * reading its mechanisms would cost one call each at every look. */
+  if (t->initialized)
+    cached_mechanisms(m, f, slot, t);
   t->unblock_method = ctx->unblock_override != SIGNET_P11_UNBLOCK_UNKNOWN
                           ? ctx->unblock_override
                           : unblock_method_for_module(&m->info);

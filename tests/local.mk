@@ -10,6 +10,7 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)'; \
 	export SOFTHSM2_MODULE='$(SOFTHSM2_MODULE)' SOFTHSM2_UTIL='$(SOFTHSM2_UTIL)'; \
 	export PKCS11_TOOL='$(PKCS11_TOOL)' DBUS_DAEMON='$(DBUS_DAEMON)'; \
+	export PKCS11_SPY_MODULE='$(PKCS11_SPY_MODULE)'; \
 	export SIGNET_SHIM_MODULE='$(abs_top_builddir)/tests/p11shim/.libs/signet-p11shim.so'; \
 	export G_DEBUG=fatal-warnings G_SLICE=always-malloc; \
 	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;

@@ -33,6 +33,7 @@ typedef struct
   gsize tries_seen; /* lines of the tries log already checked */
   SignetP11Context *ctx;
   SignetP11Token *token;
+  char *spy_log; /* OpenSC's pkcs11-spy logs every call here (spy fixture) */
 } Fixture;
 
 static const char *
@@ -40,6 +41,15 @@ softhsm_module(void)
 {
   const char *m = g_getenv("SOFTHSM2_MODULE");
   return m != NULL && *m != '\0' ? m : "/usr/lib/softhsm/libsofthsm2.so";
+}
+
+/* OpenSC's PKCS#11 call logger (opensc-pkcs11), put between us and the
+ * module by the spy fixtures; configure finds it. */
+static const char *
+spy_module(void)
+{
+  const char *m = g_getenv("PKCS11_SPY_MODULE");
+  return m != NULL && g_file_test(m, G_FILE_TEST_EXISTS) ? m : NULL;
 }
 
 static const char *
@@ -68,7 +78,13 @@ fixture_setup_model(Fixture *f, Model model, const char *second_label)
     g_setenv("SIGNET_SHIM_TARGET", softhsm_module(), TRUE);
     g_setenv("SIGNET_SHIM_MODEL", model == MODEL_CARD ? "opensc-card" : "softhsm", TRUE);
   }
-  f->ctx = signet_p11_context_new(shim_module() != NULL ? shim_module() : softhsm_module(),
+  if (f->spy_log != NULL) {
+    g_setenv("PKCS11SPY", shim_module() != NULL ? shim_module() : softhsm_module(), TRUE);
+    g_setenv("PKCS11SPY_OUTPUT", f->spy_log, TRUE);
+  }
+  f->ctx = signet_p11_context_new(f->spy_log != NULL      ? spy_module()
+                                  : shim_module() != NULL ? shim_module()
+                                                          : softhsm_module(),
                                   SIGNET_P11_UNBLOCK_UNKNOWN, &error);
   g_assert_no_error(error);
   {
@@ -89,6 +105,39 @@ static void
 fixture_setup_card(Fixture *f, gconstpointer data)
 {
   fixture_setup_model(f, MODEL_CARD, data);
+}
+
+static void
+fixture_setup_spy(Fixture *f, gconstpointer data)
+{
+  f->spy_log = g_build_filename(g_get_tmp_dir(), "signet-p11-spy-XXXXXX", NULL);
+  g_close(g_mkstemp(f->spy_log), NULL);
+  fixture_setup_model(f, MODEL_SOFTHSM, data);
+}
+
+static void
+fixture_setup_card_spy(Fixture *f, gconstpointer data)
+{
+  f->spy_log = g_build_filename(g_get_tmp_dir(), "signet-p11-spy-XXXXXX", NULL);
+  g_close(g_mkstemp(f->spy_log), NULL);
+  fixture_setup_model(f, MODEL_CARD, data);
+}
+
+/* How many calls of @function the spy logged so far. */
+static guint
+spy_count(Fixture *f, const char *function)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *want = g_strconcat(": ", function, NULL);
+  guint n = 0;
+
+  g_assert_true(g_file_get_contents(f->spy_log, &text, NULL, NULL));
+  lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_suffix(lines[i], want) && g_ascii_isdigit(lines[i][0]))
+      n++;
+  return n;
 }
 
 /* The tries the shim logged since the last call, "KIND RESULT" each, a
@@ -138,6 +187,12 @@ fixture_teardown(Fixture *f, gconstpointer data)
   assert_tries(f, "");
   signet_p11_token_free(f->token);
   signet_p11_context_free(f->ctx);
+  if (f->spy_log != NULL) {
+    g_unlink(f->spy_log);
+    g_unsetenv("PKCS11SPY");
+    g_unsetenv("PKCS11SPY_OUTPUT");
+  }
+  g_free(f->spy_log);
   signet_test_remove_tree(f->dir);
   g_free(f->dir);
   g_free(f->shim_state);
@@ -678,6 +733,89 @@ test_puk_final_try(Fixture *f, gconstpointer data)
   }
 }
 
+/* Within one session a search or an attribute read goes to the token once,
+ * until something is written or the login changes; an object's attributes
+ * are read together (its lengths, then its values). Counted by OpenSC's
+ * pkcs11-spy between us and the module, in a process of its own (the spy
+ * keeps its target and its log file for as long as it is loaded). */
+static void
+test_reads_once(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Session) s = NULL;
+  g_autoptr(SignetSecret) pin = secret(PIN);
+  g_autoptr(GPtrArray) pairs = NULL, certs = NULL;
+  g_autoptr(GBytes) id = NULL;
+  g_autoptr(EVP_PKEY) pub = NULL, ca_key = EVP_EC_gen("P-256");
+  g_autoptr(X509) cert = NULL;
+  guint finds, reads;
+
+  (void)data;
+  if (f->spy_log == NULL || spy_module() == NULL) {
+    g_test_skip("no pkcs11-spy (apt-get install opensc-pkcs11)");
+    return;
+  }
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+    return;
+  }
+  s = signet_p11_session_open(f->ctx, f->token, &error);
+  g_assert_no_error(error);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 0);
+  finds = spy_count(f, "C_FindObjectsInit");
+  reads = spy_count(f, "C_GetAttributeValue");
+  g_assert_cmpuint(finds, ==, 3); /* private keys, public keys, certificates */
+  /* Asked again, with nothing written: nothing is sent. */
+  g_clear_pointer(&pairs, g_ptr_array_unref);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  certs = signet_p11_session_list_certificates(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
+  g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
+
+  /* Logged in, the token shows its private objects: searched again. */
+  g_assert_true(signet_p11_session_login(s, pin, FALSE, &error));
+  g_assert_true(signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "k", &id, &error));
+  g_assert_no_error(error);
+  finds = spy_count(f, "C_FindObjectsInit");
+  g_clear_pointer(&pairs, g_ptr_array_unref);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1); /* the new key: a write is never hidden */
+  g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+
+  /* A certificate written is seen at once, and read with its key pair in
+   * at most two calls per object, plus the card's check that a private
+   * key's value is unreadable (value_unreadable(): up to three). */
+  pub = signet_p11_session_get_public_key(s, id, &error);
+  g_assert_no_error(error);
+  cert = make_cert(pub, ca_key, "Holder", FALSE, 30);
+  g_assert_true(signet_p11_session_store_certificate(s, cert, id, "k", FALSE, &error));
+  g_assert_no_error(error);
+  finds = spy_count(f, "C_FindObjectsInit");
+  reads = spy_count(f, "C_GetAttributeValue");
+  g_clear_pointer(&pairs, g_ptr_array_unref);
+  pairs = signet_p11_session_list_key_pairs(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  g_assert_true(((SignetP11KeyPair *)g_ptr_array_index(pairs, 0))->has_certificate);
+  g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+  g_assert_cmpuint(spy_count(f, "C_GetAttributeValue") - reads, <=,
+                   2 * 3 + (f->model == MODEL_CARD ? 3 : 0));
+  reads = spy_count(f, "C_GetAttributeValue");
+  g_clear_pointer(&certs, g_ptr_array_unref);
+  certs = signet_p11_session_list_certificates(s, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(certs->len, ==, 1);
+  g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
+  g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+  g_assert_true(signet_p11_session_delete_key_pair(s, id, &error));
+  g_assert_no_error(error);
+}
+
 static void
 test_bad_module(void)
 {
@@ -766,5 +904,10 @@ main(int argc, char **argv)
   ADD_BOTH("unblock", test_unblock, NULL);
   ADD_BOTH("sequence", test_sequence, NULL);
   ADD("/p11/softhsm/puk-final-try", test_puk_final_try, NULL);
+  g_test_add("/p11/softhsm/reads-once", Fixture, NULL, fixture_setup_spy, test_reads_once,
+             fixture_teardown);
+  if (shim_module() != NULL)
+    g_test_add("/p11/card/reads-once", Fixture, NULL, fixture_setup_card_spy, test_reads_once,
+               fixture_teardown);
   return g_test_run();
 }
