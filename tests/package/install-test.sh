@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # tests/package/install-test.sh DEBDIR: installs the packages script/package
-# built (DEBDIR/signet_*.deb, signet-gtk_*.deb) with apt-get, checks that the
+# built (DEBDIR/signet_*.deb, signet-gtk_*.deb) with apt-get, as an upgrade
+# from the same build repacked with a lower version whose state database was
+# taken back to schema 2 (the journal and history must survive the
+# migration), checks that the
 # installed files work together outside the build tree, as an unprivileged
 # user with a private session bus and a SoftHSM2 token, then purges them and
 # checks that nothing of theirs is left. TAP. As root (script/test's last
@@ -33,20 +36,70 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- install -------------------------------------------------------------
-check "apt-get install ./signet_*.deb ./signet-gtk_*.deb" \
-	env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	"$(ls "$debdir"/signet_*.deb)" "$(ls "$debdir"/signet-gtk_*.deb)"
-dpkg -L signet signet-gtk | sort -u >"$work/files"
-while IFS= read -r f; do [ -d "$f" ] || echo "$f"; done <"$work/files" >"$work/ours"
-check "dpkg installed files ($(wc -l <"$work/ours"))" test -s "$work/ours"
-
-# ---- the unprivileged user and its token ---------------------------------
+# ---- the unprivileged user ----------------------------------------------
 if ! id "$user" >/dev/null 2>&1; then
 	useradd --create-home --shell /bin/bash "$user"
 	made_user=1
 fi
 home=$(getent passwd "$user" | cut -d: -f6)
+state=$home/.local/state/signet/signet.db
+install -d -m 0700 -o "$user" "$home/run"
+# as_user SCRIPT: SCRIPT (sh, single-quoted by the caller: it expands as the
+# user) as the user, on a private session bus.
+as_user() {
+	runuser -u "$user" -- env XDG_RUNTIME_DIR="$home/run" dbus-run-session -- sh -c "$1"
+}
+
+# ---- upgrade: the previous build, a state database of schema 2 -----------
+# The previous build is this one repacked with a lower version; its
+# database is made by its agent, then taken back to schema 2 (as
+# tests/agent/test-state.c's migration test does) with an operation in the
+# journal and an entry in the history, which the new build must migrate.
+prev=0.0.1~prev
+for pkg in signet signet-gtk; do
+	rm -rf "$work/repack"
+	dpkg-deb -R "$(ls "$debdir/${pkg}"_*.deb)" "$work/repack"
+	sed -i -e "s/^Version: .*/Version: $prev/" \
+		-e "s/signet (= [^)]*)/signet (= $prev)/" "$work/repack/DEBIAN/control"
+	dpkg-deb -b "$work/repack" "$work/${pkg}_${prev}_prev.deb" >/dev/null
+done
+check "apt-get install the previous build ($prev)" \
+	env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	"$work/signet_${prev}_prev.deb" "$work/signet-gtk_${prev}_prev.deb"
+as_user 'signet history >/dev/null 2>&1' >/dev/null 2>&1 || true
+check "the previous build's agent made the state database" test -s "$state"
+runuser -u "$user" -- sqlite3 "$state" "
+	INSERT INTO operations (kind, token_serial, token_label, profile, state, started, updated, step)
+		VALUES ('renew', 'OLD0001', 'Old Token', 'corp', 'failed', 1700000000, 1700000000, 'request');
+	INSERT INTO audit (time, token_serial, token_label, operation, outcome, detail)
+		VALUES (1700000000, 'OLD0001', 'Old Token', 'renew', 'failed', 'kept across the upgrade');
+	ALTER TABLE operations DROP COLUMN revision;
+	ALTER TABLE operations DROP COLUMN reference;
+	ALTER TABLE operations DROP COLUMN sent_at;
+	ALTER TABLE operations DROP COLUMN answer_lost;
+	ALTER TABLE operations DROP COLUMN poll_state;
+	DROP TABLE certificate_roots;
+	DROP INDEX audit_by_label;
+	PRAGMA user_version = 2;"
+check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected $2, got $3)"; fi; }
+check_eq "the database is at schema 2 before the upgrade" 2 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
+
+# ---- install (the upgrade) -----------------------------------------------
+check "apt-get install ./signet_*.deb ./signet-gtk_*.deb (upgrade from $prev)" \
+	env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	"$(ls "$debdir"/signet_*.deb)" "$(ls "$debdir"/signet-gtk_*.deb)"
+dpkg -L signet signet-gtk | sort -u >"$work/files"
+while IFS= read -r f; do [ -d "$f" ] || echo "$f"; done <"$work/files" >"$work/ours"
+check "dpkg installed files ($(wc -l <"$work/ours"))" test -s "$work/ours"
+# shellcheck disable=SC2016
+as_user 'signet history --json >"$HOME/history.json" 2>&1' >/dev/null 2>&1 || true
+check "after the upgrade, the history still has the old entry" \
+	grep -q "kept across the upgrade" "$home/history.json"
+rm -f "$home/history.json"
+check_eq "the agent migrated the database to schema 5" 5 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
+check_eq "the journal's operation survived" "renew|OLD0001|failed|0" \
+	"$(runuser -u "$user" -- sqlite3 "$state" "SELECT kind, token_serial, state, revision FROM operations WHERE token_serial = 'OLD0001'")"
+
 cat >"$work/user.sh" <<'USER'
 set -eu
 n=${N:-0}
