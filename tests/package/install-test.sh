@@ -144,6 +144,22 @@ runuser -u "$user" -- env N="$n" bash "$work/user.sh" | tee "$work/user.tap"
 n=$(cat "$home/pkgtest/n")
 failures=$((failures + $(grep -c '^not ok' "$work/user.tap" || true)))
 
+# ---- the window, from the installed files --------------------------------
+# Under Xvfb it stays up (timeout's 124) and its first call starts the agent.
+cat >"$work/window.sh" <<'WINDOW'
+GDK_BACKEND=x11 xvfb-run -a sh -c '
+	timeout 6 signet-gtk >/dev/null 2>&1
+	echo $? >"$HOME/run/window-rc"
+	gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+		--method org.freedesktop.DBus.NameHasOwner io.signet.Agent >"$HOME/run/window-agent"'
+WINDOW
+chmod 0644 "$work/window.sh"
+as_user "sh $work/window.sh" >/dev/null 2>&1 || true
+check_eq "signet-gtk runs from the installed files (still up after 6 s)" 124 \
+	"$(cat "$home/run/window-rc" 2>/dev/null || true)"
+check_eq "the window's call started the agent" "(true,)" \
+	"$(cat "$home/run/window-agent" 2>/dev/null || true)"
+
 # ---- the window's files and the udev rule --------------------------------
 check "desktop-file-validate accepts io.signet.Signet.desktop" \
 	desktop-file-validate /usr/share/applications/io.signet.Signet.desktop
