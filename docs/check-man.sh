@@ -20,7 +20,7 @@ no_warnings() {
 	if [ -s "$1" ]; then sed 's/^/# /' "$1"; return 1; fi
 }
 
-for page in signet.1 signetd.8; do
+for page in signet.1 signetd.8 signet-gtk.1; do
 	src=$docs/$page
 	check "$page exists" test -s "$src"
 	LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$src" >"$tmp/groff.err" 2>&1
@@ -63,6 +63,11 @@ for step in check-certificate ca-certificates login ask-ca check-room generate-k
 	check "signetd.8 names the renewal step $step" has signetd.8 "$step"
 	check "dbus-api.md's Renew table has the step $step" \
 		grep -q -E "^\| \`$step\` \|" "$docs/dbus-api.md"
+done
+
+# The window's page names its options.
+for o in --token --renew; do
+	check "signet-gtk.1 documents $o" has signet-gtk.1 "$o"
 done
 
 # Options the built programs really have (their --help) are documented.

@@ -38,7 +38,11 @@
 #define CONNECT_TIMEOUT_MAX 300
 #define TIMEOUT_MAX         3600
 
-#define SYSTEM_PROFILES_DIR "/etc/signet/profiles.d"
+/* The administrator's profiles, then those a package installs (a CA's own
+ * package puts its profile in /usr/share; a file of the same name in /etc
+ * hides it, as /etc does for every packaged default). */
+#define SYSTEM_PROFILES_DIR  "/etc/signet/profiles.d"
+#define PACKAGE_PROFILES_DIR "/usr/share/signet/profiles.d"
 
 /* Sample values a template is checked with. */
 #define SAMPLE_REFERENCE "REF-0001"
@@ -1105,6 +1109,7 @@ signet_profile_dirs(void)
     if (extras[i][0] != '\0')
       g_ptr_array_add(all, extras[i]);
   g_ptr_array_add(all, (gpointer)SYSTEM_PROFILES_DIR);
+  g_ptr_array_add(all, (gpointer)PACKAGE_PROFILES_DIR);
   for (guint i = 0; i < all->len; i++) {
     g_autofree char *dir = g_canonicalize_filename(g_ptr_array_index(all, i), NULL);
 

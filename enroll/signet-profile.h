@@ -1,8 +1,9 @@
 /* signet-profile.h: CA profiles, GKeyFile files a CA can ship.
  *
- * Owns: reading profiles from $XDG_CONFIG_HOME/signet/profiles.d/NAME.conf
- * and /etc/signet/profiles.d/NAME.conf (the user's file wins over the
- * system's of the same name); reporting a broken file with its path and
+ * Owns: reading profiles from $XDG_CONFIG_HOME/signet/profiles.d/NAME.conf,
+ * /etc/signet/profiles.d/NAME.conf and /usr/share/signet/profiles.d/NAME.conf
+ * (a CA's package; the first directory with a file of that name wins);
+ * reporting a broken file with its path and
  * line without stopping the others. May call: common/, GLib.
  *
  * A profile (NAME is the file name without ".conf", [a-z0-9._-]):
@@ -117,7 +118,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetProfileSet, signet_profile_set_free)
 
 /* The directories searched, most important first: $XDG_CONFIG_HOME/signet/
  * profiles.d, then $SIGNET_PROFILES_DIR if set (colon-separated, for tests
- * and packagers), then /etc/signet/profiles.d. */
+ * and packagers), then /etc/signet/profiles.d, then
+ * /usr/share/signet/profiles.d (where a CA's package installs its profile). */
 GStrv signet_profile_dirs(void);
 
 /* Loads every NAME.conf of @dirs (NULL: signet_profile_dirs()). A missing

@@ -30,7 +30,7 @@ ui_gtk_sources = \
 signet_format_sources += $(ui_gtk_sources) ui-gtk/signet-gtk.c tests/ui/test-window-units.c
 EXTRA_DIST += ui-gtk/signet-gtk.gresource.xml $(ui_gtk_ui_files) $(ui_gtk_icons) \
 	ui-gtk/data/io.signet.Signet.desktop.in ui-gtk/data/io.signet.Signet.metainfo.xml.in \
-	tests/ui/test-window-units.sh ui-gtk/data/test-data-files.sh
+	tests/ui/test-window-units.sh ui-gtk/data/test-data-files.sh docs/signet-gtk.1
 
 if WITH_GTK
 # The templates and the symbolic icon, compiled into the program.
@@ -68,6 +68,9 @@ tests_ui_test_window_units_CFLAGS = $(ui_gtk_libsignet_gtk_la_CFLAGS)
 tests_ui_test_window_units_LDADD = ui-gtk/libsignet-gtk.la $(GTK_LIBS) $(GLIB_LIBS)
 $(tests_ui_test_window_units_OBJECTS): $(libsignet_dbus_generated)
 TESTS += tests/ui/test-window-units.sh
+
+# Its man page (docs/check-man.sh checks it with the others).
+man_MANS = docs/signet-gtk.1
 
 # The desktop entry, the AppStream metainfo and the icons, in the XDG places.
 desktopdir = $(datadir)/applications

@@ -657,17 +657,19 @@ test_dirs(void)
 
   g_setenv("SIGNET_PROFILES_DIR", "/opt/a/profiles::/opt/b/", TRUE);
   dirs = signet_profile_dirs();
-  g_assert_cmpuint(g_strv_length(dirs), ==, 4);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 5);
   g_assert_cmpstr(dirs[0], ==, user);
   g_assert_cmpstr(dirs[1], ==, "/opt/a/profiles");
   g_assert_cmpstr(dirs[2], ==, "/opt/b");
   g_assert_cmpstr(dirs[3], ==, "/etc/signet/profiles.d");
+  g_assert_cmpstr(dirs[4], ==, "/usr/share/signet/profiles.d");
 
   g_unsetenv("SIGNET_PROFILES_DIR");
   plain = signet_profile_dirs();
-  g_assert_cmpuint(g_strv_length(plain), ==, 2);
+  g_assert_cmpuint(g_strv_length(plain), ==, 3);
   g_assert_cmpstr(plain[0], ==, user);
   g_assert_cmpstr(plain[1], ==, "/etc/signet/profiles.d");
+  g_assert_cmpstr(plain[2], ==, "/usr/share/signet/profiles.d");
 }
 
 /* signet_profiles_load(NULL): the user's directory from XDG_CONFIG_HOME. */
