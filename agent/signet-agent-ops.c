@@ -105,15 +105,9 @@ explain_pin_error(GError *error, const SignetP11Token *token)
 SignetP11Session *
 signet_op_open_session(Op *op, GError **error)
 {
-  g_autoptr(SignetP11Session) session = NULL;
-
-  session = signet_p11_session_open(op->agent->ctx, op->token, error);
-  if (session == NULL)
-    return NULL;
-  /* Act on the flags as they are now, not as they were when resolved. */
-  if (!signet_p11_session_refresh_token(session, error))
-    return NULL;
-  return g_steal_pointer(&session);
+  /* The session's token is read as it opens: the operation acts on the
+   * flags as they are now, not as they were when resolved. */
+  return signet_p11_session_open(op->agent->ctx, op->token, error);
 }
 
 /* Sends @pin once. An empty PIN is only for a token with a PIN pad. */

@@ -356,6 +356,8 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   t->uri = g_strdup(uri);
   free(uri);
   t->flags = tinfo.flags;
+  t->slot_info = sinfo;
+  t->token_info = tinfo;
   t->user_pin.count_low = (tinfo.flags & CKF_USER_PIN_COUNT_LOW) != 0;
   t->user_pin.final_try = (tinfo.flags & CKF_USER_PIN_FINAL_TRY) != 0;
   t->user_pin.locked = (tinfo.flags & CKF_USER_PIN_LOCKED) != 0;
@@ -392,20 +394,21 @@ signet_p11_context_list_tokens(SignetP11Context *ctx, GError **error)
   for (guint mi = 0; mi < ctx->modules->len; mi++) {
     SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, mi);
     g_autofree CK_SLOT_ID *slots = NULL;
-    CK_ULONG n = 0;
+    CK_ULONG n = 16;
     CK_RV rv;
 
-    /* The slot count can change between the two calls (a reader plugged
-     * in): retry while the module says the buffer is too small. */
-    for (int attempt = 0; attempt < 4; attempt++) {
+    /* One call where the slots fit in a first guess; otherwise ask the
+     * count, which can change between the two calls (a reader plugged in):
+     * retry while the module says the buffer is too small. */
+    slots = g_new0(CK_SLOT_ID, n);
+    rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
+    for (int attempt = 0; rv == CKR_BUFFER_TOO_SMALL && attempt < 4; attempt++) {
       rv = m->funcs->C_GetSlotList(CK_TRUE, NULL, &n);
       if (rv != CKR_OK || n == 0)
         break;
       g_free(slots);
       slots = g_new0(CK_SLOT_ID, n);
       rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
-      if (rv != CKR_BUFFER_TOO_SMALL)
-        break;
     }
     if (rv != CKR_OK) {
       /* One module failing does not hide the others' tokens. */
@@ -436,16 +439,13 @@ static gboolean
 token_matches_uri(SignetP11Context *ctx, const SignetP11Token *t, P11KitUri *uri)
 {
   SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, t->module_index);
-  CK_FUNCTION_LIST_PTR f = m->funcs;
-  CK_TOKEN_INFO tinfo;
-  CK_SLOT_INFO sinfo;
   const char *module_name = p11_kit_uri_get_module_name(uri);
   const char *module_path = p11_kit_uri_get_module_path(uri);
   CK_SLOT_ID uri_slot = p11_kit_uri_get_slot_id(uri);
+  /* p11-kit takes them as writable, and only reads them */
+  CK_TOKEN_INFO tinfo = t->token_info;
+  CK_SLOT_INFO sinfo = t->slot_info;
 
-  if (f->C_GetTokenInfo(t->slot_id, &tinfo) != CKR_OK
-      || f->C_GetSlotInfo(t->slot_id, &sinfo) != CKR_OK)
-    return FALSE;
   if (!p11_kit_uri_match_token_info(uri, &tinfo) || !p11_kit_uri_match_slot_info(uri, &sinfo)
       || !p11_kit_uri_match_module_info(uri, &m->info))
     return FALSE;

@@ -123,6 +123,9 @@ typedef struct
   char *serial;
   char *uri;      /* pkcs11:model=…;manufacturer=…;serial=…;token=… */
   CK_FLAGS flags; /* raw CK_TOKEN_INFO flags, as last read */
+  /* the module's answers, as last read (a URI is matched against them) */
+  CK_SLOT_INFO slot_info;
+  CK_TOKEN_INFO token_info;
   SignetP11PinState user_pin;
   SignetP11PinState so_pin; /* the PUK's state where the module reports it */
   gboolean login_required;
@@ -181,7 +184,8 @@ typedef struct _SignetP11Session SignetP11Session;
 
 /* A read-write session on @token's slot (read-only when the token is
  * write-protected). The token must still be the same one (its serial is
- * checked). */
+ * checked); the session's token (signet_p11_session_get_token) is read
+ * afresh as the session opens. */
 SignetP11Session *signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token,
                                           GError **error);
 void signet_p11_session_free(SignetP11Session *session);
