@@ -80,7 +80,13 @@ restart() {
     i=$((i + 1))
   done
   [ "$(checks_done)" -gt "$n" ] || not_ok "the agent did not finish its reminder check"
-  sleep 0.3 # the notification's D-Bus call reaches fake-notifyd
+  # The notifications' D-Bus calls reach fake-notifyd after the check.
+  wait_until 20 notes_caught_up || not_ok "a notification the agent sent never reached fake-notifyd"
+}
+# notes_caught_up: fake-notifyd has logged a call for every reminder the
+# agent logged as sent (both logs only grow during the test).
+notes_caught_up() {
+  [ "$(grep -vc '"removed"' "$NOTES")" -ge "$(grep -c 'reminder sent: ' "$RIG/agent.log")" ]
 }
 # Notify calls (the freedesktop backend); gtk() the gtk backend's lines.
 notes() { grep -vc '"backend": "gtk"' "$NOTES"; }
@@ -166,7 +172,8 @@ gdbus call --session --dest io.signet.Agent --object-path /io/signet/Agent \
   --method org.gtk.Actions.Activate renew "[<('x; rm -rf /', '$ID')>]" '{}' >/dev/null 2>&1
 gdbus call --session --dest io.signet.Agent --object-path /io/signet/Agent \
   --method org.gtk.Actions.Activate renew "[<('$SERIAL', 'not-hex')>]" '{}' >/dev/null 2>&1
-sleep 0.5
+refused() { [ "$(grep -c "renew action refused" "$RIG/agent.log")" -ge 2 ]; }
+wait_until 10 refused
 check_eq "a renew action with a malformed serial or id runs nothing" 1 "$(renew_runs)"
 check_eq "… and says so" 2 "$(grep -c "renew action refused" "$RIG/agent.log")"
 agent_stop
