@@ -226,7 +226,10 @@ check "kur with an expired certificate (CA clock): badTime, the current certific
 "$CA" mode --dir "$D" deferred:3600
 new_code
 newkey k4.pem
-cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k4.pem" -certout "$T/d.pem" -total_timeout 3
+# The client polls at once, then sleeps until its total timeout (checkAfter
+# is far longer) and gives up: 10 s, so that the ir and the first pollReq fit
+# in it on a loaded machine (3 s did not under ASan while another build ran).
+cmpc -cmd ir -ref "$REF" -secret "pass:$CODE" -subject "/CN=x" -newkey "$T/k4.pem" -certout "$T/d.pem" -total_timeout 10
 check "deferred: waiting, then pollRep" grep -q 'pollReq -> pollRep' "$T/log"
 after=$(sed -n 's/.*checkAfter = \([0-9]*\) seconds.*/\1/p' "$T/cmp-out" | head -n 1)
 check "deferred: checkAfter is the seconds left on the CA's clock" between 3590 3600 "$after"
@@ -245,7 +248,7 @@ check "deferred: the code is used now" test "$(code_state "$REF")" = used
 "$CA" mode --dir "$D" renew-window:30
 newkey k6.pem
 cmpc -cmd kur -cert "$T/kur-same.pem" -key "$T/k3.pem" -newkey "$T/k6.pem" -certout "$T/rw.pem" \
-  -total_timeout 3
+  -total_timeout 10
 after=$(sed -n 's/.*checkAfter = \([0-9]*\) seconds.*/\1/p' "$T/cmp-out" | head -n 1)
 check "renew-window:30: the kur waits about 10 days" between 863000 864100 "$after"
 check "renew-window:30: pending lists the kur" \
