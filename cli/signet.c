@@ -104,6 +104,25 @@ typedef struct
   SignetAgent1 *proxy;
 } Cli;
 
+/* What the options and the commands left in @cli: freed on every way out
+ * of main. */
+static void
+cli_clear(Cli *cli)
+{
+  g_clear_object(&cli->proxy);
+  g_free(cli->type);
+  g_free(cli->label);
+  g_free(cli->subject);
+  g_free(cli->out);
+  g_free(cli->profile);
+  g_free(cli->reference);
+  g_free(cli->cert);
+  g_free(cli->anchor);
+  g_free(cli->before);
+  g_clear_pointer(&cli->anchor_data, g_bytes_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
+
 typedef struct
 {
   const char *name; /* "list", "pin change" */
@@ -1488,11 +1507,11 @@ setup_translations(void)
 int
 main(int argc, char **argv)
 {
-  Cli cli = { .pin_fd = FD_UNSET,
-              .puk_fd = FD_UNSET,
-              .new_pin_fd = FD_UNSET,
-              .code_fd = FD_UNSET,
-              .limit = LIMIT_UNSET };
+  g_auto(Cli) cli = { .pin_fd = FD_UNSET,
+                      .puk_fd = FD_UNSET,
+                      .new_pin_fd = FD_UNSET,
+                      .code_fd = FD_UNSET,
+                      .limit = LIMIT_UNSET };
   const Command *command;
   int consumed = 0;
   g_autoptr(GOptionContext) context = NULL;
@@ -1591,17 +1610,5 @@ main(int argc, char **argv)
     status = signet_cli_report_error(error, cli.json || json);
   else
     status = SIGNET_EXIT_OK;
-
-  g_clear_object(&cli.proxy);
-  g_free(cli.type);
-  g_free(cli.label);
-  g_free(cli.subject);
-  g_free(cli.out);
-  g_free(cli.profile);
-  g_free(cli.reference);
-  g_free(cli.cert);
-  g_free(cli.anchor);
-  g_free(cli.before);
-  g_clear_pointer(&cli.anchor_data, g_bytes_unref);
   return status;
 }

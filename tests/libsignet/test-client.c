@@ -176,8 +176,10 @@ test_validity(void)
   g_autofree char *zero = not_after(0, FALSE);
   g_autofree char *past = not_after(-3, TRUE);
   g_autofree char *yesterday = not_after(-1, TRUE);
-  g_autofree char *t0 = signet_client_format_time(g_variant_new_int64(0));
-  g_autofree char *bad = signet_client_format_time(g_variant_new_string("not a time"));
+  g_autoptr(GVariant) zero_time = g_variant_ref_sink(g_variant_new_int64(0));
+  g_autoptr(GVariant) not_a_time = g_variant_ref_sink(g_variant_new_string("not a time"));
+  g_autofree char *t0 = signet_client_format_time(zero_time);
+  g_autofree char *bad = signet_client_format_time(not_a_time);
 
   g_assert_cmpstr(many, ==, "2027-12-04T10:00:00Z (365 days left)");
   g_assert_cmpstr(one, ==, "2027-12-04T10:00:00Z (1 day left)");
