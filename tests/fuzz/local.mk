@@ -6,12 +6,12 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject csrattrs profile config uri
+fuzz_harnesses = certfile subject csrattrs profile config uri http
 
 check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
-	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri
+	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http
 TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
-	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri
+	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -57,6 +57,13 @@ tests_fuzz_fuzz_uri_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(P11KIT_CFLAGS) $(OPEN
 tests_fuzz_fuzz_uri_LDADD = pkcs11/libsignet-pkcs11.la common/libsignet-common.la \
 	$(GLIB_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(OPENSSL_LIBS)
 
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-http\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_http_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+
 signet_format_sources += tests/fuzz/fuzz.h tests/fuzz/fuzz-main.c \
 	$(addsuffix .c,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 EXTRA_DIST += tests/fuzz/corpus
@@ -72,20 +79,30 @@ fuzz_lib_sources = $(filter %.c,$(enroll_libsignet_enroll_la_SOURCES) \
 	$(common_libsignet_common_la_SOURCES) $(pkcs11_libsignet_pkcs11_la_SOURCES)) \
 	agent/signet-config.c agent/signet-errors.c
 
+fuzz_compile = $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) \
+	$(AM_CPPFLAGS) $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBCURL_CFLAGS) $(P11KIT_CFLAGS) $(LIBP11_CFLAGS)
+
+# The library sources are compiled once (every time: no stale object), then
+# linked with each harness.
 fuzz:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 	  echo "make fuzz needs clang with libFuzzer: apt-get install clang"; exit 1; fi
-	@$(MKDIR_P) tests/fuzz
-	@for h in $(fuzz_harnesses); do \
-	  echo "  FUZZCC   tests/fuzz/fuzz-$$h-libfuzzer"; \
-	  $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) $(AM_CPPFLAGS) \
-	    $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
-	    $(LIBCURL_CFLAGS) $(P11KIT_CFLAGS) $(LIBP11_CFLAGS) \
-	    -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
-	    $(addprefix $(srcdir)/,$(fuzz_lib_sources)) $(GLIB_LIBS) $(OPENSSL_LIBS) \
-	    $(LIBCURL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) || exit 1; \
+	@$(MKDIR_P) tests/fuzz/libfuzzer-obj
+	@objects=; \
+	for s in $(fuzz_lib_sources); do \
+	  o=tests/fuzz/libfuzzer-obj/`echo $$s | sed 's|/|_|g; s|\.c$$|.o|'`; \
+	  echo "  FUZZCC   $$o"; \
+	  $(fuzz_compile) -c -o $$o $(srcdir)/$$s || exit 1; \
+	  objects="$$objects $$o"; \
+	done; \
+	for h in $(fuzz_harnesses); do \
+	  echo "  FUZZLD   tests/fuzz/fuzz-$$h-libfuzzer"; \
+	  $(fuzz_compile) -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
+	    $$objects $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS) $(P11KIT_LIBS) \
+	    $(LIBP11_LIBS) || exit 1; \
 	done
-	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), or e.g."
+	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), bench/fuzz, or e.g."
 	@echo "  mkdir -p work && tests/fuzz/fuzz-certfile-libfuzzer -max_total_time=60 work $(srcdir)/tests/fuzz/corpus/certfile"
 
 fuzz-run: fuzz
@@ -98,7 +115,7 @@ fuzz-run: fuzz
 
 clean-local: clean-fuzz
 clean-fuzz:
-	-rm -rf $(addprefix tests/fuzz/work-,$(fuzz_harnesses))
+	-rm -rf $(addprefix tests/fuzz/work-,$(fuzz_harnesses)) tests/fuzz/libfuzzer-obj
 	-rm -f $(addsuffix -libfuzzer,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 
 .PHONY: fuzz fuzz-run clean-fuzz
