@@ -53,8 +53,12 @@ read_pkcs11_group(SignetConfig *config, GKeyFile *kf, GError **error)
 
   keys = g_key_file_get_keys(kf, GROUP_PKCS11, NULL, NULL);
   for (gsize i = 0; keys != NULL && keys[i] != NULL; i++)
-    if (g_strcmp0(keys[i], "module") != 0 && g_strcmp0(keys[i], "unblock-method") != 0)
-      g_message("%s: ignoring unknown key \"%s\" in [" GROUP_PKCS11 "]", config->path, keys[i]);
+    if (g_strcmp0(keys[i], "module") != 0 && g_strcmp0(keys[i], "unblock-method") != 0) {
+      /* GKeyFile takes key names that are not UTF-8; a log line must be. */
+      g_autofree char *key = g_utf8_make_valid(keys[i], -1);
+
+      g_message("%s: ignoring unknown key \"%s\" in [" GROUP_PKCS11 "]", config->path, key);
+    }
 
   if (!check_escapes(config, kf, "module", error)
       || !check_escapes(config, kf, "unblock-method", error))
@@ -107,8 +111,11 @@ signet_config_load_data(const char *path, const char *data, gsize len, GError **
 
   groups = g_key_file_get_groups(kf, NULL);
   for (gsize i = 0; groups[i] != NULL; i++)
-    if (g_strcmp0(groups[i], GROUP_PKCS11) != 0)
-      g_debug("%s: group [%s] is not the agent's; left alone", config->path, groups[i]);
+    if (g_strcmp0(groups[i], GROUP_PKCS11) != 0) {
+      g_autofree char *group = g_utf8_make_valid(groups[i], -1);
+
+      g_debug("%s: group [%s] is not the agent's; left alone", config->path, group);
+    }
 
   if (!read_pkcs11_group(config, kf, error))
     return NULL;

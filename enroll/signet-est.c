@@ -279,12 +279,13 @@ wanted_auth(const SignetHttpResponse *response)
   if ((schemes & SIGNET_HTTP_AUTH_BASIC) != 0)
     return g_strdup("HTTP Basic authentication");
   if (schemes != 0) {
-    /* The first challenge's scheme, as the CA wrote it. */
+    /* The first challenge's scheme, as the CA wrote it, cut after 40
+     * characters (not bytes: a message is UTF-8). */
     const char *value = response->www_authenticate[0];
-    gsize len = strcspn(value, " \t,");
+    g_autofree char *scheme = g_strndup(value, strcspn(value, " \t,"));
+    g_autofree char *shown = signet_enroll_printable_text(scheme, 40);
 
-    return g_strdup_printf("HTTP authentication of a kind Signet does not support (\"%.*s\")",
-                           (int)MIN(len, (gsize)40), value);
+    return g_strdup_printf("HTTP authentication of a kind Signet does not support (\"%s\")", shown);
   }
   return NULL;
 }
