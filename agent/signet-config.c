@@ -103,8 +103,11 @@ signet_config_load_data(const char *path, const char *data, gsize len, GError **
   config->keyfile = g_key_file_ref(kf);
 
   if (!g_key_file_load_from_data(kf, data != NULL ? data : "", len, G_KEY_FILE_NONE, &local)) {
+    /* GKeyFile quotes the line it refuses as it is, UTF-8 or not. */
+    g_autofree char *why = g_utf8_make_valid(local->message, -1);
+
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_INVALID_ARGS,
-                "Could not read the configuration file %s: %s", config->path, local->message);
+                "Could not read the configuration file %s: %s", config->path, why);
     return NULL;
   }
   config->loaded = TRUE;
