@@ -29,8 +29,14 @@ typedef struct
 /* The default file: g_get_user_config_dir()/signet/signet.conf. */
 char *signet_config_default_path(void);
 
-/* Reads @path (NULL: the default file). */
+/* Reads @path (NULL: the default file) and parses it with
+ * signet_config_load_data(). */
 SignetConfig *signet_config_load(const char *path, GError **error);
+/* Parses @data (@len bytes, any bytes) as the file @path (NULL: the
+ * default file; it names the file in messages). The parser of
+ * signet_config_load(); tests/fuzz/fuzz-config.c fuzzes it. */
+SignetConfig *signet_config_load_data(const char *path, const char *data, gsize len,
+                                      GError **error);
 void signet_config_free(SignetConfig *config);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetConfig, signet_config_free)

@@ -71,6 +71,18 @@ control_at(const char *p, gboolean keep_layout)
 }
 
 gboolean
+signet_key_file_escapes_valid(const char *raw)
+{
+  for (const char *p = raw; *p != '\0'; p++)
+    if (*p == '\\') {
+      p++;
+      if (*p == '\0' || strchr("sntr\\", *p) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 signet_has_control_chars(const char *s)
 {
   for (const char *p = s; p != NULL && *p != '\0'; p++)

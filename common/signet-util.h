@@ -31,4 +31,11 @@ char *signet_shell_word(const char *text);
  * it cannot fake lines of its own). */
 char *signet_escape_control_chars(const char *s, gboolean keep_layout);
 
+/* TRUE when @raw, a GKeyFile value as written (g_key_file_get_value()),
+ * has only the escapes GKeyFile knows: \s \n \t \r \\. Check it before
+ * g_key_file_get_string(): GLib 2.74 sets its GError twice (a warning,
+ * fatal in the tests) for a value with an unknown escape and a "\" at its
+ * end, e.g. "C:\Program Files\" (found by tests/fuzz/fuzz-profile). */
+gboolean signet_key_file_escapes_valid(const char *raw);
+
 G_END_DECLS

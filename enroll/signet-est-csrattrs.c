@@ -48,13 +48,17 @@ signet_est_csr_attrs_free(SignetEstCsrAttrs *attrs)
   g_free(attrs);
 }
 
+/* @what may quote the CA's values (a subject's): printable only, so that
+ * a CA cannot put escapes (a C1 CSI, U+009B) in front of a holder. */
 static gboolean
 fail_csrattrs(GError **error, const char *what)
 {
+  g_autofree char *shown = signet_enroll_printable_text(what, 400);
+
   g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
               "The CA's answer to /csrattrs is not what EST sends (%s): ask your CA, or set the "
               "subject in the profile",
-              what);
+              shown);
   return FALSE;
 }
 

@@ -45,24 +45,9 @@ struct _SignetEst
   EVP_PKEY *client_key;
 };
 
-typedef enum
-{
-  OP_CACERTS,
-  OP_CSRATTRS,
-  OP_ENROLL,
-  OP_REENROLL,
-} Operation;
-
+/* Indexed by SignetEstOperation (signet-http.h). */
 static const char *const op_paths[]
     = { "/cacerts", "/csrattrs", "/simpleenroll", "/simplereenroll" };
-
-/* The HTTP credentials a request went with, in the end. */
-typedef enum
-{
-  SENT_NONE,
-  SENT_BASIC,
-  SENT_DIGEST,
-} AuthSent;
 
 /* ---- SignetEst --------------------------------------------------------- */
 
@@ -231,7 +216,8 @@ signet_est_result_free(SignetEstResult *result)
  * pre-emptively; when the CA answers 401 with a Digest challenge, once
  * more with libcurl's Digest. @out_sent: what went, in the end. */
 static SignetHttpResponse *
-est_request(SignetEst *est, Operation op, GBytes *body, AuthSent *out_sent, GError **error)
+est_request(SignetEst *est, SignetEstOperation op, GBytes *body, SignetEstAuthSent *out_sent,
+            GError **error)
 {
   static const char *const pkcs10_headers[]
       = { "Content-Type: application/pkcs10", "Content-Transfer-Encoding: base64", NULL };
@@ -250,10 +236,11 @@ est_request(SignetEst *est, Operation op, GBytes *body, AuthSent *out_sent, GErr
   SignetHttpResponse *response;
   /* /csrattrs before a renewal (no holder's code, a client identity) is
    * asked as /simplereenroll is. */
-  gboolean as_renewal = op == OP_REENROLL
-                        || (op == OP_CSRATTRS && est->password == NULL && est->client_cert != NULL);
+  gboolean as_renewal
+      = op == SIGNET_EST_OP_REENROLL
+        || (op == SIGNET_EST_OP_CSRATTRS && est->password == NULL && est->client_cert != NULL);
 
-  if ((op == OP_CSRATTRS || op == OP_ENROLL) && est->password != NULL) {
+  if ((op == SIGNET_EST_OP_CSRATTRS || op == SIGNET_EST_OP_ENROLL) && est->password != NULL) {
     request.username = est->username;
     request.password = est->password;
   }
@@ -265,14 +252,14 @@ est_request(SignetEst *est, Operation op, GBytes *body, AuthSent *out_sent, GErr
       request.password = est->reenroll_password;
     }
   }
-  *out_sent = request.password != NULL ? SENT_BASIC : SENT_NONE;
+  *out_sent = request.password != NULL ? SIGNET_EST_SENT_BASIC : SIGNET_EST_SENT_NONE;
   response = signet_http_request(&request, error);
   if (response != NULL && response->status == 401 && request.password != NULL
       && (signet_http_response_auth_schemes(response) & SIGNET_HTTP_AUTH_DIGEST) != 0) {
     g_debug("%s: HTTP 401 with a Digest challenge: once more with Digest", op_paths[op]);
     g_clear_pointer(&response, signet_http_response_free);
     request.digest = TRUE;
-    *out_sent = SENT_DIGEST;
+    *out_sent = SIGNET_EST_SENT_DIGEST;
     response = signet_http_request(&request, error);
   }
   return response;
@@ -292,12 +279,13 @@ wanted_auth(const SignetHttpResponse *response)
   if ((schemes & SIGNET_HTTP_AUTH_BASIC) != 0)
     return g_strdup("HTTP Basic authentication");
   if (schemes != 0) {
-    /* The first challenge's scheme, as the CA wrote it. */
+    /* The first challenge's scheme, as the CA wrote it, cut after 40
+     * characters (not bytes: a message is UTF-8). */
     const char *value = response->www_authenticate[0];
-    gsize len = strcspn(value, " \t,");
+    g_autofree char *scheme = g_strndup(value, strcspn(value, " \t,"));
+    g_autofree char *shown = signet_enroll_printable_text(scheme, 40);
 
-    return g_strdup_printf("HTTP authentication of a kind Signet does not support (\"%.*s\")",
-                           (int)MIN(len, (gsize)40), value);
+    return g_strdup_printf("HTTP authentication of a kind Signet does not support (\"%s\")", shown);
   }
   return NULL;
 }
@@ -373,8 +361,8 @@ ca_said(const char *text)
 /* An HTTP status other than the expected ones, as the contract in
  * signet-est.h says. */
 static void
-set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *response, AuthSent sent,
-                 GError **error)
+set_status_error(const char *url, SignetEstOperation op, const SignetHttpResponse *response,
+                 SignetEstAuthSent sent, GError **error)
 {
   long status = response->status;
   g_autofree char *text = ca_text(response);
@@ -389,7 +377,8 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
                 wanted, op_paths[op], said);
     return;
   }
-  if (status == 401 && (op == OP_ENROLL || op == OP_CSRATTRS) && sent != SENT_NONE) {
+  if (status == 401 && (op == SIGNET_EST_OP_ENROLL || op == SIGNET_EST_OP_CSRATTRS)
+      && sent != SIGNET_EST_SENT_NONE) {
     g_autofree char *lower = text != NULL ? g_utf8_strdown(text, -1) : NULL;
 
     if (lower != NULL && strstr(lower, "expired") != NULL)
@@ -400,7 +389,7 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
                   "The CA wants %s and did not accept the reference number and activation code "
                   "(unknown or already used; sent with HTTP %s). Check them, or ask your CA for "
                   "a new activation code.%s",
-                  wanted, sent == SENT_DIGEST ? "Digest" : "Basic", said);
+                  wanted, sent == SIGNET_EST_SENT_DIGEST ? "Digest" : "Basic", said);
     else
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED,
                   "The CA did not accept the reference number and activation code (unknown or "
@@ -408,9 +397,9 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
                   said);
     return;
   }
-  if (status == 401 && op == OP_REENROLL && wanted != NULL) {
+  if (status == 401 && op == SIGNET_EST_OP_REENROLL && wanted != NULL) {
     /* A challenge: the CA wants HTTP credentials besides the certificate. */
-    if (sent == SENT_NONE)
+    if (sent == SIGNET_EST_SENT_NONE)
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
                   "The CA wants %s for renewal, besides the current certificate, and the "
                   "profile gives no credentials for it (HTTP 401): ask your CA for a profile "
@@ -421,10 +410,10 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
                   "The CA wants %s for renewal and did not accept the profile's credentials "
                   "([est] reenroll-username and reenroll-password, sent with HTTP %s; HTTP "
                   "401): ask your CA for an up-to-date profile.%s",
-                  wanted, sent == SENT_DIGEST ? "Digest" : "Basic", said);
+                  wanted, sent == SIGNET_EST_SENT_DIGEST ? "Digest" : "Basic", said);
     return;
   }
-  if (status == 401 && op == OP_REENROLL) {
+  if (status == 401 && op == SIGNET_EST_OP_REENROLL) {
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED,
                 "The CA did not accept the current certificate for renewal (HTTP 401). If it "
                 "has expired or was revoked, activate the token again with a new activation "
@@ -445,7 +434,7 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
                 "There is no EST service at %s%s (HTTP 404): check the profile's URL, or ask "
                 "your CA for the right profile",
-                est->url, op_paths[op]);
+                url, op_paths[op]);
     return;
   }
   if (status >= 500 || status == 429) {
@@ -462,7 +451,7 @@ set_status_error(SignetEst *est, Operation op, const SignetHttpResponse *respons
 /* Certificates from an answer (base64 PKCS#7 certs-only, RFC 7030 4.1.3
  * and 4.2.3; any certificate file format is taken). */
 static GPtrArray *
-parse_certs(const SignetHttpResponse *response, Operation op, GError **error)
+parse_certs(const SignetHttpResponse *response, SignetEstOperation op, GError **error)
 {
   gsize len = 0;
   const guint8 *data = g_bytes_get_data(response->body, &len);
@@ -490,19 +479,17 @@ GPtrArray *
 signet_est_get_cacerts(SignetEst *est, GError **error)
 {
   g_autoptr(SignetHttpResponse) response = NULL;
-  AuthSent sent = SENT_NONE;
+  g_autoptr(SignetEstResult) result = NULL;
+  SignetEstAuthSent sent = SIGNET_EST_SENT_NONE;
 
   g_return_val_if_fail(est != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  response = est_request(est, OP_CACERTS, NULL, &sent, error);
+  response = est_request(est, SIGNET_EST_OP_CACERTS, NULL, &sent, error);
   if (response == NULL)
     return NULL;
-  if (response->status != 200) {
-    set_status_error(est, OP_CACERTS, response, sent, error);
-    return NULL;
-  }
-  return parse_certs(response, OP_CACERTS, error);
+  result = signet_est_answer_parse(est->url, SIGNET_EST_OP_CACERTS, response, sent, NULL, error);
+  return result != NULL ? g_steal_pointer(&result->certs) : NULL;
 }
 
 /* ---- /csrattrs (the parser: signet-est-csrattrs.c) ------------------------ */
@@ -511,16 +498,27 @@ SignetEstCsrAttrs *
 signet_est_get_csr_attrs(SignetEst *est, GError **error)
 {
   g_autoptr(SignetHttpResponse) response = NULL;
-  AuthSent sent = SENT_NONE;
-  gsize len = 0;
-  const guint8 *data;
+  SignetEstAuthSent sent = SIGNET_EST_SENT_NONE;
 
   g_return_val_if_fail(est != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  response = est_request(est, OP_CSRATTRS, NULL, &sent, error);
+  response = est_request(est, SIGNET_EST_OP_CSRATTRS, NULL, &sent, error);
   if (response == NULL)
     return NULL;
+  return signet_est_csr_attrs_answer_parse(est->url, response, sent, error);
+}
+
+SignetEstCsrAttrs *
+signet_est_csr_attrs_answer_parse(const char *url, const SignetHttpResponse *response,
+                                  SignetEstAuthSent sent, GError **error)
+{
+  gsize len = 0;
+  const guint8 *data;
+
+  g_return_val_if_fail(url != NULL && response != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
   if (response->status == 204 || response->status == 404) {
     SignetEstCsrAttrs *attrs = g_new0(SignetEstCsrAttrs, 1);
 
@@ -528,7 +526,7 @@ signet_est_get_csr_attrs(SignetEst *est, GError **error)
     return attrs;
   }
   if (response->status != 200) {
-    set_status_error(est, OP_CSRATTRS, response, sent, error);
+    set_status_error(url, SIGNET_EST_OP_CSRATTRS, response, sent, error);
     return NULL;
   }
   data = g_bytes_get_data(response->body, &len);
@@ -540,7 +538,7 @@ signet_est_get_csr_attrs(SignetEst *est, GError **error)
 /* Seconds from now that a Retry-After value (delta-seconds or an HTTP
  * date) asks for, within [RETRY_AFTER_MIN, RETRY_AFTER_MAX]. */
 static gint64
-retry_after_seconds(const char *value)
+retry_after_seconds(const char *value, GDateTime *now)
 {
   gint64 seconds = RETRY_AFTER_DEFAULT;
   guint64 number = 0;
@@ -554,19 +552,18 @@ retry_after_seconds(const char *value)
 
     if (when == -1)
       return RETRY_AFTER_DEFAULT;
-    seconds = (gint64)when - g_get_real_time() / G_USEC_PER_SEC;
+    seconds = (gint64)when - g_date_time_to_unix(now);
   }
   return CLAMP(seconds, RETRY_AFTER_MIN, RETRY_AFTER_MAX);
 }
 
 static SignetEstResult *
-enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
+enroll(SignetEst *est, SignetEstOperation op, const char *csr_pem, GError **error)
 {
   g_autoptr(BIO) bio = NULL;
   g_autoptr(X509_REQ) req = NULL;
   g_autoptr(SignetHttpResponse) response = NULL;
-  AuthSent sent = SENT_NONE;
-  g_autoptr(SignetEstResult) result = NULL;
+  SignetEstAuthSent sent = SIGNET_EST_SENT_NONE;
   g_autofree unsigned char *der = NULL;
   g_autofree char *b64 = NULL;
   GString *wrapped;
@@ -606,6 +603,20 @@ enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
   response = est_request(est, op, body, &sent, error);
   if (response == NULL)
     return NULL;
+  return signet_est_answer_parse(est->url, op, response, sent, NULL, error);
+}
+
+SignetEstResult *
+signet_est_answer_parse(const char *url, SignetEstOperation op, const SignetHttpResponse *response,
+                        SignetEstAuthSent sent, GDateTime *now, GError **error)
+{
+  g_autoptr(SignetEstResult) result = NULL;
+
+  g_return_val_if_fail(url != NULL && response != NULL, NULL);
+  g_return_val_if_fail(op == SIGNET_EST_OP_CACERTS || op == SIGNET_EST_OP_ENROLL
+                           || op == SIGNET_EST_OP_REENROLL,
+                       NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   result = g_new0(SignetEstResult, 1);
   if (response->status == 200) {
@@ -615,18 +626,18 @@ enroll(SignetEst *est, Operation op, const char *csr_pem, GError **error)
       return NULL;
     return g_steal_pointer(&result);
   }
-  if (response->status == 202) {
-    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-    gint64 seconds = retry_after_seconds(response->retry_after);
+  if (response->status == 202 && op != SIGNET_EST_OP_CACERTS) {
+    g_autoptr(GDateTime) utc = now != NULL ? g_date_time_to_utc(now) : g_date_time_new_now_utc();
+    gint64 seconds = retry_after_seconds(response->retry_after, utc);
 
     result->status = SIGNET_EST_PENDING;
-    result->retry_at = g_date_time_add_seconds(now, (gdouble)seconds);
+    result->retry_at = g_date_time_add_seconds(utc, (gdouble)seconds);
     result->message = ca_text(response);
     g_debug("%s: pending, Retry-After %s: in %" G_GINT64_FORMAT " s", op_paths[op],
             response->retry_after != NULL ? response->retry_after : "(none)", seconds);
     return g_steal_pointer(&result);
   }
-  set_status_error(est, op, response, sent, error);
+  set_status_error(url, op, response, sent, error);
   return NULL;
 }
 
@@ -636,7 +647,7 @@ signet_est_simple_enroll(SignetEst *est, const char *csr_pem, GError **error)
   g_return_val_if_fail(est != NULL && csr_pem != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  return enroll(est, OP_ENROLL, csr_pem, error);
+  return enroll(est, SIGNET_EST_OP_ENROLL, csr_pem, error);
 }
 
 SignetEstResult *
@@ -652,7 +663,7 @@ signet_est_simple_reenroll(SignetEst *est, const char *csr_pem, GError **error)
                         "activate it again with a new activation code");
     return NULL;
   }
-  return enroll(est, OP_REENROLL, csr_pem, error);
+  return enroll(est, SIGNET_EST_OP_REENROLL, csr_pem, error);
 }
 
 SignetEstResult *
@@ -661,5 +672,5 @@ signet_est_poll_reenroll(SignetEst *est, const char *csr_pem, GError **error)
   g_return_val_if_fail(est != NULL && csr_pem != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-  return enroll(est, OP_REENROLL, csr_pem, error);
+  return enroll(est, SIGNET_EST_OP_REENROLL, csr_pem, error);
 }

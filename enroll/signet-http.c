@@ -179,6 +179,37 @@ url_host_port(const char *url)
   return g_strdup_printf("%s:%d", host, port);
 }
 
+SignetHttpResponse *
+signet_http_response_new(long status, const char *content_type, const char *retry_after,
+                         const char *const *www_authenticate, GBytes *body)
+{
+  SignetHttpResponse *response = g_new0(SignetHttpResponse, 1);
+  g_autoptr(GPtrArray) challenges = g_ptr_array_new();
+
+  response->status = status;
+  response->body = body != NULL ? g_bytes_ref(body) : g_bytes_new(NULL, 0);
+  if (content_type != NULL) {
+    g_autofree char *value = g_strstrip(g_strdup(content_type));
+
+    response->content_type = printable(value, HEADER_VALUE_MAX);
+  }
+  if (retry_after != NULL) {
+    g_autofree char *value = g_strstrip(g_strdup(retry_after));
+
+    response->retry_after = printable(value, HEADER_VALUE_MAX);
+  }
+  for (guint i = 0; www_authenticate != NULL && www_authenticate[i] != NULL
+                    && challenges->len < SIGNET_HTTP_CHALLENGES_MAX;
+       i++) {
+    g_autofree char *value = g_strstrip(g_strdup(www_authenticate[i]));
+
+    g_ptr_array_add(challenges, printable(value, CHALLENGE_MAX));
+  }
+  g_ptr_array_add(challenges, NULL);
+  response->www_authenticate = (GStrv)g_ptr_array_free(g_steal_pointer(&challenges), FALSE);
+  return response;
+}
+
 void
 signet_http_response_free(SignetHttpResponse *response)
 {
@@ -242,16 +273,14 @@ on_header_cb(char *data, size_t size, size_t nmemb, void *user_data)
   } else if (len > sizeof name - 1 && g_ascii_strncasecmp(data, name, sizeof name - 1) == 0) {
     g_autofree char *value = g_strndup(data + sizeof name - 1, len - (sizeof name - 1));
 
-    g_strstrip(value);
     g_free(t->retry_after);
-    t->retry_after = printable(value, HEADER_VALUE_MAX);
+    t->retry_after = g_steal_pointer(&value);
   } else if (len > sizeof challenge - 1
              && g_ascii_strncasecmp(data, challenge, sizeof challenge - 1) == 0
              && t->challenges->len < SIGNET_HTTP_CHALLENGES_MAX) {
     g_autofree char *value = g_strndup(data + sizeof challenge - 1, len - (sizeof challenge - 1));
 
-    g_strstrip(value);
-    g_ptr_array_add(t->challenges, printable(value, CHALLENGE_MAX));
+    g_ptr_array_add(t->challenges, g_steal_pointer(&value));
   }
   return len;
 }
@@ -580,6 +609,7 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   char errbuf[CURL_ERROR_SIZE] = "";
   Transfer t = { 0 };
   SignetHttpResponse *response = NULL;
+  g_autoptr(GBytes) body = NULL;
   CURLcode rc;
   long ssl_version = CURL_SSLVERSION_TLSv1_2;
   long status = 0;
@@ -728,15 +758,11 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
     goto out;
   }
 
-  response = g_new0(SignetHttpResponse, 1);
-  response->status = status;
-  response->body = g_byte_array_free_to_bytes(g_steal_pointer(&t.body));
   curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
-  if (content_type != NULL)
-    response->content_type = printable(content_type, HEADER_VALUE_MAX);
-  response->retry_after = g_steal_pointer(&t.retry_after);
   g_ptr_array_add(t.challenges, NULL);
-  response->www_authenticate = (GStrv)g_ptr_array_free(g_steal_pointer(&t.challenges), FALSE);
+  body = g_byte_array_free_to_bytes(g_steal_pointer(&t.body));
+  response = signet_http_response_new(status, content_type, t.retry_after,
+                                      (const char *const *)t.challenges->pdata, body);
 
 out:
   /* The handle first: it points at the headers. Then only our list:

@@ -95,6 +95,14 @@ typedef enum
 } SignetHttpAuthSchemes;
 SignetHttpAuthSchemes signet_http_response_auth_schemes(const SignetHttpResponse *response);
 
+/* An answer as signet_http_request() keeps it, from what the server sent
+ * (any bytes but NUL): @content_type, @retry_after (header values, NULL:
+ * none) and each of @www_authenticate (NULL-terminated, may be NULL; the
+ * first SIGNET_HTTP_CHALLENGES_MAX kept) as trimmed, printable, bounded
+ * UTF-8; @body (NULL: empty) referenced. Fuzzed (tests/fuzz/fuzz-http.c). */
+SignetHttpResponse *signet_http_response_new(long status, const char *content_type,
+                                             const char *retry_after,
+                                             const char *const *www_authenticate, GBytes *body);
 void signet_http_response_free(SignetHttpResponse *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetHttpResponse, signet_http_response_free)
 
@@ -121,6 +129,41 @@ char *signet_http_url_host(const char *url);
  * 4.5.2; whitespace allowed) as signet_est_get_csr_attrs() returns it;
  * BAD_RESPONSE if it is not one. Bounded; takes any bytes (fuzzed). */
 SignetEstCsrAttrs *signet_est_csr_attrs_parse(const guint8 *body, gsize len, GError **error);
+
+/* The EST operations, and the HTTP credentials a request went with in
+ * the end. */
+typedef enum
+{
+  SIGNET_EST_OP_CACERTS,
+  SIGNET_EST_OP_CSRATTRS,
+  SIGNET_EST_OP_ENROLL,
+  SIGNET_EST_OP_REENROLL,
+} SignetEstOperation;
+
+typedef enum
+{
+  SIGNET_EST_SENT_NONE,
+  SIGNET_EST_SENT_BASIC,
+  SIGNET_EST_SENT_DIGEST,
+} SignetEstAuthSent;
+
+/* What the CA's answer @response to @op (/cacerts, /simpleenroll or
+ * /simplereenroll, at the EST base @url, sent with @sent) means, as the
+ * table in signet-est.h says: 200 → ISSUED and the certificates (never
+ * empty); 202 → PENDING (not for /cacerts), retry_at from @now (NULL: the
+ * current time) plus the Retry-After (delta-seconds or an HTTP date; 60 s
+ * when absent or unreadable) kept within 1 s and 7 days; any other status
+ * → the error of that table. The EST client's only reading of an answer;
+ * fuzzed (tests/fuzz/fuzz-http.c). */
+SignetEstResult *signet_est_answer_parse(const char *url, SignetEstOperation op,
+                                         const SignetHttpResponse *response, SignetEstAuthSent sent,
+                                         GDateTime *now, GError **error);
+
+/* The same for /csrattrs: 204 or 404 → no attributes, 200 →
+ * signet_est_csr_attrs_parse() of the body, any other status → the error. */
+SignetEstCsrAttrs *signet_est_csr_attrs_answer_parse(const char *url,
+                                                     const SignetHttpResponse *response,
+                                                     SignetEstAuthSent sent, GError **error);
 
 /* Test-only knob: the highest TLS version the EST client offers (12 or
  * 13; 0: the default, 1.3). tests/enroll/test-est.c uses it to run TLS

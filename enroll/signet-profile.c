@@ -345,6 +345,27 @@ add_warning(Check *check, guint line, const char *format, ...)
   va_end(args);
 }
 
+/* TRUE when the value of @key (and, @localized, of each key[LANG]) has
+ * only the escapes GKeyFile knows (signet_key_file_escapes_valid()). */
+static gboolean
+escapes_valid(GKeyFile *keyfile, const char *group, const char *key, gboolean localized)
+{
+  g_auto(GStrv) keys = g_key_file_get_keys(keyfile, group, NULL, NULL);
+  gsize n = strlen(key);
+
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+    g_autofree char *raw = NULL;
+
+    if (!g_str_equal(keys[i], key)
+        && !(localized && strncmp(keys[i], key, n) == 0 && keys[i][n] == '['))
+      continue;
+    raw = g_key_file_get_value(keyfile, group, keys[i], NULL);
+    if (raw != NULL && !signet_key_file_escapes_valid(raw))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* The value of @key, blanks around it removed; NULL if absent (or unusable:
  * an error is added). Empty values are errors: a key written without a
  * value is a mistake, leaving it out gives the default. */
@@ -356,6 +377,13 @@ get_string(Check *check, const char *group, const char *key, gboolean localized)
 
   if (!g_key_file_has_key(check->keyfile, group, key, NULL))
     return NULL;
+  if (!escapes_valid(check->keyfile, group, key, localized)) {
+    add_error(check, key_line(check->scan, group, key),
+              "%s: a \"\\\" escape that is not \\s, \\n, \\t, \\r or \\\\: write \\\\ for a "
+              "backslash",
+              key);
+    return NULL;
+  }
   if (localized)
     value = g_key_file_get_locale_string(check->keyfile, group, key, NULL, &local_error);
   else
@@ -596,8 +624,7 @@ check_names(Check *check)
      * (another protocol's group is unknown here). */
     if (keys == NULL && signet_connector_find(entry->group) != NULL
         && g_str_equal(signet_connector_find(entry->group)->name, entry->group)) {
-      g_autofree char *protocol
-          = g_key_file_get_string(check->keyfile, "profile", "protocol", NULL);
+      g_autofree char *protocol = g_key_file_get_value(check->keyfile, "profile", "protocol", NULL);
 
       if (protocol != NULL
           && signet_connector_find(g_strstrip(protocol)) == signet_connector_find(entry->group))
@@ -863,7 +890,8 @@ name_from_path(const char *path)
   return name_valid(name) ? g_steal_pointer(&name) : NULL;
 }
 
-/* The whole of a regular file of at most PROFILE_MAX bytes, NUL-terminated. */
+/* The whole of a regular file, NUL-terminated, or its first PROFILE_MAX + 1
+ * bytes (parse_data() refuses a file that large). */
 static char *
 read_bounded(const char *path, gsize *out_len, char **out_message)
 {
@@ -902,10 +930,6 @@ read_bounded(const char *path, gsize *out_len, char **out_message)
     len += (gsize)n;
   }
   close(fd);
-  if (len > PROFILE_MAX) {
-    *out_message = g_strdup_printf("larger than %d KiB: not a profile", PROFILE_MAX / 1024);
-    return NULL;
-  }
   data[len] = '\0';
   *out_len = len;
   return g_steal_pointer(&data);
@@ -994,10 +1018,13 @@ problem_compare(gconstpointer a, gconstpointer b)
   return pa->line < pb->line ? -1 : pa->line > pb->line;
 }
 
-/* Every problem of the file at @path (absolute), in line order, into
- * @problems (errors and warnings); the profile if it has no error. */
+/* Every problem of the profile @data (@len bytes, any bytes) of the file
+ * at @path (absolute: it gives the profile's name and the directory its
+ * files are relative to), in line order, into @problems (errors and
+ * warnings); the profile if it has no error. */
 static SignetProfile *
-load_file(const char *path, GPtrArray *problems, SignetProfileProblem **out_first_error)
+parse_data(const char *path, const char *data, gsize len, GPtrArray *problems,
+           SignetProfileProblem **out_first_error)
 {
   g_autoptr(GPtrArray) errors
       = g_ptr_array_new_with_free_func((GDestroyNotify)signet_profile_problem_free);
@@ -1007,11 +1034,9 @@ load_file(const char *path, GPtrArray *problems, SignetProfileProblem **out_firs
   g_auto(Scan) scan = { NULL };
   Check check = { path, &scan, keyfile, errors, warnings };
   g_autofree char *name = name_from_path(path);
-  g_autofree char *data = NULL;
-  g_autofree char *message = NULL;
+  g_autofree char *copy = NULL;
   SignetProfile *profile = NULL;
   const char *text, *what = NULL;
-  gsize len = 0;
   guint line;
 
   if (name == NULL) {
@@ -1020,16 +1045,16 @@ load_file(const char *path, GPtrArray *problems, SignetProfileProblem **out_firs
               "\"-\"");
     goto out;
   }
-  data = read_bounded(path, &len, &message);
-  if (data == NULL) {
-    add_error(&check, 0, "%s", message);
+  if (len > PROFILE_MAX) {
+    add_error(&check, 0, "larger than %d KiB: not a profile", PROFILE_MAX / 1024);
     goto out;
   }
   if ((line = first_binary_line(data, len, &what)) != 0) {
     add_error(&check, line, "%s", what);
     goto out;
   }
-  text = data;
+  copy = g_strndup(data, len);
+  text = copy;
   if (g_str_has_prefix(text, "\xef\xbb\xbf")) /* byte order mark (Windows editors) */
     text += 3;
   scan_text(&scan, text);
@@ -1058,38 +1083,90 @@ out:
   return profile;
 }
 
+/* The file at @path (absolute), read (bounded) and parsed: parse_data(). */
+static SignetProfile *
+load_file(const char *path, GPtrArray *problems, SignetProfileProblem **out_first_error)
+{
+  g_autofree char *data = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *name = name_from_path(path);
+  gsize len = 0;
+
+  /* A badly named file is not opened: parse_data() says why. */
+  if (name != NULL && (data = read_bounded(path, &len, &message)) == NULL) {
+    SignetProfileProblem *problem = problem_new(path, 0, g_steal_pointer(&message));
+
+    if (out_first_error != NULL)
+      *out_first_error = problem_new(path, 0, g_strdup(problem->message));
+    if (problems != NULL)
+      g_ptr_array_add(problems, problem);
+    else
+      signet_profile_problem_free(problem);
+    return NULL;
+  }
+  return parse_data(path, data != NULL ? data : "", len, problems, out_first_error);
+}
+
 static GPtrArray *
 problems_new(void)
 {
   return g_ptr_array_new_with_free_func((GDestroyNotify)signet_profile_problem_free);
 }
 
-SignetProfile *
-signet_profile_load_file(const char *path, GPtrArray *problems, GError **error)
+/* The GError of a profile that did not load: its first error. */
+static void
+set_profile_error(GError **error, const SignetProfileProblem *first)
 {
-  g_autofree char *absolute = NULL;
+  if (first->line > 0)
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE, "%s:%u: %s", first->file,
+                first->line, first->message);
+  else
+    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE, "%s: %s", first->file,
+                first->message);
+}
+
+/* signet_profile_load_file() (@data NULL: the file is read) and
+ * signet_profile_parse(). */
+static SignetProfile *
+load_or_parse(const char *path, const char *data, gsize len, GPtrArray *problems, GError **error)
+{
+  g_autofree char *absolute = g_canonicalize_filename(path, NULL);
   g_autoptr(GPtrArray) found = problems_new();
   SignetProfileProblem *first = NULL;
   SignetProfile *profile;
 
-  g_return_val_if_fail(path != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-  absolute = g_canonicalize_filename(path, NULL);
-  profile = load_file(absolute, found, &first);
+  if (data == NULL)
+    profile = load_file(absolute, found, &first);
+  else
+    profile = parse_data(absolute, data, len, found, &first);
   if (profile == NULL) {
     g_assert(first != NULL);
-    if (first->line > 0)
-      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE, "%s:%u: %s", first->file,
-                  first->line, first->message);
-    else
-      g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE, "%s: %s", first->file,
-                  first->message);
+    set_profile_error(error, first);
     signet_profile_problem_free(first);
   }
   if (problems != NULL)
     g_ptr_array_extend_and_steal(problems, g_steal_pointer(&found));
   return profile;
+}
+
+SignetProfile *
+signet_profile_load_file(const char *path, GPtrArray *problems, GError **error)
+{
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return load_or_parse(path, NULL, 0, problems, error);
+}
+
+SignetProfile *
+signet_profile_parse(const char *path, const char *data, gsize len, GPtrArray *problems,
+                     GError **error)
+{
+  g_return_val_if_fail(path != NULL, NULL);
+  g_return_val_if_fail(data != NULL || len == 0, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+  return load_or_parse(path, data != NULL ? data : "", len, problems, error);
 }
 
 /* ---- directories ---- */

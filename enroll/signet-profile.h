@@ -133,6 +133,14 @@ SignetProfileSet *signet_profiles_load(const char *const *dirs);
  * of a file that loads, and every mistake and warning of one that does not. */
 SignetProfile *signet_profile_load_file(const char *path, GPtrArray *problems, GError **error);
 
+/* The same for a profile already read: @data (@len bytes, any bytes; at
+ * most 64 KiB make a profile) as if read from the file @path, which gives
+ * the profile's name and the directory its trust-anchors and ca-roots are
+ * relative to (those files are read). signet_profile_load_file() reads the
+ * file and calls this parser; tests/fuzz/fuzz-profile.c fuzzes it. */
+SignetProfile *signet_profile_parse(const char *path, const char *data, gsize len,
+                                    GPtrArray *problems, GError **error);
+
 /* The profile named @name in @set, or NULL. */
 const SignetProfile *signet_profile_set_lookup(const SignetProfileSet *set, const char *name);
 

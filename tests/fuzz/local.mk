@@ -6,10 +6,12 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject csrattrs
+fuzz_harnesses = certfile subject csrattrs profile config uri http
 
-check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs
-TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs
+check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
+	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http
+TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
+	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -33,31 +35,74 @@ tests_fuzz_fuzz_csrattrs_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) 
 tests_fuzz_fuzz_csrattrs_LDADD = enroll/libsignet-enroll.la $(GLIB_LIBS) $(OPENSSL_LIBS) \
 	$(LIBCURL_LIBS)
 
+tests_fuzz_fuzz_profile_SOURCES = tests/fuzz/fuzz-profile.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_profile_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-profile\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/profile\"
+tests_fuzz_fuzz_profile_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_profile_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz-config.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-config\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/config\"
+tests_fuzz_fuzz_config_CFLAGS = $(agent_signet_cflags)
+tests_fuzz_fuzz_config_LDADD = $(agent_signet_ldadd)
+
+tests_fuzz_fuzz_uri_SOURCES = tests/fuzz/fuzz-uri.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_uri_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-uri\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/uri\"
+tests_fuzz_fuzz_uri_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(P11KIT_CFLAGS) $(OPENSSL_CFLAGS)
+tests_fuzz_fuzz_uri_LDADD = pkcs11/libsignet-pkcs11.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(OPENSSL_LIBS)
+
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-http\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/http\"
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_http_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+
 signet_format_sources += tests/fuzz/fuzz.h tests/fuzz/fuzz-main.c \
-	tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-subject.c tests/fuzz/fuzz-csrattrs.c
+	$(addsuffix .c,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 EXTRA_DIST += tests/fuzz/corpus
 
 # libFuzzer builds: the harness and the library sources it reaches, all
-# instrumented, with AddressSanitizer and UBSan.
+# instrumented, with AddressSanitizer and UBSan. Every harness is linked
+# with the same sources: enroll/, common/, pkcs11/ and the agent's
+# configuration (with the error domains it reports in).
 FUZZ_CC = clang
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 FUZZ_TIME = 60
 fuzz_lib_sources = $(filter %.c,$(enroll_libsignet_enroll_la_SOURCES) \
-	$(common_libsignet_common_la_SOURCES))
+	$(common_libsignet_common_la_SOURCES) $(pkcs11_libsignet_pkcs11_la_SOURCES)) \
+	agent/signet-config.c agent/signet-errors.c
 
+fuzz_compile = $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) \
+	$(AM_CPPFLAGS) $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBCURL_CFLAGS) $(P11KIT_CFLAGS) $(LIBP11_CFLAGS)
+
+# The library sources are compiled once (every time: no stale object), then
+# linked with each harness.
 fuzz:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
 	  echo "make fuzz needs clang with libFuzzer: apt-get install clang"; exit 1; fi
-	@$(MKDIR_P) tests/fuzz
-	@for h in $(fuzz_harnesses); do \
-	  echo "  FUZZCC   tests/fuzz/fuzz-$$h-libfuzzer"; \
-	  $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) $(AM_CPPFLAGS) \
-	    $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
-	    $(LIBCURL_CFLAGS) -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
-	    $(addprefix $(srcdir)/,$(fuzz_lib_sources)) $(GLIB_LIBS) $(OPENSSL_LIBS) \
-	    $(LIBCURL_LIBS) || exit 1; \
+	@$(MKDIR_P) tests/fuzz/libfuzzer-obj
+	@objects=; \
+	for s in $(fuzz_lib_sources); do \
+	  o=tests/fuzz/libfuzzer-obj/`echo $$s | sed 's|/|_|g; s|\.c$$|.o|'`; \
+	  echo "  FUZZCC   $$o"; \
+	  $(fuzz_compile) -c -o $$o $(srcdir)/$$s || exit 1; \
+	  objects="$$objects $$o"; \
+	done; \
+	for h in $(fuzz_harnesses); do \
+	  echo "  FUZZLD   tests/fuzz/fuzz-$$h-libfuzzer"; \
+	  $(fuzz_compile) -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
+	    $$objects $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS) $(P11KIT_LIBS) \
+	    $(LIBP11_LIBS) || exit 1; \
 	done
-	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), or e.g."
+	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), bench/fuzz, or e.g."
 	@echo "  mkdir -p work && tests/fuzz/fuzz-certfile-libfuzzer -max_total_time=60 work $(srcdir)/tests/fuzz/corpus/certfile"
 
 fuzz-run: fuzz
@@ -70,7 +115,7 @@ fuzz-run: fuzz
 
 clean-local: clean-fuzz
 clean-fuzz:
-	-rm -rf $(addprefix tests/fuzz/work-,$(fuzz_harnesses))
+	-rm -rf $(addprefix tests/fuzz/work-,$(fuzz_harnesses)) tests/fuzz/libfuzzer-obj
 	-rm -f $(addsuffix -libfuzzer,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 
 .PHONY: fuzz fuzz-run clean-fuzz
