@@ -490,15 +490,20 @@ check_uri_attributes(const char *spec, GError **error)
   g_auto(GStrv) query = g_strsplit(q != NULL ? q + 1 : "", "&", -1);
   g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 
-  /* A PIN first, so that no message below repeats it. */
-  for (guint i = 0; query[i] != NULL; i++)
-    if (g_str_has_prefix(query[i], "pin-value") || g_str_has_prefix(query[i], "pin-source")) {
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
-                  "The PKCS#11 URI holds a PIN (%s): Signet never takes a PIN from a URI. "
-                  "Leave it out; Signet asks for the PIN (or reads it from --pin-fd)",
-                  g_str_has_prefix(query[i], "pin-value") ? "pin-value" : "pin-source");
-      return FALSE;
-    }
+  /* A PIN first, in the query where RFC 7512 puts it or in the path where
+   * it does not belong, so that no message below repeats it. */
+  for (int part = 0; part < 2; part++) {
+    char **list = part == 0 ? attrs : query;
+
+    for (guint i = 0; list[i] != NULL; i++)
+      if (g_str_has_prefix(list[i], "pin-value") || g_str_has_prefix(list[i], "pin-source")) {
+        g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_BAD_URI,
+                    "The PKCS#11 URI holds a PIN (%s): Signet never takes a PIN from a URI. "
+                    "Leave it out; Signet asks for the PIN (or reads it from --pin-fd)",
+                    g_str_has_prefix(list[i], "pin-value") ? "pin-value" : "pin-source");
+        return FALSE;
+      }
+  }
   for (int part = 0; part < 2; part++) {
     char **list = part == 0 ? attrs : query;
     const char *const *known = part == 0 ? uri_path_attributes : uri_query_attributes;
