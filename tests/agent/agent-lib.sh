@@ -249,7 +249,9 @@ run() {
   return 0
 }
 
-signet() { "$SIGNET" "$@"; }
+# The CLI runs with LeakSanitizer in the ASan stage (a leak fails the
+# command with LeakSanitizer's report on stderr); signetd does not.
+signet() { ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$SIGNET" "$@"; }
 
 # jq_ FILE EXPR: EXPR is Python over the document d, e.g. 'd[0]["pin"]["locked"]'.
 # Booleans print as true/false, like JSON.
