@@ -116,9 +116,11 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
 
     if (ec)
       mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+    SIGNET_P11_WRITE_BEGIN(s);
     rv = s->f->C_GenerateKeyPair(s->handle, &mech, ec ? pub_ec : pub_rsa,
                                  ec ? G_N_ELEMENTS(pub_ec) : G_N_ELEMENTS(pub_rsa), priv_tmpl,
                                  G_N_ELEMENTS(priv_tmpl), &pub, &priv);
+    SIGNET_P11_WRITE_END(s);
   }
   signet_p11_session_forget(s);
   if (rv != CKR_OK) {
@@ -129,8 +131,10 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
   protection = signet_p11_private_key_protection(s, priv);
   if (protection != SIGNET_P11_KEY_PROTECTION_SENSITIVE
       && protection != SIGNET_P11_KEY_PROTECTION_CARD) {
+    SIGNET_P11_WRITE_BEGIN(s);
     (void)s->f->C_DestroyObject(s->handle, priv);
     (void)s->f->C_DestroyObject(s->handle, pub);
+    SIGNET_P11_WRITE_END(s);
     signet_p11_session_forget(s);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
                 "The token made a private key that %s; it was deleted. Use another token or "
@@ -183,7 +187,11 @@ value_unreadable(SignetP11Session *s, CK_OBJECT_HANDLE priv)
 
   for (gsize i = 0; i < G_N_ELEMENTS(secret); i++) {
     CK_ATTRIBUTE attr = { secret[i], NULL, 0 };
-    CK_RV rv = s->f->C_GetAttributeValue(s->handle, priv, &attr, 1);
+    CK_RV rv;
+
+    SIGNET_P11_READ_BEGIN(s);
+    rv = s->f->C_GetAttributeValue(s->handle, priv, &attr, 1);
+    SIGNET_P11_READ_END(s);
 
     if (rv == CKR_OK && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION)
       return FALSE;
