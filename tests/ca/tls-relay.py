@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+"""tls-relay.py: a TLS front for a plain-HTTP test peer (scepserver), since
+the product speaks https only. Listens on 127.0.0.1 (a free port unless
+--port), terminates TLS with --cert/--key and copies bytes both ways to
+127.0.0.1:--target. Prints "listening on PORT" once it accepts; runs until
+killed. Test rig only (tests/agent/test-scep.sh, tests/enroll/test-scep.c).
+"""
+import argparse
+import socket
+import ssl
+import sys
+import threading
+
+
+def pump(src, dst):
+    try:
+        while True:
+            data = src.recv(16384)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def serve(conn, context, target):
+    try:
+        tls = context.wrap_socket(conn, server_side=True)
+    except (OSError, ssl.SSLError):
+        conn.close()
+        return
+    try:
+        peer = socket.create_connection(("127.0.0.1", target))
+    except OSError:
+        # The peer is down: close, as a CA whose server died would.
+        tls.close()
+        return
+    t = threading.Thread(target=pump, args=(peer, tls), daemon=True)
+    t.start()
+    pump(tls, peer)
+    t.join()
+    tls.close()
+    peer.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--target", type=int, required=True)
+    p.add_argument("--port", type=int, default=0)
+    a = p.parse_args()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(a.cert, a.key)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", a.port))
+    listener.listen(16)
+    print("listening on %d" % listener.getsockname()[1], flush=True)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=serve, args=(conn, context, a.target), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
