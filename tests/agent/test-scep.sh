@@ -80,6 +80,7 @@ CODE=K7Q2-ZP4M-SCEP
 REF=SCEP-4711
 scep_start -challenge "$CODE" -allowrenew 0
 "$PYTHON" "$top_srcdir/tests/ca/tls-relay.py" --cert "$RIG/tls.pem" --key "$RIG/tls.key" \
+  ${SIGNET_SCEP_DUMP:+--dump "$SIGNET_SCEP_DUMP"} \
   --target "$SCEP_PORT" >"$RIG/relay.out" 2>>"$RIG/relay.log" &
 RELAY_PID=$!
 wait_until 20 grep -q '^listening on' "$RIG/relay.out" || { echo "Bail out! relay did not start"; exit 1; }

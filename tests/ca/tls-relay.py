@@ -3,7 +3,8 @@
 the product speaks https only. Listens on 127.0.0.1 (a free port unless
 --port), terminates TLS with --cert/--key and copies bytes both ways to
 127.0.0.1:--target. Prints "listening on PORT" once it accepts; runs until
-killed. Test rig only (tests/agent/test-scep.sh, tests/enroll/test-scep.c).
+killed. --dump DIR writes what the peer answered on each connection to
+DIR/answer-N (to make the fuzzers' seeds). Test rig only (tests/agent/test-scep.sh, tests/enroll/test-scep.c).
 """
 import argparse
 import socket
@@ -12,12 +13,14 @@ import sys
 import threading
 
 
-def pump(src, dst):
+def pump(src, dst, dump=None):
     try:
         while True:
             data = src.recv(16384)
             if not data:
                 break
+            if dump is not None:
+                dump.write(data)
             dst.sendall(data)
     except OSError:
         pass
@@ -29,7 +32,10 @@ def pump(src, dst):
                 pass
 
 
-def serve(conn, context, target):
+COUNT = [0]
+
+
+def serve(conn, context, target, dump_dir):
     try:
         tls = context.wrap_socket(conn, server_side=True)
     except (OSError, ssl.SSLError):
@@ -41,10 +47,16 @@ def serve(conn, context, target):
         # The peer is down: close, as a CA whose server died would.
         tls.close()
         return
-    t = threading.Thread(target=pump, args=(peer, tls), daemon=True)
+    dump = None
+    if dump_dir:
+        COUNT[0] += 1
+        dump = open("%s/answer-%d" % (dump_dir, COUNT[0]), "wb")
+    t = threading.Thread(target=pump, args=(peer, tls, dump), daemon=True)
     t.start()
     pump(tls, peer)
     t.join()
+    if dump is not None:
+        dump.close()
     tls.close()
     peer.close()
 
@@ -55,6 +67,7 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--target", type=int, required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--dump")
     a = p.parse_args()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(a.cert, a.key)
@@ -65,7 +78,7 @@ def main():
     print("listening on %d" % listener.getsockname()[1], flush=True)
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, context, a.target), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, context, a.target, a.dump), daemon=True).start()
 
 
 if __name__ == "__main__":
