@@ -1,0 +1,611 @@
+/* test-scep.c: the SCEP connector (enroll/signet-scep-connector.c) through
+ * the seam, against a real SCEP CA: Debian's scepserver (package scep),
+ * behind a TLS relay (tests/ca/tls-relay.py; the product speaks https
+ * only, scepserver plain HTTP).
+ *
+ * scepserver listens on every interface and cannot bind loopback, so this
+ * program runs itself again in a network namespace that has only loopback
+ * (unshare -n; root, as CI runs; without root it skips, saying why). Two
+ * scepservers on copies of one CA: one with a challenge (the activation
+ * code), one without for the RenewalReq, which scepserver would otherwise
+ * check the challenge of too.
+ *
+ * The key is an RSA key on a throwaway SoftHSM2 token, bound to OpenSSL by
+ * libp11 as the agent hands it over: the request is signed, and the CA's
+ * DES-enveloped answer decrypted, on the token.
+ */
+#include "config.h"
+
+#include "common/signet-openssl-util.h"
+#include "enroll/signet-connector.h"
+#include "enroll/signet-x509.h"
+#include "tests/testutil/signet-test-util.h"
+
+#include <gio/gio.h>
+#include <libp11.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+/* Throwaway test token and test code only. */
+#define PIN          "123456"
+#define SO_PIN       "12345678"
+#define CODE         "K7Q2-ZP4M-SCEP"
+#define PORT_CODE    18080 /* the namespace is ours: any port is free */
+#define PORT_RENEWAL 18081
+
+typedef struct
+{
+  GSubprocess *proc;
+  guint port;
+} Served;
+
+static struct
+{
+  char *dir;
+  char *anchors;  /* TLS root + scepserver's CA */
+  char *tls_only; /* the TLS root alone */
+  char *ca_pem;   /* scepserver's CA */
+  const char *module;
+  PKCS11_CTX *ctx;
+  PKCS11_SLOT *slots;
+  unsigned int nslots;
+  EVP_PKEY *key; /* on the token */
+  EVP_PKEY *pub;
+  X509 *issued; /* by test_enroll, for test_reenroll */
+  Served scep_code, scep_renewal, relay_code, relay_renewal;
+} rig;
+
+/* ---- tools ------------------------------------------------------------ */
+
+static void
+run(const char *const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_assert_true(g_spawn_sync(rig.dir, (char **)argv, NULL,
+                             G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                             &err, &status, &error));
+  g_assert_no_error(error);
+  if (!g_spawn_check_wait_status(status, NULL))
+    g_error("%s failed: %s", argv[0], err);
+}
+
+static void
+on_child_setup(gpointer data)
+{
+  (void)data;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void
+serve(Served *s, const char *const *argv, guint port)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_launcher_set_cwd(launcher, rig.dir);
+  g_subprocess_launcher_set_child_setup(launcher, on_child_setup, NULL, NULL);
+  s->proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+  g_assert_no_error(error);
+  s->port = port;
+}
+
+/* The relay in front of @target, on a free port it prints. */
+static void
+relay(Served *s, guint target)
+{
+  const char *top = g_getenv("top_srcdir");
+  g_autofree char *script
+      = g_build_filename(top != NULL ? top : ".", "tests", "ca", "tls-relay.py", NULL);
+  g_autofree char *target_text = g_strdup_printf("%u", target);
+  const char *argv[] = { "/usr/bin/python3", script,     "--cert",    "tls.pem", "--key",
+                         "tls.key",          "--target", target_text, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  g_subprocess_launcher_set_cwd(launcher, rig.dir);
+  g_subprocess_launcher_set_child_setup(launcher, on_child_setup, NULL, NULL);
+  s->proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+  g_assert_no_error(error);
+  in = g_data_input_stream_new(g_subprocess_get_stdout_pipe(s->proc));
+  line = g_data_input_stream_read_line(in, NULL, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(line);
+  g_assert_true(g_str_has_prefix(line, "listening on "));
+  s->port = (guint)g_ascii_strtoull(line + 13, NULL, 10);
+  g_assert_cmpuint(s->port, >, 0);
+}
+
+static void
+stop(Served *s)
+{
+  if (s->proc == NULL)
+    return;
+  g_subprocess_send_signal(s->proc, SIGTERM);
+  g_subprocess_wait(s->proc, NULL, NULL);
+  g_clear_object(&s->proc);
+}
+
+/* scepserver answers GetCACaps (at most 10 s). */
+static void
+wait_scep(guint port)
+{
+  g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u/scep?operation=GetCACaps", port);
+  const char *argv[] = { "curl", "-sf", "-o", "/dev/null", url, NULL };
+
+  for (int i = 0; i < 200; i++) {
+    int status = 0;
+
+    if (g_spawn_sync(NULL, (char **)argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL)
+        && g_spawn_check_wait_status(status, NULL))
+      return;
+    g_usleep(50000);
+  }
+  g_error("scepserver did not start on port %u", port);
+}
+
+static SignetProfile *
+profile_new(guint port, const char *anchors, const char *key_type)
+{
+  SignetProfile *profile = g_new0(SignetProfile, 1);
+
+  profile->name = g_strdup("test-scep");
+  profile->display_name = g_strdup("Test SCEP CA");
+  profile->protocol = g_strdup("scep");
+  profile->url = g_strdup_printf("https://127.0.0.1:%u/scep", port);
+  profile->trust_anchors = g_strdup(anchors);
+  profile->key_type = g_strdup(key_type);
+  profile->connect_timeout = 5;
+  profile->timeout = 30;
+  return profile;
+}
+
+static char *
+csr_with(const char *challenge)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509_NAME) name = signet_subject_parse("CN=Jan Kowalski,O=Example", &error);
+  SignetCsrOptions options = {
+    .challenge_password = (const guint8 *)challenge,
+    .challenge_password_len = challenge != NULL ? strlen(challenge) : 0,
+  };
+  char *pem;
+
+  g_assert_no_error(error);
+  pem = signet_csr_build_pem_with(rig.key, rig.pub, name, &options, &error);
+  g_assert_no_error(error);
+  return pem;
+}
+
+static X509 *
+load_ca(void)
+{
+  g_autoptr(BIO) bio = BIO_new_file(rig.ca_pem, "r");
+
+  return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static SignetAnswer *
+enroll_with(const char *challenge, EVP_PKEY *key, GError **error)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_code.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, error);
+  g_autofree char *csr = csr_with(challenge);
+  g_autoptr(SignetSecret) secret = signet_secret_new(CODE, strlen(CODE));
+  SignetConnectorCode code = { "REF-1", secret, "0a" };
+
+  g_assert_nonnull(connector);
+  return signet_connector_enroll(connector, &code, csr, key, error);
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+/* GetCACert: scepserver's CA alone, checked against the anchors. */
+static void
+test_ca_certs(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_code.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509) ca = load_ca();
+
+  g_assert_nonnull(connector);
+  certs = signet_connector_ca_certs(connector, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(certs->len, ==, 1);
+  g_assert_cmpint(X509_cmp(g_ptr_array_index(certs, 0), ca), ==, 0);
+}
+
+/* A CA certificate that does not chain to the profile's anchors: refused
+ * before any request is made. */
+static void
+test_untrusted_ca(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_code.port, rig.tls_only, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull(connector);
+  certs = signet_connector_ca_certs(connector, &error);
+  g_assert_null(certs);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
+  g_assert_nonnull(strstr(error->message, "trust anchors"));
+}
+
+/* The hint asks for an RSA key and, for an enrollment only, the code as
+ * challengePassword; no I/O. */
+static void
+test_subject_hint(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(1, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autoptr(SignetSecret) secret = signet_secret_new(CODE, strlen(CODE));
+  SignetConnectorCode code = { "REF-1", secret, "0a" };
+  SignetConnectorIdentity identity = { NULL, NULL };
+  g_autoptr(SignetSubjectHint) first = NULL;
+  g_autoptr(SignetSubjectHint) renewal = NULL;
+  g_autoptr(GError) error = NULL;
+
+  first = signet_connector_subject_hint(connector, &code, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_true(first->challenge_password);
+  g_assert_cmpstr(first->key_type, ==, "rsa");
+  g_assert_true(signet_subject_hint_check(first, "rsa:2048", NULL));
+  g_assert_false(signet_subject_hint_check(first, "ec:p256", NULL));
+  renewal = signet_connector_subject_hint(connector, NULL, &identity, &error);
+  g_assert_no_error(error);
+  g_assert_false(renewal->challenge_password);
+}
+
+/* PKCSReq with the code as challengePassword, signed on the token; the
+ * DES-enveloped CertRep decrypted on the token: issued, leaf first. */
+static void
+test_enroll(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = enroll_with(CODE, rig.key, &error);
+  g_autoptr(X509) ca = load_ca();
+  X509 *leaf;
+
+  g_assert_no_error(error);
+  g_assert_nonnull(answer);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_cmpuint(answer->certs->len, >=, 2);
+  leaf = g_ptr_array_index(answer->certs, 0);
+  g_assert_cmpint(EVP_PKEY_eq(X509_get0_pubkey(leaf), rig.pub), ==, 1);
+  g_assert_cmpint(X509_verify(leaf, X509_get0_pubkey(ca)), ==, 1);
+  /* scepserver envelopes with single DES whatever it offers: said. */
+  g_assert_nonnull(answer->message);
+  g_assert_nonnull(strstr(answer->message, "legacy"));
+  X509_up_ref(leaf);
+  rig.issued = leaf;
+}
+
+static void
+test_wrong_code(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = enroll_with("WRONG-CODE", rig.key, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CODE_REJECTED);
+  g_assert_nonnull(strstr(error->message, "badRequest"));
+  g_assert_nonnull(strstr(error->message, "activation code"));
+}
+
+/* Without the request's key on the token nothing is sent. */
+static void
+test_no_key(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = enroll_with(CODE, NULL, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED);
+}
+
+/* An EC profile: refused when the connector is made, before any I/O. */
+static void
+test_ec_profile(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(1, rig.anchors, "ec:p256");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, &error);
+
+  g_assert_null(connector);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "SCEP needs an RSA key"));
+}
+
+/* RenewalReq signed with the current certificate and its key (kept here),
+ * answered enveloped to that key. */
+static void
+test_reenroll(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_renewal.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autofree char *csr = csr_with(NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  SignetConnectorIdentity identity = { rig.issued, rig.key };
+  g_autoptr(X509) ca = load_ca();
+  X509 *leaf;
+
+  g_assert_nonnull(rig.issued);
+  answer = signet_connector_reenroll(connector, &identity, csr, rig.key, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  leaf = g_ptr_array_index(answer->certs, 0);
+  g_assert_cmpint(EVP_PKEY_eq(X509_get0_pubkey(leaf), rig.pub), ==, 1);
+  /* (Not compared with the first certificate: the renewal CA is a copy of
+   * the first, same serial counter, and RSA signatures are deterministic,
+   * so within the same second it may issue the very same bytes.) */
+  g_assert_cmpint(X509_verify(leaf, X509_get0_pubkey(ca)), ==, 1);
+}
+
+/* A pending renewal is asked about only with the current key at hand. */
+static void
+test_poll_without_identity(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_code.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autofree char *csr = csr_with(NULL);
+  SignetConnectorPoll poll = { .csr_pem = csr, .renewal = TRUE };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = signet_connector_poll(connector, &poll, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+}
+
+/* Nothing listens: the CA down, "try later". */
+static void
+test_unreachable(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(PORT_RENEWAL + 1, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autofree char *csr = csr_with(CODE);
+  g_autoptr(SignetSecret) secret = signet_secret_new(CODE, strlen(CODE));
+  SignetConnectorCode code = { "REF-1", secret, "0a" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = signet_connector_enroll(connector, &code, csr, rig.key, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT);
+}
+
+/* ---- the rig ---------------------------------------------------------------- */
+
+static gboolean
+setup(void)
+{
+  const char *p11tool = g_getenv("PKCS11_TOOL") != NULL ? g_getenv("PKCS11_TOOL") : "pkcs11-tool";
+  PKCS11_SLOT *slot;
+  PKCS11_KEY *keys = NULL;
+  unsigned int nkeys = 0;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ext = NULL;
+  g_autofree char *tls_root = NULL;
+  g_autofree char *scep_ca = NULL;
+  g_autofree char *both = NULL;
+  g_autofree char *depot = NULL;
+  g_autofree char *depot2 = NULL;
+
+  rig.module = g_getenv("SOFTHSM2_MODULE") != NULL ? g_getenv("SOFTHSM2_MODULE")
+                                                   : "/usr/lib/softhsm/libsofthsm2.so";
+  rig.dir = signet_test_softhsm_dir("signet-test-scep");
+  depot = g_build_filename(rig.dir, "depot", NULL);
+  depot2 = g_build_filename(rig.dir, "depot-renewal", NULL);
+  rig.ca_pem = g_build_filename(depot, "ca.pem", NULL);
+  rig.tls_only = g_build_filename(rig.dir, "root.pem", NULL);
+  rig.anchors = g_build_filename(rig.dir, "anchors.pem", NULL);
+  ext = g_build_filename(rig.dir, "tls.ext", NULL);
+  g_file_set_contents(ext, "subjectAltName = IP:127.0.0.1\n", -1, &error);
+  g_assert_no_error(error);
+  {
+    const char *ca_init[]
+        = { "scepserver", "ca", "-init", "-depot", "depot", "-keySize", "2048", NULL };
+    const char *copy[] = { "cp", "-r", "depot", "depot-renewal", NULL };
+    const char *root[] = { "openssl",
+                           "req",
+                           "-x509",
+                           "-newkey",
+                           "ec",
+                           "-pkeyopt",
+                           "ec_paramgen_curve:P-256",
+                           "-nodes",
+                           "-keyout",
+                           "root.key",
+                           "-out",
+                           "root.pem",
+                           "-subj",
+                           "/CN=Signet SCEP TLS Root",
+                           "-days",
+                           "30",
+                           NULL };
+    const char *tls_req[] = {
+      "openssl", "req",     "-new",    "-newkey", "ec",      "-pkeyopt", "ec_paramgen_curve:P-256",
+      "-nodes",  "-keyout", "tls.key", "-out",    "tls.csr", "-subj",    "/CN=127.0.0.1",
+      NULL
+    };
+    const char *tls[]
+        = { "openssl",  "x509", "-req",    "-in",   "tls.csr", "-CA",      "root.pem", "-CAkey",
+            "root.key", "-out", "tls.pem", "-days", "30",      "-extfile", "tls.ext",  NULL };
+    const char *keygen[] = {
+      p11tool,      "--module", rig.module,     "--login",         "--pin", PIN,  "--keypairgen",
+      "--key-type", "rsa:2048", "--usage-sign", "--usage-decrypt", "--id",  "01", "--label",
+      "scep",       NULL
+    };
+
+    run(ca_init);
+    run(copy);
+    run(root);
+    run(tls_req);
+    run(tls);
+    signet_test_softhsm_init_token("SCEP Test", PIN, SO_PIN);
+    run(keygen);
+  }
+  g_file_get_contents(rig.tls_only, &tls_root, NULL, &error);
+  g_assert_no_error(error);
+  g_file_get_contents(rig.ca_pem, &scep_ca, NULL, &error);
+  g_assert_no_error(error);
+  both = g_strconcat(tls_root, scep_ca, NULL);
+  g_file_set_contents(rig.anchors, both, -1, &error);
+  g_assert_no_error(error);
+
+  rig.ctx = PKCS11_CTX_new();
+  g_assert_nonnull(rig.ctx);
+  g_assert_cmpint(PKCS11_CTX_load(rig.ctx, rig.module), ==, 0);
+  g_assert_cmpint(PKCS11_enumerate_slots(rig.ctx, &rig.slots, &rig.nslots), ==, 0);
+  slot = PKCS11_find_token(rig.ctx, rig.slots, rig.nslots);
+  g_assert_nonnull(slot);
+  g_assert_cmpint(PKCS11_open_session(slot, 0), ==, 0);
+  g_assert_cmpint(PKCS11_login(slot, 0, PIN), ==, 0);
+  g_assert_cmpint(PKCS11_enumerate_keys(slot->token, &keys, &nkeys), ==, 0);
+  g_assert_cmpuint(nkeys, ==, 1);
+  rig.key = PKCS11_get_private_key(&keys[0]);
+  rig.pub = PKCS11_get_public_key(&keys[0]);
+  g_assert_nonnull(rig.key);
+  g_assert_nonnull(rig.pub);
+
+  {
+    const char *with_code[] = { "scepserver", "-depot", "depot",       "-port", "18080",
+                                "-challenge", CODE,     "-allowrenew", "0",     NULL };
+    const char *renewal[]
+        = { "scepserver", "-depot", "depot-renewal", "-port", "18081", "-allowrenew", "0", NULL };
+
+    serve(&rig.scep_code, with_code, PORT_CODE);
+    serve(&rig.scep_renewal, renewal, PORT_RENEWAL);
+    wait_scep(PORT_CODE);
+    wait_scep(PORT_RENEWAL);
+    relay(&rig.relay_code, PORT_CODE);
+    relay(&rig.relay_renewal, PORT_RENEWAL);
+  }
+  return TRUE;
+}
+
+static void
+teardown(void)
+{
+  stop(&rig.relay_code);
+  stop(&rig.relay_renewal);
+  stop(&rig.scep_code);
+  stop(&rig.scep_renewal);
+  EVP_PKEY_free(rig.key);
+  EVP_PKEY_free(rig.pub);
+  X509_free(rig.issued);
+  if (rig.ctx != NULL) {
+    PKCS11_release_all_slots(rig.ctx, rig.slots, rig.nslots);
+    PKCS11_CTX_unload(rig.ctx);
+    PKCS11_CTX_free(rig.ctx);
+  }
+  if (rig.dir != NULL)
+    signet_test_remove_tree(rig.dir);
+  g_free(rig.dir);
+  g_free(rig.anchors);
+  g_free(rig.tls_only);
+  g_free(rig.ca_pem);
+}
+
+/* Runs this program again in a loopback-only network namespace; returns
+ * only when it cannot (having printed the skip), or inside it. */
+static gboolean
+enter_namespace(char **argv)
+{
+  g_autofree char *scepserver = g_find_program_in_path("scepserver");
+  g_autofree char *unshare = g_find_program_in_path("unshare");
+  g_autofree char *p11tool = g_find_program_in_path(
+      g_getenv("PKCS11_TOOL") != NULL ? g_getenv("PKCS11_TOOL") : "pkcs11-tool");
+  const char *module = g_getenv("SOFTHSM2_MODULE") != NULL ? g_getenv("SOFTHSM2_MODULE")
+                                                           : "/usr/lib/softhsm/libsofthsm2.so";
+  int status = -1;
+
+  if (g_getenv("SIGNET_SCEP_NETNS") != NULL) {
+    const char *up[] = { "ip", "link", "set", "lo", "up", NULL };
+
+    if (!g_spawn_sync(NULL, (char **)up, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status,
+                      NULL)
+        || !g_spawn_check_wait_status(status, NULL)) {
+      g_print("Bail out! cannot bring up loopback in the namespace\n");
+      exit(1);
+    }
+    return TRUE;
+  }
+  /* Under automake's TAP driver a skip is a plan of 0. */
+  if (scepserver == NULL || unshare == NULL || p11tool == NULL
+      || !g_file_test(module, G_FILE_TEST_EXISTS)
+      || !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_print("1..0 # SKIP scepserver, unshare, pkcs11-tool, python3 or SoftHSM2 is not installed "
+            "(apt-get install scep util-linux opensc python3 softhsm2)\n");
+    return FALSE;
+  }
+  if (geteuid() != 0) {
+    g_print("1..0 # SKIP scepserver listens on every interface: the test needs root for a "
+            "loopback-only network namespace\n");
+    return FALSE;
+  }
+  {
+    const char *probe[] = { unshare, "-n", "true", NULL };
+
+    if (!g_spawn_sync(NULL, (char **)probe, NULL,
+                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
+                      NULL, &status, NULL)
+        || !g_spawn_check_wait_status(status, NULL)) {
+      g_print("1..0 # SKIP unshare -n is not permitted here\n");
+      return FALSE;
+    }
+  }
+  {
+    GPtrArray *args = g_ptr_array_new();
+
+    g_ptr_array_add(args, "unshare");
+    g_ptr_array_add(args, "-n");
+    g_ptr_array_add(args, "--");
+    for (char **a = argv; *a != NULL; a++)
+      g_ptr_array_add(args, *a);
+    g_ptr_array_add(args, NULL);
+    g_setenv("SIGNET_SCEP_NETNS", "1", TRUE);
+    execvp(unshare, (char **)args->pdata);
+    g_print("1..0 # SKIP unshare -n is not permitted here\n");
+    g_ptr_array_free(args, TRUE);
+    return FALSE;
+  }
+}
+
+int
+main(int argc, char **argv)
+{
+  int ret;
+
+  if (!enter_namespace(argv))
+    return 0;
+  g_test_init(&argc, &argv, NULL);
+  setup();
+  g_test_add_func("/scep/ca-certs", test_ca_certs);
+  g_test_add_func("/scep/untrusted-ca", test_untrusted_ca);
+  g_test_add_func("/scep/subject-hint", test_subject_hint);
+  g_test_add_func("/scep/ec-profile", test_ec_profile);
+  g_test_add_func("/scep/no-key", test_no_key);
+  g_test_add_func("/scep/wrong-code", test_wrong_code);
+  g_test_add_func("/scep/enroll", test_enroll);
+  g_test_add_func("/scep/reenroll", test_reenroll);
+  g_test_add_func("/scep/poll-without-identity", test_poll_without_identity);
+  g_test_add_func("/scep/unreachable", test_unreachable);
+  ret = g_test_run();
+  teardown();
+  return ret;
+}
