@@ -497,48 +497,42 @@ legacy_algorithms(ScepConnector *self)
   return !(self->caps & CAP_AES) || !(self->caps & (CAP_SHA256 | CAP_SHA512));
 }
 
-/* Every GetCACert certificate must chain to the profile's trust anchors:
- * TLS vouches for the server, the anchors for the CA it speaks for. */
+/* GetCACert's certificates must chain to the profile's ca-roots when it
+ * names them (docs/internals/trust.md); without them, TLS verified with
+ * the trust anchors vouches for what the server sends, as for EST's
+ * /cacerts, and the agent pins the root of the first issued chain. */
 static gboolean
 check_ca_certs(ScepConnector *self, GPtrArray *certs, GError **error)
 {
-  g_autoptr(X509_STORE) store = NULL;
-  STACK_OF(X509) * untrusted;
-  gboolean ok = TRUE;
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_autoptr(GPtrArray) roots = NULL;
+  g_autoptr(GError) local = NULL;
 
-  if (self->profile->trust_anchors == NULL)
+  if (self->profile->ca_roots == NULL)
     return TRUE;
-  store = X509_STORE_new();
-  if (store == NULL || X509_STORE_load_file(store, self->profile->trust_anchors) != 1) {
-    ERR_clear_error();
+  if (!g_file_get_contents(self->profile->ca_roots, &data, &size, NULL)
+      || (roots = signet_certfile_parse((const guint8 *)data, size, &local)) == NULL) {
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
-                "Profile '%s': the trust anchors '%s' cannot be read", self->profile->name,
-                self->profile->trust_anchors);
+                "Profile '%s': the CA roots '%s' cannot be read", self->profile->name,
+                self->profile->ca_roots);
     return FALSE;
   }
-  untrusted = sk_X509_new_null();
-  for (guint i = 0; untrusted != NULL && i < certs->len; i++)
-    (void)sk_X509_push(untrusted, g_ptr_array_index(certs, i));
-  for (guint i = 0; ok && i < certs->len; i++) {
-    g_autoptr(X509_STORE_CTX) ctx = X509_STORE_CTX_new();
+  for (guint i = 0; i < certs->len; i++) {
+    g_autoptr(GError) why = NULL;
 
-    ok = ctx != NULL && X509_STORE_CTX_init(ctx, store, g_ptr_array_index(certs, i), untrusted)
-         && X509_verify_cert(ctx) == 1;
-    if (!ok) {
-      int err = ctx != NULL ? X509_STORE_CTX_get_error(ctx) : 0;
+    if (!signet_x509_verify_chain(g_ptr_array_index(certs, i), certs, roots, NULL, NULL, &why)) {
       g_autofree char *subject
           = signet_x509_name_to_string(X509_get_subject_name(g_ptr_array_index(certs, i)));
 
       g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
-                  "The SCEP CA's certificate \"%s\" does not chain to the trust anchors of "
-                  "profile '%s' (%s): nothing was sent; ask your CA for an up-to-date profile",
-                  subject != NULL ? subject : "?", self->profile->name,
-                  X509_verify_cert_error_string(err));
+                  "The SCEP CA's certificate \"%s\" does not chain to the CA roots of profile "
+                  "'%s' (%s): nothing was sent; ask your CA for an up-to-date profile",
+                  subject != NULL ? subject : "?", self->profile->name, why->message);
+      return FALSE;
     }
   }
-  sk_X509_free(untrusted);
-  ERR_clear_error();
-  return ok;
+  return TRUE;
 }
 
 /* GetCACert, once per connector. */

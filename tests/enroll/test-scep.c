@@ -212,7 +212,7 @@ enroll_with(const char *challenge, EVP_PKEY *key, GError **error)
 
 /* ---- the tests ------------------------------------------------------------ */
 
-/* GetCACert: scepserver's CA alone, checked against the anchors. */
+/* GetCACert: scepserver's CA alone, over TLS verified with the anchors. */
 static void
 test_ca_certs(void)
 {
@@ -229,21 +229,32 @@ test_ca_certs(void)
   g_assert_cmpint(X509_cmp(g_ptr_array_index(certs, 0), ca), ==, 0);
 }
 
-/* A CA certificate that does not chain to the profile's anchors: refused
+/* A CA certificate that does not chain to the profile's ca-roots: refused
  * before any request is made. */
 static void
 test_untrusted_ca(void)
 {
   g_autoptr(SignetProfile) profile = profile_new(rig.relay_code.port, rig.tls_only, "rsa:2048");
-  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autoptr(SignetConnector) connector = NULL;
   g_autoptr(GPtrArray) certs = NULL;
   g_autoptr(GError) error = NULL;
 
+  profile->ca_roots = g_strdup(rig.tls_only); /* a root that did not issue it */
+  connector = signet_connector_new(profile, NULL);
   g_assert_nonnull(connector);
   certs = signet_connector_ca_certs(connector, &error);
   g_assert_null(certs);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
-  g_assert_nonnull(strstr(error->message, "trust anchors"));
+  g_assert_nonnull(strstr(error->message, "CA roots"));
+  g_clear_error(&error);
+  /* Its own root as ca-roots: accepted. */
+  g_free(profile->ca_roots);
+  profile->ca_roots = g_strdup(rig.ca_pem);
+  g_clear_pointer(&connector, signet_connector_free);
+  connector = signet_connector_new(profile, NULL);
+  certs = signet_connector_ca_certs(connector, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(certs->len, ==, 1);
 }
 
 /* The hint asks for an RSA key and, for an enrollment only, the code as
