@@ -4,7 +4,9 @@ the product speaks https only. Listens on 127.0.0.1 (a free port unless
 --port), terminates TLS with --cert/--key and copies bytes both ways to
 127.0.0.1:--target. Prints "listening on PORT" once it accepts; runs until
 killed. --dump DIR writes what the peer answered on each connection to
-DIR/answer-N (to make the fuzzers' seeds). Test rig only (tests/agent/test-scep.sh, tests/enroll/test-scep.c).
+DIR/answer-N (to make the fuzzers' seeds); --caps TEXT answers SCEP's
+GetCACaps itself with TEXT (a CA that offers less than scepserver: "" for
+nothing, the legacy algorithms and GET). Test rig only (tests/agent/test-scep.sh, tests/enroll/test-scep.c).
 """
 import argparse
 import socket
@@ -35,17 +37,30 @@ def pump(src, dst, dump=None):
 COUNT = [0]
 
 
-def serve(conn, context, target, dump_dir):
+def serve(conn, context, target, dump_dir, caps):
     try:
         tls = context.wrap_socket(conn, server_side=True)
+        first = tls.recv(16384)
     except (OSError, ssl.SSLError):
         conn.close()
+        return
+    if caps is not None and b"operation=GetCACaps" in first.split(b"\r\n", 1)[0]:
+        body = caps.replace("\\n", "\n").encode()
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                    b"Connection: close\r\n\r\n%s" % (len(body), body))
+        tls.close()
         return
     try:
         peer = socket.create_connection(("127.0.0.1", target))
     except OSError:
         # The peer is down: close, as a CA whose server died would.
         tls.close()
+        return
+    try:
+        peer.sendall(first)
+    except OSError:
+        tls.close()
+        peer.close()
         return
     dump = None
     if dump_dir:
@@ -68,6 +83,7 @@ def main():
     p.add_argument("--target", type=int, required=True)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dump")
+    p.add_argument("--caps")
     a = p.parse_args()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(a.cert, a.key)
@@ -78,7 +94,7 @@ def main():
     print("listening on %d" % listener.getsockname()[1], flush=True)
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, context, a.target, a.dump), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, context, a.target, a.dump, a.caps), daemon=True).start()
 
 
 if __name__ == "__main__":

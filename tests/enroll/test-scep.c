@@ -57,6 +57,7 @@ static struct
   EVP_PKEY *pub;
   X509 *issued; /* by test_enroll, for test_reenroll */
   Served scep_code, scep_renewal, relay_code, relay_renewal;
+  Served relay_legacy; /* answers GetCACaps with nothing */
 } rig;
 
 /* ---- tools ------------------------------------------------------------ */
@@ -97,16 +98,26 @@ serve(Served *s, const char *const *argv, guint port)
   s->port = port;
 }
 
-/* The relay in front of @target, on a free port it prints. */
+/* The relay in front of @target, on a free port it prints; with @caps,
+ * it answers GetCACaps itself with them. */
 static void
-relay(Served *s, guint target)
+relay(Served *s, guint target, const char *caps)
 {
   const char *top = g_getenv("top_srcdir");
   g_autofree char *script
       = g_build_filename(top != NULL ? top : ".", "tests", "ca", "tls-relay.py", NULL);
   g_autofree char *target_text = g_strdup_printf("%u", target);
-  const char *argv[] = { "/usr/bin/python3", script,     "--cert",    "tls.pem", "--key",
-                         "tls.key",          "--target", target_text, NULL };
+  const char *argv[] = { "/usr/bin/python3",
+                         script,
+                         "--cert",
+                         "tls.pem",
+                         "--key",
+                         "tls.key",
+                         "--target",
+                         target_text,
+                         caps != NULL ? "--caps" : NULL,
+                         caps,
+                         NULL };
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_autoptr(GDataInputStream) in = NULL;
@@ -306,6 +317,28 @@ test_enroll(void)
   rig.issued = leaf;
 }
 
+/* A CA that offers nothing in GetCACaps: the legacy algorithms (3DES,
+ * SHA-1) and GET with base64, which scepserver takes too; said in the
+ * answer's message. */
+static void
+test_legacy(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_legacy.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autofree char *csr = csr_with(CODE);
+  g_autoptr(SignetSecret) secret = signet_secret_new(CODE, strlen(CODE));
+  SignetConnectorCode code = { "REF-1", secret, "0a" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = signet_connector_enroll(connector, &code, csr, rig.key, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_cmpint(EVP_PKEY_eq(X509_get0_pubkey(g_ptr_array_index(answer->certs, 0)), rig.pub), ==,
+                  1);
+  g_assert_nonnull(answer->message);
+  g_assert_nonnull(strstr(answer->message, "only legacy SCEP algorithms (3DES, SHA-1)"));
+}
+
 static void
 test_wrong_code(void)
 {
@@ -503,8 +536,9 @@ setup(void)
     serve(&rig.scep_renewal, renewal, PORT_RENEWAL);
     wait_scep(PORT_CODE);
     wait_scep(PORT_RENEWAL);
-    relay(&rig.relay_code, PORT_CODE);
-    relay(&rig.relay_renewal, PORT_RENEWAL);
+    relay(&rig.relay_code, PORT_CODE, NULL);
+    relay(&rig.relay_renewal, PORT_RENEWAL, NULL);
+    relay(&rig.relay_legacy, PORT_CODE, "");
   }
   return TRUE;
 }
@@ -514,6 +548,7 @@ teardown(void)
 {
   stop(&rig.relay_code);
   stop(&rig.relay_renewal);
+  stop(&rig.relay_legacy);
   stop(&rig.scep_code);
   stop(&rig.scep_renewal);
   EVP_PKEY_free(rig.key);
@@ -613,6 +648,7 @@ main(int argc, char **argv)
   g_test_add_func("/scep/no-key", test_no_key);
   g_test_add_func("/scep/wrong-code", test_wrong_code);
   g_test_add_func("/scep/enroll", test_enroll);
+  g_test_add_func("/scep/legacy", test_legacy);
   g_test_add_func("/scep/reenroll", test_reenroll);
   g_test_add_func("/scep/poll-without-identity", test_poll_without_identity);
   g_test_add_func("/scep/unreachable", test_unreachable);
