@@ -9,8 +9,9 @@
 #
 # A PKCSReq whose challengePassword is the activation code, signed on the
 # token, gives an RSA certificate that verifies to scepserver's CA (its
-# answer, DES-enveloped to the token key, decrypted on the token); a wrong
-# code is refused in words and leaves the token as it was; an EC profile is
+# answer, DES-enveloped to the token key, decrypted on the token); a wrong,
+# a used and an expired code (one-time, expiring codes through scepserver's
+# -csrverifierexec) are refused in words and leave the token as it was; an EC profile is
 # refused before anything is made or sent; a RenewalReq signed with the
 # current certificate's key renews in place; the CA down is "try later".
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
@@ -73,12 +74,30 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RI
   openssl x509 -req -in "$RIG/tls.csr" -CA "$RIG/ca/root.pem" -CAkey "$RIG/ca/root.key" \
     -CAcreateserial -days 2 -extfile "$RIG/tls.ext" -out "$RIG/tls.pem" 2>/dev/null ||
   { echo "Bail out! no TLS certificate"; exit 1; }
-cat "$RIG/ca/root.pem" "$RIG/depot/ca.pem" >"$RIG/anchors.pem"
+cp "$RIG/ca/root.pem" "$RIG/anchors.pem" # TLS only; the SCEP CA is ca-roots
 
-# The code: scepserver's -challenge, given on its command line (test code only).
+# One-time, expiring codes through scepserver's -csrverifierexec: the
+# verifier gets the request (DER) on stdin, reads its challengePassword and
+# accepts (exit 0) a code of $RIG/codes ("CODE EXPIRY", Unix time) that has
+# not expired, once: a code is struck out as soon as it is presented.
+# (tests/enroll/test-scep.c covers the static -challenge.)
 CODE=K7Q2-ZP4M-SCEP
+EXPIRED=EXPD-ZP4M-SCEP
 REF=SCEP-4711
-scep_start -challenge "$CODE" -allowrenew 0
+now=$(date +%s)
+printf '%s %s\n%s %s\n' "$CODE" "$((now + 3600))" "$EXPIRED" "$((now - 60))" >"$RIG/codes"
+cat >"$RIG/verify-code" <<EOF
+#!/bin/sh
+code=\$(openssl req -inform DER -noout -text 2>/dev/null |
+  sed -n 's/^ *challengePassword *://p' | tr -d ' ')
+[ -n "\$code" ] || exit 1
+line=\$(grep -F "\$code " "$RIG/codes" | head -n 1)
+[ -n "\$line" ] || exit 1
+sed -i "/^\$code /d" "$RIG/codes"
+[ "\${line#* }" -gt "\$(date +%s)" ]
+EOF
+chmod +x "$RIG/verify-code"
+scep_start -csrverifierexec "$RIG/verify-code" -allowrenew 0
 "$PYTHON" "$top_srcdir/tests/ca/tls-relay.py" --cert "$RIG/tls.pem" --key "$RIG/tls.key" \
   ${SIGNET_SCEP_DUMP:+--dump "$SIGNET_SCEP_DUMP"} \
   --target "$SCEP_PORT" >"$RIG/relay.out" 2>>"$RIG/relay.log" &
@@ -94,6 +113,7 @@ display-name=Signet Test SCEP CA
 protocol=scep
 url=https://127.0.0.1:$RELAY_PORT/scep
 trust-anchors=$RIG/anchors.pem
+ca-roots=$RIG/depot/ca.pem
 key-type=$2
 subject=CN=\${reference},O=Signet Test
 renewal-key=new
@@ -152,6 +172,18 @@ check "… the code is in no log" sh -c "! grep -qF '$CODE' '$RIG/agent.log'"
 run signet history "$TOKEN_LABEL" --json
 jcheck "… the history has the activation" "$RIG/out" \
   'd[0]["operation"] == "activate" and d[0]["outcome"] == "ok"'
+
+# --- codes the CA refuses: used, expired -------------------------------------------
+after=$(objects)
+activate
+check_rc "the same code again is refused (exit 1)" 1
+check_err "… as wrong, expired or already used" 'wrong, expired or already used'
+check_eq "… and nothing is written" "$after" "$(objects)"
+CODE=$EXPIRED
+activate
+check_rc "an expired code is refused (exit 1)" 1
+check_err "… in words" 'activation code'
+check_eq "… and nothing is written" "$after" "$(objects)"
 
 # --- renewal: RenewalReq signed with the current certificate's key -------------------
 # scepserver checks its -challenge on every message, RenewalReq included,
