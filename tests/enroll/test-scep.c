@@ -12,7 +12,9 @@
  *
  * The key is an RSA key on a throwaway SoftHSM2 token, bound to OpenSSL by
  * libp11 as the agent hands it over: the request is signed, and the CA's
- * DES-enveloped answer decrypted, on the token.
+ * DES-enveloped answer decrypted, on the token. A small fake CA (scepserver's
+ * CA key, in a thread, behind the same relay) answers what scepserver never
+ * does: PENDING, FAILURE badTime, another nonce, a forged signature.
  */
 #include "config.h"
 
@@ -21,13 +23,18 @@
 #include "enroll/signet-x509.h"
 #include "tests/testutil/signet-test-util.h"
 
+#include <arpa/inet.h>
 #include <gio/gio.h>
 #include <libp11.h>
 #include <openssl/err.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Throwaway test token and test code only. */
@@ -58,6 +65,7 @@ static struct
   X509 *issued; /* by test_enroll, for test_reenroll */
   Served scep_code, scep_renewal, relay_code, relay_renewal;
   Served relay_legacy; /* answers GetCACaps with nothing */
+  Served relay_fake;   /* in front of the fake CA below */
 } rig;
 
 /* ---- tools ------------------------------------------------------------ */
@@ -432,6 +440,419 @@ test_unreachable(void)
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CONNECT);
 }
 
+/* ---- a fake SCEP CA, for what scepserver never answers ---------------------- */
+
+/* Behind the same relay, with scepserver's CA certificate and key: it
+ * answers GetCACaps and GetCACert itself, and a PKIOperation as @mode
+ * says: PENDING to a PKCSReq then the certificate to the CertPoll, a
+ * FAILURE badTime, another recipientNonce, or an answer signed by a key
+ * that is not the CA's. */
+typedef enum
+{
+  FAKE_PENDING_THEN_ISSUE,
+  FAKE_BAD_TIME,
+  FAKE_WRONG_NONCE,
+  FAKE_FORGED,
+} FakeMode;
+
+static struct
+{
+  int listen_fd;
+  int stop[2];
+  guint port;
+  GThread *thread;
+  gint mode; /* FakeMode */
+  gint polls;
+  X509 *ca;
+  EVP_PKEY *ca_key;
+  X509 *other; /* a self-signed certificate that is not the CA's */
+  EVP_PKEY *other_key;
+  X509_REQ *pending; /* the request answered PENDING */
+} fake;
+
+static int
+fake_nid(const char *oid)
+{
+  int nid = OBJ_txt2nid(oid);
+
+  return nid != NID_undef ? nid : OBJ_create(oid, NULL, NULL);
+}
+
+static void
+add_printable(PKCS7_SIGNER_INFO *si, const char *oid, const char *value)
+{
+  ASN1_STRING *s = ASN1_PRINTABLESTRING_new();
+
+  g_assert_cmpint(ASN1_STRING_set(s, value, -1), ==, 1);
+  g_assert_cmpint(PKCS7_add_signed_attribute(si, fake_nid(oid), V_ASN1_PRINTABLESTRING, s), ==, 1);
+}
+
+static void
+add_octets(PKCS7_SIGNER_INFO *si, const char *oid, const guint8 *data, int len)
+{
+  ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
+
+  g_assert_cmpint(ASN1_OCTET_STRING_set(s, data, len), ==, 1);
+  g_assert_cmpint(PKCS7_add_signed_attribute(si, fake_nid(oid), V_ASN1_OCTET_STRING, s), ==, 1);
+}
+
+/* A certificate for @csr from the CA, in a certs-only PKCS#7 enveloped to
+ * @recipient (DER, g_free). */
+static GBytes *
+issue_enveloped(X509_REQ *csr, X509 *recipient)
+{
+  g_autoptr(X509) leaf = X509_new();
+  g_autoptr(PKCS7) certs = PKCS7_new();
+  g_autoptr(PKCS7) env = NULL;
+  g_autoptr(BIO) in = NULL;
+  STACK_OF(X509) *to = sk_X509_new_null();
+  unsigned char *der = NULL;
+  int len;
+  GBytes *out;
+
+  g_assert_cmpint(ASN1_INTEGER_set(X509_get_serialNumber(leaf), 4711), ==, 1);
+  g_assert_cmpint(X509_set_version(leaf, 2), ==, 1);
+  g_assert_cmpint(X509_set_subject_name(leaf, X509_REQ_get_subject_name(csr)), ==, 1);
+  g_assert_cmpint(X509_set_issuer_name(leaf, X509_get_subject_name(fake.ca)), ==, 1);
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(leaf), -60));
+  g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(leaf), 24 * 3600));
+  g_assert_cmpint(X509_set_pubkey(leaf, X509_REQ_get0_pubkey(csr)), ==, 1);
+  g_assert_cmpint(X509_sign(leaf, fake.ca_key, EVP_sha256()), >, 0);
+  g_assert_cmpint(PKCS7_set_type(certs, NID_pkcs7_signed), ==, 1);
+  g_assert_cmpint(PKCS7_content_new(certs, NID_pkcs7_data), ==, 1);
+  g_assert_cmpint(PKCS7_add_certificate(certs, leaf), ==, 1);
+  len = i2d_PKCS7(certs, &der);
+  g_assert_cmpint(len, >, 0);
+  in = BIO_new_mem_buf(der, len);
+  sk_X509_push(to, recipient);
+  env = PKCS7_encrypt(to, in, EVP_aes_128_cbc(), PKCS7_BINARY);
+  sk_X509_free(to);
+  OPENSSL_free(der);
+  der = NULL;
+  g_assert_nonnull(env);
+  len = i2d_PKCS7(env, &der);
+  out = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  return out;
+}
+
+/* The CertRep to the pkiMessage @req (DER), as the mode says. */
+static GBytes *
+cert_rep(const guint8 *req_der, gsize req_len)
+{
+  const unsigned char *p = req_der;
+  g_autoptr(PKCS7) req = d2i_PKCS7(NULL, &p, (long)req_len);
+  g_autoptr(PKCS7) rep = PKCS7_new();
+  PKCS7_SIGNER_INFO *rsi, *si;
+  ASN1_TYPE *type, *tid, *nonce;
+  X509 *requester;
+  g_autofree char *msg_type = NULL;
+  g_autofree char *tid_text = NULL;
+  g_autoptr(GBytes) content = NULL;
+  guint8 nonce_bytes[16] = { 0 };
+  guint8 own_nonce[16] = { 1 };
+  const char *status = "3";
+  FakeMode mode = g_atomic_int_get(&fake.mode);
+  gboolean forged = mode == FAKE_FORGED;
+  g_autoptr(BIO) data = NULL;
+  unsigned char *der = NULL;
+  int len;
+  GBytes *out;
+
+  g_assert_nonnull(req);
+  rsi = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(req), 0);
+  requester = sk_X509_value(req->d.sign->cert, 0);
+  type = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.2"));
+  tid = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.7"));
+  nonce = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.5"));
+  g_assert_nonnull(type);
+  g_assert_nonnull(tid);
+  g_assert_nonnull(nonce);
+  msg_type = g_strndup((const char *)ASN1_STRING_get0_data(type->value.printablestring),
+                       (gsize)ASN1_STRING_length(type->value.printablestring));
+  tid_text = g_strndup((const char *)ASN1_STRING_get0_data(tid->value.printablestring),
+                       (gsize)ASN1_STRING_length(tid->value.printablestring));
+  g_assert_cmpint(ASN1_STRING_length(nonce->value.octet_string), ==, 16);
+  memcpy(nonce_bytes, ASN1_STRING_get0_data(nonce->value.octet_string), 16);
+  if (mode == FAKE_WRONG_NONCE)
+    nonce_bytes[0] ^= 0xff;
+
+  if (mode == FAKE_PENDING_THEN_ISSUE && g_str_equal(msg_type, "19")) {
+    /* Keep the request: the envelope is to the CA. */
+    const unsigned char *q;
+    ASN1_OCTET_STRING *inner = req->d.sign->contents->d.data;
+    g_autoptr(PKCS7) env = NULL;
+    g_autoptr(BIO) plain = BIO_new(BIO_s_mem());
+    BUF_MEM *mem;
+
+    q = ASN1_STRING_get0_data(inner);
+    env = d2i_PKCS7(NULL, &q, ASN1_STRING_length(inner));
+    g_assert_nonnull(env);
+    g_assert_cmpint(PKCS7_decrypt(env, fake.ca_key, fake.ca, plain, 0), ==, 1);
+    BIO_get_mem_ptr(plain, &mem);
+    q = (const unsigned char *)mem->data;
+    X509_REQ_free(fake.pending);
+    fake.pending = d2i_X509_REQ(NULL, &q, (long)mem->length);
+    g_assert_nonnull(fake.pending);
+  } else if (mode == FAKE_PENDING_THEN_ISSUE && g_str_equal(msg_type, "20")) {
+    g_atomic_int_inc(&fake.polls);
+    g_assert_nonnull(fake.pending);
+    content = issue_enveloped(fake.pending, requester);
+    status = "0";
+  } else if (mode == FAKE_BAD_TIME)
+    status = "2";
+
+  g_assert_cmpint(PKCS7_set_type(rep, NID_pkcs7_signed), ==, 1);
+  si = PKCS7_add_signature(rep, forged ? fake.other : fake.ca,
+                           forged ? fake.other_key : fake.ca_key, EVP_sha256());
+  g_assert_nonnull(si);
+  g_assert_cmpint(PKCS7_add_certificate(rep, forged ? fake.other : fake.ca), ==, 1);
+  g_assert_cmpint(PKCS7_content_new(rep, NID_pkcs7_data), ==, 1);
+  g_assert_cmpint(PKCS7_add_attrib_content_type(si, NULL), ==, 1);
+  add_printable(si, "2.16.840.1.113733.1.9.2", "3");
+  add_printable(si, "2.16.840.1.113733.1.9.3", status);
+  if (g_str_equal(status, "2"))
+    add_printable(si, "2.16.840.1.113733.1.9.4", "3");
+  add_printable(si, "2.16.840.1.113733.1.9.7", tid_text);
+  add_octets(si, "2.16.840.1.113733.1.9.6", nonce_bytes, 16);
+  add_octets(si, "2.16.840.1.113733.1.9.5", own_nonce, 16);
+  data = PKCS7_dataInit(rep, NULL);
+  g_assert_nonnull(data);
+  if (content != NULL)
+    g_assert_cmpint(
+        BIO_write(data, g_bytes_get_data(content, NULL), (int)g_bytes_get_size(content)), >, 0);
+  (void)BIO_flush(data);
+  g_assert_cmpint(PKCS7_dataFinal(rep, data), ==, 1);
+  len = i2d_PKCS7(rep, &der);
+  g_assert_cmpint(len, >, 0);
+  out = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  return out;
+}
+
+static void
+fake_answer(int fd)
+{
+  GString *in = g_string_new(NULL);
+  char buf[16384];
+  const char *end = NULL;
+  gsize want = 0;
+  g_autoptr(GBytes) body = NULL;
+  const char *type = "text/plain";
+  g_autofree char *head = NULL;
+
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+
+    if (n <= 0)
+      break;
+    g_string_append_len(in, buf, n);
+    if (end == NULL && (end = strstr(in->str, "\r\n\r\n")) != NULL) {
+      const char *length = g_strstr_len(in->str, end - in->str, "Content-Length:");
+
+      want = (gsize)(end + 4 - in->str)
+             + (length != NULL ? g_ascii_strtoull(length + 15, NULL, 10) : 0);
+    }
+    if (end != NULL && in->len >= want)
+      break;
+  }
+  if (end == NULL) {
+    g_string_free(in, TRUE);
+    return;
+  }
+  if (strstr(in->str, "operation=GetCACaps") != NULL
+      && strstr(in->str, "operation=GetCACaps") < end) {
+    static const char caps[] = "POSTPKIOperation\nAES\nSHA-256\nRenewal\n";
+
+    body = g_bytes_new_static(caps, sizeof caps - 1);
+  } else if (strstr(in->str, "operation=GetCACert") != NULL
+             && strstr(in->str, "operation=GetCACert") < end) {
+    unsigned char *der = NULL;
+    int len = i2d_X509(fake.ca, &der);
+
+    body = g_bytes_new(der, (gsize)len);
+    OPENSSL_free(der);
+    type = "application/x-x509-ca-cert";
+  } else {
+    body = cert_rep((const guint8 *)end + 4, in->len - (gsize)(end + 4 - in->str));
+    type = "application/x-pki-message";
+  }
+  head = g_strdup_printf("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %" G_GSIZE_FORMAT
+                         "\r\nConnection: close\r\n\r\n",
+                         type, g_bytes_get_size(body));
+  g_assert_cmpint(write(fd, head, strlen(head)), ==, (ssize_t)strlen(head));
+  g_assert_cmpint(write(fd, g_bytes_get_data(body, NULL), g_bytes_get_size(body)), ==,
+                  (ssize_t)g_bytes_get_size(body));
+  g_string_free(in, TRUE);
+}
+
+static gpointer
+fake_main(gpointer data)
+{
+  (void)data;
+  for (;;) {
+    struct pollfd fds[2] = { { fake.listen_fd, POLLIN, 0 }, { fake.stop[0], POLLIN, 0 } };
+    int client;
+
+    if (poll(fds, 2, -1) < 0 || fds[1].revents != 0)
+      break;
+    client = accept(fake.listen_fd, NULL, NULL);
+    if (client < 0)
+      continue;
+    fake_answer(client);
+    close(client);
+  }
+  return NULL;
+}
+
+static X509 *
+load_pem_cert(const char *path)
+{
+  g_autoptr(BIO) bio = BIO_new_file(path, "r");
+
+  return bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+}
+
+static EVP_PKEY *
+load_pem_key(const char *path)
+{
+  g_autoptr(BIO) bio = BIO_new_file(path, "r");
+
+  /* scepserver's CA key is encrypted with its -capass, empty by default. */
+  return bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
+}
+
+static void
+fake_start(void)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  socklen_t len = sizeof addr;
+  g_autofree char *key = g_build_filename(rig.dir, "depot", "ca.key", NULL);
+  g_autofree char *other = g_build_filename(rig.dir, "other.pem", NULL);
+  g_autofree char *other_key = g_build_filename(rig.dir, "other.key", NULL);
+  const char *make_other[]
+      = { "openssl", "req",       "-x509", "-newkey",   "rsa:2048", "-nodes",
+          "-keyout", "other.key", "-out",  "other.pem", "-subj",    "/CN=Not The SCEP CA",
+          "-days",   "2",         NULL };
+
+  run(make_other);
+  fake.ca = load_pem_cert(rig.ca_pem);
+  fake.ca_key = load_pem_key(key);
+  fake.other = load_pem_cert(other);
+  fake.other_key = load_pem_key(other_key);
+  g_assert_nonnull(fake.ca);
+  g_assert_nonnull(fake.ca_key);
+  g_assert_nonnull(fake.other);
+  g_assert_nonnull(fake.other_key);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint(fake.listen_fd, >=, 0);
+  g_assert_cmpint(bind(fake.listen_fd, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+  g_assert_cmpint(listen(fake.listen_fd, 8), ==, 0);
+  g_assert_cmpint(getsockname(fake.listen_fd, (struct sockaddr *)&addr, &len), ==, 0);
+  fake.port = ntohs(addr.sin_port);
+  g_assert_cmpint(pipe(fake.stop), ==, 0);
+  fake.thread = g_thread_new("fake-scep", fake_main, NULL);
+}
+
+static void
+fake_stop(void)
+{
+  if (fake.thread == NULL)
+    return;
+  g_assert_cmpint(write(fake.stop[1], "x", 1), ==, 1);
+  g_thread_join(fake.thread);
+  close(fake.stop[0]);
+  close(fake.stop[1]);
+  close(fake.listen_fd);
+  X509_free(fake.ca);
+  EVP_PKEY_free(fake.ca_key);
+  X509_free(fake.other);
+  EVP_PKEY_free(fake.other_key);
+  X509_REQ_free(fake.pending);
+}
+
+static SignetAnswer *
+fake_enroll(FakeMode mode, GError **error)
+{
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_fake.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, error);
+  g_autofree char *csr = csr_with(CODE);
+  g_autoptr(SignetSecret) secret = signet_secret_new(CODE, strlen(CODE));
+  SignetConnectorCode code = { "REF-1", secret, "0a" };
+
+  g_assert_nonnull(connector);
+  g_atomic_int_set(&fake.mode, mode);
+  return signet_connector_enroll(connector, &code, csr, rig.key, error);
+}
+
+/* PENDING → SIGNET_ANSWER_PENDING in 5 minutes; the poll (CertPoll, a new
+ * connector as after a restart) gets the certificate. */
+static void
+test_pending(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+  g_autoptr(SignetAnswer) issued = NULL;
+  g_autoptr(GDateTime) before = g_date_time_new_now_utc();
+  g_autoptr(SignetProfile) profile = profile_new(rig.relay_fake.port, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = NULL;
+  g_autofree char *csr = csr_with(CODE);
+  SignetConnectorPoll poll = { .csr_pem = csr, .request_key = rig.key, .renewal = FALSE };
+
+  answer = fake_enroll(FAKE_PENDING_THEN_ISSUE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
+  g_assert_null(answer->poll_state);
+  g_assert_cmpint(g_date_time_difference(answer->retry_at, before), >=, 299 * G_TIME_SPAN_SECOND);
+  connector = signet_connector_new(profile, &error);
+  g_assert_no_error(error);
+  issued = signet_connector_poll(connector, &poll, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(issued->status, ==, SIGNET_ANSWER_ISSUED);
+  g_assert_cmpint(EVP_PKEY_eq(X509_get0_pubkey(g_ptr_array_index(issued->certs, 0)), rig.pub), ==,
+                  1);
+  g_assert_cmpint(g_atomic_int_get(&fake.polls), ==, 1);
+  /* AES both ways: nothing legacy to say. */
+  g_assert_null(issued->message);
+}
+
+static void
+test_bad_time(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_BAD_TIME, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
+  g_assert_nonnull(strstr(error->message, "badTime"));
+  g_assert_nonnull(strstr(error->message, "date and time"));
+}
+
+/* An answer to another request (its recipientNonce is not our nonce). */
+static void
+test_wrong_nonce(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_WRONG_NONCE, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+  g_assert_nonnull(strstr(error->message, "recipientNonce"));
+}
+
+/* An answer signed by a certificate it carries itself, not the CA's. */
+static void
+test_forged(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_FORGED, &error);
+
+  g_assert_null(answer);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
+  g_assert_nonnull(strstr(error->message, "not signed by the CA"));
+}
+
 /* ---- the rig ---------------------------------------------------------------- */
 
 static gboolean
@@ -539,6 +960,8 @@ setup(void)
     relay(&rig.relay_code, PORT_CODE, NULL);
     relay(&rig.relay_renewal, PORT_RENEWAL, NULL);
     relay(&rig.relay_legacy, PORT_CODE, "");
+    fake_start();
+    relay(&rig.relay_fake, fake.port, NULL);
   }
   return TRUE;
 }
@@ -549,6 +972,8 @@ teardown(void)
   stop(&rig.relay_code);
   stop(&rig.relay_renewal);
   stop(&rig.relay_legacy);
+  stop(&rig.relay_fake);
+  fake_stop();
   stop(&rig.scep_code);
   stop(&rig.scep_renewal);
   EVP_PKEY_free(rig.key);
@@ -651,6 +1076,10 @@ main(int argc, char **argv)
   g_test_add_func("/scep/legacy", test_legacy);
   g_test_add_func("/scep/reenroll", test_reenroll);
   g_test_add_func("/scep/poll-without-identity", test_poll_without_identity);
+  g_test_add_func("/scep/fake/pending", test_pending);
+  g_test_add_func("/scep/fake/bad-time", test_bad_time);
+  g_test_add_func("/scep/fake/wrong-nonce", test_wrong_nonce);
+  g_test_add_func("/scep/fake/forged", test_forged);
   g_test_add_func("/scep/unreachable", test_unreachable);
   ret = g_test_run();
   teardown();
