@@ -1163,7 +1163,18 @@ request(ScepConnector *self, const char *csr_pem, EVP_PKEY *request_key,
   EVP_PKEY *key;
   const char *type;
 
-  if (csr == NULL || !ready(self, error))
+  if (csr == NULL)
+    return NULL;
+  if (identity != NULL
+      && (identity->cert == NULL || identity->key == NULL
+          || EVP_PKEY_get_base_id(identity->key) != EVP_PKEY_RSA)) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE,
+                        "A SCEP renewal is signed with the current certificate's key and the "
+                        "CA encrypts its answer to that key, so it must be an RSA key, and it "
+                        "is not: nothing was sent; activate a new RSA key instead");
+    return NULL;
+  }
+  if (!ready(self, error))
     return NULL;
   if (identity != NULL) {
     signer = identity->cert;

@@ -409,6 +409,28 @@ test_reenroll(void)
   g_assert_cmpint(X509_verify(leaf, X509_get0_pubkey(ca)), ==, 1);
 }
 
+/* A renewal whose current key is not RSA (the answer could not be
+ * decrypted): refused before anything is sent. */
+static void
+test_reenroll_ec_identity(void)
+{
+  g_autoptr(SignetProfile) profile = profile_new(PORT_RENEWAL + 1, rig.anchors, "rsa:2048");
+  g_autoptr(SignetConnector) connector = signet_connector_new(profile, NULL);
+  g_autofree char *csr = csr_with(NULL);
+  g_autoptr(EVP_PKEY) ec = EVP_EC_gen("P-256");
+  g_autoptr(X509) ca = load_ca();
+  SignetConnectorIdentity identity = { ca, ec };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetAnswer) answer = NULL;
+
+  g_assert_nonnull(ec);
+  answer = signet_connector_reenroll(connector, &identity, csr, rig.key, &error);
+  g_assert_null(answer);
+  /* PROFILE, not CONNECT: nothing listens there, and nothing was tried. */
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "RSA key"));
+}
+
 /* A pending renewal is asked about only with the current key at hand. */
 static void
 test_poll_without_identity(void)
@@ -1075,6 +1097,7 @@ main(int argc, char **argv)
   g_test_add_func("/scep/enroll", test_enroll);
   g_test_add_func("/scep/legacy", test_legacy);
   g_test_add_func("/scep/reenroll", test_reenroll);
+  g_test_add_func("/scep/reenroll-ec-identity", test_reenroll_ec_identity);
   g_test_add_func("/scep/poll-without-identity", test_poll_without_identity);
   g_test_add_func("/scep/fake/pending", test_pending);
   g_test_add_func("/scep/fake/bad-time", test_bad_time);
