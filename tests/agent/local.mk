@@ -72,7 +72,8 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-dbus.card \
 	tests/agent/opensc-card/test-hints.card \
 	tests/agent/opensc-card/test-tty.card \
-	tests/agent/opensc-card/test-cmp.card
+	tests/agent/opensc-card/test-cmp.card \
+	tests/agent/opensc-card/test-scep.card
 TESTS += $(agent_card_tests)
 TEST_EXTENSIONS += .card
 CARD_LOG_DRIVER = $(LOG_DRIVER)
