@@ -576,6 +576,9 @@ signet_activation_run(const SignetActivation *a, GError **error)
                 result->message ? result->message : "");
     goto out;
   }
+  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  if (result->message != NULL)
+    signet_activate_progress(&run, "enroll", "%s: %s", a->profile->display_name, result->message);
   reply = signet_activate_verify_and_store(&run, result->certs, cacerts, error);
   if (reply != NULL)
     goto out;

@@ -516,6 +516,9 @@ run_renewal(Run *run, GError **error)
     set_pending_error(run, result, error);
     return NULL;
   }
+  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  if (result->message != NULL)
+    signet_renew_progress(run, "reenroll", "%s: %s", run->profile->display_name, result->message);
   if (!signet_renew_verify_issued(run, result->certs, cacerts, error))
     goto fail;
   reply = signet_renew_finish_issued(run, error);

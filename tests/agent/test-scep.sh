@@ -169,6 +169,8 @@ check "… for an RSA key made on the token" sh -c \
   "openssl x509 -in '$RIG/first.der.pem' -noout -text | grep -q 'rsaEncryption'"
 check "… for the key pair made on the token" test "$(objects)" -gt "$((before + 2))"
 check "… the code is in no log" sh -c "! grep -qF '$CODE' '$RIG/agent.log'"
+check "… and it says the CA enveloped its answer with a legacy algorithm (scepserver: DES)" \
+  grep -q '"step":"enroll".*legacy algorithm' "$RIG/out"
 run signet history "$TOKEN_LABEL" --json
 jcheck "… the history has the activation" "$RIG/out" \
   'd[0]["operation"] == "activate" and d[0]["outcome"] == "ok"'
