@@ -40,10 +40,35 @@ signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type,
   return TRUE;
 }
 
+static gboolean generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label,
+                                  GBytes *id_bytes, gboolean decrypt, GError **error);
+
 gboolean
 signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyType type,
                                              const char *label, GBytes *id_bytes, GError **error)
 {
+  return generate_key_pair(s, type, label, id_bytes, FALSE, error);
+}
+
+gboolean
+signet_p11_session_generate_decrypting_key_pair_with_id(SignetP11Session *s, SignetP11KeyType type,
+                                                        const char *label, GBytes *id_bytes,
+                                                        GError **error)
+{
+  if (type != SIGNET_P11_KEY_RSA_2048 && type != SIGNET_P11_KEY_RSA_3072
+      && type != SIGNET_P11_KEY_RSA_4096) {
+    g_set_error_literal(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
+                        "A key that decrypts is an RSA key: use an RSA key type");
+    return FALSE;
+  }
+  return generate_key_pair(s, type, label, id_bytes, TRUE, error);
+}
+
+static gboolean
+generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label, GBytes *id_bytes,
+                  gboolean decrypt, GError **error)
+{
+  CK_BBOOL decrypts = decrypt ? CK_TRUE : CK_FALSE;
   guint8 id[KEY_ID_LEN];
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_ULONG bits = 0;
@@ -93,7 +118,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
       { CKA_TOKEN, &yes, sizeof yes },
       { CKA_PRIVATE, &no, sizeof no },
       { CKA_VERIFY, &yes, sizeof yes },
-      { CKA_ENCRYPT, &no, sizeof no },
+      { CKA_ENCRYPT, &decrypts, sizeof decrypts },
       { CKA_WRAP, &no, sizeof no },
       { CKA_LABEL, (void *)lbl, strlen(lbl) },
       { CKA_ID, id, sizeof id },
@@ -108,7 +133,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
     CK_ATTRIBUTE priv_tmpl[] = {
       { CKA_TOKEN, &yes, sizeof yes },         { CKA_PRIVATE, &yes, sizeof yes },
       { CKA_SENSITIVE, &yes, sizeof yes },     { CKA_EXTRACTABLE, &no, sizeof no },
-      { CKA_SIGN, &yes, sizeof yes },          { CKA_DECRYPT, &no, sizeof no },
+      { CKA_SIGN, &yes, sizeof yes },          { CKA_DECRYPT, &decrypts, sizeof decrypts },
       { CKA_UNWRAP, &no, sizeof no },          { CKA_DERIVE, &no, sizeof no },
       { CKA_LABEL, (void *)lbl, strlen(lbl) }, { CKA_ID, id, sizeof id },
     };

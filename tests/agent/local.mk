@@ -35,6 +35,7 @@ agent_integration_tests = \
 	tests/agent/test-export.sh \
 	tests/agent/test-tty.sh \
 	tests/agent/test-cmp.sh \
+	tests/agent/test-scep.sh \
 	tests/agent/test-load.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh tests/agent/load-clients.py
@@ -74,7 +75,8 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-dbus.card \
 	tests/agent/opensc-card/test-hints.card \
 	tests/agent/opensc-card/test-tty.card \
-	tests/agent/opensc-card/test-cmp.card
+	tests/agent/opensc-card/test-cmp.card \
+	tests/agent/opensc-card/test-scep.card
 TESTS += $(agent_card_tests)
 TEST_EXTENSIONS += .card
 CARD_LOG_DRIVER = $(LOG_DRIVER)
