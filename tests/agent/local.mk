@@ -87,4 +87,19 @@ $(agent_card_tests): $(top_srcdir)/tests/agent/local.mk
 	{ echo "# $$t.sh on the card model (SIGNET_TEST_MODEL=opensc-card): made by tests/agent/local.mk"; \
 	  echo "exec $(SHELL) \"\$${top_srcdir:?}/tests/agent/$$t.sh\""; } >$@-t && mv -f $@-t $@
 CLEANFILES += $(agent_card_tests)
+
+# Scripts that run once more over CMP (SIGNET_TEST_PROTOCOL=cmp: the CMP face
+# of the test CA, its profile), as tests/agent/cmp/test-X.cmp, made here as
+# the .card files are: the fault matrix of every step (test-recovery.sh).
+agent_cmp_tests = tests/agent/cmp/test-recovery.cmp
+TESTS += $(agent_cmp_tests)
+TEST_EXTENSIONS += .cmp
+CMP_LOG_DRIVER = $(LOG_DRIVER)
+CMP_LOG_COMPILER = env SIGNET_TEST_PROTOCOL=cmp $(SHELL)
+$(agent_cmp_tests): $(top_srcdir)/tests/agent/local.mk
+	$(AM_V_GEN)$(MKDIR_P) tests/agent/cmp && \
+	t=`basename $@ .cmp` && \
+	{ echo "# $$t.sh over CMP (SIGNET_TEST_PROTOCOL=cmp): made by tests/agent/local.mk"; \
+	  echo "exec $(SHELL) \"\$${top_srcdir:?}/tests/agent/$$t.sh\""; } >$@-t && mv -f $@-t $@
+CLEANFILES += $(agent_cmp_tests)
 signet_format_sources += $(tests_agent_test_agent_units_SOURCES)
