@@ -34,7 +34,8 @@ agent_integration_tests = \
 	tests/agent/test-output-format.sh \
 	tests/agent/test-export.sh \
 	tests/agent/test-tty.sh \
-	tests/agent/test-cmp.sh
+	tests/agent/test-cmp.sh \
+	tests/agent/test-batch.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
 
