@@ -165,19 +165,25 @@ check_rc "the same CSV again without --resume is refused" 2
 check_err "… with a message naming --resume" "--resume"
 
 # --- kill -9 of the CLI mid-batch, then --resume --------------------------------
-tokens_init c1 c2 c3 c4
+# Labels that are no prefix of one another: pkcs11-tool --token-label
+# matches a prefix.
+C_TOKENS="c01 c02 c03 c04 c05 c06 c07 c08 c09 c10 c11 c12"
+# shellcheck disable=SC2086
+tokens_init $C_TOKENS
 agent_stop
 agent_start
 printf 'reference,code,name,email\n' >"$RIG/second.csv"
 REFS=
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
   est_code --subject "CN=Second $i,O=Signet Test,C=PL"
   printf '%s,%s,Second %s,s%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$RIG/second.csv"
   REFS="$REFS $REF"
 done
 # The CA holds each enrollment until released: the CLI is killed while
 # activations are in flight.
+before_hist=$(signet history --json | "$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["operation"] == "activate"))')
 estca mode slow:2 >/dev/null
+log_from=$(awk 'END { print NR }' "$RIG/agent.log")
 signet batch activate "$RIG/second.csv" --profile signet-test --json --pin-fd 4 \
   >"$RIG/second.out" 2>&1 4<<EOF &
 $PIN
@@ -195,16 +201,20 @@ kill -9 "$CLI_PID"
 wait "$CLI_PID" 2>/dev/null
 estca mode normal >/dev/null
 # The agent finishes what it started without the CLI: wait for its audit.
-started() { grep -c 'Activate: token .* is now busy' "$RIG/agent.log"; }
 finished() {
   signet history --json >"$RIG/h.json" 2>/dev/null
   [ "$("$PYTHON" -c '
 import json, sys
 print(sum(1 for e in json.load(open(sys.argv[1])) if e["operation"] == "activate"))' "$RIG/h.json")" -ge "$1" ]
 }
-before_hist=$(signet history --json | "$PYTHON" -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["operation"] == "activate"))')
-n_started=$(grep -c 'Activate: token .* is now busy' "$RIG/agent.log")
+n_started=$(awk -v from="$log_from" 'NR > from && /Activate: token .* is now busy/ { n++ }
+  END { print n + 0 }' "$RIG/agent.log")
 wait_until 120 finished "$((before_hist + n_started))"
+# Parallel: while the CA held the first request (slow:2), others reached it.
+overlap=$(awk -v from="$log_from" 'NR > from && /activate: enroll:/ { n++ }
+  NR > from && /activate: verify:/ { print n; exit }' "$RIG/agent.log")
+check "activations run in parallel: several requests at the CA at once ($overlap)" \
+  [ "${overlap:-0}" -ge 2 ]
 
 batch "$RIG/second.csv" --profile signet-test --resume --report "$RIG/second.json"
 check_rc "--resume finishes the batch" 0
@@ -212,21 +222,21 @@ check_rc "--resume finishes the batch" 0
 # fresh, then c tokens. The others are reported as skipped.
 jcheck "every row activated, each on its own token; the tokens done before skipped" \
   "$RIG/second.json" \
-  'len([r for r in d["rows"] if r["line"]]) == 4 and all(r["status"] == "activated" for r in d["rows"] if r["line"]) and len({r["token_serial"] for r in d["rows"] if r["line"]}) == 4 and all(r["status"] == "skipped" for r in d["rows"] if not r["line"])'
+  'len([r for r in d["rows"] if r["line"]]) == 12 and all(r["status"] == "activated" for r in d["rows"] if r["line"]) and len({r["token_serial"] for r in d["rows"] if r["line"]}) == 12 and all(r["status"] == "skipped" for r in d["rows"] if not r["line"])'
 all_certs() {
   local n=0
-  for l in b1 b2 b3 b4 b5 b6 b7 b8 c1 c2 c3 c4; do n=$((n + $(certs "$l"))); done
+  for l in b1 b2 b3 b4 b5 b6 b7 b8 $C_TOKENS; do n=$((n + $(certs "$l"))); done
   echo "$n"
 }
 k=0
-for l in b1 b2 b3 b4 b5 b6 b7 b8 c1 c2 c3 c4; do k=$((k + $(keys "$l"))); done
-check_eq "exactly one certificate (and chain) per activated token: 9 tokens, none activated twice" \
-  27 "$(all_certs)"
-check_eq "exactly one key pair per activated token" 9 "$k"
+for l in b1 b2 b3 b4 b5 b6 b7 b8 $C_TOKENS; do k=$((k + $(keys "$l"))); done
+check_eq "exactly one certificate (and chain) per activated token: 17 tokens, none activated twice" \
+  51 "$(all_certs)"
+check_eq "exactly one key pair per activated token" 17 "$k"
 # shellcheck disable=SC2086
-check_eq "each code spent once" 4 "$(code_used $REFS)"
+check_eq "each code spent once" 12 "$(code_used $REFS)"
 batch "$RIG/second.csv" --profile signet-test --resume
 check_rc "--resume of a finished batch changes nothing" 0
-check_eq "… no certificate more" 27 "$(all_certs)"
+check_eq "… no certificate more" 51 "$(all_certs)"
 
 tap_done
