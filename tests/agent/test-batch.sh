@@ -239,4 +239,44 @@ batch "$RIG/second.csv" --profile signet-test --resume
 check_rc "--resume of a finished batch changes nothing" 0
 check_eq "… no certificate more" 51 "$(all_certs)"
 
+# --- a CA answer lost: the rows fail, --resume finishes them on the same tokens --
+# The CA issues (and spends the code) but its answer is cut short: the agent
+# keeps key and request (stage "sent"). --resume sends the same request
+# again on the same token; the CA (replay on) gives the same certificate.
+tokens_init d01 d02
+agent_stop
+agent_start
+printf 'reference;code;name;email\n' >"$RIG/third.csv"
+D_REFS=
+for i in 1 2; do
+  est_code --subject "CN=Third $i,O=Signet Test,C=PL"
+  printf '%s;%s;Third %s;t%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$RIG/third.csv"
+  D_REFS="$D_REFS $REF"
+done
+estca mode truncated >/dev/null
+batch "$RIG/third.csv" --profile signet-test --report "$RIG/third-1.json"
+check_rc "answers cut short: the rows fail" 1
+jcheck "… both rows failed, each bound to a token" "$RIG/third-1.json" \
+  'sum(1 for r in d["rows"] if r["line"] and r["status"] == "failed" and r["token_serial"]) == 2'
+estca mode normal >/dev/null
+estca replay on >/dev/null
+batch "$RIG/third.csv" --profile signet-test --resume --report "$RIG/third-2.json"
+check_rc "--resume finishes them" 0
+"$PYTHON" -c '
+import json, sys
+a = {r["line"]: r["token_serial"] for r in json.load(open(sys.argv[1]))["rows"] if r["line"]}
+b = {r["line"]: (r["token_serial"], r["status"]) for r in json.load(open(sys.argv[2]))["rows"] if r["line"]}
+print("ok" if all(b[l] == (a[l], "activated") for l in a) and len(a) == 2 else (a, b))' \
+  "$RIG/third-1.json" "$RIG/third-2.json" >"$RIG/third.check"
+check_eq "… each row on the token it was given first, never another" ok "$(cat "$RIG/third.check")"
+check_eq "… one certificate and chain on each" 6 "$(($(certs d01) + $(certs d02)))"
+check_eq "… one key pair on each (the kept one)" 2 "$(($(keys d01) + $(keys d02)))"
+issued_third() {
+  "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1] + "/state.json"))
+print(sum(1 for c in d["issued"].values() if "Third" in json.dumps(c)))' "$ESTCA_DIR"
+}
+check_eq "… and the CA issued each once (codes spent once)" 2 "$(issued_third)"
+
 tap_done
