@@ -29,7 +29,20 @@ keys() {
   "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$1" --login --pin "$PIN" \
     --list-objects --type privkey 2>/dev/null | grep -c '^Private Key Object'
 }
-# code_state REF: ok, used, expired or unknown at the CA.
+# total_certs, total_keys: over every token the batches may use (rows
+# without a serial go to whichever free token comes first).
+ALL_LABELS="b1 b2 b3 b4 b5 b6 b7 b8"
+total_certs() {
+  local n=0 l
+  for l in $ALL_LABELS; do n=$((n + $(certs "$l"))); done
+  echo "$n"
+}
+total_keys() {
+  local n=0 l
+  for l in $ALL_LABELS; do n=$((n + $(keys "$l"))); done
+  echo "$n"
+}
+# code_used REF…: how many of these codes the CA has used.
 code_used() {
   "$PYTHON" -c '
 import json, sys
@@ -168,6 +181,7 @@ check_err "… with a message naming --resume" "--resume"
 # Labels that are no prefix of one another: pkcs11-tool --token-label
 # matches a prefix.
 C_TOKENS="c01 c02 c03 c04 c05 c06 c07 c08 c09 c10 c11 c12"
+ALL_LABELS="$ALL_LABELS $C_TOKENS"
 # shellcheck disable=SC2086
 tokens_init $C_TOKENS
 agent_stop
@@ -244,6 +258,9 @@ check_eq "… no certificate more" 51 "$(all_certs)"
 # keeps key and request (stage "sent"). --resume sends the same request
 # again on the same token; the CA (replay on) gives the same certificate.
 tokens_init d01 d02
+ALL_LABELS="$ALL_LABELS d01 d02"
+certs_before=$(total_certs)
+keys_before=$(total_keys)
 agent_stop
 agent_start
 printf 'reference;code;name;email\n' >"$RIG/third.csv"
@@ -269,8 +286,8 @@ b = {r["line"]: (r["token_serial"], r["status"]) for r in json.load(open(sys.arg
 print("ok" if all(b[l] == (a[l], "activated") for l in a) and len(a) == 2 else (a, b))' \
   "$RIG/third-1.json" "$RIG/third-2.json" >"$RIG/third.check"
 check_eq "… each row on the token it was given first, never another" ok "$(cat "$RIG/third.check")"
-check_eq "… one certificate and chain on each" 6 "$(($(certs d01) + $(certs d02)))"
-check_eq "… one key pair on each (the kept one)" 2 "$(($(keys d01) + $(keys d02)))"
+check_eq "… one certificate and chain on each" $((certs_before + 6)) "$(total_certs)"
+check_eq "… one key pair on each (the kept one)" $((keys_before + 2)) "$(total_keys)"
 issued_third() {
   "$PYTHON" -c '
 import json, sys
@@ -278,5 +295,28 @@ d = json.load(open(sys.argv[1] + "/state.json"))
 print(sum(1 for c in d["issued"].values() if "Third" in json.dumps(c)))' "$ESTCA_DIR"
 }
 check_eq "… and the CA issued each once (codes spent once)" 2 "$(issued_third)"
+
+# --- a wrong transport PIN: one try on one token, then the batch stops ----------
+tokens_init e01 e02 e03
+ALL_LABELS="$ALL_LABELS e01 e02 e03"
+certs_before=$(total_certs)
+agent_stop
+agent_start
+printf 'reference,code,name,email\n' >"$RIG/fourth.csv"
+for i in 1 2 3; do
+  est_code --subject "CN=Fourth $i,O=Signet Test,C=PL"
+  printf '%s,%s,Fourth %s,f%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$RIG/fourth.csv"
+done
+check_tries "the PIN tries so far"
+run signet batch activate "$RIG/fourth.csv" --profile signet-test --pin-fd 4 4<<EOF
+654321
+EOF
+check_rc "a wrong transport PIN stops the batch" 1
+check_err "… saying so and naming --resume" "transport PIN was refused.*--resume"
+expect_try pin wrong 1
+check_tries "… after one wrong try on one token only"
+batch "$RIG/fourth.csv" --profile signet-test --resume
+check_rc "--resume with the right PIN does the rows" 0
+check_eq "… each token one certificate and chain" $((certs_before + 9)) "$(total_certs)"
 
 tap_done
