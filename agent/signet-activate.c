@@ -437,8 +437,12 @@ signet_activation_run(const SignetActivation *a, GError **error)
     }
     signet_activate_progress(&run, "generate-key", "Generating a %s key pair on the token",
                              a->profile->key_type);
-    if (!signet_p11_session_generate_key_pair_with_id(a->session, key_type, label, run.new_id,
-                                                      error))
+    /* A protocol whose CA encrypts its answer to the key (SCEP) needs a
+     * key that decrypts. */
+    if (!(signet_connector_get_class(connector)->key_decrypts
+              ? signet_p11_session_generate_decrypting_key_pair_with_id
+              : signet_p11_session_generate_key_pair_with_id)(a->session, key_type, label,
+                                                              run.new_id, error))
       goto fail;
     signet_fault_point("generate-key+");
     run.op->key_made = TRUE;
@@ -572,6 +576,9 @@ signet_activation_run(const SignetActivation *a, GError **error)
                 result->message ? result->message : "");
     goto out;
   }
+  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  if (result->message != NULL)
+    signet_activate_progress(&run, "enroll", "%s: %s", a->profile->display_name, result->message);
   reply = signet_activate_verify_and_store(&run, result->certs, cacerts, error);
   if (reply != NULL)
     goto out;

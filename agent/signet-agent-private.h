@@ -37,6 +37,7 @@ struct _SignetAgent
   gboolean polling;      /* a poll runs in a worker */
   GArray *reminder_days; /* guint, largest first */
   GHashTable *busy;      /* token key → what runs on it; main thread only */
+  GHashTable *backoff;   /* token key + "pin"/"puk" → PinBackoff; main thread only */
   guint n_running;
 };
 
@@ -91,6 +92,8 @@ typedef struct
   char *cert_id;
   char *profile_name;
   gboolean journal_closed; /* the journal wrote the audit entry */
+  gint64 backoff_until;    /* agent clock: wait until then (the last PIN was wrong) */
+  gint64 backoff_s;        /* how long that was when the token was claimed */
 } Op;
 
 /* signet-agent.c: the operation's life. */

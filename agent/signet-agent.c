@@ -106,6 +106,113 @@ end_card_verification(const SignetP11Token *token)
     g_message("%s: the card may stay PIN-verified until it is removed", error->message);
 }
 
+/* ---- back-off after a wrong PIN or PUK ------------------------------------
+ *
+ * After a wrong PIN (or PUK) for a token, the next operation that sends one
+ * to that token waits before it runs: 1 s after the first wrong one,
+ * doubling with each further one, at most 30 s; a right one ends it. A
+ * client flooding PIN methods is slowed down this way, and the holder's own
+ * next attempt is never refused for it, only delayed. Kept in memory only:
+ * the token's own retry counter is what protects the PIN across restarts.
+ *
+ * The times are the agent's clock (signet-clock.h), so that a test moves
+ * them. A test build (--enable-fault-injection) backs off only when
+ * $SIGNET_TEST_BACKOFF is 1, so that the other tests' wrong PINs cost no
+ * time, and waits for a fake clock for up to 120 s of real time. */
+
+typedef struct
+{
+  guint failures; /* wrong ones in a row */
+  gint64 until;   /* agent clock, Unix seconds: the next one waits until then */
+} PinBackoff;
+
+#define BACKOFF_MAX_S 30
+
+static gboolean
+backoff_enabled(void)
+{
+#ifdef SIGNET_FAULT_INJECTION
+  return g_strcmp0(g_getenv("SIGNET_TEST_BACKOFF"), "1") == 0;
+#else
+  return TRUE;
+#endif
+}
+
+/* Worker: waits until the agent's clock reaches @until (at most @seconds
+ * of real time and a second more, whatever the clock does). */
+static void
+backoff_wait(gint64 until, gint64 seconds)
+{
+  gint64 deadline = g_get_monotonic_time() + (seconds + 1) * G_USEC_PER_SEC;
+
+#ifdef SIGNET_FAULT_INJECTION
+  if (g_getenv("SIGNET_FAKE_NOW") != NULL)
+    deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+#endif
+  while (signet_clock_now() < until && g_get_monotonic_time() < deadline)
+    g_usleep(G_USEC_PER_SEC / 10);
+}
+
+/* The secret @op sends to its token ("pin", "puk"), or NULL. */
+static const char *
+op_secret_kind(const Op *op)
+{
+  if (op->kind == OP_UNBLOCK_PIN)
+    return "puk";
+  return op->pin != NULL ? "pin" : NULL;
+}
+
+static char *
+backoff_key(const Op *op)
+{
+  const char *kind = op_secret_kind(op);
+
+  if (kind == NULL || op->busy_key == NULL)
+    return NULL;
+  return g_strconcat(op->busy_key, "\n", kind, NULL);
+}
+
+/* Main thread, when @op has claimed its token: how long it must wait. */
+static void
+backoff_check(Op *op)
+{
+  g_autofree char *key = backoff_key(op);
+  const PinBackoff *b = key != NULL ? g_hash_table_lookup(op->agent->backoff, key) : NULL;
+  gint64 now = signet_clock_now();
+
+  op->backoff_until = b != NULL && b->until > now ? b->until : 0;
+  op->backoff_s = op->backoff_until > 0 ? MIN(b->until - now, BACKOFF_MAX_S) : 0;
+}
+
+/* Main thread, when @op ended: a wrong secret lengthens the wait, a right
+ * one (the operation succeeded) ends it. */
+static void
+backoff_record(Op *op, const GError *error)
+{
+  g_autofree char *key = backoff_key(op);
+  gboolean wrong;
+  PinBackoff *b;
+
+  if (key == NULL || !backoff_enabled())
+    return;
+  wrong = g_error_matches(error, SIGNET_P11_ERROR,
+                          g_str_has_suffix(key, "puk") ? SIGNET_P11_ERROR_PUK_INCORRECT
+                                                       : SIGNET_P11_ERROR_PIN_INCORRECT);
+  if (!wrong) {
+    if (error == NULL)
+      g_hash_table_remove(op->agent->backoff, key);
+    return;
+  }
+  b = g_hash_table_lookup(op->agent->backoff, key);
+  if (b == NULL) {
+    b = g_new0(PinBackoff, 1);
+    g_hash_table_insert(op->agent->backoff, g_strdup(key), b);
+  }
+  b->failures++;
+  b->until = signet_clock_now()
+             + (b->failures > 5 ? BACKOFF_MAX_S : MIN(1 << (b->failures - 1), BACKOFF_MAX_S));
+}
+
 /* Worker: resolve the token (unless already resolved), then run unless the
  * operation must first claim the token on the main thread. */
 static void
@@ -126,6 +233,13 @@ op_thread(GTask *task, gpointer source, gpointer task_data, GCancellable *cancel
       g_task_return_pointer(task, NULL, NULL);
       return;
     }
+  }
+  if (op->backoff_until > 0) {
+    g_message("token '%s': waiting %" G_GINT64_FORMAT " s before sending the %s: the last one "
+              "sent to it was wrong",
+              signet_token_dict_name(op->token), op->backoff_s,
+              op->kind == OP_UNBLOCK_PIN ? "PUK" : "PIN");
+    backoff_wait(op->backoff_until, op->backoff_s);
   }
   reply = signet_op_run(op, &error);
   if (op->exclusive)
@@ -221,6 +335,7 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   if (error != NULL) {
     if (op->busy_key != NULL)
       op_audit(op, error);
+    backoff_record(op, error);
     op_release(op);
     op_answer_error(op, error);
     agent->n_running--;
@@ -231,6 +346,7 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   if (reply != NULL) {
     if (op->busy_key != NULL)
       op_audit(op, NULL);
+    backoff_record(op, NULL);
     op_release(op);
     /* A certificate already within a reminder threshold: its reminder now. */
     if ((op->kind == OP_ACTIVATE || op->kind == OP_IMPORT_CERTIFICATE || op->kind == OP_RENEW)
@@ -260,6 +376,7 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
             g_dbus_method_invocation_get_method_name(op->invocation),
             signet_token_dict_name(op->token), op->what);
     op->busy_key = g_steal_pointer(&key);
+    backoff_check(op);
   }
   agent->n_running--; /* op_start counts it again */
   op_start(g_steal_pointer(&op));
@@ -303,6 +420,7 @@ signet_agent_finalize(GObject *object)
   signet_agent_unexport(agent);
   g_clear_object(&agent->skeleton);
   g_clear_pointer(&agent->busy, g_hash_table_unref);
+  g_clear_pointer(&agent->backoff, g_hash_table_unref);
   g_clear_handle_id(&agent->poll_id, g_source_remove);
   g_clear_pointer(&agent->reminder_days, g_array_unref);
   g_clear_pointer(&agent->state, signet_state_free);
@@ -322,6 +440,7 @@ static void
 signet_agent_init(SignetAgent *agent)
 {
   agent->busy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  agent->backoff = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   agent->reminder_days = g_array_new(FALSE, FALSE, sizeof(guint));
   {
     static const guint defaults[] = { 45, 15 };

@@ -328,7 +328,7 @@ ask_ca(Run *run, SignetConnector *connector, GError **error)
 }
 
 static gboolean
-make_request(Run *run, GError **error)
+make_request(Run *run, SignetConnector *connector, GError **error)
 {
   g_autoptr(GBytes) new_id = NULL;
   g_autoptr(EVP_PKEY) pub = NULL;
@@ -348,7 +348,11 @@ make_request(Run *run, GError **error)
       return FALSE;
     signet_renew_progress(run, "generate-key", "Generating a new %s key pair on the token",
                           run->profile->key_type);
-    if (!signet_p11_session_generate_key_pair_with_id(
+    /* A protocol whose CA encrypts its answer to the key (SCEP) needs a
+     * key that decrypts. */
+    if (!(signet_connector_get_class(connector)->key_decrypts
+              ? signet_p11_session_generate_decrypting_key_pair_with_id
+              : signet_p11_session_generate_key_pair_with_id)(
             run->r->session, key_type,
             run->old_label != NULL ? run->old_label : run->profile->key_label, new_id, error))
       return FALSE;
@@ -479,7 +483,7 @@ run_renewal(Run *run, GError **error)
       goto fail;
     if (!run->op->keep_key && !check_room(run, error))
       goto fail;
-    if (!make_request(run, error))
+    if (!make_request(run, connector, error))
       goto fail;
   }
 
@@ -512,6 +516,9 @@ run_renewal(Run *run, GError **error)
     set_pending_error(run, result, error);
     return NULL;
   }
+  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  if (result->message != NULL)
+    signet_renew_progress(run, "reenroll", "%s: %s", run->profile->display_name, result->message);
   if (!signet_renew_verify_issued(run, result->certs, cacerts, error))
     goto fail;
   reply = signet_renew_finish_issued(run, error);

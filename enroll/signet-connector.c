@@ -17,10 +17,12 @@
 /* Each defined in its own file (signet-NAME-connector.c). */
 extern const SignetConnectorClass signet_cmp_connector_class;
 extern const SignetConnectorClass signet_est_connector_class;
+extern const SignetConnectorClass signet_scep_connector_class;
 
 static const SignetConnectorClass *const protocols[] = {
   &signet_cmp_connector_class,
   &signet_est_connector_class,
+  &signet_scep_connector_class,
 };
 
 const SignetConnectorClass *

@@ -154,6 +154,9 @@ typedef struct
                             const char *csr_pem, EVP_PKEY *request_key, GError **error);
   /* Asks again about a request answered PENDING. */
   SignetAnswer *(*poll)(gpointer impl, const SignetConnectorPoll *poll, GError **error);
+  /* TRUE: the CA encrypts its answer to the request's key (SCEP), so the
+   * agent makes an RSA key that decrypts (CKA_DECRYPT) as well as signs. */
+  gboolean key_decrypts;
 } SignetConnectorClass;
 
 /* The protocol named @name (case-insensitive), or NULL. */

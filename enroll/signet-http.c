@@ -412,6 +412,7 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
   g_autofree char *where = url_host_port(request->url);
   curl_off_t appconnect_time = 0;
   long os_errno = 0;
+  long status = 0;
   guint setup_limit;
 
   if (host == NULL)
@@ -468,7 +469,16 @@ set_transfer_error(GError **error, CURL *curl, CURLcode code, const char *errbuf
        * timeout ends it, whichever is shorter. */
       setup_limit = MIN(request->connect_timeout, request->timeout);
       curl_easy_getinfo(curl, CURLINFO_APPCONNECT_TIME_T, &appconnect_time);
-      if (appconnect_time > 0)
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+      if (appconnect_time > 0 && status > 0)
+        /* The answer began and never ended: a CA dribbling it out (a slow
+         * loris) ends here, at the request's own timeout. */
+        g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
+                    "The CA's server at %s began to answer but did not finish within %u s "
+                    "(bytes received: %u): it may be overloaded, or something on the way holds "
+                    "the connection; try again later, or tell your CA if this goes on",
+                    where, request->timeout, t->body->len);
+      else if (appconnect_time > 0)
         /* TLS was set up and the request went out (or was going out). */
         g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
                     "The CA's server at %s took the request but did not answer within %u s: "

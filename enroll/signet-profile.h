@@ -50,6 +50,11 @@
  *   username = ${reference}                        its keys named and checked
  *                                                  by its connector: see
  *                                                  signet-est-connector.c)
+ *   [cmp]  recipient, implicit-confirm            (protocol = cmp: see
+ *                                                  signet-cmp-connector.c)
+ *   [scep] ca-identifier                          (protocol = scep: see
+ *                                                  signet-scep-connector.c;
+ *                                                  key-type must be rsa:*)
  *
  * Templates know ${reference} and ${serial} (the token's serial); "$$" is a
  * "$". Unknown groups or keys are reported as problems (a typo must not

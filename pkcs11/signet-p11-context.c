@@ -8,6 +8,52 @@
 #include <string.h>
 
 static void
+slot_access_free(gpointer lock)
+{
+  g_rw_lock_clear(lock);
+  g_free(lock);
+}
+
+static GRWLock *
+slot_access(SignetP11ModuleEntry *m, CK_SLOT_ID slot)
+{
+  gint64 key = (gint64)slot;
+  GRWLock *lock;
+
+  g_mutex_lock(&m->access_lock);
+  lock = g_hash_table_lookup(m->access, &key);
+  if (lock == NULL) {
+    lock = g_new0(GRWLock, 1);
+    g_rw_lock_init(lock);
+    g_hash_table_insert(m->access, g_memdup2(&key, sizeof key), lock);
+  }
+  g_mutex_unlock(&m->access_lock);
+  return lock;
+}
+
+void
+signet_p11_access_begin(SignetP11ModuleEntry *m, CK_SLOT_ID slot, gboolean write)
+{
+  GRWLock *lock = slot_access(m, slot);
+
+  if (write)
+    g_rw_lock_writer_lock(lock);
+  else
+    g_rw_lock_reader_lock(lock);
+}
+
+void
+signet_p11_access_end(SignetP11ModuleEntry *m, CK_SLOT_ID slot, gboolean write)
+{
+  GRWLock *lock = slot_access(m, slot);
+
+  if (write)
+    g_rw_lock_writer_unlock(lock);
+  else
+    g_rw_lock_reader_unlock(lock);
+}
+
+static void
 module_entry_free(SignetP11ModuleEntry *m)
 {
   if (m == NULL)
@@ -22,6 +68,8 @@ module_entry_free(SignetP11ModuleEntry *m)
   g_mutex_clear(&m->libp11_lock);
   g_mutex_clear(&m->mech_lock);
   g_clear_pointer(&m->mechanisms, g_hash_table_unref);
+  g_mutex_clear(&m->access_lock);
+  g_clear_pointer(&m->access, g_hash_table_unref);
   g_free(m->name);
   g_free(m->path);
   g_free(m);
@@ -37,6 +85,8 @@ module_entry_new(CK_FUNCTION_LIST_PTR funcs, const char *fallback_path)
   g_mutex_init(&m->libp11_lock);
   g_mutex_init(&m->mech_lock);
   m->mechanisms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_init(&m->access_lock);
+  m->access = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, slot_access_free);
   m->funcs = funcs;
   m->path = path != NULL ? g_strdup(path) : g_strdup(fallback_path);
   m->name = name != NULL ? g_strdup(name) : g_path_get_basename(m->path ? m->path : "module");

@@ -40,10 +40,35 @@ signet_p11_session_generate_key_pair(SignetP11Session *s, SignetP11KeyType type,
   return TRUE;
 }
 
+static gboolean generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label,
+                                  GBytes *id_bytes, gboolean decrypt, GError **error);
+
 gboolean
 signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyType type,
                                              const char *label, GBytes *id_bytes, GError **error)
 {
+  return generate_key_pair(s, type, label, id_bytes, FALSE, error);
+}
+
+gboolean
+signet_p11_session_generate_decrypting_key_pair_with_id(SignetP11Session *s, SignetP11KeyType type,
+                                                        const char *label, GBytes *id_bytes,
+                                                        GError **error)
+{
+  if (type != SIGNET_P11_KEY_RSA_2048 && type != SIGNET_P11_KEY_RSA_3072
+      && type != SIGNET_P11_KEY_RSA_4096) {
+    g_set_error_literal(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
+                        "A key that decrypts is an RSA key: use an RSA key type");
+    return FALSE;
+  }
+  return generate_key_pair(s, type, label, id_bytes, TRUE, error);
+}
+
+static gboolean
+generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label, GBytes *id_bytes,
+                  gboolean decrypt, GError **error)
+{
+  CK_BBOOL decrypts = decrypt ? CK_TRUE : CK_FALSE;
   guint8 id[KEY_ID_LEN];
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_ULONG bits = 0;
@@ -93,7 +118,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
       { CKA_TOKEN, &yes, sizeof yes },
       { CKA_PRIVATE, &no, sizeof no },
       { CKA_VERIFY, &yes, sizeof yes },
-      { CKA_ENCRYPT, &no, sizeof no },
+      { CKA_ENCRYPT, &decrypts, sizeof decrypts },
       { CKA_WRAP, &no, sizeof no },
       { CKA_LABEL, (void *)lbl, strlen(lbl) },
       { CKA_ID, id, sizeof id },
@@ -108,7 +133,7 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
     CK_ATTRIBUTE priv_tmpl[] = {
       { CKA_TOKEN, &yes, sizeof yes },         { CKA_PRIVATE, &yes, sizeof yes },
       { CKA_SENSITIVE, &yes, sizeof yes },     { CKA_EXTRACTABLE, &no, sizeof no },
-      { CKA_SIGN, &yes, sizeof yes },          { CKA_DECRYPT, &no, sizeof no },
+      { CKA_SIGN, &yes, sizeof yes },          { CKA_DECRYPT, &decrypts, sizeof decrypts },
       { CKA_UNWRAP, &no, sizeof no },          { CKA_DERIVE, &no, sizeof no },
       { CKA_LABEL, (void *)lbl, strlen(lbl) }, { CKA_ID, id, sizeof id },
     };
@@ -116,9 +141,11 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
 
     if (ec)
       mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+    SIGNET_P11_WRITE_BEGIN(s);
     rv = s->f->C_GenerateKeyPair(s->handle, &mech, ec ? pub_ec : pub_rsa,
                                  ec ? G_N_ELEMENTS(pub_ec) : G_N_ELEMENTS(pub_rsa), priv_tmpl,
                                  G_N_ELEMENTS(priv_tmpl), &pub, &priv);
+    SIGNET_P11_WRITE_END(s);
   }
   signet_p11_session_forget(s);
   if (rv != CKR_OK) {
@@ -129,8 +156,10 @@ signet_p11_session_generate_key_pair_with_id(SignetP11Session *s, SignetP11KeyTy
   protection = signet_p11_private_key_protection(s, priv);
   if (protection != SIGNET_P11_KEY_PROTECTION_SENSITIVE
       && protection != SIGNET_P11_KEY_PROTECTION_CARD) {
+    SIGNET_P11_WRITE_BEGIN(s);
     (void)s->f->C_DestroyObject(s->handle, priv);
     (void)s->f->C_DestroyObject(s->handle, pub);
+    SIGNET_P11_WRITE_END(s);
     signet_p11_session_forget(s);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
                 "The token made a private key that %s; it was deleted. Use another token or "
@@ -183,7 +212,11 @@ value_unreadable(SignetP11Session *s, CK_OBJECT_HANDLE priv)
 
   for (gsize i = 0; i < G_N_ELEMENTS(secret); i++) {
     CK_ATTRIBUTE attr = { secret[i], NULL, 0 };
-    CK_RV rv = s->f->C_GetAttributeValue(s->handle, priv, &attr, 1);
+    CK_RV rv;
+
+    SIGNET_P11_READ_BEGIN(s);
+    rv = s->f->C_GetAttributeValue(s->handle, priv, &attr, 1);
+    SIGNET_P11_READ_END(s);
 
     if (rv == CKR_OK && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION)
       return FALSE;

@@ -73,6 +73,7 @@ read_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type
   SeenAttribute *seen;
   CK_ATTRIBUTE attr = { type, NULL, 0 };
   guint8 *buf = NULL;
+  CK_RV rv;
 
   seen = g_hash_table_lookup(seen_attributes(s), key);
   if (seen != NULL) {
@@ -81,8 +82,11 @@ read_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type
   }
   seen = g_new0(SeenAttribute, 1);
   if (fixed == 0) {
-    if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) == CKR_OK
-        && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION && attr.ulValueLen <= MAX_ATTRIBUTE)
+    SIGNET_P11_READ_BEGIN(s);
+    rv = s->f->C_GetAttributeValue(s->handle, obj, &attr, 1);
+    SIGNET_P11_READ_END(s);
+    if (rv == CKR_OK && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION
+        && attr.ulValueLen <= MAX_ATTRIBUTE)
       fixed = attr.ulValueLen;
     else
       goto done;
@@ -90,7 +94,10 @@ read_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type
   buf = g_malloc0(fixed ? fixed : 1);
   attr.pValue = buf;
   attr.ulValueLen = fixed;
-  if (s->f->C_GetAttributeValue(s->handle, obj, &attr, 1) == CKR_OK && attr.ulValueLen <= fixed) {
+  SIGNET_P11_READ_BEGIN(s);
+  rv = s->f->C_GetAttributeValue(s->handle, obj, &attr, 1);
+  SIGNET_P11_READ_END(s);
+  if (rv == CKR_OK && attr.ulValueLen <= fixed) {
     seen->ok = TRUE;
     seen->value = g_bytes_new_take(g_steal_pointer(&buf), attr.ulValueLen);
   }
@@ -122,7 +129,9 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
   }
   if (missing == 0)
     return;
+  SIGNET_P11_READ_BEGIN(s);
   rv = s->f->C_GetAttributeValue(s->handle, obj, tmpl, missing);
+  SIGNET_P11_READ_END(s);
   if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE)
     return;
   for (gsize i = 0; i < missing; i++)
@@ -132,7 +141,12 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
       avail[n_avail].pValue = g_malloc0(tmpl[i].ulValueLen ? tmpl[i].ulValueLen : 1);
       n_avail++;
     }
-  rv = n_avail > 0 ? s->f->C_GetAttributeValue(s->handle, obj, avail, n_avail) : CKR_OK;
+  rv = CKR_OK;
+  if (n_avail > 0) {
+    SIGNET_P11_READ_BEGIN(s);
+    rv = s->f->C_GetAttributeValue(s->handle, obj, avail, n_avail);
+    SIGNET_P11_READ_END(s);
+  }
   for (gsize i = 0, a = 0; i < missing; i++) {
     SeenAttribute *seen;
 
@@ -226,8 +240,10 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
     return g_steal_pointer(&found);
   }
   found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  SIGNET_P11_READ_BEGIN(s);
   rv = s->f->C_FindObjectsInit(s->handle, tmpl, count);
   if (rv != CKR_OK) {
+    SIGNET_P11_READ_END(s);
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
   }
@@ -241,6 +257,7 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
     g_array_append_vals(found, batch, n);
   }
   (void)s->f->C_FindObjectsFinal(s->handle);
+  SIGNET_P11_READ_END(s);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
@@ -717,7 +734,11 @@ signet_p11_session_delete_certificate(SignetP11Session *s, X509 *cert, GError **
   }
   signet_p11_session_forget(s);
   for (guint i = 0; i < found->len; i++) {
-    CK_RV rv = s->f->C_DestroyObject(s->handle, g_array_index(found, CK_OBJECT_HANDLE, i));
+    CK_RV rv;
+
+    SIGNET_P11_WRITE_BEGIN(s);
+    rv = s->f->C_DestroyObject(s->handle, g_array_index(found, CK_OBJECT_HANDLE, i));
+    SIGNET_P11_WRITE_END(s);
     if (rv != CKR_OK) {
       signet_p11_set_error(error, rv, "Could not delete the certificate");
       return FALSE;
@@ -801,9 +822,11 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
     CK_ULONG n = G_N_ELEMENTS(tmpl);
 
     signet_p11_session_forget(s);
+    SIGNET_P11_WRITE_BEGIN(s);
     rv = s->f->C_CreateObject(s->handle, tmpl, n, &obj);
     if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID)
       rv = s->f->C_CreateObject(s->handle, tmpl, n - 1, &obj);
+    SIGNET_P11_WRITE_END(s);
   }
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not write the certificate to the token");
@@ -813,7 +836,9 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
   readback = signet_p11_get_attribute(s, obj, CKA_VALUE);
   if (readback == NULL || !g_bytes_equal(readback, der)) {
     signet_p11_session_forget(s);
+    SIGNET_P11_WRITE_BEGIN(s);
     (void)s->f->C_DestroyObject(s->handle, obj);
+    SIGNET_P11_WRITE_END(s);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
                 "The certificate read back from the token differs from the one written; "
                 "it was removed again");
@@ -855,7 +880,11 @@ signet_p11_session_delete_key_pair(SignetP11Session *s, GBytes *id, GError **err
   for (guint c = 0; c < found->len; c++) {
     GArray *h = g_ptr_array_index(found, c);
     for (guint i = 0; i < h->len; i++) {
-      CK_RV rv = s->f->C_DestroyObject(s->handle, g_array_index(h, CK_OBJECT_HANDLE, i));
+      CK_RV rv;
+
+      SIGNET_P11_WRITE_BEGIN(s);
+      rv = s->f->C_DestroyObject(s->handle, g_array_index(h, CK_OBJECT_HANDLE, i));
+      SIGNET_P11_WRITE_END(s);
       if (rv != CKR_OK) {
         signet_p11_set_error(error, rv, "Could not delete the key pair");
         return FALSE;

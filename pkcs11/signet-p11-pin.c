@@ -63,12 +63,14 @@ signet_p11_session_change_pin(SignetP11Session *s, const SignetSecret *old_pin,
    * exactly one PIN try when the PIN is wrong. */
   if (!signet_p11_session_login_as(s, CKU_USER, pad ? NULL : old_pin, confirm_final_try, error))
     return FALSE;
+  SIGNET_P11_WRITE_BEGIN(s);
   if (pad)
     rv = s->f->C_SetPIN(s->handle, NULL, 0, NULL, 0);
   else
     rv = s->f->C_SetPIN(
         s->handle, (CK_UTF8CHAR_PTR)signet_secret_get_data(old_pin), signet_secret_get_len(old_pin),
         (CK_UTF8CHAR_PTR)signet_secret_get_data(new_pin), signet_secret_get_len(new_pin));
+  SIGNET_P11_WRITE_END(s);
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
     signet_p11_session_set_pin_error(s, rv, FALSE, error);
     return FALSE;
@@ -90,8 +92,10 @@ unblock_so_login_init_pin(SignetP11Session *s, const SignetSecret *puk, const Si
   /* The final try was checked by the caller. */
   if (!signet_p11_session_login_as(s, CKU_SO, puk, TRUE, error))
     return FALSE;
+  SIGNET_P11_WRITE_BEGIN(s);
   rv = s->f->C_InitPIN(s->handle, (CK_UTF8CHAR_PTR)signet_secret_get_data(new_pin),
                        signet_secret_get_len(new_pin));
+  SIGNET_P11_WRITE_END(s);
   if (rv != CKR_OK) {
     set_new_pin_error(s, rv, error);
     return FALSE;
@@ -103,8 +107,11 @@ static gboolean
 unblock_set_pin(SignetP11Session *s, const guint8 *old, gsize old_len, const guint8 *new,
                 gsize new_len, GError **error)
 {
-  CK_RV rv
-      = s->f->C_SetPIN(s->handle, (CK_UTF8CHAR_PTR)old, old_len, (CK_UTF8CHAR_PTR) new, new_len);
+  CK_RV rv;
+
+  SIGNET_P11_WRITE_BEGIN(s);
+  rv = s->f->C_SetPIN(s->handle, (CK_UTF8CHAR_PTR)old, old_len, (CK_UTF8CHAR_PTR) new, new_len);
+  SIGNET_P11_WRITE_END(s);
 
   if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
     signet_p11_session_set_pin_error(s, rv, TRUE, error);

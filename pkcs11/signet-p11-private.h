@@ -28,7 +28,28 @@ typedef struct
    * token in the slot has another serial. */
   GMutex mech_lock;
   GHashTable *mechanisms;
+  /* Who reads and who writes each slot's token: CK_SLOT_ID → GRWLock*,
+   * made on first use and kept with the module (signet_p11_access_begin). */
+  GMutex access_lock;
+  GHashTable *access;
 } SignetP11ModuleEntry;
+
+/* A token's objects (and its PIN state) are read by any number of sessions
+ * at once but written by one at a time, with no session reading meanwhile:
+ * every call that creates, changes or destroys an object, logs in or sets a
+ * PIN runs between signet_p11_access_begin(…, TRUE) and _end, every call
+ * that reads objects between (…, FALSE) and _end (not C_GetTokenInfo: finding
+ * a token never waits). PKCS#11 promises no more than the module's own locks, and SoftHSM2
+ * 2.6's file store fails a key generation (CKR_FUNCTION_FAILED) when
+ * another session re-reads the token's directory in the middle of it
+ * (SoftHSMv2 issue #573); OpenSC locks the card for each call itself. The
+ * sections hold one call each (or a search), never another section. */
+void signet_p11_access_begin(SignetP11ModuleEntry *m, CK_SLOT_ID slot, gboolean write);
+void signet_p11_access_end(SignetP11ModuleEntry *m, CK_SLOT_ID slot, gboolean write);
+#define SIGNET_P11_READ_BEGIN(s)  signet_p11_access_begin((s)->module, (s)->token->slot_id, FALSE)
+#define SIGNET_P11_READ_END(s)    signet_p11_access_end((s)->module, (s)->token->slot_id, FALSE)
+#define SIGNET_P11_WRITE_BEGIN(s) signet_p11_access_begin((s)->module, (s)->token->slot_id, TRUE)
+#define SIGNET_P11_WRITE_END(s)   signet_p11_access_end((s)->module, (s)->token->slot_id, TRUE)
 
 struct _SignetP11Context
 {

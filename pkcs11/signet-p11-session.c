@@ -213,13 +213,16 @@ signet_p11_session_login_as(SignetP11Session *s, CK_USER_TYPE who, const SignetS
     return FALSE;
   /* Logged in, the token shows other objects. */
   signet_p11_session_forget(s);
-  if (s->token->protected_auth_path && (secret == NULL || signet_secret_get_len(secret) == 0))
-    rv = s->f->C_Login(s->handle, who, NULL, 0);
-  else if (secret == NULL) {
+  if (secret == NULL && !s->token->protected_auth_path) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT, "No %s given",
                 who == CKU_SO ? "PUK" : "PIN");
     return FALSE;
-  } else
+  }
+  /* A login writes the token's PIN state (counters, flags). */
+  SIGNET_P11_WRITE_BEGIN(s);
+  if (s->token->protected_auth_path && (secret == NULL || signet_secret_get_len(secret) == 0))
+    rv = s->f->C_Login(s->handle, who, NULL, 0);
+  else
     rv = s->f->C_Login(s->handle, who, (CK_UTF8CHAR_PTR)signet_secret_get_data(secret),
                        signet_secret_get_len(secret));
   if (rv == CKR_USER_ALREADY_LOGGED_IN) {
@@ -230,6 +233,7 @@ signet_p11_session_login_as(SignetP11Session *s, CK_USER_TYPE who, const SignetS
                        secret ? (CK_UTF8CHAR_PTR)signet_secret_get_data(secret) : NULL,
                        secret ? signet_secret_get_len(secret) : 0);
   }
+  SIGNET_P11_WRITE_END(s);
   if (rv != CKR_OK) {
     set_pin_error(s, rv, who, error);
     return FALSE;

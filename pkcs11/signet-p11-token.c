@@ -330,6 +330,9 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
     signet_p11_set_error(error, CKR_TOKEN_NOT_PRESENT, "No token in the slot");
     return NULL;
   }
+  /* Not a section of signet_p11_access_begin: finding a token never waits
+   * for another operation's write, so that an operation on a busy token is
+   * told so at once (Busy), not after the other's key generation. */
   rv = f->C_GetTokenInfo(slot, &tinfo);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not read the token");

@@ -277,6 +277,13 @@ gboolean signet_p11_session_generate_key_pair(SignetP11Session *session, SignetP
 gboolean signet_p11_session_generate_key_pair_with_id(SignetP11Session *session,
                                                       SignetP11KeyType type, const char *label,
                                                       GBytes *id, GError **error);
+/* The same, an RSA key pair whose private key also decrypts (CKA_DECRYPT,
+ * the public key CKA_ENCRYPT): for a protocol whose CA encrypts its answer
+ * to the request's key (SCEP, RFC 8894 3.3.2). NOT_SUPPORTED for EC. */
+gboolean signet_p11_session_generate_decrypting_key_pair_with_id(SignetP11Session *session,
+                                                                 SignetP11KeyType type,
+                                                                 const char *label, GBytes *id,
+                                                                 GError **error);
 /* A fresh random CKA_ID for a new key pair. */
 GBytes *signet_p11_new_key_id(GError **error);
 

@@ -165,7 +165,7 @@ rig_teardown() {
 
 
 agent_start() {
-  "$SIGNETD" --verbose "$@" >>"$RIG/agent.log" 2>&1 &
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$SIGNETD" --verbose "$@" >>"$RIG/agent.log" 2>&1 &
   AGENT_PID=$!
   if ! gdbus wait --session --timeout 20 io.signet.Agent; then
     echo "Bail out! signetd did not take its bus name"
@@ -250,7 +250,8 @@ run() {
 }
 
 # The CLI runs with LeakSanitizer in the ASan stage (a leak fails the
-# command with LeakSanitizer's report on stderr); signetd does not.
+# command with LeakSanitizer's report on stderr); so does signetd, checked
+# when the script ends (tap_done).
 signet() { ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$SIGNET" "$@"; }
 
 # jq_ FILE EXPR: EXPR is Python over the document d, e.g. 'd[0]["pin"]["locked"]'.
@@ -391,6 +392,18 @@ not_ok() {
 tap_done() {
   if [ -n "${RIG:-}" ] && [ -d "${SIGNET_SHIM_STATE:-}" ]; then
     check_tries "to the end: no try spent but the ones declared"
+  fi
+  # In the ASan build signetd runs with LeakSanitizer (fast unwinding: the
+  # check costs little but at exit): every agent of the script, this one
+  # stopped now, must have exited without a leak report.
+  if [ -n "${RIG:-}" ] && [ -f "$RIG/agent.log" ] && grep -qa __asan_init "$SIGNETD"; then
+    agent_stop
+    if grep -q 'ERROR: LeakSanitizer' "$RIG/agent.log"; then
+      not_ok "signetd exited without a leak (LeakSanitizer)"
+      sed -n '/ERROR: LeakSanitizer/,/^SUMMARY/p' "$RIG/agent.log" | head -n 40 | sed 's/^/#   /'
+    else
+      ok "signetd exited without a leak (LeakSanitizer)"
+    fi
   fi
   echo "1..$tap_n"
   [ "$tap_fail" -eq 0 ]

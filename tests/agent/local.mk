@@ -35,9 +35,11 @@ agent_integration_tests = \
 	tests/agent/test-export.sh \
 	tests/agent/test-tty.sh \
 	tests/agent/test-cmp.sh \
+	tests/agent/test-scep.sh \
+	tests/agent/test-load.sh \
 	tests/agent/test-batch.sh
 TESTS += $(agent_integration_tests)
-EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
+EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh tests/agent/load-clients.py
 
 # Each script runs twice: as tests/agent/test-X.sh on the shim's default
 # model (SoftHSM2's ways) and as tests/agent/opensc-card/test-X.card with
@@ -53,6 +55,8 @@ EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh
 #   test-sandbox.sh  who may call: the agent judges the caller (a Flatpak or
 #   test-nonroot.sh  Snap sandbox, a non-dumpable process of the user) before
 #                    anything reaches a token; the token's model plays no part
+#   test-load.sh     many clients and a PIN flood: the agent's scheduling and
+#                    back-off, the same whatever the token's model
 agent_card_tests = \
 	tests/agent/opensc-card/test-basics.card \
 	tests/agent/opensc-card/test-keygen.card \
@@ -72,7 +76,8 @@ agent_card_tests = \
 	tests/agent/opensc-card/test-dbus.card \
 	tests/agent/opensc-card/test-hints.card \
 	tests/agent/opensc-card/test-tty.card \
-	tests/agent/opensc-card/test-cmp.card
+	tests/agent/opensc-card/test-cmp.card \
+	tests/agent/opensc-card/test-scep.card
 TESTS += $(agent_card_tests)
 TEST_EXTENSIONS += .card
 CARD_LOG_DRIVER = $(LOG_DRIVER)

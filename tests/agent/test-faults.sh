@@ -32,7 +32,10 @@ check "nothing was half-made: one key pair on the token (pkcs11-tool)" \
   test "$(p11_objects privkey)" -eq 1
 
 # --- busy ---------------------------------------------------------------------
-echo 'C_GenerateKeyPair delay 4000' >"$FAULT"
+# The first operation is slow where it holds the token but writes nothing
+# (its logout at the end): a read waits only while a token is written
+# (docs/internals/pkcs11.md, Threads), an operation is refused at once.
+echo 'C_Logout delay 4000' >"$FAULT"
 n=$(busy_count)
 "$SIGNET" keygen "$TOKEN_LABEL" --type ec:p256 --pin-fd 3 >"$RIG/bg.out" 2>"$RIG/bg.err" 3<<EOF &
 $PIN

@@ -16,3 +16,5 @@ tests_ca_signet_test_cmp_ca_LDADD = $(GLIB_LIBS) $(OPENSSL_LIBS)
 signet_format_sources += $(tests_ca_signet_test_cmp_ca_SOURCES)
 TESTS += tests/ca/test-cmp-ca.sh
 EXTRA_DIST += tests/ca/test-cmp-ca.sh
+# The TLS front of scepserver (plain HTTP) for the SCEP tests.
+EXTRA_DIST += tests/ca/tls-relay.py

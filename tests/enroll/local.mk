@@ -25,4 +25,5 @@ include tests/fuzz/local.mk
 # The EST client against the test CA, and the CA profiles: own fragments.
 include tests/enroll/est.mk
 include tests/enroll/cmp.mk
+include tests/enroll/scep.mk
 include tests/enroll/profile.mk

@@ -142,17 +142,22 @@ test_factory(void)
   g_autofree char *names = signet_connector_list_names();
   g_autoptr(SignetProfile) est = profile_new("est", "https://ca.example/.well-known/est");
   g_autoptr(SignetProfile) cmp = profile_new("cmp", "https://ca.example/cmp");
-  g_autoptr(SignetProfile) scep = profile_new("scep", "https://ca.example/");
+  g_autoptr(SignetProfile) scep = profile_new("scep", "https://ca.example/scep");
+  g_autoptr(SignetProfile) acme = profile_new("acme", "https://ca.example/");
   g_autoptr(SignetConnector) connector = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpstr(names, ==, "cmp and est");
+  g_assert_cmpstr(names, ==, "cmp, est and scep");
   g_assert_nonnull(signet_connector_find("est"));
   g_assert_true(signet_connector_find("EST") == signet_connector_find("est"));
   g_assert_cmpstr(signet_connector_find("est")->name, ==, "est");
   g_assert_cmpstr(signet_connector_find("CMP")->name, ==, "cmp");
   g_assert_cmpstr(signet_connector_find("cmp")->description, ==, "CMP (RFC 4210, RFC 9483)");
-  g_assert_null(signet_connector_find("scep"));
+  g_assert_cmpstr(signet_connector_find("SCEP")->name, ==, "scep");
+  g_assert_true(signet_connector_find("scep")->key_decrypts);
+  g_assert_false(signet_connector_find("est")->key_decrypts);
+  g_assert_false(signet_connector_find("cmp")->key_decrypts);
+  g_assert_null(signet_connector_find("acme"));
   g_assert_null(signet_connector_find(""));
 
   connector = signet_connector_new(est, &error);
@@ -167,12 +172,27 @@ test_factory(void)
   g_assert_false(signet_connector_has_subject_hint(connector));
   g_clear_pointer(&connector, signet_connector_free);
 
-  /* A protocol this build does not speak: said, with what it knows. */
+  /* SCEP: RSA only, refused for an EC key before any I/O; with an RSA
+   * key it has a (constant) subject hint. */
+  scep->key_type = g_strdup("ec:p256");
   connector = signet_connector_new(scep, &error);
   g_assert_null(connector);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
-  g_assert_nonnull(strstr(error->message, "'scep'"));
-  g_assert_nonnull(strstr(error->message, "it knows cmp and est"));
+  g_assert_nonnull(strstr(error->message, "SCEP needs an RSA key"));
+  g_clear_error(&error);
+  g_free(scep->key_type);
+  scep->key_type = g_strdup("rsa:2048");
+  connector = signet_connector_new(scep, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_connector_has_subject_hint(connector));
+  g_clear_pointer(&connector, signet_connector_free);
+
+  /* A protocol this build does not speak: said, with what it knows. */
+  connector = signet_connector_new(acme, &error);
+  g_assert_null(connector);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_PROFILE);
+  g_assert_nonnull(strstr(error->message, "'acme'"));
+  g_assert_nonnull(strstr(error->message, "it knows cmp, est and scep"));
   g_clear_error(&error);
 
   /* CMP is https only too. */
@@ -363,11 +383,11 @@ test_profile_group(void)
 
   /* A protocol this build does not know: the known ones are listed. */
   g_ptr_array_set_size(problems, 0);
-  profile = load("[profile]\nprotocol = scep\nurl = https://x/\nkey-type = ec:p256\n"
+  profile = load("[profile]\nprotocol = acme\nurl = https://x/\nkey-type = ec:p256\n"
                  "subject = CN=x\n",
                  problems, &error);
   g_assert_null(profile);
-  g_assert_true(has_problem(problems, 2, "this version of Signet knows cmp and est"));
+  g_assert_true(has_problem(problems, 2, "this version of Signet knows cmp, est and scep"));
 }
 
 #define CMP_HEAD                                                                                   \

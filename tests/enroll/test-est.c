@@ -670,6 +670,67 @@ test_enroll_http_errors(void)
   ca_mode("normal");
 }
 
+/* Answers a client must bound (issue 16): a redirect is not followed, a body
+ * over the cap is refused whether or not it says its length, and neither
+ * spends the code: the same client enrolls once the CA behaves. */
+static void
+test_enroll_hostile(void)
+{
+  static const struct
+  {
+    const char *mode;
+    const char *needle;
+  } cases[] = {
+    { "redirect",
+      "answered with a redirect (HTTP 302) to https://ca.elsewhere.example/.well-known/est/"
+      "simpleenroll, which Signet does not follow" },
+    { "oversize", "is larger than 1024 KiB" },
+    { "oversize-unsized", "is larger than 1024 KiB" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(SignetEst) est = est_with_code(NULL);
+    g_autoptr(EVP_PKEY) key = ec_key();
+    g_autofree char *csr = csr_for(key, "CN=Hostile");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SignetEstResult) result = NULL;
+
+    g_test_message("mode %s", cases[i].mode);
+    ca_mode(cases[i].mode);
+    assert_enroll_fails(est, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
+                        cases[i].needle);
+    ca_mode("normal");
+    result = signet_est_simple_enroll(est, csr, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(result->status, ==, SIGNET_EST_ISSUED);
+  }
+}
+
+/* A slow loris: the CA sends its answer one byte a second. The request's
+ * timeout ends it, with words that say the answer began. */
+static void
+test_slow_loris(void)
+{
+  g_autoptr(SignetEst) est = est_new_full(rig.url, rig.root, 2);
+  g_autofree char *ref = NULL;
+  g_autoptr(SignetSecret) code = NULL;
+  gint64 start;
+  gint64 elapsed;
+
+  ca_new_code(NULL, &ref, &code);
+  signet_est_set_basic_auth(est, ref, code);
+  ca_mode("trickle");
+  start = g_get_monotonic_time();
+  assert_enroll_fails(est, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_TIMEOUT,
+                      "began to answer but did not finish within 2 s (bytes received: ");
+  elapsed = g_get_monotonic_time() - start;
+  ca_mode("normal");
+  g_test_message("ended after %.1f s", (double)elapsed / G_USEC_PER_SEC);
+  /* Bounded by the request's timeout, not by the 4096 s the CA would take;
+   * the upper bound is loose on purpose (a loaded machine). */
+  g_assert_cmpint(elapsed, <, 30 * G_USEC_PER_SEC);
+}
+
 /* A certificate for another key comes back as issued: the caller checks it
  * against its key (the agent does, and refuses it). */
 static void
@@ -2075,6 +2136,8 @@ main(int argc, char **argv)
   g_test_add_func("/est/enroll/http-errors", test_enroll_http_errors);
   g_test_add_func("/est/enroll/wrong-key", test_enroll_wrong_key);
   g_test_add_func("/est/enroll/timeout", test_timeout);
+  g_test_add_func("/est/enroll/hostile", test_enroll_hostile);
+  g_test_add_func("/est/enroll/slow-loris", test_slow_loris);
   g_test_add_func("/est/tls/wrong-trust-anchor", test_wrong_trust_anchor);
   g_test_add_func("/est/tls/system-store", test_system_store);
   g_test_add_func("/est/tls/host-name", test_host_name_checked);

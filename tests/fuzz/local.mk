@@ -6,14 +6,14 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject csrattrs profile config uri http batchcsv
+fuzz_harnesses = certfile subject csrattrs profile config uri http scep batchcsv
 
 check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-batchcsv
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
 TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-batchcsv
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -64,6 +64,16 @@ tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-http\" \
 	-DFUZZ_CORPUS=\"tests/fuzz/corpus/http\"
 tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
 tests_fuzz_fuzz_http_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+
+# The SCEP connector's readers of CertRep, GetCACert and certs-only PKCS#7;
+# seeds captured from scepserver (tests/agent/test-scep.sh with
+# SIGNET_SCEP_DUMP=DIR keeps what the CA answered).
+tests_fuzz_fuzz_scep_SOURCES = tests/fuzz/fuzz-scep.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_scep_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-scep\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/scep\"
+tests_fuzz_fuzz_scep_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_scep_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
 	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
 
 tests_fuzz_fuzz_batchcsv_SOURCES = tests/fuzz/fuzz-batchcsv.c tests/fuzz/fuzz-main.c \

@@ -1,0 +1,220 @@
+#!/bin/sh
+# Activation and renewal over SCEP (RFC 8894) end to end: signetd, the SCEP
+# connector and a real SCEP CA, Debian's scepserver (package scep), on a
+# fresh token behind the test shim. scepserver speaks plain HTTP on every
+# interface and cannot bind loopback, so the whole script runs in a network
+# namespace of its own that has only loopback (unshare -n, root: as CI
+# runs), and a TLS relay (tests/ca/tls-relay.py) fronts it, since the
+# product speaks https only.
+#
+# A PKCSReq whose challengePassword is the activation code, signed on the
+# token, gives an RSA certificate that verifies to scepserver's CA (its
+# answer, DES-enveloped to the token key, decrypted on the token); a wrong,
+# a used and an expired code (one-time, expiring codes through scepserver's
+# -csrverifierexec) are refused in words and leave the token as it was; an EC profile is
+# refused before anything is made or sent; a RenewalReq signed with the
+# current certificate's key renews in place; the CA down is "try later".
+. "${top_srcdir:?}/tests/agent/agent-lib.sh"
+
+if [ -z "${SIGNET_SCEP_NETNS:-}" ]; then
+  command -v scepserver >/dev/null || skip_all "scepserver not found (apt-get install scep)"
+  command -v unshare >/dev/null || skip_all "unshare not found (apt-get install util-linux)"
+  [ "$(id -u)" -eq 0 ] ||
+    skip_all "scepserver listens on every interface: the test needs root for a loopback-only network namespace"
+  unshare -n true 2>/dev/null || skip_all "unshare -n is not permitted here"
+  SIGNET_SCEP_NETNS=1 exec unshare -n /bin/sh "$0" "$@"
+fi
+ip link set lo up || { echo "Bail out! cannot bring up loopback in the namespace"; exit 1; }
+
+rig_setup
+PROFILE=signet-scep
+export PROFILE
+SCEP_PORT=18080 # the namespace is ours: any port is free
+
+objects() { p11_objects all; }
+last_json() { tail -n 1 "$RIG/out" >"$RIG/last.json"; }
+cert_der() {
+  "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object \
+    --type cert --id "$1" -o "$2" >/dev/null 2>&1
+}
+verifies() {
+  openssl x509 -inform DER -in "$1" -out "$1.pem" 2>/dev/null &&
+    openssl verify -CAfile "$RIG/depot/ca.pem" "$1.pem" >/dev/null 2>&1
+}
+pkioperations() { grep -c 'PKIOperation' "$RIG/scep.log" 2>/dev/null || true; }
+
+# scep_start ARGS…: scepserver on the rig's depot, until it answers.
+scep_start() {
+  scepserver -depot "$RIG/depot" -port "$SCEP_PORT" -debug "$@" >>"$RIG/scep.log" 2>&1 &
+  SCEP_PID=$!
+  wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$SCEP_PORT/scep?operation=GetCACaps" ||
+    { echo "Bail out! scepserver did not start"; awk '{ print "# " $0 }' "$RIG/scep.log"; exit 1; }
+}
+scep_stop() {
+  [ -n "${SCEP_PID:-}" ] || return 0
+  kill -TERM "$SCEP_PID" 2>/dev/null
+  wait "$SCEP_PID" 2>/dev/null
+  SCEP_PID=
+}
+relay_stop() {
+  [ -n "${RELAY_PID:-}" ] || return 0
+  kill -TERM "$RELAY_PID" 2>/dev/null
+  wait "$RELAY_PID" 2>/dev/null
+  RELAY_PID=
+}
+trap 'st=$?; scep_stop; relay_stop; (exit $st); rig_teardown' EXIT
+
+# --- the CA: scepserver's own, and a TLS root for the relay --------------------
+scepserver ca -init -depot "$RIG/depot" -keySize 2048 >/dev/null 2>&1 ||
+  { echo "Bail out! scepserver ca -init failed"; exit 1; }
+ca_init || { echo "Bail out! no TLS test CA"; exit 1; }
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/tls.key" \
+  -out "$RIG/tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$RIG/tls.ext" &&
+  openssl x509 -req -in "$RIG/tls.csr" -CA "$RIG/ca/root.pem" -CAkey "$RIG/ca/root.key" \
+    -CAcreateserial -days 2 -extfile "$RIG/tls.ext" -out "$RIG/tls.pem" 2>/dev/null ||
+  { echo "Bail out! no TLS certificate"; exit 1; }
+cp "$RIG/ca/root.pem" "$RIG/anchors.pem" # TLS only; the SCEP CA is ca-roots
+
+# One-time, expiring codes through scepserver's -csrverifierexec: the
+# verifier gets the request (DER) on stdin, reads its challengePassword and
+# accepts (exit 0) a code of $RIG/codes ("CODE EXPIRY", Unix time) that has
+# not expired, once: a code is struck out as soon as it is presented.
+# (tests/enroll/test-scep.c covers the static -challenge.)
+CODE=K7Q2-ZP4M-SCEP
+EXPIRED=EXPD-ZP4M-SCEP
+REF=SCEP-4711
+now=$(date +%s)
+printf '%s %s\n%s %s\n' "$CODE" "$((now + 3600))" "$EXPIRED" "$((now - 60))" >"$RIG/codes"
+cat >"$RIG/verify-code" <<EOF
+#!/bin/sh
+code=\$(openssl req -inform DER -noout -text 2>/dev/null |
+  sed -n 's/^ *challengePassword *://p' | tr -d ' ')
+[ -n "\$code" ] || exit 1
+line=\$(grep -F "\$code " "$RIG/codes" | head -n 1)
+[ -n "\$line" ] || exit 1
+sed -i "/^\$code /d" "$RIG/codes"
+[ "\${line#* }" -gt "\$(date +%s)" ]
+EOF
+chmod +x "$RIG/verify-code"
+scep_start -csrverifierexec "$RIG/verify-code" -allowrenew 0
+"$PYTHON" "$top_srcdir/tests/ca/tls-relay.py" --cert "$RIG/tls.pem" --key "$RIG/tls.key" \
+  ${SIGNET_SCEP_DUMP:+--dump "$SIGNET_SCEP_DUMP"} \
+  --target "$SCEP_PORT" >"$RIG/relay.out" 2>>"$RIG/relay.log" &
+RELAY_PID=$!
+wait_until 20 grep -q '^listening on' "$RIG/relay.out" || { echo "Bail out! relay did not start"; exit 1; }
+RELAY_PORT=$(sed -n 's/^listening on //p' "$RIG/relay.out")
+
+mkdir -p "$XDG_CONFIG_HOME/signet/profiles.d"
+write_profile() { # NAME KEY-TYPE
+  cat >"$XDG_CONFIG_HOME/signet/profiles.d/$1.conf" <<EOF
+[profile]
+display-name=Signet Test SCEP CA
+protocol=scep
+url=https://127.0.0.1:$RELAY_PORT/scep
+trust-anchors=$RIG/anchors.pem
+ca-roots=$RIG/depot/ca.pem
+key-type=$2
+subject=CN=\${reference},O=Signet Test
+renewal-key=new
+
+[labels]
+key=Signet test signature
+certificate=Signet test signature
+chain=Signet Test SCEP CA
+EOF
+}
+write_profile signet-scep rsa:2048
+write_profile signet-scep-ec ec:p256
+
+# --- the profile -----------------------------------------------------------------
+run signet profile show signet-scep
+check_rc "the SCEP profile loads" 0
+check "… and names its protocol" grep -qi 'scep' "$RIG/out"
+
+# --- an EC profile: refused before anything is made or sent -------------------------
+before=$(objects)
+ops=$(pkioperations)
+run signet activate "$TOKEN_LABEL" --profile signet-scep-ec --reference "$REF" \
+  --code-fd 3 --pin-fd 4 3<<EOF 4<<EOF2
+$CODE
+EOF
+$PIN
+EOF2
+check "an EC profile over SCEP is refused" test "$rc" -ne 0
+check_err "… saying SCEP needs an RSA key" 'SCEP needs an RSA key'
+check_eq "… nothing is made on the token" "$before" "$(objects)"
+check_eq "… and nothing reached the CA" "$ops" "$(pkioperations)"
+
+# --- a wrong code: refused in words, the token as it was ---------------------------
+good=$CODE
+CODE=WRNG-CODE-ABCD
+activate
+check_rc "a wrong challenge is refused (exit 1)" 1
+check_err "… saying the CA did not accept the activation code" 'activation code'
+check_eq "… and nothing is left on the token" "$before" "$(objects)"
+check "… and the code is in no log" sh -c "! grep -qF '$CODE' '$RIG/agent.log'"
+CODE=$good
+
+# --- activation: PKCSReq with the code as challengePassword --------------------------
+activate --json
+check_rc "signet activate through scepserver" 0
+last_json
+jcheck "… the certificate is the holder's" "$RIG/last.json" \
+  'd["event"] == "activated" and "SCEP-4711" in d["certificate"]["subject"]'
+id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+cert_der "$id" "$RIG/first.der"
+check "… it verifies to scepserver's CA (openssl)" verifies "$RIG/first.der"
+check "… for an RSA key made on the token" sh -c \
+  "openssl x509 -in '$RIG/first.der.pem' -noout -text | grep -q 'rsaEncryption'"
+check "… for the key pair made on the token" test "$(objects)" -gt "$((before + 2))"
+check "… the code is in no log" sh -c "! grep -qF '$CODE' '$RIG/agent.log'"
+check "… and it says the CA enveloped its answer with a legacy algorithm (scepserver: DES)" \
+  grep -q '"step":"enroll".*legacy algorithm' "$RIG/out"
+run signet history "$TOKEN_LABEL" --json
+jcheck "… the history has the activation" "$RIG/out" \
+  'd[0]["operation"] == "activate" and d[0]["outcome"] == "ok"'
+
+# --- codes the CA refuses: used, expired -------------------------------------------
+after=$(objects)
+activate
+check_rc "the same code again is refused (exit 1)" 1
+check_err "… as wrong, expired or already used" 'wrong, expired or already used'
+check_eq "… and nothing is written" "$after" "$(objects)"
+CODE=$EXPIRED
+activate
+check_rc "an expired code is refused (exit 1)" 1
+check_err "… in words" 'activation code'
+check_eq "… and nothing is written" "$after" "$(objects)"
+
+# --- renewal: RenewalReq signed with the current certificate's key -------------------
+# scepserver checks its -challenge on every message, RenewalReq included,
+# which RFC 8894 3.3.1.2 does not ask (a renewal is authenticated by the
+# current certificate): it runs without one for the renewal.
+scep_stop
+scep_start -allowrenew 0
+run signet renew "$TOKEN_LABEL" --cert "$id" --json --pin-fd 4 4<<EOF
+$PIN
+EOF
+check_rc "signet renew over SCEP (RenewalReq)" 0
+last_json
+new=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+check "… under a new key" test -n "$new" -a "$new" != "$id"
+cert_der "$new" "$RIG/renewed.der"
+check "… the new certificate verifies to scepserver's CA" verifies "$RIG/renewed.der"
+check_eq "… with the same subject" \
+  "$(openssl x509 -inform DER -in "$RIG/first.der" -noout -subject)" \
+  "$(openssl x509 -inform DER -in "$RIG/renewed.der" -noout -subject)"
+cert_der "$id" "$RIG/old.der"
+check "… and the old certificate is gone" test ! -s "$RIG/old.der"
+check "… scepserver saw a RenewalReq" grep -q 'RenewalReq\|msg_type=17\|message_type=17' "$RIG/scep.log"
+
+# --- the CA down -------------------------------------------------------------------
+scep_stop
+relay_stop
+before=$(objects)
+activate
+check_rc "the SCEP CA down: exit 8 (try later)" 8
+check_eq "… and nothing is written" "$before" "$(objects)"
+
+tap_done
