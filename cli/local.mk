@@ -4,6 +4,7 @@
 bin_PROGRAMS += cli/signet
 cli_signet_SOURCES = \
 	cli/signet.c \
+	cli/signet-cli-batch.c cli/signet-cli-batch.h \
 	cli/signet-cli-errors.c cli/signet-cli-errors.h \
 	cli/signet-cli-monitor.c cli/signet-cli-monitor.h \
 	cli/signet-cli-output.c cli/signet-cli-output.h \

@@ -14,6 +14,7 @@
  *   signet history [TOKEN] [--limit N] [--before TIME]
  *   signet profile list
  *   signet profile show NAME
+ *   signet batch activate FILE.csv --profile NAME [--report FILE] [--resume] [--wait]
  *
  * Every command takes --json; exit codes are in cli/signet-cli-errors.h.
  * Before a PIN is asked for, the token's status is read: a locked PIN is
@@ -35,6 +36,7 @@
 #include "libsignet/signet-dbus-generated.h"
 #include "common/signet-util.h"
 #include "libsignet/signet-client.h"
+#include "cli/signet-cli-batch.h"
 #include "cli/signet-cli-errors.h"
 #include "cli/signet-cli-monitor.h"
 #include "cli/signet-cli-output.h"
@@ -71,6 +73,7 @@ typedef enum
   OPT_REPLACE = 1 << 14,
   OPT_EXPORT = 1 << 15, /* --der, --no-chain */
   OPT_ANCHOR = 1 << 16,
+  OPT_BATCH = 1 << 17, /* --report, --resume, --wait */
 } OptionSet;
 
 /* A --*-fd option not given (any negative number given is refused). */
@@ -101,6 +104,9 @@ typedef struct
   GBytes *anchor_data;
   gboolean der;      /* export: DER, the holder certificate only */
   gboolean no_chain; /* export: without the CA chain */
+  char *report;      /* batch: the report file */
+  gboolean resume;   /* batch: continue from the state file */
+  gboolean wait;     /* batch: wait for tokens until every row is settled */
   SignetAgent1 *proxy;
 } Cli;
 
@@ -119,6 +125,7 @@ cli_clear(Cli *cli)
   g_free(cli->cert);
   g_free(cli->anchor);
   g_free(cli->before);
+  g_free(cli->report);
   g_clear_pointer(&cli->anchor_data, g_bytes_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Cli, cli_clear)
@@ -1284,6 +1291,27 @@ cmd_export(Cli *cli, char **args, GError **error)
   return TRUE;
 }
 
+static gboolean
+cmd_batch_activate(Cli *cli, char **args, GError **error)
+{
+  SignetCliBatchOptions options = { .csv_path = args[0],
+                                    .profile = cli->profile,
+                                    .report = cli->report,
+                                    .pin_fd = cli->pin_fd,
+                                    .json = cli->json,
+                                    .resume = cli->resume,
+                                    .wait = cli->wait };
+
+  if (cli->profile == NULL || *cli->profile == '\0') {
+    g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_USAGE,
+                _("Name your CA's profile with --profile NAME (signet profile list shows them)"));
+    return FALSE;
+  }
+  if (!signet_cli_batch_activate(cli->proxy, &options, error))
+    return agent_failed(error);
+  return TRUE;
+}
+
 static const Command commands[] = {
   { "list", "", N_("List the tokens present."), 0, 0, 0, cmd_list },
   { "status", "TOKEN",
@@ -1323,6 +1351,10 @@ static const Command commands[] = {
     1, 0, OPT_CERT | OPT_OUT | OPT_EXPORT, cmd_export },
   { "profile list", "", N_("List the CA profiles installed."), 0, 0, 0, cmd_profile_list },
   { "profile show", "NAME", N_("Show a CA profile's settings."), 1, 0, 0, cmd_profile_show },
+  { "batch activate", "FILE",
+    N_("Activate many tokens from a CSV of holders (reference, code, name, email, serial), "
+       "several at once, as they are inserted; resumable."),
+    1, 0, OPT_PROFILE | OPT_PIN | OPT_BATCH, cmd_batch_activate },
 };
 
 /* ---- main --------------------------------------------------------------- */
@@ -1410,12 +1442,18 @@ command_entries(const Command *command, Cli *cli)
       N_("Write the certificate without its CA chain"), NULL },
     { "anchor", 0, 0, G_OPTION_ARG_FILENAME, &cli->anchor,
       N_("Also trust the root certificate(s) in FILE when checking the chain"), "FILE" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &cli->report,
+      N_("Write the batch's report to FILE (CSV; JSON when FILE ends in .json)"), "FILE" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &cli->resume,
+      N_("Continue the batch of this CSV where it stopped"), NULL },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &cli->wait,
+      N_("Wait for more tokens until every row is done (Ctrl-C stops)"), NULL },
   };
   const OptionSet need[]
       = { 0,          OPT_TYPE,    OPT_LABEL,   OPT_SUBJECT,       OPT_OUT,       OPT_PIN,
           OPT_PUK,    OPT_NEW_PIN, OPT_CONFIRM, OPT_PROFILE,       OPT_REFERENCE, OPT_CODE,
           OPT_CERT,   OPT_LIMIT,   OPT_LIMIT,   OPT_ALLOW_EXPIRED, OPT_REPLACE,   OPT_EXPORT,
-          OPT_EXPORT, OPT_ANCHOR };
+          OPT_EXPORT, OPT_ANCHOR,  OPT_BATCH,   OPT_BATCH,         OPT_BATCH };
 
   for (gsize i = 0; i < G_N_ELEMENTS(all); i++)
     if (need[i] == 0 || (command->options & need[i]) != 0)
@@ -1554,6 +1592,8 @@ main(int argc, char **argv)
                          _("Say 'signet pin change TOKEN' or 'signet pin unblock TOKEN'"));
     if (g_str_equal(argv[1], "profile"))
       return usage_error(json, "%s", _("Say 'signet profile list' or 'signet profile show NAME'"));
+    if (g_str_equal(argv[1], "batch"))
+      return usage_error(json, "%s", _("Say 'signet batch activate FILE.csv --profile NAME'"));
     return usage_error(json, _("Unknown command '%s' (see signet --help)"), argv[1]);
   }
 

@@ -25,7 +25,8 @@ libsignet_libsignet_dbus_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-pr
 libsignet_libsignet_dbus_la_LIBADD = $(GLIB_LIBS)
 
 noinst_LTLIBRARIES += libsignet/libsignet-client.la
-libsignet_libsignet_client_la_SOURCES = libsignet/signet-client.c libsignet/signet-client.h
+libsignet_libsignet_client_la_SOURCES = libsignet/signet-client.c libsignet/signet-client.h \
+	libsignet/signet-batch-csv.c libsignet/signet-batch-csv.h
 libsignet_libsignet_client_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-client\"
 libsignet_libsignet_client_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 libsignet_libsignet_client_la_LIBADD = libsignet/libsignet-dbus.la $(GLIB_LIBS)

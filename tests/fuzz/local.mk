@@ -6,14 +6,14 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject csrattrs profile config uri http scep
+fuzz_harnesses = certfile subject csrattrs profile config uri http scep batchcsv
 
 check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-scep
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
 TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-scep
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -76,6 +76,14 @@ tests_fuzz_fuzz_scep_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LI
 tests_fuzz_fuzz_scep_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
 	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
 
+tests_fuzz_fuzz_batchcsv_SOURCES = tests/fuzz/fuzz-batchcsv.c tests/fuzz/fuzz-main.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_batchcsv_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-batchcsv\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/batchcsv\"
+tests_fuzz_fuzz_batchcsv_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_fuzz_fuzz_batchcsv_LDADD = libsignet/libsignet-client.la common/libsignet-common.la \
+	$(GLIB_LIBS)
+
 signet_format_sources += tests/fuzz/fuzz.h tests/fuzz/fuzz-main.c \
 	$(addsuffix .c,$(addprefix tests/fuzz/fuzz-,$(fuzz_harnesses)))
 EXTRA_DIST += tests/fuzz/corpus
@@ -89,7 +97,7 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 FUZZ_TIME = 60
 fuzz_lib_sources = $(filter %.c,$(enroll_libsignet_enroll_la_SOURCES) \
 	$(common_libsignet_common_la_SOURCES) $(pkcs11_libsignet_pkcs11_la_SOURCES)) \
-	agent/signet-config.c agent/signet-errors.c
+	agent/signet-config.c agent/signet-errors.c libsignet/signet-batch-csv.c
 
 fuzz_compile = $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) \
 	$(AM_CPPFLAGS) $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
