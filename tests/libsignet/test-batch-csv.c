@@ -218,6 +218,7 @@ test_size_cap(void)
   g_assert_cmpint(g_unlink(path), ==, 0);
   g_assert_cmpint(g_rmdir(dir), ==, 0);
 
+  g_clear_pointer(&csv, signet_batch_csv_free);
   csv = signet_batch_csv_load("/nonexistent/x.csv", NULL, NULL, &error);
   g_assert_null(csv);
   g_assert_error(error, SIGNET_BATCH_CSV_ERROR, SIGNET_BATCH_CSV_ERROR_READ);
