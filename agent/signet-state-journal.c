@@ -434,6 +434,7 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(SignetOperation) saved = NULL;
   g_autoptr(SignetStmt) stmt = NULL;
+  g_autoptr(GError) local = NULL;
   SignetOpState was;
   gint64 revision = 0;
   int row;
@@ -475,6 +476,11 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
 
   saved = signet_operation_copy(op);
   saved->state = final;
+  /* An activation's request may hold the activation code (a challengePassword
+   * the CA asked for). It is kept only while it may have to be sent again:
+   * a closed activation never sends it, so its row forgets it. */
+  if (saved->kind == SIGNET_OP_ACTIVATE)
+    g_clear_pointer(&saved->request_pem, g_free);
   if (message != NULL) {
     g_free(saved->message);
     saved->message = g_strdup(message);
@@ -487,6 +493,15 @@ signet_state_op_close(SignetState *state, SignetOperation *op, SignetOpState fin
     goto fail;
   if (!signet_db_commit(state, error))
     goto fail;
+  /* The request's old text stays in the WAL until a checkpoint copies the
+   * row over it (secure_delete zeroes the freed cells in the database);
+   * truncating the WAL then leaves no copy in either file. */
+  if (op->kind == SIGNET_OP_ACTIVATE && op->request_pem != NULL
+      && !signet_db_exec(state, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint the journal",
+                         &local))
+    g_message("state: the closed activation's request may stay in %s-wal until the next "
+              "checkpoint: %s",
+              state->path, local->message);
 
   op->state = final;
   if (message != NULL) {

@@ -135,6 +135,11 @@ static const char *const migrations[] = {
   /* 4 → 5: the history of a token named by its label, in SQL. */
   "CREATE INDEX audit_by_label ON audit (token_label, time, id);"
   "PRAGMA user_version = 5;",
+  /* 5 → 6: a closed activation forgets its request, which may hold the
+   * activation code as a challengePassword (docs/internals/state.md). */
+  "UPDATE operations SET request_pem = NULL"
+  "  WHERE kind = 'activate' AND state IN ('finished', 'rolled-back', 'failed');"
+  "PRAGMA user_version = 6;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);
@@ -628,7 +633,10 @@ signet_state_open(const char *path, GError **error)
    * token and time): 256 KiB is plenty (bench/ops/growth.sh). */
   if (!signet_db_exec(state, "PRAGMA synchronous = FULL", "set synchronous=FULL", error)
       || !signet_db_exec(state, "PRAGMA foreign_keys = ON", "enable foreign keys", error)
-      || !signet_db_exec(state, "PRAGMA cache_size = -256", "set the cache size", error))
+      || !signet_db_exec(state, "PRAGMA cache_size = -256", "set the cache size", error)
+      /* What a row forgets (an activation's request) is zeroed in the
+       * file, not left in a free page. */
+      || !signet_db_exec(state, "PRAGMA secure_delete = ON", "set secure_delete", error))
     return NULL;
 
   if (!migrate(state, error))

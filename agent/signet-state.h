@@ -24,7 +24,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 5
+#define SIGNET_STATE_SCHEMA_VERSION 6
 
 typedef struct _SignetState SignetState;
 

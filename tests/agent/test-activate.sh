@@ -258,6 +258,18 @@ id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
 check "… for a P-384 key" sh -c "openssl x509 -inform DER -in '$RIG/p384.der' -noout -text | grep -q 'NIST CURVE: P-384'"
 run signet history "$TOKEN_LABEL" --json
 check "… and the history does not show the code" sh -c "! grep -qF '$CODE' '$RIG/out'"
+# The request sent held the code as its challengePassword, base64 in the
+# journal's PEM: look for the code's base64 at each of the three offsets.
+check "… nor the state database and its WAL, as text or in a request's base64" "$PYTHON" -c '
+import base64, glob, sys
+code = sys.argv[1].encode()
+needles = [code]
+for shift in range(3):
+    enc = base64.b64encode(b"\0" * shift + code)
+    start = (shift * 4 + 2) // 3 + (1 if shift else 0)
+    needles.append(enc[start:len(enc) - 4])
+data = b"".join(open(f, "rb").read() for f in glob.glob(sys.argv[2] + "*")).replace(b"\n", b"")
+sys.exit(1 if any(n and n in data for n in needles) else 0)' "$CODE" "$XDG_STATE_HOME/signet/signet.db"
 
 est_code
 estca csrattrs rsa-3072 >/dev/null

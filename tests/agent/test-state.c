@@ -953,6 +953,99 @@ test_op_close_outcomes(Fixture *fx, gconstpointer data)
   }
 }
 
+/* TRUE when @needle is anywhere in the database file or its WAL. */
+static gboolean
+file_holds(const char *path, const char *needle)
+{
+  const char *suffixes[] = { "", "-wal" };
+
+  for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree char *name = g_strconcat(path, suffixes[i], NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    if (!g_file_test(name, G_FILE_TEST_EXISTS))
+      continue;
+    data = read_bytes(name, &len);
+    for (gsize at = 0; at + strlen(needle) <= len; at++)
+      if (memcmp(data + at, needle, strlen(needle)) == 0)
+        return TRUE;
+  }
+  return FALSE;
+}
+
+/* A closed activation forgets its request (which may hold the activation
+ * code as a challengePassword), in the row and in the files; a renewal's
+ * request, which holds no secret, stays; an open activation keeps its own
+ * (it may have to be sent again). A database of schema 5 forgets the
+ * requests of its closed activations when it is opened. */
+static void
+test_op_close_forgets_request(Fixture *fx, gconstpointer data)
+{
+  static const char activation_request[] = "REQUEST-WITH-CODE-Zq81xK";
+  static const char renewal_request[] = "RENEWAL-REQUEST-Pm02";
+  static const char open_request[] = "OPEN-REQUEST-Tt55";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetOperation) act = new_op(SIGNET_OP_ACTIVATE, "T1", "corp");
+  g_autoptr(SignetOperation) renew = new_op(SIGNET_OP_RENEW, "T1", "corp");
+  g_autoptr(SignetOperation) open_act = new_op(SIGNET_OP_ACTIVATE, "T2", "corp");
+  g_autoptr(SignetOperation) got = NULL;
+  g_autofree char *filler = g_strnfill(5000, 'A');
+  SignetState *state;
+  sqlite3 *db;
+
+  /* As long as a real request, over more than one page. */
+  act->request_pem = g_strconcat(activation_request, filler, activation_request, NULL);
+  renew->request_pem = g_strdup(renewal_request);
+  g_assert_true(signet_state_op_begin(fx->state, act, NOW, &error));
+  g_assert_true(signet_state_op_step(fx->state, act, "enroll", NOW + 1, &error));
+  g_assert_true(signet_state_op_begin(fx->state, renew, NOW, &error));
+  g_assert_no_error(error);
+  g_assert_true(file_holds(fx->path, activation_request));
+
+  g_assert_true(
+      signet_state_op_close(fx->state, act, SIGNET_OP_FINISHED, "activated", NOW + 2, &error));
+  g_assert_true(
+      signet_state_op_close(fx->state, renew, SIGNET_OP_FINISHED, "renewed", NOW + 2, &error));
+  g_assert_no_error(error);
+  /* The caller's copy is left alone: its messages may still name it. */
+  g_assert_true(g_str_has_prefix(act->request_pem, activation_request));
+  got = get_op(fx->state, act->id);
+  g_assert_null(got->request_pem);
+  g_clear_pointer(&got, signet_operation_free);
+  got = get_op(fx->state, renew->id);
+  g_assert_cmpstr(got->request_pem, ==, renewal_request);
+  g_clear_pointer(&got, signet_operation_free);
+  g_assert_false(file_holds(fx->path, activation_request));
+
+  /* Schema 5: its closed activation's request is forgotten on opening,
+   * an open one's kept. */
+  open_act->request_pem = g_strdup(open_request);
+  g_assert_true(signet_state_op_begin(fx->state, open_act, NOW, &error));
+  g_assert_no_error(error);
+  g_clear_pointer(&fx->state, signet_state_free);
+  db = raw_open(fx->path);
+  g_assert_cmpint(sqlite3_exec(db,
+                               "UPDATE operations SET request_pem = 'OLD-CLOSED-REQUEST'"
+                               "  WHERE kind = 'activate' AND state = 'finished';"
+                               "PRAGMA user_version = 5;",
+                               NULL, NULL, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_close(db);
+  state = signet_state_open(fx->path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(signet_state_get_schema_version(state), ==, SIGNET_STATE_SCHEMA_VERSION);
+  got = get_op(state, act->id);
+  g_assert_null(got->request_pem);
+  g_clear_pointer(&got, signet_operation_free);
+  got = get_op(state, open_act->id);
+  g_assert_cmpstr(got->request_pem, ==, open_request);
+  g_clear_pointer(&got, signet_operation_free);
+  got = get_op(state, renew->id);
+  g_assert_cmpstr(got->request_pem, ==, renewal_request);
+  signet_state_free(state);
+}
+
 static void
 test_op_unique(Fixture *fx, gconstpointer data)
 {
@@ -1459,6 +1552,7 @@ main(int argc, char **argv)
   g_test_add_func("/state/op-strings", test_op_strings);
   ADD("op-lifecycle", test_op_lifecycle, TRUE);
   ADD("op-close-outcomes", test_op_close_outcomes, TRUE);
+  ADD("op-close-forgets-request", test_op_close_forgets_request, TRUE);
   ADD("op-compare-and-set", test_op_compare_and_set, TRUE);
   ADD("migrate-from-2", test_migrate_from_2, FALSE);
   ADD("op-unique", test_op_unique, TRUE);
