@@ -71,6 +71,9 @@ check "the previous build's agent made the state database" test -s "$state"
 runuser -u "$user" -- sqlite3 "$state" "
 	INSERT INTO operations (kind, token_serial, token_label, profile, state, started, updated, step)
 		VALUES ('renew', 'OLD0001', 'Old Token', 'corp', 'failed', 1700000000, 1700000000, 'request');
+	INSERT INTO operations (kind, token_serial, token_label, profile, state, started, updated, step, request_pem)
+		VALUES ('activate', 'OLD0002', 'Old Token 2', 'corp', 'finished', 1700000000, 1700000000, 'done',
+			'an old request with a code');
 	INSERT INTO audit (time, token_serial, token_label, operation, outcome, detail)
 		VALUES (1700000000, 'OLD0001', 'Old Token', 'renew', 'failed', 'kept across the upgrade');
 	ALTER TABLE operations DROP COLUMN revision;
@@ -96,9 +99,11 @@ as_user 'signet history --json >"$HOME/history.json" 2>&1' >/dev/null 2>&1 || tr
 check "after the upgrade, the history still has the old entry" \
 	grep -q "kept across the upgrade" "$home/history.json"
 rm -f "$home/history.json"
-check_eq "the agent migrated the database to schema 5" 5 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
+check_eq "the agent migrated the database to schema 6" 6 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
 check_eq "the journal's operation survived" "renew|OLD0001|failed|0" \
 	"$(runuser -u "$user" -- sqlite3 "$state" "SELECT kind, token_serial, state, revision FROM operations WHERE token_serial = 'OLD0001'")"
+check_eq "the closed activation forgot its request (it may hold a code)" "activate|finished|1" \
+	"$(runuser -u "$user" -- sqlite3 "$state" "SELECT kind, state, request_pem IS NULL FROM operations WHERE token_serial = 'OLD0002'")"
 
 cat >"$work/user.sh" <<'USER'
 set -eu
