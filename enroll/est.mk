@@ -11,13 +11,14 @@ enroll_libsignet_enroll_la_SOURCES += \
 	enroll/signet-connector.h \
 	enroll/signet-connector.c \
 	enroll/signet-est-connector.c \
+	enroll/signet-cmp-private.h \
 	enroll/signet-cmp-connector.c \
 	enroll/signet-scep-private.h \
 	enroll/signet-scep-connector.c
 signet_format_sources += enroll/signet-est.h enroll/signet-http.h enroll/signet-http.c \
 	enroll/signet-est.c enroll/signet-est-csrattrs.c enroll/signet-connector.h \
-	enroll/signet-connector.c enroll/signet-est-connector.c enroll/signet-cmp-connector.c \
-	enroll/signet-scep-private.h enroll/signet-scep-connector.c
+	enroll/signet-connector.c enroll/signet-est-connector.c enroll/signet-cmp-private.h \
+	enroll/signet-cmp-connector.c enroll/signet-scep-private.h enroll/signet-scep-connector.c
 # Its internals note (docs/local.mk lists the others).
 EXTRA_DIST += docs/internals/est.md docs/internals/connector.md docs/internals/cmp.md \
 	docs/internals/scep.md

@@ -6,14 +6,14 @@
 # clang); `make fuzz-run FUZZ_TIME=SECONDS` runs each, keeping what it finds
 # under tests/fuzz/work-NAME/ in the build tree (crashes land in the current
 # directory as crash-*; add a minimized one to the corpus with its fix).
-fuzz_harnesses = certfile subject csrattrs profile config uri http scep batchcsv
+fuzz_harnesses = certfile subject csrattrs profile config uri http scep cmp batchcsv
 
 check_PROGRAMS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-cmp tests/fuzz/fuzz-batchcsv
 TESTS += tests/fuzz/fuzz-certfile tests/fuzz/fuzz-subject tests/fuzz/fuzz-csrattrs \
 	tests/fuzz/fuzz-profile tests/fuzz/fuzz-config tests/fuzz/fuzz-uri tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-scep tests/fuzz/fuzz-batchcsv
+	tests/fuzz/fuzz-scep tests/fuzz/fuzz-cmp tests/fuzz/fuzz-batchcsv
 
 tests_fuzz_fuzz_certfile_SOURCES = tests/fuzz/fuzz-certfile.c tests/fuzz/fuzz-main.c \
 	tests/fuzz/fuzz.h
@@ -74,6 +74,15 @@ tests_fuzz_fuzz_scep_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-scep\" \
 	-DFUZZ_CORPUS=\"tests/fuzz/corpus/scep\"
 tests_fuzz_fuzz_scep_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
 tests_fuzz_fuzz_scep_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+
+# What the CMP connector does with a CA's answer, to an ir and to a kur;
+# seeds from `openssl cmp -use_mock_srv` (tests/fuzz/corpus/cmp/README).
+tests_fuzz_fuzz_cmp_SOURCES = tests/fuzz/fuzz-cmp.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_cmp_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-cmp\" \
+	-DFUZZ_CORPUS=\"tests/fuzz/corpus/cmp\"
+tests_fuzz_fuzz_cmp_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
+tests_fuzz_fuzz_cmp_LDADD = enroll/libsignet-enroll.la common/libsignet-common.la \
 	$(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
 
 tests_fuzz_fuzz_batchcsv_SOURCES = tests/fuzz/fuzz-batchcsv.c tests/fuzz/fuzz-main.c \
