@@ -70,6 +70,10 @@ module_entry_free(SignetP11ModuleEntry *m)
   g_clear_pointer(&m->mechanisms, g_hash_table_unref);
   g_mutex_clear(&m->access_lock);
   g_clear_pointer(&m->access, g_hash_table_unref);
+  g_mutex_clear(&m->slot_lock);
+  g_clear_pointer(&m->slots, g_array_unref);
+  g_clear_pointer(&m->slot_infos, g_hash_table_unref);
+  g_clear_pointer(&m->hints, g_hash_table_unref);
   g_free(m->name);
   g_free(m->path);
   g_free(m);
@@ -87,6 +91,9 @@ module_entry_new(CK_FUNCTION_LIST_PTR funcs, const char *fallback_path)
   m->mechanisms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init(&m->access_lock);
   m->access = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, slot_access_free);
+  g_mutex_init(&m->slot_lock);
+  m->slot_infos = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  m->hints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   m->funcs = funcs;
   m->path = path != NULL ? g_strdup(path) : g_strdup(fallback_path);
   m->name = name != NULL ? g_strdup(name) : g_path_get_basename(m->path ? m->path : "module");

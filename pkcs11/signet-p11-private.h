@@ -32,7 +32,22 @@ typedef struct
    * made on first use and kept with the module (signet_p11_access_begin). */
   GMutex access_lock;
   GHashTable *access;
+  /* What the module's slots are, kept between looks (under slot_lock):
+   * the slots with a token at the last C_GetSlotList, a count bumped each
+   * time that list changes (a reader or token came or went), each slot's
+   * CK_SLOT_INFO (CK_SLOT_ID → CK_SLOT_INFO*, forgotten when the list
+   * changes: a reader's description and flags do not change while it is
+   * there), and which slot each name found last ("spec" → SlotHint*). */
+  GMutex slot_lock;
+  GArray *slots;
+  guint slots_generation;
+  GHashTable *slot_infos;
+  GHashTable *hints;
 } SignetP11ModuleEntry;
+
+/* The module's slots with a token (C_GetSlotList(TRUE)), noting a change
+ * in the list; NULL with the module's failure in @out_rv. */
+GArray *signet_p11_module_slots(SignetP11ModuleEntry *m, CK_RV *out_rv);
 
 /* A token's objects (and its PIN state) are read by any number of sessions
  * at once but written by one at a time, with no session reading meanwhile:

@@ -310,6 +310,73 @@ token_uri(const CK_TOKEN_INFO *info)
   return s;
 }
 
+GArray *
+signet_p11_module_slots(SignetP11ModuleEntry *m, CK_RV *out_rv)
+{
+  g_autofree CK_SLOT_ID *slots = NULL;
+  CK_ULONG n = 16;
+  CK_RV rv;
+  GArray *list;
+
+  /* One call where the slots fit in a first guess; otherwise ask the
+   * count, which can change between the two calls (a reader plugged in):
+   * retry while the module says the buffer is too small. */
+  slots = g_new0(CK_SLOT_ID, n);
+  rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
+  for (int attempt = 0; rv == CKR_BUFFER_TOO_SMALL && attempt < 4; attempt++) {
+    rv = m->funcs->C_GetSlotList(CK_TRUE, NULL, &n);
+    if (rv != CKR_OK || n == 0)
+      break;
+    g_free(slots);
+    slots = g_new0(CK_SLOT_ID, n);
+    rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
+  }
+  *out_rv = rv;
+  if (rv != CKR_OK)
+    return NULL;
+  list = g_array_sized_new(FALSE, FALSE, sizeof(CK_SLOT_ID), (guint)n);
+  g_array_append_vals(list, slots, (guint)n);
+
+  g_mutex_lock(&m->slot_lock);
+  if (m->slots == NULL || m->slots->len != list->len
+      || memcmp(m->slots->data, list->data, sizeof(CK_SLOT_ID) * list->len) != 0) {
+    /* A reader or a token came or went: what was kept of the slots may
+     * no longer hold. */
+    g_clear_pointer(&m->slots, g_array_unref);
+    m->slots = g_array_ref(list);
+    m->slots_generation++;
+    g_hash_table_remove_all(m->slot_infos);
+    g_hash_table_remove_all(m->hints);
+  }
+  g_mutex_unlock(&m->slot_lock);
+  return list;
+}
+
+/* The slot's CK_SLOT_INFO, read once while the module's slot list stays
+ * the same (signet_p11_module_slots). The token in it is read every time. */
+static CK_RV
+slot_info(SignetP11ModuleEntry *m, CK_SLOT_ID slot, CK_SLOT_INFO *out)
+{
+  gint64 key = (gint64)slot;
+  CK_SLOT_INFO *kept;
+  CK_RV rv;
+
+  g_mutex_lock(&m->slot_lock);
+  kept = g_hash_table_lookup(m->slot_infos, &key);
+  if (kept != NULL)
+    *out = *kept;
+  g_mutex_unlock(&m->slot_lock);
+  if (kept != NULL)
+    return CKR_OK;
+  rv = m->funcs->C_GetSlotInfo(slot, out);
+  if (rv == CKR_OK && (out->flags & CKF_TOKEN_PRESENT)) {
+    g_mutex_lock(&m->slot_lock);
+    g_hash_table_insert(m->slot_infos, g_memdup2(&key, sizeof key), g_memdup2(out, sizeof *out));
+    g_mutex_unlock(&m->slot_lock);
+  }
+  return rv;
+}
+
 SignetP11Token *
 signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot, GError **error)
 {
@@ -321,7 +388,7 @@ signet_p11_token_read(SignetP11Context *ctx, guint module_index, CK_SLOT_ID slot
   g_autoptr(SignetP11Token) t = g_new0(SignetP11Token, 1);
   char *uri;
 
-  rv = f->C_GetSlotInfo(slot, &sinfo);
+  rv = slot_info(m, slot, &sinfo);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv, "Could not read the token's slot");
     return NULL;
@@ -396,34 +463,22 @@ signet_p11_context_list_tokens(SignetP11Context *ctx, GError **error)
 
   for (guint mi = 0; mi < ctx->modules->len; mi++) {
     SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, mi);
-    g_autofree CK_SLOT_ID *slots = NULL;
-    CK_ULONG n = 16;
+    g_autoptr(GArray) slots = NULL;
     CK_RV rv;
 
-    /* One call where the slots fit in a first guess; otherwise ask the
-     * count, which can change between the two calls (a reader plugged in):
-     * retry while the module says the buffer is too small. */
-    slots = g_new0(CK_SLOT_ID, n);
-    rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
-    for (int attempt = 0; rv == CKR_BUFFER_TOO_SMALL && attempt < 4; attempt++) {
-      rv = m->funcs->C_GetSlotList(CK_TRUE, NULL, &n);
-      if (rv != CKR_OK || n == 0)
-        break;
-      g_free(slots);
-      slots = g_new0(CK_SLOT_ID, n);
-      rv = m->funcs->C_GetSlotList(CK_TRUE, slots, &n);
-    }
-    if (rv != CKR_OK) {
+    slots = signet_p11_module_slots(m, &rv);
+    if (slots == NULL) {
       /* One module failing does not hide the others' tokens. */
       g_debug("module %s: C_GetSlotList: %s", m->name, signet_p11_rv_name(rv));
       continue;
     }
-    for (CK_ULONG i = 0; i < n; i++) {
+    for (guint i = 0; i < slots->len; i++) {
+      CK_SLOT_ID slot = g_array_index(slots, CK_SLOT_ID, i);
       g_autoptr(GError) local = NULL;
-      SignetP11Token *t = signet_p11_token_read(ctx, mi, slots[i], &local);
+      SignetP11Token *t = signet_p11_token_read(ctx, mi, slot, &local);
 
       if (t == NULL) {
-        g_debug("module %s slot %lu: %s", m->name, (unsigned long)slots[i], local->message);
+        g_debug("module %s slot %lu: %s", m->name, (unsigned long)slot, local->message);
         continue;
       }
       /* An uninitialised token (SoftHSM2's free slot) is not a token to
@@ -579,12 +634,87 @@ signet_p11_uri_token_names(const char *uri, char **out_serial, char **out_label,
   return TRUE;
 }
 
+/* The slot a name found last, in the module's slot list of then. */
+typedef struct
+{
+  CK_SLOT_ID slot;
+  guint generation;
+  char serial[33];
+} SlotHint;
+
+/* Hints kept per module at most: a name is what a holder or the agent
+ * types, a handful; past this many they are all forgotten. */
+#define SLOT_HINTS_MAX 64
+
+static gboolean
+token_matches_spec(SignetP11Context *ctx, const SignetP11Token *t, const char *spec, P11KitUri *uri)
+{
+  return uri != NULL ? token_matches_uri(ctx, t, uri)
+                     : g_strcmp0(t->serial, spec) == 0 || g_strcmp0(t->label, spec) == 0;
+}
+
+/* The token @spec found alone last time, read again (one C_GetTokenInfo
+ * after the slot list) while the module's slots are the same and it is
+ * still the same token and still matches; otherwise NULL, and the caller
+ * looks at every token. A label another token took meanwhile (only by
+ * initialising it again, which a card is taken out for) is then not seen
+ * as ambiguous until a reader or a token comes or goes. */
+static SignetP11Token *
+find_by_hint(SignetP11Context *ctx, const char *spec, P11KitUri *uri)
+{
+  for (guint mi = 0; mi < ctx->modules->len; mi++) {
+    SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, mi);
+    g_autoptr(GArray) slots = NULL;
+    g_autoptr(SignetP11Token) t = NULL;
+    SlotHint hint, *kept;
+    gboolean same;
+    CK_RV rv;
+
+    g_mutex_lock(&m->slot_lock);
+    kept = g_hash_table_lookup(m->hints, spec);
+    if (kept != NULL)
+      hint = *kept;
+    g_mutex_unlock(&m->slot_lock);
+    if (kept == NULL)
+      continue;
+    slots = signet_p11_module_slots(m, &rv);
+    g_mutex_lock(&m->slot_lock);
+    same = slots != NULL && m->slots_generation == hint.generation;
+    g_mutex_unlock(&m->slot_lock);
+    if (!same)
+      return NULL;
+    t = signet_p11_token_read(ctx, mi, hint.slot, NULL);
+    if (t != NULL && t->initialized && g_strcmp0(t->serial, hint.serial) == 0
+        && token_matches_spec(ctx, t, spec, uri))
+      return g_steal_pointer(&t);
+    return NULL;
+  }
+  return NULL;
+}
+
+static void
+remember_hint(SignetP11Context *ctx, const char *spec, const SignetP11Token *t)
+{
+  SignetP11ModuleEntry *m = g_ptr_array_index(ctx->modules, t->module_index);
+  SlotHint *hint = g_new0(SlotHint, 1);
+
+  hint->slot = t->slot_id;
+  g_strlcpy(hint->serial, t->serial != NULL ? t->serial : "", sizeof hint->serial);
+  g_mutex_lock(&m->slot_lock);
+  hint->generation = m->slots_generation;
+  if (g_hash_table_size(m->hints) >= SLOT_HINTS_MAX)
+    g_hash_table_remove_all(m->hints);
+  g_hash_table_insert(m->hints, g_strdup(spec), hint);
+  g_mutex_unlock(&m->slot_lock);
+}
+
 SignetP11Token *
 signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **error)
 {
   g_autoptr(GPtrArray) tokens = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new();
   P11KitUri *uri = NULL;
+  SignetP11Token *hinted;
 
   if (spec == NULL || *spec == '\0') {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN,
@@ -598,6 +728,11 @@ signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **
       return NULL;
   }
 
+  hinted = find_by_hint(ctx, spec, uri);
+  if (hinted != NULL) {
+    p11_kit_uri_free(uri);
+    return hinted;
+  }
   tokens = signet_p11_context_list_tokens(ctx, error);
   if (tokens == NULL) {
     p11_kit_uri_free(uri);
@@ -606,8 +741,7 @@ signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **
   for (guint i = 0; i < tokens->len; i++) {
     SignetP11Token *t = g_ptr_array_index(tokens, i);
 
-    if (uri != NULL ? token_matches_uri(ctx, t, uri)
-                    : (g_strcmp0(t->serial, spec) == 0 || g_strcmp0(t->label, spec) == 0))
+    if (token_matches_spec(ctx, t, spec, uri))
       g_ptr_array_add(found, t);
   }
   p11_kit_uri_free(uri);
@@ -639,5 +773,6 @@ signet_p11_context_find_token(SignetP11Context *ctx, const char *spec, GError **
                 found->len, spec);
     return NULL;
   }
+  remember_hint(ctx, spec, g_ptr_array_index(found, 0));
   return signet_p11_token_copy(g_ptr_array_index(found, 0));
 }

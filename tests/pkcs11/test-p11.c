@@ -738,6 +738,75 @@ test_puk_final_try(Fixture *f, gconstpointer data)
  * are read together (its lengths, then its values). Counted by OpenSC's
  * pkcs11-spy between us and the module, in a process of its own (the spy
  * keeps its target and its log file for as long as it is loaded). */
+/* A token found once is found again with one C_GetSlotList and one
+ * C_GetTokenInfo, however many tokens there are; slots are read once while
+ * the module's slot list stays the same. A token pulled is not found from
+ * what was kept; put back, it is found and its slot read again. */
+static void
+test_find_again(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetP11Token) t = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  guint slot_lists, slot_infos, token_infos;
+
+  (void)data;
+  if (f->spy_log == NULL || spy_module() == NULL) {
+    g_test_skip("no pkcs11-spy (apt-get install opensc-pkcs11)");
+    return;
+  }
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+    return;
+  }
+  t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&t, signet_p11_token_free);
+  slot_lists = spy_count(f, "C_GetSlotList");
+  slot_infos = spy_count(f, "C_GetSlotInfo");
+  token_infos = spy_count(f, "C_GetTokenInfo");
+
+  t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(t->serial, ==, f->token->serial);
+  g_clear_pointer(&t, signet_p11_token_free);
+  g_assert_cmpuint(spy_count(f, "C_GetSlotList"), ==, slot_lists + 1);
+  g_assert_cmpuint(spy_count(f, "C_GetTokenInfo"), ==, token_infos + 1);
+  g_assert_cmpuint(spy_count(f, "C_GetSlotInfo"), ==, slot_infos);
+
+  /* The other token, by its own name: every token read, no slot. */
+  t = signet_p11_context_find_token(f->ctx, "Second Token", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(t->label, ==, "Second Token");
+  g_clear_pointer(&t, signet_p11_token_free);
+  list = signet_p11_context_list_tokens(f->ctx, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  g_assert_cmpuint(spy_count(f, "C_GetSlotInfo"), ==, slot_infos);
+
+  if (f->shim_state == NULL)
+    return;
+  /* Pulled: not found from what was kept. */
+  {
+    g_autofree char *removed = g_build_filename(f->shim_state, "removed", NULL);
+    g_autofree char *fault = g_build_filename(f->shim_state, "fault", NULL);
+
+    g_assert_true(g_file_set_contents(fault, "C_GetSlotList remove\n", -1, NULL));
+    t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_TOKEN);
+    g_assert_null(t);
+    g_clear_error(&error);
+    g_assert_cmpint(g_unlink(fault), ==, 0);
+    g_assert_cmpint(g_unlink(removed), ==, 0);
+  }
+  slot_infos = spy_count(f, "C_GetSlotInfo");
+  t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(t->serial, ==, f->token->serial);
+  g_assert_cmpuint(spy_count(f, "C_GetSlotInfo"), >, slot_infos);
+}
+
 static void
 test_reads_once(Fixture *f, gconstpointer data)
 {
@@ -905,6 +974,8 @@ main(int argc, char **argv)
   ADD_BOTH("sequence", test_sequence, NULL);
   ADD("/p11/softhsm/puk-final-try", test_puk_final_try, NULL);
   g_test_add("/p11/softhsm/reads-once", Fixture, NULL, fixture_setup_spy, test_reads_once,
+             fixture_teardown);
+  g_test_add("/p11/softhsm/find-again", Fixture, "Second Token", fixture_setup_spy, test_find_again,
              fixture_teardown);
   if (shim_module() != NULL)
     g_test_add("/p11/card/reads-once", Fixture, NULL, fixture_setup_card_spy, test_reads_once,
