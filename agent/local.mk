@@ -33,7 +33,7 @@ agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
 # Programs that use it link these too (convenience libraries are not nested):
 agent_signet_ldadd = agent/libsignet-agent.la libsignet/libsignet-client.la \
 	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
-	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(LIBCURL_LIBS) $(PCSCLITE_LIBS) \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(PCSCLITE_LIBS) \
 	$(SQLITE_LIBS)
 
 libexec_PROGRAMS += agent/signetd

@@ -6,6 +6,8 @@ enroll_libsignet_enroll_la_SOURCES += \
 	enroll/signet-est.h \
 	enroll/signet-http.h \
 	enroll/signet-http.c \
+	enroll/signet-curl.h \
+	enroll/signet-curl.c \
 	enroll/signet-est.c \
 	enroll/signet-est-csrattrs.c \
 	enroll/signet-connector.h \
@@ -16,6 +18,7 @@ enroll_libsignet_enroll_la_SOURCES += \
 	enroll/signet-scep-private.h \
 	enroll/signet-scep-connector.c
 signet_format_sources += enroll/signet-est.h enroll/signet-http.h enroll/signet-http.c \
+	enroll/signet-curl.h enroll/signet-curl.c \
 	enroll/signet-est.c enroll/signet-est-csrattrs.c enroll/signet-connector.h \
 	enroll/signet-connector.c enroll/signet-est-connector.c enroll/signet-cmp-private.h \
 	enroll/signet-cmp-connector.c enroll/signet-scep-private.h enroll/signet-scep-connector.c

@@ -11,7 +11,8 @@ enroll_libsignet_enroll_la_SOURCES = \
 	enroll/signet-csr.c
 enroll_libsignet_enroll_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-enroll\"
 enroll_libsignet_enroll_la_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCURL_CFLAGS)
-enroll_libsignet_enroll_la_LIBADD = common/libsignet-common.la $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS)
+# Not libcurl: enroll/signet-curl.c opens it at the first request.
+enroll_libsignet_enroll_la_LIBADD = common/libsignet-common.la $(GLIB_LIBS) $(OPENSSL_LIBS)
 # The CA connector (HTTP, EST) and the CA profiles: their own fragments.
 include enroll/est.mk
 include enroll/profile.mk

@@ -12,7 +12,7 @@
 #include "enroll/signet-http.h"
 #include "enroll/signet-enroll-private.h"
 
-#include <curl/curl.h>
+#include "enroll/signet-curl.h"
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -548,7 +548,8 @@ retry_after_seconds(const char *value, GDateTime *now)
   if (g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &number, NULL))
     seconds = (gint64)MIN(number, (guint64)RETRY_AFTER_MAX);
   else {
-    time_t when = curl_getdate(value, NULL);
+    /* An HTTP-date: libcurl is loaded, the answer came through it. */
+    time_t when = signet_curl_load(NULL) ? curl_getdate(value, NULL) : -1;
 
     if (when == -1)
       return RETRY_AFTER_DEFAULT;

@@ -5,7 +5,8 @@
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
 
-#include <curl/curl.h>
+#include "enroll/signet-curl.h"
+
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -107,14 +108,6 @@ basic_auth_header(const char *username, const SignetSecret *password)
 
 /* ---- helpers --------------------------------------------------------- */
 
-static gpointer
-global_init(gpointer data)
-{
-  return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT));
-}
-
-static GOnce http_once = G_ONCE_INIT;
-
 struct _SignetHttpConnections
 {
   CURLSH *share;
@@ -125,7 +118,8 @@ signet_http_connections_new(void)
 {
   SignetHttpConnections *connections = g_new0(SignetHttpConnections, 1);
 
-  if (GPOINTER_TO_INT(g_once(&http_once, global_init, NULL)) == CURLE_OK)
+  /* libcurl not there: no cache, and the request says why. */
+  if (signet_curl_load(NULL))
     connections->share = curl_share_init();
   if (connections->share != NULL
       && curl_share_setopt(connections->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)
@@ -629,11 +623,8 @@ signet_http_request(const SignetHttpRequest *request, GError **error)
   g_return_val_if_fail((request->username == NULL) == (request->password == NULL), NULL);
   g_return_val_if_fail((request->client_cert == NULL) == (request->client_key == NULL), NULL);
 
-  if (GPOINTER_TO_INT(g_once(&http_once, global_init, NULL)) != CURLE_OK) {
-    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
-                        "libcurl could not be initialised");
+  if (!signet_curl_load(error))
     return NULL;
-  }
   curl = curl_easy_init();
   if (curl == NULL) {
     g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,

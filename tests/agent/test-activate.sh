@@ -37,10 +37,15 @@ check_err "… and says where profiles go" "no CA profile named 'nosuch'.*profil
 rm -f "$PROFILES/broken.conf"
 
 # --- the main job -------------------------------------------------------------
+# libcurl (and the twenty libraries it brings) is opened at the first
+# request to a CA, not when the agent starts (enroll/signet-curl.h).
+curl_mapped() { grep -q 'libcurl\.so' "/proc/$AGENT_PID/maps"; }
+check "before any request to a CA the agent has not loaded libcurl" sh -c "! grep -q 'libcurl\.so' /proc/$AGENT_PID/maps"
 before=$(objects)
 est_code --subject "CN=Jan Kowalski,O=Example,C=PL"
 activate --json
 check_rc "activate with a fresh code succeeds" 0
+check "… and the agent loaded libcurl for it" curl_mapped
 last_json
 jcheck "activate --json: the certificate issued" "$RIG/last.json" \
   'd["event"] == "activated" and d["certificate"]["subject"] == "CN=Jan Kowalski,O=Example,C=PL" and d["certificate"]["issuer"].startswith("CN=Signet Test Issuing CA") and d["certificate"]["chain_stored"] == 2 and d["certificate"]["days_left"] >= 364'

@@ -50,6 +50,11 @@ as_user() {
 	runuser -u "$user" -- env XDG_RUNTIME_DIR="$home/run" dbus-run-session -- sh -c "$1"
 }
 
+# signetd opens libcurl at its first request (enroll/signet-curl.h), so no
+# shared-library dependency names it: the package must.
+check "the signet package depends on libcurl4 (opened at run time, not linked)" \
+	sh -c "dpkg-deb -f '$(ls "$debdir"/signet_*.deb)' Depends | grep -q 'libcurl4 (>= 7.74)'"
+
 # ---- upgrade: the previous build, a state database of schema 2 -----------
 # The previous build is this one repacked with a lower version; its
 # database is made by its agent, then taken back to schema 2 (as
