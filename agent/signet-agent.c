@@ -96,10 +96,14 @@ static void
 end_card_verification(const SignetP11Token *token)
 {
   g_autoptr(GError) error = NULL;
+  gboolean gone = FALSE;
 
   if (!signet_card_needs_reset(token))
     return;
-  if (signet_card_reset(token->slot_description, &error))
+  if (signet_card_reset(token->slot_description, &gone, &error) && gone)
+    g_debug("no card in reader '%s' any more: its PIN verification left with it",
+            token->slot_description);
+  else if (error == NULL)
     g_debug("reset the card in reader '%s': its PIN verification ended with the operation",
             token->slot_description);
   else

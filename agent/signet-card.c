@@ -17,7 +17,7 @@ signet_card_needs_reset(const SignetP11Token *token)
 }
 
 gboolean
-signet_card_reset(const char *reader, GError **error)
+signet_card_reset(const char *reader, gboolean *out_gone, GError **error)
 {
   SCARDCONTEXT context = 0;
   SCARDHANDLE card = 0;
@@ -32,6 +32,11 @@ signet_card_reset(const char *reader, GError **error)
       rv = SCardDisconnect(card, SCARD_RESET_CARD);
     (void)SCardReleaseContext(context);
   }
+  /* The card (or its reader) left: its verification left with it. */
+  *out_gone = rv == SCARD_E_NO_SMARTCARD || rv == SCARD_W_REMOVED_CARD
+              || rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE;
+  if (*out_gone)
+    return TRUE;
   if (rv != SCARD_S_SUCCESS) {
     g_set_error(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
                 "Could not reset the card in reader '%s' (%s, 0x%08lx)", reader,

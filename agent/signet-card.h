@@ -23,7 +23,9 @@ G_BEGIN_DECLS
 gboolean signet_card_needs_reset(const SignetP11Token *token);
 
 /* Resets the card in reader @reader (a warm reset). Another program using
- * the card sees the reset too and must log in again, as after removal. */
-gboolean signet_card_reset(const char *reader, GError **error);
+ * the card sees the reset too and must log in again, as after removal.
+ * A card no longer in the reader (or a reader gone) needs none: TRUE with
+ * @out_gone set. */
+gboolean signet_card_reset(const char *reader, gboolean *out_gone, GError **error);
 
 G_END_DECLS

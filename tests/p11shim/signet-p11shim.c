@@ -333,6 +333,7 @@ log_try(const struct counter *c, const char *kind, CK_RV rv, bool refused, const
 enum action
 {
   ACT_DELAY,
+  ACT_HOLD,
   ACT_REMOVE,
   ACT_ERROR,
   ACT_EXTRACTABLE
@@ -362,6 +363,10 @@ parse_fault(const char *line, struct fault *f)
   if (strcmp(act, "remove") == 0) {
     f->action = ACT_REMOVE;
     return true;
+  }
+  if (strcmp(act, "hold") == 0) {
+    f->action = ACT_HOLD;
+    return n == 2;
   }
   if (strcmp(act, "delay") == 0) {
     f->action = ACT_DELAY;
@@ -469,7 +474,7 @@ token_removed(void)
 /* Apply the faults for FN (under lock): returns an injected error or CKR_OK.
  * *OUT_EXTRACTABLE (if not NULL): an "extractable" line is in force. */
 static CK_RV
-faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable)
+faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable, bool *out_hold)
 {
   CK_RV rv = CKR_OK;
   faults_load();
@@ -477,7 +482,10 @@ faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable)
     struct fault *f = &faults[i];
     if (strcmp(f->fn, "*") != 0 && strcmp(f->fn, fn) != 0)
       continue;
-    if (f->action == ACT_DELAY) {
+    if (f->action == ACT_HOLD) {
+      if (out_hold != NULL)
+        *out_hold = true;
+    } else if (f->action == ACT_DELAY) {
       *out_delay_ms += f->arg;
     } else if (f->action == ACT_EXTRACTABLE) {
       if (out_extractable != NULL)
@@ -497,15 +505,45 @@ faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable)
   return rv;
 }
 
-/* Run before every forwarded call: faults, then the removal state. */
+/* A "hold" line for FN is in the fault file (under lock). */
+static bool
+hold_in_force(const char *fn)
+{
+  bool hold = false;
+  faults_load();
+  for (unsigned i = 0; i < n_faults; i++)
+    if (faults[i].action == ACT_HOLD
+        && (strcmp(faults[i].fn, "*") == 0 || strcmp(faults[i].fn, fn) == 0))
+      hold = true;
+  return hold;
+}
+
+/* Run before every forwarded call: faults, then the removal state. A held
+ * call says so in the state file "held" (its function's name) and waits
+ * until no hold line for it is left in the fault file. */
 static CK_RV
 pre_ex(const char *fn, bool *out_removed, bool *out_extractable)
 {
   unsigned long delay_ms = 0;
+  bool hold = false;
   pthread_mutex_lock(&lock);
-  CK_RV rv = refs > 0 ? faults_apply(fn, &delay_ms, out_extractable) : CKR_CRYPTOKI_NOT_INITIALIZED;
+  CK_RV rv = refs > 0 ? faults_apply(fn, &delay_ms, out_extractable, &hold)
+                      : CKR_CRYPTOKI_NOT_INITIALIZED;
   *out_removed = rv == CKR_OK && token_removed();
+  if (hold)
+    write_state_file("held", fn, strlen(fn));
   pthread_mutex_unlock(&lock);
+  while (hold) {
+    sleep_ms(10);
+    pthread_mutex_lock(&lock);
+    hold = hold_in_force(fn);
+    if (!hold) {
+      char path[2200];
+      state_path(path, sizeof path, "held");
+      unlink(path);
+    }
+    pthread_mutex_unlock(&lock);
+  }
   if (delay_ms > 0)
     sleep_ms(delay_ms);
   return rv;
@@ -896,7 +934,7 @@ shim_C_Initialize(CK_VOID_PTR args)
     }
   }
   if (rv == CKR_OK)
-    rv = faults_apply("C_Initialize", &delay_ms, NULL);
+    rv = faults_apply("C_Initialize", &delay_ms, NULL, NULL);
   if (rv == CKR_OK && refs == 0) {
     rv = T->C_Initialize(args);
     own_target = rv == CKR_OK;

@@ -394,6 +394,60 @@ test_delay(Fixture *fx, gconstpointer user_data)
   g_assert_cmpint(g_get_monotonic_time() - start, >=, 250 * 1000);
 }
 
+typedef struct
+{
+  CK_SESSION_HANDLE session;
+  CK_ULONG sig_len;
+  CK_RV rv;
+  gint done;
+} HeldSign;
+
+static gpointer
+held_sign_thread(gpointer data)
+{
+  HeldSign *h = data;
+  CK_BYTE hash[32] = { 1 }, sig[128];
+
+  h->sig_len = sizeof sig;
+  h->rv = p11->C_Sign(h->session, hash, sizeof hash, sig, &h->sig_len);
+  g_atomic_int_set(&h->done, 1);
+  return NULL;
+}
+
+/* "FUNCTION hold" stops the call until the line is gone from the fault
+ * file; meanwhile the state file "held" names the function. */
+static void
+test_hold(Fixture *fx, gconstpointer user_data)
+{
+  CK_SESSION_HANDLE s = open_session(fx);
+  CK_OBJECT_HANDLE key;
+  CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+  g_autofree char *held = state_file(fx, "held");
+  g_autofree char *text = NULL;
+  HeldSign h = { 0 };
+  GThread *thread;
+  CK_INFO info;
+
+  g_assert_cmphex(login(s, CKU_USER, USER_PIN), ==, CKR_OK);
+  g_assert_cmphex(generate_ec_key(s, &key), ==, CKR_OK);
+  g_assert_cmphex(p11->C_SignInit(s, &mech, key), ==, CKR_OK);
+  write_state(fx, "fault", "C_Sign hold\n");
+  h.session = s;
+  thread = g_thread_new("held-sign", held_sign_thread, &h);
+  while (!g_file_test(held, G_FILE_TEST_EXISTS))
+    g_usleep(5000);
+  g_assert_true(g_file_get_contents(held, &text, NULL, NULL));
+  g_assert_cmpstr(text, ==, "C_Sign");
+  /* Held, other calls go on. */
+  g_assert_cmphex(p11->C_GetInfo(&info), ==, CKR_OK);
+  g_assert_cmpint(g_atomic_int_get(&h.done), ==, 0);
+  write_state(fx, "fault", "C_Sign delay 1\n");
+  g_thread_join(thread);
+  g_assert_cmphex(h.rv, ==, CKR_OK);
+  g_assert_cmpuint(h.sig_len, ==, 64);
+  g_assert_false(g_file_test(held, G_FILE_TEST_EXISTS));
+}
+
 /* "FUNCTION error CODE" answers CODE once, then the line is consumed. */
 static void
 test_error_once(Fixture *fx, gconstpointer user_data)
@@ -1052,6 +1106,7 @@ main(int argc, char **argv)
   ADD("/p11shim/double-init", test_double_init, 0);
   ADD("/p11shim/remove", test_remove, 0);
   ADD("/p11shim/delay", test_delay, 0);
+  ADD("/p11shim/hold", test_hold, 0);
   ADD("/p11shim/error-once", test_error_once, 0);
   ADD("/p11shim/tries-log", test_tries_log, 0);
   ADD("/p11shim/extractable", test_extractable, 0);
