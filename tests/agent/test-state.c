@@ -848,6 +848,23 @@ test_op_compare_and_set(Fixture *fx, gconstpointer data)
   g_assert_true(signet_state_error_is_conflict(error));
 }
 
+/* @sql run on the closed database at @path (taking it back to an older
+ * schema), then the database opened again: migrated to the current schema. */
+static SignetState *
+reopen_migrated(const char *path, const char *sql)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = raw_open(path);
+  SignetState *state;
+
+  g_assert_cmpint(sqlite3_exec(db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close(db);
+  state = signet_state_open(path, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(signet_state_get_schema_version(state), ==, SIGNET_STATE_SCHEMA_VERSION);
+  return state;
+}
+
 /* A database of schema 2 (before the journal's revision and activation
  * columns, the roots and the label index) opens, migrates, and its entries read back with revision
  * 0 and can be written. */
@@ -858,7 +875,6 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
   g_autoptr(SignetOperation) op = new_op(SIGNET_OP_RENEW, "T1", "corp");
   g_autoptr(SignetOperation) got = NULL;
   SignetState *state;
-  sqlite3 *db;
 
   state = signet_state_open(fx->path, &error);
   g_assert_no_error(error);
@@ -866,23 +882,14 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
   g_assert_no_error(error);
   signet_state_free(state);
 
-  db = raw_open(fx->path);
-  g_assert_cmpint(sqlite3_exec(db,
-                               "ALTER TABLE operations DROP COLUMN revision;"
-                               "ALTER TABLE operations DROP COLUMN reference;"
-                               "ALTER TABLE operations DROP COLUMN sent_at;"
-                               "ALTER TABLE operations DROP COLUMN answer_lost;"
-                               "ALTER TABLE operations DROP COLUMN poll_state;"
-                               "DROP TABLE certificate_roots;"
-                               "DROP INDEX audit_by_label;"
-                               "PRAGMA user_version = 2;",
-                               NULL, NULL, NULL),
-                  ==, SQLITE_OK);
-  sqlite3_close(db);
-
-  state = signet_state_open(fx->path, &error);
-  g_assert_no_error(error);
-  g_assert_cmpint(signet_state_get_schema_version(state), ==, SIGNET_STATE_SCHEMA_VERSION);
+  state = reopen_migrated(fx->path, "ALTER TABLE operations DROP COLUMN revision;"
+                                    "ALTER TABLE operations DROP COLUMN reference;"
+                                    "ALTER TABLE operations DROP COLUMN sent_at;"
+                                    "ALTER TABLE operations DROP COLUMN answer_lost;"
+                                    "ALTER TABLE operations DROP COLUMN poll_state;"
+                                    "DROP TABLE certificate_roots;"
+                                    "DROP INDEX audit_by_label;"
+                                    "PRAGMA user_version = 2;");
   got = get_op(state, op->id);
   g_assert_cmpint(got->revision, ==, 0);
   g_assert_null(got->reference);
@@ -992,7 +999,6 @@ test_op_close_forgets_request(Fixture *fx, gconstpointer data)
   g_autoptr(SignetOperation) got = NULL;
   g_autofree char *filler = g_strnfill(5000, 'A');
   SignetState *state;
-  sqlite3 *db;
 
   /* As long as a real request, over more than one page. */
   act->request_pem = g_strconcat(activation_request, filler, activation_request, NULL);
@@ -1024,17 +1030,9 @@ test_op_close_forgets_request(Fixture *fx, gconstpointer data)
   g_assert_true(signet_state_op_begin(fx->state, open_act, NOW, &error));
   g_assert_no_error(error);
   g_clear_pointer(&fx->state, signet_state_free);
-  db = raw_open(fx->path);
-  g_assert_cmpint(sqlite3_exec(db,
-                               "UPDATE operations SET request_pem = 'OLD-CLOSED-REQUEST'"
-                               "  WHERE kind = 'activate' AND state = 'finished';"
-                               "PRAGMA user_version = 5;",
-                               NULL, NULL, NULL),
-                  ==, SQLITE_OK);
-  sqlite3_close(db);
-  state = signet_state_open(fx->path, &error);
-  g_assert_no_error(error);
-  g_assert_cmpint(signet_state_get_schema_version(state), ==, SIGNET_STATE_SCHEMA_VERSION);
+  state = reopen_migrated(fx->path, "UPDATE operations SET request_pem = 'OLD-CLOSED-REQUEST'"
+                                    "  WHERE kind = 'activate' AND state = 'finished';"
+                                    "PRAGMA user_version = 5;");
   got = get_op(state, act->id);
   g_assert_null(got->request_pem);
   g_clear_pointer(&got, signet_operation_free);

@@ -12,6 +12,7 @@
 #   hp_enter               check the tools, enter the private world (re-exec)
 #   hp_setup [MODULE]      rig, pcscd, bus; MODULE: module= for signet.conf
 #                          (empty: every p11-kit module, OpenSC included)
+#   hp_setup_card_model    hp_setup with the test shim's OpenSC card model
 #   agent_start [ARGS…]    signetd --verbose ARGS… in the background
 #   pcscd_start/pcscd_stop, card_insert/card_remove (vicc)
 #   signals_start          record the agent's signals (as gdbus monitor prints them)
@@ -156,6 +157,16 @@ EOF
   [ -n "$module" ] && printf '[pkcs11]\nmodule=%s\n' "$module" >>"$RIG/config/signet/signet.conf"
   pcscd_start
   bus_start
+}
+
+# hp_setup_card_model: hp_setup with the test shim's OpenSC card model as
+# the module, its slot named after the script's READER_NAME (set it to
+# "Signet Test Reader" before sourcing this file), its state in $RIG/shim.
+hp_setup_card_model() {
+  [ -f "${SIGNET_SHIM_MODULE:-}" ] || hp_skip "test shim not built ($SIGNET_SHIM_MODULE): make check builds it"
+  hp_setup "$SIGNET_SHIM_MODULE"
+  export SIGNET_SHIM_MODEL=opensc-card SIGNET_SHIM_STATE="$RIG/shim" SIGNET_SHIM_TARGET="$SOFTHSM2_MODULE"
+  mkdir -p "$SIGNET_SHIM_STATE"
 }
 
 agent_start() {

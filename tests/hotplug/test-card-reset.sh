@@ -9,10 +9,7 @@
 READER_NAME="Signet Test Reader"
 . "${top_srcdir:?}/tests/hotplug/hotplug-lib.sh"
 hp_enter "$@"
-[ -f "${SIGNET_SHIM_MODULE:-}" ] || hp_skip "test shim not built ($SIGNET_SHIM_MODULE): make check builds it"
-hp_setup "$SIGNET_SHIM_MODULE"
-export SIGNET_SHIM_MODEL=opensc-card SIGNET_SHIM_STATE="$RIG/shim" SIGNET_SHIM_TARGET="$SOFTHSM2_MODULE"
-mkdir -p "$SIGNET_SHIM_STATE"
+hp_setup_card_model
 signals_start
 card_insert -vvv
 agent_start

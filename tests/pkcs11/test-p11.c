@@ -738,6 +738,24 @@ test_puk_final_try(Fixture *f, gconstpointer data)
  * are read together (its lengths, then its values). Counted by OpenSC's
  * pkcs11-spy between us and the module, in a process of its own (the spy
  * keeps its target and its log file for as long as it is loaded). */
+/* A spy test runs in a subprocess of its own (the spy's log is per
+ * process): TRUE there; in the parent, runs it and checks it passed (or
+ * skips without pkcs11-spy), FALSE. */
+static gboolean
+spy_test_runs_here(Fixture *f)
+{
+  if (f->spy_log == NULL || spy_module() == NULL) {
+    g_test_skip("no pkcs11-spy (apt-get install opensc-pkcs11)");
+    return FALSE;
+  }
+  if (!g_test_subprocess()) {
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed();
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* A token found once is found again with one C_GetSlotList and one
  * C_GetTokenInfo, however many tokens there are; slots are read once while
  * the module's slot list stays the same. A token pulled is not found from
@@ -748,20 +766,15 @@ test_find_again(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(SignetP11Token) t = NULL;
   g_autoptr(GPtrArray) list = NULL;
+  g_autofree char *serial = NULL;
   guint slot_lists, slot_infos, token_infos;
 
   (void)data;
-  if (f->spy_log == NULL || spy_module() == NULL) {
-    g_test_skip("no pkcs11-spy (apt-get install opensc-pkcs11)");
+  if (!spy_test_runs_here(f))
     return;
-  }
-  if (!g_test_subprocess()) {
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_test_trap_assert_passed();
-    return;
-  }
   t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
   g_assert_no_error(error);
+  serial = g_strdup(t->serial);
   g_clear_pointer(&t, signet_p11_token_free);
   slot_lists = spy_count(f, "C_GetSlotList");
   slot_infos = spy_count(f, "C_GetSlotInfo");
@@ -769,7 +782,8 @@ test_find_again(Fixture *f, gconstpointer data)
 
   t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
   g_assert_no_error(error);
-  g_assert_cmpstr(t->serial, ==, f->token->serial);
+  g_assert_cmpstr(t->serial, ==, serial);
+  g_assert_cmpstr(t->label, ==, "Signet Test");
   g_clear_pointer(&t, signet_p11_token_free);
   g_assert_cmpuint(spy_count(f, "C_GetSlotList"), ==, slot_lists + 1);
   g_assert_cmpuint(spy_count(f, "C_GetTokenInfo"), ==, token_infos + 1);
@@ -803,7 +817,7 @@ test_find_again(Fixture *f, gconstpointer data)
   slot_infos = spy_count(f, "C_GetSlotInfo");
   t = signet_p11_context_find_token(f->ctx, "Signet Test", &error);
   g_assert_no_error(error);
-  g_assert_cmpstr(t->serial, ==, f->token->serial);
+  g_assert_cmpstr(t->serial, ==, serial);
   g_assert_cmpuint(spy_count(f, "C_GetSlotInfo"), >, slot_infos);
 }
 
@@ -820,15 +834,8 @@ test_reads_once(Fixture *f, gconstpointer data)
   guint finds, reads;
 
   (void)data;
-  if (f->spy_log == NULL || spy_module() == NULL) {
-    g_test_skip("no pkcs11-spy (apt-get install opensc-pkcs11)");
+  if (!spy_test_runs_here(f))
     return;
-  }
-  if (!g_test_subprocess()) {
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_test_trap_assert_passed();
-    return;
-  }
   s = signet_p11_session_open(f->ctx, f->token, &error);
   g_assert_no_error(error);
   pairs = signet_p11_session_list_key_pairs(s, &error);
