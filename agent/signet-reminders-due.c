@@ -222,7 +222,27 @@ signet_reminders_check_thread(GTask *task, gpointer source, gpointer task_data,
   gint64 now = signet_clock_now();
 
   res->due = g_ptr_array_new_with_free_func((GDestroyNotify)signet_reminders_reminder_free);
-  tokens = signet_p11_context_list_tokens(cd->ctx, &error);
+  if (cd->serials != NULL) {
+    /* Some tokens (one just written, one just plugged in): each found by
+     * its serial, which reads that token only (signet_p11_context_find_token
+     * remembers its slot), not every token present. One gone meanwhile is
+     * checked when it comes back. */
+    tokens = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_token_free);
+    for (guint i = 0; cd->serials[i] != NULL; i++) {
+      g_autoptr(GError) local = NULL;
+      SignetP11Token *t = signet_p11_context_find_token(cd->ctx, cd->serials[i], &local);
+
+      if (t != NULL && g_strcmp0(t->serial, cd->serials[i]) == 0)
+        g_ptr_array_add(tokens, t);
+      else {
+        if (t != NULL)
+          signet_p11_token_free(t);
+        g_debug("reminders: token %s not checked: %s", cd->serials[i],
+                local != NULL ? local->message : "another token has that label");
+      }
+    }
+  } else
+    tokens = signet_p11_context_list_tokens(cd->ctx, &error);
   if (tokens == NULL) {
     g_message("reminders: could not list the tokens: %s", error->message);
     g_task_return_pointer(task, g_steal_pointer(&res),
