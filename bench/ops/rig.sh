@@ -94,10 +94,19 @@ ops_enter() {
 }
 
 # A fresh token each time: the old one (if any) deleted, then made again.
+# EXTRA_TOKENS=N: N more tokens present beside it (made once, left alone),
+# to see what each token present costs an operation.
 token_fresh() {
+  local k=1
   softhsm2-util --delete-token --token "$TOKEN_LABEL" >/dev/null 2>&1
   softhsm2-util --init-token --free --label "$TOKEN_LABEL" --pin "$PIN" --so-pin "$SO_PIN" \
     >/dev/null || die "softhsm2-util could not make a token"
+  while [ "$k" -le "${EXTRA_TOKENS:-0}" ]; do
+    softhsm2-util --show-slots 2>/dev/null | grep -q "Label: *bench-extra-$k *$" ||
+      softhsm2-util --init-token --free --label "bench-extra-$k" --pin "$PIN" --so-pin "$SO_PIN" \
+        >/dev/null || die "softhsm2-util could not make token bench-extra-$k"
+    k=$((k + 1))
+  done
 }
 
 conf_module() { printf '[pkcs11]\nmodule=%s\n' "$1" >"$RIG/config/signet/signet.conf"; }
