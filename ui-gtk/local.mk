@@ -22,6 +22,7 @@ ui_gtk_sources = \
 	ui-gtk/signet-gtk-activate-page.c ui-gtk/signet-gtk-activate-page.h \
 	ui-gtk/signet-gtk-renew-page.c ui-gtk/signet-gtk-renew-page.h \
 	ui-gtk/signet-gtk-history-page.c ui-gtk/signet-gtk-history-page.h \
+	ui-gtk/signet-gtk-batch-page.c ui-gtk/signet-gtk-batch-page.h \
 	ui-gtk/signet-gtk-progress.c ui-gtk/signet-gtk-progress.h \
 	ui-gtk/signet-gtk-agent.c ui-gtk/signet-gtk-agent.h \
 	ui-gtk/signet-gtk-secret.c ui-gtk/signet-gtk-secret.h \
@@ -47,17 +48,19 @@ CLEANFILES += $(ui_gtk_resources)
 noinst_LTLIBRARIES += ui-gtk/libsignet-gtk.la
 ui_gtk_libsignet_gtk_la_SOURCES = $(ui_gtk_sources) $(ui_gtk_dialog_sources)
 nodist_ui_gtk_libsignet_gtk_la_SOURCES = $(ui_gtk_resources)
-ui_gtk_libsignet_gtk_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-gtk\"
-ui_gtk_libsignet_gtk_la_CFLAGS = $(AM_CFLAGS) $(GTK_CFLAGS) $(GLIB_CFLAGS)
+# SIGNET_BINDIR: where the group activation page finds signet (the CLI).
+ui_gtk_libsignet_gtk_la_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-gtk\" \
+	-DSIGNET_BINDIR=\"$(bindir)\"
+ui_gtk_libsignet_gtk_la_CFLAGS = $(AM_CFLAGS) $(GTK_CFLAGS) $(GLIB_CFLAGS) $(JSON_GLIB_CFLAGS)
 ui_gtk_libsignet_gtk_la_LIBADD = libsignet/libsignet-client.la common/libsignet-common.la \
-	$(GTK_LIBS) $(GLIB_LIBS)
+	$(GTK_LIBS) $(GLIB_LIBS) $(JSON_GLIB_LIBS)
 $(ui_gtk_libsignet_gtk_la_OBJECTS): $(libsignet_dbus_generated)
 
 bin_PROGRAMS += ui-gtk/signet-gtk
 ui_gtk_signet_gtk_SOURCES = ui-gtk/signet-gtk.c
 ui_gtk_signet_gtk_CPPFLAGS = $(ui_gtk_libsignet_gtk_la_CPPFLAGS)
 ui_gtk_signet_gtk_CFLAGS = $(ui_gtk_libsignet_gtk_la_CFLAGS)
-ui_gtk_signet_gtk_LDADD = ui-gtk/libsignet-gtk.la $(GTK_LIBS) $(GLIB_LIBS)
+ui_gtk_signet_gtk_LDADD = ui-gtk/libsignet-gtk.la $(GTK_LIBS) $(GLIB_LIBS) $(JSON_GLIB_LIBS)
 $(ui_gtk_signet_gtk_OBJECTS): $(libsignet_dbus_generated)
 
 # In-process GTests of the window under Xvfb (the .sh runs the program).
@@ -65,7 +68,8 @@ check_PROGRAMS += tests/ui/test-window-units
 tests_ui_test_window_units_SOURCES = tests/ui/test-window-units.c
 tests_ui_test_window_units_CPPFLAGS = $(ui_gtk_libsignet_gtk_la_CPPFLAGS)
 tests_ui_test_window_units_CFLAGS = $(ui_gtk_libsignet_gtk_la_CFLAGS)
-tests_ui_test_window_units_LDADD = ui-gtk/libsignet-gtk.la $(GTK_LIBS) $(GLIB_LIBS)
+tests_ui_test_window_units_LDADD = ui-gtk/libsignet-gtk.la $(GTK_LIBS) $(GLIB_LIBS) \
+	$(JSON_GLIB_LIBS)
 $(tests_ui_test_window_units_OBJECTS): $(libsignet_dbus_generated)
 TESTS += tests/ui/test-window-units.sh
 

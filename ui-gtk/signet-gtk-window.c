@@ -4,6 +4,7 @@
 #include "ui-gtk/signet-gtk-window.h"
 
 #include "ui-gtk/signet-gtk-activate-page.h"
+#include "ui-gtk/signet-gtk-batch-page.h"
 #include "ui-gtk/signet-gtk-history-page.h"
 #include "ui-gtk/signet-gtk-renew-page.h"
 #include "ui-gtk/signet-gtk-screenshot.h"
@@ -30,6 +31,8 @@ struct _SignetGtkWindow
   SignetGtkActivatePage *activate_page;
   SignetGtkRenewPage *renew_page;
   SignetGtkHistoryPage *history_page;
+  SignetGtkBatchPage *batch_page;
+  GtkButton *batch_button;
 
   SignetGtkAgent *agent;
   SignetAgent1 *proxy; /* the agent's, while it is there */
@@ -77,7 +80,7 @@ show_content(SignetGtkWindow *self, const char *name)
     const char *title;
   } titles[] = {
     { "none", N_("Signet") }, { "token", N_("Token") },     { "activate", N_("Activate") },
-    { "renew", N_("Renew") }, { "history", N_("History") },
+    { "renew", N_("Renew") }, { "history", N_("History") }, { "batch", N_("Group Activation") },
   };
   const char *title = "";
 
@@ -85,8 +88,9 @@ show_content(SignetGtkWindow *self, const char *name)
     if (g_str_equal(titles[i].name, name))
       title = _(titles[i].title);
   adw_window_title_set_title(self->content_title, title);
-  adw_window_title_set_subtitle(self->content_title,
-                                g_str_equal(name, "none") ? "" : token_label(self));
+  adw_window_title_set_subtitle(
+      self->content_title,
+      g_str_equal(name, "none") || g_str_equal(name, "batch") ? "" : token_label(self));
   gtk_stack_set_visible_child_name(self->content_stack, name);
   if (!g_str_equal(name, "none"))
     adw_leaflet_set_visible_child(self->leaflet, self->content);
@@ -171,6 +175,13 @@ on_renew_requested_cb(SignetGtkTokenPage *page, const char *cert, SignetGtkWindo
   signet_gtk_renew_page_open(self->renew_page, self->proxy, self->serial, token_label(self),
                              signet_gtk_token_page_get_status(page), cert);
   show_content(self, "renew");
+}
+
+static void
+on_batch_clicked_cb(GtkButton *button, SignetGtkWindow *self)
+{
+  signet_gtk_batch_page_open(self->batch_page, self->proxy);
+  show_content(self, "batch");
 }
 
 static void
@@ -414,6 +425,7 @@ signet_gtk_window_class_init(SignetGtkWindowClass *klass)
   g_type_ensure(SIGNET_GTK_TYPE_ACTIVATE_PAGE);
   g_type_ensure(SIGNET_GTK_TYPE_RENEW_PAGE);
   g_type_ensure(SIGNET_GTK_TYPE_HISTORY_PAGE);
+  g_type_ensure(SIGNET_GTK_TYPE_BATCH_PAGE);
   gtk_widget_class_set_template_from_resource(widget_class,
                                               "/io/signet/Signet/signet-gtk-window.ui");
   gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, toasts);
@@ -431,6 +443,8 @@ signet_gtk_window_class_init(SignetGtkWindowClass *klass)
   gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, activate_page);
   gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, renew_page);
   gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, history_page);
+  gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, batch_page);
+  gtk_widget_class_bind_template_child(widget_class, SignetGtkWindow, batch_button);
 }
 
 static void
@@ -451,6 +465,8 @@ signet_gtk_window_init(SignetGtkWindow *self)
                    self);
   g_signal_connect(self->activate_page, "notify::running", G_CALLBACK(on_running_cb), self);
   g_signal_connect(self->renew_page, "notify::running", G_CALLBACK(on_running_cb), self);
+  g_signal_connect(self->batch_page, "notify::running", G_CALLBACK(on_running_cb), self);
+  g_signal_connect(self->batch_button, "clicked", G_CALLBACK(on_batch_clicked_cb), self);
 }
 
 SignetGtkWindow *

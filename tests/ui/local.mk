@@ -12,11 +12,14 @@
 #   test-hotplug.sh      the card model in a private pcscd's virtual reader
 #                        (tests/hotplug/hotplug-lib.sh, root): the token comes
 #                        and goes in the list as the card is inserted and removed
+#   test-batch-window.sh the group activation page: a bad holders' file refused
+#                        with its lines, a good one activated, its report
 #   test-screenshots.sh  every page in Romanian (tests/ui/tour.sh, as
 #                        script/screenshots), its PNGs not blank
 ui_integration_tests = \
 	tests/ui/test-rig.sh \
 	tests/ui/test-window.sh \
+	tests/ui/test-batch-window.sh \
 	tests/ui/test-screenshots.sh \
 	tests/ui/test-hotplug.sh
 TESTS += $(ui_integration_tests)
