@@ -143,7 +143,8 @@ signet_activate_verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts,
   {
     g_autofree char *key_id = signet_token_dict_id_to_hex(run->new_id);
     /* Renewal goes back to the CA that issued it. */
-    signet_install_track(run->a->state, run->serial, key_id, leaf, run->a->profile->name);
+    signet_install_track(run->a->state, run->serial, key_id, leaf, run->a->profile->name,
+                         run->op->legacy_algorithms);
   }
   {
     g_autofree char *serial = signet_x509_serial_to_string(leaf);

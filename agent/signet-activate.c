@@ -576,9 +576,12 @@ signet_activation_run(const SignetActivation *a, GError **error)
                 result->message ? result->message : "");
     goto out;
   }
-  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  /* What the CA's connector says besides (SCEP: legacy algorithms); those
+   * are journaled with the answer and recorded with the certificate. */
   if (result->message != NULL)
     signet_activate_progress(&run, "enroll", "%s: %s", a->profile->display_name, result->message);
+  g_free(run.op->legacy_algorithms);
+  run.op->legacy_algorithms = g_strdup(result->legacy_algorithms);
   reply = signet_activate_verify_and_store(&run, result->certs, cacerts, error);
   if (reply != NULL)
     goto out;

@@ -289,7 +289,7 @@ settle_activations(Op *op, GBytes *id, X509 *leaf)
     if (r->kind != SIGNET_OP_ACTIVATE || r->state == SIGNET_OP_ISSUED
         || g_strcmp0(r->new_key_id, hex) != 0)
       continue;
-    signet_install_track(op->agent->state, serial, hex, leaf, r->profile);
+    signet_install_track(op->agent->state, serial, hex, leaf, r->profile, NULL);
     message = g_strdup_printf("finished by the imported certificate (key %s)", hex);
     if (!signet_state_op_close(op->agent->state, r, SIGNET_OP_FINISHED, message, signet_clock_now(),
                                &local))

@@ -150,13 +150,15 @@ run_list_tokens(Op *op, GError **error)
 }
 
 /* A certificate's dictionary plus what the state database knows of it:
- * "profile" (s) and "reminders_sent" (au). */
+ * "profile" (s), "legacy_algorithms" (as) with its "legacy_note" (s), and
+ * "reminders_sent" (au). */
 static GVariant *
 certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *cert)
 {
   GVariantDict d;
   const char *issuer = NULL, *serial = NULL;
   g_autofree char *profile = NULL;
+  g_autofree char *legacy = NULL;
   GVariantBuilder sent, configured;
 
   g_variant_dict_init(&d, cert);
@@ -166,6 +168,18 @@ certificate_with_state(SignetAgent *agent, const char *token_serial, GVariant *c
   profile = signet_state_cert_profile(agent->state, token_serial, issuer, serial, NULL);
   if (profile != NULL)
     g_variant_dict_insert(&d, "profile", "s", profile);
+  legacy = signet_state_cert_legacy_algorithms(agent->state, token_serial, issuer, serial, NULL);
+  if (legacy != NULL) {
+    g_auto(GStrv) names = g_strsplit(legacy, ", ", -1);
+    g_autofree char *note
+        = g_strdup_printf("The CA forced legacy algorithms (%s) when it issued this "
+                          "certificate: it should be configured for AES and SHA-256",
+                          legacy);
+
+    g_variant_dict_insert_value(&d, "legacy_algorithms",
+                                g_variant_new_strv((const char *const *)names, -1));
+    g_variant_dict_insert(&d, "legacy_note", "s", note);
+  }
   g_variant_builder_init(&sent, G_VARIANT_TYPE("au"));
   g_variant_builder_init(&configured, G_VARIANT_TYPE("au"));
   for (guint i = 0; i < agent->reminder_days->len; i++) {

@@ -57,7 +57,7 @@ signet_install_chain(SignetP11Session *session, X509 *leaf, GPtrArray *chain,
 
 void
 signet_install_track(SignetState *state, const char *token_serial, const char *key_id, X509 *cert,
-                     const char *profile)
+                     const char *profile, const char *legacy_algorithms)
 {
   SignetStateCert c = { 0 };
   g_autoptr(GError) local = NULL;
@@ -76,6 +76,7 @@ signet_install_track(SignetState *state, const char *token_serial, const char *k
   c.issuer = issuer;
   c.subject = subject;
   c.profile = (char *)profile;
+  c.legacy_algorithms = (char *)legacy_algorithms;
   c.not_before = signet_asn1_time_to_unix(X509_get0_notBefore(cert));
   c.not_after = signet_asn1_time_to_unix(X509_get0_notAfter(cert));
   c.present = TRUE;

@@ -34,10 +34,11 @@ gboolean signet_install_chain(SignetP11Session *session, X509 *leaf, GPtrArray *
                               GError **error);
 
 /* Records @cert (on token @token_serial under the hex CKA_ID @key_id,
- * issued through @profile, may be NULL) in the state database (may be
+ * issued through @profile, may be NULL, with the legacy algorithms the CA
+ * forced, @legacy_algorithms, NULL: none) in the state database (may be
  * NULL: nothing); a failure is logged, never fatal: the certificate is on
  * the token. */
 void signet_install_track(SignetState *state, const char *token_serial, const char *key_id,
-                          X509 *cert, const char *profile);
+                          X509 *cert, const char *profile, const char *legacy_algorithms);
 
 G_END_DECLS

@@ -105,6 +105,8 @@ signet_renewal_poll(SignetState *state, const SignetProfileSet *profiles, Signet
 
     g_free(op->step);
     op->step = g_strdup("verify");
+    g_free(op->legacy_algorithms);
+    op->legacy_algorithms = g_strdup(result->legacy_algorithms);
     ok = signet_renew_journal_issued(state, op, req != NULL ? X509_REQ_get0_pubkey(req) : NULL,
                                      result->certs, cacerts, trust, error);
     X509_REQ_free(req);

@@ -169,7 +169,8 @@ signet_renew_finish_issued(Run *run, GError **error)
 
   if (!signet_renew_step(run, "done", error))
     return NULL;
-  signet_install_track(run->r->state, run->serial, run->op->new_key_id, leaf, run->profile->name);
+  signet_install_track(run->r->state, run->serial, run->op->new_key_id, leaf, run->profile->name,
+                       run->op->legacy_algorithms);
   {
     g_autofree char *subject = signet_x509_name_to_string(X509_get_subject_name(leaf));
     g_autofree char *serial = signet_x509_serial_to_string(leaf);

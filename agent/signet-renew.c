@@ -516,9 +516,12 @@ run_renewal(Run *run, GError **error)
     set_pending_error(run, result, error);
     return NULL;
   }
-  /* What the CA's connector says besides (SCEP: legacy algorithms). */
+  /* What the CA's connector says besides (SCEP: legacy algorithms); those
+   * are journaled with the answer and recorded with the certificate. */
   if (result->message != NULL)
     signet_renew_progress(run, "reenroll", "%s: %s", run->profile->display_name, result->message);
+  g_free(run->op->legacy_algorithms);
+  run->op->legacy_algorithms = g_strdup(result->legacy_algorithms);
   if (!signet_renew_verify_issued(run, result->certs, cacerts, error))
     goto fail;
   reply = signet_renew_finish_issued(run, error);

@@ -18,6 +18,7 @@ signet_state_cert_free(SignetStateCert *cert)
   g_free(cert->issuer);
   g_free(cert->subject);
   g_free(cert->profile);
+  g_free(cert->legacy_algorithms);
   g_free(cert);
 }
 
@@ -45,12 +46,15 @@ signet_state_cert_track(SignetState *state, const SignetStateCert *cert, gint64 
   stmt
       = signet_db_prepare(state,
                           "INSERT INTO certificates (token_serial, key_id, serial, issuer, subject,"
-                          "  profile, not_before, not_after, first_seen, last_seen, present)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1)"
+                          "  profile, not_before, not_after, first_seen, last_seen, present,"
+                          "  legacy_algorithms)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10)"
                           " ON CONFLICT (token_serial, issuer, serial) DO UPDATE SET"
                           "  key_id = excluded.key_id,"
                           "  subject = excluded.subject,"
                           "  profile = IFNULL(excluded.profile, profile),"
+                          "  legacy_algorithms = IFNULL(excluded.legacy_algorithms,"
+                          "                             legacy_algorithms),"
                           "  not_before = excluded.not_before,"
                           "  not_after = excluded.not_after,"
                           "  last_seen = excluded.last_seen,"
@@ -67,6 +71,7 @@ signet_state_cert_track(SignetState *state, const SignetStateCert *cert, gint64 
   sqlite3_bind_int64(stmt, 7, cert->not_before);
   sqlite3_bind_int64(stmt, 8, cert->not_after);
   sqlite3_bind_int64(stmt, 9, now);
+  signet_db_bind_text(stmt, 10, cert->legacy_algorithms);
   return signet_db_step_done(state, stmt, "record the certificate", error);
 }
 
@@ -135,7 +140,7 @@ fail:
 
 #define CERT_COLUMNS                                                                               \
   "token_serial, key_id, serial, issuer, subject, profile, not_before, not_after, first_seen, "    \
-  "last_seen, present"
+  "last_seen, present, legacy_algorithms"
 
 static SignetStateCert *
 cert_from_row(SignetStmt *stmt)
@@ -153,6 +158,7 @@ cert_from_row(SignetStmt *stmt)
   cert->first_seen = sqlite3_column_int64(stmt, 8);
   cert->last_seen = sqlite3_column_int64(stmt, 9);
   cert->present = sqlite3_column_int(stmt, 10) != 0;
+  cert->legacy_algorithms = signet_db_column_text(stmt, 11);
   return cert;
 }
 
@@ -186,9 +192,10 @@ signet_state_certs_list(SignetState *state, const char *token_serial, gboolean p
   return g_steal_pointer(&certs);
 }
 
-char *
-signet_state_cert_profile(SignetState *state, const char *token_serial, const char *issuer,
-                          const char *serial, GError **error)
+/* One column of a tracked certificate (@sql selects it), or NULL. */
+static char *
+cert_column(SignetState *state, const char *sql, const char *what, const char *token_serial,
+            const char *issuer, const char *serial, GError **error)
 {
   g_autoptr(GMutexLocker) locker = NULL;
   g_autoptr(SignetStmt) stmt = NULL;
@@ -198,19 +205,36 @@ signet_state_cert_profile(SignetState *state, const char *token_serial, const ch
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
   locker = g_mutex_locker_new(&state->lock);
-  stmt = signet_db_prepare(state,
-                           "SELECT profile FROM certificates"
-                           " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3",
-                           error);
+  stmt = signet_db_prepare(state, sql, error);
   if (stmt == NULL)
     return NULL;
   signet_db_bind_text(stmt, 1, token_serial);
   signet_db_bind_text(stmt, 2, issuer);
   signet_db_bind_text(stmt, 3, serial);
-  row = signet_db_step_row(state, stmt, "read a certificate's profile", error);
+  row = signet_db_step_row(state, stmt, what, error);
   if (row != 1)
     return NULL;
   return signet_db_column_text(stmt, 0);
+}
+
+char *
+signet_state_cert_profile(SignetState *state, const char *token_serial, const char *issuer,
+                          const char *serial, GError **error)
+{
+  return cert_column(state,
+                     "SELECT profile FROM certificates"
+                     " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3",
+                     "read a certificate's profile", token_serial, issuer, serial, error);
+}
+
+char *
+signet_state_cert_legacy_algorithms(SignetState *state, const char *token_serial,
+                                    const char *issuer, const char *serial, GError **error)
+{
+  return cert_column(state,
+                     "SELECT legacy_algorithms FROM certificates"
+                     " WHERE token_serial = ?1 AND issuer = ?2 AND serial = ?3",
+                     "read a certificate's legacy algorithms", token_serial, issuer, serial, error);
 }
 
 /* ---- the roots of a certificate ------------------------------------------------------------ */

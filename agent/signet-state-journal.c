@@ -82,6 +82,7 @@ signet_operation_free(SignetOperation *op)
   g_free(op->reference);
   g_free(op->answer_lost);
   g_clear_pointer(&op->poll_state, g_bytes_unref);
+  g_free(op->legacy_algorithms);
   g_free(op);
 }
 
@@ -106,13 +107,15 @@ signet_operation_copy(const SignetOperation *op)
   copy->reference = g_strdup(op->reference);
   copy->answer_lost = g_strdup(op->answer_lost);
   copy->poll_state = op->poll_state != NULL ? g_bytes_ref(op->poll_state) : NULL;
+  copy->legacy_algorithms = g_strdup(op->legacy_algorithms);
   return copy;
 }
 
 #define OP_COLUMNS                                                                                 \
   "id, kind, token_serial, token_label, profile, old_key_id, old_cert_serial, old_cert_issuer, "   \
   "new_key_id, keep_key, key_made, step, state, request_pem, certificates_pem, cert_stored, "      \
-  "retry_at, started, updated, message, reference, sent_at, answer_lost, poll_state, revision"
+  "retry_at, started, updated, message, reference, sent_at, answer_lost, poll_state, revision, "   \
+  "legacy_algorithms"
 
 static SignetOperation *
 op_from_row(SignetState *state, SignetStmt *stmt, GError **error)
@@ -153,11 +156,12 @@ op_from_row(SignetState *state, SignetStmt *stmt, GError **error)
     op->poll_state
         = g_bytes_new(sqlite3_column_blob(stmt, 23), (gsize)sqlite3_column_bytes(stmt, 23));
   op->revision = sqlite3_column_int64(stmt, 24);
+  op->legacy_algorithms = signet_db_column_text(stmt, 25);
   return g_steal_pointer(&op);
 }
 
 /* Binds every field of @op but id, started, updated and revision to ?1 …
- * ?17 and ?20 … ?24. */
+ * ?17, ?20 … ?23 and ?25. */
 static void
 bind_op_fields(SignetStmt *stmt, const SignetOperation *op)
 {
@@ -188,6 +192,7 @@ bind_op_fields(SignetStmt *stmt, const SignetOperation *op)
     sqlite3_bind_blob(stmt, 23, data != NULL ? data : "", (int)len, SQLITE_TRANSIENT);
   } else
     sqlite3_bind_null(stmt, 23);
+  signet_db_bind_text(stmt, 25, op->legacy_algorithms);
 }
 
 static gboolean
@@ -273,9 +278,9 @@ signet_state_op_begin(SignetState *state, SignetOperation *op, gint64 now, GErro
       "INSERT INTO operations (kind, token_serial, token_label, profile, old_key_id,"
       "  old_cert_serial, old_cert_issuer, new_key_id, keep_key, key_made, step, state,"
       "  request_pem, certificates_pem, cert_stored, retry_at, message, started,"
-      "  updated, reference, sent_at, answer_lost, poll_state, revision)"
+      "  updated, reference, sent_at, answer_lost, poll_state, revision, legacy_algorithms)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-      "  ?17, ?18, ?18, ?20, ?21, ?22, ?23, 0)",
+      "  ?17, ?18, ?18, ?20, ?21, ?22, ?23, 0, ?25)",
       error);
   if (stmt == NULL)
     goto fail;
@@ -356,7 +361,7 @@ save_locked(SignetState *state, const SignetOperation *op, gint64 now, gint64 *o
       "  new_key_id = ?8, keep_key = ?9, key_made = ?10, step = ?11, state = ?12,"
       "  request_pem = ?13, certificates_pem = ?14, cert_stored = ?15, retry_at = ?16,"
       "  message = ?17, updated = ?18, reference = ?20, sent_at = ?21, answer_lost = ?22,"
-      "  poll_state = ?23, revision = revision + 1"
+      "  poll_state = ?23, legacy_algorithms = ?25, revision = revision + 1"
       " WHERE id = ?19 AND revision = ?24 AND state IN ('running', 'pending', 'issued')",
       error);
   if (stmt == NULL)

@@ -140,6 +140,12 @@ static const char *const migrations[] = {
   "UPDATE operations SET request_pem = NULL"
   "  WHERE kind = 'activate' AND state IN ('finished', 'rolled-back', 'failed');"
   "PRAGMA user_version = 6;",
+  /* 6 → 7: the legacy algorithms a CA forced (SCEP's DES, 3DES, SHA-1),
+   * with the answer in the journal and then with the certificate, for
+   * `signet status`. */
+  "ALTER TABLE operations ADD COLUMN legacy_algorithms TEXT;"
+  "ALTER TABLE certificates ADD COLUMN legacy_algorithms TEXT;"
+  "PRAGMA user_version = 7;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == SIGNET_STATE_SCHEMA_VERSION);

@@ -24,7 +24,7 @@
 
 G_BEGIN_DECLS
 
-#define SIGNET_STATE_SCHEMA_VERSION 6
+#define SIGNET_STATE_SCHEMA_VERSION 7
 
 typedef struct _SignetState SignetState;
 
@@ -66,13 +66,16 @@ typedef struct
   gint64 not_before, not_after;
   gint64 first_seen, last_seen;
   gboolean present; /* on the token at the last look */
+  /* The legacy algorithms the CA forced when it issued it ("DES, SHA-1":
+   * SCEP), or NULL: none, or not known. */
+  char *legacy_algorithms;
 } SignetStateCert;
 
 void signet_state_cert_free(SignetStateCert *cert);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetStateCert, signet_state_cert_free)
 
-/* Adds or updates (token_serial, issuer, serial); a NULL profile keeps the
- * one recorded. */
+/* Adds or updates (token_serial, issuer, serial); a NULL profile or
+ * legacy_algorithms keeps the one recorded. */
 gboolean signet_state_cert_track(SignetState *state, const SignetStateCert *cert, gint64 now,
                                  GError **error);
 /* Marks every tracked certificate of @token_serial not in @present (serials,
@@ -88,6 +91,10 @@ GPtrArray *signet_state_certs_list(SignetState *state, const char *token_serial,
 /* The profile recorded for a certificate, or NULL (no error) if none. */
 char *signet_state_cert_profile(SignetState *state, const char *token_serial, const char *issuer,
                                 const char *serial, GError **error);
+/* The legacy algorithms recorded for a certificate ("DES, SHA-1"), or NULL
+ * (no error) if none. */
+char *signet_state_cert_legacy_algorithms(SignetState *state, const char *token_serial,
+                                          const char *issuer, const char *serial, GError **error);
 
 /* ---- the roots of a certificate --------------------------------------------- */
 /* The root certificates the holder trusted for a certificate when it was
@@ -166,6 +173,9 @@ typedef struct
   gint64 sent_at;     /* when the request first went to the CA; 0: not yet */
   char *answer_lost;  /* why the answer did not arrive, when the agent saw it */
   GBytes *poll_state; /* PENDING: what the CA's protocol sends again (never a secret) */
+  /* ISSUED: the legacy algorithms the CA forced ("DES, SHA-1"), recorded
+   * with the certificate once it is stored; NULL: none. */
+  char *legacy_algorithms;
   /* Compare-and-set: the revision this copy was read or last written at.
    * Every write succeeds only if the entry is still at it, and moves it on
    * by one: two tasks holding the same entry cannot write over each other. */

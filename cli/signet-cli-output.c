@@ -139,7 +139,7 @@ static int
 cert_label_width(void)
 {
   const char *labels[] = { _("issuer"), _("serial"),  _("not before"), _("not after"),
-                           _("id"),     _("profile"), _("reminders") };
+                           _("id"),     _("profile"), _("reminders"),  _("note") };
 
   return signet_cli_label_width(labels, G_N_ELEMENTS(labels), 2);
 }
@@ -230,6 +230,8 @@ print_certificate(GVariant *cert)
 {
   gboolean authority = signet_client_dict_bool(cert, "authority");
   const char *profile = lookup_str(cert, "profile");
+  g_autoptr(GVariant) legacy
+      = g_variant_lookup_value(cert, "legacy_algorithms", G_VARIANT_TYPE_STRING_ARRAY);
   g_autofree char *not_after = signet_client_format_not_after(cert);
   g_autofree char *id = NULL;
   const char *kinds[] = { _("CA certificate:"), _("Certificate:") };
@@ -247,6 +249,17 @@ print_certificate(GVariant *cert)
   signet_cli_print_field("    ", _("id"), width, id);
   if (*profile != '\0')
     signet_cli_print_field("    ", _("profile"), width, profile);
+  if (legacy != NULL && g_variant_n_children(legacy) > 0) {
+    g_autofree const char **names = g_variant_get_strv(legacy, NULL);
+    g_autofree char *list = g_strjoinv(", ", (char **)names);
+    g_autofree char *note = NULL;
+
+    /* TRANSLATORS: %s lists algorithms: "DES, SHA-1". */
+    note = g_strdup_printf(_("the CA forced legacy algorithms (%s) when it issued this "
+                             "certificate: ask it to be configured for AES and SHA-256"),
+                           list);
+    signet_cli_print_field("    ", _("note"), width, note);
+  }
   /* Reminders are for the holder's certificates, not the CA's. */
   if (!authority)
     print_reminders(cert);

@@ -66,6 +66,7 @@ signet_answer_free(SignetAnswer *answer)
   g_clear_pointer(&answer->retry_at, g_date_time_unref);
   g_clear_pointer(&answer->poll_state, g_bytes_unref);
   g_free(answer->message);
+  g_free(answer->legacy_algorithms);
   g_free(answer);
 }
 

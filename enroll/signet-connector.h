@@ -62,6 +62,9 @@ typedef struct
   GBytes *poll_state;  /* PENDING: what poll() needs besides the request,
                         * journaled as is; NULL: nothing (EST) */
   char *message;       /* the CA's text, if any */
+  /* ISSUED: the legacy algorithms the CA forced on the exchange, for a
+   * person ("DES, SHA-1"); NULL: none (SCEP only says any). */
+  char *legacy_algorithms;
 } SignetAnswer;
 void signet_answer_free(SignetAnswer *answer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetAnswer, signet_answer_free)

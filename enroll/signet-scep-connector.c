@@ -769,9 +769,10 @@ legacy_ctx(void)
 }
 
 /* Decrypts a SUCCESS reply's envelopedData with @key (the token's, RSA
- * PKCS#1 v1.5) into the content. *@out_legacy: the CA used 3DES or DES. */
+ * PKCS#1 v1.5) into the content. *@out_legacy: "3DES" or "DES" when the CA
+ * used one of them, else untouched. */
 static GBytes *
-decrypt_envelope(GBytes *enveloped, X509 *signer, EVP_PKEY *key, gboolean *out_legacy,
+decrypt_envelope(GBytes *enveloped, X509 *signer, EVP_PKEY *key, const char **out_legacy,
                  GError **error)
 {
   gsize size = 0;
@@ -827,11 +828,11 @@ decrypt_envelope(GBytes *enveloped, X509 *signer, EVP_PKEY *key, gboolean *out_l
       break;
     case NID_des_ede3_cbc:
       name = "DES-EDE3-CBC";
-      *out_legacy = TRUE;
+      *out_legacy = "3DES";
       break;
     case NID_des_cbc:
       name = "DES-CBC";
-      *out_legacy = TRUE;
+      *out_legacy = "DES";
       libctx = legacy_ctx();
       if (libctx == NULL) {
         g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE,
@@ -1012,6 +1013,37 @@ read_csr(const char *csr_pem, GError **error)
   return csr;
 }
 
+/* Adds @name to @legacy (const char *) unless it is there. */
+static void
+add_legacy(GPtrArray *legacy, const char *name)
+{
+  for (guint i = 0; i < legacy->len; i++)
+    if (g_str_equal(g_ptr_array_index(legacy, i), name))
+      return;
+  g_ptr_array_add(legacy, (gpointer)name);
+}
+
+/* The legacy digest @reply was signed with ("SHA-1", "MD5"), or NULL. */
+static const char *
+reply_legacy_digest(SignetScepReply *reply)
+{
+  STACK_OF(PKCS7_SIGNER_INFO) *infos = PKCS7_get_signer_info(reply->p7);
+  PKCS7_SIGNER_INFO *si = infos != NULL && sk_PKCS7_SIGNER_INFO_num(infos) > 0
+                              ? sk_PKCS7_SIGNER_INFO_value(infos, 0)
+                              : NULL;
+
+  if (si == NULL || si->digest_alg == NULL)
+    return NULL;
+  switch (OBJ_obj2nid(si->digest_alg->algorithm)) {
+    case NID_sha1:
+      return "SHA-1";
+    case NID_md5:
+      return "MD5";
+    default:
+      return NULL;
+  }
+}
+
 /* One SCEP transaction step: @msg_type with @content, signed with @key
  * under @signer, and the answer of it. */
 static SignetAnswer *
@@ -1025,7 +1057,8 @@ exchange(ScepConnector *self, const char *msg_type, const guint8 *content, gsize
   g_autoptr(SignetScepReply) reply = NULL;
   g_autoptr(GBytes) plain = NULL;
   g_autoptr(GPtrArray) issued = NULL;
-  gboolean legacy = legacy_algorithms(self);
+  g_autoptr(GPtrArray) legacy = g_ptr_array_new(); /* const char *, what the CA forced */
+  const char *reply_cipher = NULL;
   SignetAnswer *answer;
   gsize size = 0;
   const guint8 *data;
@@ -1063,7 +1096,7 @@ exchange(ScepConnector *self, const char *msg_type, const guint8 *content, gsize
     return NULL;
   }
   answer = g_new0(SignetAnswer, 1);
-  if (legacy)
+  if (legacy_algorithms(self))
     answer->message = g_strdup("the CA offers only legacy SCEP algorithms (3DES, SHA-1): ask "
                                "it to offer AES and SHA-256");
   if (reply->status == SIGNET_SCEP_STATUS_PENDING) {
@@ -1074,7 +1107,7 @@ exchange(ScepConnector *self, const char *msg_type, const guint8 *content, gsize
     g_debug("SCEP: PENDING, asking again in %d s", POLL_AFTER_SECONDS);
     return answer;
   }
-  plain = decrypt_envelope(reply->enveloped, signer, key, &legacy, error);
+  plain = decrypt_envelope(reply->enveloped, signer, key, &reply_cipher, error);
   if (plain != NULL)
     issued = signet_scep_certs_only_parse(g_bytes_get_data(plain, NULL), g_bytes_get_size(plain),
                                           error);
@@ -1082,9 +1115,24 @@ exchange(ScepConnector *self, const char *msg_type, const guint8 *content, gsize
     signet_answer_free(answer);
     return NULL;
   }
-  if (legacy && answer->message == NULL)
-    answer->message = g_strdup("the CA encrypted its answer with a legacy algorithm (DES or "
-                               "3DES): ask it to use AES");
+  /* What was legacy both ways: our message (only when the CA offered
+   * nothing better) and the CA's answer. */
+  if (!(self->caps & CAP_AES))
+    add_legacy(legacy, "3DES");
+  if (!(self->caps & (CAP_SHA256 | CAP_SHA512)))
+    add_legacy(legacy, "SHA-1");
+  if (reply_cipher != NULL)
+    add_legacy(legacy, reply_cipher);
+  if (reply_legacy_digest(reply) != NULL)
+    add_legacy(legacy, reply_legacy_digest(reply));
+  if (legacy->len > 0) {
+    g_ptr_array_add(legacy, NULL);
+    answer->legacy_algorithms = g_strjoinv(", ", (char **)legacy->pdata);
+  }
+  if (answer->legacy_algorithms != NULL && answer->message == NULL)
+    answer->message = g_strdup_printf("the CA used legacy algorithms (%s) for its answer: ask it "
+                                      "to use AES and SHA-256",
+                                      answer->legacy_algorithms);
   answer->status = SIGNET_ANSWER_ISSUED;
   answer->certs = g_ptr_array_new_with_free_func((GDestroyNotify)X509_free);
   /* The leaf (the request's key) first, then the rest and the CA's. */

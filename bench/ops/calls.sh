@@ -1,12 +1,22 @@
 #!/bin/bash
-# shellcheck source-path=SCRIPTDIR
+# shellcheck source-path=SCRIPTDIR disable=SC2119
 # bench/ops/calls.sh: PKCS#11 calls and logins per `signet activate` and per
 # `signet renew`, counted by OpenSC's pkcs11-spy between signetd and
-# SoftHSM2.
+# SoftHSM2, and their wall time, over one enrollment protocol.
 #
-#   BUILDDIR=/tmp/build-bench bench/ops/calls.sh [RUNS]      (RUNS=3)
+#   BUILDDIR=/tmp/build-bench [PROTOCOL=est|cmp|scep] bench/ops/calls.sh [RUNS]   (RUNS=3)
 #
-# In the rig of rig.sh (SoftHSM2 tokens of its own, the EST test CA, a
+# PROTOCOL (default est) picks the CA: est, the EST test CA
+# (tests/ca/signet-test-ca, profile signet-test); cmp, the same CA's CMP
+# face (tests/ca/signet-test-cmp-ca, which `make check` builds: make
+# tests/ca/signet-test-cmp-ca in BUILDDIR; profile signet-cmp); scep,
+# Debian's scepserver (package scep) behind the TLS relay
+# tests/ca/tls-relay.py (profile signet-scep, rsa:2048). scepserver listens
+# on every interface, so with scep the whole script runs in a network
+# namespace of its own that has only loopback (unshare -n: root), as
+# tests/agent/test-scep.sh does.
+#
+# Calls. In the rig of rig.sh (SoftHSM2 tokens of its own, the CAs, a
 # private session bus), signet.conf says
 #   [pkcs11]
 #   module=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
@@ -24,15 +34,50 @@
 # over the runs (the runs must agree; any difference is printed).
 # The spy log shows the PIN as a hex dump: the copy kept in $BENCH_OUT has
 # those dumps removed.
+#
+# Wall time. Then RUNS rounds without the spy (signet.conf names SoftHSM2's
+# module): in each, on a fresh token and agent after `signet list`, the
+# activation and the renewal over PROTOCOL and, as the reference measured
+# in the same round, over EST with the same key type (the EST profile
+# again with PROTOCOL's key-type), the order alternating from round to
+# round; each command timed from its start to its return (date +%s%N).
+# Printed: the medians (ms), min and max, and PROTOCOL / EST; raw times in
+# $BENCH_OUT/calls-PROTOCOL-DATE-wall.tsv.
+PROTOCOL=${PROTOCOL:-est}
+case $PROTOCOL in
+  est | cmp | scep) ;;
+  *)
+    echo "calls: PROTOCOL=$PROTOCOL: est, cmp or scep" >&2
+    exit 1
+    ;;
+esac
+if [ "$PROTOCOL" = scep ] && [ -z "${SIGNET_BENCH_NETNS:-}" ]; then
+  command -v scepserver >/dev/null || { echo "calls: scepserver not found (apt-get install scep)" >&2; exit 1; }
+  if [ "$(id -u)" -ne 0 ] || ! unshare -n true 2>/dev/null; then
+    echo "calls: scepserver listens on every interface: PROTOCOL=scep needs root for unshare -n" >&2
+    exit 1
+  fi
+  SIGNET_BENCH_NETNS=1 exec unshare -n /bin/bash "$0" "$@"
+fi
+if [ -n "${SIGNET_BENCH_NETNS:-}" ]; then
+  ip link set lo up || { echo "calls: cannot bring up loopback in the namespace" >&2; exit 1; }
+fi
 # shellcheck source=rig.sh
 . "$(dirname "$0")/rig.sh"
 ops_enter calls
 
 RUNS=${1:-3}
 [ -f "$SPY_MODULE" ] || die "no $SPY_MODULE (apt-get install opensc-pkcs11)"
+proto_start "$PROTOCOL"
+case $PROTOCOL in
+  est) ACTIVATE_PROFILE=$PROFILE_EST ;;
+  cmp) ACTIVATE_PROFILE=$PROFILE_CMP ;;
+  scep) ACTIVATE_PROFILE=$PROFILE_SCEP ;;
+esac
+KEY_TYPE=$(profile_key_type "$PROTOCOL")
 conf_module "$SPY_MODULE"
 STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=$BENCH_OUT/calls-$STAMP
+OUT=$BENCH_OUT/calls-$PROTOCOL-$STAMP
 
 size() { stat -c %s "$SPY_LOG" 2>/dev/null || echo 0; }
 # settle: until the spy log has not grown for 0.5 s (at most 20 s).
@@ -64,13 +109,13 @@ window() {
   tail -c +"$((from + 1))" "$SPY_LOG" | head -c "$((to - from))" >"$RIG/$name.spy"
 }
 
-echo "# $RUNS runs, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null) behind pkcs11-spy (OpenSC $(dpkg-query -W -f='${Version}' opensc-pkcs11 2>/dev/null)), $(describe_build)"
+echo "# PROTOCOL=$PROTOCOL (profile $ACTIVATE_PROFILE, $KEY_TYPE); $RUNS runs, SoftHSM2 $(dpkg-query -W -f='${Version}' softhsm2 2>/dev/null) behind pkcs11-spy (OpenSC $(dpkg-query -W -f='${Version}' opensc-pkcs11 2>/dev/null)), $(describe_build)"
 for i in $(seq 1 "$RUNS"); do
   token_fresh
   SPY_LOG=$RIG/spy-$i.log
   agent_start PKCS11SPY="$SOFTHSM2_MODULE" PKCS11SPY_OUTPUT="$SPY_LOG"
   "$SIGNET" list >/dev/null || die "signet list failed"
-  est_code --validity-days 100
+  proto_code "$PROTOCOL"
   window "activate-$i" signet_activate
   window "renew-$i" signet_renew
   agent_stop
@@ -78,10 +123,50 @@ for i in $(seq 1 "$RUNS"); do
 done
 echo
 
-"$PYTHON" - "$RIG" "$RUNS" "$OUT" <<'EOF'
+# --- wall time: PROTOCOL against EST with the same key type, in each round ------
+conf_module "$SOFTHSM2_MODULE"
+REF_PROFILE=$PROFILE_EST
+if [ "$KEY_TYPE" != "$(profile_key_type est)" ]; then
+  REF_PROFILE=$PROFILE_EST-${KEY_TYPE/:/-}
+  profile_est_with_key_type "$REF_PROFILE" "$KEY_TYPE"
+fi
+WALL=$RIG/wall.tsv
+: >"$WALL"
+# timed NAME ROUND: activation and renewal over NAME (est-reference or
+# PROTOCOL) on a fresh token and agent, one line each in $WALL.
+timed() {
+  local name=$1 round=$2 proto=$1 t0 t1 t2
+  [ "$name" = reference ] && proto=est
+  token_fresh
+  agent_start
+  "$SIGNET" list >/dev/null || die "signet list failed"
+  proto_code "$proto"
+  t0=$(now_ns)
+  signet_activate >"$RIG/wall.out" 2>"$RIG/wall.err" || { cat "$RIG/wall.err" >&2; die "$name: activate failed"; }
+  t1=$(now_ns)
+  signet_renew >"$RIG/wall.out" 2>"$RIG/wall.err" || { cat "$RIG/wall.err" >&2; die "$name: renew failed"; }
+  t2=$(now_ns)
+  agent_stop
+  printf '%s\tactivate\t%s\t%s\n%s\trenew\t%s\t%s\n' "$name" "$round" "$((t1 - t0))" \
+    "$name" "$round" "$((t2 - t1))" >>"$WALL"
+}
+for i in $(seq 1 "$RUNS"); do
+  if [ $((i % 2)) = 1 ]; then
+    ACTIVATE_PROFILE=$REF_PROFILE timed reference "$i"
+    timed "$PROTOCOL" "$i"
+  else
+    timed "$PROTOCOL" "$i"
+    ACTIVATE_PROFILE=$REF_PROFILE timed reference "$i"
+  fi
+  printf '.'
+done
+echo
+cp "$WALL" "$OUT-wall.tsv"
+
+"$PYTHON" - "$RIG" "$RUNS" "$OUT" "$PROTOCOL" "$KEY_TYPE" <<'EOF'
 import collections, re, statistics, sys
 
-rig, runs, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rig, runs, out, protocol, key_type = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 CALL = re.compile(r"^\d+: (C_\w+)$")
 ADDR = re.compile(r"\b[0-9a-f]{16} / ")
 WRITES = ("C_GenerateKeyPair", "C_CreateObject", "C_DestroyObject", "C_SetAttributeValue",
@@ -155,7 +240,8 @@ AGAIN = "(searched again, nothing written in between)"
 funcs = sorted({fn for op in ops for c, _, _ in results[op] for fn in c if fn != AGAIN})
 med = lambda op, fn: statistics.median(c[fn] for c, _, _ in results[op])
 fmt = lambda v: str(int(v)) if v == int(v) else f"{v:.1f}"
-lines = [f"PKCS#11 calls per operation, median of {runs} run(s) (pkcs11-spy, SoftHSM2)", "",
+lines = [f"PKCS#11 calls per operation over {protocol.upper()} ({key_type}), median of {runs} "
+         "run(s) (pkcs11-spy, SoftHSM2)", "",
          "| function | signet activate | signet renew |", "|---|---|---|"]
 for fn in funcs:
     lines.append(f"| {fn} | {fmt(med('activate', fn))} | {fmt(med('renew', fn))} |")
@@ -181,6 +267,21 @@ for op in ops:
     for tpl, n in sorted(first.items(), key=lambda kv: -kv[1]):
         if n > 1:
             lines.append(f"  run 1: {n}x {tpl}")
+wall = collections.defaultdict(list)
+with open(f"{rig}/wall.tsv") as f:
+    for line in f:
+        name, op, _, ns = line.split("\t")
+        wall[(name, op)].append(int(ns) / 1e6)
+lines += ["", f"Wall time (ms) without the spy, {runs} round(s); reference: EST ({key_type}) in the "
+          "same rounds", "", "| | median | min | max |", "|---|---|---|---|"]
+for op in ops:
+    for name in ([protocol, "reference"] if protocol != "est" else ["est", "reference"]):
+        t = wall[(name, op)]
+        label = f"{op} over {'EST (reference)' if name == 'reference' else name.upper()}"
+        lines.append(f"| {label} | {statistics.median(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
+for op in ops:
+    ratio = statistics.median(wall[(protocol, op)]) / statistics.median(wall[("reference", op)])
+    lines.append(f"{op}: {protocol.upper()} / EST = {ratio:.2f}")
 with open(out + ".txt", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

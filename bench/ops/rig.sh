@@ -19,10 +19,18 @@
 #   token_fresh             delete and make again the token $TOKEN_LABEL
 #                           (PIN $PIN, SO PIN $SO_PIN)
 #   est_code [ARGS…]        a fresh activation code: $REF, $CODE
+#   proto_start PROTOCOL    the CA of PROTOCOL and its profile, named in
+#                           $PROFILE_EST, $PROFILE_CMP, $PROFILE_SCEP (est:
+#                           there already; cmp: the test CA's CMP face,
+#                           $BUILDDIR/tests/ca/signet-test-cmp-ca; scep:
+#                           scepserver behind the TLS relay, only inside
+#                           the network namespace calls.sh enters)
+#   proto_code PROTOCOL     a fresh activation code for it: $REF, $CODE
 #   conf_module MODULE      [pkcs11] module= of signet.conf
 #   agent_start [ENV=V…]    signetd --verbose, with those variables
 #   agent_stop
-#   signet_activate         signet activate on $TOKEN_LABEL, code on fd 3,
+#   signet_activate         signet activate on $TOKEN_LABEL with profile
+#                           ${ACTIVATE_PROFILE:-$PROFILE}, code on fd 3,
 #                           PIN on fd 4 (never in argv)
 #   signet_renew            signet renew $TOKEN_LABEL, PIN on fd 4
 #   now_ns                  CLOCK_REALTIME in ns (date +%s%N)
@@ -60,6 +68,9 @@ die() {
 ops_teardown() {
   [ -n "${AGENT_PID:-}" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
   [ -n "${ESTCA_PID:-}" ] && kill -TERM "$ESTCA_PID" 2>/dev/null && wait "$ESTCA_PID" 2>/dev/null
+  [ -n "${CMPCA_PID:-}" ] && kill -TERM "$CMPCA_PID" 2>/dev/null && wait "$CMPCA_PID" 2>/dev/null
+  [ -n "${SCEP_PID:-}" ] && kill -TERM "$SCEP_PID" 2>/dev/null && wait "$SCEP_PID" 2>/dev/null
+  [ -n "${RELAY_PID:-}" ] && kill -TERM "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
   [ -n "${BUS_PID:-}" ] && kill -TERM "$BUS_PID" 2>/dev/null
   if [ -n "${RIG:-}" ] && [ -d "$RIG" ]; then
     if [ -n "${SIGNET_KEEP_RIG:-}" ]; then echo "# rig kept in $RIG"; else rm -rf "$RIG"; fi
@@ -141,6 +152,125 @@ est_code() {
   CODE=$(printf '%s\n' "$out" | sed -n 2p)
 }
 
+# listening OUT PID: until OUT says "listening on" (at most 30 s); fails if
+# PID is gone.
+listening() {
+  local i=0
+  until grep -q '^listening on' "$1"; do
+    if ! kill -0 "$2" 2>/dev/null || [ $i -ge 300 ]; then return 1; fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+}
+
+PROFILE_EST=$PROFILE
+PROFILE_CMP=signet-cmp
+PROFILE_SCEP=signet-scep
+
+proto_start() {
+  case $1 in
+    est) ;;
+    cmp) cmp_ca_start ;;
+    scep) scep_ca_start ;;
+    *) die "no protocol '$1': est, cmp or scep" ;;
+  esac
+}
+
+# The test CA's CMP face on the EST CA's directory (one brain: est_code
+# gives its codes), as tests/agent/agent-lib.sh's cmp_ca_start. Built with
+# the tests: make tests/ca/signet-test-cmp-ca.
+cmp_ca_start() {
+  local prog=$BUILDDIR/tests/ca/signet-test-cmp-ca
+  [ -x "$prog" ] || die "no $prog: make tests/ca/signet-test-cmp-ca in $BUILDDIR"
+  : >"$RIG/cmpca.out"
+  "$prog" serve --dir "$ESTCA_DIR" --test-ca "$ESTCA_PROG" >"$RIG/cmpca.out" 2>>"$RIG/cmpca.log" &
+  CMPCA_PID=$!
+  listening "$RIG/cmpca.out" "$CMPCA_PID" || die "signet-test-cmp-ca did not start"
+  cp "$ESTCA_DIR/cmp-profile.conf" "$RIG/config/signet/profiles.d/$PROFILE_CMP.conf"
+}
+
+# scepserver (Debian's scep) on a depot of its own, as tests/agent/
+# test-scep.sh runs it. It listens on every interface: only inside the
+# loopback-only network namespace calls.sh enters (SIGNET_BENCH_NETNS). A
+# TLS relay (tests/ca/tls-relay.py) in front, since Signet speaks https
+# only. Codes are one-time through -csrverifierexec: a request whose
+# challengePassword is a line of $RIG/scep-codes is accepted, and the line
+# struck out; a request without one (a RenewalReq) is left to scepserver
+# (-allowrenew 0).
+# shellcheck disable=SC2015,SC2016 # the verifier's and the profile's own ${…}
+scep_ca_start() {
+  local port=18080 i=0
+  [ -n "${SIGNET_BENCH_NETNS:-}" ] || die "scepserver runs only in calls.sh's network namespace"
+  command -v scepserver >/dev/null || die "scepserver not found (apt-get install scep)"
+  scepserver ca -init -depot "$RIG/depot" -keySize 2048 >/dev/null 2>&1 ||
+    die "scepserver ca -init failed"
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$RIG/tls-root.key" -out "$RIG/tls-root.pem" -subj "/CN=Bench TLS root" 2>/dev/null &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/tls.key" \
+      -out "$RIG/tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$RIG/tls.ext" &&
+    openssl x509 -req -in "$RIG/tls.csr" -CA "$RIG/tls-root.pem" -CAkey "$RIG/tls-root.key" \
+      -CAcreateserial -days 2 -extfile "$RIG/tls.ext" -out "$RIG/tls.pem" 2>/dev/null ||
+    die "no TLS certificate for the relay"
+  : >"$RIG/scep-codes"
+  {
+    echo '#!/bin/sh'
+    echo 'code=$(openssl req -inform DER -noout -text 2>/dev/null |'
+    echo "  sed -n 's/^ *challengePassword *://p' | tr -d ' ')"
+    echo '[ -n "$code" ] || exit 0'
+    echo "grep -qxF \"\$code\" '$RIG/scep-codes' || exit 1"
+    echo "sed -i \"/^\$code\\\$/d\" '$RIG/scep-codes'"
+  } >"$RIG/verify-code"
+  chmod +x "$RIG/verify-code"
+  scepserver -depot "$RIG/depot" -port "$port" -allowrenew 0 -csrverifierexec "$RIG/verify-code" \
+    >>"$RIG/scep.log" 2>&1 &
+  SCEP_PID=$!
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/scep?operation=GetCACaps"; do
+    if ! kill -0 "$SCEP_PID" 2>/dev/null || [ $i -ge 200 ]; then die "scepserver did not start"; fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  : >"$RIG/relay.out"
+  "$PYTHON" "$TOP_SRC/tests/ca/tls-relay.py" --cert "$RIG/tls.pem" --key "$RIG/tls.key" \
+    --target "$port" >"$RIG/relay.out" 2>>"$RIG/relay.log" &
+  RELAY_PID=$!
+  listening "$RIG/relay.out" "$RELAY_PID" || die "the TLS relay did not start"
+  printf '%s\n' '[profile]' 'display-name=Bench SCEP CA' 'protocol=scep' \
+    "url=https://127.0.0.1:$(sed -n 's/^listening on //p' "$RIG/relay.out")/scep" \
+    "trust-anchors=$RIG/tls-root.pem" "ca-roots=$RIG/depot/ca.pem" 'key-type=rsa:2048' \
+    'subject=CN=${reference},O=Signet Bench' 'renewal-key=new' '' '[labels]' \
+    'key=Signet test signature' 'certificate=Signet test signature' 'chain=Bench SCEP CA' \
+    >"$RIG/config/signet/profiles.d/$PROFILE_SCEP.conf"
+}
+
+SCEP_SERIAL=0
+proto_code() {
+  case $1 in
+    est | cmp) est_code --validity-days 100 ;;
+    scep)
+      SCEP_SERIAL=$((SCEP_SERIAL + 1))
+      REF=BENCH-$SCEP_SERIAL
+      CODE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+      printf '%s\n' "$CODE" >>"$RIG/scep-codes"
+      ;;
+  esac
+}
+
+# profile_key_type PROTOCOL: the key-type= of its profile.
+profile_key_type() {
+  local name
+  case $1 in est) name=$PROFILE_EST ;; cmp) name=$PROFILE_CMP ;; scep) name=$PROFILE_SCEP ;; esac
+  sed -n 's/^key-type=//p' "$RIG/config/signet/profiles.d/$name.conf"
+}
+
+# profile_est_with_key_type NAME KEY-TYPE: the EST profile again as NAME,
+# making KEY-TYPE keys (the reference of a protocol whose profile makes
+# another key type).
+profile_est_with_key_type() {
+  sed "s/^key-type=.*/key-type=$2/" "$RIG/config/signet/profiles.d/$PROFILE_EST.conf" \
+    >"$RIG/config/signet/profiles.d/$1.conf"
+}
+
 # agent_start [VAR=VALUE…]: signetd --verbose with those in its environment.
 agent_start() {
   env "$@" "$SIGNETD" --verbose >>"$RIG/agent.log" 2>&1 &
@@ -156,7 +286,7 @@ agent_stop() {
 }
 
 signet_activate() {
-  "$SIGNET" activate "$TOKEN_LABEL" --profile "$PROFILE" --reference "$REF" \
+  "$SIGNET" activate "$TOKEN_LABEL" --profile "${ACTIVATE_PROFILE:-$PROFILE}" --reference "$REF" \
     --code-fd 3 --pin-fd 4 "$@" 3<<EOF 4<<EOF2
 $CODE
 EOF

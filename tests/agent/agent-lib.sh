@@ -143,6 +143,11 @@ rig_teardown() {
     kill -TERM "$CMPCA_PID" 2>/dev/null
     wait "$CMPCA_PID" 2>/dev/null
   fi
+  for pid in "${SCEP_PID:-}" "${RELAY_PID:-}"; do
+    [ -n "$pid" ] || continue
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   if [ -n "${AGENT_PID:-}" ]; then
     kill -TERM "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null
@@ -475,6 +480,62 @@ cmp_ca_start() {
     "$top_builddir/tests/ca/signet-test-cmp-ca" serve --dir "$ESTCA_DIR" --test-ca "$ESTCA_PROG"
   CMPCA_PID=$SERVED_PID
   cp "$ESTCA_DIR/cmp-profile.conf" "$XDG_CONFIG_HOME/signet/profiles.d/signet-cmp.conf"
+}
+
+# scep_ca_start: Debian's scepserver on $RIG/depot behind the TLS relay
+# (tests/ca/tls-relay.py; the product speaks https only), its profile as
+# "signet-scep" (rsa:2048). Only inside a loopback-only network namespace
+# (unshare -n, as the caller entered: scepserver listens on every
+# interface). A request whose challengePassword is a code scep_code gave is
+# accepted (again, too: what the callers test is the agent's journal, not
+# the CA's memory of codes); one without a challenge (a RenewalReq) is
+# left to scepserver (-allowrenew 0). test-scep.sh runs its own, with
+# one-time, expiring codes.
+scep_ca_start() {
+  local port=18080
+  scepserver ca -init -depot "$RIG/depot" -keySize 2048 >/dev/null 2>&1 ||
+    { echo "Bail out! scepserver ca -init failed"; exit 1; }
+  [ -f "$RIG/ca/root.pem" ] || ca_init || { echo "Bail out! no TLS test CA"; exit 1; }
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RIG/scep-tls.key" \
+    -out "$RIG/scep-tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$RIG/scep-tls.ext" &&
+    openssl x509 -req -in "$RIG/scep-tls.csr" -CA "$RIG/ca/root.pem" -CAkey "$RIG/ca/root.key" \
+      -CAcreateserial -days 2 -extfile "$RIG/scep-tls.ext" -out "$RIG/scep-tls.pem" 2>/dev/null ||
+    { echo "Bail out! no TLS certificate for the relay"; exit 1; }
+  : >"$RIG/scep-codes"
+  {
+    echo '#!/bin/sh'
+    echo 'code=$(openssl req -inform DER -noout -text 2>/dev/null |'
+    echo "  sed -n 's/^ *challengePassword *://p' | tr -d ' ')"
+    echo '[ -n "$code" ] || exit 0'
+    echo "grep -qxF \"\$code\" '$RIG/scep-codes'"
+  } >"$RIG/scep-verify"
+  chmod +x "$RIG/scep-verify"
+  scepserver -depot "$RIG/depot" -port "$port" -allowrenew 0 -csrverifierexec "$RIG/scep-verify" \
+    >>"$RIG/scep.log" 2>&1 &
+  SCEP_PID=$!
+  wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$port/scep?operation=GetCACaps" ||
+    { echo "Bail out! scepserver did not start"; awk '{ print "# " $0 }' "$RIG/scep.log"; exit 1; }
+  serve_ca tls-relay "$RIG/scep-relay.out" "$RIG/scep-relay.log" \
+    "$PYTHON" "$top_srcdir/tests/ca/tls-relay.py" --cert "$RIG/scep-tls.pem" \
+    --key "$RIG/scep-tls.key" --target "$port"
+  RELAY_PID=$SERVED_PID
+  mkdir -p "$XDG_CONFIG_HOME/signet/profiles.d"
+  printf '%s\n' '[profile]' 'display-name=Signet Test SCEP CA' 'protocol=scep' \
+    "url=https://127.0.0.1:$(sed -n 's/^listening on //p' "$RIG/scep-relay.out")/scep" \
+    "trust-anchors=$RIG/ca/root.pem" "ca-roots=$RIG/depot/ca.pem" 'key-type=rsa:2048' \
+    'subject=CN=${reference},O=Signet Test' 'renewal-key=new' '' '[labels]' \
+    'key=Signet test signature' 'certificate=Signet test signature' 'chain=Signet Test SCEP CA' \
+    >"$XDG_CONFIG_HOME/signet/profiles.d/signet-scep.conf"
+}
+
+# scep_code: a fresh reference number and code for scep_ca_start's CA:
+# $REF, $CODE.
+scep_code() {
+  SCEP_CODES=$((${SCEP_CODES:-0} + 1))
+  REF=SCEP-$SCEP_CODES
+  CODE=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  printf '%s\n' "$CODE" >>"$RIG/scep-codes"
 }
 
 cmp_ca_stop() {

@@ -103,4 +103,19 @@ $(agent_cmp_tests): $(top_srcdir)/tests/agent/local.mk
 	{ echo "# $$t.sh over CMP (SIGNET_TEST_PROTOCOL=cmp): made by tests/agent/local.mk"; \
 	  echo "exec $(SHELL) \"\$${top_srcdir:?}/tests/agent/$$t.sh\""; } >$@-t && mv -f $@-t $@
 CLEANFILES += $(agent_cmp_tests)
+
+# And over SCEP (SIGNET_TEST_PROTOCOL=scep: scepserver behind the TLS relay,
+# in a network namespace the script enters), as tests/agent/scep/test-X.scep:
+# the fault matrix's steps where the protocol has a part (test-recovery.sh).
+agent_scep_tests = tests/agent/scep/test-recovery.scep
+TESTS += $(agent_scep_tests)
+TEST_EXTENSIONS += .scep
+SCEP_LOG_DRIVER = $(LOG_DRIVER)
+SCEP_LOG_COMPILER = env SIGNET_TEST_PROTOCOL=scep $(SHELL)
+$(agent_scep_tests): $(top_srcdir)/tests/agent/local.mk
+	$(AM_V_GEN)$(MKDIR_P) tests/agent/scep && \
+	t=`basename $@ .scep` && \
+	{ echo "# $$t.sh over SCEP (SIGNET_TEST_PROTOCOL=scep): made by tests/agent/local.mk"; \
+	  echo "exec $(SHELL) \"\$${top_srcdir:?}/tests/agent/$$t.sh\""; } >$@-t && mv -f $@-t $@
+CLEANFILES += $(agent_scep_tests)
 signet_format_sources += $(tests_agent_test_agent_units_SOURCES)

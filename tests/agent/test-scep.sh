@@ -14,6 +14,9 @@
 # -csrverifierexec) are refused in words and leave the token as it was; an EC profile is
 # refused before anything is made or sent; a RenewalReq signed with the
 # current certificate's key renews in place; the CA down is "try later".
+# What scepserver forces (DES, SHA-1) is kept with each certificate it
+# issued and shown by `signet status`, and only for those: an EST
+# certificate on the same token has no such note.
 . "${top_srcdir:?}/tests/agent/agent-lib.sh"
 
 if [ -z "${SIGNET_SCEP_NETNS:-}" ]; then
@@ -175,6 +178,21 @@ run signet history "$TOKEN_LABEL" --json
 jcheck "… the history has the activation" "$RIG/out" \
   'd[0]["operation"] == "activate" and d[0]["outcome"] == "ok"'
 
+# --- status: the legacy algorithms scepserver forced, kept with the certificate ------
+# After a restart of the agent: from the state database, not from memory.
+agent_stop
+agent_start
+run signet status "$TOKEN_LABEL" --json
+check_rc "signet status after the agent restarted" 0
+jcheck "… the SCEP certificate names what the CA forced: DES and SHA-1, and AES and SHA-256 instead" \
+  "$RIG/out" "any(c['id'] == '$id' and not c['authority'] and c.get('legacy_algorithms') == ['DES', 'SHA-1']
+  and 'AES and SHA-256' in c['legacy_note'] for c in d['certificates'])"
+jcheck "… the CA's own certificate has no such note" "$RIG/out" \
+  "[c for c in d['certificates'] if c['authority'] and 'legacy_algorithms' in c] == []"
+run signet status "$TOKEN_LABEL"
+check "… and in words: signet status says which, and what the CA should offer" \
+  grep -q 'note.*forced legacy algorithms (DES, SHA-1).*AES and SHA-256' "$RIG/out"
+
 # --- codes the CA refuses: used, expired -------------------------------------------
 after=$(objects)
 activate
@@ -208,6 +226,28 @@ check_eq "… with the same subject" \
 cert_der "$id" "$RIG/old.der"
 check "… and the old certificate is gone" test ! -s "$RIG/old.der"
 check "… scepserver saw a RenewalReq" grep -q 'RenewalReq\|msg_type=17\|message_type=17' "$RIG/scep.log"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status: the renewed certificate has the note too (scepserver answered with DES, SHA-1)" \
+  "$RIG/out" "any(c['id'] == '$new' and c.get('legacy_algorithms') == ['DES', 'SHA-1'] for c in d['certificates'])"
+
+# --- an EST certificate on the same token: no note --------------------------------
+est_ca_start
+est_code --subject "CN=Ewa Modern,O=Signet Test,C=PL"
+PROFILE=signet-test
+activate --json
+PROFILE=signet-scep
+check_rc "an EST activation on the same token (a second credential)" 0
+last_json
+est_id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status: the EST certificate has no legacy-algorithm note" "$RIG/out" \
+  "[c for c in d['certificates'] if c['id'] == '$est_id' and not c['authority']
+  and 'legacy_algorithms' not in c and 'legacy_note' not in c] != []"
+jcheck "… while the SCEP one keeps its own" "$RIG/out" \
+  "any(c['id'] == '$new' and c.get('legacy_algorithms') == ['DES', 'SHA-1'] for c in d['certificates'])"
+run signet status "$TOKEN_LABEL"
+check_eq "… in words, one note: the SCEP certificate's" 1 "$(grep -c 'forced legacy algorithms' "$RIG/out")"
+est_ca_stop
 
 # --- the CA down -------------------------------------------------------------------
 scep_stop

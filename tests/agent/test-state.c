@@ -580,6 +580,66 @@ root_new(const char *sha256, const char *pem, const char *source)
   return root;
 }
 
+/* The legacy algorithms a CA forced (SCEP): journaled with the answer,
+ * recorded with the certificate, kept when the certificate is tracked
+ * again without them (the reminders' scan of the token), and absent for
+ * one that had none. */
+static void
+test_cert_legacy(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetOperation) op = new_op(SIGNET_OP_ACTIVATE, "T1", "scep");
+  g_autoptr(SignetOperation) got = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autofree char *legacy = NULL;
+  SignetStateCert c = {
+    .token_serial = (char *)"T1",
+    .key_id = (char *)"01ab",
+    .serial = (char *)"0a",
+    .issuer = (char *)"CN=SCEP CA",
+    .subject = (char *)"CN=Alice",
+    .profile = (char *)"scep",
+    .not_after = NOW + 86400,
+    .present = TRUE,
+    .legacy_algorithms = (char *)"DES, SHA-1",
+  };
+
+  g_assert_true(signet_state_op_begin(fx->state, op, NOW, &error));
+  g_assert_no_error(error);
+  op->legacy_algorithms = g_strdup("3DES, SHA-1");
+  g_assert_true(signet_state_op_save(fx->state, op, NOW + 1, &error));
+  g_assert_no_error(error);
+  got = get_op(fx->state, op->id);
+  g_assert_cmpstr(got->legacy_algorithms, ==, "3DES, SHA-1");
+
+  g_assert_true(signet_state_cert_track(fx->state, &c, NOW, &error));
+  g_assert_no_error(error);
+  c.legacy_algorithms = NULL;
+  g_assert_true(signet_state_cert_track(fx->state, &c, NOW + 5, &error));
+  g_assert_no_error(error);
+  legacy = signet_state_cert_legacy_algorithms(fx->state, "T1", "CN=SCEP CA", "0a", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(legacy, ==, "DES, SHA-1");
+  g_clear_pointer(&legacy, g_free);
+
+  c.serial = (char *)"0b";
+  c.issuer = (char *)"CN=EST CA";
+  g_assert_true(signet_state_cert_track(fx->state, &c, NOW, &error));
+  g_assert_no_error(error);
+  legacy = signet_state_cert_legacy_algorithms(fx->state, "T1", "CN=EST CA", "0b", &error);
+  g_assert_no_error(error);
+  g_assert_null(legacy);
+
+  list = signet_state_certs_list(fx->state, "T1", FALSE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(list->len, ==, 2);
+  for (guint i = 0; i < list->len; i++) {
+    SignetStateCert *e = g_ptr_array_index(list, i);
+
+    g_assert_cmpstr(e->legacy_algorithms, ==, g_str_equal(e->serial, "0a") ? "DES, SHA-1" : NULL);
+  }
+}
+
 static void
 test_roots(Fixture *fx, gconstpointer data)
 {
@@ -889,6 +949,8 @@ test_migrate_from_2(Fixture *fx, gconstpointer data)
                                     "ALTER TABLE operations DROP COLUMN poll_state;"
                                     "DROP TABLE certificate_roots;"
                                     "DROP INDEX audit_by_label;"
+                                    "ALTER TABLE operations DROP COLUMN legacy_algorithms;"
+                                    "ALTER TABLE certificates DROP COLUMN legacy_algorithms;"
                                     "PRAGMA user_version = 2;");
   got = get_op(state, op->id);
   g_assert_cmpint(got->revision, ==, 0);
@@ -1032,6 +1094,8 @@ test_op_close_forgets_request(Fixture *fx, gconstpointer data)
   g_clear_pointer(&fx->state, signet_state_free);
   state = reopen_migrated(fx->path, "UPDATE operations SET request_pem = 'OLD-CLOSED-REQUEST'"
                                     "  WHERE kind = 'activate' AND state = 'finished';"
+                                    "ALTER TABLE operations DROP COLUMN legacy_algorithms;"
+                                    "ALTER TABLE certificates DROP COLUMN legacy_algorithms;"
                                     "PRAGMA user_version = 5;");
   got = get_op(state, act->id);
   g_assert_null(got->request_pem);
@@ -1546,6 +1610,7 @@ main(int argc, char **argv)
   ADD("unwritable-dir", test_unwritable_dir, FALSE);
   ADD("tokens", test_tokens, TRUE);
   ADD("certs", test_certs, TRUE);
+  ADD("cert-legacy", test_cert_legacy, TRUE);
   ADD("roots", test_roots, TRUE);
   g_test_add_func("/state/op-strings", test_op_strings);
   ADD("op-lifecycle", test_op_lifecycle, TRUE);

@@ -321,6 +321,9 @@ test_enroll(void)
   /* scepserver envelopes with single DES whatever it offers: said. */
   g_assert_nonnull(answer->message);
   g_assert_nonnull(strstr(answer->message, "legacy"));
+  /* … and which: DES for the envelope, SHA-1 for its signature (it offers
+   * AES and SHA-256, which the request used). */
+  g_assert_cmpstr(answer->legacy_algorithms, ==, "DES, SHA-1");
   X509_up_ref(leaf);
   rig.issued = leaf;
 }
@@ -345,6 +348,8 @@ test_legacy(void)
                   1);
   g_assert_nonnull(answer->message);
   g_assert_nonnull(strstr(answer->message, "only legacy SCEP algorithms (3DES, SHA-1)"));
+  /* The request's 3DES and SHA-1, and scepserver's DES. */
+  g_assert_cmpstr(answer->legacy_algorithms, ==, "3DES, SHA-1, DES");
 }
 
 static void
@@ -837,6 +842,7 @@ test_pending(void)
   g_assert_cmpint(g_atomic_int_get(&fake.polls), ==, 1);
   /* AES both ways: nothing legacy to say. */
   g_assert_null(issued->message);
+  g_assert_null(issued->legacy_algorithms);
 }
 
 static void

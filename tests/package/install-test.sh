@@ -88,6 +88,8 @@ runuser -u "$user" -- sqlite3 "$state" "
 	ALTER TABLE operations DROP COLUMN poll_state;
 	DROP TABLE certificate_roots;
 	DROP INDEX audit_by_label;
+	ALTER TABLE operations DROP COLUMN legacy_algorithms;
+	ALTER TABLE certificates DROP COLUMN legacy_algorithms;
 	PRAGMA user_version = 2;"
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected $2, got $3)"; fi; }
 check_eq "the database is at schema 2 before the upgrade" 2 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
@@ -104,7 +106,7 @@ as_user 'signet history --json >"$HOME/history.json" 2>&1' >/dev/null 2>&1 || tr
 check "after the upgrade, the history still has the old entry" \
 	grep -q "kept across the upgrade" "$home/history.json"
 rm -f "$home/history.json"
-check_eq "the agent migrated the database to schema 6" 6 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
+check_eq "the agent migrated the database to schema 7" 7 "$(runuser -u "$user" -- sqlite3 "$state" 'PRAGMA user_version')"
 check_eq "the journal's operation survived" "renew|OLD0001|failed|0" \
 	"$(runuser -u "$user" -- sqlite3 "$state" "SELECT kind, token_serial, state, revision FROM operations WHERE token_serial = 'OLD0001'")"
 check_eq "the closed activation forgot its request (it may hold a code)" "activate|finished|1" \
