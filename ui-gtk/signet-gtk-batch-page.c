@@ -201,10 +201,9 @@ signet_gtk_batch_page_take_line(SignetGtkBatchPage *self, const char *line)
     /* TRANSLATORS: the end of a group activation: the file's rows by what
      * became of them. */
     text = g_strdup_printf(
-        _("Rows: %" G_GINT64_FORMAT ". Activated: %" G_GINT64_FORMAT ", skipped: %" G_GINT64_FORMAT
-          ", failed: %" G_GINT64_FORMAT ", waiting for their token: %" G_GINT64_FORMAT "."),
-        member_int(o, "rows"), member_int(o, "activated"), member_int(o, "skipped"),
-        member_int(o, "failed"), member_int(o, "waiting"));
+        _("Rows: %d. Activated: %d, skipped: %d, failed: %d, waiting for their token: %d."),
+        (int)member_int(o, "rows"), (int)member_int(o, "activated"), (int)member_int(o, "skipped"),
+        (int)member_int(o, "failed"), (int)member_int(o, "waiting"));
     gtk_label_set_text(self->summary_label, text);
     gtk_widget_set_visible(GTK_WIDGET(self->summary_label), TRUE);
     self->summary_seen = TRUE;
@@ -219,7 +218,7 @@ signet_gtk_batch_page_take_line(SignetGtkBatchPage *self, const char *line)
     key = g_strdup_printf("line %" G_GINT64_FORMAT, row_line);
     /* TRANSLATORS: one row of the holders' file: its line, the token's
      * serial (or "no token yet"), what became of it, and in what words. */
-    text = g_strdup_printf(_("Line %" G_GINT64_FORMAT " · %s · %s%s%s"), row_line,
+    text = g_strdup_printf(_("Line %d · %s · %s%s%s"), (int)row_line,
                            *token != '\0' ? token : _("no token yet"), what,
                            *message != '\0' ? ": " : "", message);
   } else {
