@@ -427,6 +427,24 @@ on_retry_cb(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The agent left the bus before it answered (@name: the D-Bus error's
+ * name, before it was stripped). */
+static gboolean
+agent_gone(const char *name, const GError *error)
+{
+  static const char *const names[]
+      = { "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
+          "org.freedesktop.DBus.Error.NameHasNoOwner", "org.freedesktop.DBus.Error.Disconnected",
+          NULL };
+
+  return (name != NULL && g_strv_contains(names, name))
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED)
+         || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+}
+
 static void
 on_activate_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -448,7 +466,24 @@ on_activate_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
         = name != NULL && g_str_has_prefix(name, ERROR_PREFIX) ? name + strlen(ERROR_PREFIX) : "";
 
     g_dbus_error_strip_remote_error(error);
-    if (g_str_equal(kind, "Busy")) {
+    if (agent_gone(name, error)) {
+      /* The agent went away with the call (killed, crashed): what it did is
+       * in its journal, which the next agent takes up. The row stays with
+       * this token, and nothing more is started. */
+      e->status = ROW_WAITING;
+      g_free(e->reason);
+      e->reason = g_strdup(error->message);
+      state_record(b, e);
+      print_event(b, "row", e, NULL,
+                  _("the agent stopped before it answered; the row stays with this token (the "
+                    "next agent finishes or rolls back what was half done)"));
+      b->stopping = TRUE;
+      if (b->stop_reason == NULL)
+        b->stop_reason = g_strdup(_("The agent (signetd) stopped in the middle of the batch: no "
+                                    "other activation was started. Run the same command with "
+                                    "--resume once it runs again: each row stays with its token "
+                                    "and no code is sent twice."));
+    } else if (g_str_equal(kind, "Busy")) {
       e->status = ROW_WAITING;
       print_event(b, "progress", e, "busy",
                   _("the token is busy with another operation; trying again when it is free"));
