@@ -21,6 +21,9 @@
 #           written, untimed; then timed: `signet batch activate CSV
 #           --profile signet-test --pin-fd 4`, which must end with every
 #           row activated (exit 0).
+# Then, for memory, MEM_BATCHES (3) batches of the largest N one after
+# another in one signetd that sees them all (MEM_BATCHES × N fresh tokens):
+# RssAnon at the start and after each batch; it must not grow per token.
 # Times: date +%s%N around the commands. signetd's RssAnon
 # (/proc/PID/status) is read after each timed part. Printed per N: medians
 # of the times, tokens per hour both ways, the ratio batch / (N × the
@@ -83,27 +86,57 @@ EOF2
   agent_stop
 }
 
-# run_batch N: prints "SECONDS_NS RSSANON_KB".
-run_batch() {
-  local n=$1 i t0 t1
-  tokens_fresh "$n"
-  rm -f "$RIG"/state/signet/batch-*.state
-  printf 'reference,code,name,email\n' >"$RIG/batch.csv"
-  chmod 0600 "$RIG/batch.csv"
-  for ((i = 1; i <= n; i++)); do
+# csv_fresh FILE N: a CSV of N rows with fresh codes.
+csv_fresh() {
+  local i
+  printf 'reference,code,name,email\n' >"$1"
+  chmod 0600 "$1"
+  for ((i = 1; i <= $2; i++)); do
     est_code --subject "CN=Batch $i,O=Signet Test,C=PL"
-    printf '%s,%s,Batch %s,b%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$RIG/batch.csv"
+    printf '%s,%s,Batch %s,b%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$1"
   done
-  agent_start
-  "$SIGNET" list >/dev/null || die "signet list failed"
-  t0=$(now_ns)
-  "$SIGNET" batch activate "$RIG/batch.csv" --profile "$PROFILE" --pin-fd 4 \
+}
+
+# batch_of CSV N: signet batch activate CSV, which must activate N rows.
+batch_of() {
+  "$SIGNET" batch activate "$1" --profile "$PROFILE" --pin-fd 4 \
     >"$RIG/b.out" 2>&1 4<<EOF || { cat "$RIG/b.out" >&2; die "signet batch activate failed"; }
 $PIN
 EOF
+  grep -Eq "Batch: $2 rows?: $2 activated" "$RIG/b.out" ||
+    { cat "$RIG/b.out" >&2; die "batch of $2: not all activated"; }
+}
+
+# run_batch N: prints "SECONDS_NS RSSANON_KB".
+run_batch() {
+  local n=$1 t0 t1
+  tokens_fresh "$n"
+  rm -f "$RIG"/state/signet/batch-*.state
+  csv_fresh "$RIG/batch.csv" "$n"
+  agent_start
+  "$SIGNET" list >/dev/null || die "signet list failed"
+  t0=$(now_ns)
+  batch_of "$RIG/batch.csv" "$n"
   t1=$(now_ns)
-  grep -q "Batch: $n rows: $n activated" "$RIG/b.out" || { cat "$RIG/b.out" >&2; die "batch of $n: not all activated"; }
   echo "$((t1 - t0)) $(rss_anon)"
+  agent_stop
+}
+
+# run_memory N K: K batches of N rows, one after another, in one agent that
+# sees K × N fresh tokens; prints signetd's RssAnon at the start and after
+# each batch.
+run_memory() {
+  local n=$1 k=$2 j
+  tokens_fresh $((n * k))
+  rm -f "$RIG"/state/signet/batch-*.state
+  agent_start
+  "$SIGNET" list >/dev/null || die "signet list failed"
+  rss_anon
+  for ((j = 1; j <= k; j++)); do
+    csv_fresh "$RIG/mem-$j.csv" "$n"
+    batch_of "$RIG/mem-$j.csv" "$n"
+    rss_anon
+  done
   agent_stop
 }
 
@@ -124,6 +157,12 @@ for ((r = 1; r <= RUNS; r++)); do
   done
 done
 
+# Memory: batches of the largest N one after another in one agent.
+: "${MEM_BATCHES:=3}"
+mem_n=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n 1)
+mem=$(run_memory "$mem_n" "$MEM_BATCHES" | tr '\n' ' ')
+printf 'mem\t%s\tbatches\t%s\t%s\n' "$mem_n" "$MEM_BATCHES" "$mem" >>"$OUT.tsv"
+
 # The one-token rate: the serial runs of every N (tokens / second).
 one_rate=$(awk -F'\t' 'NR > 1 && $3 == "serial" { print $2 / ($4 / 1e9) }' "$OUT.tsv" | median)
 echo
@@ -139,4 +178,5 @@ for n in $SIZES; do
       n, s, b, n / s * 3600, n / b * 3600, (n / b) / (n * one), rs, rb }'
 done | tee "$OUT.txt"
 echo "# one-token rate (median of the serial runs): $(awk -v r="$one_rate" 'BEGIN { printf "%.0f", r * 3600 }') tokens/h; ratio = batch tok/h / (N × that); goal ≥ 0.8"
+echo "# RssAnon of one signetd (kB): at the start, then after each of $MEM_BATCHES batches of $mem_n tokens: $mem"
 echo "# raw: $OUT.tsv"
