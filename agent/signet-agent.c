@@ -386,9 +386,32 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
   op_start(g_steal_pointer(&op));
 }
 
+/* The threads of the operations that claim a token (exclusive: an
+ * activation, a key generation, a PIN change): one each, at once, up to
+ * OP_THREADS_MAX. Not g_task_run_in_thread(): GLib's pool for it has 10
+ * threads and adds one only every 0.1 s or so while they are all taken
+ * (GLib 2.74); an activation holds its thread through the token's key
+ * generation (seconds on a card), so the 11th and later activations of a
+ * batch started up to a second late (bench/README.md, group activation).
+ * The others (status, lists: short, and many at once under load) stay in
+ * GLib's pool, whose few threads keep the memory flat
+ * (tests/agent/test-load.sh). */
+#define OP_THREADS_MAX 64
+
+static void
+op_pool_run(gpointer data, gpointer user_data)
+{
+  GTask *task = data;
+
+  op_thread(task, g_task_get_source_object(task), g_task_get_task_data(task),
+            g_task_get_cancellable(task));
+  g_object_unref(task);
+}
+
 static void
 op_start(Op *op)
 {
+  static GThreadPool *pool;
   g_autoptr(GTask) task = g_task_new(op->agent, NULL, on_op_done_cb, op);
 
   op->agent->n_running++;
@@ -396,7 +419,14 @@ op_start(Op *op)
   g_task_set_name(task, op->what);
   /* The callback owns @op; the task only borrows it. */
   g_task_set_task_data(task, op, NULL);
-  g_task_run_in_thread(task, op_thread);
+  if (!op->exclusive) {
+    g_task_run_in_thread(task, op_thread);
+    return;
+  }
+  if (g_once_init_enter(&pool))
+    g_once_init_leave(&pool, g_thread_pool_new(op_pool_run, NULL, OP_THREADS_MAX, FALSE, NULL));
+  /* The pool's thread holds a reference until op_thread() has returned. */
+  g_thread_pool_push(pool, g_object_ref(task), NULL);
 }
 
 /* Starts @op, or answers the error why it cannot start. */

@@ -63,6 +63,7 @@ struct _Batch
   GHashTable *by_request; /* request id → Entry */
   GHashTable *decided;    /* serials of unbound tokens already looked at */
   GQueue queue;           /* serials to look at */
+  GQueue looks;           /* Look: tokens whose status was asked, in queue order */
   SignetSecret *pin;
   char *state_path;
   GKeyFile *state;
@@ -404,7 +405,7 @@ static void enqueue(Batch *b, const char *serial);
 static void
 check_end(Batch *b)
 {
-  if (b->running > 0 || b->retrying > 0 || b->loop == NULL)
+  if (b->running > 0 || b->retrying > 0 || !g_queue_is_empty(&b->looks) || b->loop == NULL)
     return;
   if (all_settled(b) || b->stopping || (!b->options->wait && g_queue_is_empty(&b->queue)))
     g_main_loop_quit(b->loop);
@@ -425,6 +426,24 @@ on_retry_cb(gpointer user_data)
   }
   check_end(b);
   return G_SOURCE_REMOVE;
+}
+
+/* The agent left the bus before it answered (@name: the D-Bus error's
+ * name, before it was stripped). */
+static gboolean
+agent_gone(const char *name, const GError *error)
+{
+  static const char *const names[]
+      = { "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.ServiceUnknown",
+          "org.freedesktop.DBus.Error.NameHasNoOwner", "org.freedesktop.DBus.Error.Disconnected",
+          NULL };
+
+  return (name != NULL && g_strv_contains(names, name))
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)
+         || g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED)
+         || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
 static void
@@ -448,7 +467,24 @@ on_activate_done_cb(GObject *source, GAsyncResult *res, gpointer user_data)
         = name != NULL && g_str_has_prefix(name, ERROR_PREFIX) ? name + strlen(ERROR_PREFIX) : "";
 
     g_dbus_error_strip_remote_error(error);
-    if (g_str_equal(kind, "Busy")) {
+    if (agent_gone(name, error)) {
+      /* The agent went away with the call (killed, crashed): what it did is
+       * in its journal, which the next agent takes up. The row stays with
+       * this token, and nothing more is started. */
+      e->status = ROW_WAITING;
+      g_free(e->reason);
+      e->reason = g_strdup(error->message);
+      state_record(b, e);
+      print_event(b, "row", e, NULL,
+                  _("the agent stopped before it answered; the row stays with this token (the "
+                    "next agent finishes or rolls back what was half done)"));
+      b->stopping = TRUE;
+      if (b->stop_reason == NULL)
+        b->stop_reason = g_strdup(_("The agent (signetd) stopped in the middle of the batch: no "
+                                    "other activation was started. Run the same command with "
+                                    "--resume once it runs again: each row stays with its token "
+                                    "and no code is sent twice."));
+    } else if (g_str_equal(kind, "Busy")) {
       e->status = ROW_WAITING;
       print_event(b, "progress", e, "busy",
                   _("the token is busy with another operation; trying again when it is free"));
@@ -528,26 +564,42 @@ note_token(Batch *b, const char *serial, const char *message)
   print_event(b, "token", &tmp, NULL, message);
 }
 
-/* Looks at one token: resumes its row, skips it, or gives it the next row. */
-static void
-consider(Batch *b, const char *serial)
+/* A token being looked at: its status asked of the agent. The answers are
+ * taken in the order the tokens were queued (the rows without a serial go
+ * to the tokens in that order), while the questions all run at once. */
+typedef struct
 {
-  g_autoptr(GVariant) status = NULL;
+  Batch *batch;
+  char *serial;
+  gboolean done;
+  GVariant *status; /* NULL: see error */
+  GError *error;
+} Look;
+
+static void
+look_free(Look *l)
+{
+  g_free(l->serial);
+  g_clear_pointer(&l->status, g_variant_unref);
+  g_clear_error(&l->error);
+  g_free(l);
+}
+
+/* Resumes the token's row, skips it, or gives it the next row, from its
+ * status. */
+static void
+decide(Batch *b, const char *serial, GVariant *status)
+{
   g_autoptr(GVariant) cert = NULL;
   g_autoptr(GError) error = NULL;
   Entry *e = find_bound(b, serial);
   SignetClientAsk ask;
 
+  /* Looked at again since it was asked (a second TokenChanged). */
   if (e != NULL && e->status != ROW_WAITING && !(e->status == ROW_ACTIVATED && e->from_file))
     return;
   if (e == NULL && g_hash_table_contains(b->decided, serial))
     return;
-  if (!signet_agent1_call_get_token_status_sync(b->proxy, serial, G_DBUS_CALL_FLAGS_NONE,
-                                                TIMEOUT_READ, &status, NULL, &error)) {
-    g_dbus_error_strip_remote_error(error);
-    note_token(b, serial, error->message);
-    return;
-  }
   cert = profile_certificate(status, b->options->profile);
   if (e != NULL) {
     if (cert != NULL) {
@@ -601,12 +653,61 @@ consider(Batch *b, const char *serial)
   start_activation(b, e);
 }
 
+static void
+on_status_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Look *l = user_data;
+  Batch *b = l->batch;
+
+  if (!signet_agent1_call_get_token_status_finish(SIGNET_AGENT1(source), &l->status, res,
+                                                  &l->error))
+    g_dbus_error_strip_remote_error(l->error);
+  l->done = TRUE;
+  if (b == NULL) {
+    /* The batch is over. */
+    look_free(l);
+    return;
+  }
+  /* In queue order: a token answered early waits for those before it. */
+  while (!g_queue_is_empty(&b->looks) && ((Look *)g_queue_peek_head(&b->looks))->done) {
+    Look *head = g_queue_pop_head(&b->looks);
+
+    if (head->status == NULL)
+      note_token(b, head->serial, head->error->message);
+    else if (!b->stopping)
+      decide(b, head->serial, head->status);
+    look_free(head);
+  }
+  pump(b);
+  check_end(b);
+}
+
+/* Asks for the token's status; decide() takes it from there. */
+static void
+consider(Batch *b, const char *serial)
+{
+  Entry *e = find_bound(b, serial);
+  Look *l;
+
+  if (e != NULL && e->status != ROW_WAITING && !(e->status == ROW_ACTIVATED && e->from_file))
+    return;
+  if (e == NULL && g_hash_table_contains(b->decided, serial))
+    return;
+  l = g_new0(Look, 1);
+  l->batch = b;
+  l->serial = g_strdup(serial);
+  g_queue_push_tail(&b->looks, l);
+  signet_agent1_call_get_token_status(b->proxy, serial, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, NULL,
+                                      on_status_cb, l);
+}
+
 /* Looks at the queued tokens: one at a time until the PIN has been taken
- * once, then all. */
+ * once, then all at once. */
 static void
 pump(Batch *b)
 {
-  while (!b->stopping && !g_queue_is_empty(&b->queue) && (b->pin_proven || b->running == 0)) {
+  while (!b->stopping && !g_queue_is_empty(&b->queue)
+         && (b->pin_proven || (b->running == 0 && g_queue_is_empty(&b->looks)))) {
     g_autofree char *serial = g_queue_pop_head(&b->queue);
 
     consider(b, serial);
@@ -683,8 +784,11 @@ on_interrupt_cb(gpointer user_data)
   if (b->stop_reason == NULL)
     b->stop_reason = g_strdup(_("Interrupted: no new activation was started. Continue with "
                                 "--resume."));
-  g_printerr(_("Stopping: waiting for the %u activations running (interrupt again to leave at "
-               "once; the agent finishes them anyway)\n"),
+  g_printerr(ngettext("Stopping: waiting for the %u activation running (interrupt again to leave "
+                      "at once; the agent finishes it anyway)\n",
+                      "Stopping: waiting for the %u activations running (interrupt again to "
+                      "leave at once; the agent finishes them anyway)\n",
+                      b->running),
              b->running);
   check_end(b);
   return G_SOURCE_CONTINUE;
@@ -842,6 +946,16 @@ batch_clear(Batch *b)
   g_clear_pointer(&b->entries, g_ptr_array_unref);
   g_clear_pointer(&b->decided, g_hash_table_unref);
   g_queue_clear_full(&b->queue, g_free);
+  /* Left with a status still asked only by a second Ctrl-C: its callback
+   * frees it. */
+  while (!g_queue_is_empty(&b->looks)) {
+    Look *l = g_queue_pop_head(&b->looks);
+
+    if (l->done)
+      look_free(l);
+    else
+      l->batch = NULL;
+  }
   g_clear_pointer(&b->pin, signet_secret_free);
   g_clear_pointer(&b->csv, signet_batch_csv_free);
   g_clear_pointer(&b->state, g_key_file_unref);
@@ -871,6 +985,7 @@ signet_cli_batch_activate(SignetAgent1 *proxy, const SignetCliBatchOptions *opti
   b.by_request = g_hash_table_new(g_str_hash, g_str_equal);
   b.decided = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   g_queue_init(&b.queue);
+  g_queue_init(&b.looks);
   signet_cli_set_json_lines(TRUE);
 
   /* 1. The whole file is checked before anything starts. */
@@ -932,10 +1047,11 @@ signet_cli_batch_activate(SignetAgent1 *proxy, const SignetCliBatchOptions *opti
   }
   pump(&b);
   check_end(&b);
-  if (b.running > 0 || !g_queue_is_empty(&b.queue) || options->wait) {
+  if (b.running > 0 || !g_queue_is_empty(&b.queue) || !g_queue_is_empty(&b.looks)
+      || options->wait) {
     if (!all_settled(&b) && options->wait && !options->json)
       g_print("%s\n", _("Waiting for tokens (insert them in any reader; Ctrl-C stops)."));
-    if (!(all_settled(&b) && b.running == 0))
+    if (!(all_settled(&b) && b.running == 0 && g_queue_is_empty(&b.looks)))
       g_main_loop_run(b.loop);
   }
   g_clear_pointer(&b.pin, signet_secret_free);
@@ -967,28 +1083,48 @@ signet_cli_batch_activate(SignetAgent1 *proxy, const SignetCliBatchOptions *opti
     json_builder_end_object(j);
     node = json_builder_get_root(j);
     signet_cli_print_json(node);
-  } else
-    /* TRANSLATORS: counts of rows. */
-    g_print(_("Batch: %u rows: %u activated, %u skipped, %u failed, %u waiting for their "
-              "token.\n"),
-            n_rows, counts[ROW_ACTIVATED], counts[ROW_SKIPPED], counts[ROW_FAILED],
-            counts[ROW_WAITING] + counts[ROW_RUNNING]);
+  } else {
+    guint waiting = counts[ROW_WAITING] + counts[ROW_RUNNING];
+    g_autofree char *rows
+        = g_strdup_printf(ngettext("Batch: %u row", "Batch: %u rows", n_rows), n_rows);
+    /* TRANSLATORS: counts of rows in the batch's summary, each on its own. */
+    g_autofree char *activated = g_strdup_printf(
+        ngettext("%u activated", "%u activated", counts[ROW_ACTIVATED]), counts[ROW_ACTIVATED]);
+    g_autofree char *skipped = g_strdup_printf(
+        ngettext("%u skipped", "%u skipped", counts[ROW_SKIPPED]), counts[ROW_SKIPPED]);
+    g_autofree char *failed = g_strdup_printf(
+        ngettext("%u failed", "%u failed", counts[ROW_FAILED]), counts[ROW_FAILED]);
+    g_autofree char *waits = g_strdup_printf(
+        ngettext("%u waiting for its token", "%u waiting for their tokens", waiting), waiting);
+
+    /* TRANSLATORS: "Batch: 8 rows", then the counts: "5 activated", "1
+     * skipped", "2 failed", "0 waiting for their tokens". */
+    g_print(_("%s: %s, %s, %s, %s.\n"), rows, activated, skipped, failed, waits);
+  }
   if (b.stop_reason != NULL) {
     g_set_error_literal(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED, b.stop_reason);
     return FALSE;
   }
   if (counts[ROW_WAITING] + counts[ROW_RUNNING] > 0) {
+    guint waiting = counts[ROW_WAITING] + counts[ROW_RUNNING];
+
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                _("%u rows wait for a token: insert more tokens and run the same command with "
-                  "--resume (or with --wait to wait for them)"),
-                counts[ROW_WAITING] + counts[ROW_RUNNING]);
+                ngettext("%u row waits for a token: insert more tokens and run the same command "
+                         "with --resume (or with --wait to wait for it)",
+                         "%u rows wait for a token: insert more tokens and run the same command "
+                         "with --resume (or with --wait to wait for them)",
+                         waiting),
+                waiting);
     return FALSE;
   }
   if (counts[ROW_FAILED] > 0) {
     g_set_error(error, SIGNET_CLI_ERROR, SIGNET_CLI_ERROR_FAILED,
-                options->report != NULL ? _("%u rows failed (the reasons are above and in the "
-                                            "report)")
-                                        : _("%u rows failed (the reasons are above)"),
+                options->report != NULL
+                    ? ngettext("%u row failed (the reason is above and in the report)",
+                               "%u rows failed (the reasons are above and in the report)",
+                               counts[ROW_FAILED])
+                    : ngettext("%u row failed (the reason is above)",
+                               "%u rows failed (the reasons are above)", counts[ROW_FAILED]),
                 counts[ROW_FAILED]);
     return FALSE;
   }

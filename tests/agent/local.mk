@@ -37,7 +37,8 @@ agent_integration_tests = \
 	tests/agent/test-cmp.sh \
 	tests/agent/test-scep.sh \
 	tests/agent/test-load.sh \
-	tests/agent/test-batch.sh
+	tests/agent/test-batch.sh \
+	tests/agent/test-batch-resume.sh
 TESTS += $(agent_integration_tests)
 EXTRA_DIST += $(agent_integration_tests) tests/agent/agent-lib.sh tests/agent/load-clients.py
 
