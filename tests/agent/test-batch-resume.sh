@@ -316,8 +316,15 @@ check_eq "the agent wrote the certificates it had kept (stage issued), without t
 # CKR_SESSION_HANDLE_INVALID, not CKR_DEVICE_REMOVED (the shim: the token
 # pulled and that answer, at the key generation). The agent sees the token
 # gone and says TokenRemoved: the row waits for its token, it is not failed.
-tokens_init q1
+# The one token of this section alone: the shim closes every session of
+# SoftHSM2 when it pulls, and a read of another token in flight in another
+# thread at that moment crashed SoftHSM2 (once in five runs).
 agent_stop
+for l in "$TOKEN_LABEL" $K_TOKENS $P_TOKENS; do
+  "$SOFTHSM2_UTIL" --delete-token --token "$l" >/dev/null 2>&1 ||
+    { echo "Bail out! softhsm2-util could not delete token $l"; exit 1; }
+done
+tokens_init q1
 agent_start
 est_code --subject "CN=Lost Session,O=Signet Test,C=PL"
 printf 'reference,code,name,email\n%s,%s,Lost Session,q@example.org\n' "$REF" "$CODE" >"$RIG/lost.csv"
