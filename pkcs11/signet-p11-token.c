@@ -339,7 +339,8 @@ signet_p11_module_slots(SignetP11ModuleEntry *m, CK_RV *out_rv)
 
   g_mutex_lock(&m->slot_lock);
   if (m->slots == NULL || m->slots->len != list->len
-      || memcmp(m->slots->data, list->data, sizeof(CK_SLOT_ID) * list->len) != 0) {
+      || (list->len > 0
+          && memcmp(m->slots->data, list->data, sizeof(CK_SLOT_ID) * list->len) != 0)) {
     /* A reader or a token came or went: what was kept of the slots may
      * no longer hold. */
     g_clear_pointer(&m->slots, g_array_unref);
