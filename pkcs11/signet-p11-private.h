@@ -49,8 +49,9 @@ typedef struct
  * in the list; NULL with the module's failure in @out_rv. */
 GArray *signet_p11_module_slots(SignetP11ModuleEntry *m, CK_RV *out_rv);
 
-/* A token's objects (and its PIN state) are read by any number of sessions
- * at once but written by one at a time, with no session reading meanwhile:
+/* A token's objects (and its PIN state) are read and written by one call at
+ * a time (reads too: SoftHSM2 2.6 crashed under fifty concurrent readers, so
+ * signet_p11_access_begin() takes the writer's side for both):
  * every call that creates, changes or destroys an object, logs in or sets a
  * PIN runs between signet_p11_access_begin(…, TRUE) and _end, every call
  * that reads objects between (…, FALSE) and _end (not C_GetTokenInfo: finding
