@@ -78,6 +78,8 @@ import time
 import pyatspi
 
 POLL = 0.1
+# How many times one command starts itself again (Lookup.renew_process).
+MAX_RESTARTS = 10
 # The keys `press` knows: X keysyms.
 KEYSYMS = {"Return": 0xFF0D, "Escape": 0xFF1B, "Tab": 0xFF09}
 
@@ -90,9 +92,20 @@ class Lookup:
         self.scope = args.scope
         self.near = args.near
         self.nth = args.nth
+        self.lost = False  # libatspi lost the application (renew_process)
+        self.stdin_line = None  # what `type -` or `keys -` read
+
+    def read_line(self):
+        self.stdin_line = sys.stdin.readline().rstrip("\n")
+        return self.stdin_line
 
     # --- the application ------------------------------------------------------
     def app(self):
+        # A test of this driver (tests/ui/test-rig.sh) makes the first
+        # process lose the application, as libatspi does (renew_process).
+        if os.environ.get("UI_DRIVER_LOSE_ONCE") and not os.environ.get("UI_DRIVER_RESTARTS"):
+            self.lost = True
+            return None
         desktop = pyatspi.Registry.getDesktop(0)
         for i in range(desktop.childCount):
             try:
@@ -100,6 +113,8 @@ class Lookup:
                 if a is not None and a.name == self.app_name:
                     return a
             except Exception:
+                # Seen: "The application no longer exists" (renew_process).
+                self.lost = True
                 continue
         return None
 
@@ -206,6 +221,39 @@ class Lookup:
         ms = self.matches(name)
         return ms[self.nth] if len(ms) > self.nth else None
 
+    # libatspi in this process can lose the application for good: after a
+    # file chooser of it was destroyed, under load (the ASan build), every
+    # call on the application object warns "g_hash_table_lookup: assertion
+    # 'hash_table != NULL'" and raises "The application no longer exists",
+    # while the application runs on and a new process sees it (GTK 4.8,
+    # libatspi 2.46). A lookup that meets this goes on in a new process of
+    # this driver, with the time left (a line `type -` or `keys -` read
+    # from stdin is passed on through a pipe, never on a command line).
+    def renew_process(self, deadline):
+        left = deadline - time.monotonic()
+        n = int(os.environ.get("UI_DRIVER_RESTARTS", "0"))
+        if left <= 0 or n >= MAX_RESTARTS:
+            return
+        sys.stderr.write("atspi-driver: the application was lost to this process; "
+                         "looking again from a new one (%.1fs left)\n" % left)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os.environ["UI_DRIVER_RESTARTS"] = str(n + 1)
+        if self.stdin_line is not None:
+            r, w = os.pipe()
+            os.write(w, (self.stdin_line + "\n").encode())
+            os.close(w)
+            os.dup2(r, 0)
+            os.close(r)
+        argv, rest = [], sys.argv[1:]
+        while rest:
+            x = rest.pop(0)
+            if x == "--timeout":
+                rest.pop(0)
+            elif not x.startswith("--timeout="):
+                argv.append(x)
+        os.execv(sys.executable, [sys.executable, sys.argv[0], "--timeout", "%.3f" % left] + argv)
+
     def poll(self, fn, what):
         deadline = time.monotonic() + self.timeout
         while True:
@@ -214,6 +262,8 @@ class Lookup:
                 return r
             if time.monotonic() >= deadline:
                 fail("timed out after %gs: %s" % (self.timeout, what), self)
+            if self.lost:
+                self.renew_process(deadline)
             time.sleep(POLL)
 
     def need(self, name):
@@ -404,7 +454,7 @@ def main():
             fail("%s %r: selection refused" % (x.getRoleName(), x.name))
     elif c == "type":
         nargs(2)
-        text = sys.stdin.readline().rstrip("\n") if a[1] == "-" else a[1]
+        text = L.read_line() if a[1] == "-" else a[1]
         x = L.need(a[0])
         try:
             ed = x.queryEditableText()
@@ -417,7 +467,7 @@ def main():
             L.poll(lambda: text_of(x) == text, "%r did not take the text" % a[0])
     elif c == "keys":
         nargs(2)
-        text = sys.stdin.readline().rstrip("\n") if a[1] == "-" else a[1]
+        text = L.read_line() if a[1] == "-" else a[1]
         scope = L.need(a[0])
 
         def focused():
