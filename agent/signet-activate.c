@@ -120,33 +120,6 @@ roll_back(Run *run, const GError *why)
             hex, run->name, local->message);
 }
 
-/* A step that failed because the token was pulled does not always say so:
- * a module that closed the session on removal answers
- * CKR_SESSION_HANDLE_INVALID to the call in flight, and libp11 signing the
- * request reports an OpenSSL error. If the token is no longer in its slot,
- * the error becomes TokenRemoved whatever the step said, so that a caller
- * (a batch) keeps the row for this token and runs it again when it is back. */
-static void
-recode_if_removed(Run *run, GError **error)
-{
-  g_autoptr(GError) local = NULL;
-  GError *removed;
-
-  if (error == NULL || *error == NULL || run->a->session == NULL
-      || g_error_matches(*error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED))
-    return;
-  if (signet_p11_session_refresh_token(run->a->session, &local)
-      || !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED))
-    return;
-  removed = g_error_new(SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
-                        "%s. The token is no longer in its slot: it was removed during the "
-                        "activation. Plug it in again and run the same activation: Signet "
-                        "finishes or rolls back what was half done",
-                        (*error)->message);
-  g_clear_error(error);
-  *error = removed;
-}
-
 char *
 signet_activate_certs_to_pem(GPtrArray *certs, GError **error)
 {
@@ -614,7 +587,12 @@ signet_activation_run(const SignetActivation *a, GError **error)
     goto out;
 
 fail:
-  recode_if_removed(&run, error);
+  /* A step that failed because the token was pulled does not always say
+   * so: a module that closed the session on removal answers
+   * CKR_SESSION_HANDLE_INVALID to the call in flight, and libp11 signing the
+   * request reports an OpenSSL error. Said as TokenRemoved, a caller (a
+   * batch) keeps the row for this token and runs it again when it is back. */
+  signet_errors_recode_if_removed(a->session, "activation", error);
   roll_back(&run, error != NULL ? *error : NULL);
 out:
   g_clear_pointer(&run.new_id, g_bytes_unref);

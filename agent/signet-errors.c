@@ -116,3 +116,24 @@ signet_errors_return(GDBusMethodInvocation *invocation, const GError *error)
   g_dbus_method_invocation_return_dbus_error(invocation, signet_errors_dbus_name(error),
                                              error->message);
 }
+
+void
+signet_errors_recode_if_removed(SignetP11Session *session, const char *operation, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  GError *removed;
+
+  if (error == NULL || *error == NULL || session == NULL
+      || g_error_matches(*error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED))
+    return;
+  if (signet_p11_session_refresh_token(session, &local)
+      || !g_error_matches(local, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED))
+    return;
+  removed = g_error_new(SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
+                        "%s. The token is no longer in its slot: it was removed during the %s. "
+                        "Plug it in again and run the same %s: Signet finishes or rolls back "
+                        "what was half done",
+                        (*error)->message, operation, operation);
+  g_clear_error(error);
+  *error = removed;
+}

@@ -2,11 +2,14 @@
  * io.signet.Error.* D-Bus names (one name per code, docs/dbus-api.md).
  *
  * Owns: SIGNET_AGENT_ERROR; the GError → D-Bus name table.
- * May call: GLib/GIO, pkcs11/ and enroll/ (their error quarks only).
+ * May call: GLib/GIO, pkcs11/ and enroll/ (their error quarks; a session's
+ * token re-read, to tell a pulled token).
  */
 #pragma once
 
 #include <gio/gio.h>
+
+#include "pkcs11/signet-p11.h"
 
 G_BEGIN_DECLS
 
@@ -37,5 +40,14 @@ const char *signet_errors_dbus_name(const GError *error);
 
 /* Returns @error on @invocation under its io.signet.Error.* name. */
 void signet_errors_return(GDBusMethodInvocation *invocation, const GError *error);
+
+/* An operation failed with *@error: when @session's token has left its slot
+ * meanwhile (the CA's answer could not be decrypted, a write failed), the
+ * error becomes SIGNET_P11_ERROR_TOKEN_REMOVED (io.signet.Error.TokenRemoved,
+ * the CLI's exit 5) that keeps what *@error said and tells the holder to plug
+ * the token in and run the same @operation ("activation", "renewal"). An
+ * error that says so already, or a token still there, is left as it is. */
+void signet_errors_recode_if_removed(SignetP11Session *session, const char *operation,
+                                     GError **error);
 
 G_END_DECLS

@@ -528,6 +528,8 @@ run_renewal(Run *run, GError **error)
   return reply;
 
 fail:
+  /* Pulled mid-way (SCEP: the CA's answer could not be decrypted): said so. */
+  signet_errors_recode_if_removed(run->r->session, "renewal", error);
   /* Before ISSUED the old credential was never touched: undo ours. A
    * PENDING entry keeps its key and request unless the CA said no. */
   if (run->op->id != 0 && run->op->state == SIGNET_OP_RUNNING) {

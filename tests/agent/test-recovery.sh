@@ -151,6 +151,21 @@ $PIN
 EOF
 }
 
+# pulled_exit OP STEP EXIT: a token pulled at STEP of OP (activate, renew)
+# ends the command with exit 5 (TokenRemoved: plug it in and run the same
+# operation), whatever the step was doing (a CA's answer that could not be
+# decrypted, a session the module closed), except after the operation's
+# last write: the new certificate stored (activate store+, renew
+# remove-old+) or done, where it succeeded (0). Over CMP a renewal asks the
+# CA nothing (no ask-ca step: the fault never fires, 0).
+pulled_exit() {
+  local want=5
+  case ${SIGNET_TEST_PROTOCOL:-est}:$1:$2 in
+    *:*:done | *:activate:store+ | *:renew:remove-old+ | cmp:renew:ask-ca) want=0 ;;
+  esac
+  check_eq "$1 $2:remove: the command's exit status" "$want" "$3"
+}
+
 # --- renewal: every step, every fault ---------------------------------------------
 est_code --subject "CN=Ewa Fault,O=Example,C=PL"
 activate
@@ -163,6 +178,7 @@ for kind in $KINDS; do
     restart "$step:$kind"
     renew
     first=$rc
+    [ "$kind" = remove ] && pulled_exit renew "$step" "$first"
     restart
     after_restart "renew $step:$kind (exit $first)" 1
     renew
@@ -213,6 +229,7 @@ for kind in $KINDS; do
     before=$(leaf_ids | wc -l)
     activate
     first=$rc
+    [ "$kind" = remove ] && pulled_exit activate "$step" "$first"
     restart
     after_restart "activate $step:$kind (exit $first)" 0
     est_code --subject "CN=Ewa Fault $name $kind again,O=Example,C=PL"
