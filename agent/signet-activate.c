@@ -523,15 +523,17 @@ signet_activation_run(const SignetActivation *a, GError **error)
     }
     if (g_str_equal(resumed, "sent")) {
       g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
-      g_autoptr(SignetCsrContent) kept = signet_csr_read_content(run.op->request_pem, error);
+      g_autoptr(GError) unread = NULL;
+      g_autoptr(SignetCsrContent) kept = signet_csr_read_content(run.op->request_pem, &unread);
 
+      /* Not readable (it never is: the agent made it): sent as it is. */
       if (kept == NULL)
-        goto fail;
+        g_message("activate: the kept request is sent again as it is: %s", unread->message);
       /* The same code: the same request (the CA may answer it again). A
        * new one: a new request for the same key, since the code inside
        * the earlier one may be spent (a CertPoll, stage pending, carries
        * no code). Constant time; neither code is logged. */
-      run.lost.has_code = kept->challenge_password != NULL;
+      run.lost.has_code = kept != NULL && kept->challenge_password != NULL;
       if (run.lost.has_code && !signet_secret_equal(kept->challenge_password, a->code)) {
         g_autofree char *code_words = signet_activate_in_sentence(a->profile->code_prompt);
 
