@@ -86,23 +86,31 @@ signet_activate_reword(GError **error, char *message)
   (*error)->message = message;
 }
 
-/* What the holder tells the CA about a request whose answer was lost. */
+/* What the holder tells the CA about a request whose answer was lost: the
+ * request of the earlier attempt (run->lost) with the reference it was
+ * sent with, else the entry's. */
 char *
 signet_activate_what_to_tell(Run *run)
 {
-  g_autofree char *when = signet_activate_format_utc(run->op->sent_at);
-  g_autofree char *fingerprint = signet_csr_fingerprint(run->op->request_pem, NULL);
-  const char *reference = run->a->reference != NULL && *run->a->reference != '\0'
-                              ? run->a->reference
-                              : run->op->reference;
+  gboolean lost = run->lost.fingerprint != NULL;
+  g_autofree char *when = signet_activate_format_utc(lost ? run->lost.sent_at : run->op->sent_at);
+  g_autofree char *fingerprint
+      = lost ? g_strdup(run->lost.fingerprint) : signet_csr_fingerprint(run->op->request_pem, NULL);
+  const char *reference = lost ? run->lost.reference : run->op->reference;
   g_autofree char *word = signet_shell_word(run->serial);
   g_autofree char *ref_words = signet_activate_in_sentence(run->a->profile->reference_prompt);
   g_autofree char *code_words = signet_activate_in_sentence(run->a->profile->code_prompt);
 
+  if (reference == NULL || *reference == '\0')
+    reference = run->a->reference;
+  /* A request that carries the code is never sent with another: a new
+   * code makes a new request for the same key. */
   return g_strdup_printf(
       "Tell your CA: %s %s, request sent on %s, request fingerprint SHA-256 %s. If it gives you "
       "the certificate, import it: signet import %s FILE. If it gives you a new %s, run the "
-      "activation again with it: the same request (the same key) is sent",
-      ref_words, reference != NULL ? reference : "(not recorded)", when,
-      fingerprint != NULL ? fingerprint : "unknown", word, code_words);
+      "activation again with it: %s",
+      ref_words, reference != NULL && *reference != '\0' ? reference : "(not recorded)", when,
+      fingerprint != NULL ? fingerprint : "unknown", word, code_words,
+      lost && run->lost.has_code ? "a new request for the same key is made with it"
+                                 : "the same request (the same key) is sent");
 }

@@ -45,6 +45,17 @@ typedef struct
   gboolean keep_key;  /* the CA may have (or has) a certificate for it: never delete it */
   gboolean conflict;  /* another task changed op: touch nothing more */
   SignetTrust *trust; /* the roots the issued chain must end at */
+  /* The request an earlier attempt sent and whose answer did not arrive
+   * (stage sent), as the journal had it before this call: what the holder
+   * tells the CA about it. */
+  struct
+  {
+    char *fingerprint; /* SHA-256 of its DER; NULL before it is known */
+    gint64 sent_at;
+    char *reference;   /* the reference it was sent with */
+    gboolean has_code; /* it carries the code (challengePassword) */
+    gboolean remade;   /* this call made a new one for the new code */
+  } lost;
 } Run;
 
 void signet_activate_progress(Run *run, const char *step, const char *format, ...)

@@ -301,6 +301,83 @@ find_subject(Run *run, SignetConnector *connector, const SignetConnectorCode *co
   return g_steal_pointer(&subject);
 }
 
+/* Frees @text after wiping it: a request that holds an activation code. */
+static void
+free_wiped(char *text)
+{
+  if (text == NULL)
+    return;
+  explicit_bzero(text, strlen(text));
+  g_free(text);
+}
+
+/* The request an earlier attempt sent (stage sent), as journaled, before
+ * this call changes the entry: what the holder tells the CA about it. */
+static void
+remember_lost(Run *run)
+{
+  run->lost.fingerprint = signet_csr_fingerprint(run->op->request_pem, NULL);
+  run->lost.sent_at = run->op->sent_at;
+  run->lost.reference = g_strdup(run->op->reference);
+}
+
+/* The request an earlier attempt sent carries a code (its challengePassword)
+ * other than the one given now, which a CA with one-time codes may have
+ * spent when its answer was lost: a new request for the same key (already
+ * made, the token logged in), with @kept's subject and hash and the code
+ * given now, journaled before it is sent as a fresh one is. The earlier
+ * request goes from the entry, wiped. */
+static gboolean
+remake_request(Run *run, const SignetCsrContent *kept, GError **error)
+{
+  const SignetActivation *a = run->a;
+  g_autoptr(EVP_PKEY) pub = NULL;
+  g_autoptr(EVP_PKEY) priv = NULL;
+  const SignetCsrOptions options = {
+    .hash = kept->hash,
+    .challenge_password = signet_secret_get_data(a->code),
+    .challenge_password_len = signet_secret_get_len(a->code),
+  };
+  char *pem;
+  char *earlier;
+  char *answer_lost;
+  gint64 sent_at;
+
+  if (run->new_id == NULL) {
+    g_set_error_literal(error, SIGNET_AGENT_ERROR, SIGNET_AGENT_ERROR_FAILED,
+                        "The journal names no key for the request an earlier attempt sent, so "
+                        "no new request can be made for it");
+    return FALSE;
+  }
+  pub = signet_p11_session_get_public_key(a->session, run->new_id, error);
+  if (pub == NULL)
+    return FALSE;
+  priv = signet_p11_session_get_private_key(a->session, run->new_id, error);
+  if (priv == NULL)
+    return FALSE;
+  pem = signet_csr_build_pem_with(priv, pub, kept->subject, &options, error);
+  if (pem == NULL)
+    return FALSE;
+  earlier = g_steal_pointer(&run->op->request_pem);
+  answer_lost = g_steal_pointer(&run->op->answer_lost); /* that request's */
+  sent_at = run->op->sent_at;
+  run->op->request_pem = pem;
+  run->op->sent_at = signet_clock_now();
+  signet_activate_set_step(run, "enroll");
+  if (!signet_activate_journal(run, error)) {
+    g_prefix_error(error, "Could not journal the new request before sending it: ");
+    free_wiped(g_steal_pointer(&run->op->request_pem));
+    run->op->request_pem = earlier;
+    run->op->answer_lost = answer_lost;
+    run->op->sent_at = sent_at;
+    return FALSE;
+  }
+  free_wiped(earlier);
+  g_free(answer_lost);
+  run->lost.remade = TRUE;
+  return TRUE;
+}
+
 /* The open entry of this token and profile, if any (run->op, resumed). */
 static gboolean
 find_entry(Run *run, GError **error)
@@ -409,19 +486,43 @@ signet_activation_run(const SignetActivation *a, GError **error)
     resumed = signet_activation_stage(run.op);
     run.keep_key = TRUE;
     if (g_str_equal(resumed, "sent")) {
-      g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
-
       signet_activate_audit_interrupted(&run);
-      signet_activate_progress(
-          &run, "resend",
-          "Sending the same request again: an earlier attempt sent it on %s and its answer "
-          "did not arrive",
-          when);
+      remember_lost(&run);
     }
     /* The reference the holder gives now is the one it is sent with. */
     if (a->reference != NULL && *a->reference != '\0') {
       g_free(run.op->reference);
       run.op->reference = g_strdup(a->reference);
+    }
+    if (g_str_equal(resumed, "sent")) {
+      g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
+      g_autoptr(GError) unread = NULL;
+      g_autoptr(SignetCsrContent) kept = signet_csr_read_content(run.op->request_pem, &unread);
+
+      /* Not readable (it never is: the agent made it): sent as it is. */
+      if (kept == NULL)
+        g_message("activate: the kept request is sent again as it is: %s", unread->message);
+      /* The same code: the same request (the CA may answer it again). A
+       * new one: a new request for the same key, since the code inside
+       * the earlier one may be spent (a CertPoll, stage pending, carries
+       * no code). Constant time; neither code is logged. */
+      run.lost.has_code = kept != NULL && kept->challenge_password != NULL;
+      if (run.lost.has_code && !signet_secret_equal(kept->challenge_password, a->code)) {
+        g_autofree char *code_words = signet_activate_in_sentence(a->profile->code_prompt);
+
+        signet_activate_progress(&run, "request",
+                                 "Making a new request for the key kept on the token, signed on "
+                                 "the token: the %s has changed since an earlier attempt sent "
+                                 "its request on %s and its answer did not arrive",
+                                 code_words, when);
+        if (!remake_request(&run, kept, error))
+          goto fail;
+      } else
+        signet_activate_progress(
+            &run, "resend",
+            "Sending the same request again: an earlier attempt sent it on %s and its answer "
+            "did not arrive",
+            when);
     }
   } else {
     const char *label = a->label != NULL ? a->label : a->profile->key_label;
@@ -514,16 +615,26 @@ signet_activation_run(const SignetActivation *a, GError **error)
       /* The key stays: the CA may have issued a certificate for it. */
       if (signet_activate_is_refusal(e)) {
         g_autofree char *tell = signet_activate_what_to_tell(&run);
-        g_autofree char *when = signet_activate_format_utc(run.op->sent_at);
+        g_autofree char *when = signet_activate_format_utc(run.lost.sent_at);
         g_autofree char *said = signet_activate_without_stop(e->message);
+        g_autofree char *code_words = signet_activate_in_sentence(a->profile->code_prompt);
 
-        signet_activate_reword(
-            error, g_strdup_printf("An earlier attempt sent this token's request to the CA on "
-                                   "%s and its answer did not arrive; the CA now refuses the "
-                                   "same request, so it may have issued your certificate "
-                                   "already. The CA says: %s. %s. The new key stays on the "
-                                   "token for that certificate",
-                                   when, said, tell));
+        if (run.lost.remade)
+          signet_activate_reword(
+              error, g_strdup_printf("The CA refuses the new request made with the %s given "
+                                     "now. The CA says: %s. An earlier attempt sent this "
+                                     "token's request to the CA on %s and its answer did not "
+                                     "arrive, so it may have issued your certificate already. "
+                                     "%s. The new key stays on the token for that certificate",
+                                     code_words, said, when, tell));
+        else
+          signet_activate_reword(
+              error, g_strdup_printf("An earlier attempt sent this token's request to the CA "
+                                     "on %s and its answer did not arrive; the CA now refuses "
+                                     "the same request, so it may have issued your "
+                                     "certificate already. The CA says: %s. %s. The new key "
+                                     "stays on the token for that certificate",
+                                     when, said, tell));
       }
     } else if (signet_activate_answer_may_be_lost(e)) {
       g_autofree char *why = signet_activate_without_stop(e->message);
@@ -598,5 +709,7 @@ out:
   g_clear_pointer(&run.new_id, g_bytes_unref);
   g_clear_pointer(&run.op, signet_operation_free);
   g_clear_pointer(&run.trust, signet_trust_free);
+  g_free(run.lost.fingerprint);
+  g_free(run.lost.reference);
   return reply;
 }

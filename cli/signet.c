@@ -935,8 +935,12 @@ cmd_activate(Cli *cli, char **args, GError **error)
       g_print(_("The CA asked to be asked again after %s; sending the same request again.\n"),
               dict_string(unfinished, "retry_at"));
     if (g_str_equal(stage, "sent") && !cli->json)
+      /* TRANSLATORS: the agent sends the request the earlier attempt
+       * sent, unless the code given now differs from the one in it (a CA
+       * may have spent that one): then a new request for the same key. */
       g_print(_("An earlier attempt sent this token's request to the CA on %s and its answer "
-                "did not arrive; sending the same request again.\n"),
+                "did not arrive; sending the same request again (or, if the activation code is "
+                "a new one, a new request for the same key).\n"),
               dict_string(unfinished, "sent_at"));
     if (cli->reference != NULL)
       reference = g_strdup(cli->reference);

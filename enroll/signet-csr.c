@@ -185,3 +185,114 @@ signet_csr_fingerprint(const char *pem, GError **error)
     g_string_append_printf(out, "%s%02X", i > 0 ? ":" : "", digest[i]);
   return g_string_free(out, FALSE);
 }
+
+/* The hash a request is signed with, as csr_hash() names it. */
+static const char *
+request_hash(const X509_REQ *req, GError **error)
+{
+  int md_nid = NID_undef;
+
+  if (!OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md_nid, NULL))
+    md_nid = NID_undef;
+  switch (md_nid) {
+    case NID_sha256:
+      return "sha256";
+    case NID_sha384:
+      return "sha384";
+    case NID_sha512:
+      return "sha512";
+    default:
+      break;
+  }
+  g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+              "The kept certificate request is signed with %s, not with sha256, sha384 or "
+              "sha512",
+              md_nid != NID_undef ? OBJ_nid2sn(md_nid) : "an unknown algorithm");
+  return NULL;
+}
+
+static gboolean
+is_string_type(int type)
+{
+  switch (type) {
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_BMPSTRING:
+    case V_ASN1_UNIVERSALSTRING:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* The request's challengePassword in *@out (NULL when it has none). Its
+ * UTF-8 copy from OpenSSL is wiped before it is freed. */
+static gboolean
+request_challenge(X509_REQ *req, SignetSecret **out, GError **error)
+{
+  int at = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+  X509_ATTRIBUTE *attr;
+  ASN1_TYPE *value;
+  unsigned char *utf8 = NULL;
+  int len;
+
+  *out = NULL;
+  if (at < 0)
+    return TRUE;
+  attr = X509_REQ_get_attr(req, at);
+  value
+      = attr != NULL && X509_ATTRIBUTE_count(attr) == 1 ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
+  /* A DirectoryString, or the IA5String some tools write. */
+  if (value != NULL && is_string_type(value->type))
+    len = ASN1_STRING_to_UTF8(&utf8, value->value.asn1_string);
+  else
+    len = -1;
+  if (len < 0 || len > SIGNET_SECRET_MAX) {
+    if (utf8 != NULL)
+      OPENSSL_clear_free(utf8, (size_t)len);
+    ERR_clear_error();
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                        "The kept certificate request's challengePassword is not a string "
+                        "Signet can read");
+    return FALSE;
+  }
+  *out = signet_secret_new(utf8, (gsize)len);
+  OPENSSL_clear_free(utf8, (size_t)len);
+  return TRUE;
+}
+
+SignetCsrContent *
+signet_csr_read_content(const char *pem, GError **error)
+{
+  g_autoptr(X509_REQ) req = NULL;
+  g_autoptr(SignetCsrContent) content = g_new0(SignetCsrContent, 1);
+
+  g_return_val_if_fail(pem != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+  req = read_request(pem, error);
+  if (req == NULL)
+    return NULL;
+  content->hash = request_hash(req, error);
+  if (content->hash == NULL)
+    return NULL;
+  content->subject = X509_NAME_dup(X509_REQ_get_subject_name(req));
+  if (content->subject == NULL) {
+    set_openssl_error(error, "Cannot read the kept certificate request's subject");
+    return NULL;
+  }
+  if (!request_challenge(req, &content->challenge_password, error))
+    return NULL;
+  return g_steal_pointer(&content);
+}
+
+void
+signet_csr_content_free(SignetCsrContent *content)
+{
+  if (content == NULL)
+    return;
+  X509_NAME_free(content->subject);
+  signet_secret_free(content->challenge_password);
+  g_free(content);
+}

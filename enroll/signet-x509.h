@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "common/signet-secret.h"
+
 G_BEGIN_DECLS
 
 #define SIGNET_ENROLL_ERROR (signet_enroll_error_quark())
@@ -153,5 +155,22 @@ EVP_PKEY *signet_csr_public_key(const char *pem, GError **error);
 /* SHA-256 of the request's DER, "3F:A2:…" (as `openssl req -outform DER |
  * sha256sum` gives it, in upper case with colons): what a CA can look up. */
 char *signet_csr_fingerprint(const char *pem, GError **error);
+
+/* What a PEM request was made with, to make another for the same key
+ * (signet_csr_build_pem_with()): its subject, the hash it is signed with
+ * ("sha256", "sha384" or "sha512": static strings) and its
+ * challengePassword (an activation code: a secret, wiped when freed; NULL
+ * when the request has none). */
+typedef struct
+{
+  X509_NAME *subject;
+  const char *hash;
+  SignetSecret *challenge_password;
+} SignetCsrContent;
+/* BAD_INPUT when @pem is not a request, is signed with another hash, or its
+ * challengePassword is not a string. */
+SignetCsrContent *signet_csr_read_content(const char *pem, GError **error);
+void signet_csr_content_free(SignetCsrContent *content);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignetCsrContent, signet_csr_content_free)
 
 G_END_DECLS

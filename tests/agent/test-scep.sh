@@ -11,8 +11,10 @@
 # token, gives an RSA certificate that verifies to scepserver's CA (its
 # answer, DES-enveloped to the token key, decrypted on the token); a wrong,
 # a used and an expired code (one-time, expiring codes through scepserver's
-# -csrverifierexec) are refused in words and leave the token as it was; an EC profile is
-# refused before anything is made or sent; a RenewalReq signed with the
+# -csrverifierexec) are refused in words and leave the token as it was; an
+# answer lost as the agent died (one-time codes) is fetched with a new code
+# by a new request for the same key; an EC profile is refused before
+# anything is made or sent; a RenewalReq signed with the
 # current certificate's key renews in place; the CA down is "try later".
 # What scepserver forces (DES, SHA-1) is kept with each certificate it
 # issued and shown by `signet status`, and only for those: an EST
@@ -205,6 +207,101 @@ check_rc "an expired code is refused (exit 1)" 1
 check_err "… in words" 'activation code'
 check_eq "… and nothing is written" "$after" "$(objects)"
 
+# --- an answer lost with one-time codes -------------------------------------------
+# The agent dies as the CA answers (answered:crash): scepserver issued, and
+# the code in the request (its challengePassword) is spent. The journal
+# keeps the request at stage sent. The holder's next activation with a new
+# code makes a new request for the same key with it (the kept one carries
+# the spent code); with the same code, the same request goes again and the
+# CA refuses it.
+privkeys() { p11_objects privkey; }
+codes_add() { for c in "$@"; do printf '%s %s\n' "$c" "$(($(date +%s) + 3600))" >>"$RIG/codes"; done; }
+spent() { ! grep -q "^$1 " "$RIG/codes"; }
+pubkey_of() { # ID FILE: the token's public key ID, as PEM
+  "$PKCS11_TOOL" --module "$SOFTHSM2_MODULE" --token-label "$TOKEN_LABEL" --read-object \
+    --type pubkey --id "$1" -o "$2.der" >/dev/null 2>&1 &&
+    openssl pkey -pubin -inform DER -in "$2.der" -out "$2" 2>/dev/null
+}
+# crash_as_answered: signet activate ($REF, $CODE) with the agent killed as
+# the CA's answer arrives, then the agent again.
+crash_as_answered() {
+  agent_stop >/dev/null 2>&1 || true
+  export SIGNET_FAULT=answered:crash
+  agent_start
+  unset SIGNET_FAULT
+  activate
+  check "the agent killed as scepserver answers: the activation fails" test "$rc" -ne 0
+  agent_stop >/dev/null 2>&1 || true
+  agent_start
+}
+saved_code=$CODE saved_ref=$REF
+LOST_A=LOST-AAAA-SCEP LOST_B=LOST-BBBB-SCEP LOST_C=LOST-CCCC-SCEP LOST_D=LOST-DDDD-SCEP
+codes_add "$LOST_A" "$LOST_B" "$LOST_C" "$LOST_D"
+keys_before=$(privkeys)
+REF=SCEP-LOST-1 CODE=$LOST_A
+crash_as_answered
+check "… scepserver spent the code" spent "$LOST_A"
+run signet status "$TOKEN_LABEL" --json
+cp "$RIG/out" "$RIG/status.json"
+jcheck "status: the request was sent, with its reference, the key kept" "$RIG/status.json" \
+  "len(d['activations']) == 1 and d['activations'][0]['stage'] == 'sent' and d['activations'][0]['reference'] == '$REF'"
+lost_id=$(jq_ "$RIG/status.json" 'd["activations"][0]["id"]')
+lost_sha=$(jq_ "$RIG/status.json" 'd["activations"][0]["request_sha256"]')
+check_eq "… one new key on the token" "$((keys_before + 1))" "$(privkeys)"
+CODE=$LOST_B
+activate --json
+check_rc "the next activation with a new code completes" 0
+check "… saying it makes a new request for the kept key, the code having changed" \
+  grep -q '"step":"request".*new request for the key kept on the token.*activation code has changed' "$RIG/out"
+check "… and not that it sends the same request again" sh -c "! grep -q 'Sending the same request again' '$RIG/out'"
+last_json
+new_id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+check_eq "… the certificate is for the kept key (its id)" "$lost_id" "$new_id"
+cert_der "$new_id" "$RIG/lost.der"
+check "… and it verifies to scepserver's CA" verifies "$RIG/lost.der"
+pubkey_of "$lost_id" "$RIG/lost-key.pem"
+check_eq "… with the kept key's public key" "$(cat "$RIG/lost-key.pem")" \
+  "$(openssl x509 -in "$RIG/lost.der.pem" -noout -pubkey)"
+check "… with the subject of the kept request" sh -c \
+  "openssl x509 -in '$RIG/lost.der.pem' -noout -subject | grep -q 'CN *= *SCEP-LOST-1'"
+check_eq "… no second key was made" "$((keys_before + 1))" "$(privkeys)"
+check "… scepserver took the new code (struck out)" spent "$LOST_B"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing is left unfinished" "$RIG/out" "d['activations'] == []"
+check "… neither code is in the agent's log" sh -c \
+  "! grep -qF -e '$LOST_A' -e '$LOST_B' '$RIG/agent.log'"
+run signet history "$TOKEN_LABEL" --json
+jcheck "… the history has the killed attempt, with the first request's fingerprint, then the activation" \
+  "$RIG/out" "([(e['operation'], e['outcome']) for e in d[:2]] == [('activate', 'ok'), ('activate', 'interrupted')]
+  and '$lost_sha' in d[1]['detail'] and 'SCEP-LOST-1' in d[1]['detail'])"
+
+# The same code after the crash: the same request goes again; scepserver
+# refuses it (the code is spent). The message names the reference the
+# request was sent with, not the one given this time.
+keys_before=$(privkeys)
+REF=SCEP-LOST-2 CODE=$LOST_C
+crash_as_answered
+run signet status "$TOKEN_LABEL" --json
+lost_id=$(jq_ "$RIG/out" 'd["activations"][0]["id"]')
+REF=SCEP-LOST-2-OTHER
+activate
+check_rc "the same code again after the crash: the CA refuses the same request (exit 1)" 1
+check_err "… saying it may have issued the certificate already" \
+  'the CA now refuses the same request, so it may have issued your certificate already'
+check_err "… naming the reference the request was sent with" 'Tell your CA: reference number SCEP-LOST-2,'
+check_err "… and that a new code makes a new request for the same key" \
+  'new activation code, run the activation again with it: a new request for the same key is made with it'
+check_eq "… the key stays for that certificate" "$((keys_before + 1))" "$(privkeys)"
+REF=SCEP-LOST-2 CODE=$LOST_D
+activate --json
+check_rc "… then a new code: the activation completes" 0
+last_json
+check_eq "… for the kept key" "$lost_id" "$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')"
+check_eq "… no second key was made" "$((keys_before + 1))" "$(privkeys)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing is left unfinished" "$RIG/out" "d['activations'] == []"
+CODE=$saved_code REF=$saved_ref
+
 # --- renewal: RenewalReq signed with the current certificate's key -------------------
 # scepserver checks its -challenge on every message, RenewalReq included,
 # which RFC 8894 3.3.1.2 does not ask (a renewal is authenticated by the
@@ -246,7 +343,8 @@ jcheck "… status: the EST certificate has no legacy-algorithm note" "$RIG/out"
 jcheck "… while the SCEP one keeps its own" "$RIG/out" \
   "any(c['id'] == '$new' and c.get('legacy_algorithms') == ['DES', 'SHA-1'] for c in d['certificates'])"
 run signet status "$TOKEN_LABEL"
-check_eq "… in words, one note: the SCEP certificate's" 1 "$(grep -c 'forced legacy algorithms' "$RIG/out")"
+check_eq "… in words, one note for each SCEP certificate (the renewed one and the two of the lost answers)" \
+  3 "$(grep -c 'forced legacy algorithms' "$RIG/out")"
 est_ca_stop
 
 # --- the CA down -------------------------------------------------------------------

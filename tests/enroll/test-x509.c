@@ -1606,6 +1606,90 @@ test_csr_options(void)
   g_assert_nonnull(strstr(error->message, "'sha1'"));
 }
 
+/* What a kept request was made with, to make another for the same key. */
+static void
+test_csr_read_content(void)
+{
+  g_autoptr(EVP_PKEY) key = make_ec_key();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(X509_NAME) name = signet_subject_parse("CN=Jan Kowalski,O=Example\\, Inc.,C=PL", NULL);
+  static const guint8 code[] = "ABCD-EFGH-JKLM";
+  const SignetCsrOptions options = {
+    .hash = "sha384",
+    .challenge_password = code,
+    .challenge_password_len = sizeof code - 1,
+  };
+  g_autofree char *with = signet_csr_build_pem_with(key, NULL, name, &options, &error);
+  g_autofree char *without = NULL;
+  g_autoptr(SignetCsrContent) content = NULL;
+  g_autoptr(SignetSecret) expected = signet_secret_new(code, sizeof code - 1);
+
+  g_assert_no_error(error);
+  content = signet_csr_read_content(with, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(content);
+  g_assert_cmpint(X509_NAME_cmp(content->subject, name), ==, 0);
+  g_assert_cmpstr(content->hash, ==, "sha384");
+  g_assert_nonnull(content->challenge_password);
+  g_assert_true(signet_secret_equal(content->challenge_password, expected));
+  g_clear_pointer(&content, signet_csr_content_free);
+
+  /* No challengePassword; the default hash. */
+  without = signet_csr_build_pem_for_name(key, NULL, name, &error);
+  g_assert_no_error(error);
+  content = signet_csr_read_content(without, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(X509_NAME_cmp(content->subject, name), ==, 0);
+  g_assert_cmpstr(content->hash, ==, "sha256");
+  g_assert_null(content->challenge_password);
+  g_clear_pointer(&content, signet_csr_content_free);
+
+  /* A request made elsewhere: a PrintableString challengePassword is read;
+   * a request signed with SHA-1 is not one Signet would make again. */
+  {
+    g_autoptr(X509_REQ) req = X509_REQ_new();
+    g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
+    g_autoptr(EVP_PKEY) rsa = EVP_RSA_gen(2048);
+    g_autofree char *pem = NULL;
+    char *data = NULL;
+    long len;
+
+    g_assert_nonnull(rsa);
+    g_assert_cmpint(X509_REQ_set_subject_name(req, name), ==, 1);
+    g_assert_cmpint(X509_REQ_set_pubkey(req, key), ==, 1);
+    g_assert_cmpint(X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+                                              V_ASN1_PRINTABLESTRING, (const guint8 *)"secret1", 7),
+                    ==, 1);
+    g_assert_cmpint(X509_REQ_sign(req, key, EVP_sha512()), >, 0);
+    g_assert_cmpint(PEM_write_bio_X509_REQ(bio, req), ==, 1);
+    len = BIO_get_mem_data(bio, &data);
+    pem = g_strndup(data, (gsize)len);
+    content = signet_csr_read_content(pem, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(content->hash, ==, "sha512");
+    g_assert_cmpmem(signet_secret_get_data(content->challenge_password),
+                    signet_secret_get_len(content->challenge_password), "secret1", 7);
+    g_clear_pointer(&content, signet_csr_content_free);
+
+    g_assert_cmpint(X509_REQ_set_pubkey(req, rsa), ==, 1);
+    g_assert_cmpint(X509_REQ_sign(req, rsa, EVP_sha1()), >, 0);
+    g_assert_cmpint(BIO_reset(bio), ==, 1);
+    g_assert_cmpint(PEM_write_bio_X509_REQ(bio, req), ==, 1);
+    len = BIO_get_mem_data(bio, &data);
+    g_free(pem);
+    pem = g_strndup(data, (gsize)len);
+    content = signet_csr_read_content(pem, &error);
+    g_assert_null(content);
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT);
+    g_assert_nonnull(strstr(error->message, "SHA1"));
+    g_clear_error(&error);
+  }
+
+  content = signet_csr_read_content("not a request", &error);
+  g_assert_null(content);
+  g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT);
+}
+
 static void
 test_csr_public_key(void)
 {
@@ -1748,6 +1832,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/csr/ec", test_csr_ec);
   g_test_add_func("/enroll/csr/public-key", test_csr_public_key);
   g_test_add_func("/enroll/csr/options", test_csr_options);
+  g_test_add_func("/enroll/csr/read-content", test_csr_read_content);
   g_test_add_func("/enroll/csr/mismatch", test_csr_mismatch);
   g_test_add_func("/enroll/csr/bad-subject", test_csr_bad_subject);
   g_test_add_func("/enroll/csr/unsupported-key", test_csr_unsupported_key);
