@@ -21,7 +21,8 @@ agent_libsignet_agent_la_SOURCES = \
 	agent/signet-install.c agent/signet-install.h \
 	agent/signet-testhooks.c agent/signet-testhooks.h \
 	agent/signet-token-dict.c agent/signet-token-dict.h \
-	agent/signet-trust.c agent/signet-trust.h
+	agent/signet-trust.c agent/signet-trust.h \
+	agent/signet-worker.c agent/signet-worker.h
 agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\" \
 	-DSIGNET_BINDIR=\"$(bindir)\"
 agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \

@@ -23,6 +23,7 @@
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
+#include "agent/signet-worker.h"
 #include "common/signet-secret.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
@@ -201,7 +202,7 @@ background_start(SignetAgent *agent, const char *serial, gboolean poll)
   g_task_set_name(task, "journal recovery");
   g_task_set_task_data(task, bg, (GDestroyNotify)background_free);
   agent->n_running++;
-  g_task_run_in_thread(task, background_thread);
+  signet_worker_run(task, background_thread);
 }
 
 static gboolean

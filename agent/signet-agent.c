@@ -32,6 +32,7 @@
 #include "libsignet/signet-dbus-generated.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-token-dict.h"
+#include "agent/signet-worker.h"
 #include "common/signet-secret.h"
 #include "common/signet-util.h"
 #include "common/signet-openssl-util.h"
@@ -406,6 +407,7 @@ op_pool_run(gpointer data, gpointer user_data)
   op_thread(task, g_task_get_source_object(task), g_task_get_task_data(task),
             g_task_get_cancellable(task));
   g_object_unref(task);
+  signet_worker_done();
 }
 
 static void
@@ -420,7 +422,7 @@ op_start(Op *op)
   /* The callback owns @op; the task only borrows it. */
   g_task_set_task_data(task, op, NULL);
   if (!op->exclusive) {
-    g_task_run_in_thread(task, op_thread);
+    signet_worker_run(task, op_thread);
     return;
   }
   if (g_once_init_enter(&pool))

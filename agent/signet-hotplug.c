@@ -22,6 +22,7 @@
 
 #include "agent/signet-hotplug.h"
 #include "agent/signet-hotplug-private.h"
+#include "agent/signet-worker.h"
 
 static void tell_in_use_changed(SignetHotplug *hp, Reader *r, gboolean was_in_use, gint64 seen);
 
@@ -66,7 +67,7 @@ signet_hotplug_run_worker(SignetHotplug *hp, const char *name, gpointer data,
   hp->n_reads++;
   g_task_set_name(task, name);
   g_task_set_task_data(task, data, data_free);
-  g_task_run_in_thread(task, func);
+  signet_worker_run(task, func);
 }
 
 /* ---- ListReaders: asks whether cards are held ------------------------------ */

@@ -18,6 +18,7 @@
 
 #include "agent/signet-reminders.h"
 #include "agent/signet-reminders-private.h"
+#include "agent/signet-worker.h"
 
 #include <string.h>
 
@@ -122,7 +123,7 @@ start_check(SignetReminders *r, GStrv serials)
   task = g_task_new(NULL, r->cancellable, on_check_done_cb, r);
   g_task_set_source_tag(task, start_check);
   g_task_set_task_data(task, cd, (GDestroyNotify)check_data_free);
-  g_task_run_in_thread(task, signet_reminders_check_thread);
+  signet_worker_run(task, signet_reminders_check_thread);
 }
 
 void

@@ -405,7 +405,7 @@ tap_done() {
     agent_stop
     if grep -q 'ERROR: LeakSanitizer' "$RIG/agent.log"; then
       not_ok "signetd exited without a leak (LeakSanitizer)"
-      sed -n '/ERROR: LeakSanitizer/,/^SUMMARY/p' "$RIG/agent.log" | head -n 40 | sed 's/^/#   /'
+      sed -n '/ERROR: LeakSanitizer/,/^SUMMARY/p' "$RIG/agent.log" | head -n 150 | sed 's/^/#   /'
     else
       ok "signetd exited without a leak (LeakSanitizer)"
     fi
