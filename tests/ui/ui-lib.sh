@@ -161,6 +161,9 @@ ui_alive() { [ -n "${UI_PID:-}" ] && kill -0 "$UI_PID" 2>/dev/null; }
 ui() {
   env -u G_DEBUG "$UI_PYTHON" "$UI_DRIVER" "$@" >"$RIG/ui.out" 2>"$RIG/ui.err"
   ui_rc=$?
+  # A driver that libatspi lost the application to went on in a new process:
+  # said in the log, so that it is seen how often it happens.
+  grep -h "looking again from a new one" "$RIG/ui.err" | sed "s|^|# ui $1: |" >&2
   return "$ui_rc"
 }
 
