@@ -211,22 +211,6 @@ request_hash(const X509_REQ *req, GError **error)
   return NULL;
 }
 
-static gboolean
-is_string_type(int type)
-{
-  switch (type) {
-    case V_ASN1_UTF8STRING:
-    case V_ASN1_PRINTABLESTRING:
-    case V_ASN1_IA5STRING:
-    case V_ASN1_T61STRING:
-    case V_ASN1_BMPSTRING:
-    case V_ASN1_UNIVERSALSTRING:
-      return TRUE;
-    default:
-      return FALSE;
-  }
-}
-
 /* The request's challengePassword in *@out (NULL when it has none). Its
  * UTF-8 copy from OpenSSL is wiped before it is freed. */
 static gboolean
@@ -245,7 +229,7 @@ request_challenge(X509_REQ *req, SignetSecret **out, GError **error)
   value
       = attr != NULL && X509_ATTRIBUTE_count(attr) == 1 ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
   /* A DirectoryString, or the IA5String some tools write. */
-  if (value != NULL && is_string_type(value->type))
+  if (value != NULL && signet_asn1_is_text_type(value->type))
     len = ASN1_STRING_to_UTF8(&utf8, value->value.asn1_string);
   else
     len = -1;

@@ -29,4 +29,9 @@ char *signet_enroll_printable_text(const char *text, gsize max);
  * NULL for an OID too long to write. */
 char *signet_subject_attribute_name(const ASN1_OBJECT *obj);
 
+/* Whether an ASN1_TYPE of @type holds text ASN1_STRING_to_UTF8() reads: a
+ * DirectoryString, or the IA5, Visible or Numeric strings some tools write
+ * (a CsrAttrs value, a challengePassword). */
+gboolean signet_asn1_is_text_type(int type);
+
 G_END_DECLS

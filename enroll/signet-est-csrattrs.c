@@ -94,24 +94,6 @@ append_escaped(GString *out, const char *value)
   }
 }
 
-static gboolean
-is_string_type(int type)
-{
-  switch (type) {
-    case V_ASN1_UTF8STRING:
-    case V_ASN1_PRINTABLESTRING:
-    case V_ASN1_IA5STRING:
-    case V_ASN1_T61STRING:
-    case V_ASN1_BMPSTRING:
-    case V_ASN1_UNIVERSALSTRING:
-    case V_ASN1_VISIBLESTRING:
-    case V_ASN1_NUMERICSTRING:
-      return TRUE;
-    default:
-      return FALSE;
-  }
-}
-
 static void
 add_oid(GPtrArray *oids, const ASN1_OBJECT *obj)
 {
@@ -245,7 +227,7 @@ add_subject_attribute(X509_ATTRIBUTE *attr, X509_NAME *name, GPtrArray *rdns, GE
   if (!is_name_attribute(obj) || X509_ATTRIBUTE_count(attr) != 1)
     return FALSE;
   value = X509_ATTRIBUTE_get0_type(attr, 0);
-  if (value == NULL || !is_string_type(value->type))
+  if (value == NULL || !signet_asn1_is_text_type(value->type))
     return FALSE;
   type_name = signet_subject_attribute_name(obj);
   if (type_name == NULL)

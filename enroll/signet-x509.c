@@ -427,3 +427,21 @@ signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error)
   }
   return TRUE;
 }
+
+gboolean
+signet_asn1_is_text_type(int type)
+{
+  switch (type) {
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_BMPSTRING:
+    case V_ASN1_UNIVERSALSTRING:
+    case V_ASN1_VISIBLESTRING:
+    case V_ASN1_NUMERICSTRING:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
