@@ -2,13 +2,12 @@
  * real module (SoftHSM2) and makes it behave like a smart card: PIN and PUK
  * try counters that lock, the matching token flags, a log of every PIN/PUK
  * try, and faults injected from a file (token pulled, slow token, one-shot
- * errors, an extractable key). Two models: the default one keeps SoftHSM2's
- * ways (SO PIN = PUK); SIGNET_SHIM_MODEL=opensc-card shows a MyEID-family
- * PKCS#15 card through OpenSC 0.23 (tries, flags, unblock by C_SetPIN in a
- * logged-out session, key attributes, a public key per certificate).
- * What it models and every knob: tests/p11shim/README.md.
- * May call: libc, libdl, libcrypto (to read certificates), the target module.
- * Test rig only, never installed. */
+ * errors, an extractable key, a card whose keys only sign). Two models: the default one keeps
+ * SoftHSM2's ways (SO PIN = PUK); SIGNET_SHIM_MODEL=opensc-card shows a MyEID-family PKCS#15 card
+ * through OpenSC 0.23 (tries, flags, unblock by C_SetPIN in a logged-out session, key attributes, a
+ * public key per certificate). What it models and every knob: tests/p11shim/README.md. May call:
+ * libc, libdl, libcrypto (to read certificates), the target module. Test rig only, never installed.
+ */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -336,7 +335,7 @@ enum action
   ACT_HOLD,
   ACT_REMOVE,
   ACT_ERROR,
-  ACT_EXTRACTABLE
+  ACT_MODE /* extractable (C_GenerateKeyPair), sign-only (C_GetMechanismInfo) */
 };
 struct fault
 {
@@ -373,9 +372,9 @@ parse_fault(const char *line, struct fault *f)
     f->arg = strtoul(arg, &end, 10);
     return n == 3 && *end == '\0';
   }
-  if (strcmp(act, "extractable") == 0) {
-    f->action = ACT_EXTRACTABLE;
-    return n == 2 && strcmp(fn, "C_GenerateKeyPair") == 0;
+  if (strcmp(act, "extractable") == 0 || strcmp(act, "sign-only") == 0) {
+    f->action = ACT_MODE;
+    return n == 2 && strcmp(fn, act[0] == 'e' ? "C_GenerateKeyPair" : "C_GetMechanismInfo") == 0;
   }
   f->action = ACT_ERROR;
   return strcmp(act, "error") == 0 && n == 3 && parse_ckr(arg, &f->arg);
@@ -472,9 +471,10 @@ token_removed(void)
 }
 
 /* Apply the faults for FN (under lock): returns an injected error or CKR_OK.
- * *OUT_EXTRACTABLE (if not NULL): an "extractable" line is in force. */
+ * *OUT_MODE (if not NULL): a mode line for FN is in force ("extractable",
+ * "sign-only": each is valid for one function only). */
 static CK_RV
-faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable, bool *out_hold)
+faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_mode, bool *out_hold)
 {
   CK_RV rv = CKR_OK;
   faults_load();
@@ -487,9 +487,9 @@ faults_apply(const char *fn, unsigned long *out_delay_ms, bool *out_extractable,
         *out_hold = true;
     } else if (f->action == ACT_DELAY) {
       *out_delay_ms += f->arg;
-    } else if (f->action == ACT_EXTRACTABLE) {
-      if (out_extractable != NULL)
-        *out_extractable = true;
+    } else if (f->action == ACT_MODE) {
+      if (out_mode != NULL)
+        *out_mode = true;
     } else if (f->action == ACT_REMOVE) {
       char path[2200];
       state_path(path, sizeof path, "removed");
@@ -522,13 +522,12 @@ hold_in_force(const char *fn)
  * call says so in the state file "held" (its function's name) and waits
  * until no hold line for it is left in the fault file. */
 static CK_RV
-pre_ex(const char *fn, bool *out_removed, bool *out_extractable)
+pre_ex(const char *fn, bool *out_removed, bool *out_mode)
 {
   unsigned long delay_ms = 0;
   bool hold = false;
   pthread_mutex_lock(&lock);
-  CK_RV rv = refs > 0 ? faults_apply(fn, &delay_ms, out_extractable, &hold)
-                      : CKR_CRYPTOKI_NOT_INITIALIZED;
+  CK_RV rv = refs > 0 ? faults_apply(fn, &delay_ms, out_mode, &hold) : CKR_CRYPTOKI_NOT_INITIALIZED;
   *out_removed = rv == CKR_OK && token_removed();
   if (hold)
     write_state_file("held", fn, strlen(fn));
@@ -1347,6 +1346,25 @@ shim_C_GetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_P
   return rv;
 }
 
+/* "C_GetMechanismInfo sign-only": a card whose keys only sign (as many
+ * qualified-signature cards): no mechanism says it decrypts, encrypts,
+ * wraps or unwraps. */
+static CK_RV
+shim_C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
+{
+  bool removed, sign_only = false;
+  CK_RV rv = pre_ex("C_GetMechanismInfo", &removed, &sign_only);
+
+  if (rv != CKR_OK)
+    return rv;
+  if (removed)
+    return CKR_DEVICE_REMOVED;
+  rv = T->C_GetMechanismInfo(slot, type, info);
+  if (rv == CKR_OK && sign_only && info != NULL)
+    info->flags &= ~(CK_FLAGS)(CKF_DECRYPT | CKF_ENCRYPT | CKF_WRAP | CKF_UNWRAP);
+  return rv;
+}
+
 /* "C_GenerateKeyPair extractable": the private key is made CKA_SENSITIVE
  * false and CKA_EXTRACTABLE true, whatever the caller asked. */
 static CK_RV
@@ -1453,7 +1471,6 @@ typedef CK_ULONG UL;
 
 /* clang-format off */
 FORWARD(C_GetMechanismList, 1, (CK_SLOT_ID s, CK_MECHANISM_TYPE_PTR l, LP n), (s, l, n))
-FORWARD(C_GetMechanismInfo, 1, (CK_SLOT_ID s, CK_MECHANISM_TYPE t, CK_MECHANISM_INFO_PTR i), (s, t, i))
 FORWARD(C_OpenSession, 1, (CK_SLOT_ID s, CK_FLAGS f, CK_VOID_PTR a, CK_NOTIFY n, CK_SESSION_HANDLE_PTR h), (s, f, a, n, h))
 FORWARD(C_CloseSession, 0, (SH h), (h))
 FORWARD(C_CloseAllSessions, 0, (CK_SLOT_ID s), (s))

@@ -581,6 +581,29 @@ test_extractable(Fixture *fx, gconstpointer user_data)
   g_assert_null(get_bytes(s, key, CKA_VALUE));
 }
 
+/* "C_GetMechanismInfo sign-only": CKM_RSA_PKCS signs but no longer says it
+ * decrypts (nor any other mechanism that it encrypts, wraps or unwraps);
+ * without the line it decrypts again. */
+static void
+test_sign_only(Fixture *fx, gconstpointer user_data)
+{
+  CK_MECHANISM_INFO info;
+  g_autofree char *fault = state_file(fx, "fault");
+
+  (void)user_data;
+  g_assert_cmphex(p11->C_GetMechanismInfo(fx->slot, CKM_RSA_PKCS, &info), ==, CKR_OK);
+  g_assert_true(info.flags & CKF_DECRYPT);
+  write_state(fx, "fault", "C_GetMechanismInfo sign-only\n");
+  g_assert_cmphex(p11->C_GetMechanismInfo(fx->slot, CKM_RSA_PKCS, &info), ==, CKR_OK);
+  g_assert_true(info.flags & CKF_SIGN);
+  g_assert_false(info.flags & (CKF_DECRYPT | CKF_ENCRYPT | CKF_WRAP | CKF_UNWRAP));
+  g_assert_cmphex(p11->C_GetMechanismInfo(fx->slot, CKM_RSA_PKCS_OAEP, &info), ==, CKR_OK);
+  g_assert_false(info.flags & (CKF_DECRYPT | CKF_ENCRYPT | CKF_WRAP | CKF_UNWRAP));
+  g_assert_cmpint(g_unlink(fault), ==, 0);
+  g_assert_cmphex(p11->C_GetMechanismInfo(fx->slot, CKM_RSA_PKCS, &info), ==, CKR_OK);
+  g_assert_true(info.flags & CKF_DECRYPT);
+}
+
 /* --- The card model --- */
 
 /* C_GetInfo says OpenSC 0.23; C_GetSlotInfo names a reader. */
@@ -1110,6 +1133,7 @@ main(int argc, char **argv)
   ADD("/p11shim/error-once", test_error_once, 0);
   ADD("/p11shim/tries-log", test_tries_log, 0);
   ADD("/p11shim/extractable", test_extractable, 0);
+  ADD("/p11shim/sign-only", test_sign_only, 0);
   ADD("/p11shim/no-companion", test_no_companion, 0);
   ADD("/p11shim/card/info", test_card_info, CARD);
   ADD("/p11shim/card/pin-flags", test_card_pin_flags, CARD);
