@@ -428,7 +428,9 @@ signet_activation_run(const SignetActivation *a, GError **error)
                            run.name, a->profile->key_type);
   if (!signet_p11_key_type_parse(a->profile->key_type, &key_type, error))
     return NULL;
-  if (!signet_p11_token_check_key_type(signet_p11_session_get_token(a->session), key_type, error))
+  if (!signet_p11_token_check_key_type(signet_p11_session_get_token(a->session), key_type, error)
+      || !signet_token_check_key_use(signet_p11_session_get_token(a->session), a->profile, key_type,
+                                     error))
     return NULL;
   if (*run.serial == '\0') {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,

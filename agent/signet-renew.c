@@ -428,6 +428,19 @@ signet_renewal_resume_action(const SignetOperation *op)
   return "none";
 }
 
+/* What the profile's protocol needs of the token's keys besides signing,
+ * before anything is journaled, made or sent. */
+static gboolean
+check_key_use(Run *run, GError **error)
+{
+  SignetP11KeyType key_type;
+
+  if (!signet_p11_key_type_parse(run->profile->key_type, &key_type, error))
+    return FALSE;
+  return signet_token_check_key_use(signet_p11_session_get_token(run->r->session), run->profile,
+                                    key_type, error);
+}
+
 static GVariant *
 run_renewal(Run *run, GError **error)
 {
@@ -445,7 +458,7 @@ run_renewal(Run *run, GError **error)
     signet_renew_progress(run, "check-certificate",
                           "Checking the certificate to renew on token '%s'", run->name);
     if (!signet_renew_choose_certificate(run, error) || !signet_renew_check_validity(run, error)
-        || !signet_renew_find_profile(run, error))
+        || !signet_renew_find_profile(run, error) || !check_key_use(run, error))
       return NULL;
     run->op->keep_key = run->profile->renewal_key == SIGNET_RENEWAL_SAME_KEY;
     if (run->op->keep_key) {

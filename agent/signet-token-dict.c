@@ -7,6 +7,7 @@
 #include "agent/signet-clock.h"
 
 #include "common/signet-util.h"
+#include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
 
 #define PIN_SOURCE "module flags"
@@ -229,6 +230,22 @@ signet_token_dict_add_issued(GVariantBuilder *b, X509 *cert)
   g_variant_builder_add(b, "{sv}", "not_after", g_variant_new_string(not_after ? not_after : ""));
   g_variant_builder_add(b, "{sv}", "days_left",
                         g_variant_new_int64(signet_x509_days_left(cert, now)));
+}
+
+gboolean
+signet_token_check_key_use(const SignetP11Token *token, const SignetProfile *profile,
+                           SignetP11KeyType type, GError **error)
+{
+  const SignetConnectorClass *klass
+      = profile->protocol != NULL ? signet_connector_find(profile->protocol) : NULL;
+  g_autofree char *name = NULL;
+
+  /* An EC key: the connector refuses the profile itself, in its words. */
+  if (klass == NULL || !klass->key_decrypts
+      || g_str_has_prefix(signet_p11_key_type_to_string(type), "ec:"))
+    return TRUE;
+  name = g_ascii_strup(klass->name, -1);
+  return signet_p11_token_check_decrypt(token, type, name, error);
 }
 
 const char *

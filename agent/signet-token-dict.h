@@ -1,7 +1,8 @@
 /* signet-token-dict.h: the a{sv} dictionaries of the D-Bus API (token, PIN
  * and PUK state, certificate, key), exactly as docs/dbus-api.md lists them.
  *
- * Owns: the mapping from pkcs11/ structures to dictionaries.
+ * Owns: the mapping from pkcs11/ structures to dictionaries; what a
+ * profile's protocol needs of a token's keys.
  * May call: GLib, pkcs11/ (types), enroll/ (describing certificates), common/.
  * Every function returns a floating GVariant of type a{sv}.
  */
@@ -10,6 +11,7 @@
 #include <glib.h>
 #include <openssl/x509.h>
 
+#include "enroll/signet-profile.h"
 #include "pkcs11/signet-p11.h"
 
 G_BEGIN_DECLS
@@ -35,6 +37,12 @@ GVariant *signet_token_dict_new_key_short(GBytes *id, const char *label, const c
 /* Adds what a holder wants to know of a certificate just stored: subject,
  * issuer, serial, not_before, not_after (s), days_left (x). */
 void signet_token_dict_add_issued(GVariantBuilder *builder, X509 *cert);
+
+/* Can a @type key on @token do what @profile's protocol needs of it
+ * besides signing (SCEP: decrypt the CA's answer)? NOT_SUPPORTED before
+ * anything is made or sent. */
+gboolean signet_token_check_key_use(const SignetP11Token *token, const SignetProfile *profile,
+                                    SignetP11KeyType type, GError **error);
 
 /* How users name a token in messages: its label, else its serial. */
 const char *signet_token_dict_name(const SignetP11Token *token);

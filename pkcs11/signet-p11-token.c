@@ -95,6 +95,22 @@ signet_p11_token_check_key_type(const SignetP11Token *token, SignetP11KeyType ty
   return FALSE;
 }
 
+gboolean
+signet_p11_token_check_decrypt(const SignetP11Token *token, SignetP11KeyType type,
+                               const char *needed_by, GError **error)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(key_types); i++)
+    if (key_types[i].type == type && !key_types[i].ec && token->can_decrypt_rsa)
+      return TRUE;
+  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED,
+              "Token \"%s\" cannot decrypt with an %s key through its PKCS#11 module (%s), and "
+              "%s needs that: the CA encrypts the certificate to the new key. Nothing was "
+              "changed on the token; use a token whose keys can decrypt, or ask the CA for a "
+              "profile over another protocol",
+              token->label, signet_p11_key_type_to_string(type), token->module_name, needed_by);
+  return FALSE;
+}
+
 /* ---- unblock methods ---------------------------------------------------- */
 
 static const struct
@@ -213,7 +229,7 @@ typedef struct
 {
   gulong rsa_min_bits, rsa_max_bits;
   gulong ec_min_bits, ec_max_bits;
-  gboolean can_sign_rsa, can_sign_ec;
+  gboolean can_sign_rsa, can_sign_ec, can_decrypt_rsa;
 } SignetP11Mechanisms;
 
 static void
@@ -246,6 +262,12 @@ read_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, SignetP11Token *t)
         t->ec_max_bits = info.ulMaxKeySize ? info.ulMaxKeySize : G_MAXULONG;
         break;
       case CKM_RSA_PKCS:
+        if (info.flags & CKF_SIGN)
+          t->can_sign_rsa = TRUE;
+        /* what a SCEP CA's answer needs: it is enveloped to the key */
+        if (info.flags & CKF_DECRYPT)
+          t->can_decrypt_rsa = TRUE;
+        break;
       case CKM_SHA256_RSA_PKCS:
         if (info.flags & CKF_SIGN)
           t->can_sign_rsa = TRUE;
@@ -282,6 +304,7 @@ cached_mechanisms(SignetP11ModuleEntry *m, CK_FUNCTION_LIST_PTR f, CK_SLOT_ID sl
     c->ec_max_bits = t->ec_max_bits;
     c->can_sign_rsa = t->can_sign_rsa;
     c->can_sign_ec = t->can_sign_ec;
+    c->can_decrypt_rsa = t->can_decrypt_rsa;
     if (t->serial != NULL && *t->serial != '\0')
       g_hash_table_replace(m->mechanisms, g_steal_pointer(&key), c);
     else
@@ -293,6 +316,7 @@ cached_mechanisms(SignetP11ModuleEntry *m, CK_FUNCTION_LIST_PTR f, CK_SLOT_ID sl
     t->ec_max_bits = c->ec_max_bits;
     t->can_sign_rsa = c->can_sign_rsa;
     t->can_sign_ec = c->can_sign_ec;
+    t->can_decrypt_rsa = c->can_decrypt_rsa;
   }
   g_mutex_unlock(&m->mech_lock);
 }

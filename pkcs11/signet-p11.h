@@ -141,6 +141,7 @@ typedef struct
   gulong rsa_min_bits, rsa_max_bits;
   gulong ec_min_bits, ec_max_bits;
   gboolean can_sign_rsa, can_sign_ec;
+  gboolean can_decrypt_rsa; /* CKM_RSA_PKCS with CKF_DECRYPT */
   SignetP11UnblockMethod unblock_method;
   /* The module reads the card's objects once per process (OpenSC): what
    * another program writes meanwhile shows only after the card is
@@ -177,6 +178,13 @@ GStrv signet_p11_token_key_types(const SignetP11Token *token);
 /* Can @token generate @type? NOT_SUPPORTED with what it can do otherwise. */
 gboolean signet_p11_token_check_key_type(const SignetP11Token *token, SignetP11KeyType type,
                                          GError **error);
+
+/* Can a @type key on @token decrypt (an RSA key, CKM_RSA_PKCS with
+ * CKF_DECRYPT)? What a CA that encrypts its answer to the key needs
+ * (@needed_by names it: "SCEP"). NOT_SUPPORTED otherwise, before anything
+ * is made. */
+gboolean signet_p11_token_check_decrypt(const SignetP11Token *token, SignetP11KeyType type,
+                                        const char *needed_by, GError **error);
 
 /* ---- sessions ----------------------------------------------------------- */
 

@@ -14,7 +14,8 @@
 # -csrverifierexec) are refused in words and leave the token as it was; an
 # answer lost as the agent died (one-time codes) is fetched with a new code
 # by a new request for the same key; an EC profile is refused before
-# anything is made or sent; a RenewalReq signed with the
+# anything is made or sent, and so is a token whose keys cannot decrypt
+# (the answer is encrypted to the key); a RenewalReq signed with the
 # current certificate's key renews in place; the CA down is "try later".
 # What scepserver forces (DES, SHA-1) is kept with each certificate it
 # issued and shown by `signet status`, and only for those: an EST
@@ -150,6 +151,32 @@ check "an EC profile over SCEP is refused" test "$rc" -ne 0
 check_err "… saying SCEP needs an RSA key" 'SCEP needs an RSA key'
 check_eq "… nothing is made on the token" "$before" "$(objects)"
 check_eq "… and nothing reached the CA" "$ops" "$(pkioperations)"
+
+# --- a card whose keys only sign: refused before the PIN -----------------------------
+# SCEP's CA encrypts its answer to the key: a token whose RSA mechanism does
+# not decrypt (the shim's "sign-only": many qualified-signature cards) is
+# refused before the PIN is sent, a key made or the CA asked. The agent
+# keeps what it read of a token's mechanisms: it starts again around this.
+tries_sent() { awk 'END { print NR }' "$SIGNET_SHIM_STATE/tries" 2>/dev/null || echo 0; }
+sign_only() {
+  agent_stop
+  if [ "$1" = on ]; then echo 'C_GetMechanismInfo sign-only' >"$SIGNET_SHIM_STATE/fault"
+  else rm -f "$SIGNET_SHIM_STATE/fault"; fi
+  agent_start
+}
+sign_only on
+sent=$(tries_sent)
+activate --json
+check_rc "a token whose keys cannot decrypt: a SCEP activation is refused" 1
+last_json
+jcheck "… saying why and what to do" "$RIG/last.json" \
+  '"cannot decrypt" in d["error"]["message"] and "SCEP needs" in d["error"]["message"] and "another protocol" in d["error"]["message"]'
+check_eq "… before the PIN is sent" "$sent" "$(tries_sent)"
+check_eq "… nothing is made on the token" "$before" "$(objects)"
+check_eq "… and nothing reached the CA" "$ops" "$(pkioperations)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… nor is anything left unfinished" "$RIG/out" "d['activations'] == []"
+sign_only off
 
 # --- a wrong code: refused in words, the token as it was ---------------------------
 good=$CODE
@@ -308,6 +335,22 @@ CODE=$saved_code REF=$saved_ref
 # current certificate): it runs without one for the renewal.
 scep_stop
 scep_start -allowrenew 0
+sign_only on
+before=$(objects)
+ops=$(pkioperations)
+sent=$(tries_sent)
+run signet renew "$TOKEN_LABEL" --cert "$id" --json --pin-fd 4 4<<EOF
+$PIN
+EOF
+check_rc "a token whose keys cannot decrypt: a SCEP renewal is refused" 1
+last_json
+jcheck "… saying why" "$RIG/last.json" '"cannot decrypt" in d["error"]["message"]'
+check_eq "… before the PIN is sent, a key is made or the CA is asked" \
+  "$sent $before $ops" "$(tries_sent) $(objects) $(pkioperations)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… the certificate stays, nothing is left unfinished" "$RIG/out" \
+  "any(c['id'] == '$id' for c in d['certificates']) and d['operations'] == []"
+sign_only off
 run signet renew "$TOKEN_LABEL" --cert "$id" --json --pin-fd 4 4<<EOF
 $PIN
 EOF

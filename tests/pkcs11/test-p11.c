@@ -643,6 +643,24 @@ test_extractable(Fixture *f, gconstpointer data)
   g_assert_cmpuint(pairs->len, ==, 0);
 }
 
+/* What a CA that encrypts its answer to the key needs: SoftHSM2 and the card
+ * model decrypt with RSA (CKM_RSA_PKCS, CKF_DECRYPT); an EC key never does,
+ * and the refusal names who needs it. (A token whose keys only sign:
+ * tests/agent/test-scep.sh, through the shim's "sign-only".) */
+static void
+test_check_decrypt(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(f->token->can_decrypt_rsa);
+  g_assert_true(signet_p11_token_check_decrypt(f->token, SIGNET_P11_KEY_RSA_2048, "SCEP", &error));
+  g_assert_no_error(error);
+  g_assert_false(signet_p11_token_check_decrypt(f->token, SIGNET_P11_KEY_EC_P256, "SCEP", &error));
+  g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull(strstr(error->message, "cannot decrypt with an ec:p256 key"));
+  g_assert_nonnull(strstr(error->message, "SCEP needs that"));
+}
+
 /* One after another in one context, as an agent runs them: a key, a
  * signature through libp11, a certificate, a wrong PIN change, an unblock.
  * What the earlier ones left open (libp11's sessions) must not get in the
@@ -976,6 +994,7 @@ main(int argc, char **argv)
   ADD_BOTH("generate/ec-p256", test_generate_p256, NULL);
   ADD_BOTH("generate/ec-p384", test_generate_p384, NULL);
   ADD_BOTH("generate/extractable", test_extractable, NULL);
+  ADD_BOTH("check-decrypt", test_check_decrypt, NULL);
   ADD_BOTH("change-pin", test_change_pin, NULL);
   ADD_BOTH("unblock", test_unblock, NULL);
   ADD_BOTH("sequence", test_sequence, NULL);
