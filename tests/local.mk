@@ -19,7 +19,7 @@ AM_TESTS_ENVIRONMENT = \
 	export G_DEBUG=fatal-warnings G_SLICE=always-malloc; \
 	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
 	export LSAN_OPTIONS=suppressions='$(abs_top_srcdir)/tests/lsan.supp':print_suppressions=0;
-EXTRA_DIST += tests/lib.sh tests/lsan.supp
+EXTRA_DIST += tests/lib.sh tests/estca-lib.sh tests/lsan.supp
 
 include tests/testutil/local.mk
 include tests/common/local.mk
