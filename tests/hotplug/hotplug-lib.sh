@@ -76,6 +76,7 @@ hp_teardown() {
   [ -n "${MONITOR_PID:-}" ] && kill -TERM "$MONITOR_PID" 2>/dev/null
   [ -n "${SIGNALS_PID:-}" ] && kill -TERM "$SIGNALS_PID" 2>/dev/null
   [ -n "${VICC_PID:-}" ] && kill -TERM "$VICC_PID" 2>/dev/null
+  [ -n "${ESTCA_PID:-}" ] && kill -TERM "$ESTCA_PID" 2>/dev/null # tests/estca-lib.sh
   if [ -n "${AGENT_PID:-}" ]; then
     kill -TERM "$AGENT_PID" 2>/dev/null
     wait "$AGENT_PID" 2>/dev/null

@@ -19,7 +19,8 @@ hotplug_integration_tests = \
 	tests/hotplug/test-exclusive.sh \
 	tests/hotplug/test-idle.sh \
 	tests/hotplug/test-card-reset.sh \
-	tests/hotplug/test-pulled.sh
+	tests/hotplug/test-pulled.sh \
+	tests/hotplug/test-batch-wait.sh
 TESTS += $(hotplug_integration_tests)
 EXTRA_DIST += $(hotplug_integration_tests) tests/hotplug/hotplug-lib.sh
 signet_format_sources += $(tests_hotplug_signet_pcsc_helper_SOURCES) \
