@@ -6,7 +6,8 @@
 # proof of possession signed on the token, gives a certificate that
 # verifies to the CA's root; a used, a wrong and an expired code are refused
 # in words and leave the token as it was; a request the CA answers
-# "waiting" keeps its key until the next try, which completes it; a kur
+# "waiting" keeps its key until the next try, which completes it, also
+# after the agent was killed and started again; a kur
 # signed with the current certificate's key on the token renews it in
 # place; the CA down is "try later". The same connector seam as EST: the
 # agent's engines do not know which protocol they drive.
@@ -86,11 +87,24 @@ activate
 check_rc "a request the CA answers 'waiting': exit 7 (it issues later)" 7
 check_err "… saying when to run it again" 'will issue the certificate later'
 check_eq "… the new key pair stays on the token" "$((before + 2))" "$(objects)"
+# The request survives the agent: killed, then started again, the same
+# activation sends the journaled request again in a new ir (OpenSSL 3.0
+# cannot resume a CMP transaction: docs/internals/cmp.md), for the key
+# that waited on the token.
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=
+agent_start
+run signet status "$TOKEN_LABEL" --json
+jcheck "… after kill -9 and a new agent, status shows the activation pending" "$RIG/out" \
+  'len(d["activations"]) == 1 and d["activations"][0]["stage"] == "pending"'
 estca clock +60s >/dev/null
 activate --json
 check_rc "after the time the CA gave, the same activation completes" 0
 estca clock now >/dev/null
 estca mode normal >/dev/null
+check_eq "… the CA issued one certificate for the reference" 1 \
+  "$(estca issued | awk -v r="ref:$REF" '$2 == r { n++ } END { print n + 0 }')"
 check_eq "… with that key pair and its certificate" "$((before + 3))" "$(objects)"
 run signet status "$TOKEN_LABEL" --json
 jcheck "… and nothing is left unfinished" "$RIG/out" 'd["activations"] == []'
