@@ -445,14 +445,18 @@ export SIGNET_FAKE_NOW="$RIG/pend-now"
 echo $((retry_at + 1)) >"$SIGNET_FAKE_NOW"
 left_to_holder() { grep -c 'poll: the CA did not answer about the renewal' "$RIG/agent.log"; }
 polls_before=$(left_to_holder)
+# Until the poll has journaled its outcome (the log line comes before).
+holder_to_ask() {
+  signet status "$TOKEN_LABEL" --json >"$RIG/pend-status.json" 2>/dev/null &&
+    [ "$(jq_ "$RIG/pend-status.json" '[o["resume"] for o in d["operations"]]')" = '["ask-again"]' ]
+}
 agent_start
-wait_until 20 sh -c "[ \$(grep -c 'poll: the CA did not answer about the renewal' '$RIG/agent.log') -gt $polls_before ]"
+wait_until 20 holder_to_ask
 check_eq "the agent killed and started after the retry_at: its own poll leaves the renewal to the holder" \
   "$((polls_before + 1))" "$(left_to_holder)"
 check_eq "… having sent the CA nothing (one RenewalReq, and the activation's CertPoll)" "1 1" \
   "$(ca_saw 17) $(ca_saw 20)"
-run signet status "$TOKEN_LABEL" --json
-jcheck "… status: still pending, the holder to ask again" "$RIG/out" \
+jcheck "… status: still pending, the holder to ask again, with the PIN" "$RIG/pend-status.json" \
   "[(o['state'], o['resume'], o['needs_pin']) for o in d['operations']] == [('pending', 'ask-again', True)]"
 run signet renew "$TOKEN_LABEL" --cert "$new_id" --json --pin-fd 4 4<<EOF
 $PIN
