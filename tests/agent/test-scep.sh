@@ -17,6 +17,9 @@
 # anything is made or sent, and so is a token whose keys cannot decrypt
 # (the answer is encrypted to the key); a RenewalReq signed with the
 # current certificate's key renews in place; the CA down is "try later".
+# A CA that answers PENDING (tests/ca/signet-test-scep-ca: scepserver never
+# does) gets a CertPoll, not a second request, from the same activation or
+# renewal run again after the agent was killed (-9) and started again.
 # What scepserver forces (DES, SHA-1) is kept with each certificate it
 # issued and shown by `signet status`, and only for those: an EST
 # certificate on the same token has no such note.
@@ -397,5 +400,129 @@ before=$(objects)
 activate
 check_rc "the SCEP CA down: exit 8 (try later)" 8
 check_eq "… and nothing is written" "$before" "$(objects)"
+
+# --- PENDING, then the CertPoll after the agent was killed ---------------------------
+# scepserver never answers PENDING; tests/ca/signet-test-scep-ca does, with
+# scepserver's CA (its depot's certificate and key): PENDING to the PKCSReq
+# and the RenewalReq, the certificate on the CertPoll that follows. It keeps
+# the request in memory while the agent is killed and started again, and
+# logs a line per message (type, name, transactionID, answer). The agent
+# asks again as soon as the holder runs the command: it does not hold a
+# pending activation or renewal to its retry_at (SCEP gives no time: now +
+# 5 minutes), so no clock is moved. Its own relay and profile; SCEP_PID and
+# RELAY_PID are this CA's now, stopped as scepserver's were.
+PEND_CODE=PEND-ZP4M-SCEP
+serve_ca signet-test-scep-ca "$RIG/pend-ca.out" "$RIG/pend-ca.err" \
+  "$top_builddir/tests/ca/signet-test-scep-ca" --ca-cert "$RIG/depot/ca.pem" \
+  --ca-key "$RIG/depot/ca.key" --mode pending --challenge "$PEND_CODE" --log "$RIG/pend-ca.log"
+SCEP_PID=$SERVED_PID
+serve_ca tls-relay "$RIG/pend-relay.out" "$RIG/pend-relay.log" \
+  "$PYTHON" "$top_srcdir/tests/ca/tls-relay.py" --cert "$RIG/tls.pem" --key "$RIG/tls.key" \
+  --target "$(sed -n 's/^listening on //p' "$RIG/pend-ca.out")"
+RELAY_PID=$SERVED_PID
+RELAY_PORT=$(sed -n 's/^listening on //p' "$RIG/pend-relay.out")
+write_profile signet-scep-pending rsa:2048
+ca_saw() { grep -c "^$1 " "$RIG/pend-ca.log" 2>/dev/null || true; } # 19 PKCSReq, 17 RenewalReq, 20 CertPoll
+certs() { p11_objects cert; }
+agent_kill() {
+  kill -9 "$AGENT_PID"
+  wait "$AGENT_PID" 2>/dev/null
+  AGENT_PID=
+}
+
+PROFILE=signet-scep-pending REF=SCEP-PEND-1 CODE=$PEND_CODE
+keys_before=$(privkeys) certs_before=$(certs)
+activate
+check_rc "a SCEP CA that answers PENDING: signet activate exits 7" 7
+check_err "… saying the CA will issue the certificate later" \
+  'will issue the certificate later: run the same activation again after'
+check_eq "… the CA got one PKCSReq, answered PENDING" "1 1" \
+  "$(ca_saw 19) $(grep -c '^19 PKCSReq .* PENDING$' "$RIG/pend-ca.log")"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status: the activation pending, with its reference and a retry_at" "$RIG/out" \
+  "(len(d['activations']) == 1 and d['activations'][0]['stage'] == 'pending'
+  and d['activations'][0]['retry_at'] and d['activations'][0]['reference'] == '$REF')"
+pend_id=$(jq_ "$RIG/out" 'd["activations"][0]["id"]')
+check_eq "… the new key pair stays on the token" "$((keys_before + 1))" "$(privkeys)"
+check_eq "… with no certificate yet" "$certs_before" "$(certs)"
+agent_kill
+agent_start
+activate --json
+check_rc "the agent killed (-9) and started again: the same activation completes" 0
+check_eq "… the CA got one CertPoll and no second PKCSReq" "1 1" "$(ca_saw 20) $(ca_saw 19)"
+last_json
+new_id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+check_eq "… the certificate is for the kept key (its id)" "$pend_id" "$new_id"
+cert_der "$new_id" "$RIG/pend.der"
+check "… and verifies to the CA (openssl)" verifies "$RIG/pend.der"
+pubkey_of "$pend_id" "$RIG/pend-key.pem"
+check_eq "… with the kept key's public key" "$(cat "$RIG/pend-key.pem")" \
+  "$(openssl x509 -in "$RIG/pend.der.pem" -noout -pubkey)"
+check_eq "… one new key pair and its certificate on the token" \
+  "$((keys_before + 1)) $((certs_before + 1))" "$(privkeys) $(certs)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing is left unfinished" "$RIG/out" "d['activations'] == [] and d['operations'] == []"
+
+# The renewal of that certificate: PENDING to the RenewalReq. The agent,
+# killed and started again with its clock past the retry_at (its test hook,
+# SIGNET_FAKE_NOW), asks the CA by itself, without the holder: a SCEP CA is
+# asked about a renewal only in a message signed with the current
+# certificate's key, which needs the PIN, so it sends nothing and leaves it
+# to the holder; `signet renew` again then sends the CertPoll.
+run signet renew "$TOKEN_LABEL" --cert "$new_id" --json --pin-fd 4 4<<EOF
+$PIN
+EOF
+check_rc "a renewal the SCEP CA answers PENDING: exit 7" 7
+check_eq "… the CA got one RenewalReq, answered PENDING" "1 1" \
+  "$(ca_saw 17) $(grep -c '^17 RenewalReq .* PENDING$' "$RIG/pend-ca.log")"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… status: the renewal pending" "$RIG/out" \
+  "[(o['kind'], o['state']) for o in d['operations']] == [('renew', 'pending')]"
+retry_at=$(jq_ "$RIG/out" 'd["operations"][0]["retry_at"]')
+cert_der "$new_id" "$RIG/pend-current.der"
+check "… the current certificate stays meanwhile" cmp -s "$RIG/pend.der" "$RIG/pend-current.der"
+check_eq "… the renewal's new key pair is on the token, no certificate yet" \
+  "$((keys_before + 2)) $((certs_before + 1))" "$(privkeys) $(certs)"
+agent_kill
+export SIGNET_FAKE_NOW="$RIG/pend-now"
+echo $((retry_at + 1)) >"$SIGNET_FAKE_NOW"
+left_to_holder() { grep -c 'poll: the CA did not answer about the renewal' "$RIG/agent.log"; }
+polls_before=$(left_to_holder)
+# Until the poll has journaled its outcome (the log line comes before).
+holder_to_ask() {
+  signet status "$TOKEN_LABEL" --json >"$RIG/pend-status.json" 2>/dev/null &&
+    [ "$(jq_ "$RIG/pend-status.json" '[o["resume"] for o in d["operations"]]')" = '["ask-again"]' ]
+}
+agent_start
+wait_until 20 holder_to_ask
+check_eq "the agent killed and started after the retry_at: its own poll leaves the renewal to the holder" \
+  "$((polls_before + 1))" "$(left_to_holder)"
+check_eq "… having sent the CA nothing (one RenewalReq, and the activation's CertPoll)" "1 1" \
+  "$(ca_saw 17) $(ca_saw 20)"
+jcheck "… status: still pending, the holder to ask again, with the PIN" "$RIG/pend-status.json" \
+  "[(o['state'], o['resume'], o['needs_pin']) for o in d['operations']] == [('pending', 'ask-again', True)]"
+run signet renew "$TOKEN_LABEL" --cert "$new_id" --json --pin-fd 4 4<<EOF
+$PIN
+EOF
+rm -f "$SIGNET_FAKE_NOW"
+check_rc "then signet renew again, with the PIN: the renewal completes" 0
+check_eq "… the CA got a CertPoll (its second) and no second RenewalReq" "2 1" "$(ca_saw 20) $(ca_saw 17)"
+last_json
+renewed_id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
+check "… under a new key" test -n "$renewed_id" -a "$renewed_id" != "$new_id"
+cert_der "$renewed_id" "$RIG/pend-renewed.der"
+check "… the renewed certificate verifies to the CA" verifies "$RIG/pend-renewed.der"
+check_eq "… with the same subject" \
+  "$(openssl x509 -inform DER -in "$RIG/pend.der" -noout -subject)" \
+  "$(openssl x509 -inform DER -in "$RIG/pend-renewed.der" -noout -subject)"
+cert_der "$new_id" "$RIG/pend-old.der"
+check "… the old certificate is gone" test ! -s "$RIG/pend-old.der"
+check_eq "… one key pair and one certificate for it: the renewed ones" \
+  "$((keys_before + 1)) $((certs_before + 1))" "$(privkeys) $(certs)"
+run signet status "$TOKEN_LABEL" --json
+jcheck "… and nothing is left unfinished" "$RIG/out" "d['activations'] == [] and d['operations'] == []"
+check_eq "… all told, the CA got one PKCSReq, one RenewalReq and two CertPolls" "1 1 2" \
+  "$(ca_saw 19) $(ca_saw 17) $(ca_saw 20)"
+PROFILE=signet-scep CODE=$saved_code REF=$saved_ref
 
 tap_done

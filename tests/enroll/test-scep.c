@@ -14,13 +14,16 @@
  * libp11 as the agent hands it over: the request is signed, and the CA's
  * DES-enveloped answer decrypted, on the token. A small fake CA (scepserver's
  * CA key, in a thread, behind the same relay) answers what scepserver never
- * does: PENDING, FAILURE badTime, another nonce, a forged signature.
+ * does: PENDING, FAILURE badTime, another nonce, a forged signature
+ * (tests/ca/signet-scep-fake.c, which tests/ca/signet-test-scep-ca serves
+ * to the agent's tests).
  */
 #include "config.h"
 
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
+#include "tests/ca/signet-scep-fake.h"
 #include "tests/testutil/signet-test-util.h"
 
 #include <arpa/inet.h>
@@ -470,248 +473,20 @@ test_unreachable(void)
 /* ---- a fake SCEP CA, for what scepserver never answers ---------------------- */
 
 /* Behind the same relay, with scepserver's CA certificate and key: it
- * answers GetCACaps and GetCACert itself, and a PKIOperation as @mode
+ * answers GetCACaps and GetCACert itself, and a PKIOperation as its mode
  * says: PENDING to a PKCSReq then the certificate to the CertPoll, a
  * FAILURE badTime, another recipientNonce, or an answer signed by a key
- * that is not the CA's. */
-typedef enum
-{
-  FAKE_PENDING_THEN_ISSUE,
-  FAKE_BAD_TIME,
-  FAKE_WRONG_NONCE,
-  FAKE_FORGED,
-} FakeMode;
-
+ * that is not the CA's. The answers are tests/ca/signet-scep-fake.c's,
+ * which tests/ca/signet-test-scep-ca serves to the agent's tests too; here
+ * in a thread. */
 static struct
 {
   int listen_fd;
   int stop[2];
   guint port;
   GThread *thread;
-  gint mode; /* FakeMode */
-  gint polls;
-  X509 *ca;
-  EVP_PKEY *ca_key;
-  X509 *other; /* a self-signed certificate that is not the CA's */
-  EVP_PKEY *other_key;
-  X509_REQ *pending; /* the request answered PENDING */
+  SignetScepFake *ca;
 } fake;
-
-static int
-fake_nid(const char *oid)
-{
-  int nid = OBJ_txt2nid(oid);
-
-  return nid != NID_undef ? nid : OBJ_create(oid, NULL, NULL);
-}
-
-static void
-add_printable(PKCS7_SIGNER_INFO *si, const char *oid, const char *value)
-{
-  ASN1_STRING *s = ASN1_PRINTABLESTRING_new();
-
-  g_assert_cmpint(ASN1_STRING_set(s, value, -1), ==, 1);
-  g_assert_cmpint(PKCS7_add_signed_attribute(si, fake_nid(oid), V_ASN1_PRINTABLESTRING, s), ==, 1);
-}
-
-static void
-add_octets(PKCS7_SIGNER_INFO *si, const char *oid, const guint8 *data, int len)
-{
-  ASN1_OCTET_STRING *s = ASN1_OCTET_STRING_new();
-
-  g_assert_cmpint(ASN1_OCTET_STRING_set(s, data, len), ==, 1);
-  g_assert_cmpint(PKCS7_add_signed_attribute(si, fake_nid(oid), V_ASN1_OCTET_STRING, s), ==, 1);
-}
-
-/* A certificate for @csr from the CA, in a certs-only PKCS#7 enveloped to
- * @recipient (DER, g_free). */
-static GBytes *
-issue_enveloped(X509_REQ *csr, X509 *recipient)
-{
-  g_autoptr(X509) leaf = X509_new();
-  g_autoptr(PKCS7) certs = PKCS7_new();
-  g_autoptr(PKCS7) env = NULL;
-  g_autoptr(BIO) in = NULL;
-  STACK_OF(X509) *to = sk_X509_new_null();
-  unsigned char *der = NULL;
-  int len;
-  GBytes *out;
-
-  g_assert_cmpint(ASN1_INTEGER_set(X509_get_serialNumber(leaf), 4711), ==, 1);
-  g_assert_cmpint(X509_set_version(leaf, 2), ==, 1);
-  g_assert_cmpint(X509_set_subject_name(leaf, X509_REQ_get_subject_name(csr)), ==, 1);
-  g_assert_cmpint(X509_set_issuer_name(leaf, X509_get_subject_name(fake.ca)), ==, 1);
-  g_assert_nonnull(X509_gmtime_adj(X509_getm_notBefore(leaf), -60));
-  g_assert_nonnull(X509_gmtime_adj(X509_getm_notAfter(leaf), 24 * 3600));
-  g_assert_cmpint(X509_set_pubkey(leaf, X509_REQ_get0_pubkey(csr)), ==, 1);
-  g_assert_cmpint(X509_sign(leaf, fake.ca_key, EVP_sha256()), >, 0);
-  g_assert_cmpint(PKCS7_set_type(certs, NID_pkcs7_signed), ==, 1);
-  g_assert_cmpint(PKCS7_content_new(certs, NID_pkcs7_data), ==, 1);
-  g_assert_cmpint(PKCS7_add_certificate(certs, leaf), ==, 1);
-  len = i2d_PKCS7(certs, &der);
-  g_assert_cmpint(len, >, 0);
-  in = BIO_new_mem_buf(der, len);
-  sk_X509_push(to, recipient);
-  env = PKCS7_encrypt(to, in, EVP_aes_128_cbc(), PKCS7_BINARY);
-  sk_X509_free(to);
-  OPENSSL_free(der);
-  der = NULL;
-  g_assert_nonnull(env);
-  len = i2d_PKCS7(env, &der);
-  out = g_bytes_new(der, (gsize)len);
-  OPENSSL_free(der);
-  return out;
-}
-
-/* The CertRep to the pkiMessage @req (DER), as the mode says. */
-static GBytes *
-cert_rep(const guint8 *req_der, gsize req_len)
-{
-  const unsigned char *p = req_der;
-  g_autoptr(PKCS7) req = d2i_PKCS7(NULL, &p, (long)req_len);
-  g_autoptr(PKCS7) rep = PKCS7_new();
-  PKCS7_SIGNER_INFO *rsi, *si;
-  ASN1_TYPE *type, *tid, *nonce;
-  X509 *requester;
-  g_autofree char *msg_type = NULL;
-  g_autofree char *tid_text = NULL;
-  g_autoptr(GBytes) content = NULL;
-  guint8 nonce_bytes[16] = { 0 };
-  guint8 own_nonce[16] = { 1 };
-  const char *status = "3";
-  FakeMode mode = g_atomic_int_get(&fake.mode);
-  gboolean forged = mode == FAKE_FORGED;
-  g_autoptr(BIO) data = NULL;
-  unsigned char *der = NULL;
-  int len;
-  GBytes *out;
-
-  g_assert_nonnull(req);
-  rsi = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(req), 0);
-  requester = sk_X509_value(req->d.sign->cert, 0);
-  type = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.2"));
-  tid = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.7"));
-  nonce = PKCS7_get_signed_attribute(rsi, fake_nid("2.16.840.1.113733.1.9.5"));
-  g_assert_nonnull(type);
-  g_assert_nonnull(tid);
-  g_assert_nonnull(nonce);
-  msg_type = g_strndup((const char *)ASN1_STRING_get0_data(type->value.printablestring),
-                       (gsize)ASN1_STRING_length(type->value.printablestring));
-  tid_text = g_strndup((const char *)ASN1_STRING_get0_data(tid->value.printablestring),
-                       (gsize)ASN1_STRING_length(tid->value.printablestring));
-  g_assert_cmpint(ASN1_STRING_length(nonce->value.octet_string), ==, 16);
-  memcpy(nonce_bytes, ASN1_STRING_get0_data(nonce->value.octet_string), 16);
-  if (mode == FAKE_WRONG_NONCE)
-    nonce_bytes[0] ^= 0xff;
-
-  if (mode == FAKE_PENDING_THEN_ISSUE && g_str_equal(msg_type, "19")) {
-    /* Keep the request: the envelope is to the CA. */
-    const unsigned char *q;
-    ASN1_OCTET_STRING *inner = req->d.sign->contents->d.data;
-    g_autoptr(PKCS7) env = NULL;
-    g_autoptr(BIO) plain = BIO_new(BIO_s_mem());
-    BUF_MEM *mem;
-
-    q = ASN1_STRING_get0_data(inner);
-    env = d2i_PKCS7(NULL, &q, ASN1_STRING_length(inner));
-    g_assert_nonnull(env);
-    g_assert_cmpint(PKCS7_decrypt(env, fake.ca_key, fake.ca, plain, 0), ==, 1);
-    BIO_get_mem_ptr(plain, &mem);
-    q = (const unsigned char *)mem->data;
-    X509_REQ_free(fake.pending);
-    fake.pending = d2i_X509_REQ(NULL, &q, (long)mem->length);
-    g_assert_nonnull(fake.pending);
-  } else if (mode == FAKE_PENDING_THEN_ISSUE && g_str_equal(msg_type, "20")) {
-    g_atomic_int_inc(&fake.polls);
-    g_assert_nonnull(fake.pending);
-    content = issue_enveloped(fake.pending, requester);
-    status = "0";
-  } else if (mode == FAKE_BAD_TIME)
-    status = "2";
-
-  g_assert_cmpint(PKCS7_set_type(rep, NID_pkcs7_signed), ==, 1);
-  si = PKCS7_add_signature(rep, forged ? fake.other : fake.ca,
-                           forged ? fake.other_key : fake.ca_key, EVP_sha256());
-  g_assert_nonnull(si);
-  g_assert_cmpint(PKCS7_add_certificate(rep, forged ? fake.other : fake.ca), ==, 1);
-  g_assert_cmpint(PKCS7_content_new(rep, NID_pkcs7_data), ==, 1);
-  g_assert_cmpint(PKCS7_add_attrib_content_type(si, NULL), ==, 1);
-  add_printable(si, "2.16.840.1.113733.1.9.2", "3");
-  add_printable(si, "2.16.840.1.113733.1.9.3", status);
-  if (g_str_equal(status, "2"))
-    add_printable(si, "2.16.840.1.113733.1.9.4", "3");
-  add_printable(si, "2.16.840.1.113733.1.9.7", tid_text);
-  add_octets(si, "2.16.840.1.113733.1.9.6", nonce_bytes, 16);
-  add_octets(si, "2.16.840.1.113733.1.9.5", own_nonce, 16);
-  data = PKCS7_dataInit(rep, NULL);
-  g_assert_nonnull(data);
-  if (content != NULL)
-    g_assert_cmpint(
-        BIO_write(data, g_bytes_get_data(content, NULL), (int)g_bytes_get_size(content)), >, 0);
-  (void)BIO_flush(data);
-  g_assert_cmpint(PKCS7_dataFinal(rep, data), ==, 1);
-  len = i2d_PKCS7(rep, &der);
-  g_assert_cmpint(len, >, 0);
-  out = g_bytes_new(der, (gsize)len);
-  OPENSSL_free(der);
-  return out;
-}
-
-static void
-fake_answer(int fd)
-{
-  GString *in = g_string_new(NULL);
-  char buf[16384];
-  const char *end = NULL;
-  gsize want = 0;
-  g_autoptr(GBytes) body = NULL;
-  const char *type = "text/plain";
-  g_autofree char *head = NULL;
-
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-
-    if (n <= 0)
-      break;
-    g_string_append_len(in, buf, n);
-    if (end == NULL && (end = strstr(in->str, "\r\n\r\n")) != NULL) {
-      const char *length = g_strstr_len(in->str, end - in->str, "Content-Length:");
-
-      want = (gsize)(end + 4 - in->str)
-             + (length != NULL ? g_ascii_strtoull(length + 15, NULL, 10) : 0);
-    }
-    if (end != NULL && in->len >= want)
-      break;
-  }
-  if (end == NULL) {
-    g_string_free(in, TRUE);
-    return;
-  }
-  if (strstr(in->str, "operation=GetCACaps") != NULL
-      && strstr(in->str, "operation=GetCACaps") < end) {
-    static const char caps[] = "POSTPKIOperation\nAES\nSHA-256\nRenewal\n";
-
-    body = g_bytes_new_static(caps, sizeof caps - 1);
-  } else if (strstr(in->str, "operation=GetCACert") != NULL
-             && strstr(in->str, "operation=GetCACert") < end) {
-    unsigned char *der = NULL;
-    int len = i2d_X509(fake.ca, &der);
-
-    body = g_bytes_new(der, (gsize)len);
-    OPENSSL_free(der);
-    type = "application/x-x509-ca-cert";
-  } else {
-    body = cert_rep((const guint8 *)end + 4, in->len - (gsize)(end + 4 - in->str));
-    type = "application/x-pki-message";
-  }
-  head = g_strdup_printf("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %" G_GSIZE_FORMAT
-                         "\r\nConnection: close\r\n\r\n",
-                         type, g_bytes_get_size(body));
-  g_assert_cmpint(write(fd, head, strlen(head)), ==, (ssize_t)strlen(head));
-  g_assert_cmpint(write(fd, g_bytes_get_data(body, NULL), g_bytes_get_size(body)), ==,
-                  (ssize_t)g_bytes_get_size(body));
-  g_string_free(in, TRUE);
-}
 
 static gpointer
 fake_main(gpointer data)
@@ -726,7 +501,7 @@ fake_main(gpointer data)
     client = accept(fake.listen_fd, NULL, NULL);
     if (client < 0)
       continue;
-    fake_answer(client);
+    signet_scep_fake_serve(fake.ca, client, NULL);
     close(client);
   }
   return NULL;
@@ -762,15 +537,22 @@ fake_start(void)
           "-keyout", "other.key", "-out",  "other.pem", "-subj",    "/CN=Not The SCEP CA",
           "-days",   "2",         NULL };
 
+  g_autoptr(X509) ca = NULL;
+  g_autoptr(EVP_PKEY) ca_key = NULL;
+  g_autoptr(X509) forger = NULL; /* a self-signed certificate that is not the CA's */
+  g_autoptr(EVP_PKEY) forger_key = NULL;
+
   run(make_other);
-  fake.ca = load_pem_cert(rig.ca_pem);
-  fake.ca_key = load_pem_key(key);
-  fake.other = load_pem_cert(other);
-  fake.other_key = load_pem_key(other_key);
-  g_assert_nonnull(fake.ca);
-  g_assert_nonnull(fake.ca_key);
-  g_assert_nonnull(fake.other);
-  g_assert_nonnull(fake.other_key);
+  ca = load_pem_cert(rig.ca_pem);
+  ca_key = load_pem_key(key);
+  forger = load_pem_cert(other);
+  forger_key = load_pem_key(other_key);
+  g_assert_nonnull(ca);
+  g_assert_nonnull(ca_key);
+  g_assert_nonnull(forger);
+  g_assert_nonnull(forger_key);
+  fake.ca = signet_scep_fake_new(ca, ca_key);
+  signet_scep_fake_set_forger(fake.ca, forger, forger_key);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   fake.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint(fake.listen_fd, >=, 0);
@@ -792,15 +574,11 @@ fake_stop(void)
   close(fake.stop[0]);
   close(fake.stop[1]);
   close(fake.listen_fd);
-  X509_free(fake.ca);
-  EVP_PKEY_free(fake.ca_key);
-  X509_free(fake.other);
-  EVP_PKEY_free(fake.other_key);
-  X509_REQ_free(fake.pending);
+  g_clear_pointer(&fake.ca, signet_scep_fake_free);
 }
 
 static SignetAnswer *
-fake_enroll(FakeMode mode, GError **error)
+fake_enroll(SignetScepFakeMode mode, GError **error)
 {
   g_autoptr(SignetProfile) profile = profile_new(rig.relay_fake.port, rig.anchors, "rsa:2048");
   g_autoptr(SignetConnector) connector = signet_connector_new(profile, error);
@@ -809,7 +587,7 @@ fake_enroll(FakeMode mode, GError **error)
   SignetConnectorCode code = { "REF-1", secret, "0a" };
 
   g_assert_nonnull(connector);
-  g_atomic_int_set(&fake.mode, mode);
+  signet_scep_fake_set_mode(fake.ca, mode);
   return signet_connector_enroll(connector, &code, csr, rig.key, error);
 }
 
@@ -826,8 +604,10 @@ test_pending(void)
   g_autoptr(SignetConnector) connector = NULL;
   g_autofree char *csr = csr_with(CODE);
   SignetConnectorPoll poll = { .csr_pem = csr, .request_key = rig.key, .renewal = FALSE };
+  guint pkcsreqs = signet_scep_fake_count(fake.ca, "19");
+  guint polls = signet_scep_fake_count(fake.ca, "20");
 
-  answer = fake_enroll(FAKE_PENDING_THEN_ISSUE, &error);
+  answer = fake_enroll(SIGNET_SCEP_FAKE_PENDING, &error);
   g_assert_no_error(error);
   g_assert_cmpint(answer->status, ==, SIGNET_ANSWER_PENDING);
   g_assert_null(answer->poll_state);
@@ -839,7 +619,8 @@ test_pending(void)
   g_assert_cmpint(issued->status, ==, SIGNET_ANSWER_ISSUED);
   g_assert_cmpint(EVP_PKEY_eq(X509_get0_pubkey(g_ptr_array_index(issued->certs, 0)), rig.pub), ==,
                   1);
-  g_assert_cmpint(g_atomic_int_get(&fake.polls), ==, 1);
+  g_assert_cmpuint(signet_scep_fake_count(fake.ca, "19"), ==, pkcsreqs + 1);
+  g_assert_cmpuint(signet_scep_fake_count(fake.ca, "20"), ==, polls + 1);
   /* AES both ways: nothing legacy to say. */
   g_assert_null(issued->message);
   g_assert_null(issued->legacy_algorithms);
@@ -849,7 +630,7 @@ static void
 test_bad_time(void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_BAD_TIME, &error);
+  g_autoptr(SignetAnswer) answer = fake_enroll(SIGNET_SCEP_FAKE_BAD_TIME, &error);
 
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_REFUSED);
@@ -862,7 +643,7 @@ static void
 test_wrong_nonce(void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_WRONG_NONCE, &error);
+  g_autoptr(SignetAnswer) answer = fake_enroll(SIGNET_SCEP_FAKE_WRONG_NONCE, &error);
 
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
@@ -874,7 +655,7 @@ static void
 test_forged(void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(SignetAnswer) answer = fake_enroll(FAKE_FORGED, &error);
+  g_autoptr(SignetAnswer) answer = fake_enroll(SIGNET_SCEP_FAKE_FORGED, &error);
 
   g_assert_null(answer);
   g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_RESPONSE);
