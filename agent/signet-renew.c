@@ -515,7 +515,9 @@ run_renewal(Run *run, GError **error)
     run->op->state = SIGNET_OP_PENDING;
     run->op->retry_at = g_date_time_to_unix(result->retry_at);
     signet_renew_set_poll_state(run->op, result);
-    if (holder_asks) {
+    /* A CA asked again only with the current certificate's key: the holder
+     * asks, from the start (the message and status say so). */
+    if (holder_asks || signet_connector_get_class(connector)->renewal_poll_needs_identity) {
       g_free(run->op->step);
       run->op->step = g_strdup(SIGNET_RENEWAL_STEP_WAIT_HOLDER);
     }

@@ -673,4 +673,5 @@ const SignetConnectorClass signet_cmp_connector_class = {
   .enroll = cmp_enroll,
   .reenroll = cmp_reenroll,
   .poll = cmp_poll,
+  .renewal_poll_needs_identity = TRUE,
 };

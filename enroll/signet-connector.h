@@ -160,6 +160,11 @@ typedef struct
   /* TRUE: the CA encrypts its answer to the request's key (SCEP), so the
    * agent makes an RSA key that decrypts (CKA_DECRYPT) as well as signs. */
   gboolean key_decrypts;
+  /* TRUE: the CA answers a renewal's poll only when it is asked with the
+   * current certificate's key (SCEP's CertPoll, CMP's kur), so only the
+   * holder, with the PIN, can ask again: a pending renewal waits for the
+   * holder from the start, never for the agent's background poll. */
+  gboolean renewal_poll_needs_identity;
 } SignetConnectorClass;
 
 /* The protocol named @name (case-insensitive), or NULL. */

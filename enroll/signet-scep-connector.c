@@ -1343,4 +1343,5 @@ const SignetConnectorClass signet_scep_connector_class = {
   .reenroll = scep_reenroll,
   .poll = scep_poll,
   .key_decrypts = TRUE,
+  .renewal_poll_needs_identity = TRUE,
 };

@@ -157,6 +157,9 @@ test_factory(void)
   g_assert_true(signet_connector_find("scep")->key_decrypts);
   g_assert_false(signet_connector_find("est")->key_decrypts);
   g_assert_false(signet_connector_find("cmp")->key_decrypts);
+  g_assert_true(signet_connector_find("scep")->renewal_poll_needs_identity);
+  g_assert_true(signet_connector_find("cmp")->renewal_poll_needs_identity);
+  g_assert_false(signet_connector_find("est")->renewal_poll_needs_identity);
   g_assert_null(signet_connector_find("acme"));
   g_assert_null(signet_connector_find(""));
 
