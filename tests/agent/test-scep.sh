@@ -450,6 +450,8 @@ agent_start
 activate --json
 check_rc "the agent killed (-9) and started again: the same activation completes" 0
 check_eq "… the CA got one CertPoll and no second PKCSReq" "1 1" "$(ca_saw 20) $(ca_saw 19)"
+check "… saying it asks about the request the CA accepted" \
+  grep -q '"step":"enroll".*about the request it accepted earlier' "$RIG/out"
 last_json
 new_id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
 check_eq "… the certificate is for the kept key (its id)" "$pend_id" "$new_id"
@@ -463,21 +465,24 @@ check_eq "… one new key pair and its certificate on the token" \
 run signet status "$TOKEN_LABEL" --json
 jcheck "… and nothing is left unfinished" "$RIG/out" "d['activations'] == [] and d['operations'] == []"
 
-# The renewal of that certificate: PENDING to the RenewalReq. The agent,
-# killed and started again with its clock past the retry_at (its test hook,
-# SIGNET_FAKE_NOW), asks the CA by itself, without the holder: a SCEP CA is
+# The renewal of that certificate: PENDING to the RenewalReq. A SCEP CA is
 # asked about a renewal only in a message signed with the current
-# certificate's key, which needs the PIN, so it sends nothing and leaves it
-# to the holder; `signet renew` again then sends the CertPoll.
+# certificate's key, which needs the PIN: the agent cannot ask by itself,
+# so the renewal waits for the holder from the start, and says so. Killed
+# and started again with its clock past the retry_at (its test hook,
+# SIGNET_FAKE_NOW), the agent keeps it so; `signet renew` again then sends
+# the CertPoll.
 run signet renew "$TOKEN_LABEL" --cert "$new_id" --json --pin-fd 4 4<<EOF
 $PIN
 EOF
 check_rc "a renewal the SCEP CA answers PENDING: exit 7" 7
+check_err "… telling the holder to run it again, with the PIN (the agent cannot ask by itself)" \
+  'Signet cannot ask it by itself: run this renewal again after that time \(it needs your PIN\)'
 check_eq "… the CA got one RenewalReq, answered PENDING" "1 1" \
   "$(ca_saw 17) $(grep -c '^17 RenewalReq .* PENDING$' "$RIG/pend-ca.log")"
 run signet status "$TOKEN_LABEL" --json
-jcheck "… status: the renewal pending" "$RIG/out" \
-  "[(o['kind'], o['state']) for o in d['operations']] == [('renew', 'pending')]"
+jcheck "… status: the renewal pending, the holder to ask again, with the PIN" "$RIG/out" \
+  "[(o['kind'], o['state'], o['resume'], o['needs_pin']) for o in d['operations']] == [('renew', 'pending', 'ask-again', True)]"
 retry_at=$(jq_ "$RIG/out" 'd["operations"][0]["retry_at"]')
 cert_der "$new_id" "$RIG/pend-current.der"
 check "… the current certificate stays meanwhile" cmp -s "$RIG/pend.der" "$RIG/pend-current.der"
@@ -486,20 +491,10 @@ check_eq "… the renewal's new key pair is on the token, no certificate yet" \
 agent_kill
 export SIGNET_FAKE_NOW="$RIG/pend-now"
 echo $((retry_at + 1)) >"$SIGNET_FAKE_NOW"
-left_to_holder() { grep -c 'poll: the CA did not answer about the renewal' "$RIG/agent.log"; }
-polls_before=$(left_to_holder)
-# Until the poll has journaled its outcome (the log line comes before).
-holder_to_ask() {
-  signet status "$TOKEN_LABEL" --json >"$RIG/pend-status.json" 2>/dev/null &&
-    [ "$(jq_ "$RIG/pend-status.json" '[o["resume"] for o in d["operations"]]')" = '["ask-again"]' ]
-}
 agent_start
-wait_until 20 holder_to_ask
-check_eq "the agent killed and started after the retry_at: its own poll leaves the renewal to the holder" \
-  "$((polls_before + 1))" "$(left_to_holder)"
-check_eq "… having sent the CA nothing (one RenewalReq, and the activation's CertPoll)" "1 1" \
-  "$(ca_saw 17) $(ca_saw 20)"
-jcheck "… status: still pending, the holder to ask again, with the PIN" "$RIG/pend-status.json" \
+run signet status "$TOKEN_LABEL" --json
+jcheck "the agent killed and started after the retry_at: still pending, for the holder with the PIN" \
+  "$RIG/out" \
   "[(o['state'], o['resume'], o['needs_pin']) for o in d['operations']] == [('pending', 'ask-again', True)]"
 run signet renew "$TOKEN_LABEL" --cert "$new_id" --json --pin-fd 4 4<<EOF
 $PIN
