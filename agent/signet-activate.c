@@ -590,8 +590,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     signet_activate_progress(&run, "enroll", "Asking %s about the request it accepted earlier",
                              a->profile->display_name);
   else
-    signet_activate_progress(&run, "enroll", "Sending the request to %s",
-                             a->profile->display_name);
+    signet_activate_progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
   /* The request's key, for a protocol that proves possession with it
    * (CMP; EST ignores it): not found, it is NULL and that protocol says so. */
   request_key = run.new_id != NULL
