@@ -63,7 +63,7 @@ describe(Run *run, X509 *leaf, guint n_stored, guint n_present)
 GVariant *
 signet_activate_verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts, GError **error)
 {
-  g_autoptr(GPtrArray) all = g_ptr_array_new();
+  g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GError) local = NULL;
   g_autofree char *kept = NULL;
   guint n_stored = 0, n_present = 0;
@@ -74,10 +74,7 @@ signet_activate_verify_and_store(Run *run, GPtrArray *certs, GPtrArray *cacerts,
   leaf = find_leaf(run, certs, error);
   if (leaf == NULL)
     return NULL;
-  for (guint i = 0; i < certs->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(certs, i));
-  for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
+  all = signet_x509_join_unique(certs, cacerts);
   if (run->trust == NULL && !signet_activate_choose_kept_roots(run, leaf, error))
     return NULL;
   /* What came with the certificate (and /cacerts) only builds the chain:

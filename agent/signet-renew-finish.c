@@ -238,7 +238,7 @@ signet_renew_journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *p
                             GPtrArray *certs, GPtrArray *cacerts, const SignetTrust *trust,
                             GError **error)
 {
-  g_autoptr(GPtrArray) all = g_ptr_array_new();
+  g_autoptr(GPtrArray) all = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(GDateTime) now = signet_clock_now_utc();
   g_autofree char *pem = NULL;
@@ -254,10 +254,7 @@ signet_renew_journal_issued(SignetState *state, SignetOperation *op, EVP_PKEY *p
                         "again later, or contact your CA");
     return FALSE;
   }
-  for (guint i = 0; i < certs->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(certs, i));
-  for (guint i = 0; cacerts != NULL && i < cacerts->len; i++)
-    g_ptr_array_add(all, g_ptr_array_index(cacerts, i));
+  all = signet_x509_join_unique(certs, cacerts);
   /* What came with the certificate (and /cacerts) only builds the chain:
    * it must end at a root the holder trusted before. */
   if (!signet_trust_verify(trust, leaf, all, now, NULL, &local)) {

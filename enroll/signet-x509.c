@@ -48,6 +48,25 @@ signet_enroll_printable_text(const char *text, gsize max)
   return g_string_free(out, FALSE);
 }
 
+GPtrArray *
+signet_x509_join_unique(GPtrArray *first, GPtrArray *second)
+{
+  GPtrArray *all = g_ptr_array_new();
+  GPtrArray *parts[] = { first, second };
+
+  for (gsize p = 0; p < G_N_ELEMENTS(parts); p++)
+    for (guint i = 0; parts[p] != NULL && i < parts[p]->len; i++) {
+      X509 *c = g_ptr_array_index(parts[p], i);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < all->len && !seen; j++)
+        seen = X509_cmp(g_ptr_array_index(all, j), c) == 0;
+      if (!seen)
+        g_ptr_array_add(all, c);
+    }
+  return all;
+}
+
 gboolean
 signet_x509_is_ca(X509 *cert)
 {

@@ -57,6 +57,12 @@ GPtrArray *signet_certfile_parse(const guint8 *data, gsize len, GError **error);
  * self-signed. */
 gboolean signet_x509_is_ca(X509 *cert);
 
+/* The certificates of @first, then those of @second (may be NULL) that are
+ * not there already (X509_cmp), in order: a CA's answer with what its
+ * GetCACert or /cacerts gave, each certificate once. The array borrows
+ * them (no free function). */
+GPtrArray *signet_x509_join_unique(GPtrArray *first, GPtrArray *second);
+
 /* RFC 2253-like one-line form: "CN=Jan Kowalski,O=Example,C=PL". */
 char *signet_x509_name_to_string(const X509_NAME *name);
 /* Serial number as lower-case hex. */

@@ -197,6 +197,8 @@ check_rc "signet activate through scepserver" 0
 last_json
 jcheck "… the certificate is the holder's" "$RIG/last.json" \
   'd["event"] == "activated" and "SCEP-4711" in d["certificate"]["subject"]'
+jcheck "… with scepserver's one CA certificate counted once (in its answer and GetCACert)" \
+  "$RIG/last.json" 'd["certificate"]["chain_stored"] + d["certificate"]["chain_present"] == 1'
 id=$(jq_ "$RIG/last.json" 'd["certificate"]["id"]')
 cert_der "$id" "$RIG/first.der"
 check "… it verifies to scepserver's CA (openssl)" verifies "$RIG/first.der"

@@ -1019,6 +1019,30 @@ test_x509_is_ca(void)
   g_assert_false(signet_x509_is_ca(no_bc_issued));
 }
 
+/* An answer's certificates, then the CA's list: each certificate once, in
+ * that order, equal ones (another X509 object with the same DER) too. */
+static void
+test_x509_join_unique(void)
+{
+  g_autoptr(GPtrArray) answer = g_ptr_array_new_with_free_func((GDestroyNotify)X509_free);
+  g_autoptr(GPtrArray) cacerts = g_ptr_array_new_with_free_func((GDestroyNotify)X509_free);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) alone = NULL;
+
+  g_ptr_array_add(answer, X509_dup(chain.leaf));
+  g_ptr_array_add(answer, X509_dup(chain.inter));
+  g_ptr_array_add(cacerts, X509_dup(chain.inter));
+  g_ptr_array_add(cacerts, X509_dup(chain.root));
+  g_ptr_array_add(cacerts, X509_dup(chain.root));
+  all = signet_x509_join_unique(answer, cacerts);
+  g_assert_cmpuint(all->len, ==, 3);
+  g_assert_true(g_ptr_array_index(all, 0) == g_ptr_array_index(answer, 0));
+  g_assert_true(g_ptr_array_index(all, 1) == g_ptr_array_index(answer, 1));
+  g_assert_true(g_ptr_array_index(all, 2) == g_ptr_array_index(cacerts, 1));
+  alone = signet_x509_join_unique(answer, NULL);
+  g_assert_cmpuint(alone->len, ==, 2);
+}
+
 static void
 test_x509_matches_key(void)
 {
@@ -1819,6 +1843,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/x509/describe", test_x509_describe);
   g_test_add_func("/enroll/x509/days-left", test_x509_days_left);
   g_test_add_func("/enroll/x509/is-ca", test_x509_is_ca);
+  g_test_add_func("/enroll/x509/join-unique", test_x509_join_unique);
   g_test_add_func("/enroll/x509/matches-key", test_x509_matches_key);
   g_test_add_func("/enroll/x509/key-type", test_x509_key_type);
   g_test_add_func("/enroll/x509/verify/root-untrusted", test_verify_root_untrusted);
