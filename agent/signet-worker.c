@@ -4,6 +4,9 @@
 #include "agent/signet-worker.h"
 
 #include <openssl/crypto.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 static GQuark
 func_quark(void)
@@ -35,4 +38,16 @@ void
 signet_worker_done(void)
 {
   OPENSSL_thread_stop();
+}
+
+guint
+signet_worker_limit_arenas(void)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+  guint arenas = MAX(g_get_num_processors(), 2);
+
+  if (mallopt(M_ARENA_MAX, (int)arenas) == 1)
+    return arenas;
+#endif
+  return 0;
 }

@@ -13,8 +13,16 @@
  * thread called OPENSSL_thread_stop() first). So every job run in a thread
  * frees this state when it ends, and no idle thread holds any.
  *
+ * glibc's malloc gives each new thread an arena of its own, up to 8 per CPU
+ * (16 on 2 CPUs), and an arena keeps pages it was given after they are
+ * freed: the 16 threads of a 16-token batch left signetd's RssAnon 8 to 12
+ * MB higher, and later batches, run by other threads on other arenas, kept
+ * adding (4.9 MB over 11 more batches; 0.1 MB with 2 arenas, no slower:
+ * bench/README.md, group activation). The agent's threads mostly wait for a
+ * card or a CA: one arena per CPU is enough.
+ *
  * Owns: nothing.
- * May call: GLib/GIO, OpenSSL.
+ * May call: GLib/GIO, OpenSSL, the C library's malloc tuning.
  */
 #pragma once
 
@@ -30,5 +38,10 @@ void signet_worker_run(GTask *task, GTaskThreadFunc func);
  * OPENSSL_thread_stop() (the thread may use OpenSSL again: its state is
  * made afresh). */
 void signet_worker_done(void);
+
+/* Caps the C library's malloc arenas at one per CPU, at least 2; called
+ * once, before the process starts any thread. Returns the cap, or 0 where
+ * the C library has no such setting (not glibc) or refused it. */
+guint signet_worker_limit_arenas(void);
 
 G_END_DECLS

@@ -25,6 +25,7 @@
 #include "common/signet-secret.h"
 #include "agent/signet-reminders.h"
 #include "agent/signet-testhooks.h"
+#include "agent/signet-worker.h"
 
 /* The agent as a GApplication (io.signet.Agent, a service): GApplication
  * owns the bus name, and exports our object beside its own interfaces on
@@ -284,6 +285,14 @@ main(int argc, char **argv)
   g_log_set_writer_func(log_writer, GINT_TO_POINTER(verbose), NULL);
   /* A dead client socket must not kill the agent. */
   signal(SIGPIPE, SIG_IGN);
+  /* Before any thread exists: memory that does not grow with the threads
+   * of a batch (signet-worker.h). */
+  {
+    guint arenas = signet_worker_limit_arenas();
+
+    if (arenas > 0)
+      g_debug("malloc arenas: at most %u", arenas);
+  }
 
   config = signet_config_load(NULL, &error);
   if (config == NULL) {

@@ -24,6 +24,11 @@
 # Then, for memory, MEM_BATCHES (3) batches of the largest N one after
 # another in one signetd that sees them all (MEM_BATCHES × N fresh tokens):
 # RssAnon at the start and after each batch; it must not grow per token.
+# MEM_TOKENS=remote runs SoftHSM2 there in a process of its own (p11-kit
+# server, the shim forwarding to p11-kit-client.so): SoftHSM2 keeps every
+# object of every token it opened in its memory (a card keeps them on the
+# card), which in signetd's process is about 35 kB a token activated; out of
+# it, signetd's RssAnon is Signet's own.
 # Times: date +%s%N around the commands. signetd's RssAnon
 # (/proc/PID/status) is read after each timed part. Printed per N: medians
 # of the times, tokens per hour both ways, the ratio batch / (N × the
@@ -38,6 +43,7 @@ shift || true
 SIZES=${*:-1 4 16}
 : "${KEYGEN_MS:=5000}"
 SHIM=$BUILDDIR/tests/p11shim/.libs/signet-p11shim.so
+P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 [ -f "$SHIM" ] || die "no $SHIM: make -C $BUILDDIR tests/p11shim/signet-p11shim.la"
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=$BENCH_OUT/throughput-$STAMP
@@ -129,6 +135,10 @@ run_memory() {
   local n=$1 k=$2 j
   tokens_fresh $((n * k))
   rm -f "$RIG"/state/signet/batch-*.state
+  if [ "${MEM_TOKENS:-}" = remote ]; then
+    token_server_start
+    trap token_server_stop EXIT
+  fi
   agent_start
   "$SIGNET" list >/dev/null || die "signet list failed"
   rss_anon
@@ -138,6 +148,32 @@ run_memory() {
     rss_anon
   done
   agent_stop
+}
+
+# token_server_start: SoftHSM2 behind a p11-kit server of its own (started
+# after the tokens are made, so it sees them all); the shim forwards to it
+# (this subshell's environment only).
+token_server_start() {
+  local i=0
+  if ! command -v p11-kit >/dev/null || [ ! -f "$P11KIT_CLIENT" ]; then
+    die "MEM_TOKENS=remote needs p11-kit and $P11KIT_CLIENT (apt-get install p11-kit)"
+  fi
+  rm -f "$RIG/p11kit.sock"
+  p11-kit server -f -n "$RIG/p11kit.sock" --provider "$SOFTHSM2_MODULE" "pkcs11:" \
+    >/dev/null 2>>"$RIG/p11kit.log" &
+  P11KIT_PID=$!
+  until [ -S "$RIG/p11kit.sock" ]; do
+    if ! kill -0 "$P11KIT_PID" 2>/dev/null || [ $i -ge 100 ]; then die "p11-kit server did not start"; fi
+    sleep 0.1
+    i=$((i + 1))
+  done
+  export SIGNET_SHIM_TARGET=$P11KIT_CLIENT P11_KIT_SERVER_ADDRESS=unix:path=$RIG/p11kit.sock
+}
+
+token_server_stop() {
+  agent_stop
+  [ -n "${P11KIT_PID:-}" ] && kill -TERM "$P11KIT_PID" 2>/dev/null && wait "$P11KIT_PID" 2>/dev/null
+  P11KIT_PID=
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -178,5 +214,6 @@ for n in $SIZES; do
       n, s, b, n / s * 3600, n / b * 3600, (n / b) / (n * one), rs, rb }'
 done | tee "$OUT.txt"
 echo "# one-token rate (median of the serial runs): $(awk -v r="$one_rate" 'BEGIN { printf "%.0f", r * 3600 }') tokens/h; ratio = batch tok/h / (N × that); goal ≥ 0.8"
-echo "# RssAnon of one signetd (kB): at the start, then after each of $MEM_BATCHES batches of $mem_n tokens: $mem"
+if [ "${MEM_TOKENS:-}" = remote ]; then where="SoftHSM2 in a p11-kit server"; else where="SoftHSM2 in signetd"; fi
+echo "# RssAnon of one signetd (kB; $where): at the start, then after each of $MEM_BATCHES batches of $mem_n tokens: $mem"
 echo "# raw: $OUT.tsv"

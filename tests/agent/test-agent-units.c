@@ -1,11 +1,14 @@
 /* test-agent-units: the agent's modules that need no token: the OpenSC
  * configuration file (signet-opensc), the configuration file
- * (signet-config), the D-Bus error names (signet-errors) and who may call
- * (signet-caller: the method table, the parsers, this process's checks). */
+ * (signet-config), the D-Bus error names (signet-errors), who may call
+ * (signet-caller: the method table, the parsers, this process's checks) and
+ * the cap on malloc arenas (signet-worker). */
 #include "config.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,10 +17,15 @@
 #include "agent/signet-config.h"
 #include "agent/signet-errors.h"
 #include "agent/signet-opensc.h"
+#include "agent/signet-worker.h"
 #include "libsignet/signet-dbus-generated.h"
 #include "enroll/signet-x509.h"
 #include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 typedef struct
 {
@@ -522,6 +530,136 @@ test_caller_unchecked(void)
       SIGNET_CALLER_UNCHECKED);
 }
 
+/* ---- signet-worker: malloc arenas ---------------------------------------- */
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint started;
+  gboolean release;
+} ArenaRig;
+
+static gpointer
+arena_thread(gpointer data)
+{
+  ArenaRig *rig = data;
+  /* The thread's first allocation: glibc gives it an arena then. */
+  g_autofree char *block = g_malloc0(64);
+
+  g_mutex_lock(&rig->lock);
+  rig->started++;
+  g_cond_broadcast(&rig->cond);
+  while (!rig->release)
+    g_cond_wait(&rig->cond, &rig->lock);
+  g_mutex_unlock(&rig->lock);
+  return NULL;
+}
+
+/* Allocations go to glibc's malloc: not under AddressSanitizer, which has
+ * one of its own. */
+static gboolean
+glibc_malloc(void)
+{
+#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
+  return FALSE;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return FALSE;
+#else
+  return TRUE;
+#endif
+#else
+  return TRUE;
+#endif
+}
+
+/* A few more threads than arenas_cap(): what a batch does, and still below
+ * glibc's own limit (8 arenas per CPU). */
+static guint
+arenas_cap(void)
+{
+  return MAX(g_get_num_processors(), 2);
+}
+
+#if defined(__GLIBC__)
+/* The malloc arenas there are while arenas_cap() + 4 threads, each of which
+ * has allocated, are alive at once (malloc_info(): one <heap> per arena). */
+static guint
+arenas_with_threads(void)
+{
+  guint n_threads = arenas_cap() + 4;
+  g_autofree GThread **threads = g_new0(GThread *, n_threads);
+  ArenaRig rig = { 0 };
+  char *xml = NULL;
+  size_t len = 0;
+  FILE *f;
+  guint n = 0;
+
+  g_mutex_init(&rig.lock);
+  g_cond_init(&rig.cond);
+  for (guint i = 0; i < n_threads; i++)
+    threads[i] = g_thread_new("arena", arena_thread, &rig);
+  g_mutex_lock(&rig.lock);
+  while (rig.started < n_threads)
+    g_cond_wait(&rig.cond, &rig.lock);
+  f = open_memstream(&xml, &len);
+  g_assert_nonnull(f);
+  g_assert_cmpint(malloc_info(0, f), ==, 0);
+  g_assert_cmpint(fclose(f), ==, 0);
+  for (const char *p = xml; (p = strstr(p, "<heap nr=")) != NULL; p++)
+    n++;
+  free(xml);
+  rig.release = TRUE;
+  g_cond_broadcast(&rig.cond);
+  g_mutex_unlock(&rig.lock);
+  for (guint i = 0; i < n_threads; i++)
+    g_thread_join(threads[i]);
+  g_mutex_clear(&rig.lock);
+  g_cond_clear(&rig.cond);
+  g_test_message("%u threads alive: %u malloc arenas", n_threads, n);
+  return n;
+}
+#endif
+
+/* In a fresh process (no thread yet): without the cap, every thread has
+ * an arena of its own, which is what the count sees... */
+static void
+test_worker_arenas_uncapped(void)
+{
+#if defined(__GLIBC__)
+  g_assert_cmpuint(arenas_with_threads(), >, arenas_cap());
+#endif
+}
+
+/* ...with it, there are no more arenas than it says, however many threads. */
+static void
+test_worker_arenas_capped(void)
+{
+#if defined(__GLIBC__)
+  g_assert_cmpuint(signet_worker_limit_arenas(), ==, arenas_cap());
+  g_assert_cmpuint(arenas_with_threads(), <=, arenas_cap());
+#endif
+}
+
+/* The agent's threads share at most one malloc arena per CPU (at least 2),
+ * so that its memory does not grow with the threads of a batch
+ * (bench/README.md, group activation). */
+static void
+test_worker_arenas(void)
+{
+  if (!glibc_malloc()) {
+    g_test_skip("glibc's malloc only (not under AddressSanitizer)");
+    return;
+  }
+  g_test_trap_subprocess("/agent/worker/arenas/subprocess/uncapped", 0,
+                         G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed();
+  g_test_trap_subprocess("/agent/worker/arenas/subprocess/capped", 0,
+                         G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -546,5 +684,8 @@ main(int argc, char **argv)
   g_test_add_func("/agent/caller/self", test_caller_self);
   g_test_add_func("/agent/caller/other-user", test_caller_other_user);
   g_test_add_func("/agent/caller/unchecked", test_caller_unchecked);
+  g_test_add_func("/agent/worker/arenas", test_worker_arenas);
+  g_test_add_func("/agent/worker/arenas/subprocess/uncapped", test_worker_arenas_uncapped);
+  g_test_add_func("/agent/worker/arenas/subprocess/capped", test_worker_arenas_capped);
   return g_test_run();
 }

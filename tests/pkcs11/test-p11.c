@@ -941,6 +941,84 @@ test_private_key_twice(Fixture *f, gconstpointer data)
   }
 }
 
+static gpointer
+close_session_thread(gpointer data)
+{
+  signet_p11_session_free(data);
+  return NULL;
+}
+
+static gpointer
+open_session_thread(gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr(GError) error = NULL;
+  SignetP11Session *s = signet_p11_session_open(f->ctx, f->token, &error);
+
+  g_assert_no_error(error);
+  return s;
+}
+
+/* The last of our sessions closing releases libp11's slots, and libp11
+ * then closes every session of the slot (C_CloseAllSessions): a session
+ * another thread opens meanwhile must not be one of them. The release is
+ * held in the shim while the other thread opens its session; that session
+ * must log in. (A session opened before its count is taken would be closed
+ * once the release goes on: CKR_SESSION_HANDLE_INVALID, which a batch of
+ * 16 met with the token behind p11-kit's RPC; given less than the 200 ms
+ * below to reach its C_OpenSession, the test could miss it, never fail
+ * for it.) */
+static void
+test_open_while_released(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) pin = secret(PIN);
+  g_autoptr(SignetP11Session) opened = NULL;
+  g_autofree char *fault = NULL;
+  g_autofree char *held_path = NULL;
+  GThread *closer, *opener;
+
+  if (f->shim_state == NULL) {
+    g_test_skip("no PKCS#11 test shim (make tests/p11shim/signet-p11shim.la)");
+    return;
+  }
+  fault = g_build_filename(f->shim_state, "fault", NULL);
+  held_path = g_build_filename(f->shim_state, "held", NULL);
+  {
+    SignetP11Session *s = logged_in_session(f);
+    g_autoptr(GBytes) id = NULL;
+    g_autoptr(EVP_PKEY) priv = NULL;
+
+    /* A private key: libp11 has the module's slots from now on. */
+    g_assert_true(
+        signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "k", &id, &error));
+    g_assert_no_error(error);
+    priv = signet_p11_session_get_private_key(s, id, &error);
+    g_assert_no_error(error);
+    g_clear_pointer(&priv, EVP_PKEY_free);
+
+    g_assert_true(g_file_set_contents(fault, "C_CloseAllSessions hold\n", -1, NULL));
+    closer = g_thread_new("close", close_session_thread, s);
+  }
+  for (int i = 0;; i++) {
+    g_autofree char *held = NULL;
+
+    if (g_file_get_contents(held_path, &held, NULL, NULL)
+        && g_str_equal(held, "C_CloseAllSessions"))
+      break;
+    g_assert_cmpint(i, <, 1000); /* 10 s */
+    g_usleep(10 * 1000);
+  }
+  opener = g_thread_new("open", open_session_thread, f);
+  g_usleep(200 * 1000);
+  g_assert_cmpint(g_unlink(fault), ==, 0);
+  g_thread_join(closer);
+  opened = g_thread_join(opener);
+  g_assert_nonnull(opened);
+  g_assert_true(signet_p11_session_login(opened, pin, FALSE, &error));
+  g_assert_no_error(error);
+}
+
 /* Without a module= setting, every module registered with p11-kit is
  * loaded, as its proxy would: SoftHSM2's registration finds our token. */
 static void
@@ -990,6 +1068,7 @@ main(int argc, char **argv)
   ADD_BOTH("final-try", test_final_try, NULL);
   ADD_BOTH("private-key-twice", test_private_key_twice, NULL);
   ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
+  ADD("/p11/softhsm/open-while-released", test_open_while_released, NULL);
   ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
   ADD_BOTH("generate/ec-p256", test_generate_p256, NULL);
   ADD_BOTH("generate/ec-p384", test_generate_p384, NULL);
