@@ -16,7 +16,7 @@ if [ "$(id -u)" = 0 ] && [ -z "${SIGNET_NONROOT_STAGE:-}" ]; then
   trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage/top/tests/agent" "$stage/top/tests/ca"
   cp "$SIGNETD" "$SIGNET" "$SIGNET_SHIM_MODULE" "$stage/"
-  cp "$top_srcdir/tests/lib.sh" "$stage/top/tests/"
+  cp "$top_srcdir/tests/lib.sh" "$top_srcdir/tests/estca-lib.sh" "$stage/top/tests/"
   cp -R "$top_srcdir/tests/ca/." "$stage/top/tests/ca/"
   cp "$top_srcdir/tests/agent/agent-lib.sh" "$0" "$stage/top/tests/agent/"
   chmod -R a+rX "$stage"
