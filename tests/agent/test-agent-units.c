@@ -561,16 +561,10 @@ arena_thread(gpointer data)
 static gboolean
 glibc_malloc(void)
 {
-#if !defined(__GLIBC__) || defined(__SANITIZE_ADDRESS__)
-  return FALSE;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return FALSE;
+#if defined(__GLIBC__)
+  return !signet_test_under_asan();
 #else
-  return TRUE;
-#endif
-#else
-  return TRUE;
+  return FALSE;
 #endif
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "common/signet-secret.h"
+#include "tests/testutil/signet-test-util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,17 +36,7 @@ locked_kb(const void *addr)
 static gboolean
 mlock_works(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-  return FALSE;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  return FALSE;
-#else
-  return TRUE;
-#endif
-#else
-  return TRUE;
-#endif
+  return !signet_test_under_asan();
 }
 
 static void

@@ -67,3 +67,19 @@ signet_test_softhsm_init_token(const char *label, const char *pin, const char *s
     g_printerr("softhsm2-util: %s\n", err);
   g_assert_no_error(error);
 }
+
+gboolean
+signet_test_under_asan(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return TRUE;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return TRUE;
+#else
+  return FALSE;
+#endif
+#else
+  return FALSE;
+#endif
+}

@@ -19,4 +19,8 @@ char *signet_test_softhsm_dir(const char *prefix);
  * worked. */
 void signet_test_softhsm_init_token(const char *label, const char *pin, const char *so_pin);
 
+/* TRUE in a build with AddressSanitizer (its allocator has no glibc arenas,
+ * and its mlock() is a no-op that succeeds). */
+gboolean signet_test_under_asan(void);
+
 G_END_DECLS
