@@ -59,8 +59,7 @@ module_entry_free(SignetP11ModuleEntry *m)
   if (m == NULL)
     return;
   if (m->libp11 != NULL) {
-    if (m->libp11_slots != NULL)
-      PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+    signet_p11_libp11_release(m);
     /* libp11 would C_Finalize the module that p11-kit still holds: only
      * free its context. The module is finalized once, by p11-kit, below. */
     PKCS11_CTX_free(m->libp11);

@@ -256,15 +256,24 @@ libp11_slot(SignetP11ModuleEntry *m, const SignetP11Token *token, GError **error
     }
   }
   /* libp11 keeps its slots (and their session pools) for the life of the
-   * context: enumerating them again makes it close every session of the
-   * process on the slot (C_CloseAllSessions), ours included. Enumerate once,
-   * and again only when the token is not found (replaced or reinserted). */
+   * context. Listed once, and again only when the token is not found (one
+   * inserted, replaced or put back since). The earlier list is kept, not
+   * released: releasing a slot makes libp11 close every session of the
+   * process on it (C_CloseAllSessions), those of every other token's
+   * operation included, and frees the slot under a key bound through it.
+   * (libp11 0.4.12's PKCS11_update_slots, which would keep the slots it
+   * knows, reads past its list when it holds two slots or more.) */
   for (int pass = 0; pass < 2; pass++) {
     if (m->libp11_slots == NULL || pass == 1) {
       if (m->libp11_slots != NULL) {
-        PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
-        m->libp11_slots = NULL;
+        SignetP11Libp11Slots *old = g_new(SignetP11Libp11Slots, 1);
+
+        old->slots = g_steal_pointer(&m->libp11_slots);
+        old->n = m->libp11_nslots;
         m->libp11_nslots = 0;
+        if (m->libp11_retired == NULL)
+          m->libp11_retired = g_ptr_array_new();
+        g_ptr_array_add(m->libp11_retired, old);
       }
       if (PKCS11_enumerate_slots(m->libp11, &m->libp11_slots, &m->libp11_nslots) != 0) {
         g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,

@@ -17,6 +17,10 @@ typedef struct
   PKCS11_CTX *libp11;
   PKCS11_SLOT *libp11_slots;
   unsigned int libp11_nslots;
+  /* Earlier lists of libp11's slots, kept while an operation may still use
+   * a key bound through them (SignetP11Libp11Slots*): released with the
+   * current one when our last session closes (signet_p11_libp11_release). */
+  GPtrArray *libp11_retired;
   /* Our sessions open on this module (under libp11_lock): when the last one
    * closes, libp11's slots are released, which closes the sessions libp11
    * opened for signing. None of them may outlive the operation: a read-only
@@ -134,3 +138,15 @@ SignetP11KeyProtection signet_p11_private_key_protection(SignetP11Session *sessi
                                                          CK_OBJECT_HANDLE priv);
 /* The public key of object @obj (a public key, or an RSA private key). */
 EVP_PKEY *signet_p11_object_public_key(SignetP11Session *session, CK_OBJECT_HANDLE obj);
+
+/* A list of libp11's slots, as PKCS11_enumerate_slots made it. */
+typedef struct
+{
+  PKCS11_SLOT *slots;
+  unsigned int n;
+} SignetP11Libp11Slots;
+
+/* Releases every list of libp11's slots of @m (under m->libp11_lock): libp11
+ * then closes every session of the process on each slot
+ * (C_CloseAllSessions), so only when none of ours is open. */
+void signet_p11_libp11_release(SignetP11ModuleEntry *m);

@@ -16,12 +16,25 @@ session_closed(SignetP11ModuleEntry *m)
   g_mutex_lock(&m->libp11_lock);
   if (m->live_sessions > 0)
     m->live_sessions--;
-  if (m->live_sessions == 0 && m->libp11_slots != NULL) {
-    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
-    m->libp11_slots = NULL;
-    m->libp11_nslots = 0;
-  }
+  if (m->live_sessions == 0)
+    signet_p11_libp11_release(m);
   g_mutex_unlock(&m->libp11_lock);
+}
+
+void
+signet_p11_libp11_release(SignetP11ModuleEntry *m)
+{
+  for (guint i = 0; m->libp11_retired != NULL && i < m->libp11_retired->len; i++) {
+    SignetP11Libp11Slots *old = g_ptr_array_index(m->libp11_retired, i);
+
+    PKCS11_release_all_slots(m->libp11, old->slots, old->n);
+    g_free(old);
+  }
+  g_clear_pointer(&m->libp11_retired, g_ptr_array_unref);
+  if (m->libp11_slots != NULL)
+    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
+  m->libp11_slots = NULL;
+  m->libp11_nslots = 0;
 }
 
 SignetP11Session *

@@ -6,6 +6,7 @@
 #include "tests/testutil/signet-test-util.h"
 #include "common/signet-openssl-util.h"
 
+#include <dlfcn.h>
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -1019,6 +1020,108 @@ test_open_while_released(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* Initialises SoftHSM2's free slot in this process, as a token put in a
+ * reader while the agent runs: SoftHSM2 learns of tokens another process
+ * makes only when it starts, so softhsm2-util cannot be used here. */
+static void
+init_token_in_process(const char *label)
+{
+  void *module = dlopen(softhsm_module(), RTLD_NOW | RTLD_LOCAL);
+  CK_C_GetFunctionList get = NULL;
+  CK_FUNCTION_LIST_PTR p11 = NULL;
+  CK_SLOT_ID slots[16];
+  CK_ULONG n = G_N_ELEMENTS(slots);
+  CK_UTF8CHAR padded[32];
+  CK_SESSION_HANDLE h;
+  gboolean done = FALSE;
+
+  g_assert_nonnull(module);
+  get = (CK_C_GetFunctionList)dlsym(module, "C_GetFunctionList");
+  g_assert_nonnull(get);
+  g_assert_cmphex(get(&p11), ==, CKR_OK);
+  g_assert_cmphex(p11->C_GetSlotList(CK_TRUE, slots, &n), ==, CKR_OK);
+  memset(padded, ' ', sizeof padded);
+  memcpy(padded, label, strlen(label));
+  for (CK_ULONG i = 0; i < n && !done; i++) {
+    CK_TOKEN_INFO info;
+
+    g_assert_cmphex(p11->C_GetTokenInfo(slots[i], &info), ==, CKR_OK);
+    if (info.flags & CKF_TOKEN_INITIALIZED)
+      continue;
+    g_assert_cmphex(p11->C_InitToken(slots[i], (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), padded),
+                    ==, CKR_OK);
+    g_assert_cmphex(p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                       &h),
+                    ==, CKR_OK);
+    g_assert_cmphex(p11->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)), ==, CKR_OK);
+    g_assert_cmphex(p11->C_InitPIN(h, (CK_UTF8CHAR_PTR)PIN, strlen(PIN)), ==, CKR_OK);
+    g_assert_cmphex(p11->C_Logout(h), ==, CKR_OK);
+    g_assert_cmphex(p11->C_CloseSession(h), ==, CKR_OK);
+    done = TRUE;
+  }
+  g_assert_true(done);
+  dlclose(module);
+}
+
+/* A token that comes after libp11 listed the module's slots (one put in
+ * a reader in the middle of a batch) is found without closing another
+ * token's sessions: enumerating the slots anew would release the old ones,
+ * and libp11 then sends C_CloseAllSessions for each slot, which closes
+ * every session of the process on them, ours and those of another
+ * operation's key (CKR_SESSION_HANDLE_INVALID at its next call, a key
+ * whose slot was freed under it). */
+static void
+test_token_added_later(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) pin = secret(PIN);
+  g_autoptr(SignetP11Session) first = logged_in_session(f);
+  g_autoptr(SignetP11Session) second = NULL;
+  g_autoptr(SignetP11Token) added = NULL;
+  g_autoptr(GBytes) id_first = NULL, id_second = NULL;
+  g_autoptr(EVP_PKEY) priv_first = NULL, priv_second = NULL;
+  g_autoptr(EVP_PKEY) pub_first = NULL;
+  g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+  g_autoptr(GPtrArray) pairs = NULL;
+  unsigned char sig[512];
+  size_t siglen = sizeof sig;
+
+  /* The first token's key, bound through libp11: it lists the slots now. */
+  g_assert_true(
+      signet_p11_session_generate_key_pair(first, SIGNET_P11_KEY_EC_P256, "a", &id_first, &error));
+  g_assert_no_error(error);
+  priv_first = signet_p11_session_get_private_key(first, id_first, &error);
+  g_assert_no_error(error);
+
+  /* A second token arrives; its key is bound through libp11 too. */
+  init_token_in_process("Added Later");
+  added = signet_p11_context_find_token(f->ctx, "Added Later", &error);
+  g_assert_no_error(error);
+  second = signet_p11_session_open(f->ctx, added, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_login(second, pin, FALSE, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_generate_key_pair(second, SIGNET_P11_KEY_EC_P256, "b",
+                                                     &id_second, &error));
+  g_assert_no_error(error);
+  priv_second = signet_p11_session_get_private_key(second, id_second, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(priv_second);
+
+  /* The first token's session still works, logged in, and its key signs. */
+  pairs = signet_p11_session_list_key_pairs(first, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  g_assert_true(((SignetP11KeyPair *)g_ptr_array_index(pairs, 0))->has_private);
+  g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv_first), ==, 1);
+  g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"signet", 6), ==, 1);
+  EVP_MD_CTX_reset(md);
+  pub_first = signet_p11_session_get_public_key(first, id_first, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pub_first), ==, 1);
+  g_assert_cmpint(EVP_DigestVerify(md, sig, siglen, (const unsigned char *)"signet", 6), ==, 1);
+}
+
 /* Without a module= setting, every module registered with p11-kit is
  * loaded, as its proxy would: SoftHSM2's registration finds our token. */
 static void
@@ -1069,6 +1172,7 @@ main(int argc, char **argv)
   ADD_BOTH("private-key-twice", test_private_key_twice, NULL);
   ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
   ADD("/p11/softhsm/open-while-released", test_open_while_released, NULL);
+  ADD_BOTH("token-added-later", test_token_added_later, NULL);
   ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
   ADD_BOTH("generate/ec-p256", test_generate_p256, NULL);
   ADD_BOTH("generate/ec-p384", test_generate_p384, NULL);
