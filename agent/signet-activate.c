@@ -332,11 +332,14 @@ remake_request(Run *run, const SignetCsrContent *kept, GError **error)
 {
   const SignetActivation *a = run->a;
   g_autoptr(EVP_PKEY) pub = NULL;
-  g_autoptr(EVP_PKEY) priv = NULL;
+  /* Signed through the operation's own session, not libp11. */
+  SignetP11KeyRef key = { a->session, run->new_id };
   const SignetCsrOptions options = {
     .hash = kept->hash,
     .challenge_password = signet_secret_get_data(a->code),
     .challenge_password_len = signet_secret_get_len(a->code),
+    .sign = signet_p11_key_ref_sign,
+    .sign_data = &key,
   };
   char *pem;
   char *earlier;
@@ -352,10 +355,7 @@ remake_request(Run *run, const SignetCsrContent *kept, GError **error)
   pub = signet_p11_session_get_public_key(a->session, run->new_id, error);
   if (pub == NULL)
     return FALSE;
-  priv = signet_p11_session_get_private_key(a->session, run->new_id, error);
-  if (priv == NULL)
-    return FALSE;
-  pem = signet_csr_build_pem_with(priv, pub, kept->subject, &options, error);
+  pem = signet_csr_build_pem_with(NULL, pub, kept->subject, &options, error);
   if (pem == NULL)
     return FALSE;
   earlier = g_steal_pointer(&run->op->request_pem);
@@ -554,9 +554,9 @@ signet_activation_run(const SignetActivation *a, GError **error)
                              "Making the certificate request, signed on the token");
     {
       g_autoptr(EVP_PKEY) pub = signet_p11_session_get_public_key(a->session, run.new_id, error);
-      g_autoptr(EVP_PKEY) priv = NULL;
-
       g_autoptr(X509_NAME) subject_name = pub != NULL ? signet_subject_parse(subject, error) : NULL;
+      /* Signed through the operation's own session, not libp11. */
+      SignetP11KeyRef key = { a->session, run.new_id };
       /* A challengePassword, when the CA asks for one, is the activation
        * code: the one secret the CA gave for this request (docs/internals/
        * connector.md). */
@@ -565,12 +565,12 @@ signet_activation_run(const SignetActivation *a, GError **error)
         .challenge_password
         = hint != NULL && hint->challenge_password ? signet_secret_get_data(a->code) : NULL,
         .challenge_password_len = signet_secret_get_len(a->code),
+        .sign = signet_p11_key_ref_sign,
+        .sign_data = &key,
       };
 
       if (subject_name != NULL)
-        priv = signet_p11_session_get_private_key(a->session, run.new_id, error);
-      if (priv != NULL)
-        run.op->request_pem = signet_csr_build_pem_with(priv, pub, subject_name, &options, error);
+        run.op->request_pem = signet_csr_build_pem_with(NULL, pub, subject_name, &options, error);
     }
     if (run.op->request_pem == NULL)
       goto fail;
@@ -592,8 +592,9 @@ signet_activation_run(const SignetActivation *a, GError **error)
   else
     signet_activate_progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
   /* The request's key, for a protocol that proves possession with it
-   * (CMP; EST ignores it): not found, it is NULL and that protocol says so. */
-  request_key = run.new_id != NULL
+   * (CMP) or decrypts the answer with it (SCEP): not found, it is NULL and
+   * that protocol says so. EST has no use for it: libp11 is not loaded. */
+  request_key = run.new_id != NULL && signet_connector_get_class(connector)->uses_request_key
                     ? signet_p11_session_get_private_key(a->session, run.new_id, NULL)
                     : NULL;
   if (g_str_equal(resumed, "pending")) {

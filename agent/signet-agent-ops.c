@@ -389,15 +389,18 @@ static char *
 build_request(Op *op, SignetP11Session *session, GBytes *id, GError **error)
 {
   g_autoptr(EVP_PKEY) public_key = NULL;
-  g_autoptr(EVP_PKEY) private_key = NULL;
+  g_autoptr(X509_NAME) name = NULL;
+  SignetP11KeyRef key = { session, id };
+  const SignetCsrOptions options = { .sign = signet_p11_key_ref_sign, .sign_data = &key };
 
   public_key = signet_p11_session_get_public_key(session, id, error);
   if (public_key == NULL)
     return NULL;
-  private_key = signet_p11_session_get_private_key(session, id, error);
-  if (private_key == NULL)
+  name = signet_subject_parse(op->subject, error);
+  if (name == NULL)
     return NULL;
-  return signet_csr_build_pem(private_key, public_key, op->subject, error);
+  /* Signed through this session, not libp11. */
+  return signet_csr_build_pem_with(NULL, public_key, name, &options, error);
 }
 
 static GVariant *

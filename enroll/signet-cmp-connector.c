@@ -674,4 +674,5 @@ const SignetConnectorClass signet_cmp_connector_class = {
   .reenroll = cmp_reenroll,
   .poll = cmp_poll,
   .renewal_poll_needs_identity = TRUE,
+  .uses_request_key = TRUE,
 };

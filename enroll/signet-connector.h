@@ -165,6 +165,10 @@ typedef struct
    * holder, with the PIN, can ask again: a pending renewal waits for the
    * holder from the start, never for the agent's background poll. */
   gboolean renewal_poll_needs_identity;
+  /* TRUE: enroll, reenroll and poll use @request_key (CMP's POP, SCEP's
+   * signed and encrypted messages); FALSE (EST): the caller need not bind
+   * the key through libp11 at all. */
+  gboolean uses_request_key;
 } SignetConnectorClass;
 
 /* The protocol named @name (case-insensitive), or NULL. */

@@ -58,6 +58,67 @@ csr_hash(const char *name, GError **error)
   return NULL;
 }
 
+/* Signs @req through @options->sign: the algorithm set, the
+ * CertificationRequestInfo encoded and signed, the signature set. */
+static gboolean
+sign_with(X509_REQ *req, EVP_PKEY *key, const EVP_MD *md, const SignetCsrOptions *options,
+          GError **error)
+{
+  X509_ALGOR *alg = NULL;
+  g_autoptr(GBytes) sig = NULL;
+  ASN1_BIT_STRING *bits = NULL;
+  unsigned char *tbs = NULL;
+  int key_nid = EVP_PKEY_get_base_id(key);
+  int sig_nid = NID_undef;
+  int tbs_len;
+  gsize sig_len;
+  const guint8 *sig_data;
+
+  if ((key_nid != EVP_PKEY_RSA && key_nid != EVP_PKEY_EC)
+      || !OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(md), key_nid)) {
+    g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_BAD_INPUT,
+                        "Cannot sign the certificate request with this key (RSA or EC keys "
+                        "sign with SHA-256, SHA-384 or SHA-512)");
+    return FALSE;
+  }
+  /* RSA's algorithm has NULL parameters, ECDSA's none (RFC 4055, 5758). */
+  alg = X509_ALGOR_new();
+  if (alg == NULL
+      || !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid),
+                          key_nid == EVP_PKEY_RSA ? V_ASN1_NULL : V_ASN1_UNDEF, NULL)
+      || !X509_REQ_set1_signature_algo(req, alg)) {
+    X509_ALGOR_free(alg);
+    set_openssl_error(error, "Cannot build the certificate request");
+    return FALSE;
+  }
+  X509_ALGOR_free(alg);
+  tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
+  if (tbs_len <= 0) {
+    set_openssl_error(error, "Cannot encode the certificate request");
+    return FALSE;
+  }
+  sig = options->sign(md, tbs, (gsize)tbs_len, options->sign_data, error);
+  OPENSSL_free(tbs);
+  if (sig == NULL) {
+    g_prefix_error(error, "Signing the certificate request failed: ");
+    return FALSE;
+  }
+  sig_data = g_bytes_get_data(sig, &sig_len);
+  bits = ASN1_BIT_STRING_new();
+  if (bits == NULL || sig_len > G_MAXINT
+      || !ASN1_BIT_STRING_set(bits, (guint8 *)sig_data, (int)sig_len)) {
+    ASN1_BIT_STRING_free(bits);
+    set_openssl_error(error, "Cannot build the certificate request");
+    return FALSE;
+  }
+  /* A whole number of bytes: no unused bits, said so, or the encoder
+   * would drop the signature's trailing zero bits (as ASN1_item_sign). */
+  bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+  bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  X509_REQ_set0_signature(req, bits);
+  return TRUE;
+}
+
 char *
 signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,
                           const SignetCsrOptions *options, GError **error)
@@ -71,11 +132,11 @@ signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAM
   char *pem = NULL;
   long pem_len;
 
-  g_return_val_if_fail(signer != NULL, NULL);
-  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
   if (options == NULL)
     options = &defaults;
+  g_return_val_if_fail(options->sign != NULL ? public_key != NULL : signer != NULL, NULL);
+  g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
   md = csr_hash(options->hash, error);
   if (md == NULL)
     return NULL;
@@ -97,15 +158,20 @@ signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAM
     return NULL;
   }
 
-  md_ctx = EVP_MD_CTX_new();
-  if (md_ctx == NULL || EVP_DigestSignInit(md_ctx, NULL, md, NULL, signer) != 1) {
-    set_openssl_error(error, "Cannot sign the certificate request with this key (RSA or EC "
-                             "keys sign with SHA-256, SHA-384 or SHA-512)");
-    return NULL;
-  }
-  if (X509_REQ_sign_ctx(req, md_ctx) <= 0) {
-    set_openssl_error(error, "Signing the certificate request failed");
-    return NULL;
+  if (options->sign != NULL) {
+    if (!sign_with(req, key, md, options, error))
+      return NULL;
+  } else {
+    md_ctx = EVP_MD_CTX_new();
+    if (md_ctx == NULL || EVP_DigestSignInit(md_ctx, NULL, md, NULL, signer) != 1) {
+      set_openssl_error(error, "Cannot sign the certificate request with this key (RSA or EC "
+                               "keys sign with SHA-256, SHA-384 or SHA-512)");
+      return NULL;
+    }
+    if (X509_REQ_sign_ctx(req, md_ctx) <= 0) {
+      set_openssl_error(error, "Signing the certificate request failed");
+      return NULL;
+    }
   }
 
   /* A token that signs wrongly, or a public key that is not the signer's,

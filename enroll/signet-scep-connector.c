@@ -1344,4 +1344,5 @@ const SignetConnectorClass signet_scep_connector_class = {
   .poll = scep_poll,
   .key_decrypts = TRUE,
   .renewal_poll_needs_identity = TRUE,
+  .uses_request_key = TRUE,
 };

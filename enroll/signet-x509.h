@@ -146,11 +146,21 @@ char *signet_csr_build_pem_for_name(EVP_PKEY *signer, EVP_PKEY *public_key, cons
  * with ("sha256", the default when NULL; "sha384"; "sha512") and a
  * challengePassword attribute (@challenge_password, UTF-8, not
  * NUL-terminated, or NULL for none). */
+/* Signs @len bytes of @data with @md on the token (the request's key):
+ * the signature as X.509 carries it (RSA PKCS#1 v1.5; ECDSA as a DER
+ * Ecdsa-Sig-Value), or NULL and @error. */
+typedef GBytes *(*SignetCsrSignFunc)(const EVP_MD *md, const guint8 *data, gsize len,
+                                     gpointer user_data, GError **error);
 typedef struct
 {
   const char *hash;
   const guint8 *challenge_password;
   gsize challenge_password_len;
+  /* Signs instead of @signer (which is then NULL; @public_key is needed):
+   * the request signed through the caller's own session on the token,
+   * without libp11. */
+  SignetCsrSignFunc sign;
+  gpointer sign_data;
 } SignetCsrOptions;
 /* signet_csr_build_pem_for_name() as @options say (NULL: as there).
  * BAD_INPUT for a hash other than the three. */

@@ -4,6 +4,8 @@
 
 #include "pkcs11/signet-p11-private.h"
 
+#include <openssl/ec.h>
+#include <openssl/x509.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -336,4 +338,124 @@ signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **err
 out:
   g_mutex_unlock(&m->libp11_lock);
   return pkey;
+}
+
+/* DER DigestInfo of @digest (RFC 8017 9.2): what CKM_RSA_PKCS signs. */
+static GBytes *
+digest_info(const EVP_MD *md, const guint8 *digest, guint digest_len)
+{
+  X509_SIG *sig = X509_SIG_new();
+  X509_ALGOR *alg = NULL;
+  ASN1_OCTET_STRING *value = NULL;
+  unsigned char *der = NULL;
+  GBytes *out = NULL;
+  int len = 0;
+
+  if (sig != NULL) {
+    X509_SIG_getm(sig, &alg, &value);
+    if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL)
+        && ASN1_OCTET_STRING_set(value, digest, (int)digest_len))
+      len = i2d_X509_SIG(sig, &der);
+  }
+  if (len > 0)
+    out = g_bytes_new(der, (gsize)len);
+  OPENSSL_free(der);
+  X509_SIG_free(sig);
+  return out;
+}
+
+/* PKCS#11's ECDSA signature (r and s, each as long as the order) as DER. */
+static GBytes *
+ecdsa_der(const guint8 *raw, gsize len)
+{
+  ECDSA_SIG *sig = ECDSA_SIG_new();
+  BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
+  BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+  unsigned char *der = NULL;
+  GBytes *out = NULL;
+  int der_len;
+
+  if (sig == NULL || r == NULL || s == NULL || len == 0 || len % 2 != 0
+      || !ECDSA_SIG_set0(sig, r, s)) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return NULL;
+  }
+  der_len = i2d_ECDSA_SIG(sig, &der);
+  if (der_len > 0)
+    out = g_bytes_new(der, (gsize)der_len);
+  OPENSSL_free(der);
+  ECDSA_SIG_free(sig);
+  return out;
+}
+
+GBytes *
+signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const guint8 *data,
+                        gsize len, GError **error)
+{
+  guint8 digest[EVP_MAX_MD_SIZE];
+  guint digest_len = 0;
+  g_autoptr(GBytes) input = NULL;
+  CK_KEY_TYPE type = CK_UNAVAILABLE_INFORMATION;
+  CK_OBJECT_HANDLE key;
+  CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+  guint8 sig[1024]; /* RSA 8192, or r and s of any curve */
+  CK_ULONG sig_len = sizeof sig;
+  gsize input_len;
+  const guint8 *input_data;
+  CK_RV rv;
+
+  if (!s->logged_in && s->token->login_required) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "Internal error: the private key is used before logging in");
+    return NULL;
+  }
+  key = signet_p11_find_private_key(s, id, &type, error);
+  if (key == CK_INVALID_HANDLE)
+    return NULL;
+  if (EVP_Digest(data, len, digest, &digest_len, md, NULL) != 1) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED, "Could not hash what to sign");
+    return NULL;
+  }
+  if (type == CKK_RSA)
+    input = digest_info(md, digest, digest_len);
+  else if (type == CKK_EC) {
+    mech.mechanism = CKM_ECDSA;
+    input = g_bytes_new(digest, digest_len);
+  } else {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "The private key is neither RSA nor EC: Signet cannot sign with it");
+    return NULL;
+  }
+  if (input == NULL) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED, "Could not encode the hash");
+    return NULL;
+  }
+  input_data = g_bytes_get_data(input, &input_len);
+  SIGNET_P11_READ_BEGIN(s);
+  rv = s->f->C_SignInit(s->handle, &mech, key);
+  if (rv == CKR_OK)
+    rv = s->f->C_Sign(s->handle, (CK_BYTE_PTR)input_data, input_len, sig, &sig_len);
+  SIGNET_P11_READ_END(s);
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv, "The token could not sign");
+    return NULL;
+  }
+  if (type == CKK_RSA)
+    return g_bytes_new(sig, sig_len);
+  input = ecdsa_der(sig, sig_len);
+  if (input == NULL)
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "The token's ECDSA signature could not be read");
+  return g_steal_pointer(&input);
+}
+
+GBytes *
+signet_p11_key_ref_sign(const EVP_MD *md, const guint8 *data, gsize len, gpointer key_ref,
+                        GError **error)
+{
+  const SignetP11KeyRef *ref = key_ref;
+
+  return signet_p11_session_sign(ref->session, ref->id, md, data, len, error);
 }

@@ -282,6 +282,24 @@ find_class(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id, GError **erro
   return signet_p11_find_objects(s, tmpl, n, error);
 }
 
+CK_OBJECT_HANDLE
+signet_p11_find_private_key(SignetP11Session *s, GBytes *id, CK_KEY_TYPE *out_type, GError **error)
+{
+  g_autoptr(GArray) handles = find_class(s, CKO_PRIVATE_KEY, id, error);
+  CK_OBJECT_HANDLE obj;
+
+  if (handles == NULL)
+    return CK_INVALID_HANDLE;
+  if (handles->len == 0) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
+                "The token has no private key with this id");
+    return CK_INVALID_HANDLE;
+  }
+  obj = g_array_index(handles, CK_OBJECT_HANDLE, 0);
+  *out_type = get_ulong(s, obj, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
+  return obj;
+}
+
 /* ---- public keys -------------------------------------------------------- */
 
 static EVP_PKEY *

@@ -95,6 +95,10 @@ struct _SignetP11Session
 /* Sets @error from @rv for the operation @what ("Could not generate the key"),
  * choosing the code a caller can act on. */
 void signet_p11_set_error(GError **error, CK_RV rv, const char *what);
+/* The private key object @id and its CKA_KEY_TYPE (@out_type), or
+ * CK_INVALID_HANDLE and NO_SUCH_OBJECT. */
+CK_OBJECT_HANDLE signet_p11_find_private_key(SignetP11Session *s, GBytes *id, CK_KEY_TYPE *out_type,
+                                             GError **error);
 /* The SignetP11Error code for @rv. */
 SignetP11Error signet_p11_error_code_for_rv(CK_RV rv);
 gboolean signet_p11_rv_is_removal(CK_RV rv);

@@ -303,6 +303,24 @@ EVP_PKEY *signet_p11_session_get_public_key(SignetP11Session *session, GBytes *i
  * on the token. Needs a logged-in session; valid while @session lives. */
 EVP_PKEY *signet_p11_session_get_private_key(SignetP11Session *session, GBytes *id, GError **error);
 
+/* Signs @len bytes of @data with the private key @id through @session
+ * (logged in), without libp11: hashed with @md here, then CKM_RSA_PKCS
+ * over its DigestInfo (RSA) or CKM_ECDSA over the hash (EC), which every
+ * token that signs has. The signature as X.509 carries it: PKCS#1 v1.5
+ * for RSA, a DER Ecdsa-Sig-Value for EC. NO_SUCH_OBJECT without that key. */
+GBytes *signet_p11_session_sign(SignetP11Session *session, GBytes *id, const EVP_MD *md,
+                                const guint8 *data, gsize len, GError **error);
+/* A private key on the token, as signet_p11_key_ref_sign() takes it. */
+typedef struct
+{
+  SignetP11Session *session;
+  GBytes *id;
+} SignetP11KeyRef;
+/* signet_p11_session_sign() with @key_ref (a SignetP11KeyRef*), in the
+ * form of enroll/'s SignetCsrSignFunc: a request signed on the token. */
+GBytes *signet_p11_key_ref_sign(const EVP_MD *md, const guint8 *data, gsize len, gpointer key_ref,
+                                GError **error);
+
 /* The CKA_ID of the key pair whose public key is @cert's, or NO_MATCHING_KEY.
  * Looks at public key objects and, when logged in, private keys. */
 gboolean signet_p11_session_find_key_for_certificate(SignetP11Session *session, X509 *cert,

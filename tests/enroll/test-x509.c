@@ -1630,6 +1630,91 @@ test_csr_options(void)
   g_assert_nonnull(strstr(error->message, "'sha1'"));
 }
 
+/* What signet_csr_build_pem_with()'s @sign callback gets: the private key
+ * (a token's, in the agent), and what to do. */
+typedef struct
+{
+  EVP_PKEY *key;
+  gboolean fail;
+  guint calls;
+} SignWith;
+
+static GBytes *
+sign_with_key(const EVP_MD *md, const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  SignWith *w = user_data;
+  g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
+  guint8 sig[1024];
+  size_t sig_len = sizeof sig;
+
+  w->calls++;
+  if (w->fail) {
+    g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the token said no");
+    return NULL;
+  }
+  g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, md, NULL, w->key), ==, 1);
+  g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, data, len), ==, 1);
+  return g_bytes_new(sig, sig_len);
+}
+
+/* A request signed by a callback (the agent's own session on the token)
+ * rather than an EVP_PKEY: RSA and EC, the hash asked for, the
+ * challengePassword kept; many rounds, so that signatures whose last byte
+ * ends in zero bits are among them (the BIT STRING must keep them). A
+ * callback that fails fails the request, saying so; one that signs with
+ * another key is caught before the request is returned. */
+static void
+test_csr_sign_func(void)
+{
+  g_autoptr(EVP_PKEY) ec = make_ec_key();
+  g_autoptr(EVP_PKEY) rsa = EVP_RSA_gen(2048);
+  g_autoptr(EVP_PKEY) other = make_ec_key();
+  g_autoptr(X509_NAME) name = signet_subject_parse("CN=Jan Kowalski", NULL);
+  static const guint8 code[] = "ABCD-EFGH";
+
+  for (guint round = 0; round < 12; round++) {
+    EVP_PKEY *key = round % 3 == 0 ? rsa : ec;
+    SignWith w = { .key = key };
+    const SignetCsrOptions options = {
+      .hash = round % 2 == 0 ? "sha256" : "sha384",
+      .challenge_password = code,
+      .challenge_password_len = sizeof code - 1,
+      .sign = sign_with_key,
+      .sign_data = &w,
+    };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *pem = signet_csr_build_pem_with(NULL, key, name, &options, &error);
+    int nid = key == rsa ? (round % 2 == 0 ? NID_sha256WithRSAEncryption
+                                           : NID_sha384WithRSAEncryption)
+                         : (round % 2 == 0 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384);
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(w.calls, ==, 1);
+    check_csr(pem, key, "CN=Jan Kowalski", nid);
+  }
+  {
+    SignWith w = { .key = ec, .fail = TRUE };
+    const SignetCsrOptions options = { .sign = sign_with_key, .sign_data = &w };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *pem = signet_csr_build_pem_with(NULL, ec, name, &options, &error);
+
+    g_assert_null(pem);
+    g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED);
+    g_assert_nonnull(strstr(error->message, "Signing the certificate request failed"));
+    g_assert_nonnull(strstr(error->message, "the token said no"));
+  }
+  {
+    SignWith w = { .key = other };
+    const SignetCsrOptions options = { .sign = sign_with_key, .sign_data = &w };
+    g_autoptr(GError) error = NULL;
+    g_autofree char *pem = signet_csr_build_pem_with(NULL, ec, name, &options, &error);
+
+    g_assert_null(pem);
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED);
+    g_assert_nonnull(strstr(error->message, "does not verify"));
+  }
+}
+
 /* What a kept request was made with, to make another for the same key. */
 static void
 test_csr_read_content(void)
@@ -1857,6 +1942,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/csr/ec", test_csr_ec);
   g_test_add_func("/enroll/csr/public-key", test_csr_public_key);
   g_test_add_func("/enroll/csr/options", test_csr_options);
+  g_test_add_func("/enroll/csr/sign-func", test_csr_sign_func);
   g_test_add_func("/enroll/csr/read-content", test_csr_read_content);
   g_test_add_func("/enroll/csr/mismatch", test_csr_mismatch);
   g_test_add_func("/enroll/csr/bad-subject", test_csr_bad_subject);

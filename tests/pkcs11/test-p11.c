@@ -1020,6 +1020,52 @@ test_open_while_released(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* A signature made through our own session (no libp11) verifies with the
+ * pair's public key, for RSA (CKM_RSA_PKCS over the DigestInfo) and EC
+ * (CKM_ECDSA, the raw r and s turned into DER); a key that is not there is
+ * NO_SUCH_OBJECT. */
+static void
+test_sign_own_session(Fixture *f, gconstpointer data)
+{
+  static const SignetP11KeyType types[] = { SIGNET_P11_KEY_RSA_2048, SIGNET_P11_KEY_EC_P256,
+                                            SIGNET_P11_KEY_EC_P384 };
+  g_autoptr(SignetP11Session) s = logged_in_session(f);
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(types); i++) {
+    g_autoptr(GBytes) id = NULL;
+    g_autoptr(GBytes) sig = NULL;
+    g_autoptr(EVP_PKEY) pub = NULL;
+    g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+    const EVP_MD *hash = i == 2 ? EVP_sha384() : EVP_sha256();
+    gsize len;
+    const guint8 *bytes;
+
+    g_assert_true(signet_p11_session_generate_key_pair(s, types[i], "k", &id, &error));
+    g_assert_no_error(error);
+    sig = signet_p11_session_sign(s, id, hash, (const guint8 *)"signet", 6, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(sig);
+    pub = signet_p11_session_get_public_key(s, id, &error);
+    g_assert_no_error(error);
+    bytes = g_bytes_get_data(sig, &len);
+    g_assert_cmpint(EVP_DigestVerifyInit(md, NULL, hash, NULL, pub), ==, 1);
+    g_assert_cmpint(EVP_DigestVerify(md, bytes, len, (const unsigned char *)"signet", 6), ==, 1);
+    /* Not a signature of something else. */
+    EVP_MD_CTX_reset(md);
+    g_assert_cmpint(EVP_DigestVerifyInit(md, NULL, hash, NULL, pub), ==, 1);
+    g_assert_cmpint(EVP_DigestVerify(md, bytes, len, (const unsigned char *)"signed", 6), ==, 0);
+  }
+  {
+    g_autoptr(GBytes) none = g_bytes_new_static("\x01\x02", 2);
+    g_autoptr(GBytes) sig
+        = signet_p11_session_sign(s, none, EVP_sha256(), (const guint8 *)"x", 1, &error);
+
+    g_assert_null(sig);
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT);
+  }
+}
+
 /* Initialises SoftHSM2's free slot in this process, as a token put in a
  * reader while the agent runs: SoftHSM2 learns of tokens another process
  * makes only when it starts, so softhsm2-util cannot be used here. */
@@ -1173,6 +1219,7 @@ main(int argc, char **argv)
   ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
   ADD("/p11/softhsm/open-while-released", test_open_while_released, NULL);
   ADD_BOTH("token-added-later", test_token_added_later, NULL);
+  ADD_BOTH("sign-own-session", test_sign_own_session, NULL);
   ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
   ADD_BOTH("generate/ec-p256", test_generate_p256, NULL);
   ADD_BOTH("generate/ec-p384", test_generate_p384, NULL);
