@@ -1447,6 +1447,33 @@ shim_C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
   return rv;
 }
 
+/* --- C_Sign: a refusal ends the operation, as on a token --- */
+
+/* PKCS#11 2.40, 5.12: a C_Sign call always ends the signing operation, but
+ * for CKR_BUFFER_TOO_SMALL or a successful length query. A fault the shim
+ * answers is passed on first (its answer dropped), so that the target's
+ * operation ends too and the session takes the next call, as after a
+ * token's own failure. */
+static CK_RV
+shim_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
+            CK_ULONG_PTR sig_len)
+{
+  bool removed;
+  CK_RV rv = pre("C_Sign", &removed);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED) {
+    CK_BYTE scratch[1024];
+    CK_ULONG scratch_len = sizeof scratch;
+    (void)T->C_Sign(h, data, len, scratch, &scratch_len);
+    OPENSSL_cleanse(scratch, sizeof scratch);
+    return rv;
+  }
+  if (rv != CKR_OK)
+    return rv;
+  if (removed)
+    return CKR_DEVICE_REMOVED;
+  return T->C_Sign(h, data, len, sig, sig_len);
+}
+
 /* --- Everything else forwards; TOKEN says whether it touches the token --- */
 
 #define FORWARD(name, token, params, args)                                                         \
@@ -1498,7 +1525,6 @@ FORWARD(C_DigestUpdate, 1, (SH h, BP d, UL n), (h, d, n))
 FORWARD(C_DigestKey, 1, (SH h, OH k), (h, k))
 FORWARD(C_DigestFinal, 1, (SH h, BP o, LP on), (h, o, on))
 FORWARD(C_SignInit, 1, (SH h, MP m, OH k), (h, m, k))
-FORWARD(C_Sign, 1, (SH h, BP d, UL n, BP o, LP on), (h, d, n, o, on))
 FORWARD(C_SignUpdate, 1, (SH h, BP d, UL n), (h, d, n))
 FORWARD(C_SignFinal, 1, (SH h, BP o, LP on), (h, o, on))
 FORWARD(C_SignRecoverInit, 1, (SH h, MP m, OH k), (h, m, k))
