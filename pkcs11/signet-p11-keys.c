@@ -397,6 +397,7 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
   guint8 digest[EVP_MAX_MD_SIZE];
   guint digest_len = 0;
   g_autoptr(GBytes) input = NULL;
+  GBytes *der;
   CK_KEY_TYPE type = CK_UNAVAILABLE_INFORMATION;
   CK_OBJECT_HANDLE key;
   CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
@@ -444,11 +445,11 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
   }
   if (type == CKK_RSA)
     return g_bytes_new(sig, sig_len);
-  input = ecdsa_der(sig, sig_len);
-  if (input == NULL)
+  der = ecdsa_der(sig, sig_len);
+  if (der == NULL)
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
                 "The token's ECDSA signature could not be read");
-  return g_steal_pointer(&input);
+  return der;
 }
 
 GBytes *
