@@ -319,4 +319,64 @@ batch "$RIG/fourth.csv" --profile signet-test --resume
 check_rc "--resume with the right PIN does the rows" 0
 check_eq "… each token one certificate and chain" $((certs_before + 9)) "$(total_certs)"
 
+# --- twenty holders on twenty tokens ---------------------------------------------
+# The issue's batch: 20 rows, four of them naming their token's serial (in
+# an order of their own), the sixteen others in file order on the free
+# tokens (those without a certificate: twenty new ones, and those the
+# failed rows above left), in the agent's order. Every row activated on its
+# token, one key and one certificate with its chain each, twenty codes
+# spent once, the report's certificates the CA's.
+T_TOKENS="t01 t02 t03 t04 t05 t06 t07 t08 t09 t10 t11 t12 t13 t14 t15 t16 t17 t18 t19 t20"
+ALL_LABELS="$ALL_LABELS $T_TOKENS"
+# shellcheck disable=SC2086
+tokens_init $T_TOKENS
+agent_stop
+agent_start
+PINNED="t20 t05 t17 t11"
+FREE_LABELS=
+for l in $ALL_LABELS; do [ "$(certs "$l")" -eq 0 ] && FREE_LABELS="$FREE_LABELS $l"; done
+printf 'reference;code;name;email;serial\n' >"$RIG/twenty.csv"
+T_REFS=
+i=0
+for l in $PINNED - - - - - - - - - - - - - - - -; do
+  i=$((i + 1))
+  est_code --subject "CN=Twenty $i,O=Signet Test,C=PL"
+  serial=
+  [ "$l" = - ] || serial=$(serial_of "$l")
+  printf '%s;%s;Twenty %s;t%s@example.org;%s\n' "$REF" "$CODE" "$i" "$i" "$serial" >>"$RIG/twenty.csv"
+  T_REFS="$T_REFS $REF"
+done
+signet list --json >"$RIG/list.json"
+# The rows' tokens, "SERIAL=LABEL" in line order: those named, then the
+# first sixteen free ones in the agent's order.
+WANT=$("$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ts = d if isinstance(d, list) else d.get("tokens", d)
+by_label = {t["label"]: t["serial"] for t in ts}
+pinned, free = sys.argv[2].split(), sys.argv[3].split()
+rest = [t["label"] for t in ts if t["label"] in free and t["label"] not in pinned][:16]
+print(" ".join("%s=%s" % (by_label[l], l) for l in pinned + rest))' "$RIG/list.json" "$PINNED" "$FREE_LABELS")
+WANT_SERIALS=$(echo "$WANT" | tr ' ' '\n' | cut -d= -f1 | tr '\n' ' ')
+WANT_LABELS=$(echo "$WANT" | tr ' ' '\n' | cut -d= -f2 | tr '\n' ' ')
+check_eq "twenty tokens free for the twenty rows" 20 "$(echo "$WANT_LABELS" | wc -w)"
+batch "$RIG/twenty.csv" --profile signet-test --report "$RIG/twenty.json"
+check_rc "a batch of twenty holders succeeds" 0
+jcheck "… twenty rows activated, each on the token the serial column or file order gives it" \
+  "$RIG/twenty.json" \
+  '[r["token_serial"] for r in sorted((r for r in d["rows"] if r["line"]), key=lambda r: r["line"])] == "'"$WANT_SERIALS"'".split() and all(r["status"] == "activated" for r in d["rows"] if r["line"])'
+per_token=
+for l in $WANT_LABELS; do per_token="$per_token $(keys "$l"):$(certs "$l")"; done
+check_eq "… one key and one certificate with its chain (3) on each of those tokens" \
+  "$(for l in $WANT_LABELS; do printf ' 1:3'; done)" "$per_token"
+# shellcheck disable=SC2086
+check_eq "… twenty codes spent at the CA" 20 "$(code_used $T_REFS)"
+check "… the report's certificates are the CA's, one per reference" "$PYTHON" -c '
+import json, sys
+rep = json.load(open(sys.argv[1]))
+ca = json.load(open(sys.argv[2] + "/state.json"))["issued"]
+got = sorted(r["certificate_serial"].lower().lstrip("0") for r in rep["rows"] if r["line"])
+want = sorted(s.lower().lstrip("0") for s, c in ca.items() if "Twenty" in json.dumps(c))
+sys.exit(0 if got == want and len(got) == 20 else 1)' "$RIG/twenty.json" "$ESTCA_DIR"
+
 tap_done
