@@ -379,4 +379,57 @@ got = sorted(r["certificate_serial"].lower().lstrip("0") for r in rep["rows"] if
 want = sorted(s.lower().lstrip("0") for s, c in ca.items() if "Twenty" in json.dumps(c))
 sys.exit(0 if got == want and len(got) == 20 else 1)' "$RIG/twenty.json" "$ESTCA_DIR"
 
+# --- Ctrl-C, then --resume ---------------------------------------------------------
+# The first row's login is held in the shim (until the PIN is proven the
+# batch starts one row), the CLI gets SIGINT: it starts nothing more, waits
+# for the row running, says how to go on; --resume does the other rows.
+I_TOKENS="i01 i02 i03 i04"
+ALL_LABELS="$ALL_LABELS $I_TOKENS"
+# shellcheck disable=SC2086
+tokens_init $I_TOKENS
+agent_stop
+agent_start
+printf 'reference,code,name,email\n' >"$RIG/ctrlc.csv"
+I_REFS=
+for i in 1 2 3 4; do
+  est_code --subject "CN=Interrupted $i,O=Signet Test,C=PL"
+  printf '%s,%s,Interrupted %s,i%s@example.org\n' "$REF" "$CODE" "$i" "$i" >>"$RIG/ctrlc.csv"
+  I_REFS="$I_REFS $REF"
+done
+certs_before=$(total_certs)
+echo 'C_Login hold' >"$SIGNET_SHIM_STATE/fault"
+# The binary itself, not the shell function around it, so that $! is its
+# pid (it takes SIGINT with its own handler, though started in background).
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$SIGNET" batch activate "$RIG/ctrlc.csv" \
+  --profile signet-test --json --pin-fd 4 >"$RIG/ctrlc-1.out" 2>"$RIG/ctrlc-1.err" 4<<EOF &
+$PIN
+EOF
+CLI_PID=$!
+wait_until 60 test -f "$SIGNET_SHIM_STATE/held"
+check "the batch's first activation is under way (its login held)" \
+  grep -qx C_Login "$SIGNET_SHIM_STATE/held"
+kill -INT "$CLI_PID"
+wait_until 30 grep -q 'Stopping: waiting for the 1 activation running' "$RIG/ctrlc-1.err"
+check "Ctrl-C: the CLI waits for the one activation running" \
+  grep -q 'Stopping: waiting for the 1 activation running' "$RIG/ctrlc-1.err"
+rm -f "$SIGNET_SHIM_STATE/fault"
+wait "$CLI_PID"
+cli_rc=$?
+check "… then ends unfinished (exit $cli_rc)" [ "$cli_rc" -ne 0 ]
+check_eq "… saying no new activation was started and naming --resume" 1 \
+  "$(grep -c 'Interrupted: no new activation was started. Continue with --resume' "$RIG/ctrlc-1.err")"
+grep '"event": *"summary"' "$RIG/ctrlc-1.out" | tail -n 1 >"$RIG/ctrlc-summary.json"
+jcheck "… one row activated, the three others not started" "$RIG/ctrlc-summary.json" \
+  'd["rows"] == 4 and d["activated"] == 1 and d["failed"] == 0'
+# shellcheck disable=SC2086
+check_eq "… one code spent" 1 "$(code_used $I_REFS)"
+batch "$RIG/ctrlc.csv" --profile signet-test --resume --report "$RIG/ctrlc.json"
+check_rc "--resume after Ctrl-C does the rest" 0
+jcheck "… every row activated, each on a token of its own" "$RIG/ctrlc.json" \
+  'len([r for r in d["rows"] if r["line"]]) == 4 and all(r["status"] == "activated" for r in d["rows"] if r["line"]) and len({r["token_serial"] for r in d["rows"] if r["line"]}) == 4'
+check_eq "… four certificates with their chains more, no row twice" $((certs_before + 12)) \
+  "$(total_certs)"
+# shellcheck disable=SC2086
+check_eq "… four codes spent, each once" 4 "$(code_used $I_REFS)"
+
 tap_done
