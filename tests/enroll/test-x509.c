@@ -1684,9 +1684,9 @@ test_csr_sign_func(void)
     };
     g_autoptr(GError) error = NULL;
     g_autofree char *pem = signet_csr_build_pem_with(NULL, key, name, &options, &error);
-    int nid = key == rsa ? (round % 2 == 0 ? NID_sha256WithRSAEncryption
-                                           : NID_sha384WithRSAEncryption)
-                         : (round % 2 == 0 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384);
+    int nid = key == rsa
+                  ? (round % 2 == 0 ? NID_sha256WithRSAEncryption : NID_sha384WithRSAEncryption)
+                  : (round % 2 == 0 ? NID_ecdsa_with_SHA256 : NID_ecdsa_with_SHA384);
 
     g_assert_no_error(error);
     g_assert_cmpuint(w.calls, ==, 1);

@@ -1027,8 +1027,8 @@ test_open_while_released(Fixture *f, gconstpointer data)
 static void
 test_sign_own_session(Fixture *f, gconstpointer data)
 {
-  static const SignetP11KeyType types[] = { SIGNET_P11_KEY_RSA_2048, SIGNET_P11_KEY_EC_P256,
-                                            SIGNET_P11_KEY_EC_P384 };
+  static const SignetP11KeyType types[]
+      = { SIGNET_P11_KEY_RSA_2048, SIGNET_P11_KEY_EC_P256, SIGNET_P11_KEY_EC_P384 };
   g_autoptr(SignetP11Session) s = logged_in_session(f);
   g_autoptr(GError) error = NULL;
 
@@ -1094,11 +1094,11 @@ init_token_in_process(const char *label)
     g_assert_cmphex(p11->C_GetTokenInfo(slots[i], &info), ==, CKR_OK);
     if (info.flags & CKF_TOKEN_INITIALIZED)
       continue;
-    g_assert_cmphex(p11->C_InitToken(slots[i], (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), padded),
-                    ==, CKR_OK);
-    g_assert_cmphex(p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                       &h),
-                    ==, CKR_OK);
+    g_assert_cmphex(p11->C_InitToken(slots[i], (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN), padded), ==,
+                    CKR_OK);
+    g_assert_cmphex(
+        p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h), ==,
+        CKR_OK);
     g_assert_cmphex(p11->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)SO_PIN, strlen(SO_PIN)), ==, CKR_OK);
     g_assert_cmphex(p11->C_InitPIN(h, (CK_UTF8CHAR_PTR)PIN, strlen(PIN)), ==, CKR_OK);
     g_assert_cmphex(p11->C_Logout(h), ==, CKR_OK);
