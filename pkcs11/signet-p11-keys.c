@@ -297,6 +297,19 @@ libp11_slot(SignetP11ModuleEntry *m, const SignetP11Token *token, GError **error
   return NULL;
 }
 
+/* A private key is used only in a session logged in (or on a token that
+ * needs no login). */
+static gboolean
+check_logged_in(SignetP11Session *s, GError **error)
+{
+  if (!s->logged_in && s->token->login_required) {
+    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
+                "Internal error: the private key is used before logging in");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 EVP_PKEY *
 signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **error)
 {
@@ -308,11 +321,8 @@ signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **err
   gsize id_len;
   const guint8 *id_data = g_bytes_get_data(id, &id_len);
 
-  if (!s->logged_in && s->token->login_required) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
-                "Internal error: the private key is used before logging in");
+  if (!check_logged_in(s, error))
     return NULL;
-  }
   g_mutex_lock(&m->libp11_lock);
   slot = libp11_slot(m, s->token, error);
   if (slot == NULL)
@@ -407,11 +417,8 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
   const guint8 *input_data;
   CK_RV rv;
 
-  if (!s->logged_in && s->token->login_required) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
-                "Internal error: the private key is used before logging in");
+  if (!check_logged_in(s, error))
     return NULL;
-  }
   key = signet_p11_find_private_key(s, id, &type, error);
   if (key == CK_INVALID_HANDLE)
     return NULL;
