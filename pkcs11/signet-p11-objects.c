@@ -21,7 +21,11 @@
 /* An operation looks at the same objects several times (the status before
  * it, the key lookup, the checks before and after a write). Within one
  * session a search or an attribute read is answered from what the token
- * said, until anything is written or the login changes: then
+ * said. A write through the session forgets only what it can change
+ * (docs/internals/pkcs11.md rule 12): an object created forgets the
+ * searches that could find it, except "every object of its class", which
+ * gains it; an object destroyed leaves every search's answer and takes its
+ * attributes with it. A login or logout changes what the session sees:
  * signet_p11_session_forget() drops it all. Only public attributes go
  * through here (the private key's parts are asked for by value_unreadable()
  * alone, and only for their length); it is freed with the session. */
@@ -39,11 +43,85 @@ seen_attribute_free(SeenAttribute *a)
   g_free(a);
 }
 
+/* A search remembered: the class its template names (CKO_VENDOR_DEFINED
+ * with none), whether the class is all it names, and the handles found. */
+typedef struct
+{
+  CK_OBJECT_CLASS klass;
+  gboolean class_only;
+  GArray *found;
+} SeenSearch;
+
+static void
+seen_search_free(SeenSearch *search)
+{
+  g_array_unref(search->found);
+  g_free(search);
+}
+
 void
 signet_p11_session_forget(SignetP11Session *s)
 {
   g_clear_pointer(&s->seen_attributes, g_hash_table_unref);
   g_clear_pointer(&s->seen_searches, g_hash_table_unref);
+}
+
+static gboolean
+attribute_of(gpointer key, gpointer value, gpointer prefix)
+{
+  return g_str_has_prefix(key, prefix);
+}
+
+/* Forgets @obj's attributes: a module may give a destroyed object's handle
+ * to the next object it makes. */
+static void
+forget_object(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  g_autofree char *prefix = g_strdup_printf("%lu:", (unsigned long)obj);
+
+  if (s->seen_attributes != NULL)
+    g_hash_table_foreach_remove(s->seen_attributes, attribute_of, prefix);
+}
+
+static gboolean
+search_may_find(gpointer key, gpointer value, gpointer created)
+{
+  SeenSearch *search = value;
+  const CK_OBJECT_HANDLE *obj = created;
+
+  if (search->klass != CKO_VENDOR_DEFINED && search->klass != obj[0])
+    return FALSE; /* another class: the new object is not among its answers */
+  if (search->class_only) {
+    g_array_append_val(search->found, obj[1]);
+    return FALSE;
+  }
+  return TRUE; /* it might match: search again */
+}
+
+void
+signet_p11_session_created(SignetP11Session *s, CK_OBJECT_CLASS klass, CK_OBJECT_HANDLE obj)
+{
+  CK_OBJECT_HANDLE created[2] = { klass, obj };
+
+  forget_object(s, obj);
+  if (s->seen_searches != NULL)
+    g_hash_table_foreach_remove(s->seen_searches, search_may_find, created);
+}
+
+void
+signet_p11_session_destroyed(SignetP11Session *s, CK_OBJECT_HANDLE obj)
+{
+  GHashTableIter iter;
+  SeenSearch *search;
+
+  forget_object(s, obj);
+  if (s->seen_searches == NULL)
+    return;
+  g_hash_table_iter_init(&iter, s->seen_searches);
+  while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&search))
+    for (guint i = search->found->len; i-- > 0;)
+      if (g_array_index(search->found, CK_OBJECT_HANDLE, i) == obj)
+        g_array_remove_index(search->found, i);
 }
 
 /* The session's attributes read so far. */
@@ -108,33 +186,63 @@ done:
   return seen->value != NULL ? g_bytes_ref(seen->value) : NULL;
 }
 
-/* Reads @types of @obj in two calls (their lengths, then their values)
- * instead of one or two each, for the reads that follow. A module that
- * refuses the whole template (PKCS#11 wants it to fill what it can and mark
- * the rest unavailable) is then asked one attribute at a time. Public
- * attributes only. */
+/* The room a first read of @type gets: enough for almost every value of
+ * its kind (a certificate, an RSA 4096 modulus, a label). */
+static CK_ULONG
+first_guess(CK_ATTRIBUTE_TYPE type)
+{
+  switch (type) {
+    case CKA_CLASS:
+    case CKA_KEY_TYPE:
+    case CKA_CERTIFICATE_TYPE:
+    case CKA_CERTIFICATE_CATEGORY:
+    case CKA_MODULUS_BITS:
+      return sizeof(CK_ULONG);
+    case CKA_TOKEN:
+    case CKA_PRIVATE:
+    case CKA_SENSITIVE:
+    case CKA_EXTRACTABLE:
+    case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+      return sizeof(CK_BBOOL);
+    case CKA_VALUE:
+      return 8192;
+    default:
+      return 1024;
+  }
+}
+
 static void
-prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types, gsize n)
+remember_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, GBytes *value)
+{
+  SeenAttribute *seen = g_new0(SeenAttribute, 1);
+
+  seen->ok = value != NULL;
+  seen->value = value;
+  g_hash_table_replace(seen_attributes(s), attribute_key(obj, type), seen);
+}
+
+/* Reads @types of @obj in two calls (their lengths, then their values). A
+ * module that refuses the whole template (PKCS#11 wants it to fill what it
+ * can and mark the rest unavailable) is then asked one attribute at a
+ * time. */
+static void
+read_lengths_then_values(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types,
+                         gsize n)
 {
   g_autofree CK_ATTRIBUTE *tmpl = g_new0(CK_ATTRIBUTE, n);
   g_autofree CK_ATTRIBUTE *avail = g_new0(CK_ATTRIBUTE, n);
-  gsize n_avail = 0, missing = 0;
+  gsize n_avail = 0;
   CK_RV rv;
 
-  for (gsize i = 0; i < n; i++) {
-    g_autofree char *key = attribute_key(obj, types[i]);
-
-    if (!g_hash_table_contains(seen_attributes(s), key))
-      tmpl[missing++].type = types[i];
-  }
-  if (missing == 0)
-    return;
+  for (gsize i = 0; i < n; i++)
+    tmpl[i].type = types[i];
   SIGNET_P11_READ_BEGIN(s);
-  rv = s->f->C_GetAttributeValue(s->handle, obj, tmpl, missing);
+  rv = s->f->C_GetAttributeValue(s->handle, obj, tmpl, n);
   SIGNET_P11_READ_END(s);
   if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE)
     return;
-  for (gsize i = 0; i < missing; i++)
+  for (gsize i = 0; i < n; i++)
     if (tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION && tmpl[i].ulValueLen <= MAX_ATTRIBUTE) {
       avail[n_avail].type = tmpl[i].type;
       avail[n_avail].ulValueLen = tmpl[i].ulValueLen;
@@ -147,22 +255,64 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
     rv = s->f->C_GetAttributeValue(s->handle, obj, avail, n_avail);
     SIGNET_P11_READ_END(s);
   }
-  for (gsize i = 0, a = 0; i < missing; i++) {
-    SeenAttribute *seen;
-
+  for (gsize i = 0, a = 0; i < n; i++) {
     if (a < n_avail && avail[a].type == tmpl[i].type) {
       if (rv != CKR_OK) {
         g_free(avail[a++].pValue);
         continue; /* not known: read alone when asked for */
       }
-      seen = g_new0(SeenAttribute, 1);
-      seen->ok = TRUE;
-      seen->value = g_bytes_new_take(avail[a].pValue, avail[a].ulValueLen);
+      remember_attribute(s, obj, tmpl[i].type,
+                         g_bytes_new_take(avail[a].pValue, avail[a].ulValueLen));
       a++;
     } else
-      seen = g_new0(SeenAttribute, 1); /* the module does not have it */
-    g_hash_table_replace(s->seen_attributes, attribute_key(obj, tmpl[i].type), seen);
+      remember_attribute(s, obj, tmpl[i].type, NULL); /* the module does not have it */
   }
+}
+
+/* Reads @types of @obj for the reads that follow, in one call when each
+ * value fits the room first_guess() gives it and the object has them all;
+ * what did not come (absent, or larger) is then read in two
+ * (read_lengths_then_values). Public attributes only. */
+static void
+prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types, gsize n)
+{
+  g_autofree CK_ATTRIBUTE *tmpl = g_new0(CK_ATTRIBUTE, n);
+  g_autofree CK_ATTRIBUTE_TYPE *rest = g_new0(CK_ATTRIBUTE_TYPE, n);
+  gsize missing = 0, n_rest = 0;
+  CK_RV rv;
+
+  for (gsize i = 0; i < n; i++) {
+    g_autofree char *key = attribute_key(obj, types[i]);
+
+    if (!g_hash_table_contains(seen_attributes(s), key)) {
+      tmpl[missing].type = types[i];
+      tmpl[missing].ulValueLen = first_guess(types[i]);
+      tmpl[missing].pValue = g_malloc0(tmpl[missing].ulValueLen);
+      missing++;
+    }
+  }
+  if (missing == 0)
+    return;
+  SIGNET_P11_READ_BEGIN(s);
+  rv = s->f->C_GetAttributeValue(s->handle, obj, tmpl, missing);
+  SIGNET_P11_READ_END(s);
+  /* These three are no errors: the module answered every attribute it
+   * could and marked the others unavailable (PKCS#11 2.40, 5.7). */
+  for (gsize i = 0; i < missing; i++) {
+    gboolean came = (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID
+                     || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_BUFFER_TOO_SMALL)
+                    && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION
+                    && tmpl[i].ulValueLen <= first_guess(tmpl[i].type);
+
+    if (came)
+      remember_attribute(s, obj, tmpl[i].type,
+                         g_bytes_new_take(g_steal_pointer(&tmpl[i].pValue), tmpl[i].ulValueLen));
+    else
+      rest[n_rest++] = tmpl[i].type;
+    g_free(tmpl[i].pValue);
+  }
+  if (n_rest > 0)
+    read_lengths_then_values(s, obj, rest, n_rest);
 }
 
 /* What is read of a certificate object, and of a key object. */
@@ -222,21 +372,46 @@ search_key(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
   return g_byte_array_free_to_bytes(b);
 }
 
+static SeenSearch *
+seen_search_new(const CK_ATTRIBUTE *tmpl, CK_ULONG count, GArray *found)
+{
+  SeenSearch *search = g_new0(SeenSearch, 1);
+
+  search->klass = CKO_VENDOR_DEFINED;
+  for (CK_ULONG i = 0; i < count; i++)
+    if (tmpl[i].type == CKA_CLASS && tmpl[i].ulValueLen == sizeof(CK_OBJECT_CLASS)
+        && tmpl[i].pValue != NULL)
+      memcpy(&search->klass, tmpl[i].pValue, sizeof search->klass);
+  search->class_only = count == 1 && search->klass != CKO_VENDOR_DEFINED;
+  search->found = g_array_ref(found);
+  return search;
+}
+
+static void
+remember_search(SignetP11Session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count, GArray *found)
+{
+  if (s->seen_searches == NULL)
+    s->seen_searches
+        = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref,
+                                (GDestroyNotify)seen_search_free);
+  g_hash_table_replace(s->seen_searches, search_key(tmpl, count),
+                       seen_search_new(tmpl, count, found));
+}
+
 GArray *
 signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count, GError **error)
 {
   g_autoptr(GArray) found = NULL;
-  g_autoptr(GBytes) key = search_key(tmpl, count);
-  GArray *seen;
+  SeenSearch *seen = NULL;
   CK_RV rv;
 
-  if (s->seen_searches == NULL)
-    s->seen_searches = g_hash_table_new_full(
-        g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, (GDestroyNotify)g_array_unref);
-  seen = g_hash_table_lookup(s->seen_searches, key);
+  if (s->seen_searches != NULL) {
+    g_autoptr(GBytes) key = search_key(tmpl, count);
+    seen = g_hash_table_lookup(s->seen_searches, key);
+  }
   if (seen != NULL) {
-    found = g_array_sized_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE), seen->len);
-    g_array_append_vals(found, seen->data, seen->len);
+    found = g_array_sized_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE), seen->found->len);
+    g_array_append_vals(found, seen->found->data, seen->found->len);
     return g_steal_pointer(&found);
   }
   found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
@@ -262,8 +437,49 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
   }
-  g_hash_table_replace(s->seen_searches, g_steal_pointer(&key), g_array_ref(found));
+  /* A copy: the caller may change what it gets. */
+  {
+    GArray *kept = g_array_sized_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE), found->len);
+    g_array_append_vals(kept, found->data, found->len);
+    remember_search(s, tmpl, count, kept);
+    g_array_unref(kept);
+  }
   return g_steal_pointer(&found);
+}
+
+void
+signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_OBJECT_HANDLE pub,
+                             CK_OBJECT_HANDLE priv)
+{
+  static const CK_ATTRIBUTE_TYPE private_attributes[]
+      = { CKA_ID, CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE };
+  const CK_OBJECT_HANDLE objects[] = { pub, priv };
+  const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+
+  signet_p11_session_created(s, CKO_PUBLIC_KEY, pub);
+  signet_p11_session_created(s, CKO_PRIVATE_KEY, priv);
+  /* What the request and the checks after it read of the pair, read now. */
+  prefetch(s, pub, key_attributes, G_N_ELEMENTS(key_attributes));
+  prefetch(s, priv, private_attributes, G_N_ELEMENTS(private_attributes));
+  /* The id is new (signet_p11_new_key_id(): 20 random bytes, journaled
+   * before the pair was made): each key the token says carries it is the
+   * only object of its class that does, and a search for it need not be
+   * sent. */
+  for (gsize i = 0; i < G_N_ELEMENTS(objects); i++) {
+    g_autoptr(GBytes) got = signet_p11_get_attribute(s, objects[i], CKA_ID);
+    CK_OBJECT_CLASS klass = classes[i];
+    gsize len;
+    CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &klass, sizeof klass },
+                             { CKA_ID, (void *)g_bytes_get_data(id, &len), 0 } };
+    g_autoptr(GArray) found = NULL;
+
+    if (got == NULL || !g_bytes_equal(got, id))
+      continue;
+    tmpl[1].ulValueLen = len;
+    found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+    g_array_append_val(found, objects[i]);
+    remember_search(s, tmpl, G_N_ELEMENTS(tmpl), found);
+  }
 }
 
 static GArray *
@@ -708,20 +924,40 @@ cert_der(X509 *cert)
   return b;
 }
 
+/* The certificate objects whose value is @der. Every certificate is
+ * listed and compared here rather than searched for by value: the class's
+ * list is kept across the writes of one operation, a search by value is
+ * not (docs/internals/pkcs11.md rule 12). */
+static GArray *
+certificate_handles(SignetP11Session *s, GBytes *der, GError **error)
+{
+  g_autoptr(GArray) all = find_class(s, CKO_CERTIFICATE, NULL, error);
+  GArray *found;
+
+  if (all == NULL)
+    return NULL;
+  found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  for (guint i = 0; i < all->len; i++) {
+    CK_OBJECT_HANDLE h = g_array_index(all, CK_OBJECT_HANDLE, i);
+    g_autoptr(GBytes) value = NULL;
+
+    prefetch(s, h, certificate_attributes, G_N_ELEMENTS(certificate_attributes));
+    value = signet_p11_get_attribute(s, h, CKA_VALUE);
+    if (value != NULL && g_bytes_equal(value, der))
+      g_array_append_val(found, h);
+  }
+  return found;
+}
+
 gboolean
 signet_p11_session_has_certificate(SignetP11Session *s, X509 *cert, GError **error)
 {
   g_autoptr(GBytes) der = cert_der(cert);
-  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
-  CK_ATTRIBUTE tmpl[] = {
-    { CKA_CLASS, &klass, sizeof klass },
-    { CKA_VALUE, (void *)g_bytes_get_data(der, NULL), g_bytes_get_size(der) },
-  };
   g_autoptr(GArray) found = NULL;
 
   if (der == NULL)
     return FALSE;
-  found = signet_p11_find_objects(s, tmpl, G_N_ELEMENTS(tmpl), error);
+  found = certificate_handles(s, der, error);
   return found != NULL && found->len > 0;
 }
 
@@ -729,20 +965,13 @@ gboolean
 signet_p11_session_delete_certificate(SignetP11Session *s, X509 *cert, GError **error)
 {
   g_autoptr(GBytes) der = cert_der(cert);
-  CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
-  CK_ATTRIBUTE tmpl[] = {
-    { CKA_CLASS, &klass, sizeof klass },
-    { CKA_VALUE, NULL, 0 },
-  };
   g_autoptr(GArray) found = NULL;
 
   if (der == NULL) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED, "Not a certificate");
     return FALSE;
   }
-  tmpl[1].pValue = (void *)g_bytes_get_data(der, NULL);
-  tmpl[1].ulValueLen = g_bytes_get_size(der);
-  found = signet_p11_find_objects(s, tmpl, G_N_ELEMENTS(tmpl), error);
+  found = certificate_handles(s, der, error);
   if (found == NULL)
     return FALSE;
   if (found->len == 0) {
@@ -750,17 +979,19 @@ signet_p11_session_delete_certificate(SignetP11Session *s, X509 *cert, GError **
                 "The certificate is not on token \"%s\"", s->token->label);
     return FALSE;
   }
-  signet_p11_session_forget(s);
   for (guint i = 0; i < found->len; i++) {
+    CK_OBJECT_HANDLE h = g_array_index(found, CK_OBJECT_HANDLE, i);
     CK_RV rv;
 
     SIGNET_P11_WRITE_BEGIN(s);
-    rv = s->f->C_DestroyObject(s->handle, g_array_index(found, CK_OBJECT_HANDLE, i));
+    rv = s->f->C_DestroyObject(s->handle, h);
     SIGNET_P11_WRITE_END(s);
     if (rv != CKR_OK) {
+      signet_p11_session_forget(s);
       signet_p11_set_error(error, rv, "Could not delete the certificate");
       return FALSE;
     }
+    signet_p11_session_destroyed(s, h);
   }
   return TRUE;
 }
@@ -803,6 +1034,7 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
   g_autoptr(GBytes) the_id = id ? g_bytes_ref(id) : authority_id(cert);
   g_autoptr(GBytes) serial = NULL;
   g_autoptr(GBytes) readback = NULL;
+  gboolean read_ok = FALSE;
   unsigned char *serial_der = NULL;
   int serial_len;
   CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
@@ -839,7 +1071,6 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
     };
     CK_ULONG n = G_N_ELEMENTS(tmpl);
 
-    signet_p11_session_forget(s);
     SIGNET_P11_WRITE_BEGIN(s);
     rv = s->f->C_CreateObject(s->handle, tmpl, n, &obj);
     if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_VALUE_INVALID)
@@ -847,16 +1078,19 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
     SIGNET_P11_WRITE_END(s);
   }
   if (rv != CKR_OK) {
+    signet_p11_session_forget(s);
     signet_p11_set_error(error, rv, "Could not write the certificate to the token");
     return FALSE;
   }
-  /* Read it back: what is on the token must be what we meant to store. */
-  readback = signet_p11_get_attribute(s, obj, CKA_VALUE);
+  signet_p11_session_created(s, CKO_CERTIFICATE, obj);
+  /* Read it back: what is on the token must be what we meant to store. In
+   * one call, with room for exactly that: a longer value does not fit. */
+  readback = read_attribute(s, obj, CKA_VALUE, g_bytes_get_size(der), &read_ok);
   if (readback == NULL || !g_bytes_equal(readback, der)) {
-    signet_p11_session_forget(s);
     SIGNET_P11_WRITE_BEGIN(s);
     (void)s->f->C_DestroyObject(s->handle, obj);
     SIGNET_P11_WRITE_END(s);
+    signet_p11_session_forget(s);
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
                 "The certificate read back from the token differs from the one written; "
                 "it was removed again");
@@ -894,19 +1128,21 @@ signet_p11_session_delete_key_pair(SignetP11Session *s, GBytes *id, GError **err
                 s->token->label, hex);
     return FALSE;
   }
-  signet_p11_session_forget(s);
   for (guint c = 0; c < found->len; c++) {
     GArray *h = g_ptr_array_index(found, c);
     for (guint i = 0; i < h->len; i++) {
+      CK_OBJECT_HANDLE obj = g_array_index(h, CK_OBJECT_HANDLE, i);
       CK_RV rv;
 
       SIGNET_P11_WRITE_BEGIN(s);
-      rv = s->f->C_DestroyObject(s->handle, g_array_index(h, CK_OBJECT_HANDLE, i));
+      rv = s->f->C_DestroyObject(s->handle, obj);
       SIGNET_P11_WRITE_END(s);
       if (rv != CKR_OK) {
+        signet_p11_session_forget(s);
         signet_p11_set_error(error, rv, "Could not delete the key pair");
         return FALSE;
       }
+      signet_p11_session_destroyed(s, obj);
     }
   }
   return TRUE;

@@ -116,9 +116,21 @@ GBytes *signet_p11_get_attribute(SignetP11Session *session, CK_OBJECT_HANDLE obj
                                  CK_ATTRIBUTE_TYPE type);
 gboolean signet_p11_get_bool(SignetP11Session *session, CK_OBJECT_HANDLE obj,
                              CK_ATTRIBUTE_TYPE type, gboolean fallback);
-/* Drops what the session read: called after anything is written to the
- * token and when the login changes. */
+/* Drops what the session read: called when the login changes, and after a
+ * write whose outcome is not known. */
 void signet_p11_session_forget(SignetP11Session *session);
+/* After a write through @session: @obj of @klass was created (searches that
+ * could find it are forgotten, "every object of @klass" gains it), or @obj
+ * was destroyed (it leaves every search's answer). Either way its
+ * attributes are forgotten. */
+void signet_p11_session_created(SignetP11Session *session, CK_OBJECT_CLASS klass,
+                                CK_OBJECT_HANDLE obj);
+void signet_p11_session_destroyed(SignetP11Session *session, CK_OBJECT_HANDLE obj);
+/* After C_GenerateKeyPair made @pub and @priv with the new key id @id:
+ * reads what is read of them next (their ids, the public key, the private
+ * key's protection) and remembers the search for each by @id. */
+void signet_p11_session_generated(SignetP11Session *session, GBytes *id, CK_OBJECT_HANDLE pub,
+                                  CK_OBJECT_HANDLE priv);
 /* Finds every object matching @tmpl (the same search again in the session,
  * with nothing written since, is not sent again). */
 GArray *signet_p11_find_objects(SignetP11Session *session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
