@@ -114,11 +114,12 @@ signet_renew_finish_issued(Run *run, GError **error)
     /* Nothing on the journal's word: the certificate the test checks is
      * the object read back from the token. */
     g_autoptr(SignetP11Certificate) stored = stored_certificate(run, new_id, leaf, error);
-    g_autoptr(EVP_PKEY) key = NULL;
+    /* Signed through the operation's own session: a token pulled meanwhile
+     * is told as such (TokenRemoved). */
+    SignetP11KeyRef key = { run->r->session, new_id };
 
-    if (stored != NULL)
-      key = signet_p11_session_get_private_key(run->r->session, new_id, error);
-    if (key == NULL || !signet_x509_test_signature(key, stored->cert, error)) {
+    if (stored == NULL
+        || !signet_x509_test_signature(signet_p11_key_ref_sign, &key, stored->cert, error)) {
       g_prefix_error(error, "The new certificate was written to the token but the check of it "
                             "there failed, so the old certificate and key were kept: ");
       return NULL;

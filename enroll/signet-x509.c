@@ -412,32 +412,28 @@ signet_x509_verify_chain(X509 *leaf, GPtrArray *untrusted, GPtrArray *anchors, G
 }
 
 gboolean
-signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error)
+signet_x509_test_signature(SignetCsrSignFunc sign, gpointer sign_data, X509 *cert, GError **error)
 {
   guint8 data[32];
-  g_autoptr(EVP_MD_CTX) sign_ctx = EVP_MD_CTX_new();
   g_autoptr(EVP_MD_CTX) verify_ctx = EVP_MD_CTX_new();
-  g_autofree guint8 *sig = NULL;
-  size_t sig_len = 0;
+  g_autoptr(GBytes) sig = NULL;
   EVP_PKEY *pub = X509_get0_pubkey(cert);
 
-  if (sign_ctx == NULL || verify_ctx == NULL || pub == NULL || RAND_bytes(data, sizeof data) != 1
-      || EVP_DigestSignInit(sign_ctx, NULL, EVP_sha256(), NULL, key) != 1
-      || EVP_DigestSign(sign_ctx, NULL, &sig_len, data, sizeof data) != 1) {
+  if (verify_ctx == NULL || pub == NULL || RAND_bytes(data, sizeof data) != 1) {
     g_autofree char *why = signet_openssl_error_text();
     g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
-                "The key could not make a test signature (%s)", why);
+                "The test signature could not be prepared (%s)", why);
     return FALSE;
   }
-  sig = g_malloc(sig_len);
-  if (EVP_DigestSign(sign_ctx, sig, &sig_len, data, sizeof data) != 1) {
-    g_autofree char *why = signet_openssl_error_text();
-    g_set_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_FAILED,
-                "The key could not make a test signature (%s)", why);
+  sig = sign(EVP_sha256(), data, sizeof data, sign_data, error);
+  if (sig == NULL) {
+    g_prefix_error(error, "The key could not make a test signature: ");
     return FALSE;
   }
   if (EVP_DigestVerifyInit(verify_ctx, NULL, EVP_sha256(), NULL, pub) != 1
-      || EVP_DigestVerify(verify_ctx, sig, sig_len, data, sizeof data) != 1) {
+      || EVP_DigestVerify(verify_ctx, g_bytes_get_data(sig, NULL), g_bytes_get_size(sig), data,
+                          sizeof data)
+             != 1) {
     ERR_clear_error();
     g_set_error_literal(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH,
                         "The test signature made with the key does not verify with the "

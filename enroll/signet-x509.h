@@ -118,12 +118,6 @@ gboolean signet_x509_matches_key(X509 *cert, EVP_PKEY *key);
  * algorithm. */
 char *signet_x509_key_type(X509 *cert);
 
-/* A test signature: signs fresh random data with @key (SHA-256; PKCS#1
- * v1.5 for RSA, ECDSA for EC; on the token when @key is bound to one) and
- * verifies it with @cert's public key. CERT_MISMATCH when it does not
- * verify, FAILED when the key could not sign. */
-gboolean signet_x509_test_signature(EVP_PKEY *key, X509 *cert, GError **error);
-
 /* Parses "CN=Jan Kowalski,O=Example\, Inc.,C=PL" (RFC 4514: the last RDN
  * written is the first in the certificate, so the name prints back as
  * written; '\' escapes) or OpenSSL's "/C=PL/O=Example/CN=Jan Kowalski"
@@ -162,6 +156,14 @@ typedef struct
   SignetCsrSignFunc sign;
   gpointer sign_data;
 } SignetCsrOptions;
+/* A test signature: has @sign (with @sign_data) sign fresh random data
+ * (SHA-256; PKCS#1 v1.5 for RSA, ECDSA for EC: a token's key, through the
+ * agent's session) and verifies it with @cert's public key. CERT_MISMATCH
+ * when it does not verify; @sign's own error, prefixed, when it could not
+ * sign. */
+gboolean signet_x509_test_signature(SignetCsrSignFunc sign, gpointer sign_data, X509 *cert,
+                                    GError **error);
+
 /* signet_csr_build_pem_for_name() as @options say (NULL: as there).
  * BAD_INPUT for a hash other than the three. */
 char *signet_csr_build_pem_with(EVP_PKEY *signer, EVP_PKEY *public_key, const X509_NAME *name,

@@ -1715,6 +1715,39 @@ test_csr_sign_func(void)
   }
 }
 
+/* The test signature after a renewal, through a callback as the agent signs
+ * on the token: the key of the certificate passes, RSA and EC; another
+ * key's signature is CERT_MISMATCH; a callback that fails is FAILED with
+ * its own reason kept. */
+static void
+test_test_signature(void)
+{
+  g_autoptr(EVP_PKEY) ec = make_ec_key();
+  g_autoptr(EVP_PKEY) rsa = EVP_RSA_gen(2048);
+  g_autoptr(EVP_PKEY) other = make_ec_key();
+  EVP_PKEY *keys[] = { ec, rsa };
+  static const char *const rdns[] = { "CN", "Holder", NULL };
+
+  for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+    g_autoptr(X509) cert
+        = make_cert(rdns, keys[i], NULL, keys[i], "CA:FALSE", "1F", time(NULL) + 86400);
+    SignWith w = { .key = keys[i] }, wrong = { .key = other },
+             failing = { .key = keys[i], .fail = TRUE };
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(signet_x509_test_signature(sign_with_key, &w, cert, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(w.calls, ==, 1);
+    g_assert_false(signet_x509_test_signature(sign_with_key, &wrong, cert, &error));
+    g_assert_error(error, SIGNET_ENROLL_ERROR, SIGNET_ENROLL_ERROR_CERT_MISMATCH);
+    g_clear_error(&error);
+    g_assert_false(signet_x509_test_signature(sign_with_key, &failing, cert, &error));
+    g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED);
+    g_assert_nonnull(strstr(error->message, "could not make a test signature"));
+    g_assert_nonnull(strstr(error->message, "the token said no"));
+  }
+}
+
 /* What a kept request was made with, to make another for the same key. */
 static void
 test_csr_read_content(void)
@@ -1943,6 +1976,7 @@ main(int argc, char **argv)
   g_test_add_func("/enroll/csr/public-key", test_csr_public_key);
   g_test_add_func("/enroll/csr/options", test_csr_options);
   g_test_add_func("/enroll/csr/sign-func", test_csr_sign_func);
+  g_test_add_func("/enroll/x509/test-signature", test_test_signature);
   g_test_add_func("/enroll/csr/read-content", test_csr_read_content);
   g_test_add_func("/enroll/csr/mismatch", test_csr_mismatch);
   g_test_add_func("/enroll/csr/bad-subject", test_csr_bad_subject);
