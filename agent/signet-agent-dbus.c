@@ -261,6 +261,18 @@ on_handle_export_certificate_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *i
 }
 
 static gboolean
+on_handle_get_token_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation, const char *token,
+                       SignetAgent *agent)
+{
+  Op *op = signet_op_new(agent, invocation, OP_GET_TOKEN, "reading it", FALSE, token);
+  GError *error = NULL;
+
+  (void)check_token_arg(token, &error);
+  signet_op_submit(op, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 on_handle_get_token_status_cb(SignetAgent1 *skeleton, GDBusMethodInvocation *invocation,
                               const char *token, SignetAgent *agent)
 {
@@ -728,6 +740,7 @@ signet_agent_dbus_connect(SignetAgent *agent)
                    agent);
   g_signal_connect(agent->skeleton, "handle-get-token-status",
                    G_CALLBACK(on_handle_get_token_status_cb), agent);
+  g_signal_connect(agent->skeleton, "handle-get-token", G_CALLBACK(on_handle_get_token_cb), agent);
   g_signal_connect(agent->skeleton, "handle-generate-key", G_CALLBACK(on_handle_generate_key_cb),
                    agent);
   g_signal_connect(agent->skeleton, "handle-create-request",

@@ -421,6 +421,7 @@ signet_op_run_import(Op *op, GError **error)
     g_variant_builder_add(&b, "{sv}", "chain_root", g_variant_new_string(root_name));
     g_variant_builder_add(&b, "{sv}", "chain_anchor", g_variant_new_string(root_source));
   }
+  signet_op_note_contents(op, session);
   g_ptr_array_add(replaced, NULL);
   g_variant_builder_add(&b, "{sv}", "replaced",
                         g_variant_new_strv((const char *const *)replaced->pdata, -1));

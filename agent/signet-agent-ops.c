@@ -621,7 +621,28 @@ run_activate(Op *op, GError **error)
   g_clear_pointer(&op->code, signet_secret_free);
   if (result == NULL)
     return NULL;
+  signet_op_note_contents(op, session);
   return g_variant_new("(@a{sv})", result);
+}
+
+void
+signet_op_note_contents(Op *op, SignetP11Session *session)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(session, &error);
+  g_autoptr(GPtrArray) keys
+      = certs != NULL ? signet_p11_session_list_key_pairs(session, &error) : NULL;
+
+  if (keys == NULL) {
+    g_debug("%s: the token's contents after it are not known (%s): the reminders check reads "
+            "them",
+            op->what, error->message);
+    return;
+  }
+  g_clear_pointer(&op->token_certs, g_ptr_array_unref);
+  g_clear_pointer(&op->token_keys, g_ptr_array_unref);
+  op->token_certs = g_steal_pointer(&certs);
+  op->token_keys = g_steal_pointer(&keys);
 }
 
 static GVariant *
@@ -646,6 +667,7 @@ run_renew(Op *op, GError **error)
   result = signet_renewal_run(&renewal, error);
   if (result == NULL)
     return NULL;
+  signet_op_note_contents(op, session);
   return g_variant_new("(@a{sv})", result);
 }
 
@@ -733,6 +755,11 @@ signet_op_run(Op *op, GError **error)
       return run_list_tokens(op, error);
     case OP_GET_STATUS:
       return run_get_status(op, error);
+    case OP_GET_TOKEN:
+      /* Found just now (op_thread): its PIN flags are the token's own. No
+       * session, no object read. */
+      return g_variant_new("(@a{sv})",
+                           add_activations(op->agent, signet_token_dict_new(op->token)));
     case OP_GENERATE_KEY:
       return run_generate_key(op, error);
     case OP_CREATE_REQUEST:

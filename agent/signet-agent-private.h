@@ -54,6 +54,7 @@ typedef enum
   OP_ACTIVATE,
   OP_RENEW,
   OP_EXPORT_CERTIFICATE,
+  OP_GET_TOKEN,
 } OpKind;
 
 typedef struct
@@ -94,6 +95,11 @@ typedef struct
   gboolean journal_closed; /* the journal wrote the audit entry */
   gint64 backoff_until;    /* agent clock: wait until then (the last PIN was wrong) */
   gint64 backoff_s;        /* how long that was when the token was claimed */
+  /* After a certificate was stored: what the token holds, read through the
+   * operation's own session before it closed (the reminders check's input;
+   * signet_op_note_contents). */
+  GPtrArray *token_certs; /* SignetP11Certificate */
+  GPtrArray *token_keys;  /* SignetP11KeyPair */
 } Op;
 
 /* signet-agent.c: the operation's life. */
@@ -108,6 +114,10 @@ void signet_op_submit(Op *op, GError *error);
 GVariant *signet_op_run(Op *op, GError **error);
 SignetP11Session *signet_op_open_session(Op *op, GError **error);
 gboolean signet_op_login(Op *op, SignetP11Session *session, GError **error);
+/* Keeps what @session sees on the token now (its certificates and key
+ * pairs) in @op, for the reminders check after the operation: read through
+ * the session that wrote them, most of it is known already. */
+void signet_op_note_contents(Op *op, SignetP11Session *session);
 
 /* signet-agent-import.c: ImportCertificate (in a worker). */
 GVariant *signet_op_run_import(Op *op, GError **error);

@@ -65,6 +65,8 @@ signet_op_free(Op *op)
   g_free(op->request_id);
   g_free(op->cert_id);
   g_free(op->profile_name);
+  g_clear_pointer(&op->token_certs, g_ptr_array_unref);
+  g_clear_pointer(&op->token_keys, g_ptr_array_unref);
   g_free(op);
 }
 
@@ -298,6 +300,7 @@ op_audit_name(OpKind kind)
       return "renew";
     case OP_LIST_TOKENS:
     case OP_GET_STATUS:
+    case OP_GET_TOKEN:
     case OP_EXPORT_CERTIFICATE:
       break;
   }
@@ -356,7 +359,7 @@ on_op_done_cb(GObject *source, GAsyncResult *result, gpointer user_data)
     /* A certificate already within a reminder threshold: its reminder now. */
     if ((op->kind == OP_ACTIVATE || op->kind == OP_IMPORT_CERTIFICATE || op->kind == OP_RENEW)
         && op->token != NULL && op->token->serial != NULL)
-      signet_reminders_certificate_stored(agent, op->token->serial);
+      signet_reminders_certificate_stored(agent, op->token, op->token_certs, op->token_keys);
     g_dbus_method_invocation_return_value(op->invocation, reply);
     agent->n_running--;
     return;

@@ -39,6 +39,7 @@ typedef struct
  * table names every method of the interface). */
 static const MethodRule method_rules[] = {
   { "ListTokens", OPEN },
+  { "GetToken", OPEN },
   { "GetTokenStatus", OPEN },
   { "GenerateKey", GUARDED },       /* the PIN; writes a key pair */
   { "CreateRequest", GUARDED },     /* the PIN; writes a key pair */

@@ -170,25 +170,15 @@ check_certificate(const CheckData *cd, const SignetP11Token *token, const Signet
   return rem;
 }
 
+/* What @token holds (@certs, @keys): each leaf certificate tracked, and the
+ * reminders due added to @out. */
 static void
-check_token(const CheckData *cd, const SignetP11Token *token, gint64 now, GPtrArray *out)
+check_contents(const CheckData *cd, const SignetP11Token *token, GPtrArray *certs, GPtrArray *keys,
+               gint64 now, GPtrArray *out)
 {
-  g_autoptr(SignetP11Session) session = NULL;
-  g_autoptr(GPtrArray) certs = NULL;
-  g_autoptr(GPtrArray) keys = NULL;
   g_autoptr(GPtrArray) present = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
 
-  /* Never logs in: certificates and public keys are public objects. */
-  session = signet_p11_session_open(cd->ctx, token, &error);
-  if (session != NULL)
-    certs = signet_p11_session_list_certificates(session, &error);
-  if (certs != NULL)
-    keys = signet_p11_session_list_key_pairs(session, &error);
-  if (keys == NULL) {
-    g_message("reminders: could not read token %s: %s", token->serial, error->message);
-    return;
-  }
   if (!signet_state_token_seen(cd->state, token->serial, token->label, token->model, now, &error)) {
     g_message("reminders: could not record token %s: %s", token->serial, error->message);
     return;
@@ -211,6 +201,27 @@ check_token(const CheckData *cd, const SignetP11Token *token, gint64 now, GPtrAr
               error->message);
 }
 
+static void
+check_token(const CheckData *cd, const SignetP11Token *token, gint64 now, GPtrArray *out)
+{
+  g_autoptr(SignetP11Session) session = NULL;
+  g_autoptr(GPtrArray) certs = NULL;
+  g_autoptr(GPtrArray) keys = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Never logs in: certificates and public keys are public objects. */
+  session = signet_p11_session_open(cd->ctx, token, &error);
+  if (session != NULL)
+    certs = signet_p11_session_list_certificates(session, &error);
+  if (certs != NULL)
+    keys = signet_p11_session_list_key_pairs(session, &error);
+  if (keys == NULL) {
+    g_message("reminders: could not read token %s: %s", token->serial, error->message);
+    return;
+  }
+  check_contents(cd, token, certs, keys, now, out);
+}
+
 void
 signet_reminders_check_thread(GTask *task, gpointer source, gpointer task_data,
                               GCancellable *cancellable)
@@ -222,7 +233,12 @@ signet_reminders_check_thread(GTask *task, gpointer source, gpointer task_data,
   gint64 now = signet_clock_now();
 
   res->due = g_ptr_array_new_with_free_func((GDestroyNotify)signet_reminders_reminder_free);
-  if (cd->serials != NULL) {
+  if (cd->token != NULL) {
+    /* A token just written, as the operation read it (with its login: it
+     * saw the private keys too). */
+    check_contents(cd, cd->token, cd->certs, cd->keys, now, res->due);
+    tokens = g_ptr_array_new();
+  } else if (cd->serials != NULL) {
     /* Some tokens (one just written, one just plugged in): each found by
      * its serial, which reads that token only (signet_p11_context_find_token
      * remembers its slot), not every token present. One gone meanwhile is

@@ -77,7 +77,12 @@ typedef struct
   GDBusConnection *bus; /* NULL: none */
   guint days[SIGNET_REMINDERS_MAX_THRESHOLDS];
   guint n_days;
-  GStrv serials;     /* NULL: every token */
+  GStrv serials; /* NULL: every token */
+  /* Set: that token's contents as the operation that wrote it just read
+   * them through its own session, checked without reading it again. */
+  SignetP11Token *token;
+  GPtrArray *certs;  /* SignetP11Certificate */
+  GPtrArray *keys;   /* SignetP11KeyPair */
   char *service;     /* the one GLib's backend uses, NULL before the first */
   char *env_backend; /* GNOTIFICATION_BACKEND */
   gboolean use_portal;

@@ -29,6 +29,9 @@ check_data_free(CheckData *cd)
 {
   g_clear_object(&cd->bus);
   g_strfreev(cd->serials);
+  g_clear_pointer(&cd->token, signet_p11_token_free);
+  g_clear_pointer(&cd->certs, g_ptr_array_unref);
+  g_clear_pointer(&cd->keys, g_ptr_array_unref);
   g_free(cd->service);
   g_free(cd->env_backend);
   g_free(cd);
@@ -36,7 +39,7 @@ check_data_free(CheckData *cd)
 
 /* ---- one check at a time ------------------------------------------------ */
 
-static void start_check(SignetReminders *r, GStrv serials);
+static void start_check(SignetReminders *r, GStrv serials, CheckData *contents);
 static void start_pending(SignetReminders *r);
 
 static void
@@ -74,7 +77,7 @@ start_pending(SignetReminders *r)
   if (r->pending_all) {
     r->pending_all = FALSE;
     g_hash_table_remove_all(r->pending);
-    start_check(r, NULL);
+    start_check(r, NULL, NULL);
   } else if (g_hash_table_size(r->pending) > 0) {
     GHashTableIter iter;
     gpointer key;
@@ -84,19 +87,21 @@ start_pending(SignetReminders *r)
     while (g_hash_table_iter_next(&iter, &key, NULL))
       g_strv_builder_add(next, key);
     g_hash_table_remove_all(r->pending);
-    start_check(r, g_strv_builder_end(next));
+    start_check(r, g_strv_builder_end(next), NULL);
   }
 }
 
-/* Takes @serials (NULL: every token). */
+/* Takes @serials (NULL: every token) and @contents (NULL, or a CheckData
+ * holding only a token and what it holds). */
 static void
-start_check(SignetReminders *r, GStrv serials)
+start_check(SignetReminders *r, GStrv serials, CheckData *contents)
 {
   g_autoptr(GTask) task = NULL;
-  CheckData *cd;
+  CheckData *cd = contents != NULL ? contents : g_new0(CheckData, 1);
 
   if (signet_agent_get_context(r->agent) == NULL) {
     g_strfreev(serials);
+    check_data_free(cd);
     return; /* no modules: nothing to read (said at start) */
   }
   if (signet_agent_get_state(r->agent) == NULL) {
@@ -104,9 +109,9 @@ start_check(SignetReminders *r, GStrv serials)
       g_message("reminders: the state database is not open: no expiry reminders");
     r->told_no_state = TRUE;
     g_strfreev(serials);
+    check_data_free(cd);
     return;
   }
-  cd = g_new0(CheckData, 1);
   cd->ctx = signet_agent_get_context(r->agent);
   cd->state = signet_agent_get_state(r->agent);
   memcpy(cd->days, r->days, sizeof r->days);
@@ -119,7 +124,9 @@ start_check(SignetReminders *r, GStrv serials)
   cd->env_backend = g_strdup(r->env_backend);
   cd->use_portal = r->use_portal;
   r->running = TRUE;
-  g_debug("reminders: check started (%s)", serials == NULL ? "every token" : "some tokens");
+  g_debug("reminders: check started (%s)", cd->token != NULL ? "a token just written"
+                                           : serials == NULL ? "every token"
+                                                             : "some tokens");
   task = g_task_new(NULL, r->cancellable, on_check_done_cb, r);
   g_task_set_source_tag(task, start_check);
   g_task_set_task_data(task, cd, (GDestroyNotify)check_data_free);
@@ -141,13 +148,34 @@ signet_reminders_check(SignetReminders *r, const char *serial)
     return;
   }
   if (serial == NULL) {
-    start_check(r, NULL);
+    start_check(r, NULL, NULL);
   } else {
     GStrv serials = g_new0(char *, 2);
 
     serials[0] = g_strdup(serial);
-    start_check(r, serials);
+    start_check(r, serials, NULL);
   }
+}
+
+void
+signet_reminders_check_contents(SignetReminders *r, const SignetP11Token *token, GPtrArray *certs,
+                                GPtrArray *keys)
+{
+  CheckData *contents;
+
+  g_return_if_fail(r != NULL && token != NULL && certs != NULL && keys != NULL);
+  if (g_cancellable_is_cancelled(r->cancellable))
+    return;
+  if (r->running) {
+    /* After the check running, the token is read again. */
+    signet_reminders_check(r, token->serial);
+    return;
+  }
+  contents = g_new0(CheckData, 1);
+  contents->token = signet_p11_token_copy(token);
+  contents->certs = g_ptr_array_ref(certs);
+  contents->keys = g_ptr_array_ref(keys);
+  start_check(r, NULL, contents);
 }
 
 /* ---- the triggers ------------------------------------------------------- */

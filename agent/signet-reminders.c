@@ -142,16 +142,21 @@ signet_reminders_new(GApplication *app, SignetAgent *agent, GKeyFile *keyfile, c
 }
 
 void
-signet_reminders_certificate_stored(SignetAgent *agent, const char *token_serial)
+signet_reminders_certificate_stored(SignetAgent *agent, const SignetP11Token *token,
+                                    GPtrArray *certs, GPtrArray *keys)
 {
   SignetReminders *r;
 
   g_return_if_fail(SIGNET_IS_AGENT(agent));
   r = g_object_get_qdata(G_OBJECT(agent), reminders_quark());
-  if (r == NULL || token_serial == NULL || *token_serial == '\0')
+  if (r == NULL || token == NULL || token->serial == NULL || *token->serial == '\0')
     return;
-  g_debug("reminders: a certificate was stored on token %s: checking it", token_serial);
-  signet_reminders_check(r, token_serial);
+  g_debug("reminders: a certificate was stored on token %s: checking it%s", token->serial,
+          certs != NULL && keys != NULL ? " as the operation left it" : "");
+  if (certs != NULL && keys != NULL)
+    signet_reminders_check_contents(r, token, certs, keys);
+  else
+    signet_reminders_check(r, token->serial);
 }
 
 const guint *

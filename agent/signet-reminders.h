@@ -46,6 +46,7 @@
 
 #include "agent/signet-agent.h"
 #include "agent/signet-state.h"
+#include "pkcs11/signet-p11.h"
 
 G_BEGIN_DECLS
 
@@ -76,12 +77,19 @@ void signet_reminders_start(SignetReminders *reminders);
 void signet_reminders_check(SignetReminders *reminders, const char *serial);
 
 /* For the agent, in the main context, after an operation stored a
- * certificate on token @token_serial (Activate, ImportCertificate, Renew,
- * a pending renewal written later): checks that token now, so that a
- * certificate already within a threshold gets its reminder at once rather
- * than at the next start or daily check. Finds the reminders through
+ * certificate on @token (Activate, ImportCertificate, Renew, a pending
+ * renewal written later): checks that token now, so that a certificate
+ * already within a threshold gets its reminder at once rather than at the
+ * next start or daily check. @certs and @keys (SignetP11Certificate,
+ * SignetP11KeyPair), when the operation read them through its own session
+ * after its writes, are what the token holds: the check does not read the
+ * token again. NULL: it reads the token. Finds the reminders through
  * @agent (signet_reminders_new attached them); nothing when there are none. */
-void signet_reminders_certificate_stored(SignetAgent *agent, const char *token_serial);
+void signet_reminders_certificate_stored(SignetAgent *agent, const SignetP11Token *token,
+                                         GPtrArray *certs, GPtrArray *keys);
+/* signet_reminders_check() for one token whose contents are given. */
+void signet_reminders_check_contents(SignetReminders *reminders, const SignetP11Token *token,
+                                     GPtrArray *certs, GPtrArray *keys);
 
 /* Adds "reminders_not_shown" (aa{sv}: threshold u, first_try x, last_try x,
  * tries u, reason s; empty when none) to @cert, the status dictionary of

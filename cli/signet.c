@@ -180,6 +180,21 @@ agent_failed(GError **error)
   return FALSE;
 }
 
+/* The token and its unfinished work, without its objects (GetToken): what
+ * is asked before a PIN prompt. */
+static GVariant *
+get_token(Cli *cli, const char *token, GError **error)
+{
+  GVariant *status = NULL;
+
+  if (!signet_agent1_call_get_token_sync(cli->proxy, token, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ,
+                                         &status, NULL, error)) {
+    agent_failed(error);
+    return NULL;
+  }
+  return status;
+}
+
 static GVariant *
 get_status(Cli *cli, const char *token, GError **error)
 {
@@ -318,7 +333,7 @@ check_key_type(const char *type, GError **error)
 static void
 print_secret_states(Cli *cli, const char *token)
 {
-  g_autoptr(GVariant) status = get_status(cli, token, NULL);
+  g_autoptr(GVariant) status = get_token(cli, token, NULL);
   g_autoptr(GVariant) pin = NULL;
   g_autoptr(GVariant) puk = NULL;
   GVariantBuilder b;
@@ -394,7 +409,7 @@ cmd_keygen(Cli *cli, char **args, GError **error)
   }
   if (!check_key_type(cli->type, error))
     return FALSE;
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -433,7 +448,7 @@ cmd_csr(Cli *cli, char **args, GError **error)
   }
   if (!check_key_type(type, error))
     return FALSE;
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -514,7 +529,7 @@ cmd_import(Cli *cli, char **args, GError **error)
     if (cli->anchor_data == NULL)
       return FALSE;
   }
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -552,7 +567,7 @@ cmd_pin_change(Cli *cli, char **args, GError **error)
   g_autoptr(SignetSecret) new_pin = NULL;
   g_autofree char *prompt = NULL;
 
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   if (before_secret(cli, status, SIGNET_CLIENT_OP_CHANGE_PIN, token, cli->pin_fd, error)
@@ -591,7 +606,7 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   g_autofree char *prompt = NULL;
   const char *label;
 
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   label = status_label(status, token);
@@ -916,7 +931,7 @@ cmd_activate(Cli *cli, char **args, GError **error)
   profile = get_profile(cli, cli->profile, error);
   if (profile == NULL)
     return FALSE;
-  status = get_status(cli, token, error);
+  status = get_token(cli, token, error);
   if (status == NULL)
     return FALSE;
   unfinished = find_activation(status, cli->profile);

@@ -57,6 +57,16 @@ call GenerateKey "$TOKEN_LABEL" ec:p256 "b'$PIN'" "{'label': <'two'>}"
 id2=$(sed -n "s/.*'id': <'\([0-9a-f]*\)'>.*/\1/p" "$RIG/out")
 check "two key pairs (pkcs11-tool)" test "$(p11_objects privkey)" -eq 2
 
+# GetToken: the token and its PIN state as read now, its unfinished work,
+# and none of its objects (what a client asks before a PIN prompt).
+call GetToken "$TOKEN_LABEL"
+check "GetToken names the token" grep -q "'serial': <'$SERIAL'>" "$RIG/out"
+check "… with its PIN and PUK state" grep -q "'pin': <{'count_low'.*'puk': <{'count_low'" "$RIG/out"
+check "… and its unfinished activations (none)" grep -q "'activations': <@aa{sv} \[\]>" "$RIG/out"
+check "… without its certificates or keys" sh -c "! grep -Eq \"'(certificates|keys)'\" '$RIG/out'"
+call GetToken "No Such Token"
+check_name "GetToken of a token not there: NoSuchToken" io.signet.Error.NoSuchToken
+
 call DeleteKey "$TOKEN_LABEL" "zz-not-hex" "b'$PIN'" "{}"
 check_name "DeleteKey with a malformed id: InvalidArgs" io.signet.Error.InvalidArgs
 call DeleteKey "$TOKEN_LABEL" "00112233" "b'$PIN'" "{}"

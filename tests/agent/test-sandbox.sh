@@ -103,7 +103,7 @@ check_rc "the look-alike: /.flatpak-info at its root, the bus socket reachable" 
 # Read-only methods: open to every caller.
 run call in_flatpak ListTokens
 check "ListTokens from the sandbox names the token" grep -q "'serial': <'$SERIAL'>" "$RIG/out"
-for m in "GetTokenStatus $TOKEN_LABEL" "GetHistory '' {}" ListProfiles ListReaders WatchTokens; do
+for m in "GetToken $TOKEN_LABEL" "GetTokenStatus $TOKEN_LABEL" "GetHistory '' {}" ListProfiles ListReaders WatchTokens; do
   # shellcheck disable=SC2086 # the method and its arguments
   eval "run call in_flatpak $m"
   check_rc "${m%% *} from the sandbox" 0

@@ -109,6 +109,9 @@ check_eq "40 days left, just activated: the 45-day reminder at once, without a r
   1 "$(notes)"
 check_eq "… marked sent$AGENT_TODO" "45" \
   "$(db "SELECT group_concat(threshold) FROM reminders WHERE token_serial = '$SERIAL'")"
+check "… checked from what the activation read through its own session, not read again" \
+  grep -q "a certificate was stored on token $SERIAL: checking it as the operation left it" \
+  "$RIG/agent.log"
 est_ca_stop 2>/dev/null || true
 agent_stop
 stop_notifyd
