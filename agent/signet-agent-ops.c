@@ -631,9 +631,28 @@ signet_op_note_contents(Op *op, SignetP11Session *session)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) certs = signet_p11_session_list_certificates(session, &error);
   g_autoptr(GPtrArray) keys
-      = certs != NULL ? signet_p11_session_list_key_pairs(session, &error) : NULL;
+      = g_ptr_array_new_with_free_func((GDestroyNotify)signet_p11_key_pair_free);
 
-  if (keys == NULL) {
+  /* The reminders ask of a key only whether a certificate's id has one:
+   * asked per certificate (the new key's answer is known already), not by
+   * listing every key with its attributes. */
+  for (guint i = 0; certs != NULL && i < certs->len; i++) {
+    const SignetP11Certificate *c = g_ptr_array_index(certs, i);
+    SignetP11KeyPair *k;
+
+    if (c->authority || c->id == NULL || g_bytes_get_size(c->id) == 0)
+      continue;
+    if (!signet_p11_session_has_key(session, c->id, &error)) {
+      if (error != NULL)
+        g_clear_pointer(&certs, g_ptr_array_unref);
+      continue;
+    }
+    k = g_new0(SignetP11KeyPair, 1);
+    k->id = g_bytes_ref(c->id);
+    k->has_private = TRUE; /* a key of that id: all the check's has_key() asks */
+    g_ptr_array_add(keys, k);
+  }
+  if (certs == NULL) {
     g_debug("%s: the token's contents after it are not known (%s): the reminders check reads "
             "them",
             op->what, error->message);

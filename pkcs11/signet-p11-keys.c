@@ -154,7 +154,7 @@ generate_key_pair(SignetP11Session *s, SignetP11KeyType type, const char *label,
     signet_p11_set_error(error, rv, "Could not generate the key pair on the token");
     return FALSE;
   }
-  signet_p11_session_generated(s, id_bytes, pub, priv);
+  signet_p11_session_generated(s, id_bytes, ec_params != NULL ? CKK_EC : CKK_RSA, pub, priv);
   /* Check what the token made: a module may ignore parts of a template. */
   protection = signet_p11_private_key_protection(s, priv);
   if (protection != SIGNET_P11_KEY_PROTECTION_SENSITIVE

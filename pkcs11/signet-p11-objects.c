@@ -270,14 +270,17 @@ read_lengths_then_values(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATT
 }
 
 /* Reads @types of @obj for the reads that follow, in one call when each
- * value fits the room first_guess() gives it and the object has them all;
+ * value fits the room it is given (@room, or first_guess()) and the object
+ * has them all;
  * what did not come (absent, or larger) is then read in two
  * (read_lengths_then_values). Public attributes only. */
 static void
-prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types, gsize n)
+prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types,
+            const CK_ULONG *room, gsize n)
 {
   g_autofree CK_ATTRIBUTE *tmpl = g_new0(CK_ATTRIBUTE, n);
   g_autofree CK_ATTRIBUTE_TYPE *rest = g_new0(CK_ATTRIBUTE_TYPE, n);
+  g_autofree CK_ULONG *roomy = g_new0(CK_ULONG, n);
   gsize missing = 0, n_rest = 0;
   CK_RV rv;
 
@@ -286,8 +289,9 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
 
     if (!g_hash_table_contains(seen_attributes(s), key)) {
       tmpl[missing].type = types[i];
-      tmpl[missing].ulValueLen = first_guess(types[i]);
-      tmpl[missing].pValue = g_malloc0(tmpl[missing].ulValueLen);
+      tmpl[missing].ulValueLen = room != NULL ? room[i] : first_guess(types[i]);
+      tmpl[missing].pValue = g_malloc0(tmpl[missing].ulValueLen ? tmpl[missing].ulValueLen : 1);
+      roomy[missing] = tmpl[missing].ulValueLen;
       missing++;
     }
   }
@@ -302,7 +306,7 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
     gboolean came = (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID
                      || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_BUFFER_TOO_SMALL)
                     && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION
-                    && tmpl[i].ulValueLen <= first_guess(tmpl[i].type);
+                    && tmpl[i].ulValueLen <= roomy[i];
 
     if (came)
       remember_attribute(s, obj, tmpl[i].type,
@@ -315,7 +319,21 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
     read_lengths_then_values(s, obj, rest, n_rest);
 }
 
-/* What is read of a certificate object, and of a key object. */
+static void
+prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types, gsize n)
+{
+  prefetch_in(s, obj, types, NULL, n);
+}
+
+/* What is read of a certificate object, and of a key object.
+ * A public key's parts of its type only (ec_public, rsa_public): asked for
+ * the other type's, a module answers that it has none, and the values come
+ * in a second call (read_lengths_then_values). */
+static const CK_ATTRIBUTE_TYPE ec_public[]
+    = { CKA_ID, CKA_LABEL, CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_EC_POINT };
+static const CK_ATTRIBUTE_TYPE rsa_public[] = {
+  CKA_ID, CKA_LABEL, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+};
 static const CK_ATTRIBUTE_TYPE certificate_attributes[]
     = { CKA_CERTIFICATE_TYPE, CKA_VALUE, CKA_ID, CKA_LABEL, CKA_CERTIFICATE_CATEGORY };
 static const CK_ATTRIBUTE_TYPE key_attributes[] = {
@@ -448,8 +466,8 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
 }
 
 void
-signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_OBJECT_HANDLE pub,
-                             CK_OBJECT_HANDLE priv)
+signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_KEY_TYPE key_type,
+                             CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv)
 {
   static const CK_ATTRIBUTE_TYPE private_attributes[]
       = { CKA_ID, CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE };
@@ -459,7 +477,10 @@ signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_OBJECT_HANDLE p
   signet_p11_session_created(s, CKO_PUBLIC_KEY, pub);
   signet_p11_session_created(s, CKO_PRIVATE_KEY, priv);
   /* What the request and the checks after it read of the pair, read now. */
-  prefetch(s, pub, key_attributes, G_N_ELEMENTS(key_attributes));
+  if (key_type == CKK_EC)
+    prefetch(s, pub, ec_public, G_N_ELEMENTS(ec_public));
+  else
+    prefetch(s, pub, rsa_public, G_N_ELEMENTS(rsa_public));
   prefetch(s, priv, private_attributes, G_N_ELEMENTS(private_attributes));
   /* The id is new (signet_p11_new_key_id(): 20 random bytes, journaled
    * before the pair was made): each key the token says carries it is the
@@ -595,10 +616,14 @@ ec_public_key(GBytes *params, GBytes *point)
 EVP_PKEY *
 signet_p11_object_public_key(SignetP11Session *s, CK_OBJECT_HANDLE obj)
 {
-  CK_KEY_TYPE type;
+  CK_KEY_TYPE type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
 
-  prefetch(s, obj, key_attributes, G_N_ELEMENTS(key_attributes));
-  type = get_ulong(s, obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+  /* Its type's parts only: asked for the other type's, a module says it
+   * has none and the values take a second call. */
+  if (type == CKK_RSA)
+    prefetch(s, obj, rsa_public, G_N_ELEMENTS(rsa_public));
+  else if (type == CKK_EC)
+    prefetch(s, obj, ec_public, G_N_ELEMENTS(ec_public));
 
   if (type == CKK_RSA) {
     g_autoptr(GBytes) n = signet_p11_get_attribute(s, obj, CKA_MODULUS);
@@ -804,6 +829,22 @@ signet_p11_session_list_key_pairs(SignetP11Session *s, GError **error)
       g_ptr_array_remove_index(pairs, j);
   }
   return g_steal_pointer(&pairs);
+}
+
+gboolean
+signet_p11_session_has_key(SignetP11Session *s, GBytes *id, GError **error)
+{
+  static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY };
+
+  for (gsize c = 0; c < G_N_ELEMENTS(classes); c++) {
+    g_autoptr(GArray) found = find_class(s, classes[c], id, error);
+
+    if (found == NULL)
+      return FALSE;
+    if (found->len > 0)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 /* ---- matching ----------------------------------------------------------- */
@@ -1084,7 +1125,16 @@ signet_p11_session_store_certificate(SignetP11Session *s, X509 *cert, GBytes *id
   }
   signet_p11_session_created(s, CKO_CERTIFICATE, obj);
   /* Read it back: what is on the token must be what we meant to store. In
-   * one call, with room for exactly that: a longer value does not fit. */
+   * one call with what is read of a certificate later, the value with room
+   * for exactly that: a longer one does not fit, and is read in full. */
+  {
+    CK_ULONG room[G_N_ELEMENTS(certificate_attributes)];
+
+    for (gsize i = 0; i < G_N_ELEMENTS(certificate_attributes); i++)
+      room[i] = certificate_attributes[i] == CKA_VALUE ? g_bytes_get_size(der)
+                                                       : first_guess(certificate_attributes[i]);
+    prefetch_in(s, obj, certificate_attributes, room, G_N_ELEMENTS(certificate_attributes));
+  }
   readback = read_attribute(s, obj, CKA_VALUE, g_bytes_get_size(der), &read_ok);
   if (readback == NULL || !g_bytes_equal(readback, der)) {
     SIGNET_P11_WRITE_BEGIN(s);

@@ -129,8 +129,8 @@ void signet_p11_session_destroyed(SignetP11Session *session, CK_OBJECT_HANDLE ob
 /* After C_GenerateKeyPair made @pub and @priv with the new key id @id:
  * reads what is read of them next (their ids, the public key, the private
  * key's protection) and remembers the search for each by @id. */
-void signet_p11_session_generated(SignetP11Session *session, GBytes *id, CK_OBJECT_HANDLE pub,
-                                  CK_OBJECT_HANDLE priv);
+void signet_p11_session_generated(SignetP11Session *session, GBytes *id, CK_KEY_TYPE key_type,
+                                  CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv);
 /* Finds every object matching @tmpl (the same search again in the session,
  * with nothing written since, is not sent again). */
 GArray *signet_p11_find_objects(SignetP11Session *session, CK_ATTRIBUTE *tmpl, CK_ULONG count,

@@ -326,6 +326,10 @@ GBytes *signet_p11_key_ref_sign(const EVP_MD *md, const guint8 *data, gsize len,
 gboolean signet_p11_session_find_key_for_certificate(SignetP11Session *session, X509 *cert,
                                                      GBytes **out_id, GError **error);
 
+/* TRUE if the token has a private key (visible when logged in) or a public
+ * key with CKA_ID @id; FALSE with @error set when it could not be searched. */
+gboolean signet_p11_session_has_key(SignetP11Session *session, GBytes *id, GError **error);
+
 /* TRUE if a certificate object with the same DER is on the token already. */
 gboolean signet_p11_session_has_certificate(SignetP11Session *session, X509 *cert, GError **error);
 
