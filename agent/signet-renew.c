@@ -181,8 +181,10 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
   identity.cert = run->old_cert;
   identity.key = old_key;
   /* The request's key, for a protocol that proves possession with it
-   * (CMP; EST ignores it): the old one when the renewal keeps it. */
-  if (!run->op->keep_key && new_id != NULL)
+   * (CMP) or decrypts the answer with it (SCEP): the old one when the
+   * renewal keeps it. EST has no use for it: libp11 does not bind it. */
+  if (!run->op->keep_key && new_id != NULL
+      && signet_connector_get_class(connector)->uses_request_key)
     new_key = signet_p11_session_get_private_key(run->r->session, new_id, NULL);
   if (run->op->state == SIGNET_OP_PENDING) {
     SignetConnectorPoll poll = {
@@ -332,7 +334,6 @@ make_request(Run *run, SignetConnector *connector, GError **error)
 {
   g_autoptr(GBytes) new_id = NULL;
   g_autoptr(EVP_PKEY) pub = NULL;
-  g_autoptr(EVP_PKEY) priv = NULL;
 
   if (!run->op->keep_key) {
     SignetP11KeyType key_type;
@@ -367,17 +368,20 @@ make_request(Run *run, SignetConnector *connector, GError **error)
     return FALSE;
   signet_renew_progress(run, "request", "Making the certificate request, signed on the token");
   pub = signet_p11_session_get_public_key(run->r->session, new_id, error);
-  if (pub != NULL)
-    priv = signet_p11_session_get_private_key(run->r->session, new_id, error);
-  if (priv == NULL)
+  if (pub == NULL)
     return FALSE;
   /* The same subject, RDN for RDN (RFC 7030 4.2.2), signed with the hash
-   * the CA asked for. */
+   * the CA asked for, through the operation's own session (not libp11). */
   {
-    SignetCsrOptions options = { .hash = run->hash };
+    SignetP11KeyRef key = { run->r->session, new_id };
+    SignetCsrOptions options = {
+      .hash = run->hash,
+      .sign = signet_p11_key_ref_sign,
+      .sign_data = &key,
+    };
 
     run->op->request_pem = signet_csr_build_pem_with(
-        priv, pub, X509_get_subject_name(run->old_cert), &options, error);
+        NULL, pub, X509_get_subject_name(run->old_cert), &options, error);
   }
   if (run->op->request_pem == NULL)
     return FALSE;

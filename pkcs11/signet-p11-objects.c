@@ -25,8 +25,10 @@
  * (docs/internals/pkcs11.md rule 12): an object created forgets the
  * searches that could find it, except "every object of its class", which
  * gains it; an object destroyed leaves every search's answer and takes its
- * attributes with it. A login or logout changes what the session sees:
- * signet_p11_session_forget() drops it all. Only public attributes go
+ * attributes with it. A login shows the private objects: every search is
+ * forgotten (signet_p11_session_forget_searches()), what was read of the
+ * objects seen stays; a write whose outcome is not known forgets it all
+ * (signet_p11_session_forget()). Only public attributes go
  * through here (the private key's parts are asked for by value_unreadable()
  * alone, and only for their length); it is freed with the session. */
 
@@ -63,6 +65,12 @@ void
 signet_p11_session_forget(SignetP11Session *s)
 {
   g_clear_pointer(&s->seen_attributes, g_hash_table_unref);
+  g_clear_pointer(&s->seen_searches, g_hash_table_unref);
+}
+
+void
+signet_p11_session_forget_searches(SignetP11Session *s)
+{
   g_clear_pointer(&s->seen_searches, g_hash_table_unref);
 }
 

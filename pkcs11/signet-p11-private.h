@@ -116,9 +116,10 @@ GBytes *signet_p11_get_attribute(SignetP11Session *session, CK_OBJECT_HANDLE obj
                                  CK_ATTRIBUTE_TYPE type);
 gboolean signet_p11_get_bool(SignetP11Session *session, CK_OBJECT_HANDLE obj,
                              CK_ATTRIBUTE_TYPE type, gboolean fallback);
-/* Drops what the session read: called when the login changes, and after a
- * write whose outcome is not known. */
+/* Drops what the session read: after a write whose outcome is not known. */
 void signet_p11_session_forget(SignetP11Session *session);
+/* Drops the searches only: at a login, which shows the private objects. */
+void signet_p11_session_forget_searches(SignetP11Session *session);
 /* After a write through @session: @obj of @klass was created (searches that
  * could find it are forgotten, "every object of @klass" gains it), or @obj
  * was destroyed (it leaves every search's answer). Either way its

@@ -230,8 +230,9 @@ signet_p11_session_login_as(SignetP11Session *s, CK_USER_TYPE who, const SignetS
 
   if (!signet_p11_check_final_try(s, who, confirm_final_try, error))
     return FALSE;
-  /* Logged in, the token shows other objects. */
-  signet_p11_session_forget(s);
+  /* Logged in, the token shows other objects: every search may find more.
+   * What was read of the objects seen so far stays what it was. */
+  signet_p11_session_forget_searches(s);
   if (secret == NULL && !s->token->protected_auth_path) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_PIN_INCORRECT, "No %s given",
                 who == CKU_SO ? "PUK" : "PIN");
