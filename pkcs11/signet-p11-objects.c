@@ -511,6 +511,33 @@ signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_KEY_TYPE key_ty
   }
 }
 
+/* The objects of @klass with CKA_ID @id, from what the session knows: the
+ * remembered list of every object of @klass, each with its CKA_ID read.
+ * NULL when that is not known (a search is sent then). */
+static GArray *
+known_by_id(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id)
+{
+  CK_ATTRIBUTE all = { CKA_CLASS, &klass, sizeof klass };
+  g_autoptr(GBytes) key = search_key(&all, 1);
+  SeenSearch *search = s->seen_searches != NULL ? g_hash_table_lookup(s->seen_searches, key) : NULL;
+  g_autoptr(GArray) found = NULL;
+
+  if (search == NULL)
+    return NULL;
+  found = g_array_new(FALSE, FALSE, sizeof(CK_OBJECT_HANDLE));
+  for (guint i = 0; i < search->found->len; i++) {
+    CK_OBJECT_HANDLE h = g_array_index(search->found, CK_OBJECT_HANDLE, i);
+    g_autofree char *akey = attribute_key(h, CKA_ID);
+    SeenAttribute *seen = g_hash_table_lookup(seen_attributes(s), akey);
+
+    if (seen == NULL)
+      return NULL; /* an id not read: ask the token */
+    if (seen->ok && seen->value != NULL && g_bytes_equal(seen->value, id))
+      g_array_append_val(found, h);
+  }
+  return g_steal_pointer(&found);
+}
+
 static GArray *
 find_class(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id, GError **error)
 {
@@ -518,6 +545,10 @@ find_class(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id, GError **erro
   CK_ULONG n = 1;
 
   if (id != NULL) {
+    GArray *known = known_by_id(s, klass, id);
+
+    if (known != NULL)
+      return known;
     gsize len;
     tmpl[1].type = CKA_ID;
     tmpl[1].pValue = (void *)g_bytes_get_data(id, &len);
