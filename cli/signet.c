@@ -180,28 +180,20 @@ agent_failed(GError **error)
   return FALSE;
 }
 
-/* The token and its unfinished work, without its objects (GetToken): what
- * is asked before a PIN prompt. */
+/* The token and its unfinished work; @objects: with its certificates and
+ * keys (GetTokenStatus), else without them (GetToken: what is asked before
+ * a PIN prompt). */
 static GVariant *
-get_token(Cli *cli, const char *token, GError **error)
+read_token(Cli *cli, const char *token, gboolean objects, GError **error)
 {
   GVariant *status = NULL;
+  gboolean ok
+      = objects ? signet_agent1_call_get_token_status_sync(
+            cli->proxy, token, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ, &status, NULL, error)
+                : signet_agent1_call_get_token_sync(cli->proxy, token, G_DBUS_CALL_FLAGS_NONE,
+                                                    TIMEOUT_READ, &status, NULL, error);
 
-  if (!signet_agent1_call_get_token_sync(cli->proxy, token, G_DBUS_CALL_FLAGS_NONE, TIMEOUT_READ,
-                                         &status, NULL, error)) {
-    agent_failed(error);
-    return NULL;
-  }
-  return status;
-}
-
-static GVariant *
-get_status(Cli *cli, const char *token, GError **error)
-{
-  GVariant *status = NULL;
-
-  if (!signet_agent1_call_get_token_status_sync(cli->proxy, token, G_DBUS_CALL_FLAGS_NONE,
-                                                TIMEOUT_READ, &status, NULL, error)) {
+  if (!ok) {
     agent_failed(error);
     return NULL;
   }
@@ -333,7 +325,7 @@ check_key_type(const char *type, GError **error)
 static void
 print_secret_states(Cli *cli, const char *token)
 {
-  g_autoptr(GVariant) status = get_token(cli, token, NULL);
+  g_autoptr(GVariant) status = read_token(cli, token, FALSE, NULL);
   g_autoptr(GVariant) pin = NULL;
   g_autoptr(GVariant) puk = NULL;
   GVariantBuilder b;
@@ -382,7 +374,7 @@ cmd_list(Cli *cli, char **args, GError **error)
 static gboolean
 cmd_status(Cli *cli, char **args, GError **error)
 {
-  g_autoptr(GVariant) status = get_status(cli, args[0], error);
+  g_autoptr(GVariant) status = read_token(cli, args[0], TRUE, error);
 
   if (status == NULL)
     return FALSE;
@@ -409,7 +401,7 @@ cmd_keygen(Cli *cli, char **args, GError **error)
   }
   if (!check_key_type(cli->type, error))
     return FALSE;
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -448,7 +440,7 @@ cmd_csr(Cli *cli, char **args, GError **error)
   }
   if (!check_key_type(type, error))
     return FALSE;
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -529,7 +521,7 @@ cmd_import(Cli *cli, char **args, GError **error)
     if (cli->anchor_data == NULL)
       return FALSE;
   }
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   pin = obtain_pin(cli, token, status, error);
@@ -567,7 +559,7 @@ cmd_pin_change(Cli *cli, char **args, GError **error)
   g_autoptr(SignetSecret) new_pin = NULL;
   g_autofree char *prompt = NULL;
 
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   if (before_secret(cli, status, SIGNET_CLIENT_OP_CHANGE_PIN, token, cli->pin_fd, error)
@@ -606,7 +598,7 @@ cmd_pin_unblock(Cli *cli, char **args, GError **error)
   g_autofree char *prompt = NULL;
   const char *label;
 
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   label = status_label(status, token);
@@ -931,7 +923,7 @@ cmd_activate(Cli *cli, char **args, GError **error)
   profile = get_profile(cli, cli->profile, error);
   if (profile == NULL)
     return FALSE;
-  status = get_token(cli, token, error);
+  status = read_token(cli, token, FALSE, error);
   if (status == NULL)
     return FALSE;
   unfinished = find_activation(status, cli->profile);
@@ -1117,7 +1109,7 @@ cmd_renew(Cli *cli, char **args, GError **error)
                 _("An empty --profile was given (signet profile list shows them)"));
     return FALSE;
   }
-  status = get_status(cli, token, error);
+  status = read_token(cli, token, TRUE, error);
   if (status == NULL)
     return FALSE;
   if (!check_not_expired(cli, status, token, error))
