@@ -26,7 +26,7 @@ agent_libsignet_agent_la_SOURCES = \
 agent_signet_cppflags = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"signet-agent\" \
 	-DSIGNET_BINDIR=\"$(bindir)\"
 agent_signet_cflags = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS) \
-	$(LIBP11_CFLAGS) $(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS) $(SQLITE_CFLAGS)
+	$(LIBCURL_CFLAGS) $(PCSCLITE_CFLAGS) $(SQLITE_CFLAGS)
 agent_libsignet_agent_la_CPPFLAGS = $(agent_signet_cppflags)
 # Also when a target is made on its own (BUILT_SOURCES is for all/check/install):
 $(agent_libsignet_agent_la_OBJECTS): $(libsignet_dbus_generated)
@@ -34,7 +34,7 @@ agent_libsignet_agent_la_CFLAGS = $(agent_signet_cflags)
 # Programs that use it link these too (convenience libraries are not nested):
 agent_signet_ldadd = agent/libsignet-agent.la libsignet/libsignet-client.la \
 	pkcs11/libsignet-pkcs11.la enroll/libsignet-enroll.la common/libsignet-common.la \
-	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(PCSCLITE_LIBS) \
+	$(GLIB_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(PCSCLITE_LIBS) \
 	$(SQLITE_LIBS)
 
 libexec_PROGRAMS += agent/signetd

@@ -332,7 +332,7 @@ remake_request(Run *run, const SignetCsrContent *kept, GError **error)
 {
   const SignetActivation *a = run->a;
   g_autoptr(EVP_PKEY) pub = NULL;
-  /* Signed through the operation's own session, not libp11. */
+  /* Signed through the operation's own session. */
   SignetP11KeyRef key = { a->session, run->new_id };
   const SignetCsrOptions options = {
     .hash = kept->hash,
@@ -555,7 +555,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     {
       g_autoptr(EVP_PKEY) pub = signet_p11_session_get_public_key(a->session, run.new_id, error);
       g_autoptr(X509_NAME) subject_name = pub != NULL ? signet_subject_parse(subject, error) : NULL;
-      /* Signed through the operation's own session, not libp11. */
+      /* Signed through the operation's own session. */
       SignetP11KeyRef key = { a->session, run.new_id };
       /* A challengePassword, when the CA asks for one, is the activation
        * code: the one secret the CA gave for this request (docs/internals/
@@ -593,7 +593,7 @@ signet_activation_run(const SignetActivation *a, GError **error)
     signet_activate_progress(&run, "enroll", "Sending the request to %s", a->profile->display_name);
   /* The request's key, for a protocol that proves possession with it
    * (CMP) or decrypts the answer with it (SCEP): not found, it is NULL and
-   * that protocol says so. EST has no use for it: libp11 is not loaded. */
+   * that protocol says so. EST has no use for it: not looked up. */
   request_key = run.new_id != NULL && signet_connector_get_class(connector)->uses_request_key
                     ? signet_p11_session_get_private_key(a->session, run.new_id, NULL)
                     : NULL;
@@ -707,8 +707,8 @@ signet_activation_run(const SignetActivation *a, GError **error)
 fail:
   /* A step that failed because the token was pulled does not always say
    * so: a module that closed the session on removal answers
-   * CKR_SESSION_HANDLE_INVALID to the call in flight, and libp11 signing the
-   * request reports an OpenSSL error. Said as TokenRemoved, a caller (a
+   * CKR_SESSION_HANDLE_INVALID to the call in flight, and a signature
+   * OpenSSL asked for (CMP, SCEP) reports an OpenSSL error. Said as TokenRemoved, a caller (a
    * batch) keeps the row for this token and runs it again when it is back. */
   signet_errors_recode_if_removed(a->session, "activation", error);
   roll_back(&run, error != NULL ? *error : NULL);

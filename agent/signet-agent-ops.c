@@ -399,7 +399,7 @@ build_request(Op *op, SignetP11Session *session, GBytes *id, GError **error)
   name = signet_subject_parse(op->subject, error);
   if (name == NULL)
     return NULL;
-  /* Signed through this session, not libp11. */
+  /* Signed through this session. */
   return signet_csr_build_pem_with(NULL, public_key, name, &options, error);
 }
 

@@ -182,7 +182,7 @@ reenroll(Run *run, SignetConnector *connector, GError **error)
   identity.key = old_key;
   /* The request's key, for a protocol that proves possession with it
    * (CMP) or decrypts the answer with it (SCEP): the old one when the
-   * renewal keeps it. EST has no use for it: libp11 does not bind it. */
+   * renewal keeps it. EST has no use for it: not looked up. */
   if (!run->op->keep_key && new_id != NULL
       && signet_connector_get_class(connector)->uses_request_key)
     new_key = signet_p11_session_get_private_key(run->r->session, new_id, NULL);
@@ -371,7 +371,7 @@ make_request(Run *run, SignetConnector *connector, GError **error)
   if (pub == NULL)
     return FALSE;
   /* The same subject, RDN for RDN (RFC 7030 4.2.2), signed with the hash
-   * the CA asked for, through the operation's own session (not libp11). */
+   * the CA asked for, through the operation's own session. */
   {
     SignetP11KeyRef key = { run->r->session, new_id };
     SignetCsrOptions options = {

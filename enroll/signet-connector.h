@@ -9,7 +9,8 @@
  * whose keys the protocol declares and checks.
  * May call: common/, enroll/ (the protocols' clients), OpenSSL, GLib.
  * Never PKCS#11, never D-Bus: the agent hands in what lives on the token
- * (a key as an EVP_PKEY from libp11).
+ * (a key as an EVP_PKEY bound to it by pkcs11/,
+ * signet_p11_session_get_private_key).
  *
  * A protocol is one file (signet-est-connector.c) that defines a
  * SignetConnectorClass, and one line in the factory's table. Models: curl's
@@ -145,9 +146,9 @@ typedef struct
                                      const SignetConnectorIdentity *identity, GError **error);
   /* A first certificate for @csr_pem, proven with the holder's code.
    * @request_key: the private key of @csr_pem's public key, on the token
-   * (an EVP_PKEY from libp11), for a protocol that proves possession of
-   * the key in its own message (CMP's POP); NULL when the caller has
-   * none, and then such a protocol fails (EST ignores it). */
+   * (an EVP_PKEY bound to it by pkcs11/), for a protocol that proves
+   * possession of the key in its own message (CMP's POP); NULL when the
+   * caller has none, and then such a protocol fails (EST ignores it). */
   SignetAnswer *(*enroll)(gpointer impl, const SignetConnectorCode *code, const char *csr_pem,
                           EVP_PKEY *request_key, GError **error);
   /* A renewal, authenticated with the current certificate and key;
@@ -167,7 +168,7 @@ typedef struct
   gboolean renewal_poll_needs_identity;
   /* TRUE: enroll, reenroll and poll use @request_key (CMP's POP, SCEP's
    * signed and encrypted messages); FALSE (EST): the caller need not bind
-   * the key through libp11 at all. */
+   * the key to OpenSSL at all. */
   gboolean uses_request_key;
 } SignetConnectorClass;
 

@@ -1,11 +1,11 @@
 /* signet-csr.c: the PKCS#10 certificate request. See signet_csr_build_pem()
  * in signet-x509.h.
  *
- * The signer may be an EVP_PKEY that libp11 binds to a key on a token (a
- * legacy RSA_METHOD / EC_KEY_METHOD key), so signing goes through the classic
- * EVP_DigestSignInit (ctx, NULL, EVP_sha256 () -- or the hash the CA asked
- * for --, NULL, key) path, which OpenSSL 3 routes to such keys, and never
- * through provider-only calls.
+ * The signer may be an EVP_PKEY that pkcs11/ binds to a key on a token
+ * (signet_p11_session_get_private_key: a legacy RSA_METHOD / EC_KEY_METHOD
+ * key), so signing goes through the classic EVP_DigestSignInit (ctx, NULL,
+ * EVP_sha256 () -- or the hash the CA asked for --, NULL, key) path, which
+ * OpenSSL 3 routes to such keys, and never through provider-only calls.
  */
 #include "config.h"
 

@@ -7,8 +7,8 @@
  * TLS / TIMEOUT / ... with a message a holder understands), and the EST
  * operations /cacerts, /csrattrs, /simpleenroll (HTTP Basic, or Digest when
  * the CA challenges for it) and /simplereenroll (TLS client authentication
- * with a certificate and its key, which may be an on-token EVP_PKEY from
- * libp11; and HTTP credentials too, when the CA wants them).
+ * with a certificate and its key, which may be an on-token EVP_PKEY bound by
+ * pkcs11/; and HTTP credentials too, when the CA wants them).
  *
  * HTTP authentication (RFC 7030 3.2.3): Basic (RFC 7617) is sent
  * pre-emptively; a 401 whose WWW-Authenticate challenges for Digest
@@ -76,7 +76,7 @@ void signet_est_set_reenroll_auth(SignetEst *est, const char *username,
 /* TLS client authentication for /simplereenroll, and for /csrattrs when no
  * Basic credentials were set (asked before a renewal, with the renewal
  * credentials too): @cert and its private key
- * @key (an on-token key through libp11 works: the key never leaves the
+ * @key (an on-token key bound by pkcs11/ works: the key never leaves the
  * token; RSA and EC; TLS 1.2 and 1.3). References are taken. */
 gboolean signet_est_set_client_identity(SignetEst *est, X509 *cert, EVP_PKEY *key, GError **error);
 

@@ -128,7 +128,7 @@ X509_NAME *signet_subject_parse(const char *subject, GError **error);
 
 /* A PKCS#10 request for @subject with @public_key (NULL: @signer's public
  * part), signed with @signer (SHA-256; RSA PKCS#1 v1.5 or ECDSA), as PEM.
- * @signer may be bound to a token key (libp11). The signature is checked
+ * @signer may be bound to a token key (pkcs11/). The signature is checked
  * with the public key before the request is returned. */
 char *signet_csr_build_pem(EVP_PKEY *signer, EVP_PKEY *public_key, const char *subject,
                            GError **error);
@@ -152,7 +152,7 @@ typedef struct
   gsize challenge_password_len;
   /* Signs instead of @signer (which is then NULL; @public_key is needed):
    * the request signed through the caller's own session on the token,
-   * without libp11. */
+   * without an EVP_PKEY bound to it. */
   SignetCsrSignFunc sign;
   gpointer sign_data;
 } SignetCsrOptions;

@@ -1,5 +1,4 @@
-/* signet-p11-context.c: loading PKCS#11 modules through p11-kit, and
- * libp11's view of the same modules for binding keys to OpenSSL. */
+/* signet-p11-context.c: loading PKCS#11 modules through p11-kit. */
 #include "config.h"
 
 #include "pkcs11/signet-p11-private.h"
@@ -58,13 +57,6 @@ module_entry_free(SignetP11ModuleEntry *m)
 {
   if (m == NULL)
     return;
-  if (m->libp11 != NULL) {
-    signet_p11_libp11_release(m);
-    /* libp11 would C_Finalize the module that p11-kit still holds: only
-     * free its context. The module is finalized once, by p11-kit, below. */
-    PKCS11_CTX_free(m->libp11);
-  }
-  g_mutex_clear(&m->libp11_lock);
   g_mutex_clear(&m->mech_lock);
   g_clear_pointer(&m->mechanisms, g_hash_table_unref);
   g_mutex_clear(&m->access_lock);
@@ -85,7 +77,6 @@ module_entry_new(CK_FUNCTION_LIST_PTR funcs, const char *fallback_path)
   char *name = p11_kit_module_get_name(funcs);
   char *path = p11_kit_module_get_filename(funcs);
 
-  g_mutex_init(&m->libp11_lock);
   g_mutex_init(&m->mech_lock);
   m->mechanisms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init(&m->access_lock);

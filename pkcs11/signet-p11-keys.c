@@ -1,5 +1,5 @@
 /* signet-p11-keys.c: generating key pairs on the token, and binding an
- * on-token private key to OpenSSL through libp11. */
+ * on-token private key with the operation's own session. */
 #include "config.h"
 
 #include "pkcs11/signet-p11-private.h"
@@ -241,67 +241,10 @@ signet_p11_private_key_protection(SignetP11Session *s, CK_OBJECT_HANDLE priv)
   return SIGNET_P11_KEY_PROTECTION_NOT_SENSITIVE;
 }
 
-/* libp11's slot for our token, from a fresh enumeration. Called with the
- * module's libp11 lock held. */
-static PKCS11_SLOT *
-libp11_slot(SignetP11ModuleEntry *m, const SignetP11Token *token, GError **error)
-{
-  if (m->libp11 == NULL) {
-    m->libp11 = PKCS11_CTX_new();
-    /* The module is initialised already (by p11-kit): libp11 accepts
-     * CKR_CRYPTOKI_ALREADY_INITIALIZED, and the login of our session is
-     * shared by every session of this process. libp11 never sees a PIN. */
-    if (m->libp11 == NULL || m->path == NULL || PKCS11_CTX_load(m->libp11, m->path) != 0) {
-      g_clear_pointer(&m->libp11, PKCS11_CTX_free);
-      g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_MODULE,
-                  "libp11 could not load the PKCS#11 module \"%s\"", m->path ? m->path : m->name);
-      return NULL;
-    }
-  }
-  /* libp11 keeps its slots (and their session pools) for the life of the
-   * context. Listed once, and again only when the token is not found (one
-   * inserted, replaced or put back since). The earlier list is kept, not
-   * released: releasing a slot makes libp11 close every session of the
-   * process on it (C_CloseAllSessions), those of every other token's
-   * operation included, and frees the slot under a key bound through it.
-   * (libp11 0.4.12's PKCS11_update_slots, which would keep the slots it
-   * knows, reads past its list when it holds two slots or more.) */
-  for (int pass = 0; pass < 2; pass++) {
-    if (m->libp11_slots == NULL || pass == 1) {
-      if (m->libp11_slots != NULL) {
-        SignetP11Libp11Slots *old = g_new(SignetP11Libp11Slots, 1);
-
-        old->slots = g_steal_pointer(&m->libp11_slots);
-        old->n = m->libp11_nslots;
-        m->libp11_nslots = 0;
-        if (m->libp11_retired == NULL)
-          m->libp11_retired = g_ptr_array_new();
-        g_ptr_array_add(m->libp11_retired, old);
-      }
-      if (PKCS11_enumerate_slots(m->libp11, &m->libp11_slots, &m->libp11_nslots) != 0) {
-        g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
-                    "libp11 could not list the module's slots");
-        return NULL;
-      }
-      pass = 1;
-    }
-    for (unsigned int i = 0; i < m->libp11_nslots; i++) {
-      PKCS11_SLOT *slot = &m->libp11_slots[i];
-      if (slot->token != NULL && slot->token->initialized
-          && PKCS11_get_slotid_from_slot(slot) == token->slot_id
-          && g_strcmp0(slot->token->serialnr, token->serial) == 0)
-        return slot;
-    }
-  }
-  g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_TOKEN_REMOVED,
-              "Token \"%s\" is no longer present", token->label);
-  return NULL;
-}
-
 /* A private key is used only in a session logged in (or on a token that
  * needs no login). */
-static gboolean
-check_logged_in(SignetP11Session *s, GError **error)
+gboolean
+signet_p11_check_logged_in(SignetP11Session *s, GError **error)
 {
   if (!s->logged_in && s->token->login_required) {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
@@ -309,46 +252,6 @@ check_logged_in(SignetP11Session *s, GError **error)
     return FALSE;
   }
   return TRUE;
-}
-
-EVP_PKEY *
-signet_p11_session_get_private_key(SignetP11Session *s, GBytes *id, GError **error)
-{
-  SignetP11ModuleEntry *m = s->module;
-  PKCS11_SLOT *slot;
-  PKCS11_KEY *keys = NULL;
-  unsigned int n = 0;
-  EVP_PKEY *pkey = NULL;
-  gsize id_len;
-  const guint8 *id_data = g_bytes_get_data(id, &id_len);
-
-  if (!check_logged_in(s, error))
-    return NULL;
-  g_mutex_lock(&m->libp11_lock);
-  slot = libp11_slot(m, s->token, error);
-  if (slot == NULL)
-    goto out;
-  if (PKCS11_enumerate_keys(slot->token, &keys, &n) != 0) {
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
-                "libp11 could not list the token's keys");
-    goto out;
-  }
-  /* Newest first: libp11 keeps the keys of earlier enumerations, and a
-   * module may have renumbered its objects since (SoftHSM2 does when every
-   * session of the slot closed): an older entry for the same key then holds
-   * a dead handle (CKR_OBJECT_HANDLE_INVALID at the first signature). Each
-   * enumeration appends what it finds anew, so the last match is current. */
-  for (unsigned int i = n; i-- > 0;)
-    if (keys[i].isPrivate && keys[i].id_len == id_len && memcmp(keys[i].id, id_data, id_len) == 0) {
-      pkey = PKCS11_get_private_key(&keys[i]);
-      break;
-    }
-  if (pkey == NULL)
-    g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT,
-                "The token has no usable private key with this id");
-out:
-  g_mutex_unlock(&m->libp11_lock);
-  return pkey;
 }
 
 /* DER DigestInfo of @digest (RFC 8017 9.2): what CKM_RSA_PKCS signs. */
@@ -375,30 +278,72 @@ digest_info(const EVP_MD *md, const guint8 *digest, guint digest_len)
   return out;
 }
 
-/* PKCS#11's ECDSA signature (r and s, each as long as the order) as DER. */
-static GBytes *
-ecdsa_der(const guint8 *raw, gsize len)
+ECDSA_SIG *
+signet_p11_ecdsa_sig_from_raw(const guint8 *raw, gsize len)
 {
-  ECDSA_SIG *sig = ECDSA_SIG_new();
-  BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
-  BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
-  unsigned char *der = NULL;
-  GBytes *out = NULL;
-  int der_len;
+  ECDSA_SIG *sig;
+  BIGNUM *r, *s;
 
-  if (sig == NULL || r == NULL || s == NULL || len == 0 || len % 2 != 0
-      || !ECDSA_SIG_set0(sig, r, s)) {
+  if (len == 0 || len % 2 != 0)
+    return NULL;
+  sig = ECDSA_SIG_new();
+  r = BN_bin2bn(raw, (int)(len / 2), NULL);
+  s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+  if (sig == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(sig, r, s)) {
     BN_free(r);
     BN_free(s);
     ECDSA_SIG_free(sig);
     return NULL;
   }
+  return sig;
+}
+
+/* PKCS#11's ECDSA signature (r and s, each as long as the order) as DER. */
+static GBytes *
+ecdsa_der(const guint8 *raw, gsize len)
+{
+  ECDSA_SIG *sig = signet_p11_ecdsa_sig_from_raw(raw, len);
+  unsigned char *der = NULL;
+  GBytes *out = NULL;
+  int der_len;
+
+  if (sig == NULL)
+    return NULL;
   der_len = i2d_ECDSA_SIG(sig, &der);
   if (der_len > 0)
     out = g_bytes_new(der, (gsize)der_len);
   OPENSSL_free(der);
   ECDSA_SIG_free(sig);
   return out;
+}
+
+gboolean
+signet_p11_key_operation(SignetP11Session *s, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism,
+                         gboolean decrypt, const guint8 *in, gsize in_len, guint8 *out,
+                         gsize *out_len, GError **error)
+{
+  CK_MECHANISM mech = { mechanism, NULL, 0 };
+  CK_ULONG len = *out_len;
+  CK_RV rv;
+
+  SIGNET_P11_READ_BEGIN(s);
+  if (decrypt) {
+    rv = s->f->C_DecryptInit(s->handle, &mech, key);
+    if (rv == CKR_OK)
+      rv = s->f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, in_len, out, &len);
+  } else {
+    rv = s->f->C_SignInit(s->handle, &mech, key);
+    if (rv == CKR_OK)
+      rv = s->f->C_Sign(s->handle, (CK_BYTE_PTR)in, in_len, out, &len);
+  }
+  SIGNET_P11_READ_END(s);
+  if (rv != CKR_OK) {
+    signet_p11_set_error(error, rv,
+                         decrypt ? "The token could not decrypt" : "The token could not sign");
+    return FALSE;
+  }
+  *out_len = len;
+  return TRUE;
 }
 
 GBytes *
@@ -411,14 +356,13 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
   GBytes *der;
   CK_KEY_TYPE type = CK_UNAVAILABLE_INFORMATION;
   CK_OBJECT_HANDLE key;
-  CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+  CK_MECHANISM_TYPE mech = CKM_RSA_PKCS;
   guint8 sig[1024]; /* RSA 8192, or r and s of any curve */
-  CK_ULONG sig_len = sizeof sig;
+  gsize sig_len = sizeof sig;
   gsize input_len;
   const guint8 *input_data;
-  CK_RV rv;
 
-  if (!check_logged_in(s, error))
+  if (!signet_p11_check_logged_in(s, error))
     return NULL;
   key = signet_p11_find_private_key(s, id, &type, error);
   if (key == CK_INVALID_HANDLE)
@@ -430,7 +374,7 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
   if (type == CKK_RSA)
     input = digest_info(md, digest, digest_len);
   else if (type == CKK_EC) {
-    mech.mechanism = CKM_ECDSA;
+    mech = CKM_ECDSA;
     input = g_bytes_new(digest, digest_len);
   } else {
     g_set_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_FAILED,
@@ -442,15 +386,8 @@ signet_p11_session_sign(SignetP11Session *s, GBytes *id, const EVP_MD *md, const
     return NULL;
   }
   input_data = g_bytes_get_data(input, &input_len);
-  SIGNET_P11_READ_BEGIN(s);
-  rv = s->f->C_SignInit(s->handle, &mech, key);
-  if (rv == CKR_OK)
-    rv = s->f->C_Sign(s->handle, (CK_BYTE_PTR)input_data, input_len, sig, &sig_len);
-  SIGNET_P11_READ_END(s);
-  if (rv != CKR_OK) {
-    signet_p11_set_error(error, rv, "The token could not sign");
+  if (!signet_p11_key_operation(s, key, mech, FALSE, input_data, input_len, sig, &sig_len, error))
     return NULL;
-  }
   if (type == CKK_RSA)
     return g_bytes_new(sig, sig_len);
   der = ecdsa_der(sig, sig_len);

@@ -1,7 +1,7 @@
 /* signet-p11-private.h: structures shared by the files of pkcs11/ only. */
 #pragma once
 
-#include <libp11.h>
+#include <openssl/ec.h>
 
 #include "pkcs11/signet-p11.h"
 
@@ -9,24 +9,9 @@ typedef struct
 {
   CK_FUNCTION_LIST_PTR funcs; /* as p11-kit handed it */
   char *name;
-  char *path; /* the module file, for libp11 */
+  char *path; /* the module file */
   CK_INFO info;
   gboolean initialized; /* we called C_Initialize (and must finalize) */
-  /* libp11's view of the same module, loaded on first use to bind keys */
-  GMutex libp11_lock;
-  PKCS11_CTX *libp11;
-  PKCS11_SLOT *libp11_slots;
-  unsigned int libp11_nslots;
-  /* Earlier lists of libp11's slots, kept while an operation may still use
-   * a key bound through them (SignetP11Libp11Slots*): released with the
-   * current one when our last session closes (signet_p11_libp11_release). */
-  GPtrArray *libp11_retired;
-  /* Our sessions open on this module (under libp11_lock): when the last one
-   * closes, libp11's slots are released, which closes the sessions libp11
-   * opened for signing. None of them may outlive the operation: a read-only
-   * one makes SoftHSM2 refuse an SO login (CKR_SESSION_READ_ONLY_EXISTS),
-   * and OpenSC logs a card out only when its last session closes. */
-  guint live_sessions;
   /* What each token can do (its mechanisms), read once: "SLOT:SERIAL" →
    * SignetP11Mechanisms. A token does not change its mechanisms; another
    * token in the slot has another serial. */
@@ -156,14 +141,15 @@ SignetP11KeyProtection signet_p11_private_key_protection(SignetP11Session *sessi
 /* The public key of object @obj (a public key, or an RSA private key). */
 EVP_PKEY *signet_p11_object_public_key(SignetP11Session *session, CK_OBJECT_HANDLE obj);
 
-/* A list of libp11's slots, as PKCS11_enumerate_slots made it. */
-typedef struct
-{
-  PKCS11_SLOT *slots;
-  unsigned int n;
-} SignetP11Libp11Slots;
-
-/* Releases every list of libp11's slots of @m (under m->libp11_lock): libp11
- * then closes every session of the process on each slot
- * (C_CloseAllSessions), so only when none of ours is open. */
-void signet_p11_libp11_release(SignetP11ModuleEntry *m);
+/* A private key is used only in a session logged in (or on a token that
+ * needs no login): FALSE with an internal error otherwise. */
+gboolean signet_p11_check_logged_in(SignetP11Session *session, GError **error);
+/* One C_SignInit + C_Sign (or C_DecryptInit + C_Decrypt when @decrypt) with
+ * @key and @mechanism (no parameter) over @in, into @out of *@out_len bytes
+ * (set to the result's length). */
+gboolean signet_p11_key_operation(SignetP11Session *session, CK_OBJECT_HANDLE key,
+                                  CK_MECHANISM_TYPE mechanism, gboolean decrypt, const guint8 *in,
+                                  gsize in_len, guint8 *out, gsize *out_len, GError **error);
+/* CKM_ECDSA's signature (r then s, each half of @len) as an ECDSA_SIG, or
+ * NULL when it cannot be one. */
+ECDSA_SIG *signet_p11_ecdsa_sig_from_raw(const guint8 *raw, gsize len);

@@ -6,37 +6,6 @@
 
 #include <string.h>
 
-/* The last of our sessions on @m closed: release libp11's slots, so that
- * the sessions it opened close too (C_CloseAllSessions on each slot, once
- * no key of it is in use) and nothing of the operation stays open. The next
- * private key enumerates the slots again. */
-static void
-session_closed(SignetP11ModuleEntry *m)
-{
-  g_mutex_lock(&m->libp11_lock);
-  if (m->live_sessions > 0)
-    m->live_sessions--;
-  if (m->live_sessions == 0)
-    signet_p11_libp11_release(m);
-  g_mutex_unlock(&m->libp11_lock);
-}
-
-void
-signet_p11_libp11_release(SignetP11ModuleEntry *m)
-{
-  for (guint i = 0; m->libp11_retired != NULL && i < m->libp11_retired->len; i++) {
-    SignetP11Libp11Slots *old = g_ptr_array_index(m->libp11_retired, i);
-
-    PKCS11_release_all_slots(m->libp11, old->slots, old->n);
-    g_free(old);
-  }
-  g_clear_pointer(&m->libp11_retired, g_ptr_array_unref);
-  if (m->libp11_slots != NULL)
-    PKCS11_release_all_slots(m->libp11, m->libp11_slots, m->libp11_nslots);
-  m->libp11_slots = NULL;
-  m->libp11_nslots = 0;
-}
-
 SignetP11Session *
 signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token, GError **error)
 {
@@ -61,14 +30,6 @@ signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token, GErr
   s->f = s->module->funcs;
   s->handle = CK_INVALID_HANDLE;
   s->token = g_steal_pointer(&now);
-  /* Counted before it is opened: the last of our other sessions closing
-   * meanwhile must not release libp11's slots, whose C_CloseAllSessions
-   * would close this one as soon as it is open (CKR_SESSION_HANDLE_INVALID
-   * at its first use; seen in batches of 16 with the token behind p11-kit's
-   * RPC, where that release takes long enough). */
-  g_mutex_lock(&s->module->libp11_lock);
-  s->module->live_sessions++;
-  g_mutex_unlock(&s->module->libp11_lock);
   rv = s->f->C_OpenSession(token->slot_id, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                            &s->handle);
   /* A write-protected token still reads: writes then fail as READ_ONLY. */
@@ -76,7 +37,6 @@ signet_p11_session_open(SignetP11Context *ctx, const SignetP11Token *token, GErr
     rv = s->f->C_OpenSession(token->slot_id, CKF_SERIAL_SESSION, NULL, NULL, &s->handle);
   if (rv != CKR_OK) {
     s->handle = CK_INVALID_HANDLE;
-    session_closed(s->module);
     signet_p11_set_error(error, rv, "Could not open a session with the token");
     return NULL;
   }
@@ -94,7 +54,6 @@ signet_p11_session_free(SignetP11Session *s)
     if (s->logged_in)
       (void)s->f->C_Logout(s->handle);
     (void)s->f->C_CloseSession(s->handle);
-    session_closed(s->module);
   }
   signet_p11_session_forget(s);
   signet_p11_token_free(s->token);

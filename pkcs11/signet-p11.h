@@ -3,8 +3,8 @@
  * Owns: PKCS#11 modules (loaded through p11-kit), slots and tokens, sessions,
  * logins, key generation, certificate and key objects, PIN change and PIN
  * unblock, PKCS#11 URIs (RFC 7512, parsed by p11-kit).
- * May call: common/, p11-kit, libp11 (only to bind an on-token private key
- * to an OpenSSL EVP_PKEY), OpenSSL (to read certificates and public keys).
+ * May call: common/, p11-kit, OpenSSL (to read certificates and public keys,
+ * and to hand an on-token private key to OpenSSL as an EVP_PKEY).
  * Never: enroll/, agent/, D-Bus. Never logs above debug, never logs a secret.
  *
  * Thread model: a SignetP11Context may be shared by threads (modules are
@@ -299,12 +299,16 @@ GBytes *signet_p11_new_key_id(GError **error);
  * certificate when the public object is gone. */
 EVP_PKEY *signet_p11_session_get_public_key(SignetP11Session *session, GBytes *id, GError **error);
 
-/* The private key @id bound to OpenSSL through libp11: signing with it runs
- * on the token. Needs a logged-in session; valid while @session lives. */
+/* The private key @id as an OpenSSL EVP_PKEY whose private operations
+ * (signing, RSA decryption) run on the token through @session
+ * (signet-p11-evp.c): for TLS client authentication, CMP and SCEP. Needs a
+ * logged-in session; valid while @session lives. NOT_SUPPORTED for a key
+ * neither RSA nor EC; NO_SUCH_OBJECT without that key, or without its
+ * public key (a public key object or a certificate). */
 EVP_PKEY *signet_p11_session_get_private_key(SignetP11Session *session, GBytes *id, GError **error);
 
 /* Signs @len bytes of @data with the private key @id through @session
- * (logged in), without libp11: hashed with @md here, then CKM_RSA_PKCS
+ * (logged in), without OpenSSL's key: hashed with @md here, then CKM_RSA_PKCS
  * over its DigestInfo (RSA) or CKM_ECDSA over the hash (EC), which every
  * token that signs has. The signature as X.509 carries it: PKCS#1 v1.5
  * for RSA, a DER Ecdsa-Sig-Value for EC. NO_SUCH_OBJECT without that key. */

@@ -4,8 +4,9 @@
  * answers one fixed certificate), behind a TLS relay this program runs
  * (the product speaks https only; the mock speaks plain HTTP).
  *
- * The request's key is on a throwaway SoftHSM2 token, bound to OpenSSL by
- * libp11 as the agent hands it over; the fixed certificate the mock
+ * The request's key is on a throwaway SoftHSM2 token, generated and bound
+ * to OpenSSL by Signet's token layer (pkcs11/, signet_p11_*) as the agent
+ * hands it over; the fixed certificate the mock
  * answers is issued (by `openssl x509 -req`) for that key's request, since
  * OpenSSL's client checks that the certificate holds the key.
  *
@@ -19,11 +20,11 @@
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
+#include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"
 
 #include <arpa/inet.h>
 #include <gio/gio.h>
-#include <libp11.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -63,10 +64,9 @@ static struct
   char *issued;     /* the certificate the mocks answer */
   char *csr_pem;
   const char *module;
-  PKCS11_CTX *ctx;
-  PKCS11_SLOT *slots;
-  unsigned int nslots;
-  EVP_PKEY *key; /* on the token */
+  SignetP11Context *p11;
+  SignetP11Session *session; /* logged in; outlives key */
+  EVP_PKEY *key;             /* on the token, bound to session */
   X509 *issued_cert;
   /* The relay. */
   int listen_fd;
@@ -641,20 +641,19 @@ test_reenroll(void)
 static gboolean
 setup(void)
 {
-  const char *p11tool = g_getenv("PKCS11_TOOL") != NULL ? g_getenv("PKCS11_TOOL") : "pkcs11-tool";
-  g_autofree char *p11tool_path = g_find_program_in_path(p11tool);
   g_autofree char *openssl = g_find_program_in_path("openssl");
   g_autofree char *ext = NULL;
   g_autoptr(GError) error = NULL;
-  PKCS11_SLOT *slot;
-  PKCS11_KEY *keys = NULL;
-  unsigned int nkeys = 0;
+  g_autoptr(SignetSecret) pin = signet_secret_new(PIN, strlen(PIN));
+  g_autoptr(SignetP11Token) token = NULL;
+  g_autoptr(GPtrArray) pairs = NULL;
+  g_autoptr(GBytes) id = NULL;
 
   rig.module = g_getenv("SOFTHSM2_MODULE") != NULL ? g_getenv("SOFTHSM2_MODULE")
                                                    : "/usr/lib/softhsm/libsofthsm2.so";
-  if (!g_file_test(rig.module, G_FILE_TEST_EXISTS) || p11tool_path == NULL || openssl == NULL) {
+  if (!g_file_test(rig.module, G_FILE_TEST_EXISTS) || openssl == NULL) {
     /* Under automake's TAP driver a skip is a plan of 0. */
-    g_print("1..0 # SKIP SoftHSM2, pkcs11-tool or openssl is not installed\n");
+    g_print("1..0 # SKIP SoftHSM2 or openssl is not installed\n");
     return FALSE;
   }
   rig.dir = signet_test_softhsm_dir("signet-test-cmp");
@@ -696,40 +695,45 @@ setup(void)
     const char *tls[]
         = { "openssl", "x509", "-req",    "-in",   "tls.csr", "-CA",      "ca.pem",  "-CAkey",
             "ca.key",  "-out", "tls.pem", "-days", "30",      "-extfile", "tls.ext", NULL };
-    const char *keygen[]
-        = { p11tool,      "--module",      rig.module, "--login", "--pin",   PIN,   "--keypairgen",
-            "--key-type", "EC:prime256v1", "--id",     "01",      "--label", "cmp", NULL };
 
     run(root);
     run(other);
     run(tls_req);
     run(tls);
     signet_test_softhsm_init_token("CMP Test", PIN, SO_PIN);
-    run(keygen);
   }
 
-  rig.ctx = PKCS11_CTX_new();
-  g_assert_nonnull(rig.ctx);
-  g_assert_cmpint(PKCS11_CTX_load(rig.ctx, rig.module), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_slots(rig.ctx, &rig.slots, &rig.nslots), ==, 0);
-  slot = PKCS11_find_token(rig.ctx, rig.slots, rig.nslots);
-  g_assert_nonnull(slot);
-  g_assert_cmpint(PKCS11_open_session(slot, 0), ==, 0);
-  g_assert_cmpint(PKCS11_login(slot, 0, PIN), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_keys(slot->token, &keys, &nkeys), ==, 0);
-  g_assert_cmpuint(nkeys, ==, 1);
-  rig.key = PKCS11_get_private_key(&keys[0]);
+  /* An EC P-256 key pair generated on the token, its private key bound to
+   * OpenSSL: every private operation (the request, POP, a kur's
+   * protection) is C_Sign on the token. */
+  rig.p11 = signet_p11_context_new(rig.module, SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_no_error(error);
+  token = signet_p11_context_find_token(rig.p11, "CMP Test", &error);
+  g_assert_no_error(error);
+  rig.session = signet_p11_session_open(rig.p11, token, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_login(rig.session, pin, FALSE, &error));
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_generate_key_pair(rig.session, SIGNET_P11_KEY_EC_P256, "cmp",
+                                                     &id, &error));
+  g_assert_no_error(error);
+  pairs = signet_p11_session_list_key_pairs(rig.session, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  rig.key = signet_p11_session_get_private_key(rig.session, id, &error);
+  g_assert_no_error(error);
   g_assert_nonnull(rig.key);
 
   /* The request, signed on the token, and the certificate for it. */
   {
-    EVP_PKEY *pub = PKCS11_get_public_key(&keys[0]);
+    EVP_PKEY *pub = signet_p11_session_get_public_key(rig.session, id, &error);
     g_autofree char *csr_path = g_build_filename(rig.dir, "request.pem", NULL);
     const char *issue[]
         = { "openssl", "x509",   "-req", "-in",        "request.pem", "-CA", "ca.pem",
             "-CAkey",  "ca.key", "-out", "issued.pem", "-days",       "10",  NULL };
     g_autoptr(BIO) bio = NULL;
 
+    g_assert_no_error(error);
     g_assert_nonnull(pub);
     rig.csr_pem = signet_csr_build_pem(rig.key, pub, "CN=Jan Kowalski,O=Example", &error);
     g_assert_no_error(error);
@@ -768,13 +772,12 @@ teardown(void)
   mock_stop(&rig.plain);
   mock_stop(&rig.waiting);
   mock_stop(&rig.signing);
+  /* The key before the session it is bound to, the session before its
+   * context. */
   EVP_PKEY_free(rig.key);
   X509_free(rig.issued_cert);
-  if (rig.ctx != NULL) {
-    PKCS11_release_all_slots(rig.ctx, rig.slots, rig.nslots);
-    PKCS11_CTX_unload(rig.ctx);
-    PKCS11_CTX_free(rig.ctx);
-  }
+  g_clear_pointer(&rig.session, signet_p11_session_free);
+  g_clear_pointer(&rig.p11, signet_p11_context_free);
   if (rig.dir != NULL)
     signet_test_remove_tree(rig.dir);
   g_free(rig.dir);

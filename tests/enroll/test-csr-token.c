@@ -1,17 +1,19 @@
-/* test-csr-token.c: signet_csr_build_pem() with a signer that libp11 binds
- * to a key on a token (RSA_METHOD / EC_KEY_METHOD keys), as the agent
- * passes it: on a throwaway SoftHSM2 token, keys made by pkcs11-tool.
+/* test-csr-token.c: signet_csr_build_pem() with a signer that Signet's
+ * token layer binds to a key on a token (signet_p11_session_get_private_key:
+ * RSA_METHOD / EC_KEY_METHOD keys), as the agent passes it: on a throwaway
+ * SoftHSM2 token, keys made by pkcs11-tool.
  *
- * enroll/ never calls PKCS#11; this test does, to hand it such a key.
+ * enroll/ never calls PKCS#11; this test does, through pkcs11/, to hand it
+ * such a key.
  */
 #include "config.h"
 
 #include "enroll/signet-x509.h"
 #include "enroll/signet-enroll-private.h"
+#include "pkcs11/signet-p11.h"
 #include "tests/testutil/signet-test-util.h"
 
 #include <glib/gstdio.h>
-#include <libp11.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <string.h>
@@ -24,11 +26,9 @@ typedef struct
 {
   char *dir;
   const char *module;
-  PKCS11_CTX *ctx;
-  PKCS11_SLOT *slots;
-  unsigned int nslots;
-  PKCS11_KEY *keys;
-  unsigned int nkeys;
+  SignetP11Context *p11;
+  SignetP11Session *session; /* logged in; outlives every key bound to it */
+  GPtrArray *pairs;          /* SignetP11KeyPair: what is on the token */
 } Token;
 
 static Token token;
@@ -56,14 +56,40 @@ run(const char *const *argv)
     g_error("%s failed: %s", argv[0], err);
 }
 
-static PKCS11_KEY *
+/* The CKA_ID of the key pair labelled @label. */
+static GBytes *
 find_key(const char *label)
 {
-  for (unsigned int i = 0; i < token.nkeys; i++)
-    if (g_strcmp0(token.keys[i].label, label) == 0)
-      return &token.keys[i];
+  for (guint i = 0; i < token.pairs->len; i++) {
+    SignetP11KeyPair *pair = g_ptr_array_index(token.pairs, i);
+
+    if (g_strcmp0(pair->label, label) == 0)
+      return pair->id;
+  }
   g_error("no key labelled %s on the token", label);
   return NULL;
+}
+
+/* The private key of the pair labelled @label, bound to the token. */
+static EVP_PKEY *
+token_private_key(const char *label)
+{
+  g_autoptr(GError) error = NULL;
+  EVP_PKEY *key = signet_p11_session_get_private_key(token.session, find_key(label), &error);
+
+  g_assert_no_error(error);
+  return key;
+}
+
+/* Its public key, read from the token. */
+static EVP_PKEY *
+token_public_key(const char *label)
+{
+  g_autoptr(GError) error = NULL;
+  EVP_PKEY *key = signet_p11_session_get_public_key(token.session, find_key(label), &error);
+
+  g_assert_no_error(error);
+  return key;
 }
 
 static void
@@ -94,9 +120,8 @@ check_request(const char *pem, EVP_PKEY *public_key, int sig_nid)
 static void
 test_token_key(const char *label, int sig_nid)
 {
-  PKCS11_KEY *key = find_key(label);
-  EVP_PKEY *signer = PKCS11_get_private_key(key);
-  EVP_PKEY *public_key = PKCS11_get_public_key(key);
+  EVP_PKEY *signer = token_private_key(label);
+  EVP_PKEY *public_key = token_public_key(label);
   g_autoptr(GError) error = NULL;
   g_autofree char *pem = NULL;
 
@@ -129,9 +154,8 @@ static void
 test_token_signer_only(gconstpointer data)
 {
   const char *label = data;
-  PKCS11_KEY *key = find_key(label);
-  EVP_PKEY *signer = PKCS11_get_private_key(key);
-  EVP_PKEY *public_key = PKCS11_get_public_key(key);
+  EVP_PKEY *signer = token_private_key(label);
+  EVP_PKEY *public_key = token_public_key(label);
   g_autoptr(GError) error = NULL;
   g_autofree char *pem
       = signet_csr_build_pem(signer, NULL, "CN=Jan Kowalski,O=Example,C=PL", &error);
@@ -147,8 +171,8 @@ test_token_signer_only(gconstpointer data)
 static void
 test_token_mismatch(void)
 {
-  EVP_PKEY *signer = PKCS11_get_private_key(find_key("ec"));
-  EVP_PKEY *other = PKCS11_get_public_key(find_key("ec2"));
+  EVP_PKEY *signer = token_private_key("ec");
+  EVP_PKEY *other = token_public_key("ec2");
   g_autoptr(GError) error = NULL;
   g_autofree char *pem = signet_csr_build_pem(signer, other, "CN=Jan Kowalski", &error);
 
@@ -165,7 +189,8 @@ setup(void)
   g_autoptr(GError) error = NULL;
   const char *p11tool = tool("PKCS11_TOOL", "pkcs11-tool");
   g_autofree char *p11tool_path = NULL;
-  PKCS11_SLOT *slot;
+  g_autoptr(SignetSecret) pin = signet_secret_new(PIN, strlen(PIN));
+  g_autoptr(SignetP11Token) found = NULL;
 
   token.module = tool("SOFTHSM2_MODULE", "/usr/lib/softhsm/libsofthsm2.so");
   if (!g_file_test(token.module, G_FILE_TEST_EXISTS)) {
@@ -199,28 +224,26 @@ setup(void)
     run(ec2);
   }
 
-  token.ctx = PKCS11_CTX_new();
-  g_assert_nonnull(token.ctx);
-  g_assert_cmpint(PKCS11_CTX_load(token.ctx, token.module), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_slots(token.ctx, &token.slots, &token.nslots), ==, 0);
-  slot = PKCS11_find_token(token.ctx, token.slots, token.nslots);
-  g_assert_nonnull(slot);
-  g_assert_nonnull(slot->token);
-  g_assert_cmpint(PKCS11_open_session(slot, 0), ==, 0);
-  g_assert_cmpint(PKCS11_login(slot, 0, PIN), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_keys(slot->token, &token.keys, &token.nkeys), ==, 0);
-  g_assert_cmpuint(token.nkeys, ==, 3);
+  token.p11 = signet_p11_context_new(token.module, SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_no_error(error);
+  found = signet_p11_context_find_token(token.p11, "Enroll Test", &error);
+  g_assert_no_error(error);
+  token.session = signet_p11_session_open(token.p11, found, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_login(token.session, pin, FALSE, &error));
+  g_assert_no_error(error);
+  token.pairs = signet_p11_session_list_key_pairs(token.session, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(token.pairs->len, ==, 3);
   return TRUE;
 }
 
 static void
 teardown(void)
 {
-  if (token.ctx != NULL) {
-    PKCS11_release_all_slots(token.ctx, token.slots, token.nslots);
-    PKCS11_CTX_unload(token.ctx);
-    PKCS11_CTX_free(token.ctx);
-  }
+  g_clear_pointer(&token.pairs, g_ptr_array_unref);
+  g_clear_pointer(&token.session, signet_p11_session_free);
+  g_clear_pointer(&token.p11, signet_p11_context_free);
   if (token.dir != NULL) {
     signet_test_remove_tree(token.dir);
     g_free(token.dir);

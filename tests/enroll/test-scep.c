@@ -10,8 +10,9 @@
  * code), one without for the RenewalReq, which scepserver would otherwise
  * check the challenge of too.
  *
- * The key is an RSA key on a throwaway SoftHSM2 token, bound to OpenSSL by
- * libp11 as the agent hands it over: the request is signed, and the CA's
+ * The key is an RSA key that decrypts, generated on a throwaway SoftHSM2
+ * token and bound to OpenSSL by Signet's token layer (pkcs11/, signet_p11_*)
+ * as the agent hands it over: the request is signed, and the CA's
  * DES-enveloped answer decrypted, on the token. A small fake CA (scepserver's
  * CA key, in a thread, behind the same relay) answers what scepserver never
  * does: PENDING, FAILURE badTime, another nonce, a forged signature
@@ -23,12 +24,12 @@
 #include "common/signet-openssl-util.h"
 #include "enroll/signet-connector.h"
 #include "enroll/signet-x509.h"
+#include "pkcs11/signet-p11.h"
 #include "tests/ca/signet-scep-fake.h"
 #include "tests/testutil/signet-test-util.h"
 
 #include <arpa/inet.h>
 #include <gio/gio.h>
-#include <libp11.h>
 #include <openssl/err.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
@@ -60,10 +61,9 @@ static struct
   char *tls_only; /* the TLS root alone */
   char *ca_pem;   /* scepserver's CA */
   const char *module;
-  PKCS11_CTX *ctx;
-  PKCS11_SLOT *slots;
-  unsigned int nslots;
-  EVP_PKEY *key; /* on the token */
+  SignetP11Context *p11;
+  SignetP11Session *session; /* logged in; outlives key */
+  EVP_PKEY *key;             /* on the token, bound to session */
   EVP_PKEY *pub;
   X509 *issued; /* by test_enroll, for test_reenroll */
   Served scep_code, scep_renewal, relay_code, relay_renewal;
@@ -667,11 +667,11 @@ test_forged(void)
 static gboolean
 setup(void)
 {
-  const char *p11tool = g_getenv("PKCS11_TOOL") != NULL ? g_getenv("PKCS11_TOOL") : "pkcs11-tool";
-  PKCS11_SLOT *slot;
-  PKCS11_KEY *keys = NULL;
-  unsigned int nkeys = 0;
   g_autoptr(GError) error = NULL;
+  g_autoptr(SignetSecret) pin = signet_secret_new(PIN, strlen(PIN));
+  g_autoptr(SignetP11Token) token = NULL;
+  g_autoptr(GPtrArray) pairs = NULL;
+  g_autoptr(GBytes) id = NULL;
   g_autofree char *ext = NULL;
   g_autofree char *tls_root = NULL;
   g_autofree char *scep_ca = NULL;
@@ -719,11 +719,6 @@ setup(void)
     const char *tls[]
         = { "openssl",  "x509", "-req",    "-in",   "tls.csr", "-CA",      "root.pem", "-CAkey",
             "root.key", "-out", "tls.pem", "-days", "30",      "-extfile", "tls.ext",  NULL };
-    const char *keygen[] = {
-      p11tool,      "--module", rig.module,     "--login",         "--pin", PIN,  "--keypairgen",
-      "--key-type", "rsa:2048", "--usage-sign", "--usage-decrypt", "--id",  "01", "--label",
-      "scep",       NULL
-    };
 
     run(ca_init);
     run(copy);
@@ -731,7 +726,6 @@ setup(void)
     run(tls_req);
     run(tls);
     signet_test_softhsm_init_token("SCEP Test", PIN, SO_PIN);
-    run(keygen);
   }
   g_file_get_contents(rig.tls_only, &tls_root, NULL, &error);
   g_assert_no_error(error);
@@ -741,18 +735,32 @@ setup(void)
   g_file_set_contents(rig.anchors, both, -1, &error);
   g_assert_no_error(error);
 
-  rig.ctx = PKCS11_CTX_new();
-  g_assert_nonnull(rig.ctx);
-  g_assert_cmpint(PKCS11_CTX_load(rig.ctx, rig.module), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_slots(rig.ctx, &rig.slots, &rig.nslots), ==, 0);
-  slot = PKCS11_find_token(rig.ctx, rig.slots, rig.nslots);
-  g_assert_nonnull(slot);
-  g_assert_cmpint(PKCS11_open_session(slot, 0), ==, 0);
-  g_assert_cmpint(PKCS11_login(slot, 0, PIN), ==, 0);
-  g_assert_cmpint(PKCS11_enumerate_keys(slot->token, &keys, &nkeys), ==, 0);
-  g_assert_cmpuint(nkeys, ==, 1);
-  rig.key = PKCS11_get_private_key(&keys[0]);
-  rig.pub = PKCS11_get_public_key(&keys[0]);
+  /* An RSA 2048 key pair generated on the token as the agent makes one for
+   * SCEP (CKA_SIGN and CKA_DECRYPT), its private key bound to OpenSSL:
+   * the request's signature is C_Sign, the answer's envelope C_Decrypt,
+   * on the token. */
+  rig.p11 = signet_p11_context_new(rig.module, SIGNET_P11_UNBLOCK_UNKNOWN, &error);
+  g_assert_no_error(error);
+  token = signet_p11_context_find_token(rig.p11, "SCEP Test", &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_token_check_decrypt(token, SIGNET_P11_KEY_RSA_2048, "SCEP", &error));
+  g_assert_no_error(error);
+  rig.session = signet_p11_session_open(rig.p11, token, &error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_login(rig.session, pin, FALSE, &error));
+  g_assert_no_error(error);
+  id = signet_p11_new_key_id(&error);
+  g_assert_no_error(error);
+  g_assert_true(signet_p11_session_generate_decrypting_key_pair_with_id(
+      rig.session, SIGNET_P11_KEY_RSA_2048, "scep", id, &error));
+  g_assert_no_error(error);
+  pairs = signet_p11_session_list_key_pairs(rig.session, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(pairs->len, ==, 1);
+  rig.key = signet_p11_session_get_private_key(rig.session, id, &error);
+  g_assert_no_error(error);
+  rig.pub = signet_p11_session_get_public_key(rig.session, id, &error);
+  g_assert_no_error(error);
   g_assert_nonnull(rig.key);
   g_assert_nonnull(rig.pub);
 
@@ -785,14 +793,13 @@ teardown(void)
   fake_stop();
   stop(&rig.scep_code);
   stop(&rig.scep_renewal);
+  /* The key before the session it is bound to, the session before its
+   * context. */
   EVP_PKEY_free(rig.key);
   EVP_PKEY_free(rig.pub);
   X509_free(rig.issued);
-  if (rig.ctx != NULL) {
-    PKCS11_release_all_slots(rig.ctx, rig.slots, rig.nslots);
-    PKCS11_CTX_unload(rig.ctx);
-    PKCS11_CTX_free(rig.ctx);
-  }
+  g_clear_pointer(&rig.session, signet_p11_session_free);
+  g_clear_pointer(&rig.p11, signet_p11_context_free);
   if (rig.dir != NULL)
     signet_test_remove_tree(rig.dir);
   g_free(rig.dir);
@@ -808,8 +815,6 @@ enter_namespace(char **argv)
 {
   g_autofree char *scepserver = g_find_program_in_path("scepserver");
   g_autofree char *unshare = g_find_program_in_path("unshare");
-  g_autofree char *p11tool = g_find_program_in_path(
-      g_getenv("PKCS11_TOOL") != NULL ? g_getenv("PKCS11_TOOL") : "pkcs11-tool");
   const char *module = g_getenv("SOFTHSM2_MODULE") != NULL ? g_getenv("SOFTHSM2_MODULE")
                                                            : "/usr/lib/softhsm/libsofthsm2.so";
   int status = -1;
@@ -826,11 +831,10 @@ enter_namespace(char **argv)
     return TRUE;
   }
   /* Under automake's TAP driver a skip is a plan of 0. */
-  if (scepserver == NULL || unshare == NULL || p11tool == NULL
-      || !g_file_test(module, G_FILE_TEST_EXISTS)
+  if (scepserver == NULL || unshare == NULL || !g_file_test(module, G_FILE_TEST_EXISTS)
       || !g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE)) {
-    g_print("1..0 # SKIP scepserver, unshare, pkcs11-tool, python3 or SoftHSM2 is not installed "
-            "(apt-get install scep util-linux opensc python3 softhsm2)\n");
+    g_print("1..0 # SKIP scepserver, unshare, python3 or SoftHSM2 is not installed "
+            "(apt-get install scep util-linux python3 softhsm2)\n");
     return FALSE;
   }
   if (geteuid() != 0) {

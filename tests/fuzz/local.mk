@@ -57,7 +57,7 @@ tests_fuzz_fuzz_uri_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-uri\" \
 	-DFUZZ_CORPUS=\"tests/fuzz/corpus/uri\"
 tests_fuzz_fuzz_uri_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(P11KIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_fuzz_fuzz_uri_LDADD = pkcs11/libsignet-pkcs11.la common/libsignet-common.la \
-	$(GLIB_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(OPENSSL_LIBS)
+	$(GLIB_LIBS) $(P11KIT_LIBS) $(OPENSSL_LIBS)
 
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz-http.c tests/fuzz/fuzz-main.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_http_CPPFLAGS = $(AM_CPPFLAGS) -DG_LOG_DOMAIN=\"fuzz-http\" \
@@ -110,7 +110,7 @@ fuzz_lib_sources = $(filter %.c,$(enroll_libsignet_enroll_la_SOURCES) \
 
 fuzz_compile = $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEFS) -I$(top_builddir) -I$(top_srcdir) \
 	$(AM_CPPFLAGS) $(CPPFLAGS) -DG_LOG_DOMAIN=\"signet-fuzz\" $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(LIBCURL_CFLAGS) $(P11KIT_CFLAGS) $(LIBP11_CFLAGS)
+	$(LIBCURL_CFLAGS) $(P11KIT_CFLAGS)
 
 # The library sources are compiled once (every time: no stale object), then
 # linked with each harness.
@@ -128,8 +128,7 @@ fuzz:
 	for h in $(fuzz_harnesses); do \
 	  echo "  FUZZLD   tests/fuzz/fuzz-$$h-libfuzzer"; \
 	  $(fuzz_compile) -o tests/fuzz/fuzz-$$h-libfuzzer $(srcdir)/tests/fuzz/fuzz-$$h.c \
-	    $$objects $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS) $(P11KIT_LIBS) \
-	    $(LIBP11_LIBS) || exit 1; \
+	    $$objects $(GLIB_LIBS) $(OPENSSL_LIBS) $(LIBCURL_LIBS) $(P11KIT_LIBS) || exit 1; \
 	done
 	@echo "Built. Run: make fuzz-run FUZZ_TIME=$(FUZZ_TIME), bench/fuzz, or e.g."
 	@echo "  mkdir -p work && tests/fuzz/fuzz-certfile-libfuzzer -max_total_time=60 work $(srcdir)/tests/fuzz/corpus/certfile"

@@ -900,8 +900,8 @@ shim_C_Initialize(CK_VOID_PTR args)
   unsigned long delay_ms = 0;
   pthread_mutex_lock(&lock);
   if (refs > 0) {
-    /* As SoftHSM2 and OpenSC answer a second C_Initialize (libp11 loading
-     * the module p11-kit initialized): nothing changes, and the one
+    /* As SoftHSM2 and OpenSC answer a second C_Initialize (another library
+     * loading the module p11-kit initialized): nothing changes, and the one
      * C_Finalize ends it for both. */
     pthread_mutex_unlock(&lock);
     return CKR_CRYPTOKI_ALREADY_INITIALIZED;

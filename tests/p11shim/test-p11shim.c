@@ -297,8 +297,9 @@ test_no_state(Fixture *fx, gconstpointer user_data)
   g_assert_false(g_file_test(tries, G_FILE_TEST_EXISTS));
 }
 
-/* A second user in the same process (libp11 loading the same path) gets
- * CKR_OK from C_Initialize, and its C_Finalize leaves the first one working. */
+/* A second user in the same process (another library loading the same
+ * path) gets CKR_CRYPTOKI_ALREADY_INITIALIZED from C_Initialize, which
+ * changes nothing; the one C_Finalize then ends it for both. */
 static void
 test_double_init(Fixture *fx, gconstpointer user_data)
 {

@@ -8,7 +8,9 @@
 
 #include <dlfcn.h>
 #include <glib/gstdio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -458,8 +460,8 @@ check_generate(Fixture *f, SignetP11KeyType type, const char *expect)
     g_assert_cmpint(k->protection, ==, SIGNET_P11_KEY_PROTECTION_SENSITIVE);
   }
 
-  /* The private key signs on the token through libp11; the token's public
-   * key verifies it. */
+  /* The private key signs on the token through OpenSSL's EVP; the token's
+   * public key verifies it. */
   pub = signet_p11_session_get_public_key(s, id, &error);
   g_assert_no_error(error);
   priv = signet_p11_session_get_private_key(s, id, &error);
@@ -663,10 +665,10 @@ test_check_decrypt(Fixture *f, gconstpointer data)
 }
 
 /* One after another in one context, as an agent runs them: a key, a
- * signature through libp11, a certificate, a wrong PIN change, an unblock.
- * What the earlier ones left open (libp11's sessions) must not get in the
- * way: SoftHSM2 refused the unblock's SO login with
- * CKR_SESSION_READ_ONLY_EXISTS while one was left. */
+ * signature through OpenSSL's EVP, a certificate, a wrong PIN change, an
+ * unblock. Nothing the earlier ones did may be left open to get in the
+ * way: SoftHSM2 refuses the unblock's SO login with
+ * CKR_SESSION_READ_ONLY_EXISTS while a session is. */
 static void
 test_sequence(Fixture *f, gconstpointer data)
 {
@@ -691,7 +693,7 @@ test_sequence(Fixture *f, gconstpointer data)
     g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv), ==, 1);
     g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"x", 1), ==, 1);
     /* As the agent does: nothing that holds the key outlives the operation
-     * (a key still referenced keeps libp11's sessions open). */
+     * (the key reaches the token through the operation's session). */
     EVP_MD_CTX_reset(md);
     pub = signet_p11_session_get_public_key(s, id, &error);
     g_assert_no_error(error);
@@ -890,6 +892,24 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
   g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
+  /* Bound to OpenSSL, the private key costs no call either, and a
+   * signature through it is C_SignInit and C_Sign in this session, nothing
+   * else (as a TLS handshake makes it). */
+  {
+    g_autoptr(EVP_PKEY) priv = signet_p11_session_get_private_key(s, id, &error);
+    g_autoptr(EVP_MD_CTX) md = EVP_MD_CTX_new();
+    guint signs = spy_count(f, "C_Sign");
+    unsigned char sig[128];
+    size_t siglen = sizeof sig;
+
+    g_assert_no_error(error);
+    g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv), ==, 1);
+    g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"x", 1), ==, 1);
+    g_assert_cmpuint(spy_count(f, "C_Sign"), ==, signs + 1);
+    g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
+    g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
+    g_assert_cmpuint(spy_count(f, "C_OpenSession"), ==, 1);
+  }
 
   /* A certificate written is seen at once with no search sent again: the
    * list of every certificate gains it, its value is what was read back,
@@ -957,8 +977,9 @@ test_bad_module(void)
   g_assert_nonnull(strstr(error->message, "/nonexistent/module.so"));
 }
 
-/* Each operation logs in on its own session; libp11's view of the token
- * must see keys generated after its first use. */
+/* Each operation logs in on its own session; a key bound to OpenSSL in one
+ * is the key generated there, found after its generation (RSA then EC then
+ * RSA again, a new session each time). */
 static void
 test_private_key_twice(Fixture *f, gconstpointer data)
 {
@@ -966,7 +987,7 @@ test_private_key_twice(Fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(SignetP11Session) s = logged_in_session(f);
     g_autoptr(GBytes) id = NULL;
-    g_autoptr(EVP_PKEY) priv = NULL;
+    g_autoptr(EVP_PKEY) priv = NULL, pub = NULL;
 
     g_assert_true(signet_p11_session_generate_key_pair(
         s, round == 1 ? SIGNET_P11_KEY_EC_P256 : SIGNET_P11_KEY_RSA_2048, "k", &id, &error));
@@ -974,88 +995,128 @@ test_private_key_twice(Fixture *f, gconstpointer data)
     priv = signet_p11_session_get_private_key(s, id, &error);
     g_assert_no_error(error);
     g_assert_nonnull(priv);
+    pub = signet_p11_session_get_public_key(s, id, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(EVP_PKEY_eq(priv, pub), ==, 1);
   }
 }
 
-static gpointer
-close_session_thread(gpointer data)
-{
-  signet_p11_session_free(data);
-  return NULL;
-}
-
-static gpointer
-open_session_thread(gpointer data)
-{
-  Fixture *f = data;
-  g_autoptr(GError) error = NULL;
-  SignetP11Session *s = signet_p11_session_open(f->ctx, f->token, &error);
-
-  g_assert_no_error(error);
-  return s;
-}
-
-/* The last of our sessions closing releases libp11's slots, and libp11
- * then closes every session of the slot (C_CloseAllSessions): a session
- * another thread opens meanwhile must not be one of them. The release is
- * held in the shim while the other thread opens its session; that session
- * must log in. (A session opened before its count is taken would be closed
- * once the release goes on: CKR_SESSION_HANDLE_INVALID, which a batch of
- * 16 met with the token behind p11-kit's RPC; given less than the 200 ms
- * below to reach its C_OpenSession, the test could miss it, never fail
- * for it.) */
+/* Signs @what with @priv through OpenSSL's EVP (@pss: RSA-PSS as TLS 1.3
+ * has it) and checks the signature with @pub. */
 static void
-test_open_while_released(Fixture *f, gconstpointer data)
+assert_evp_signs(EVP_PKEY *priv, EVP_PKEY *pub, const EVP_MD *md, gboolean pss)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SignetSecret) pin = secret(PIN);
-  g_autoptr(SignetP11Session) opened = NULL;
-  g_autofree char *fault = NULL;
-  g_autofree char *held_path = NULL;
-  GThread *closer, *opener;
+  g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX *pctx = NULL;
+  unsigned char sig[1024];
+  size_t siglen = sizeof sig;
+  static const unsigned char what[] = "signet";
 
-  if (f->shim_state == NULL) {
-    g_test_skip("no PKCS#11 test shim (make tests/p11shim/signet-p11shim.la)");
-    return;
+  g_assert_cmpint(EVP_DigestSignInit(ctx, &pctx, md, NULL, priv), ==, 1);
+  if (pss) {
+    g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), ==, 1);
+    g_assert_cmpint(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), ==, 1);
   }
-  fault = g_build_filename(f->shim_state, "fault", NULL);
-  held_path = g_build_filename(f->shim_state, "held", NULL);
-  {
-    SignetP11Session *s = logged_in_session(f);
-    g_autoptr(GBytes) id = NULL;
-    g_autoptr(EVP_PKEY) priv = NULL;
+  g_assert_cmpint(EVP_DigestSign(ctx, sig, &siglen, what, sizeof what - 1), ==, 1);
+  EVP_MD_CTX_reset(ctx);
+  g_assert_cmpint(EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pub), ==, 1);
+  if (pss) {
+    g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), ==, 1);
+    g_assert_cmpint(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), ==, 1);
+  }
+  g_assert_cmpint(EVP_DigestVerify(ctx, sig, siglen, what, sizeof what - 1), ==, 1);
+  /* Not a signature of something else. */
+  EVP_MD_CTX_reset(ctx);
+  g_assert_cmpint(EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pub), ==, 1);
+  if (pss)
+    g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), ==, 1);
+  g_assert_cmpint(EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)"signed", 6), ==, 0);
+  ERR_clear_error();
+}
 
-    /* A private key: libp11 has the module's slots from now on. */
-    g_assert_true(
-        signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "k", &id, &error));
+/* Decrypts with @priv what @pub encrypted, with @padding. */
+static void
+assert_evp_decrypts(EVP_PKEY *priv, EVP_PKEY *pub, int padding)
+{
+  g_autoptr(EVP_PKEY_CTX) enc = EVP_PKEY_CTX_new(pub, NULL);
+  g_autoptr(EVP_PKEY_CTX) dec = EVP_PKEY_CTX_new(priv, NULL);
+  static const unsigned char secret_key[] = "a content-encryption key";
+  unsigned char wrapped[512], out[512];
+  size_t wrapped_len = sizeof wrapped, out_len = sizeof out;
+
+  g_assert_cmpint(EVP_PKEY_encrypt_init(enc), ==, 1);
+  g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(enc, padding), ==, 1);
+  g_assert_cmpint(EVP_PKEY_encrypt(enc, wrapped, &wrapped_len, secret_key, sizeof secret_key - 1),
+                  ==, 1);
+  g_assert_cmpint(EVP_PKEY_decrypt_init(dec), ==, 1);
+  g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(dec, padding), ==, 1);
+  g_assert_cmpint(EVP_PKEY_decrypt(dec, out, &out_len, wrapped, wrapped_len), ==, 1);
+  g_assert_cmpmem(out, out_len, secret_key, sizeof secret_key - 1);
+}
+
+/* A token key as OpenSSL's EVP_PKEY (signet-p11-evp.c), as TLS, CMP and
+ * SCEP use it: RSA signs with PKCS#1 v1.5 (CKM_RSA_PKCS over the
+ * DigestInfo) and PSS (OpenSSL's padding, raw RSA on the token), decrypts
+ * PKCS#1 v1.5 (SCEP's envelope) and OAEP; EC P-256 and P-384 sign
+ * (CKM_ECDSA). Each checked with the token's public key. Once the key is
+ * deleted, a signature fails with the token's reason in OpenSSL's error
+ * queue, where curl and the connectors read it. */
+static void
+test_private_key_evp(Fixture *f, gconstpointer data)
+{
+  static const SignetP11KeyType types[]
+      = { SIGNET_P11_KEY_RSA_2048, SIGNET_P11_KEY_EC_P256, SIGNET_P11_KEY_EC_P384 };
+  g_autoptr(SignetP11Session) s = logged_in_session(f);
+  g_autoptr(GError) error = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(types); i++) {
+    g_autoptr(GBytes) id = NULL;
+    g_autoptr(EVP_PKEY) priv = NULL, pub = NULL;
+    g_autoptr(EVP_MD_CTX) ctx = EVP_MD_CTX_new();
+    unsigned char sig[1024];
+    size_t siglen = sizeof sig;
+    const char *why;
+
+    /* An RSA key that decrypts too, as SCEP's request key is. */
+    id = signet_p11_new_key_id(&error);
+    g_assert_no_error(error);
+    if (types[i] == SIGNET_P11_KEY_RSA_2048)
+      g_assert_true(
+          signet_p11_session_generate_decrypting_key_pair_with_id(s, types[i], "k", id, &error));
+    else
+      g_assert_true(signet_p11_session_generate_key_pair_with_id(s, types[i], "k", id, &error));
     g_assert_no_error(error);
     priv = signet_p11_session_get_private_key(s, id, &error);
     g_assert_no_error(error);
-    g_clear_pointer(&priv, EVP_PKEY_free);
+    pub = signet_p11_session_get_public_key(s, id, &error);
+    g_assert_no_error(error);
+    if (types[i] == SIGNET_P11_KEY_RSA_2048) {
+      assert_evp_signs(priv, pub, EVP_sha256(), FALSE);
+      assert_evp_signs(priv, pub, EVP_sha256(), TRUE);
+      assert_evp_decrypts(priv, pub, RSA_PKCS1_PADDING);
+      assert_evp_decrypts(priv, pub, RSA_PKCS1_OAEP_PADDING);
+    } else
+      assert_evp_signs(priv, pub, i == 2 ? EVP_sha384() : EVP_sha256(), FALSE);
 
-    g_assert_true(g_file_set_contents(fault, "C_CloseAllSessions hold\n", -1, NULL));
-    closer = g_thread_new("close", close_session_thread, s);
+    g_assert_true(signet_p11_session_delete_key_pair(s, id, &error));
+    g_assert_no_error(error);
+    ERR_clear_error();
+    g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, priv), ==, 1);
+    g_assert_cmpint(EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)"x", 1), !=, 1);
+    g_assert_cmpint(ERR_peek_last_error_data(&why, NULL), !=, 0);
+    g_assert_nonnull(strstr(why, "no private key with this id"));
+    ERR_clear_error();
   }
-  for (int i = 0;; i++) {
-    g_autofree char *held = NULL;
+  {
+    g_autoptr(GBytes) none = g_bytes_new_static("\x01\x02", 2);
+    g_autoptr(EVP_PKEY) priv = signet_p11_session_get_private_key(s, none, &error);
 
-    if (g_file_get_contents(held_path, &held, NULL, NULL)
-        && g_str_equal(held, "C_CloseAllSessions"))
-      break;
-    g_assert_cmpint(i, <, 1000); /* 10 s */
-    g_usleep(10 * 1000);
+    g_assert_null(priv);
+    g_assert_error(error, SIGNET_P11_ERROR, SIGNET_P11_ERROR_NO_SUCH_OBJECT);
   }
-  opener = g_thread_new("open", open_session_thread, f);
-  g_usleep(200 * 1000);
-  g_assert_cmpint(g_unlink(fault), ==, 0);
-  g_thread_join(closer);
-  opened = g_thread_join(opener);
-  g_assert_nonnull(opened);
-  g_assert_true(signet_p11_session_login(opened, pin, FALSE, &error));
-  g_assert_no_error(error);
 }
 
-/* A signature made through our own session (no libp11) verifies with the
+/* A signature made by signet_p11_session_sign() verifies with the
  * pair's public key, for RSA (CKM_RSA_PKCS over the DigestInfo) and EC
  * (CKM_ECDSA, the raw r and s turned into DER); a key that is not there is
  * NO_SUCH_OBJECT. */
@@ -1144,13 +1205,12 @@ init_token_in_process(const char *label)
   dlclose(module);
 }
 
-/* A token that comes after libp11 listed the module's slots (one put in
- * a reader in the middle of a batch) is found without closing another
- * token's sessions: enumerating the slots anew would release the old ones,
- * and libp11 then sends C_CloseAllSessions for each slot, which closes
- * every session of the process on them, ours and those of another
- * operation's key (CKR_SESSION_HANDLE_INVALID at its next call, a key
- * whose slot was freed under it). */
+/* A token that comes while another token's key is bound (one put in a
+ * reader in the middle of a batch) is found and its key bound without
+ * closing the first token's session: the first key still signs. (libp11,
+ * which bound keys before, enumerated the slots anew and sent
+ * C_CloseAllSessions for each: CKR_SESSION_HANDLE_INVALID at the first
+ * key's next signature.) */
 static void
 test_token_added_later(Fixture *f, gconstpointer data)
 {
@@ -1167,14 +1227,14 @@ test_token_added_later(Fixture *f, gconstpointer data)
   unsigned char sig[512];
   size_t siglen = sizeof sig;
 
-  /* The first token's key, bound through libp11: it lists the slots now. */
+  /* The first token's key, bound to OpenSSL. */
   g_assert_true(
       signet_p11_session_generate_key_pair(first, SIGNET_P11_KEY_EC_P256, "a", &id_first, &error));
   g_assert_no_error(error);
   priv_first = signet_p11_session_get_private_key(first, id_first, &error);
   g_assert_no_error(error);
 
-  /* A second token arrives; its key is bound through libp11 too. */
+  /* A second token arrives; its key is bound too. */
   init_token_in_process("Added Later");
   added = signet_p11_context_find_token(f->ctx, "Added Later", &error);
   g_assert_no_error(error);
@@ -1252,7 +1312,7 @@ main(int argc, char **argv)
   ADD_BOTH("final-try", test_final_try, NULL);
   ADD_BOTH("private-key-twice", test_private_key_twice, NULL);
   ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
-  ADD("/p11/softhsm/open-while-released", test_open_while_released, NULL);
+  ADD_BOTH("private-key-evp", test_private_key_evp, NULL);
   ADD_BOTH("token-added-later", test_token_added_later, NULL);
   ADD_BOTH("sign-own-session", test_sign_own_session, NULL);
   ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
