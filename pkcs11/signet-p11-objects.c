@@ -220,6 +220,38 @@ first_guess(CK_ATTRIBUTE_TYPE type)
   }
 }
 
+/* TRUE when first_guess()'s room holds every value @type can have on a
+ * key of @key_type (CK_UNAVAILABLE_INFORMATION when not known): a fixed
+ * size, a public exponent, a curve's name or point, or an RSA part of a key
+ * that is not RSA. A first read's "unavailable" for such an attribute then
+ * means the object does not have it (or hides it), not that the room was
+ * short: nothing to ask again. */
+static gboolean
+first_guess_holds_all(CK_ATTRIBUTE_TYPE type, CK_KEY_TYPE key_type)
+{
+  switch (type) {
+    case CKA_CLASS:
+    case CKA_KEY_TYPE:
+    case CKA_CERTIFICATE_TYPE:
+    case CKA_CERTIFICATE_CATEGORY:
+    case CKA_MODULUS_BITS:
+    case CKA_TOKEN:
+    case CKA_PRIVATE:
+    case CKA_SENSITIVE:
+    case CKA_EXTRACTABLE:
+    case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+    case CKA_PUBLIC_EXPONENT:
+    case CKA_EC_PARAMS:
+    case CKA_EC_POINT:
+      return TRUE;
+    case CKA_MODULUS:
+      return key_type != CK_UNAVAILABLE_INFORMATION && key_type != CKK_RSA;
+    default:
+      return FALSE;
+  }
+}
+
 static void
 remember_attribute(SignetP11Session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, GBytes *value)
 {
@@ -278,10 +310,10 @@ read_lengths_then_values(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATT
 }
 
 /* Reads @types of @obj for the reads that follow, in one call when each
- * value fits the room it is given (@room, or first_guess()) and the object
- * has them all;
- * what did not come (absent, or larger) is then read in two
- * (read_lengths_then_values). Public attributes only. */
+ * value fits the room it is given (@room, or first_guess()). What did not
+ * come is then read in two (read_lengths_then_values), unless its room
+ * holds every value it can have (first_guess_holds_all): then the object
+ * does not have it. Public attributes only. */
 static void
 prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types,
             const CK_ULONG *room, gsize n)
@@ -290,6 +322,8 @@ prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *
   g_autofree CK_ATTRIBUTE_TYPE *rest = g_new0(CK_ATTRIBUTE_TYPE, n);
   g_autofree CK_ULONG *roomy = g_new0(CK_ULONG, n);
   gsize missing = 0, n_rest = 0;
+  CK_KEY_TYPE key_type = CK_UNAVAILABLE_INFORMATION;
+  gboolean answered;
   CK_RV rv;
 
   for (gsize i = 0; i < n; i++) {
@@ -310,15 +344,28 @@ prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *
   SIGNET_P11_READ_END(s);
   /* These three are no errors: the module answered every attribute it
    * could and marked the others unavailable (PKCS#11 2.40, 5.7). */
+  answered = rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE
+             || rv == CKR_BUFFER_TOO_SMALL;
+  for (gsize i = 0; answered && i < missing; i++)
+    if (tmpl[i].type == CKA_KEY_TYPE && tmpl[i].ulValueLen == sizeof key_type)
+      memcpy(&key_type, tmpl[i].pValue, sizeof key_type);
+  if (key_type == CK_UNAVAILABLE_INFORMATION) {
+    g_autofree char *key = attribute_key(obj, CKA_KEY_TYPE);
+    SeenAttribute *seen = g_hash_table_lookup(seen_attributes(s), key);
+
+    if (seen != NULL && seen->value != NULL && g_bytes_get_size(seen->value) == sizeof key_type)
+      memcpy(&key_type, g_bytes_get_data(seen->value, NULL), sizeof key_type);
+  }
   for (gsize i = 0; i < missing; i++) {
-    gboolean came = (rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID
-                     || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_BUFFER_TOO_SMALL)
-                    && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION
+    gboolean came = answered && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION
                     && tmpl[i].ulValueLen <= roomy[i];
 
     if (came)
       remember_attribute(s, obj, tmpl[i].type,
                          g_bytes_new_take(g_steal_pointer(&tmpl[i].pValue), tmpl[i].ulValueLen));
+    else if (answered && roomy[i] >= first_guess(tmpl[i].type)
+             && first_guess_holds_all(tmpl[i].type, key_type))
+      remember_attribute(s, obj, tmpl[i].type, NULL); /* the object does not have it */
     else
       rest[n_rest++] = tmpl[i].type;
     g_free(tmpl[i].pValue);
@@ -448,14 +495,20 @@ signet_p11_find_objects(SignetP11Session *s, CK_ATTRIBUTE *tmpl, CK_ULONG count,
     signet_p11_set_error(error, rv, "Could not search the token");
     return NULL;
   }
+  /* A batch shorter than the room given ends the search, as p11-kit's own
+   * iterator takes it (p11_kit_iter_next): modules fill the room while
+   * they have objects, so a token's few objects come in one call, not two
+   * (the second would only say 0). */
   for (;;) {
     CK_OBJECT_HANDLE batch[64];
     CK_ULONG n = 0;
 
     rv = s->f->C_FindObjects(s->handle, batch, G_N_ELEMENTS(batch), &n);
-    if (rv != CKR_OK || n == 0)
+    if (rv != CKR_OK)
       break;
-    g_array_append_vals(found, batch, n);
+    g_array_append_vals(found, batch, MIN(n, G_N_ELEMENTS(batch)));
+    if (n < G_N_ELEMENTS(batch))
+      break;
   }
   (void)s->f->C_FindObjectsFinal(s->handle);
   SIGNET_P11_READ_END(s);

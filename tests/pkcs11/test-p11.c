@@ -865,6 +865,8 @@ test_reads_once(Fixture *f, gconstpointer data)
   finds = spy_count(f, "C_FindObjectsInit");
   reads = spy_count(f, "C_GetAttributeValue");
   g_assert_cmpuint(finds, ==, 3); /* private keys, public keys, certificates */
+  /* Each search in one C_FindObjects: a batch shorter than its room ends it. */
+  g_assert_cmpuint(spy_count(f, "C_FindObjects"), ==, finds);
   /* Asked again, with nothing written: nothing is sent. */
   g_clear_pointer(&pairs, g_ptr_array_unref);
   pairs = signet_p11_session_list_key_pairs(s, &error);
@@ -883,6 +885,7 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(pairs->len, ==, 1); /* the new key: a write is never hidden */
   g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+  g_assert_cmpuint(spy_count(f, "C_FindObjects"), ==, finds + 3);
 
   /* The new pair's keys are known by their id without a search (the id is
    * new: nothing else carries it), and the public key was read with them. */
@@ -936,6 +939,33 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_assert_cmpuint(certs->len, ==, 1);
   g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
   g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
+
+  /* Another operation (a new session; the login is the process's, so it
+   * sees the private key too) reads the token itself: three searches of
+   * one C_FindObjects each, and each object it finds (the private key, the
+   * public key, the certificate) in one C_GetAttributeValue: an EC key's
+   * absent RSA parts and a public key's absent private flags are known
+   * absent from the first answer, not asked again (before, each key took
+   * a second call). */
+  {
+    g_autoptr(SignetP11Session) other = signet_p11_session_open(f->ctx, f->token, &error);
+    g_autoptr(GPtrArray) listed = NULL;
+    guint searches = spy_count(f, "C_FindObjects");
+
+    g_assert_no_error(error);
+    reads = spy_count(f, "C_GetAttributeValue");
+    listed = signet_p11_session_list_key_pairs(other, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(listed->len, ==, 1);
+    g_assert_true(((SignetP11KeyPair *)g_ptr_array_index(listed, 0))->has_certificate);
+    g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+    g_assert_cmpuint(spy_count(f, "C_FindObjects"), ==, searches + 3);
+    /* On the card, the private key's unreadable value is checked too
+     * (value_unreadable(): three length queries). */
+    g_assert_cmpuint(spy_count(f, "C_GetAttributeValue") - reads, ==,
+                     3 + (f->model == MODEL_CARD ? 3 : 0));
+    finds = spy_count(f, "C_FindObjectsInit");
+  }
 
   /* Deleted, the pair leaves every answer kept: none of it is listed. Its
    * objects are found by id in the lists of every key and certificate with
