@@ -591,24 +591,54 @@ known_by_id(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id)
   return g_steal_pointer(&found);
 }
 
+/* The objects of @klass, or those of them with CKA_ID @id. An object
+ * looked for by id is found in the list of its whole class, each object of
+ * it read as a listing reads it: an operation that looks one key or
+ * certificate up lists its class too, most often (a renewal checks the
+ * current key, then lists the keys for the request), and a token holds
+ * few objects. One search and a read per object, where a search by id and
+ * the class's listing after it were two searches. Another class, or ids a
+ * module would not tell, are searched for by id. */
 static GArray *
 find_class(SignetP11Session *s, CK_OBJECT_CLASS klass, GBytes *id, GError **error)
 {
   CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &klass, sizeof klass } };
-  CK_ULONG n = 1;
+  GArray *known;
+  gsize len;
 
-  if (id != NULL) {
-    GArray *known = known_by_id(s, klass, id);
+  if (id == NULL)
+    return signet_p11_find_objects(s, tmpl, 1, error);
+  known = known_by_id(s, klass, id);
+  if (known != NULL)
+    return known;
+  tmpl[1].type = CKA_ID;
+  tmpl[1].pValue = (void *)g_bytes_get_data(id, &len);
+  tmpl[1].ulValueLen = len;
+  if (s->seen_searches != NULL) {
+    g_autoptr(GBytes) key = search_key(tmpl, 2);
 
+    /* A new pair's keys, known by their id (signet_p11_session_generated). */
+    if (g_hash_table_contains(s->seen_searches, key))
+      return signet_p11_find_objects(s, tmpl, 2, error);
+  }
+  if (klass == CKO_PRIVATE_KEY || klass == CKO_PUBLIC_KEY || klass == CKO_CERTIFICATE) {
+    g_autoptr(GArray) every = signet_p11_find_objects(s, tmpl, 1, error);
+
+    if (every == NULL)
+      return NULL;
+    for (guint i = 0; i < every->len; i++) {
+      CK_OBJECT_HANDLE h = g_array_index(every, CK_OBJECT_HANDLE, i);
+
+      if (klass == CKO_CERTIFICATE)
+        prefetch(s, h, certificate_attributes, G_N_ELEMENTS(certificate_attributes));
+      else
+        prefetch(s, h, key_attributes, G_N_ELEMENTS(key_attributes));
+    }
+    known = known_by_id(s, klass, id);
     if (known != NULL)
       return known;
-    gsize len;
-    tmpl[1].type = CKA_ID;
-    tmpl[1].pValue = (void *)g_bytes_get_data(id, &len);
-    tmpl[1].ulValueLen = len;
-    n = 2;
   }
-  return signet_p11_find_objects(s, tmpl, n, error);
+  return signet_p11_find_objects(s, tmpl, 2, error);
 }
 
 CK_OBJECT_HANDLE

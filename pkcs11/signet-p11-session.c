@@ -218,8 +218,16 @@ signet_p11_session_login_as(SignetP11Session *s, CK_USER_TYPE who, const SignetS
     return FALSE;
   }
   s->logged_in = TRUE;
-  /* A successful login resets the counters: show the fresh state. */
-  (void)signet_p11_session_refresh_token(s, NULL);
+  /* A successful login resets the counters: show the fresh state, read
+   * again when the session's last read had a counter flag up. When none
+   * was, the login leaves none (it clears them, and sets no other), so
+   * reading again would only say the same. */
+  {
+    const SignetP11PinState *st = who == CKU_SO ? &s->token->so_pin : &s->token->user_pin;
+
+    if (st->count_low || st->final_try)
+      (void)signet_p11_session_refresh_token(s, NULL);
+  }
   return TRUE;
 }
 

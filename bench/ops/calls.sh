@@ -30,7 +30,10 @@
 # included; the CLI's own status read before it asks for the PIN is too).
 # Per operation: every C_* call by function, the total, C_Login (target:
 # exactly 1), C_OpenSession, C_FindObjectsInit and any search template used
-# more than once in the operation (target: none). The table is the median
+# more than once in the command, and how many of those were sent again in
+# the same session and login state with nothing written to the token in
+# between (target: none; the CLI's read before the PIN prompt is a session
+# of its own, and a login shows the private objects). The table is the median
 # over the runs (the runs must agree; any difference is printed).
 # The spy log shows the PIN as a hex dump: the copy kept in $BENCH_OUT has
 # those dumps removed.
@@ -169,6 +172,7 @@ import collections, re, statistics, sys
 rig, runs, out, protocol, key_type = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 CALL = re.compile(r"^\d+: (C_\w+)$")
 ADDR = re.compile(r"\b[0-9a-f]{16} / ")
+BEFORE = "(before the operation's token lookup)"
 WRITES = ("C_GenerateKeyPair", "C_CreateObject", "C_DestroyObject", "C_SetAttributeValue",
           "C_CopyObject")
 HEX_DUMP = re.compile(r"^    [0-9a-f]{8}  ")
@@ -207,23 +211,46 @@ def analyse(path):
     with open(path, errors="replace") as f:
         text = f.read()
     calls, templates, block, current = collections.Counter(), collections.Counter(), [], None
-    unchanged = collections.Counter()  # (template, writes so far): searched again, nothing written
+    # (template, writes so far, session, logins so far): searched again in the
+    # same session, logged in or not as before, with nothing written. Another
+    # session (the CLI's read before the PIN prompt, then the operation's) is
+    # another operation; a login shows the private objects.
+    unchanged = collections.Counter()
+    sessions = {}  # session handle -> which C_OpenSession opened it (handles are reused)
+
+    def handle(name):
+        for line in block:
+            m = re.match(r"^\[(?:in|out)\] \*?" + name + r" = (0x[0-9a-f]+)", line)
+            if m:
+                return m.group(1)
+        return None
 
     def close():
+        if current == "C_OpenSession":
+            sessions[handle("phSession")] = calls["C_OpenSession"]
         if current == "C_FindObjectsInit":
             tpl = template(block)
             templates[tpl] += 1
-            unchanged[(tpl, sum(calls[w] for w in WRITES))] += 1
+            unchanged[(tpl, sum(calls[w] for w in WRITES), sessions.get(handle("hSession")),
+                       calls["C_Login"])] += 1
 
+    # The operation starts at its token lookup: the last C_GetSlotList before
+    # its C_Login. What comes before is the CLI's read before the PIN prompt
+    # (GetToken, or GetTokenStatus for renew).
+    sequence = []
     for line in text.splitlines():
         m = CALL.match(line)
         if m:
             close()
             current, block = m.group(1), []
             calls[current] += 1
+            sequence.append(current)
         elif current:
             block.append(line)
     close()
+    login = sequence.index("C_Login") if "C_Login" in sequence else len(sequence)
+    lookups = [i for i, fn in enumerate(sequence[:login]) if fn == "C_GetSlotList"]
+    calls[BEFORE] = lookups[-1] if lookups else 0
     calls["(searched again, nothing written in between)"] = sum(
         n - 1 for n in unchanged.values() if n > 1)
     return calls, templates, redact(text)
@@ -237,7 +264,7 @@ with open(out + "-spy.log", "w") as f:
             f.write(f"======== {op} run {i} ========\n{text}")
 
 AGAIN = "(searched again, nothing written in between)"
-funcs = sorted({fn for op in ops for c, _, _ in results[op] for fn in c if fn != AGAIN})
+funcs = sorted({fn for op in ops for c, _, _ in results[op] for fn in c if fn not in (AGAIN, BEFORE)})
 med = lambda op, fn: statistics.median(c[fn] for c, _, _ in results[op])
 fmt = lambda v: str(int(v)) if v == int(v) else f"{v:.1f}"
 lines = [f"PKCS#11 calls per operation over {protocol.upper()} ({key_type}), median of {runs} "
@@ -245,9 +272,14 @@ lines = [f"PKCS#11 calls per operation over {protocol.upper()} ({key_type}), med
          "| function | signet activate | signet renew |", "|---|---|---|"]
 for fn in funcs:
     lines.append(f"| {fn} | {fmt(med('activate', fn))} | {fmt(med('renew', fn))} |")
-calls_only = lambda c: sum(n for fn, n in c.items() if fn != AGAIN)
+calls_only = lambda c: sum(n for fn, n in c.items() if fn not in (AGAIN, BEFORE))
 total = {op: statistics.median(calls_only(c) for c, _, _ in results[op]) for op in ops}
+before = {op: statistics.median(c[BEFORE] for c, _, _ in results[op]) for op in ops}
 lines.append(f"| **total** | **{fmt(total['activate'])}** | **{fmt(total['renew'])}** |")
+lines.append(f"| of which the CLI's read before the PIN prompt | {fmt(before['activate'])} | "
+             f"{fmt(before['renew'])} |")
+lines.append(f"| of which the operation | {fmt(total['activate'] - before['activate'])} | "
+             f"{fmt(total['renew'] - before['renew'])} |")
 lines.append("")
 for op in ops:
     logins = [c["C_Login"] for c, _, _ in results[op]]
@@ -259,8 +291,9 @@ for op in ops:
     lines.append(f"{op}: C_Login {'/'.join(map(str, sorted(set(logins))))} per operation "
                  f"(target 1: {'MET' if set(logins) == {1} else 'NOT MET'}); "
                  f"C_FindObjectsInit {fmt(statistics.median(finds))}, of which with a template "
-                 f"already used in the operation: {fmt(statistics.median(again))}, "
-                 f"with nothing written to the token since: {fmt(statistics.median(idle))} "
+                 f"already used in the command: {fmt(statistics.median(again))}, "
+                 f"in the same session and login with nothing written to the token since: "
+                 f"{fmt(statistics.median(idle))} "
                  f"(target 0: {'MET' if not any(idle) else 'NOT MET'})"
                  + ("" if len(totals) == 1 else f"; totals differ between runs: {totals}"))
     _, first, _ = results[op][0]

@@ -347,6 +347,10 @@ test_login(Fixture *f, gconstpointer data)
   assert_tries(f, "pin wrong");
   g_assert_true(signet_p11_session_login(s, right, FALSE, &error));
   g_assert_no_error(error);
+  /* The right PIN reset the counter: the flags the wrong one raised (count
+   * low, in SoftHSM2's model) are read again, and down. */
+  g_assert_false(signet_p11_session_get_token(s)->user_pin.count_low);
+  g_assert_false(signet_p11_session_get_token(s)->user_pin.final_try);
 }
 
 /* The final try is never sent unconfirmed; the wrong PIN that spends it is
@@ -852,7 +856,7 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_autoptr(GBytes) id = NULL;
   g_autoptr(EVP_PKEY) pub = NULL, ca_key = EVP_EC_gen("P-256");
   g_autoptr(X509) cert = NULL;
-  guint finds, reads;
+  guint finds, reads, infos;
 
   (void)data;
   if (!spy_test_runs_here(f))
@@ -875,8 +879,12 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
   g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
 
-  /* Logged in, the token shows its private objects: searched again. */
+  /* Logged in, the token shows its private objects: searched again. With
+   * no counter flag up before, the login reads no token information again
+   * (it leaves none up). */
+  infos = spy_count(f, "C_GetTokenInfo");
   g_assert_true(signet_p11_session_login(s, pin, FALSE, &error));
+  g_assert_cmpuint(spy_count(f, "C_GetTokenInfo"), ==, infos);
   g_assert_true(signet_p11_session_generate_key_pair(s, SIGNET_P11_KEY_EC_P256, "k", &id, &error));
   g_assert_no_error(error);
   finds = spy_count(f, "C_FindObjectsInit");
@@ -952,8 +960,16 @@ test_reads_once(Fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) listed = NULL;
     guint searches = spy_count(f, "C_FindObjects");
 
+    g_autoptr(EVP_PKEY) other_pub = NULL;
+
     g_assert_no_error(error);
     reads = spy_count(f, "C_GetAttributeValue");
+    /* A key looked up by id is found in its class's list, which the
+     * listing below then takes as it is: one search, not two. */
+    other_pub = signet_p11_session_get_public_key(other, id, &error);
+    g_assert_no_error(error);
+    g_assert_true(EVP_PKEY_eq(other_pub, pub) == 1);
+    g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 1);
     listed = signet_p11_session_list_key_pairs(other, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(listed->len, ==, 1);
