@@ -141,11 +141,18 @@ ec_sign_sig(const unsigned char *dgst, int dgst_len, const BIGNUM *kinv, const B
 {
   BoundKey *k = EC_KEY_get_ex_data(ec, ec_index);
   guint8 raw[264]; /* r and s of a 1056-bit order at most */
+  int order_bits = EC_GROUP_order_bits(EC_KEY_get0_group(ec));
   int len;
   ECDSA_SIG *sig;
 
   (void)kinv;
   (void)r;
+  /* ECDSA signs the hash's leftmost bits, as many as the order has (SEC 1
+   * 4.1.3): a longer hash (SHA-384 with P-256, which TLS 1.2 allows) is cut
+   * here, where a whole number of bytes does it, rather than left to the
+   * token (a card's driver may refuse it). */
+  if (order_bits > 0 && order_bits % 8 == 0 && dgst_len > order_bits / 8)
+    dgst_len = order_bits / 8;
   len = private_op(k, CKM_ECDSA, FALSE, dgst, (gsize)dgst_len, raw, sizeof raw);
   if (len < 0)
     return NULL;

@@ -1104,9 +1104,10 @@ assert_evp_decrypts(EVP_PKEY *priv, EVP_PKEY *pub, int padding)
  * SCEP use it: RSA signs with PKCS#1 v1.5 (CKM_RSA_PKCS over the
  * DigestInfo) and PSS (OpenSSL's padding, raw RSA on the token), decrypts
  * PKCS#1 v1.5 (SCEP's envelope) and OAEP; EC P-256 and P-384 sign
- * (CKM_ECDSA). Each checked with the token's public key. Once the key is
- * deleted, a signature fails with the token's reason in OpenSSL's error
- * queue, where curl and the connectors read it. */
+ * (CKM_ECDSA), with their own hash and with a longer one. Each checked
+ * with the token's public key. Once the key is deleted, a signature fails
+ * with the token's reason in OpenSSL's error queue, where curl and the
+ * connectors read it. */
 static void
 test_private_key_evp(Fixture *f, gconstpointer data)
 {
@@ -1141,8 +1142,12 @@ test_private_key_evp(Fixture *f, gconstpointer data)
       assert_evp_signs(priv, pub, EVP_sha256(), TRUE);
       assert_evp_decrypts(priv, pub, RSA_PKCS1_PADDING);
       assert_evp_decrypts(priv, pub, RSA_PKCS1_OAEP_PADDING);
-    } else
+    } else {
       assert_evp_signs(priv, pub, i == 2 ? EVP_sha384() : EVP_sha256(), FALSE);
+      /* A hash longer than the curve's order (TLS 1.2 allows SHA-512 with
+       * P-256): its leftmost bytes are signed, as a verifier takes them. */
+      assert_evp_signs(priv, pub, EVP_sha512(), FALSE);
+    }
 
     g_assert_true(signet_p11_session_delete_key_pair(s, id, &error));
     g_assert_no_error(error);
