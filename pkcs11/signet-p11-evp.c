@@ -54,6 +54,29 @@ bound_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, 
   g_free(k);
 }
 
+/* OpenSSL copying a bound key (EVP_PKEY_dup, EC_KEY_dup) copies the data
+ * too, each copy owning its own. */
+static int
+bound_key_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d, int idx, long argl,
+              void *argp)
+{
+  BoundKey *k = from_d != NULL ? *from_d : NULL;
+
+  (void)to;
+  (void)from;
+  (void)idx;
+  (void)argl;
+  (void)argp;
+  if (k != NULL) {
+    BoundKey *copy = g_new0(BoundKey, 1);
+
+    copy->session = k->session;
+    copy->id = g_bytes_ref(k->id);
+    *from_d = copy;
+  }
+  return 1;
+}
+
 /* The failure in OpenSSL's error queue, where the caller of OpenSSL (curl,
  * the CMP or SCEP connector) finds it: the token's words, not a bare
  * "operation failed". */
@@ -87,14 +110,15 @@ private_op(BoundKey *k, CK_MECHANISM_TYPE mech, gboolean decrypt, const guint8 *
   return (int)len;
 }
 
-/* Raw RSA's result is as long as the modulus: a module that drops its
- * leading zero bytes gets them back. */
+/* A signature, and raw RSA's result, are as long as the modulus: a module
+ * that drops their leading zero bytes gets them back (a verifier refuses a
+ * short signature). */
 static int
-raw_rsa_op(BoundKey *k, gboolean decrypt, int flen, const unsigned char *from, unsigned char *to,
-           RSA *rsa)
+full_length_op(BoundKey *k, CK_MECHANISM_TYPE mech, gboolean decrypt, int flen,
+               const unsigned char *from, unsigned char *to, RSA *rsa)
 {
   int size = RSA_size(rsa);
-  int len = private_op(k, CKM_RSA_X_509, decrypt, from, (gsize)flen, to, (gsize)size);
+  int len = private_op(k, mech, decrypt, from, (gsize)flen, to, (gsize)size);
 
   if (len < 0 || len >= size)
     return len;
@@ -110,9 +134,9 @@ rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa, i
 
   switch (padding) {
     case RSA_PKCS1_PADDING:
-      return private_op(k, CKM_RSA_PKCS, FALSE, from, (gsize)flen, to, (gsize)RSA_size(rsa));
+      return full_length_op(k, CKM_RSA_PKCS, FALSE, flen, from, to, rsa);
     case RSA_NO_PADDING:
-      return raw_rsa_op(k, FALSE, flen, from, to, rsa);
+      return full_length_op(k, CKM_RSA_X_509, FALSE, flen, from, to, rsa);
     default:
       ERR_raise_data(ERR_LIB_USER, ERR_R_UNSUPPORTED, "RSA padding %d on a token key", padding);
       return -1;
@@ -128,7 +152,7 @@ rsa_priv_dec(int flen, const unsigned char *from, unsigned char *to, RSA *rsa, i
     case RSA_PKCS1_PADDING:
       return private_op(k, CKM_RSA_PKCS, TRUE, from, (gsize)flen, to, (gsize)RSA_size(rsa));
     case RSA_NO_PADDING:
-      return raw_rsa_op(k, TRUE, flen, from, to, rsa);
+      return full_length_op(k, CKM_RSA_X_509, TRUE, flen, from, to, rsa);
     default:
       ERR_raise_data(ERR_LIB_USER, ERR_R_UNSUPPORTED, "RSA padding %d on a token key", padding);
       return -1;
@@ -156,7 +180,8 @@ ec_sign_sig(const unsigned char *dgst, int dgst_len, const BIGNUM *kinv, const B
   len = private_op(k, CKM_ECDSA, FALSE, dgst, (gsize)dgst_len, raw, sizeof raw);
   if (len < 0)
     return NULL;
-  sig = signet_p11_ecdsa_sig_from_raw(raw, (gsize)len);
+  /* r and s, each as long as the order: nothing longer fits ECDSA_size(). */
+  sig = len == 2 * ((order_bits + 7) / 8) ? signet_p11_ecdsa_sig_from_raw(raw, (gsize)len) : NULL;
   if (sig == NULL)
     ERR_raise_data(ERR_LIB_USER, ERR_R_OPERATION_FAIL,
                    "The token's ECDSA signature could not be read");
@@ -174,7 +199,13 @@ ec_sign(int type, const unsigned char *dgst, int dlen, unsigned char *out, unsig
   (void)type;
   if (sig == NULL)
     return 0;
-  /* @out has ECDSA_size() bytes, which a DER signature never exceeds. */
+  /* @out has ECDSA_size() bytes, which the DER of r and s no longer than
+   * the order never exceeds (checked all the same). */
+  len = i2d_ECDSA_SIG(sig, NULL);
+  if (len <= 0 || len > ECDSA_size(ec)) {
+    ECDSA_SIG_free(sig);
+    return 0;
+  }
   len = i2d_ECDSA_SIG(sig, &p);
   ECDSA_SIG_free(sig);
   if (len <= 0)
@@ -189,8 +220,8 @@ make_methods(gpointer data)
   int (*sign_setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **) = NULL;
 
   (void)data;
-  rsa_index = RSA_get_ex_new_index(0, NULL, NULL, NULL, bound_key_free);
-  ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, bound_key_free);
+  rsa_index = RSA_get_ex_new_index(0, NULL, NULL, bound_key_dup, bound_key_free);
+  ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, bound_key_dup, bound_key_free);
   rsa_method = RSA_meth_dup(RSA_PKCS1_OpenSSL());
   ec_method = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
   if (rsa_index < 0 || ec_index < 0 || rsa_method == NULL || ec_method == NULL)

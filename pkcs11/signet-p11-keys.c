@@ -336,6 +336,17 @@ signet_p11_key_operation(SignetP11Session *s, CK_OBJECT_HANDLE key, CK_MECHANISM
     if (rv == CKR_OK)
       rv = s->f->C_Sign(s->handle, (CK_BYTE_PTR)in, in_len, out, &len);
   }
+  if (rv == CKR_BUFFER_TOO_SMALL && len > *out_len && len <= 65536) {
+    /* Too small, the operation stays active (PKCS#11 5.2) and the session
+     * could start no other: it is finished into a buffer of the size the
+     * module asked for, and its result dropped. */
+    g_autofree guint8 *spill = g_malloc(len);
+    CK_RV done = decrypt ? s->f->C_Decrypt(s->handle, (CK_BYTE_PTR)in, in_len, spill, &len)
+                         : s->f->C_Sign(s->handle, (CK_BYTE_PTR)in, in_len, spill, &len);
+
+    (void)done;
+    OPENSSL_cleanse(spill, len);
+  }
   SIGNET_P11_READ_END(s);
   if (rv != CKR_OK) {
     signet_p11_set_error(error, rv,

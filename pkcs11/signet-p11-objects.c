@@ -312,8 +312,9 @@ read_lengths_then_values(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATT
 /* Reads @types of @obj for the reads that follow, in one call when each
  * value fits the room it is given (@room, or first_guess()). What did not
  * come is then read in two (read_lengths_then_values), unless its room
- * holds every value it can have (first_guess_holds_all): then the object
- * does not have it. Public attributes only. */
+ * holds every value it can have (first_guess_holds_all) and an attribute
+ * after it came (so the module did look at it): then the object does not
+ * have it. Public attributes only. */
 static void
 prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *types,
             const CK_ULONG *room, gsize n)
@@ -323,6 +324,7 @@ prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *
   g_autofree CK_ULONG *roomy = g_new0(CK_ULONG, n);
   gsize missing = 0, n_rest = 0;
   CK_KEY_TYPE key_type = CK_UNAVAILABLE_INFORMATION;
+  gsize last_came = 0;
   gboolean answered;
   CK_RV rv;
 
@@ -356,6 +358,12 @@ prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *
     if (seen != NULL && seen->value != NULL && g_bytes_get_size(seen->value) == sizeof key_type)
       memcpy(&key_type, g_bytes_get_data(seen->value, NULL), sizeof key_type);
   }
+  /* The last attribute that came: one unavailable before it was looked at
+   * (a module that gave up at the first attribute it does not have, against
+   * PKCS#11, leaves every later one unavailable). */
+  for (gsize i = 0; answered && i < missing; i++)
+    if (tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION && tmpl[i].ulValueLen <= roomy[i])
+      last_came = i + 1;
   for (gsize i = 0; i < missing; i++) {
     gboolean came = answered && tmpl[i].ulValueLen != CK_UNAVAILABLE_INFORMATION
                     && tmpl[i].ulValueLen <= roomy[i];
@@ -363,7 +371,7 @@ prefetch_in(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *
     if (came)
       remember_attribute(s, obj, tmpl[i].type,
                          g_bytes_new_take(g_steal_pointer(&tmpl[i].pValue), tmpl[i].ulValueLen));
-    else if (answered && roomy[i] >= first_guess(tmpl[i].type)
+    else if (answered && i + 1 < last_came && roomy[i] >= first_guess(tmpl[i].type)
              && first_guess_holds_all(tmpl[i].type, key_type))
       remember_attribute(s, obj, tmpl[i].type, NULL); /* the object does not have it */
     else
@@ -385,16 +393,27 @@ prefetch(SignetP11Session *s, CK_OBJECT_HANDLE obj, const CK_ATTRIBUTE_TYPE *typ
  * the other type's, a module answers that it has none, and the values come
  * in a second call (read_lengths_then_values). */
 static const CK_ATTRIBUTE_TYPE ec_public[]
-    = { CKA_ID, CKA_LABEL, CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_EC_POINT };
+    = { CKA_ID, CKA_LABEL, CKA_EC_PARAMS, CKA_EC_POINT, CKA_KEY_TYPE };
 static const CK_ATTRIBUTE_TYPE rsa_public[] = {
-  CKA_ID, CKA_LABEL, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+  CKA_ID, CKA_LABEL, CKA_MODULUS_BITS, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_KEY_TYPE,
 };
+/* Each list ends with an attribute every such object has: what is
+ * unavailable before it was looked at (prefetch_in). */
 static const CK_ATTRIBUTE_TYPE certificate_attributes[]
-    = { CKA_CERTIFICATE_TYPE, CKA_VALUE, CKA_ID, CKA_LABEL, CKA_CERTIFICATE_CATEGORY };
+    = { CKA_VALUE, CKA_ID, CKA_LABEL, CKA_CERTIFICATE_CATEGORY, CKA_CERTIFICATE_TYPE };
 static const CK_ATTRIBUTE_TYPE key_attributes[] = {
-  CKA_ID,        CKA_LABEL,           CKA_KEY_TYPE,         CKA_MODULUS_BITS,
-  CKA_MODULUS,   CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS,        CKA_EC_POINT,
-  CKA_SENSITIVE, CKA_EXTRACTABLE,     CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
+  CKA_ID,
+  CKA_LABEL,
+  CKA_MODULUS_BITS,
+  CKA_MODULUS,
+  CKA_PUBLIC_EXPONENT,
+  CKA_EC_PARAMS,
+  CKA_EC_POINT,
+  CKA_SENSITIVE,
+  CKA_EXTRACTABLE,
+  CKA_ALWAYS_SENSITIVE,
+  CKA_NEVER_EXTRACTABLE,
+  CKA_KEY_TYPE,
 };
 
 GBytes *
@@ -531,7 +550,7 @@ signet_p11_session_generated(SignetP11Session *s, GBytes *id, CK_KEY_TYPE key_ty
                              CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv)
 {
   static const CK_ATTRIBUTE_TYPE private_attributes[]
-      = { CKA_ID, CKA_KEY_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE };
+      = { CKA_ID, CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_KEY_TYPE };
   const CK_OBJECT_HANDLE objects[] = { pub, priv };
   const CK_OBJECT_CLASS classes[] = { CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
 

@@ -143,6 +143,23 @@ spy_count(Fixture *f, const char *function)
   return n;
 }
 
+/* The length of the data the last C_Sign in the spy log was given. */
+static guint
+spy_last_sign_length(Fixture *f)
+{
+  g_autofree char *text = NULL;
+  const char *call, *data;
+
+  g_assert_true(g_file_get_contents(f->spy_log, &text, NULL, NULL));
+  call = g_strrstr(text, ": C_Sign\n");
+  g_assert_nonnull(call);
+  data = strstr(call, "pData[ulDataLen] ");
+  g_assert_nonnull(data);
+  data = strstr(data, " / ");
+  g_assert_nonnull(data);
+  return (guint)g_ascii_strtoull(data + 3, NULL, 10);
+}
+
 /* The tries the shim logged since the last call, "KIND RESULT" each, a
  * right PIN left out (it spends nothing), joined by ", ". */
 static char *
@@ -345,6 +362,10 @@ test_login(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "not retried"));
   g_clear_error(&error);
   assert_tries(f, "pin wrong");
+  /* SoftHSM2's model raises count low after a wrong PIN; the card sets no
+   * flag after the first (OpenSC does not know its maximum). */
+  g_assert_cmpint(signet_p11_session_get_token(s)->user_pin.count_low, ==,
+                  f->model == MODEL_SOFTHSM);
   g_assert_true(signet_p11_session_login(s, right, FALSE, &error));
   g_assert_no_error(error);
   /* The right PIN reset the counter: the flags the wrong one raised (count
@@ -917,6 +938,15 @@ test_reads_once(Fixture *f, gconstpointer data)
     g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, priv), ==, 1);
     g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"x", 1), ==, 1);
     g_assert_cmpuint(spy_count(f, "C_Sign"), ==, signs + 1);
+    g_assert_cmpuint(spy_last_sign_length(f), ==, 32);
+    /* SHA-512 with this P-256 key: the token is given the hash's leftmost
+     * 32 bytes, as ECDSA signs them (not all 64, which a card may refuse). */
+    EVP_MD_CTX_reset(md);
+    siglen = sizeof sig;
+    g_assert_cmpint(EVP_DigestSignInit(md, NULL, EVP_sha512(), NULL, priv), ==, 1);
+    g_assert_cmpint(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)"x", 1), ==, 1);
+    g_assert_cmpuint(spy_count(f, "C_Sign"), ==, signs + 2);
+    g_assert_cmpuint(spy_last_sign_length(f), ==, 32);
     g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds);
     g_assert_cmpuint(spy_count(f, "C_GetAttributeValue"), ==, reads);
     g_assert_cmpuint(spy_count(f, "C_OpenSession"), ==, 1);
@@ -1010,6 +1040,38 @@ test_reads_once(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(pairs->len, ==, 0);
   g_assert_cmpuint(spy_count(f, "C_FindObjectsInit"), ==, finds + 3);
+}
+
+/* More objects than one C_FindObjects batch holds (64): the search goes on
+ * past a full batch, and a new session lists them all. */
+static void
+test_many_objects(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EVP_PKEY) ca_key = EVP_EC_gen("P-256");
+  g_autoptr(GPtrArray) certs = NULL;
+  const guint n = 70;
+
+  (void)data;
+  {
+    g_autoptr(SignetP11Session) s = logged_in_session(f);
+
+    for (guint i = 0; i < n; i++) {
+      g_autofree char *name = g_strdup_printf("CA %u", i);
+      g_autoptr(X509) cert = make_cert(ca_key, ca_key, name, TRUE, 30);
+
+      g_assert_true(signet_p11_session_store_certificate(s, cert, NULL, name, TRUE, &error));
+      g_assert_no_error(error);
+    }
+  }
+  {
+    g_autoptr(SignetP11Session) s = signet_p11_session_open(f->ctx, f->token, &error);
+
+    g_assert_no_error(error);
+    certs = signet_p11_session_list_certificates(s, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(certs->len, ==, n);
+  }
 }
 
 static void
@@ -1364,6 +1426,7 @@ main(int argc, char **argv)
   ADD_BOTH("private-key-twice", test_private_key_twice, NULL);
   ADD("/p11/softhsm/p11kit-default", test_p11kit_default, NULL);
   ADD_BOTH("private-key-evp", test_private_key_evp, NULL);
+  ADD("/p11/softhsm/many-objects", test_many_objects, NULL);
   ADD_BOTH("token-added-later", test_token_added_later, NULL);
   ADD_BOTH("sign-own-session", test_sign_own_session, NULL);
   ADD_BOTH("generate/rsa-2048", test_generate_rsa, NULL);
