@@ -230,17 +230,6 @@ static gboolean
 first_guess_holds_all(CK_ATTRIBUTE_TYPE type, CK_KEY_TYPE key_type)
 {
   switch (type) {
-    case CKA_CLASS:
-    case CKA_KEY_TYPE:
-    case CKA_CERTIFICATE_TYPE:
-    case CKA_CERTIFICATE_CATEGORY:
-    case CKA_MODULUS_BITS:
-    case CKA_TOKEN:
-    case CKA_PRIVATE:
-    case CKA_SENSITIVE:
-    case CKA_EXTRACTABLE:
-    case CKA_ALWAYS_SENSITIVE:
-    case CKA_NEVER_EXTRACTABLE:
     case CKA_PUBLIC_EXPONENT:
     case CKA_EC_PARAMS:
     case CKA_EC_POINT:
@@ -248,7 +237,8 @@ first_guess_holds_all(CK_ATTRIBUTE_TYPE type, CK_KEY_TYPE key_type)
     case CKA_MODULUS:
       return key_type != CK_UNAVAILABLE_INFORMATION && key_type != CKK_RSA;
     default:
-      return FALSE;
+      /* A fixed size (a CK_ULONG, a CK_BBOOL): first_guess() gives exactly it. */
+      return first_guess(type) <= sizeof(CK_ULONG);
   }
 }
 
